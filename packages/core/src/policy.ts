@@ -1,0 +1,105 @@
+import { ProlongError } from "./errors.js";
+
+/** How the refresh token reaches a client (SPEC §3). */
+export type RefreshTransport = "cookie" | "body";
+
+/** Session rules of one kind of client. All durations are in seconds. */
+export interface Profile {
+  /** Lifetime of an access token. */
+  accessTokenTtl: number;
+  /** Fraction of the access-token lifetime after which `rfa` (refresh-after) falls. */
+  refreshAfterRatio: number;
+  /** A session with no refresh for this long ends (P2). */
+  idleTimeout: number;
+  /** A session ends this long after sign-in whatever happens (P3); `null` for unlimited. */
+  absoluteLifetime: number | null;
+  /** How long a rotated refresh token may be replayed to receive the same successor (P5). */
+  graceWindow: number;
+  refreshTransport: RefreshTransport;
+}
+
+export interface ClientConfig {
+  profile: string;
+}
+
+/** Profiles by name and registered clients by `client_id`. */
+export interface Policy {
+  profiles: Record<string, Profile>;
+  clients: Record<string, ClientConfig>;
+  /** Client used when a sign-in names none. */
+  defaultClientId: string;
+}
+
+const DAY = 86_400;
+
+export const webProfile: Profile = {
+  accessTokenTtl: 300,
+  refreshAfterRatio: 0.8,
+  idleTimeout: 7 * DAY,
+  absoluteLifetime: 30 * DAY,
+  graceWindow: 30,
+  refreshTransport: "cookie",
+};
+
+export const nativeProfile: Profile = {
+  accessTokenTtl: 300,
+  refreshAfterRatio: 0.8,
+  idleTimeout: 90 * DAY,
+  absoluteLifetime: null,
+  graceWindow: 30,
+  refreshTransport: "body",
+};
+
+/** SPEC §3 defaults: public clients `web` and `native`. */
+export function defaultPolicy(): Policy {
+  return {
+    profiles: { web: { ...webProfile }, native: { ...nativeProfile } },
+    clients: { web: { profile: "web" }, native: { profile: "native" } },
+    defaultClientId: "web",
+  };
+}
+
+/** Resolves the profile of a client, or throws `invalid_client`. */
+export function profileOf(policy: Policy, clientId: string): Profile {
+  const client = Object.hasOwn(policy.clients, clientId) ? policy.clients[clientId] : undefined;
+  const profile =
+    client && Object.hasOwn(policy.profiles, client.profile) ? policy.profiles[client.profile] : undefined;
+  if (!profile) throw new ProlongError("invalid_client", `unknown client_id "${clientId}"`);
+  return profile;
+}
+
+/** The longest access-token lifetime of any profile: how long a retired key must stay verifiable. */
+export function longestAccessTokenTtl(policy: Policy): number {
+  return Math.max(...Object.values(policy.profiles).map((p) => p.accessTokenTtl));
+}
+
+/** Throws `invalid_config`, naming the setting, when a policy cannot work. */
+export function validatePolicy(policy: Policy): void {
+  const fail = (setting: string, why: string) => {
+    throw new ProlongError("invalid_config", `${setting}: ${why}`);
+  };
+  const positive = (setting: string, value: number) => {
+    if (!Number.isFinite(value) || value <= 0) fail(setting, "must be a positive number of seconds");
+  };
+  for (const [name, p] of Object.entries(policy.profiles)) {
+    positive(`profiles.${name}.accessTokenTtl`, p.accessTokenTtl);
+    positive(`profiles.${name}.idleTimeout`, p.idleTimeout);
+    if (p.absoluteLifetime !== null) positive(`profiles.${name}.absoluteLifetime`, p.absoluteLifetime);
+    if (!Number.isFinite(p.graceWindow) || p.graceWindow < 0) {
+      fail(`profiles.${name}.graceWindow`, "must be zero or more seconds");
+    }
+    if (!(p.refreshAfterRatio > 0 && p.refreshAfterRatio <= 1)) {
+      fail(`profiles.${name}.refreshAfterRatio`, "must be in (0, 1]");
+    }
+    if (p.refreshTransport !== "cookie" && p.refreshTransport !== "body") {
+      fail(`profiles.${name}.refreshTransport`, 'must be "cookie" or "body"');
+    }
+  }
+  for (const [id, c] of Object.entries(policy.clients)) {
+    if (!Object.hasOwn(policy.profiles, c.profile))
+      fail(`clients.${id}.profile`, `no profile "${c.profile}"`);
+  }
+  if (!Object.hasOwn(policy.clients, policy.defaultClientId)) {
+    fail("defaultClientId", `no client "${policy.defaultClientId}"`);
+  }
+}

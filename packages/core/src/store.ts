@@ -1,0 +1,215 @@
+/**
+ * The storage contract of prolong. Every backend (memory, SQLite, PostgreSQL, Redis)
+ * implements this interface and passes `@prolong/store-conformance`.
+ *
+ * Operations are domain-shaped and atomic: each one must be a single statement,
+ * transaction or script in its backend, so races between server instances are settled
+ * inside the store and never in the engine. Times are milliseconds since the epoch and
+ * always passed in by the caller (stores never read a clock). Expected misses return
+ * `null` or an outcome value, never throw.
+ */
+
+export interface UserRecord {
+  id: string;
+  /** Unique, compared exactly (the engine normalises case before calling). */
+  username: string;
+  /** Encoded password hash (see `passwords.ts`); `null` for users who sign in elsewhere. */
+  passwordHash: string | null;
+  disabled: boolean;
+  /** Bumped by "log out everywhere"; sessions created under an older version are dead (P8). */
+  tokenVersion: number;
+  /** When the version was last bumped, for the revocation feed's snapshot. */
+  tokenVersionAt: number | null;
+  /** Sessions signed in at or before this instant may not refresh (re-auth flag, P8). */
+  reauthRequiredAt: number | null;
+  /** Application claims (roles, …) copied into access tokens on every refresh (P9). */
+  claims: Record<string, unknown>;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export type NewUser = Omit<UserRecord, "tokenVersion" | "tokenVersionAt" | "reauthRequiredAt" | "updatedAt">;
+
+export type UserPatch = Partial<
+  Pick<UserRecord, "passwordHash" | "disabled" | "reauthRequiredAt" | "claims">
+>;
+
+export interface SessionRecord {
+  id: string;
+  userId: string;
+  clientId: string;
+  deviceName: string | null;
+  userAgent: string | null;
+  ip: string | null;
+  createdAt: number;
+  /** Original sign-in; carried across refreshes as `auth_time`. */
+  authTime: number;
+  lastActiveAt: number;
+  /** Sliding: moved to `min(now + idleTimeout, absoluteExpiresAt)` by each refresh. */
+  idleExpiresAt: number;
+  /** `authTime + absoluteLifetime`, or `null` when the profile has no absolute limit. */
+  absoluteExpiresAt: number | null;
+  /** The user's token version when the session was created. */
+  tokenVersion: number;
+  /** Generation of the current refresh token; 0 at sign-in, +1 per rotation. */
+  generation: number;
+  /** Hash of the current refresh token. Plaintext tokens are never stored. */
+  currentHash: string;
+  /** Hash of the token that `currentHash` replaced, kept for the grace window. */
+  previousHash: string | null;
+  /** When the last rotation happened. */
+  rotatedAt: number | null;
+  revokedAt: number | null;
+  revokedReason: string | null;
+}
+
+/** Why a session ended; recorded with it and published on the revocation feed. */
+export type RevokeReason =
+  | "logout"
+  | "revoked"
+  | "reuse"
+  | "password_change"
+  | "logout_everywhere"
+  | "user_disabled"
+  | "admin";
+
+export interface RotateRequest {
+  sessionId: string;
+  /** Generation carried by the presented token, already authenticated by the engine. */
+  generation: number;
+  presentedHash: string;
+  /** Hash of the successor the engine derived from the presented token. */
+  successorHash: string;
+  now: number;
+  graceMs: number;
+  idleTimeoutMs: number;
+}
+
+/**
+ * What `rotate` did. Checked in this order against the session as it is at `now`:
+ * missing → `unknown`; revoked → `revoked`; `now >= idleExpiresAt` or
+ * `now >= absoluteExpiresAt` → `expired`; presented is current → `rotated`;
+ * presented is the previous token, `now - rotatedAt <= graceMs` → `replayed`
+ * (nothing written: the successor is the current token); presented is any older
+ * generation → the store revokes the session with reason `reuse` → `reused`;
+ * anything else (a later generation, a hash that matches nothing) → `unknown`.
+ */
+export type RotateOutcome =
+  | { status: "rotated"; session: SessionRecord }
+  | { status: "replayed"; session: SessionRecord }
+  | { status: "reused"; session: SessionRecord }
+  | { status: "revoked"; session: SessionRecord }
+  | { status: "expired"; session: SessionRecord }
+  | { status: "unknown" };
+
+export interface SecurityEvent {
+  id: string;
+  type: string;
+  userId: string | null;
+  sessionId: string | null;
+  at: number;
+  /** Small, secret-free details (reason, ip, …). */
+  detail: Record<string, unknown>;
+}
+
+/** A signing or verification key as stored. */
+export interface StoredKey {
+  kid: string;
+  alg: string;
+  /** Private key material: a JWK as JSON, or an encrypted envelope of it. */
+  privateKey: string;
+  /** Public JWK as JSON; `null` for symmetric keys, which are never published. */
+  publicJwk: string | null;
+  createdAt: number;
+  /** `null` while the key signs; set when a newer key takes over. */
+  retiredAt: number | null;
+}
+
+export interface RevokedSession {
+  sessionId: string;
+  userId: string;
+  revokedAt: number;
+  reason: string | null;
+}
+
+export interface VersionBump {
+  userId: string;
+  tokenVersion: number;
+  at: number;
+}
+
+export interface SessionStore {
+  // Users
+
+  /** Inserts a user with `tokenVersion` 0; returns `null` if the id or username is taken. */
+  createUser(user: NewUser): Promise<UserRecord | null>;
+  findUser(id: string): Promise<UserRecord | null>;
+  findUserByName(username: string): Promise<UserRecord | null>;
+  /** Ordered by username; `after` is the last username of the previous page. */
+  listUsers(options: { limit: number; after?: string }): Promise<UserRecord[]>;
+  updateUser(id: string, patch: UserPatch, now: number): Promise<UserRecord | null>;
+  /** Atomically increments the user's token version; returns the updated user. */
+  bumpTokenVersion(id: string, now: number): Promise<UserRecord | null>;
+
+  // Sessions
+
+  createSession(session: SessionRecord): Promise<void>;
+  findSession(id: string): Promise<SessionRecord | null>;
+  /** The user's sessions that are neither revoked nor expired at `now`, newest first. */
+  listSessions(userId: string, now: number): Promise<SessionRecord[]>;
+  /** Renames a session that is not revoked; `null` otherwise. */
+  renameSession(id: string, deviceName: string): Promise<SessionRecord | null>;
+  /** The refresh step, settled atomically; see {@link RotateOutcome}. */
+  rotate(request: RotateRequest): Promise<RotateOutcome>;
+  /**
+   * Records activity on a live session without rotating (the stateless exchange, P10):
+   * sets `lastActiveAt = now` and `idleExpiresAt = min(now + idleTimeoutMs, absoluteExpiresAt)`.
+   * Returns `null` when the session is missing, revoked or expired at `now`.
+   */
+  touchSession(id: string, now: number, idleTimeoutMs: number): Promise<SessionRecord | null>;
+  /** Revokes one session if it is not revoked yet; returns it then, `null` otherwise. */
+  revokeSession(id: string, reason: RevokeReason, now: number): Promise<SessionRecord | null>;
+  /** Revokes every unrevoked session of a user except `exceptId`; returns those it revoked. */
+  revokeUserSessions(
+    userId: string,
+    options: { exceptId?: string; reason: RevokeReason; now: number },
+  ): Promise<SessionRecord[]>;
+
+  // Revocation feed
+
+  /** Sessions revoked at or after `since`, oldest first. */
+  revokedSince(since: number): Promise<RevokedSession[]>;
+  /** Users whose token version was bumped at or after `since`. */
+  versionBumpsSince(since: number): Promise<VersionBump[]>;
+
+  // Security events
+
+  recordEvent(event: SecurityEvent): Promise<void>;
+  /** Newest first. */
+  listEvents(filter: { userId?: string; sessionId?: string; limit: number }): Promise<SecurityEvent[]>;
+
+  // Keys and server secrets
+
+  /** Inserts a key; `false` if its kid exists already. */
+  putKey(key: StoredKey): Promise<boolean>;
+  listKeys(): Promise<StoredKey[]>;
+  /** Marks a key retired at `now` if it is not yet; returns whether it changed. */
+  retireKey(kid: string, now: number): Promise<boolean>;
+  deleteKey(kid: string): Promise<boolean>;
+  /**
+   * Returns the secret stored under `name`, storing `candidate` first if there is none.
+   * Atomic, so instances starting together agree on one value.
+   */
+  claimSecret(name: string, candidate: string): Promise<string>;
+
+  // Upkeep
+
+  /**
+   * Deletes sessions that expired or were revoked before `before` and events older than it.
+   * Returns how many sessions it deleted.
+   */
+  purge(before: number): Promise<number>;
+  /** Resolves when the store can serve requests (readiness), rejects otherwise. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
