@@ -1,8 +1,34 @@
+export type { AccessTokenCheck, AccessTokenClaims } from "./access-token.js";
+export {
+  MAX_ACCESS_TOKEN_BYTES,
+  reservedClaims,
+  signAccessToken,
+  verifyAccessToken,
+} from "./access-token.js";
 export { constantTimeEqual } from "./bytes.js";
 export type { Clock } from "./clock.js";
 export { seconds, systemClock } from "./clock.js";
+export type {
+  ClaimsHook,
+  EngineEvent,
+  EngineOptions,
+  Introspection,
+  SessionContext,
+  TokenSet,
+} from "./engine.js";
+export { SessionEngine } from "./engine.js";
 export type { ErrorCode } from "./errors.js";
 export { isProlongError, ProlongError } from "./errors.js";
+export type { KeyRingOptions, RingKey, SigningAlg } from "./keys.js";
+export { KeyRing, signingAlgs } from "./keys.js";
+export type { ScryptCost } from "./passwords.js";
+export {
+  checkNewPassword,
+  defaultScryptCost,
+  hashPassword,
+  normalizeUsername,
+  verifyPassword,
+} from "./passwords.js";
 export type { ClientConfig, Policy, Profile, RefreshTransport } from "./policy.js";
 export {
   defaultPolicy,
@@ -14,4 +40,6 @@ export {
 } from "./policy.js";
 export type { RandomSource } from "./random.js";
 export { cryptoRandom, randomId } from "./random.js";
+export type { RefreshToken } from "./refresh-token.js";
+export { hashRefreshToken, RefreshTokenCodec } from "./refresh-token.js";
 export type * from "./store.js";

@@ -1,1 +1,269 @@
-export {};
+import {
+  constantTimeEqual,
+  type NewUser,
+  type RevokedSession,
+  type RevokeReason,
+  type RotateOutcome,
+  type RotateRequest,
+  type SecurityEvent,
+  type SessionRecord,
+  type SessionStore,
+  type StoredKey,
+  type UserPatch,
+  type UserRecord,
+  type VersionBump,
+} from "@prolong/core";
+
+function isExpired(session: SessionRecord, now: number): boolean {
+  return (
+    now >= session.idleExpiresAt || (session.absoluteExpiresAt !== null && now >= session.absoluteExpiresAt)
+  );
+}
+
+function isLive(session: SessionRecord, now: number): boolean {
+  return session.revokedAt === null && !isExpired(session, now);
+}
+
+function slideIdle(session: SessionRecord, now: number, idleTimeoutMs: number): number {
+  const idle = now + idleTimeoutMs;
+  return session.absoluteExpiresAt === null ? idle : Math.min(idle, session.absoluteExpiresAt);
+}
+
+/**
+ * The reference store: everything in process memory, lost on exit.
+ *
+ * Every method runs to completion without awaiting in the middle, so on Node's
+ * single thread each operation is atomic, which is exactly what the contract asks.
+ * Records are copied in and out so callers can never mutate stored state.
+ */
+export class MemoryStore implements SessionStore {
+  readonly #users = new Map<string, UserRecord>();
+  readonly #userIdsByName = new Map<string, string>();
+  readonly #sessions = new Map<string, SessionRecord>();
+  readonly #events: SecurityEvent[] = [];
+  readonly #keys = new Map<string, StoredKey>();
+  readonly #secrets = new Map<string, string>();
+
+  async createUser(user: NewUser): Promise<UserRecord | null> {
+    if (this.#users.has(user.id) || this.#userIdsByName.has(user.username)) return null;
+    const record: UserRecord = {
+      ...structuredClone(user),
+      tokenVersion: 0,
+      tokenVersionAt: null,
+      reauthRequiredAt: null,
+      updatedAt: user.createdAt,
+    };
+    this.#users.set(record.id, record);
+    this.#userIdsByName.set(record.username, record.id);
+    return structuredClone(record);
+  }
+
+  async findUser(id: string): Promise<UserRecord | null> {
+    const user = this.#users.get(id);
+    return user ? structuredClone(user) : null;
+  }
+
+  async findUserByName(username: string): Promise<UserRecord | null> {
+    const id = this.#userIdsByName.get(username);
+    return id === undefined ? null : this.findUser(id);
+  }
+
+  async listUsers(options: { limit: number; after?: string }): Promise<UserRecord[]> {
+    const after = options.after;
+    return [...this.#users.values()]
+      .filter((u) => after === undefined || u.username > after)
+      .sort((a, b) => (a.username < b.username ? -1 : a.username > b.username ? 1 : 0))
+      .slice(0, options.limit)
+      .map((u) => structuredClone(u));
+  }
+
+  async updateUser(id: string, patch: UserPatch, now: number): Promise<UserRecord | null> {
+    const user = this.#users.get(id);
+    if (!user) return null;
+    if (patch.passwordHash !== undefined) user.passwordHash = patch.passwordHash;
+    if (patch.disabled !== undefined) user.disabled = patch.disabled;
+    if (patch.reauthRequiredAt !== undefined) user.reauthRequiredAt = patch.reauthRequiredAt;
+    if (patch.claims !== undefined) user.claims = structuredClone(patch.claims);
+    user.updatedAt = now;
+    return structuredClone(user);
+  }
+
+  async bumpTokenVersion(id: string, now: number): Promise<UserRecord | null> {
+    const user = this.#users.get(id);
+    if (!user) return null;
+    user.tokenVersion += 1;
+    user.tokenVersionAt = now;
+    user.updatedAt = now;
+    return structuredClone(user);
+  }
+
+  async createSession(session: SessionRecord): Promise<void> {
+    if (this.#sessions.has(session.id)) throw new Error(`session ${session.id} exists`);
+    this.#sessions.set(session.id, structuredClone(session));
+  }
+
+  async findSession(id: string): Promise<SessionRecord | null> {
+    const session = this.#sessions.get(id);
+    return session ? structuredClone(session) : null;
+  }
+
+  async listSessions(userId: string, now: number): Promise<SessionRecord[]> {
+    return [...this.#sessions.values()]
+      .filter((s) => s.userId === userId && isLive(s, now))
+      .sort((a, b) => b.createdAt - a.createdAt)
+      .map((s) => structuredClone(s));
+  }
+
+  async renameSession(id: string, deviceName: string): Promise<SessionRecord | null> {
+    const session = this.#sessions.get(id);
+    if (!session || session.revokedAt !== null) return null;
+    session.deviceName = deviceName;
+    return structuredClone(session);
+  }
+
+  async rotate(request: RotateRequest): Promise<RotateOutcome> {
+    const session = this.#sessions.get(request.sessionId);
+    if (!session) return { status: "unknown" };
+    const { now } = request;
+    if (session.revokedAt !== null) return { status: "revoked", session: structuredClone(session) };
+    if (isExpired(session, now)) return { status: "expired", session: structuredClone(session) };
+
+    if (
+      request.generation === session.generation &&
+      constantTimeEqual(request.presentedHash, session.currentHash)
+    ) {
+      session.previousHash = session.currentHash;
+      session.currentHash = request.successorHash;
+      session.generation += 1;
+      session.rotatedAt = now;
+      session.lastActiveAt = now;
+      session.idleExpiresAt = slideIdle(session, now, request.idleTimeoutMs);
+      return { status: "rotated", session: structuredClone(session) };
+    }
+    if (
+      request.generation === session.generation - 1 &&
+      session.previousHash !== null &&
+      session.rotatedAt !== null &&
+      now - session.rotatedAt <= request.graceMs &&
+      constantTimeEqual(request.presentedHash, session.previousHash)
+    ) {
+      return { status: "replayed", session: structuredClone(session) };
+    }
+    if (request.generation < session.generation) {
+      session.revokedAt = now;
+      session.revokedReason = "reuse";
+      return { status: "reused", session: structuredClone(session) };
+    }
+    return { status: "unknown" };
+  }
+
+  async touchSession(id: string, now: number, idleTimeoutMs: number): Promise<SessionRecord | null> {
+    const session = this.#sessions.get(id);
+    if (!session || !isLive(session, now)) return null;
+    session.lastActiveAt = now;
+    session.idleExpiresAt = slideIdle(session, now, idleTimeoutMs);
+    return structuredClone(session);
+  }
+
+  async revokeSession(id: string, reason: RevokeReason, now: number): Promise<SessionRecord | null> {
+    const session = this.#sessions.get(id);
+    if (!session || session.revokedAt !== null) return null;
+    session.revokedAt = now;
+    session.revokedReason = reason;
+    return structuredClone(session);
+  }
+
+  async revokeUserSessions(
+    userId: string,
+    options: { exceptId?: string; reason: RevokeReason; now: number },
+  ): Promise<SessionRecord[]> {
+    const revoked: SessionRecord[] = [];
+    for (const session of this.#sessions.values()) {
+      if (session.userId !== userId || session.id === options.exceptId || session.revokedAt !== null)
+        continue;
+      session.revokedAt = options.now;
+      session.revokedReason = options.reason;
+      revoked.push(structuredClone(session));
+    }
+    return revoked;
+  }
+
+  async revokedSince(since: number): Promise<RevokedSession[]> {
+    return [...this.#sessions.values()]
+      .filter((s): s is SessionRecord & { revokedAt: number } => s.revokedAt !== null && s.revokedAt >= since)
+      .sort((a, b) => a.revokedAt - b.revokedAt)
+      .map((s) => ({ sessionId: s.id, userId: s.userId, revokedAt: s.revokedAt, reason: s.revokedReason }));
+  }
+
+  async versionBumpsSince(since: number): Promise<VersionBump[]> {
+    return [...this.#users.values()]
+      .filter(
+        (u): u is UserRecord & { tokenVersionAt: number } =>
+          u.tokenVersionAt !== null && u.tokenVersionAt >= since,
+      )
+      .map((u) => ({ userId: u.id, tokenVersion: u.tokenVersion, at: u.tokenVersionAt }));
+  }
+
+  async recordEvent(event: SecurityEvent): Promise<void> {
+    this.#events.push(structuredClone(event));
+  }
+
+  async listEvents(filter: { userId?: string; sessionId?: string; limit: number }): Promise<SecurityEvent[]> {
+    const out: SecurityEvent[] = [];
+    // Newest first: walk backwards, events are appended in time order.
+    for (let i = this.#events.length - 1; i >= 0 && out.length < filter.limit; i--) {
+      const e = this.#events[i] as SecurityEvent;
+      if (filter.userId !== undefined && e.userId !== filter.userId) continue;
+      if (filter.sessionId !== undefined && e.sessionId !== filter.sessionId) continue;
+      out.push(structuredClone(e));
+    }
+    return out;
+  }
+
+  async putKey(key: StoredKey): Promise<boolean> {
+    if (this.#keys.has(key.kid)) return false;
+    this.#keys.set(key.kid, { ...key });
+    return true;
+  }
+
+  async listKeys(): Promise<StoredKey[]> {
+    return [...this.#keys.values()].sort((a, b) => a.createdAt - b.createdAt).map((k) => ({ ...k }));
+  }
+
+  async retireKey(kid: string, now: number): Promise<boolean> {
+    const key = this.#keys.get(kid);
+    if (!key || key.retiredAt !== null) return false;
+    key.retiredAt = now;
+    return true;
+  }
+
+  async deleteKey(kid: string): Promise<boolean> {
+    return this.#keys.delete(kid);
+  }
+
+  async claimSecret(name: string, candidate: string): Promise<string> {
+    const existing = this.#secrets.get(name);
+    if (existing !== undefined) return existing;
+    this.#secrets.set(name, candidate);
+    return candidate;
+  }
+
+  async purge(before: number): Promise<number> {
+    let deleted = 0;
+    for (const [id, s] of this.#sessions) {
+      const ended = (s.revokedAt !== null && s.revokedAt < before) || isExpired(s, before);
+      if (ended) {
+        this.#sessions.delete(id);
+        deleted++;
+      }
+    }
+    for (let i = this.#events.length - 1; i >= 0; i--) {
+      if ((this.#events[i] as SecurityEvent).at < before) this.#events.splice(i, 1);
+    }
+    return deleted;
+  }
+
+  async ping(): Promise<void> {}
+
+  async close(): Promise<void> {}
+}
