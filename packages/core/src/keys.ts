@@ -102,7 +102,10 @@ export class KeyRing {
     const stored = await this.#options.store.listKeys();
     const live = stored.filter((k) => k.retiredAt === null || k.retiredAt > horizon);
     const keys = await Promise.all(live.map((k) => this.#import(k)));
-    this.#keys = keys.sort((a, b) => b.createdAt - a.createdAt);
+    // Signing key first, then newest first; createdAt alone ties when rotations share a millisecond.
+    this.#keys = keys.sort(
+      (a, b) => Number(a.retiredAt !== null) - Number(b.retiredAt !== null) || b.createdAt - a.createdAt,
+    );
   }
 
   /** Generates a new active key and retires the previous ones; returns the new key. */

@@ -1,0 +1,330 @@
+import { isProlongError, ProlongError } from "@prolong/core";
+import { describe, expect, it } from "vitest";
+import { decodeJwt, setup } from "./fixtures.js";
+
+const login = { username: "maryo", password: "correct horse battery" };
+
+async function expectCode(promise: Promise<unknown>, code: string) {
+  const error = await promise.then(
+    () => null,
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(ProlongError);
+  expect((error as ProlongError).code).toBe(code);
+}
+
+describe("sign-in", () => {
+  it("creates a session with device name, user agent, ip and client profile", async () => {
+    const { engine } = await setup();
+    const tokens = await engine.signIn({
+      ...login,
+      clientId: "native",
+      deviceName: "Maryo's iPad",
+      userAgent: "Safari",
+      ip: "192.0.2.1",
+    });
+    expect(tokens.session).toMatchObject({
+      deviceName: "Maryo's iPad",
+      userAgent: "Safari",
+      ip: "192.0.2.1",
+      clientId: "native",
+      absoluteExpiresAt: null,
+    });
+    expect(tokens.profile.refreshTransport).toBe("body");
+  });
+
+  it("accepts the username in any case and defaults to the web client", async () => {
+    const { engine } = await setup();
+    const tokens = await engine.signIn({ username: "  MARYO ", password: login.password });
+    expect(tokens.session.clientId).toBe("web");
+    expect(tokens.profile.refreshTransport).toBe("cookie");
+  });
+
+  it("refuses a wrong password and an unknown user with the same code", async () => {
+    const { engine } = await setup();
+    await expectCode(engine.signIn({ ...login, password: "wrong password" }), "invalid_credentials");
+    await expectCode(engine.signIn({ username: "nobody", password: login.password }), "invalid_credentials");
+    await expectCode(
+      engine.signIn({ username: "<not a name>", password: login.password }),
+      "invalid_credentials",
+    );
+  });
+
+  it("refuses an unknown client", async () => {
+    const { engine } = await setup();
+    await expectCode(engine.signIn({ ...login, clientId: "nope" }), "invalid_client");
+    await expectCode(engine.signIn({ ...login, clientId: "__proto__" }), "invalid_client");
+  });
+
+  it("refuses a disabled user", async () => {
+    const { engine, user } = await setup();
+    await engine.disableUser(user.id);
+    await expectCode(engine.signIn(login), "user_disabled");
+  });
+});
+
+describe("refresh rotation (P4, P5)", () => {
+  it("rotates on every use: a new refresh token each time, the old one no longer current", async () => {
+    const { engine, clock } = await setup();
+    const first = await engine.signIn(login);
+    clock.advance(60);
+    const second = await engine.refresh({ refreshToken: first.refreshToken as string });
+    expect(second.refreshToken).not.toBe(first.refreshToken);
+    expect(second.accessToken).not.toBe(first.accessToken);
+    expect(second.session.generation).toBe(1);
+    const third = await engine.refresh({ refreshToken: second.refreshToken as string });
+    expect(third.session.generation).toBe(2);
+  });
+
+  it("returns the same successor when the rotated token comes back inside the grace window", async () => {
+    const { engine, clock } = await setup();
+    const first = await engine.signIn(login);
+    const a = await engine.refresh({ refreshToken: first.refreshToken as string });
+    clock.advance(29);
+    const b = await engine.refresh({ refreshToken: first.refreshToken as string });
+    expect(b.refreshToken).toBe(a.refreshToken);
+    // A fresh access token each time, so the lost response costs nothing.
+    expect(decodeJwt(b.accessToken).payload.jti).not.toBe(decodeJwt(a.accessToken).payload.jti);
+    expect(b.session.revokedAt).toBeNull();
+  });
+
+  it("treats a replay after the grace window as reuse: the whole session is revoked and recorded", async () => {
+    const { engine, clock, store, events } = await setup();
+    const first = await engine.signIn(login);
+    const a = await engine.refresh({ refreshToken: first.refreshToken as string });
+    clock.advance(31);
+    await expectCode(engine.refresh({ refreshToken: first.refreshToken as string }), "reuse_detected");
+    // The family is gone: even the legitimate successor no longer works.
+    await expectCode(engine.refresh({ refreshToken: a.refreshToken as string }), "session_revoked");
+    const session = await store.findSession(first.sessionId);
+    expect(session?.revokedReason).toBe("reuse");
+    const recorded = await store.listEvents({ sessionId: first.sessionId, limit: 10 });
+    expect(recorded.map((e) => e.type)).toContain("reuse_detected");
+    expect(events.some((e) => e.type === "session_revoked" && e.sessionId === first.sessionId)).toBe(true);
+  });
+
+  it("closes the grace window early once the successor has itself been used", async () => {
+    const { engine } = await setup();
+    const first = await engine.signIn(login);
+    const a = await engine.refresh({ refreshToken: first.refreshToken as string });
+    await engine.refresh({ refreshToken: a.refreshToken as string });
+    await expectCode(engine.refresh({ refreshToken: first.refreshToken as string }), "reuse_detected");
+  });
+
+  it("settles many concurrent refreshes of one token on one successor without revoking", async () => {
+    const { engine, store } = await setup();
+    const first = await engine.signIn(login);
+    const results = await Promise.all(
+      Array.from({ length: 25 }, () => engine.refresh({ refreshToken: first.refreshToken as string })),
+    );
+    expect(new Set(results.map((r) => r.refreshToken)).size).toBe(1);
+    const session = await store.findSession(first.sessionId);
+    expect(session?.generation).toBe(1);
+    expect(session?.revokedAt).toBeNull();
+  });
+
+  it("refuses forged and tampered tokens without revoking the session they name", async () => {
+    const { engine, store } = await setup();
+    const first = await engine.signIn(login);
+    const token = first.refreshToken as string;
+    const bytes = Buffer.from(token, "base64url");
+    // Same session id, older generation, random secret and tag: what someone who
+    // only read `sid` from an access token could build.
+    const forged = Buffer.concat([bytes.subarray(0, 16), Buffer.alloc(4), Buffer.alloc(48, 7)]).toString(
+      "base64url",
+    );
+    const flipped = Buffer.from(bytes);
+    flipped[30] = (flipped[30] as number) ^ 1;
+    for (const bad of [
+      forged,
+      flipped.toString("base64url"),
+      `${token}A`,
+      token.slice(1),
+      "",
+      "a.b.c",
+      `${token}=`,
+    ]) {
+      await expectCode(engine.refresh({ refreshToken: bad }), "invalid_grant");
+    }
+    expect((await store.findSession(first.sessionId))?.revokedAt).toBeNull();
+    await expect(engine.refresh({ refreshToken: token })).resolves.toBeTruthy();
+  });
+
+  it("binds a refresh token to the client it was issued to (RFC 6749 §6)", async () => {
+    const { engine } = await setup();
+    const first = await engine.signIn({ ...login, clientId: "native" });
+    await expectCode(
+      engine.refresh({ refreshToken: first.refreshToken as string, clientId: "web" }),
+      "invalid_grant",
+    );
+    await expect(
+      engine.refresh({ refreshToken: first.refreshToken as string, clientId: "native" }),
+    ).resolves.toBeTruthy();
+  });
+
+  it("stores only hashes: no refresh token appears anywhere in the store", async () => {
+    const { engine, store } = await setup();
+    const first = await engine.signIn(login);
+    const second = await engine.refresh({ refreshToken: first.refreshToken as string });
+    const dump = JSON.stringify([
+      await store.findSession(first.sessionId),
+      await store.listEvents({ limit: 100 }),
+    ]);
+    expect(dump).not.toContain(first.refreshToken);
+    expect(dump).not.toContain(second.refreshToken);
+  });
+
+  it("issues refresh tokens of 256 random bits in base64url, never JWTs", async () => {
+    const { engine } = await setup();
+    const a = await engine.signIn(login);
+    const b = await engine.signIn(login);
+    for (const t of [a.refreshToken, b.refreshToken] as string[]) {
+      expect(t).toMatch(/^[A-Za-z0-9_-]{91}$/);
+      expect(t.split(".")).toHaveLength(1);
+    }
+    // The secret part (bytes 20..52) differs between sessions.
+    const secret = (t: string) => Buffer.from(t, "base64url").subarray(20, 52).toString("hex");
+    expect(secret(a.refreshToken as string)).not.toBe(secret(b.refreshToken as string));
+  });
+});
+
+describe("session limits (P2, P3)", () => {
+  it("ends a session after the idle timeout, and each refresh slides it", async () => {
+    const { engine, clock } = await setup();
+    // Native: no absolute limit, so only the idle rule can end it.
+    let tokens = await engine.signIn({ ...login, clientId: "native" });
+    for (let i = 0; i < 3; i++) {
+      clock.advance(89 * 86_400);
+      tokens = await engine.refresh({ refreshToken: tokens.refreshToken as string });
+    }
+    clock.advance(90 * 86_400);
+    await expectCode(engine.refresh({ refreshToken: tokens.refreshToken as string }), "session_expired");
+  });
+
+  it("ends a web session 30 days after sign-in however active it is", async () => {
+    const { engine, clock } = await setup();
+    let tokens = await engine.signIn(login);
+    const signedInAt = clock.now();
+    while (clock.now() + 86_400_000 < signedInAt + 30 * 86_400_000) {
+      clock.advance(86_400);
+      tokens = await engine.refresh({ refreshToken: tokens.refreshToken as string });
+    }
+    // The access token never outlives the absolute limit.
+    expect(tokens.claims.exp).toBeLessThanOrEqual(Math.floor((signedInAt + 30 * 86_400_000) / 1000));
+    clock.advance(86_400);
+    await expectCode(engine.refresh({ refreshToken: tokens.refreshToken as string }), "session_expired");
+  });
+
+  it("lets a native session live beyond 30 days while it stays active", async () => {
+    const { engine, clock } = await setup();
+    let tokens = await engine.signIn({ ...login, clientId: "native" });
+    for (let i = 0; i < 6; i++) {
+      clock.advance(30 * 86_400);
+      tokens = await engine.refresh({ refreshToken: tokens.refreshToken as string });
+    }
+    expect(tokens.session.revokedAt).toBeNull();
+    clock.advance(91 * 86_400);
+    await expectCode(engine.refresh({ refreshToken: tokens.refreshToken as string }), "session_expired");
+  });
+
+  it("uses the configured numbers of a profile", async () => {
+    const { defaultPolicy } = await import("@prolong/core");
+    const policy = defaultPolicy();
+    Object.assign(policy.profiles.web as object, { idleTimeout: 60, graceWindow: 2, accessTokenTtl: 100 });
+    const { engine, clock } = await setup({ policy });
+    const first = await engine.signIn(login);
+    expect(first.expiresIn).toBe(100);
+    expect(first.claims.rfa - first.claims.iat).toBe(80);
+    await engine.refresh({ refreshToken: first.refreshToken as string });
+    clock.advance(3);
+    await expectCode(engine.refresh({ refreshToken: first.refreshToken as string }), "reuse_detected");
+    const other = await engine.signIn(login);
+    clock.advance(61);
+    await expectCode(engine.refresh({ refreshToken: other.refreshToken as string }), "session_expired");
+  });
+});
+
+describe("security events end sessions (P8, P9)", () => {
+  it("log out everywhere bumps the token version and ends every session", async () => {
+    const { engine, user, events } = await setup();
+    const a = await engine.signIn(login);
+    const b = await engine.signIn(login);
+    expect(await engine.logoutEverywhere(user.id)).toBe(2);
+    await expectCode(engine.refresh({ refreshToken: a.refreshToken as string }), "session_revoked");
+    await expectCode(engine.refresh({ refreshToken: b.refreshToken as string }), "session_revoked");
+    expect(events).toContainEqual(
+      expect.objectContaining({ type: "token_version", userId: user.id, version: 1 }),
+    );
+    const fresh = await engine.signIn(login);
+    expect(fresh.claims.ver).toBe(1);
+  });
+
+  it("the re-auth flag denies refresh until the next sign-in", async () => {
+    const { engine, user, clock } = await setup();
+    const old = await engine.signIn(login);
+    clock.advance(1);
+    await engine.requireReauth(user.id);
+    await expectCode(engine.refresh({ refreshToken: old.refreshToken as string }), "reauth_required");
+    clock.advance(1);
+    const fresh = await engine.signIn(login);
+    await expect(engine.refresh({ refreshToken: fresh.refreshToken as string })).resolves.toBeTruthy();
+    await expectCode(engine.refresh({ refreshToken: old.refreshToken as string }), "reauth_required");
+  });
+
+  it("a disabled user cannot refresh, and enabling does not revive ended sessions", async () => {
+    const { engine, user } = await setup();
+    const a = await engine.signIn(login);
+    await engine.disableUser(user.id);
+    await expectCode(engine.refresh({ refreshToken: a.refreshToken as string }), "user_disabled");
+    await engine.enableUser(user.id);
+    await expectCode(engine.refresh({ refreshToken: a.refreshToken as string }), "session_revoked");
+  });
+
+  it("a password change ends the user's other sessions but keeps the current one", async () => {
+    const { engine, user } = await setup();
+    const current = await engine.signIn(login);
+    const other = await engine.signIn(login);
+    const ended = await engine.changePassword({
+      userId: user.id,
+      sessionId: current.sessionId,
+      currentPassword: login.password,
+      newPassword: "a brand new passphrase",
+    });
+    expect(ended).toBe(1);
+    await expectCode(engine.refresh({ refreshToken: other.refreshToken as string }), "session_revoked");
+    await expect(engine.refresh({ refreshToken: current.refreshToken as string })).resolves.toBeTruthy();
+    await expectCode(engine.signIn(login), "invalid_credentials");
+    await expect(engine.signIn({ ...login, password: "a brand new passphrase" })).resolves.toBeTruthy();
+  });
+
+  it("a password change needs the current password and an acceptable new one", async () => {
+    const { engine, user } = await setup();
+    const current = await engine.signIn(login);
+    const change = (currentPassword: string, newPassword: string) =>
+      engine.changePassword({ userId: user.id, sessionId: current.sessionId, currentPassword, newPassword });
+    await expectCode(change("wrong one!", "a brand new passphrase"), "invalid_credentials");
+    await expectCode(change(login.password, "short"), "invalid_request");
+  });
+
+  it("re-reads claims on every refresh", async () => {
+    const { engine, user } = await setup();
+    const first = await engine.signIn(login);
+    expect(first.claims.roles).toEqual(["reader"]);
+    await engine.setClaims(user.id, { roles: ["admin"] });
+    const next = await engine.refresh({ refreshToken: first.refreshToken as string });
+    expect(next.claims.roles).toEqual(["admin"]);
+  });
+});
+
+describe("errors", () => {
+  it("are ProlongErrors with stable codes and no token in the message", async () => {
+    const { engine } = await setup();
+    const first = await engine.signIn(login);
+    await engine.logout(first.sessionId);
+    const error = await engine
+      .refresh({ refreshToken: first.refreshToken as string })
+      .catch((e: unknown) => e);
+    expect(isProlongError(error, "session_revoked")).toBe(true);
+    expect(String((error as Error).message)).not.toContain(first.refreshToken as string);
+  });
+});

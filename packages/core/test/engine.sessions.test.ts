@@ -1,0 +1,289 @@
+import { defaultPolicy, ProlongError } from "@prolong/core";
+import { describe, expect, it } from "vitest";
+import { decodeJwt, setup } from "./fixtures.js";
+
+const login = { username: "maryo", password: "correct horse battery" };
+
+async function codeOf(promise: Promise<unknown>): Promise<string | null> {
+  return promise.then(
+    () => null,
+    (e: unknown) => (e instanceof ProlongError ? e.code : `not a ProlongError: ${String(e)}`),
+  );
+}
+
+describe("devices (P7)", () => {
+  it("lists live sessions newest first, renames, revokes one and all others", async () => {
+    const { engine, user, clock } = await setup();
+    const a = await engine.signIn({ ...login, deviceName: "laptop" });
+    clock.advance(1);
+    const b = await engine.signIn({ ...login, deviceName: "phone" });
+    clock.advance(1);
+    const c = await engine.signIn({ ...login, deviceName: "tablet" });
+    expect((await engine.listSessions(user.id)).map((s) => s.deviceName)).toEqual([
+      "tablet",
+      "phone",
+      "laptop",
+    ]);
+
+    const renamed = await engine.renameSession(user.id, b.sessionId, "  Maryo's\u0000 phone ");
+    expect(renamed.deviceName).toBe("Maryo's phone");
+
+    await engine.revokeSession(user.id, a.sessionId);
+    expect((await engine.listSessions(user.id)).map((s) => s.id)).toEqual([c.sessionId, b.sessionId]);
+
+    expect(await engine.revokeOtherSessions(user.id, c.sessionId)).toBe(1);
+    expect((await engine.listSessions(user.id)).map((s) => s.id)).toEqual([c.sessionId]);
+    expect(await codeOf(engine.refresh({ refreshToken: b.refreshToken as string }))).toBe("session_revoked");
+  });
+
+  it("never lets a user touch another user's session", async () => {
+    const { engine } = await setup();
+    const mine = await engine.signIn(login);
+    const eve = await engine.createUser({ username: "eve", password: "eve's password" });
+    expect(await codeOf(engine.renameSession(eve.id, mine.sessionId, "pwned"))).toBe("not_found");
+    expect(await codeOf(engine.revokeSession(eve.id, mine.sessionId))).toBe("not_found");
+    expect(await engine.revokeOtherSessions(eve.id, "x")).toBe(0);
+    await expect(engine.refresh({ refreshToken: mine.refreshToken as string })).resolves.toBeTruthy();
+  });
+
+  it("refuses an empty device name", async () => {
+    const { engine, user } = await setup();
+    const a = await engine.signIn(login);
+    expect(await codeOf(engine.renameSession(user.id, a.sessionId, " \n "))).toBe("invalid_request");
+  });
+
+  it("an administrator revokes any session, and hears about unknown ones", async () => {
+    const { engine } = await setup();
+    const a = await engine.signIn(login);
+    await engine.revokeSession(null, a.sessionId, "admin");
+    expect(await codeOf(engine.refresh({ refreshToken: a.refreshToken as string }))).toBe("session_revoked");
+    expect(await codeOf(engine.revokeSession(null, "no-such-session"))).toBe("not_found");
+  });
+});
+
+describe("sessions created by an embedding backend", () => {
+  it("hands out tokens for a user it authenticated itself", async () => {
+    const { engine, user } = await setup();
+    const tokens = await engine.createSessionForUser({
+      userId: user.id,
+      clientId: "native",
+      deviceName: "CLI",
+    });
+    expect(tokens.claims.sub).toBe(user.id);
+    await expect(engine.refresh({ refreshToken: tokens.refreshToken as string })).resolves.toBeTruthy();
+    expect(await codeOf(engine.createSessionForUser({ userId: "nobody" }))).toBe("not_found");
+  });
+});
+
+describe("stateless exchange (P10)", () => {
+  it("swaps a valid access token for a new one of the same session and slides the idle timeout", async () => {
+    const { engine, clock, store } = await setup();
+    const first = await engine.signIn(login);
+    clock.advance(200);
+    const next = await engine.exchange({ accessToken: first.accessToken });
+    expect(next.refreshToken).toBeNull();
+    expect(next.claims.sid).toBe(first.sessionId);
+    expect(next.claims.exp).toBeGreaterThan(first.claims.exp);
+    expect((await store.findSession(first.sessionId))?.lastActiveAt).toBe(clock.now());
+  });
+
+  it("refuses an expired token, a revoked session, and a token of an old version", async () => {
+    const { engine, clock, user } = await setup();
+    const a = await engine.signIn(login);
+    // 300 s lifetime plus the 5 s clock tolerance.
+    clock.advance(306);
+    expect(await codeOf(engine.exchange({ accessToken: a.accessToken }))).toBe("token_expired");
+
+    const b = await engine.signIn(login);
+    await engine.logout(b.sessionId);
+    expect(await codeOf(engine.exchange({ accessToken: b.accessToken }))).toBe("session_revoked");
+
+    const c = await engine.signIn(login);
+    await engine.logoutEverywhere(user.id);
+    expect(await codeOf(engine.exchange({ accessToken: c.accessToken }))).toBe("session_revoked");
+  });
+
+  it("is bounded by the absolute lifetime", async () => {
+    const policy = defaultPolicy();
+    Object.assign(policy.profiles.web as object, { absoluteLifetime: 3600 });
+    const { engine, clock } = await setup({ policy });
+    const first = await engine.signIn(login);
+    const limit = first.session.absoluteExpiresAt as number;
+    let token = first.accessToken;
+    let exchanges = 0;
+    let stoppedWith: string | null = null;
+    // Exchange every 4 minutes, as an active client would; the chain must stop at the limit.
+    while (stoppedWith === null) {
+      clock.advance(240);
+      try {
+        const next = await engine.exchange({ accessToken: token });
+        expect(next.claims.exp * 1000).toBeLessThanOrEqual(limit);
+        token = next.accessToken;
+        exchanges++;
+      } catch (e) {
+        stoppedWith = (e as ProlongError).code;
+      }
+    }
+    expect(stoppedWith).toBe("session_expired");
+    expect(clock.now()).toBeGreaterThanOrEqual(limit);
+    expect(exchanges).toBe(14);
+  });
+
+  it("refuses a refresh token or garbage", async () => {
+    const { engine } = await setup();
+    const a = await engine.signIn(login);
+    expect(await codeOf(engine.exchange({ accessToken: a.refreshToken as string }))).toBe("invalid_token");
+    expect(await codeOf(engine.exchange({ accessToken: "x".repeat(10_000) }))).toBe("invalid_token");
+  });
+});
+
+describe("authenticating the server's own bearer routes", () => {
+  it("accepts a live session's token and refuses it once the session ends", async () => {
+    const { engine } = await setup();
+    const a = await engine.signIn(login);
+    const { session } = await engine.authenticate(a.accessToken);
+    expect(session.id).toBe(a.sessionId);
+    await engine.logout(a.sessionId);
+    expect(await codeOf(engine.authenticate(a.accessToken))).toBe("session_revoked");
+  });
+
+  it("tells an expired token apart from an invalid one", async () => {
+    const { engine, clock } = await setup();
+    const a = await engine.signIn(login);
+    const [h, p, s] = a.accessToken.split(".");
+    const payload = JSON.parse(Buffer.from(p as string, "base64url").toString());
+    payload.sub = "someone-else";
+    const forged = [h, Buffer.from(JSON.stringify(payload)).toString("base64url"), s].join(".");
+    expect(await codeOf(engine.authenticate(forged))).toBe("invalid_token");
+    clock.advance(306);
+    expect(await codeOf(engine.authenticate(a.accessToken))).toBe("token_expired");
+  });
+});
+
+describe("introspection (RFC 7662) and revocation (RFC 7009)", () => {
+  it("describes live access and refresh tokens and calls the rest inactive", async () => {
+    const { engine, user } = await setup();
+    const a = await engine.signIn(login);
+    expect(await engine.introspect(a.accessToken)).toMatchObject({
+      active: true,
+      token_type: "Bearer",
+      sub: user.id,
+      sid: a.sessionId,
+      client_id: "web",
+      exp: a.claims.exp,
+      iat: a.claims.iat,
+    });
+    expect(await engine.introspect(a.refreshToken as string)).toMatchObject({
+      active: true,
+      sid: a.sessionId,
+    });
+    expect(await engine.introspect("garbage")).toEqual({ active: false });
+    const next = await engine.refresh({ refreshToken: a.refreshToken as string });
+    // Rotated away: no longer the current token.
+    expect(await engine.introspect(a.refreshToken as string)).toEqual({ active: false });
+    await engine.logout(a.sessionId);
+    expect(await engine.introspect(next.accessToken)).toEqual({ active: false });
+  });
+
+  it("revoking a refresh token or an access token ends its session; unknown tokens are ignored", async () => {
+    const { engine } = await setup();
+    const a = await engine.signIn(login);
+    await engine.revokeToken({ token: a.refreshToken as string });
+    expect(await codeOf(engine.refresh({ refreshToken: a.refreshToken as string }))).toBe("session_revoked");
+
+    const b = await engine.signIn(login);
+    await engine.revokeToken({ token: b.accessToken, tokenTypeHint: "access_token" });
+    expect(await codeOf(engine.refresh({ refreshToken: b.refreshToken as string }))).toBe("session_revoked");
+
+    await expect(engine.revokeToken({ token: "unknown" })).resolves.toBeUndefined();
+  });
+
+  it("does not let one client revoke another client's token", async () => {
+    const { engine } = await setup();
+    const a = await engine.signIn({ ...login, clientId: "native" });
+    await engine.revokeToken({ token: a.refreshToken as string, clientId: "web" });
+    await expect(engine.refresh({ refreshToken: a.refreshToken as string })).resolves.toBeTruthy();
+  });
+});
+
+describe("revocation feed snapshot (P6)", () => {
+  it("holds recent revocations and version bumps until no access token they cover can be valid", async () => {
+    const { engine, clock, user } = await setup();
+    const a = await engine.signIn(login);
+    await engine.logout(a.sessionId);
+    await engine.logoutEverywhere(user.id);
+    const snapshot = await engine.revocationSnapshot();
+    expect(snapshot.sessions.map((s) => s.sessionId)).toContain(a.sessionId);
+    expect(snapshot.versions).toEqual([expect.objectContaining({ userId: user.id, version: 1 })]);
+    const until = snapshot.sessions[0]?.relevantUntil as number;
+    expect(until).toBeGreaterThanOrEqual(clock.now() + 300_000);
+    clock.advance(400);
+    const later = await engine.revocationSnapshot();
+    expect(later.sessions).toEqual([]);
+    expect(later.versions).toEqual([]);
+  });
+});
+
+describe("access tokens (SPEC §2, RFC 9068)", () => {
+  it("have the RFC 9068 header and every claim of SPEC §2", async () => {
+    const { engine, user } = await setup();
+    const a = await engine.signIn(login);
+    const { header, payload } = decodeJwt(a.accessToken);
+    expect(header).toEqual({ alg: "EdDSA", typ: "at+jwt", kid: engine.keys.active.kid });
+    expect(payload).toMatchObject({
+      iss: "https://auth.example.test",
+      sub: user.id,
+      aud: "prolong",
+      client_id: "web",
+      sid: a.sessionId,
+      ver: 0,
+      roles: ["reader"],
+    });
+    const iat = payload.iat as number;
+    expect(payload.exp).toBe(iat + 300);
+    expect(payload.rfa).toBe(iat + 240);
+    expect(payload.auth_time).toBe(iat);
+    expect(typeof payload.jti).toBe("string");
+  });
+
+  it("keep auth_time from the original sign-in across refreshes", async () => {
+    const { engine, clock } = await setup();
+    const a = await engine.signIn(login);
+    clock.advance(3600);
+    const b = await engine.refresh({ refreshToken: a.refreshToken as string });
+    expect(b.claims.auth_time).toBe(a.claims.auth_time);
+    expect(b.claims.iat).toBe(a.claims.iat + 3600);
+  });
+
+  it("let the claims hook add claims but never override reserved ones", async () => {
+    const { engine } = await setup({
+      audience: "api",
+      claims: () => ({ tenant: "acme", sub: "admin", iss: "https://evil", exp: 9_999_999_999, ver: 99 }),
+    });
+    const a = await engine.signIn(login);
+    const { payload } = decodeJwt(a.accessToken);
+    expect(payload.tenant).toBe("acme");
+    expect(payload.sub).toBe(a.session.userId);
+    expect(payload.iss).toBe("https://auth.example.test");
+    expect(payload.aud).toBe("api");
+    expect(payload.ver).toBe(0);
+    expect((payload.exp as number) - (payload.iat as number)).toBe(300);
+  });
+});
+
+describe("users", () => {
+  it("refuses duplicate usernames, whatever their case", async () => {
+    const { engine } = await setup();
+    expect(await codeOf(engine.createUser({ username: "MARYO", password: "another password" }))).toBe(
+      "conflict",
+    );
+  });
+
+  it("refuses short passwords and odd usernames", async () => {
+    const { engine } = await setup();
+    expect(await codeOf(engine.createUser({ username: "bob", password: "short" }))).toBe("invalid_request");
+    expect(await codeOf(engine.createUser({ username: "bob smith", password: "long enough pw" }))).toBe(
+      "invalid_request",
+    );
+  });
+});
