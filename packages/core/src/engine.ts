@@ -313,7 +313,7 @@ export class SessionEngine {
     const user = username === null ? null : await this.store.findUserByName(username);
     const hash = user?.passwordHash ?? (await this.#decoyHash);
     const matches = await verifyPassword(typeof input.password === "string" ? input.password : "", hash);
-    if (!user || !user.passwordHash || !matches) {
+    if (!user?.passwordHash || !matches) {
       this.#emit({ type: "sign_in_failed", at: this.now() });
       if (user) await this.#event("sign_in_failed", user.id, null, { ip: input.ip ?? null });
       throw new ProlongError("invalid_credentials", "username or password is wrong");
