@@ -744,6 +744,21 @@ export class SessionEngine {
     });
   }
 
+  // ---- upkeep -----------------------------------------------------------------
+
+  /**
+   * Deletes sessions that ended, and security events recorded, more than `retain`
+   * seconds ago (default 30 days), and keys no token can need any more. Returns how
+   * many sessions went. The retention must exceed an access-token lifetime so the
+   * revocation feed's snapshot stays complete.
+   */
+  async purge(retain = 30 * 86_400): Promise<number> {
+    const floor = Math.max(retain * 1000, this.#relevanceMs());
+    const deleted = await this.store.purge(this.now() - floor);
+    await this.keys.prune();
+    return deleted;
+  }
+
   // ---- keys -------------------------------------------------------------------
 
   /** Rotates the signing key; the previous one keeps verifying until its tokens expire. */

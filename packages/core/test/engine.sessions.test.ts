@@ -287,3 +287,25 @@ describe("users", () => {
     );
   });
 });
+
+describe("upkeep", () => {
+  it("purges sessions that ended longer ago than the retention, and keeps the rest", async () => {
+    const { engine, clock, store } = await setup();
+    const ended = await engine.signIn(login);
+    await engine.logout(ended.sessionId);
+    clock.advance(3 * 86_400);
+    const live = await engine.signIn(login);
+    expect(await engine.purge(86_400)).toBe(1);
+    expect(await store.findSession(ended.sessionId)).toBeNull();
+    expect(await store.findSession(live.sessionId)).not.toBeNull();
+  });
+
+  it("never purges inside the revocation feed's window, whatever retention is asked", async () => {
+    const { engine, clock } = await setup();
+    const ended = await engine.signIn(login);
+    await engine.logout(ended.sessionId);
+    clock.advance(60);
+    expect(await engine.purge(0)).toBe(0);
+    expect((await engine.revocationSnapshot()).sessions.map((s) => s.sessionId)).toEqual([ended.sessionId]);
+  });
+});
