@@ -27,6 +27,7 @@ import {
 } from "./policy.js";
 import { cryptoRandom, type RandomSource, randomId } from "./random.js";
 import { type RefreshToken, RefreshTokenCodec } from "./refresh-token.js";
+import { isSessionExpired, isSessionLive } from "./session-rules.js";
 import type { RevokeReason, SecurityEvent, SessionRecord, SessionStore, UserRecord } from "./store.js";
 
 /** Adds application claims to every access token; re-run on every refresh (P9). */
@@ -459,7 +460,7 @@ export class SessionEngine {
     if (!session || session.userId !== claims.sub || session.revokedAt !== null) {
       throw new ProlongError("session_revoked", "session was revoked");
     }
-    if (isExpiredAt(session, now)) throw new ProlongError("session_expired", "session has expired");
+    if (isSessionExpired(session, now)) throw new ProlongError("session_expired", "session has expired");
     const user = await this.store.findUser(session.userId);
     if (!user || user.disabled) throw new ProlongError("user_disabled", "this user is disabled");
     if (claims.ver < user.tokenVersion) throw new ProlongError("session_revoked", "session was revoked");
@@ -584,7 +585,13 @@ export class SessionEngine {
     }
     const session = await this.store.findSession(claims.sid);
     const user = session ? await this.store.findUser(session.userId) : null;
-    if (!session || !user || !isLiveAt(session, now) || user.disabled || claims.ver < user.tokenVersion) {
+    if (
+      !session ||
+      !user ||
+      !isSessionLive(session, now) ||
+      user.disabled ||
+      claims.ver < user.tokenVersion
+    ) {
       return { active: false };
     }
     return {
@@ -605,7 +612,7 @@ export class SessionEngine {
 
   async #introspectRefresh(token: RefreshToken, now: number): Promise<Introspection> {
     const session = await this.store.findSession(token.sessionId);
-    if (!session || !isLiveAt(session, now) || token.generation !== session.generation)
+    if (!session || !isSessionLive(session, now) || token.generation !== session.generation)
       return { active: false };
     if (token.hash !== session.currentHash) return { active: false };
     const user = await this.store.findUser(session.userId);
@@ -796,16 +803,6 @@ export class SessionEngine {
       }
     }
   }
-}
-
-function isExpiredAt(session: SessionRecord, now: number): boolean {
-  return (
-    now >= session.idleExpiresAt || (session.absoluteExpiresAt !== null && now >= session.absoluteExpiresAt)
-  );
-}
-
-function isLiveAt(session: SessionRecord, now: number): boolean {
-  return session.revokedAt === null && !isExpiredAt(session, now);
 }
 
 function clip(value: string | null | undefined, max: number): string | null {

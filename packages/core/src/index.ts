@@ -42,4 +42,6 @@ export type { RandomSource } from "./random.js";
 export { cryptoRandom, randomId } from "./random.js";
 export type { RefreshToken } from "./refresh-token.js";
 export { hashRefreshToken, RefreshTokenCodec } from "./refresh-token.js";
+export type { RotationPlan } from "./session-rules.js";
+export { isSessionExpired, isSessionLive, planRotation, slideIdleDeadline } from "./session-rules.js";
 export type * from "./store.js";

@@ -1,6 +1,8 @@
 import {
-  constantTimeEqual,
+  isSessionExpired,
+  isSessionLive,
   type NewUser,
+  planRotation,
   type RevokedSession,
   type RevokeReason,
   type RotateOutcome,
@@ -9,25 +11,11 @@ import {
   type SessionRecord,
   type SessionStore,
   type StoredKey,
+  slideIdleDeadline,
   type UserPatch,
   type UserRecord,
   type VersionBump,
 } from "@prolong/core";
-
-function isExpired(session: SessionRecord, now: number): boolean {
-  return (
-    now >= session.idleExpiresAt || (session.absoluteExpiresAt !== null && now >= session.absoluteExpiresAt)
-  );
-}
-
-function isLive(session: SessionRecord, now: number): boolean {
-  return session.revokedAt === null && !isExpired(session, now);
-}
-
-function slideIdle(session: SessionRecord, now: number, idleTimeoutMs: number): number {
-  const idle = now + idleTimeoutMs;
-  return session.absoluteExpiresAt === null ? idle : Math.min(idle, session.absoluteExpiresAt);
-}
 
 /**
  * The reference store: everything in process memory, lost on exit.
@@ -109,7 +97,7 @@ export class MemoryStore implements SessionStore {
 
   async listSessions(userId: string, now: number): Promise<SessionRecord[]> {
     return [...this.#sessions.values()]
-      .filter((s) => s.userId === userId && isLive(s, now))
+      .filter((s) => s.userId === userId && isSessionLive(s, now))
       .sort((a, b) => b.createdAt - a.createdAt)
       .map((s) => structuredClone(s));
   }
@@ -122,46 +110,18 @@ export class MemoryStore implements SessionStore {
   }
 
   async rotate(request: RotateRequest): Promise<RotateOutcome> {
-    const session = this.#sessions.get(request.sessionId);
-    if (!session) return { status: "unknown" };
-    const { now } = request;
-    if (session.revokedAt !== null) return { status: "revoked", session: structuredClone(session) };
-    if (isExpired(session, now)) return { status: "expired", session: structuredClone(session) };
-
-    if (
-      request.generation === session.generation &&
-      constantTimeEqual(request.presentedHash, session.currentHash)
-    ) {
-      session.previousHash = session.currentHash;
-      session.currentHash = request.successorHash;
-      session.generation += 1;
-      session.rotatedAt = now;
-      session.lastActiveAt = now;
-      session.idleExpiresAt = slideIdle(session, now, request.idleTimeoutMs);
-      return { status: "rotated", session: structuredClone(session) };
-    }
-    if (
-      request.generation === session.generation - 1 &&
-      session.previousHash !== null &&
-      session.rotatedAt !== null &&
-      now - session.rotatedAt <= request.graceMs &&
-      constantTimeEqual(request.presentedHash, session.previousHash)
-    ) {
-      return { status: "replayed", session: structuredClone(session) };
-    }
-    if (request.generation < session.generation) {
-      session.revokedAt = now;
-      session.revokedReason = "reuse";
-      return { status: "reused", session: structuredClone(session) };
-    }
-    return { status: "unknown" };
+    const session = this.#sessions.get(request.sessionId) ?? null;
+    const plan = planRotation(session, request);
+    if (!session || plan.status === "unknown") return { status: "unknown" };
+    if (plan.changes) Object.assign(session, plan.changes);
+    return { status: plan.status, session: structuredClone(session) };
   }
 
   async touchSession(id: string, now: number, idleTimeoutMs: number): Promise<SessionRecord | null> {
     const session = this.#sessions.get(id);
-    if (!session || !isLive(session, now)) return null;
+    if (!session || !isSessionLive(session, now)) return null;
     session.lastActiveAt = now;
-    session.idleExpiresAt = slideIdle(session, now, idleTimeoutMs);
+    session.idleExpiresAt = slideIdleDeadline(session, now, idleTimeoutMs);
     return structuredClone(session);
   }
 
@@ -251,7 +211,7 @@ export class MemoryStore implements SessionStore {
   async purge(before: number): Promise<number> {
     let deleted = 0;
     for (const [id, s] of this.#sessions) {
-      const ended = (s.revokedAt !== null && s.revokedAt < before) || isExpired(s, before);
+      const ended = (s.revokedAt !== null && s.revokedAt < before) || isSessionExpired(s, before);
       if (ended) {
         this.#sessions.delete(id);
         deleted++;
