@@ -1,1 +1,32 @@
-export {};
+import { describe } from "vitest";
+import { basicCases } from "./basics.js";
+import type { StoreFactory } from "./fixtures.js";
+import { modelCases } from "./model.js";
+import { rotateCases } from "./rotate.js";
+
+export type { StoreFactory } from "./fixtures.js";
+
+export interface ConformanceOptions {
+  /** Random sequences the model-based test runs. Default 60. */
+  modelRuns?: number;
+}
+
+/**
+ * Registers the one suite every `SessionStore` must pass, as Vitest tests.
+ * `factory` returns a fresh, empty store for each test (and an optional cleanup).
+ *
+ * ```ts
+ * runStoreConformance("sqlite", async () => ({ store: openSqliteStore({ path: tempFile() }) }));
+ * ```
+ */
+export function runStoreConformance(
+  name: string,
+  factory: StoreFactory,
+  options: ConformanceOptions = {},
+): void {
+  describe(`store conformance: ${name}`, () => {
+    basicCases(factory);
+    rotateCases(factory);
+    modelCases(factory, options.modelRuns ?? 60);
+  });
+}

@@ -1,1 +1,423 @@
-export {};
+import { mkdirSync } from "node:fs";
+import { dirname } from "node:path";
+import {
+  type NewUser,
+  planRotation,
+  type RevokedSession,
+  type RevokeReason,
+  type RotateOutcome,
+  type RotateRequest,
+  type SecurityEvent,
+  type SessionRecord,
+  type SessionStore,
+  type StoredKey,
+  type UserPatch,
+  type UserRecord,
+  type VersionBump,
+} from "@prolong/core";
+import Database from "better-sqlite3";
+import { migrations } from "./migrations.js";
+
+export interface SqliteStoreOptions {
+  /** Database file; created with its directory on first use. `:memory:` for a private in-memory database. */
+  path: string;
+  /** How long a write waits for another connection's lock, in ms. Default 5000. */
+  busyTimeout?: number;
+}
+
+type Row = Record<string, unknown>;
+
+const USER_COLUMNS = `id, username, password_hash, disabled, token_version, token_version_at,
+  reauth_required_at, claims, created_at, updated_at`;
+
+function toUser(row: Row): UserRecord {
+  return {
+    id: row.id as string,
+    username: row.username as string,
+    passwordHash: (row.password_hash as string | null) ?? null,
+    disabled: row.disabled === 1,
+    tokenVersion: row.token_version as number,
+    tokenVersionAt: (row.token_version_at as number | null) ?? null,
+    reauthRequiredAt: (row.reauth_required_at as number | null) ?? null,
+    claims: JSON.parse(row.claims as string) as Record<string, unknown>,
+    createdAt: row.created_at as number,
+    updatedAt: row.updated_at as number,
+  };
+}
+
+function toSession(row: Row): SessionRecord {
+  return {
+    id: row.id as string,
+    userId: row.user_id as string,
+    clientId: row.client_id as string,
+    deviceName: (row.device_name as string | null) ?? null,
+    userAgent: (row.user_agent as string | null) ?? null,
+    ip: (row.ip as string | null) ?? null,
+    createdAt: row.created_at as number,
+    authTime: row.auth_time as number,
+    lastActiveAt: row.last_active_at as number,
+    idleExpiresAt: row.idle_expires_at as number,
+    absoluteExpiresAt: (row.absolute_expires_at as number | null) ?? null,
+    tokenVersion: row.token_version as number,
+    generation: row.generation as number,
+    currentHash: row.current_hash as string,
+    previousHash: (row.previous_hash as string | null) ?? null,
+    rotatedAt: (row.rotated_at as number | null) ?? null,
+    revokedAt: (row.revoked_at as number | null) ?? null,
+    revokedReason: (row.revoked_reason as string | null) ?? null,
+  };
+}
+
+function toKey(row: Row): StoredKey {
+  return {
+    kid: row.kid as string,
+    alg: row.alg as string,
+    privateKey: row.private_key as string,
+    publicJwk: (row.public_jwk as string | null) ?? null,
+    createdAt: row.created_at as number,
+    retiredAt: (row.retired_at as number | null) ?? null,
+  };
+}
+
+function toEvent(row: Row): SecurityEvent {
+  return {
+    id: row.id as string,
+    type: row.type as string,
+    userId: (row.user_id as string | null) ?? null,
+    sessionId: (row.session_id as string | null) ?? null,
+    at: row.at as number,
+    detail: JSON.parse(row.detail as string) as Record<string, unknown>,
+  };
+}
+
+/** Named parameters of a session row, as the statements below spell them. */
+function sessionParams(s: SessionRecord): Row {
+  return {
+    id: s.id,
+    user_id: s.userId,
+    client_id: s.clientId,
+    device_name: s.deviceName,
+    user_agent: s.userAgent,
+    ip: s.ip,
+    created_at: s.createdAt,
+    auth_time: s.authTime,
+    last_active_at: s.lastActiveAt,
+    idle_expires_at: s.idleExpiresAt,
+    absolute_expires_at: s.absoluteExpiresAt,
+    token_version: s.tokenVersion,
+    generation: s.generation,
+    current_hash: s.currentHash,
+    previous_hash: s.previousHash,
+    rotated_at: s.rotatedAt,
+    revoked_at: s.revokedAt,
+    revoked_reason: s.revokedReason,
+  };
+}
+
+/** Live at :now — the SQL twin of `isSessionLive`. */
+const LIVE = `revoked_at IS NULL AND idle_expires_at > :now
+  AND (absolute_expires_at IS NULL OR absolute_expires_at > :now)`;
+
+/** Applies the migrations this file has not seen yet, each in its own write transaction. */
+function migrate(db: Database.Database): void {
+  const apply = db.transaction((index: number, sql: string) => {
+    // Re-read inside the lock: another process may have migrated meanwhile.
+    if ((db.pragma("user_version", { simple: true }) as number) !== index) return;
+    db.exec(sql);
+    db.pragma(`user_version = ${index + 1}`);
+  });
+  migrations.forEach((sql, index) => {
+    if ((db.pragma("user_version", { simple: true }) as number) <= index) apply.immediate(index, sql);
+  });
+}
+
+/**
+ * The embedded store on SQLite (better-sqlite3). WAL lets readers run beside the one
+ * writer; every read-modify-write runs in a `BEGIN IMMEDIATE` transaction, so several
+ * processes sharing the file still settle races in the database.
+ */
+export class SqliteStore implements SessionStore {
+  readonly db: Database.Database;
+  readonly #s;
+  readonly #rotate;
+  readonly #claimSecret;
+
+  constructor(options: SqliteStoreOptions) {
+    if (options.path !== ":memory:") mkdirSync(dirname(options.path), { recursive: true });
+    const db = new Database(options.path);
+    this.db = db;
+    db.pragma("journal_mode = WAL");
+    db.pragma(`busy_timeout = ${Math.trunc(options.busyTimeout ?? 5000)}`);
+    // NORMAL is durable across application crashes in WAL mode; only power loss may drop the last commits.
+    db.pragma("synchronous = NORMAL");
+    migrate(db);
+
+    const sessionColumns = Object.keys(sessionParams({} as SessionRecord));
+    this.#s = {
+      insertUser:
+        db.prepare(`INSERT INTO users (id, username, password_hash, disabled, claims, created_at, updated_at)
+        VALUES (:id, :username, :password_hash, :disabled, :claims, :created_at, :created_at)
+        ON CONFLICT DO NOTHING RETURNING ${USER_COLUMNS}`),
+      userById: db.prepare(`SELECT ${USER_COLUMNS} FROM users WHERE id = ?`),
+      userByName: db.prepare(`SELECT ${USER_COLUMNS} FROM users WHERE username = ?`),
+      listUsers: db.prepare(`SELECT ${USER_COLUMNS} FROM users WHERE username > ? ORDER BY username LIMIT ?`),
+      updateUser: db.prepare(`UPDATE users SET
+          password_hash = CASE WHEN :set_password THEN :password_hash ELSE password_hash END,
+          disabled = CASE WHEN :set_disabled THEN :disabled ELSE disabled END,
+          reauth_required_at = CASE WHEN :set_reauth THEN :reauth_required_at ELSE reauth_required_at END,
+          claims = CASE WHEN :set_claims THEN :claims ELSE claims END,
+          updated_at = :now
+        WHERE id = :id RETURNING ${USER_COLUMNS}`),
+      bumpVersion: db.prepare(`UPDATE users SET token_version = token_version + 1, token_version_at = :now,
+        updated_at = :now WHERE id = :id RETURNING ${USER_COLUMNS}`),
+      insertSession: db.prepare(
+        `INSERT INTO sessions (${sessionColumns.join(", ")}) VALUES (${sessionColumns.map((c) => `:${c}`).join(", ")})`,
+      ),
+      sessionById: db.prepare("SELECT * FROM sessions WHERE id = ?"),
+      listSessions: db.prepare(
+        `SELECT * FROM sessions WHERE user_id = :user_id AND ${LIVE} ORDER BY created_at DESC, rowid DESC`,
+      ),
+      rename: db.prepare(
+        "UPDATE sessions SET device_name = :name WHERE id = :id AND revoked_at IS NULL RETURNING *",
+      ),
+      applyRotation:
+        db.prepare(`UPDATE sessions SET previous_hash = :previous_hash, current_hash = :current_hash,
+        generation = :generation, rotated_at = :rotated_at, last_active_at = :last_active_at,
+        idle_expires_at = :idle_expires_at WHERE id = :id`),
+      touch: db.prepare(`UPDATE sessions SET last_active_at = :now,
+          idle_expires_at = CASE WHEN absolute_expires_at IS NULL THEN :idle ELSE MIN(:idle, absolute_expires_at) END
+        WHERE id = :id AND ${LIVE} RETURNING *`),
+      revokeOne: db.prepare(`UPDATE sessions SET revoked_at = :now, revoked_reason = :reason
+        WHERE id = :id AND revoked_at IS NULL RETURNING *`),
+      revokeUser: db.prepare(`UPDATE sessions SET revoked_at = :now, revoked_reason = :reason
+        WHERE user_id = :user_id AND revoked_at IS NULL AND id IS NOT :except_id RETURNING *`),
+      revokedSince: db.prepare(`SELECT id, user_id, revoked_at, revoked_reason FROM sessions
+        WHERE revoked_at >= ? ORDER BY revoked_at, rowid`),
+      bumpsSince: db.prepare(
+        "SELECT id, token_version, token_version_at FROM users WHERE token_version_at >= ?",
+      ),
+      insertEvent: db.prepare(`INSERT INTO events (id, type, user_id, session_id, at, detail)
+        VALUES (:id, :type, :user_id, :session_id, :at, :detail)`),
+      listEvents: db.prepare(`SELECT * FROM events
+        WHERE (:user_id IS NULL OR user_id = :user_id) AND (:session_id IS NULL OR session_id = :session_id)
+        ORDER BY seq DESC LIMIT :limit`),
+      insertKey:
+        db.prepare(`INSERT INTO signing_keys (kid, alg, private_key, public_jwk, created_at, retired_at)
+        VALUES (:kid, :alg, :private_key, :public_jwk, :created_at, :retired_at) ON CONFLICT DO NOTHING`),
+      listKeys: db.prepare("SELECT * FROM signing_keys ORDER BY created_at, kid"),
+      retireKey: db.prepare("UPDATE signing_keys SET retired_at = ? WHERE kid = ? AND retired_at IS NULL"),
+      deleteKey: db.prepare("DELETE FROM signing_keys WHERE kid = ?"),
+      insertSecret: db.prepare("INSERT INTO secrets (name, value) VALUES (?, ?) ON CONFLICT DO NOTHING"),
+      secret: db.prepare("SELECT value FROM secrets WHERE name = ?"),
+      purgeSessions: db.prepare(`DELETE FROM sessions WHERE revoked_at < :before OR idle_expires_at <= :before
+        OR absolute_expires_at <= :before`),
+      purgeEvents: db.prepare("DELETE FROM events WHERE at < ?"),
+      ping: db.prepare("SELECT 1"),
+    };
+
+    const s = this.#s;
+    this.#rotate = db.transaction((request: RotateRequest): RotateOutcome => {
+      const row = s.sessionById.get(request.sessionId) as Row | undefined;
+      const session = row ? toSession(row) : null;
+      const plan = planRotation(session, request);
+      if (!session || plan.status === "unknown") return { status: "unknown" };
+      if (plan.changes) {
+        Object.assign(session, plan.changes);
+        if (plan.status === "reused") {
+          s.revokeOne.run({ id: session.id, now: session.revokedAt, reason: session.revokedReason });
+        } else {
+          s.applyRotation.run({
+            id: session.id,
+            previous_hash: session.previousHash,
+            current_hash: session.currentHash,
+            generation: session.generation,
+            rotated_at: session.rotatedAt,
+            last_active_at: session.lastActiveAt,
+            idle_expires_at: session.idleExpiresAt,
+          });
+        }
+      }
+      return { status: plan.status, session };
+    });
+    this.#claimSecret = db.transaction((name: string, candidate: string): string => {
+      s.insertSecret.run(name, candidate);
+      return (s.secret.get(name) as { value: string }).value;
+    });
+  }
+
+  async createUser(user: NewUser): Promise<UserRecord | null> {
+    const row = this.#s.insertUser.get({
+      id: user.id,
+      username: user.username,
+      password_hash: user.passwordHash,
+      disabled: user.disabled ? 1 : 0,
+      claims: JSON.stringify(user.claims),
+      created_at: user.createdAt,
+    }) as Row | undefined;
+    return row ? toUser(row) : null;
+  }
+
+  async findUser(id: string): Promise<UserRecord | null> {
+    const row = this.#s.userById.get(id) as Row | undefined;
+    return row ? toUser(row) : null;
+  }
+
+  async findUserByName(username: string): Promise<UserRecord | null> {
+    const row = this.#s.userByName.get(username) as Row | undefined;
+    return row ? toUser(row) : null;
+  }
+
+  async listUsers(options: { limit: number; after?: string }): Promise<UserRecord[]> {
+    return (this.#s.listUsers.all(options.after ?? "", options.limit) as Row[]).map(toUser);
+  }
+
+  async updateUser(id: string, patch: UserPatch, now: number): Promise<UserRecord | null> {
+    const row = this.#s.updateUser.get({
+      id,
+      now,
+      set_password: patch.passwordHash === undefined ? 0 : 1,
+      password_hash: patch.passwordHash ?? null,
+      set_disabled: patch.disabled === undefined ? 0 : 1,
+      disabled: patch.disabled ? 1 : 0,
+      set_reauth: patch.reauthRequiredAt === undefined ? 0 : 1,
+      reauth_required_at: patch.reauthRequiredAt ?? null,
+      set_claims: patch.claims === undefined ? 0 : 1,
+      claims: JSON.stringify(patch.claims ?? {}),
+    }) as Row | undefined;
+    return row ? toUser(row) : null;
+  }
+
+  async bumpTokenVersion(id: string, now: number): Promise<UserRecord | null> {
+    const row = this.#s.bumpVersion.get({ id, now }) as Row | undefined;
+    return row ? toUser(row) : null;
+  }
+
+  async createSession(session: SessionRecord): Promise<void> {
+    this.#s.insertSession.run(sessionParams(session));
+  }
+
+  async findSession(id: string): Promise<SessionRecord | null> {
+    const row = this.#s.sessionById.get(id) as Row | undefined;
+    return row ? toSession(row) : null;
+  }
+
+  async listSessions(userId: string, now: number): Promise<SessionRecord[]> {
+    return (this.#s.listSessions.all({ user_id: userId, now }) as Row[]).map(toSession);
+  }
+
+  async renameSession(id: string, deviceName: string): Promise<SessionRecord | null> {
+    const row = this.#s.rename.get({ id, name: deviceName }) as Row | undefined;
+    return row ? toSession(row) : null;
+  }
+
+  async rotate(request: RotateRequest): Promise<RotateOutcome> {
+    return this.#rotate.immediate(request);
+  }
+
+  async touchSession(id: string, now: number, idleTimeoutMs: number): Promise<SessionRecord | null> {
+    const row = this.#s.touch.get({ id, now, idle: now + idleTimeoutMs }) as Row | undefined;
+    return row ? toSession(row) : null;
+  }
+
+  async revokeSession(id: string, reason: RevokeReason, now: number): Promise<SessionRecord | null> {
+    const row = this.#s.revokeOne.get({ id, reason, now }) as Row | undefined;
+    return row ? toSession(row) : null;
+  }
+
+  async revokeUserSessions(
+    userId: string,
+    options: { exceptId?: string; reason: RevokeReason; now: number },
+  ): Promise<SessionRecord[]> {
+    const rows = this.#s.revokeUser.all({
+      user_id: userId,
+      except_id: options.exceptId ?? null,
+      reason: options.reason,
+      now: options.now,
+    }) as Row[];
+    return rows.map(toSession);
+  }
+
+  async revokedSince(since: number): Promise<RevokedSession[]> {
+    return (this.#s.revokedSince.all(since) as Row[]).map((r) => ({
+      sessionId: r.id as string,
+      userId: r.user_id as string,
+      revokedAt: r.revoked_at as number,
+      reason: (r.revoked_reason as string | null) ?? null,
+    }));
+  }
+
+  async versionBumpsSince(since: number): Promise<VersionBump[]> {
+    return (this.#s.bumpsSince.all(since) as Row[]).map((r) => ({
+      userId: r.id as string,
+      tokenVersion: r.token_version as number,
+      at: r.token_version_at as number,
+    }));
+  }
+
+  async recordEvent(event: SecurityEvent): Promise<void> {
+    this.#s.insertEvent.run({
+      id: event.id,
+      type: event.type,
+      user_id: event.userId,
+      session_id: event.sessionId,
+      at: event.at,
+      detail: JSON.stringify(event.detail),
+    });
+  }
+
+  async listEvents(filter: { userId?: string; sessionId?: string; limit: number }): Promise<SecurityEvent[]> {
+    const rows = this.#s.listEvents.all({
+      user_id: filter.userId ?? null,
+      session_id: filter.sessionId ?? null,
+      limit: filter.limit,
+    }) as Row[];
+    return rows.map(toEvent);
+  }
+
+  async putKey(key: StoredKey): Promise<boolean> {
+    const result = this.#s.insertKey.run({
+      kid: key.kid,
+      alg: key.alg,
+      private_key: key.privateKey,
+      public_jwk: key.publicJwk,
+      created_at: key.createdAt,
+      retired_at: key.retiredAt,
+    });
+    return result.changes === 1;
+  }
+
+  async listKeys(): Promise<StoredKey[]> {
+    return (this.#s.listKeys.all() as Row[]).map(toKey);
+  }
+
+  async retireKey(kid: string, now: number): Promise<boolean> {
+    return this.#s.retireKey.run(now, kid).changes === 1;
+  }
+
+  async deleteKey(kid: string): Promise<boolean> {
+    return this.#s.deleteKey.run(kid).changes === 1;
+  }
+
+  async claimSecret(name: string, candidate: string): Promise<string> {
+    return this.#claimSecret.immediate(name, candidate);
+  }
+
+  async purge(before: number): Promise<number> {
+    const deleted = this.#s.purgeSessions.run({ before }).changes;
+    this.#s.purgeEvents.run(before);
+    return deleted;
+  }
+
+  async ping(): Promise<void> {
+    this.#s.ping.get();
+  }
+
+  async close(): Promise<void> {
+    if (this.db.open) this.db.close();
+  }
+}
+
+/** Opens (creating on first use) the SQLite store at `options.path`. */
+export function openSqliteStore(options: SqliteStoreOptions): SqliteStore {
+  return new SqliteStore(options);
+}

@@ -1,0 +1,173 @@
+import type { RotateRequest, SessionRecord, SessionStore } from "@prolong/core";
+import { describe, expect, it } from "vitest";
+import { DAY, MINUTE, type StoreFactory, sessionRecord, T0, withStore } from "./fixtures.js";
+
+const GRACE = 30_000;
+const IDLE = 7 * DAY;
+
+function request(session: SessionRecord, overrides: Partial<RotateRequest> = {}): RotateRequest {
+  return {
+    sessionId: session.id,
+    generation: session.generation,
+    presentedHash: session.currentHash,
+    successorHash: `hash-${session.generation + 1}`,
+    now: T0 + MINUTE,
+    graceMs: GRACE,
+    idleTimeoutMs: IDLE,
+    ...overrides,
+  };
+}
+
+async function rotated(store: SessionStore, session: SessionRecord, now: number): Promise<SessionRecord> {
+  const outcome = await store.rotate(request(session, { now }));
+  if (outcome.status !== "rotated") throw new Error(`expected rotated, got ${outcome.status}`);
+  return outcome.session;
+}
+
+/** Every outcome of `rotate`, its order and its edges, and rotation under contention. */
+export function rotateCases(factory: StoreFactory): void {
+  describe("rotate", () => {
+    it("rotates the current token: successor current, previous kept, idle deadline slid", async () => {
+      await withStore(factory, async (store) => {
+        const s = sessionRecord();
+        await store.createSession(s);
+        const outcome = await store.rotate(request(s, { now: T0 + DAY }));
+        expect(outcome.status).toBe("rotated");
+        const expected = {
+          ...s,
+          generation: 1,
+          currentHash: "hash-1",
+          previousHash: "hash-0",
+          rotatedAt: T0 + DAY,
+          lastActiveAt: T0 + DAY,
+          idleExpiresAt: T0 + 8 * DAY,
+        };
+        expect(outcome).toEqual({ status: "rotated", session: expected });
+        expect(await store.findSession(s.id)).toEqual(expected);
+      });
+    });
+
+    it("never slides the idle deadline past the absolute one", async () => {
+      await withStore(factory, async (store) => {
+        const s = sessionRecord({ absoluteExpiresAt: T0 + 2 * DAY });
+        await store.createSession(s);
+        expect((await rotated(store, s, T0 + DAY)).idleExpiresAt).toBe(T0 + 2 * DAY);
+      });
+    });
+
+    it("replays the previous token inside the grace window, edge included, and writes nothing", async () => {
+      await withStore(factory, async (store) => {
+        const s = sessionRecord();
+        await store.createSession(s);
+        const after = await rotated(store, s, T0 + MINUTE);
+        const outcome = await store.rotate(request(s, { now: T0 + MINUTE + GRACE }));
+        expect(outcome).toEqual({ status: "replayed", session: after });
+        expect(await store.findSession(s.id)).toEqual(after);
+      });
+    });
+
+    it("treats the previous token one millisecond after the grace window as reuse and revokes", async () => {
+      await withStore(factory, async (store) => {
+        const s = sessionRecord();
+        await store.createSession(s);
+        await rotated(store, s, T0 + MINUTE);
+        const now = T0 + MINUTE + GRACE + 1;
+        const outcome = await store.rotate(request(s, { now }));
+        expect(outcome.status).toBe("reused");
+        expect(outcome.status !== "unknown" && outcome.session).toMatchObject({
+          revokedAt: now,
+          revokedReason: "reuse",
+        });
+        expect((await store.findSession(s.id))?.revokedReason).toBe("reuse");
+      });
+    });
+
+    it("closes the grace window once the successor has been used", async () => {
+      await withStore(factory, async (store) => {
+        const s = sessionRecord();
+        await store.createSession(s);
+        const first = await rotated(store, s, T0 + MINUTE);
+        await rotated(store, first, T0 + MINUTE + 1);
+        const outcome = await store.rotate(request(s, { now: T0 + MINUTE + 2 }));
+        expect(outcome.status).toBe("reused");
+      });
+    });
+
+    it("treats any older generation as reuse", async () => {
+      await withStore(factory, async (store) => {
+        let s = sessionRecord();
+        await store.createSession(s);
+        const original = s;
+        for (let i = 0; i < 3; i++) s = await rotated(store, s, T0 + MINUTE + i);
+        const outcome = await store.rotate(
+          request(original, { presentedHash: "anything", now: T0 + MINUTE + 5 }),
+        );
+        expect(outcome.status).toBe("reused");
+      });
+    });
+
+    it("answers unknown for a later generation, a wrong hash, or a missing session, and changes nothing", async () => {
+      await withStore(factory, async (store) => {
+        const s = sessionRecord({ generation: 4, currentHash: "hash-4" });
+        await store.createSession(s);
+        expect(await store.rotate(request(s, { generation: 5 }))).toEqual({ status: "unknown" });
+        expect(await store.rotate(request(s, { presentedHash: "hash-x" }))).toEqual({ status: "unknown" });
+        expect(await store.rotate(request(sessionRecord()))).toEqual({ status: "unknown" });
+      });
+    });
+
+    it("answers revoked before anything else, then expired", async () => {
+      await withStore(factory, async (store) => {
+        const revoked = sessionRecord({ revokedAt: T0, revokedReason: "logout", idleExpiresAt: T0 });
+        await store.createSession(revoked);
+        expect((await store.rotate(request(revoked))).status).toBe("revoked");
+
+        const idle = sessionRecord({ idleExpiresAt: T0 + MINUTE });
+        await store.createSession(idle);
+        expect((await store.rotate(request(idle, { now: T0 + MINUTE - 1 }))).status).toBe("rotated");
+
+        const idleEdge = sessionRecord({ idleExpiresAt: T0 + MINUTE });
+        await store.createSession(idleEdge);
+        const atEdge = await store.rotate(request(idleEdge, { now: T0 + MINUTE }));
+        expect(atEdge.status).toBe("expired");
+        // Expired is not revoked: nothing is written.
+        expect((await store.findSession(idleEdge.id))?.generation).toBe(0);
+
+        const absolute = sessionRecord({ absoluteExpiresAt: T0 + MINUTE });
+        await store.createSession(absolute);
+        expect((await store.rotate(request(absolute, { now: T0 + MINUTE }))).status).toBe("expired");
+      });
+    });
+
+    it("settles 50 concurrent rotations of one token on exactly one successor, never revoking", async () => {
+      await withStore(factory, async (store) => {
+        const s = sessionRecord();
+        await store.createSession(s);
+        const outcomes = await Promise.all(Array.from({ length: 50 }, () => store.rotate(request(s))));
+        const counts = outcomes.reduce<Record<string, number>>((acc, o) => {
+          acc[o.status] = (acc[o.status] ?? 0) + 1;
+          return acc;
+        }, {});
+        expect(counts).toEqual({ rotated: 1, replayed: 49 });
+        const after = await store.findSession(s.id);
+        expect(after).toMatchObject({ generation: 1, currentHash: "hash-1", revokedAt: null });
+      });
+    });
+
+    it("lets only one of two different successors win a race", async () => {
+      await withStore(factory, async (store) => {
+        const s = sessionRecord();
+        await store.createSession(s);
+        const outcomes = await Promise.all([
+          store.rotate(request(s, { successorHash: "left" })),
+          store.rotate(request(s, { successorHash: "right" })),
+        ]);
+        expect(outcomes.map((o) => o.status).sort()).toEqual(["replayed", "rotated"]);
+        const winner = outcomes.find((o) => o.status === "rotated");
+        expect((await store.findSession(s.id))?.currentHash).toBe(
+          winner?.status === "rotated" ? winner.session.currentHash : "none",
+        );
+      });
+    });
+  });
+}
