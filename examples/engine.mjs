@@ -22,7 +22,10 @@ console.log("signed in, session", signedIn.sessionId, "access token expires in",
 
 const refreshed = await engine.refresh({ refreshToken: signedIn.refreshToken });
 const replayed = await engine.refresh({ refreshToken: signedIn.refreshToken });
-console.log("replay inside the grace window returns the same successor:", replayed.refreshToken === refreshed.refreshToken);
+console.log(
+  "replay inside the grace window returns the same successor:",
+  replayed.refreshToken === refreshed.refreshToken,
+);
 
 now += 60_000;
 try {
