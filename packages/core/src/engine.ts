@@ -424,6 +424,14 @@ export class SessionEngine {
   }
 
   /**
+   * The session a refresh token belongs to, once its tag checks out; `null` otherwise.
+   * Lets a host rate-limit per session without trusting an unauthenticated id.
+   */
+  async sessionOfRefreshToken(refreshToken: string): Promise<string | null> {
+    return (await this.#codec.open(refreshToken))?.sessionId ?? null;
+  }
+
+  /**
    * Stateless exchange (P10): a valid, unexpired access token buys a new one for the
    * same session, bounded by the absolute lifetime and refused for ended sessions.
    */

@@ -328,3 +328,13 @@ describe("errors", () => {
     expect(String((error as Error).message)).not.toContain(first.refreshToken as string);
   });
 });
+
+describe("session of a refresh token", () => {
+  it("is named only for a genuine token", async () => {
+    const { engine } = await setup();
+    const a = await engine.signIn(login);
+    expect(await engine.sessionOfRefreshToken(a.refreshToken as string)).toBe(a.sessionId);
+    const tampered = `${(a.refreshToken as string).slice(0, -2)}AA`;
+    expect(await engine.sessionOfRefreshToken(tampered)).toBeNull();
+  });
+});

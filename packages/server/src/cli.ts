@@ -1,1 +1,185 @@
-export {};
+#!/usr/bin/env node
+import { SessionEngine as Engine, isProlongError, type SessionEngine } from "@prolong/core";
+import { Command, CommanderError, Option } from "commander";
+import { fromEnvironment, fromFile, policyOf, resolveConfig, type ServerConfig } from "./config.js";
+import { startServer } from "./serve.js";
+import { openStore } from "./store.js";
+
+/** Settings from the file, the environment and the flags, later ones winning (SPEC §7). */
+function loadConfig(flags: Record<string, unknown>): ServerConfig {
+  const { config: file, ...rest } = flags;
+  const fromFlags = Object.fromEntries(Object.entries(rest).filter(([, v]) => v !== undefined));
+  return resolveConfig(file ? fromFile(String(file)) : {}, fromEnvironment(process.env), fromFlags);
+}
+
+/** Runs `body` with an engine over the configured store, closing the store afterwards. */
+async function withEngine(flags: Record<string, unknown>, body: (engine: SessionEngine) => Promise<void>) {
+  const config = loadConfig(flags);
+  const store = openStore(config.store);
+  try {
+    const engine = await Engine.create({
+      store,
+      issuer: config.issuer,
+      audience: config.audience,
+      alg: config.alg,
+      policy: policyOf(config),
+      ...(config.keyEncryptionKey ? { keyEncryptionSecret: config.keyEncryptionKey } : {}),
+    });
+    await body(engine);
+  } finally {
+    await store.close();
+  }
+}
+
+async function userByName(engine: SessionEngine, name: string) {
+  const user = await engine.findUserByName(name);
+  if (!user) throw new CliError(`no user "${name}"`);
+  return user;
+}
+
+class CliError extends Error {}
+
+const storeOption = () => new Option("--store <spec>", "sqlite:PATH (default sqlite:./data/prolong.db)");
+const configOption = () => new Option("--config <file>", "JSON configuration file");
+
+const program = new Command("prolong")
+  .description("Sessions that keep users signed in with short-lived JWTs and rotating refresh tokens.")
+  .exitOverride()
+  .showHelpAfterError();
+
+program
+  .command("serve")
+  .description("run the HTTP server")
+  .option("--port <n>", "port to listen on (default 3000)", (v) => Number(v))
+  .option("--host <host>", "interface to bind (default localhost)")
+  .option("--issuer <url>", "public URL of this server (default http://localhost:PORT)")
+  .addOption(storeOption())
+  .addOption(configOption())
+  .action(async (flags) => {
+    const { app } = await startServer(loadConfig(flags));
+    // Graceful shutdown: stop accepting, let in-flight requests finish, close the store.
+    let closing = false;
+    const stop = (signal: string) => {
+      if (closing) return;
+      closing = true;
+      app.log.info({ signal }, "shutting down");
+      app.close().then(
+        () => process.exit(0),
+        () => process.exit(1),
+      );
+    };
+    process.once("SIGTERM", () => stop("SIGTERM"));
+    process.once("SIGINT", () => stop("SIGINT"));
+  });
+
+const users = program.command("users").description("manage users");
+users
+  .command("add <name>")
+  .description("create a user")
+  .option("--password <pw>", "password (a random one is generated and printed when omitted)")
+  .addOption(storeOption())
+  .addOption(configOption())
+  .action(async (name: string, flags) => {
+    const { password, ...rest } = flags;
+    await withEngine(rest, async (engine) => {
+      const { randomBytes } = await import("node:crypto");
+      const pw = password ?? randomBytes(12).toString("base64url");
+      const user = await engine.createUser({ username: name, password: pw });
+      console.log(`created user ${user.username} (${user.id})${password ? "" : ` with password ${pw}`}`);
+    });
+  });
+users
+  .command("disable <name>")
+  .description("disable a user and end their sessions")
+  .addOption(storeOption())
+  .addOption(configOption())
+  .action(async (name: string, flags) => {
+    await withEngine(flags, async (engine) => {
+      const user = await userByName(engine, name);
+      await engine.disableUser(user.id);
+      console.log(`disabled ${user.username}`);
+    });
+  });
+users
+  .command("list")
+  .description("list users")
+  .addOption(storeOption())
+  .addOption(configOption())
+  .action(async (flags) => {
+    await withEngine(flags, async (engine) => {
+      for (const u of await engine.store.listUsers({ limit: 1000 })) {
+        console.log(`${u.username}\t${u.id}\t${u.disabled ? "disabled" : "active"}`);
+      }
+    });
+  });
+
+const sessions = program.command("sessions").description("inspect and revoke sessions");
+sessions
+  .command("list [name]")
+  .description("list live sessions, of one user or of all users")
+  .addOption(storeOption())
+  .addOption(configOption())
+  .action(async (name: string | undefined, flags) => {
+    await withEngine(flags, async (engine) => {
+      const owners = name ? [await userByName(engine, name)] : await engine.store.listUsers({ limit: 1000 });
+      for (const user of owners) {
+        for (const s of await engine.listSessions(user.id)) {
+          const seen = new Date(s.lastActiveAt).toISOString();
+          console.log(
+            `${s.id}\t${user.username}\t${s.clientId}\t${s.deviceName ?? "-"}\tlast active ${seen}`,
+          );
+        }
+      }
+    });
+  });
+sessions
+  .command("revoke <id>")
+  .description("revoke a session")
+  .addOption(storeOption())
+  .addOption(configOption())
+  .action(async (id: string, flags) => {
+    await withEngine(flags, async (engine) => {
+      await engine.revokeSession(null, id, "admin");
+      console.log(`revoked ${id}`);
+    });
+  });
+
+const keys = program.command("keys").description("manage signing keys");
+keys
+  .command("rotate")
+  .description("make a new signing key; the old one verifies until its tokens expire")
+  .addOption(storeOption())
+  .addOption(configOption())
+  .action(async (flags) => {
+    await withEngine(flags, async (engine) => {
+      const key = await engine.rotateKeys();
+      console.log(`new signing key ${key.kid} (${key.alg})`);
+    });
+  });
+keys
+  .command("list")
+  .description("list signing and verification keys")
+  .addOption(storeOption())
+  .addOption(configOption())
+  .action(async (flags) => {
+    await withEngine(flags, async (engine) => {
+      for (const k of engine.keys.keys) {
+        const state = k.retiredAt === null ? "active" : `retired ${new Date(k.retiredAt).toISOString()}`;
+        console.log(`${k.kid}\t${k.alg}\t${state}`);
+      }
+    });
+  });
+
+try {
+  await program.parseAsync(process.argv);
+} catch (error) {
+  if (error instanceof CommanderError) {
+    process.exitCode = error.exitCode;
+  } else if (isProlongError(error) || error instanceof CliError) {
+    console.error(`prolong: ${error.message}`);
+    process.exitCode = 2;
+  } else {
+    console.error(`prolong: unexpected error: ${(error as Error).message}`);
+    process.exitCode = 1;
+  }
+}

@@ -1,0 +1,152 @@
+import { randomBytes } from "node:crypto";
+import type { SessionEngine } from "@prolong/core";
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from "fastify";
+import type { ServerConfig } from "./config.js";
+import type { AppContext } from "./context.js";
+import { RevocationFeed } from "./feed.js";
+import { sendOAuthError } from "./http-errors.js";
+import { Metrics } from "./metrics.js";
+import { RateLimiter } from "./rate-limit.js";
+import { adminRoutes } from "./routes/admin.js";
+import { demoRoutes } from "./routes/demo.js";
+import { feedRoutes } from "./routes/feed.js";
+import { healthRoutes } from "./routes/health.js";
+import { loginRoutes } from "./routes/login.js";
+import { oauthRoutes } from "./routes/oauth.js";
+import { sessionRoutes } from "./routes/sessions.js";
+import { wellKnownRoutes } from "./routes/well-known.js";
+
+export interface BuildAppOptions {
+  engine: SessionEngine;
+  config: ServerConfig;
+  /** Pino options or `false`; default: JSON logs at `config.logLevel`, secrets redacted. */
+  logger?: FastifyServerOptions["logger"];
+  /** Where the demo page's files are; `null` turns the page off. */
+  publicDir?: string | null;
+}
+
+/** Everything a log line could carry a credential in. */
+export const redactedPaths = [
+  "req.headers.authorization",
+  "req.headers.cookie",
+  'req.headers["prolong-csrf"]',
+  'res.headers["set-cookie"]',
+];
+
+/** Body size cap: the largest legitimate request (a login) is a few hundred bytes. */
+export const BODY_LIMIT = 16 * 1024;
+
+/** Builds the prolong HTTP API over an engine. Nothing listens until the caller says so. */
+export async function buildApp(options: BuildAppOptions): Promise<FastifyInstance> {
+  const { engine, config } = options;
+  const app = Fastify({
+    logger: options.logger ?? {
+      level: config.logLevel,
+      redact: { paths: redactedPaths, censor: "[redacted]" },
+      serializers: {
+        // The default serializer logs the full URL; a query string may hold a token.
+        req: (req) => ({ method: req.method, url: req.url.split("?")[0], remoteAddress: req.ip }),
+      },
+    },
+    bodyLimit: BODY_LIMIT,
+    trustProxy: config.trustProxy,
+    return503OnClosing: true,
+  });
+
+  const metrics = new Metrics();
+  const unsubscribe = engine.subscribe((event) => metrics.observe(event));
+  const feed = new RevocationFeed(engine);
+  const ctx: AppContext = {
+    engine,
+    config,
+    metrics,
+    limiter: new RateLimiter(() => engine.now()),
+    feed,
+    origins: new Set([new URL(config.issuer).origin, ...config.allowedOrigins.map((o) => new URL(o).origin)]),
+    resourceSecret: config.resourceSecret ?? randomBytes(32).toString("base64url"),
+    publicDir: options.publicDir ?? null,
+  };
+
+  app.addContentTypeParser(
+    "application/x-www-form-urlencoded",
+    { parseAs: "string" },
+    (_request, body, done) => {
+      const params = new URLSearchParams(body as string);
+      const out: Record<string, string> = {};
+      for (const [key, value] of params) {
+        if (Object.hasOwn(out, key)) {
+          done(
+            Object.assign(new Error(`parameter "${key}" is repeated`), {
+              statusCode: 400,
+              code: "invalid_request",
+            }),
+          );
+          return;
+        }
+        out[key] = value;
+      }
+      done(null, out);
+    },
+  );
+
+  app.addHook("onRequest", async (request) => {
+    (request as { startedAt?: bigint }).startedAt = process.hrtime.bigint();
+  });
+  app.addHook("preValidation", async (request, reply) => {
+    const accepts = request.routeOptions.config.accepts;
+    if (!accepts || request.body === undefined) return;
+    const type = (request.headers["content-type"] ?? "").split(";")[0]?.trim().toLowerCase() ?? "";
+    if (!accepts.includes(type)) {
+      const message = `content type must be ${accepts.join(" or ")}`;
+      if (request.routeOptions.config.oauth)
+        return sendOAuthError(reply.code(415), 415, "invalid_request", message);
+      return reply.code(415).send({ error: "unsupported_media_type", message });
+    }
+  });
+  app.addHook("onResponse", async (request, reply) => {
+    const started = (request as { startedAt?: bigint }).startedAt;
+    if (started === undefined) return;
+    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    metrics.latency.observe(
+      {
+        method: request.method,
+        route: request.routeOptions.url ?? "unknown",
+        status: String(reply.statusCode),
+      },
+      seconds,
+    );
+  });
+
+  app.setErrorHandler((error: Error & { statusCode?: number; code?: string }, request, reply) => {
+    const status =
+      error.statusCode && error.statusCode >= 400 && error.statusCode < 600 ? error.statusCode : 500;
+    if (status >= 500) request.log.error({ err: error }, "request failed");
+    const code =
+      status === 413 ? "payload_too_large" : status === 415 ? "unsupported_media_type" : "invalid_request";
+    const message = status >= 500 ? "internal error" : error.message;
+    if (request.routeOptions.config?.oauth) {
+      return sendOAuthError(reply, status, status >= 500 ? "server_error" : "invalid_request", message);
+    }
+    return reply.code(status).send({ error: status >= 500 ? "internal_error" : code, message });
+  });
+  app.setNotFoundHandler((request, reply) =>
+    reply
+      .code(404)
+      .send({ error: "not_found", message: `no route ${request.method} ${request.url.split("?")[0]}` }),
+  );
+
+  app.addHook("onClose", async () => {
+    feed.close();
+    unsubscribe();
+  });
+
+  await app.register(wellKnownRoutes(ctx));
+  await app.register(loginRoutes(ctx));
+  await app.register(oauthRoutes(ctx));
+  await app.register(sessionRoutes(ctx));
+  await app.register(feedRoutes(ctx));
+  await app.register(adminRoutes(ctx));
+  await app.register(healthRoutes(ctx));
+  await app.register(demoRoutes(ctx));
+  return app;
+}

@@ -1,0 +1,41 @@
+import { type AccessTokenClaims, isProlongError, type SessionRecord } from "@prolong/core";
+import type { FastifyReply, FastifyRequest } from "fastify";
+import type { AppContext } from "./context.js";
+import { bearerToken } from "./credentials.js";
+import { sendBearerChallenge } from "./http-errors.js";
+
+export interface Caller {
+  claims: AccessTokenClaims;
+  session: SessionRecord;
+}
+
+/**
+ * Authenticates the access token of a bearer-protected route (RFC 6750), answering
+ * the challenge itself and returning `null` when the caller is not let in.
+ */
+export async function authenticateCaller(
+  ctx: AppContext,
+  request: FastifyRequest,
+  reply: FastifyReply,
+): Promise<Caller | null> {
+  const bearer = bearerToken(request);
+  if ("missing" in bearer) {
+    sendBearerChallenge(reply);
+    return null;
+  }
+  if ("malformed" in bearer) {
+    // §3.1 invalid_request: a token in the query string or a malformed header.
+    reply
+      .code(400)
+      .header("www-authenticate", 'Bearer realm="prolong", error="invalid_request"')
+      .send({ error: "invalid_request", message: "send the access token in the Authorization header only" });
+    return null;
+  }
+  try {
+    return await ctx.engine.authenticate(bearer.token);
+  } catch (error) {
+    if (!isProlongError(error)) throw error;
+    sendBearerChallenge(reply, error);
+    return null;
+  }
+}

@@ -1,0 +1,29 @@
+import type { SessionEngine } from "@prolong/core";
+import type { ServerConfig } from "./config.js";
+import type { RevocationFeed } from "./feed.js";
+import type { Metrics } from "./metrics.js";
+import type { RateLimiter } from "./rate-limit.js";
+
+/** What every route module gets: the engine and the app's shared services. */
+export interface AppContext {
+  engine: SessionEngine;
+  config: ServerConfig;
+  metrics: Metrics;
+  limiter: RateLimiter;
+  feed: RevocationFeed;
+  /** Origins allowed on cookie-authenticated requests: the issuer's plus the configured ones. */
+  origins: ReadonlySet<string>;
+  /** Credential of resource servers (introspection, revocation feed). */
+  resourceSecret: string;
+  /** Folder of the built demo page, or `null` when the demo is off. */
+  publicDir: string | null;
+}
+
+declare module "fastify" {
+  interface FastifyContextConfig {
+    /** Media types the route accepts; anything else is 415. */
+    accepts?: readonly string[];
+    /** Answer errors in the RFC 6749 §5.2 shape. */
+    oauth?: boolean;
+  }
+}

@@ -1,0 +1,89 @@
+import { createHash, timingSafeEqual } from "node:crypto";
+import type { FastifyRequest } from "fastify";
+
+export const REFRESH_COOKIE = "__Secure-prolong-rt";
+/** The cookie reaches the token and revocation endpoints and nothing else. */
+export const REFRESH_COOKIE_PATH = "/oauth";
+export const CSRF_HEADER = "prolong-csrf";
+
+/** Compares secrets of any length in constant time (hashing first hides the length too). */
+export function secretEquals(presented: string, expected: string): boolean {
+  const a = createHash("sha256").update(presented).digest();
+  const b = createHash("sha256").update(expected).digest();
+  return timingSafeEqual(a, b);
+}
+
+/** RFC 6750 §2.1 b64token. */
+const B64TOKEN = /^[A-Za-z0-9\-._~+/]+=*$/;
+
+export type BearerResult = { token: string } | { missing: true } | { malformed: true };
+
+/** The access token of the Authorization header. Query-string tokens are refused (they end up in logs). */
+export function bearerToken(request: FastifyRequest): BearerResult {
+  const query = request.query as Record<string, unknown> | undefined;
+  if (query && Object.hasOwn(query, "access_token")) return { malformed: true };
+  const header = request.headers.authorization;
+  if (header === undefined) return { missing: true };
+  const match = /^Bearer +(\S+)$/i.exec(header);
+  if (!match?.[1] || !B64TOKEN.test(match[1])) return { malformed: true };
+  return { token: match[1] };
+}
+
+/**
+ * Authenticates a resource server (RFC 6749 §2.3.1 HTTP Basic as client `resource`,
+ * or the shared secret as a Bearer token).
+ */
+export function isResourceServer(request: FastifyRequest, secret: string): boolean {
+  const header = request.headers.authorization ?? "";
+  const basic = /^Basic +([A-Za-z0-9+/=]+)$/i.exec(header);
+  if (basic?.[1]) {
+    const decoded = Buffer.from(basic[1], "base64").toString("utf8");
+    const colon = decoded.indexOf(":");
+    if (colon < 0) return false;
+    // §2.3.1: client id and secret are form-urlencoded before Basic encoding.
+    const id = safeDecode(decoded.slice(0, colon));
+    const password = safeDecode(decoded.slice(colon + 1));
+    return id === "resource" && password !== null && secretEquals(password, secret);
+  }
+  const bearer = /^Bearer +(\S+)$/i.exec(header);
+  return bearer?.[1] !== undefined && secretEquals(bearer[1], secret);
+}
+
+function safeDecode(value: string): string | null {
+  try {
+    return decodeURIComponent(value.replace(/\+/g, " "));
+  } catch {
+    return null;
+  }
+}
+
+/** Reads one cookie from the Cookie header without a parser dependency. */
+export function readCookie(request: FastifyRequest, name: string): string | undefined {
+  const header = request.headers.cookie;
+  if (!header) return undefined;
+  for (const part of header.split(";")) {
+    const eq = part.indexOf("=");
+    if (eq > 0 && part.slice(0, eq).trim() === name) return part.slice(eq + 1).trim();
+  }
+  return undefined;
+}
+
+/** SPEC §3 web transport: httpOnly, Secure, SameSite=Strict, scoped to the OAuth path. */
+export function refreshCookie(token: string, maxAgeSeconds: number): string {
+  return `${REFRESH_COOKIE}=${token}; Path=${REFRESH_COOKIE_PATH}; Max-Age=${Math.max(0, Math.floor(maxAgeSeconds))}; HttpOnly; Secure; SameSite=Strict`;
+}
+
+export function clearedRefreshCookie(): string {
+  return `${REFRESH_COOKIE}=; Path=${REFRESH_COOKIE_PATH}; Max-Age=0; HttpOnly; Secure; SameSite=Strict`;
+}
+
+/**
+ * Anti-CSRF for cookie-authenticated requests: a custom header that a cross-site form
+ * cannot set (and that forces a CORS preflight for scripts), plus the Origin, when the
+ * browser sends one, must be ours.
+ */
+export function passesCsrfCheck(request: FastifyRequest, allowedOrigins: ReadonlySet<string>): boolean {
+  if (request.headers[CSRF_HEADER] !== "1") return false;
+  const origin = request.headers.origin;
+  return origin === undefined || allowedOrigins.has(origin);
+}

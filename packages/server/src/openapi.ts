@@ -1,0 +1,163 @@
+/**
+ * The OpenAPI 3.1 description of the HTTP API. A test compares it with the routes the
+ * app registers, so the two cannot drift apart.
+ */
+
+type Op = { summary: string; tags: string[]; security?: Record<string, string[]>[]; requestBody?: unknown };
+
+const form = (properties: Record<string, unknown>, required: string[] = []) => ({
+  required: true,
+  content: { "application/x-www-form-urlencoded": { schema: { type: "object", properties, required } } },
+});
+const json = (properties: Record<string, unknown>, required: string[] = []) => ({
+  required: true,
+  content: { "application/json": { schema: { type: "object", properties, required } } },
+});
+const str = { type: "string" };
+type Security = Record<string, string[]>[];
+const bearer: Security = [{ bearer: [] }];
+const admin: Security = [{ admin: [] }];
+const resource: Security = [{ resourceBasic: [] }, { resourceBearer: [] }];
+
+const op = (summary: string, tag: string, extra: Partial<Op> = {}): Op => ({
+  summary,
+  tags: [tag],
+  ...extra,
+});
+
+export const operations: Record<string, Record<string, Op>> = {
+  "/.well-known/oauth-authorization-server": {
+    get: op("Authorization server metadata (RFC 8414)", "discovery"),
+  },
+  "/.well-known/jwks.json": { get: op("Public signing keys (RFC 7517)", "discovery") },
+  "/openapi.json": { get: op("This document", "discovery") },
+  "/login": {
+    post: op("Sign in with username and password", "sessions", {
+      requestBody: json({ username: str, password: str, device_name: str, client_id: str }, [
+        "username",
+        "password",
+      ]),
+    }),
+  },
+  "/oauth/token": {
+    post: op("Refresh (RFC 6749 §6) or exchange an access token (RFC 8693)", "oauth", {
+      requestBody: form(
+        { grant_type: str, refresh_token: str, client_id: str, subject_token: str, subject_token_type: str },
+        ["grant_type"],
+      ),
+    }),
+  },
+  "/oauth/revoke": {
+    post: op("Revoke a token and its session (RFC 7009)", "oauth", {
+      requestBody: form({ token: str, token_type_hint: str, client_id: str }),
+    }),
+  },
+  "/oauth/introspect": {
+    post: op("Introspect a token (RFC 7662)", "oauth", {
+      security: resource,
+      requestBody: form({ token: str, token_type_hint: str }, ["token"]),
+    }),
+  },
+  "/revocations/feed": {
+    get: op("Server-Sent Events of revocations", "resource servers", { security: resource }),
+  },
+  "/sessions": {
+    get: op("The caller's sessions", "sessions", { security: bearer }),
+    delete: op("Revoke all the caller's other sessions", "sessions", { security: bearer }),
+  },
+  "/sessions/{id}": {
+    patch: op("Rename a session", "sessions", {
+      security: bearer,
+      requestBody: json({ device_name: str }, ["device_name"]),
+    }),
+    delete: op("Revoke a session", "sessions", { security: bearer }),
+  },
+  "/logout": {
+    post: op("End the current session, or all of them", "sessions", {
+      security: bearer,
+      requestBody: json({ everywhere: { type: "boolean" } }),
+    }),
+  },
+  "/password": {
+    post: op("Change the password; ends the other sessions", "sessions", {
+      security: bearer,
+      requestBody: json({ current_password: str, new_password: str }, ["current_password", "new_password"]),
+    }),
+  },
+  "/healthz": { get: op("Liveness and store readiness", "operations") },
+  "/metrics": { get: op("Prometheus metrics", "operations") },
+  "/demo/api/hello": { get: op("A protected demo API", "demo", { security: bearer }) },
+  "/": { get: op("Demo page", "demo") },
+  "/assets/{file}": { get: op("Demo page assets", "demo") },
+  "/admin/users": {
+    get: op("List users", "admin", { security: admin }),
+    post: op("Create a user", "admin", {
+      security: admin,
+      requestBody: json({ username: str, password: str, claims: { type: "object" } }, ["username"]),
+    }),
+  },
+  "/admin/users/{id}": { get: op("One user", "admin", { security: admin }) },
+  "/admin/users/{id}/disable": {
+    post: op("Disable a user and end their sessions", "admin", { security: admin }),
+  },
+  "/admin/users/{id}/enable": { post: op("Enable a user", "admin", { security: admin }) },
+  "/admin/users/{id}/reauth": { post: op("Require re-authentication", "admin", { security: admin }) },
+  "/admin/users/{id}/logout-everywhere": {
+    post: op("Log a user out everywhere", "admin", { security: admin }),
+  },
+  "/admin/users/{id}/claims": {
+    put: op("Replace a user's claims", "admin", { security: admin, requestBody: json({}) }),
+  },
+  "/admin/users/{id}/password": {
+    put: op("Set a user's password", "admin", {
+      security: admin,
+      requestBody: json({ password: str }, ["password"]),
+    }),
+  },
+  "/admin/users/{id}/sessions": { get: op("A user's sessions", "admin", { security: admin }) },
+  "/admin/users/{id}/events": { get: op("A user's security events", "admin", { security: admin }) },
+  "/admin/sessions": {
+    post: op("Create a session for a user authenticated elsewhere", "admin", {
+      security: admin,
+      requestBody: json({ user_id: str, client_id: str, device_name: str }, ["user_id"]),
+    }),
+  },
+  "/admin/sessions/{id}": { delete: op("Revoke any session", "admin", { security: admin }) },
+  "/admin/keys": { get: op("Signing keys", "admin", { security: admin }) },
+  "/admin/keys/rotate": { post: op("Rotate the signing key", "admin", { security: admin }) },
+};
+
+export function openApiDocument(issuer: string) {
+  return {
+    openapi: "3.1.0",
+    info: {
+      title: "prolong",
+      version: "0.1.0",
+      description: "Sessions with short-lived JWTs and rotating refresh tokens.",
+    },
+    servers: [{ url: issuer }],
+    components: {
+      securitySchemes: {
+        bearer: { type: "http", scheme: "bearer", bearerFormat: "JWT" },
+        admin: { type: "http", scheme: "bearer", description: "PROLONG_ADMIN_TOKEN" },
+        resourceBasic: {
+          type: "http",
+          scheme: "basic",
+          description: "client `resource`, PROLONG_RESOURCE_SECRET",
+        },
+        resourceBearer: { type: "http", scheme: "bearer", description: "PROLONG_RESOURCE_SECRET" },
+      },
+    },
+    paths: Object.fromEntries(
+      Object.entries(operations).map(([path, methods]) => [
+        path,
+        Object.fromEntries(
+          Object.entries(methods).map(([method, o]) => [
+            method,
+            { ...o, responses: { default: { description: "See docs/protocol.md" } } },
+          ]),
+        ),
+      ]),
+    ),
+  };
+}

@@ -1,0 +1,210 @@
+import type { UserRecord } from "@prolong/core";
+import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import { z } from "zod";
+import type { AppContext } from "../context.js";
+import { secretEquals } from "../credentials.js";
+import { sendError } from "../http-errors.js";
+import { sendTokens } from "../token-response.js";
+import { describeSession } from "./sessions.js";
+
+const JSON_ONLY = ["application/json"] as const;
+
+export function describeUser(user: UserRecord) {
+  return {
+    id: user.id,
+    username: user.username,
+    disabled: user.disabled,
+    token_version: user.tokenVersion,
+    reauth_required_at: user.reauthRequiredAt === null ? null : new Date(user.reauthRequiredAt).toISOString(),
+    claims: user.claims,
+    created_at: new Date(user.createdAt).toISOString(),
+  };
+}
+
+const claimsSchema = z.record(z.string(), z.unknown());
+const createUserBody = z
+  .object({
+    username: z.string().max(256),
+    password: z.string().max(1024).optional(),
+    claims: claimsSchema.optional(),
+  })
+  .strict();
+const createSessionBody = z
+  .object({
+    user_id: z.string().max(100),
+    client_id: z.string().max(100).optional(),
+    device_name: z.string().max(200).optional(),
+  })
+  .strict();
+
+type IdParams = { Params: { id: string } };
+
+/**
+ * The admin API (SPEC §4), behind `PROLONG_ADMIN_TOKEN`. Without a configured token it
+ * does not exist at all: 404, never an open door.
+ */
+export function adminRoutes(ctx: AppContext) {
+  const { engine } = ctx;
+  const token = ctx.config.adminToken;
+  return async (app: FastifyInstance) => {
+    if (!token) return;
+
+    app.addHook("onRequest", async (request: FastifyRequest, reply: FastifyReply) => {
+      const match = /^Bearer +(\S+)$/i.exec(request.headers.authorization ?? "");
+      if (!match?.[1] || !secretEquals(match[1], token)) {
+        return reply
+          .code(401)
+          .header("www-authenticate", 'Bearer realm="prolong-admin"')
+          .send({ error: "unauthorized", message: "admin token required" });
+      }
+    });
+
+    const userAction =
+      (action: (id: string) => Promise<unknown>) =>
+      async (request: FastifyRequest<IdParams>, reply: FastifyReply) => {
+        try {
+          await action(request.params.id);
+          const user = await engine.store.findUser(request.params.id);
+          return user
+            ? describeUser(user)
+            : reply.code(404).send({ error: "not_found", message: "no such user" });
+        } catch (error) {
+          return sendError(reply, error);
+        }
+      };
+
+    app.register(
+      async (admin) => {
+        admin.get<{ Querystring: { after?: string; limit?: string } }>("/users", async (request) => {
+          const limit = Math.min(Math.max(Number(request.query.limit ?? 100) || 100, 1), 500);
+          const users = await engine.store.listUsers({
+            limit,
+            ...(request.query.after ? { after: request.query.after } : {}),
+          });
+          return { users: users.map(describeUser) };
+        });
+
+        admin.post("/users", { config: { accepts: JSON_ONLY } }, async (request, reply) => {
+          const body = createUserBody.safeParse(request.body);
+          if (!body.success)
+            return reply.code(400).send({ error: "invalid_request", message: "username is required" });
+          try {
+            const user = await engine.createUser({
+              username: body.data.username,
+              ...(body.data.password === undefined ? {} : { password: body.data.password }),
+              ...(body.data.claims === undefined ? {} : { claims: body.data.claims }),
+            });
+            return reply.code(201).send(describeUser(user));
+          } catch (error) {
+            return sendError(reply, error);
+          }
+        });
+
+        admin.get<IdParams>("/users/:id", async (request, reply) => {
+          const user = await engine.store.findUser(request.params.id);
+          return user
+            ? describeUser(user)
+            : reply.code(404).send({ error: "not_found", message: "no such user" });
+        });
+        admin.post<IdParams>(
+          "/users/:id/disable",
+          userAction((id) => engine.disableUser(id)),
+        );
+        admin.post<IdParams>(
+          "/users/:id/enable",
+          userAction((id) => engine.enableUser(id)),
+        );
+        admin.post<IdParams>(
+          "/users/:id/reauth",
+          userAction((id) => engine.requireReauth(id)),
+        );
+        admin.post<IdParams>(
+          "/users/:id/logout-everywhere",
+          userAction((id) => engine.logoutEverywhere(id)),
+        );
+
+        admin.put<IdParams>(
+          "/users/:id/claims",
+          { config: { accepts: JSON_ONLY } },
+          async (request, reply) => {
+            const claims = claimsSchema.safeParse(request.body);
+            if (!claims.success)
+              return reply.code(400).send({ error: "invalid_request", message: "claims must be an object" });
+            return userAction((id) => engine.setClaims(id, claims.data))(request, reply);
+          },
+        );
+
+        admin.put<IdParams>(
+          "/users/:id/password",
+          { config: { accepts: JSON_ONLY } },
+          async (request, reply) => {
+            const body = z
+              .object({ password: z.string().max(1024) })
+              .strict()
+              .safeParse(request.body);
+            if (!body.success)
+              return reply.code(400).send({ error: "invalid_request", message: "password is required" });
+            return userAction((id) => engine.setPassword(id, body.data.password))(request, reply);
+          },
+        );
+
+        admin.get<IdParams>("/users/:id/sessions", async (request) => {
+          const sessions = await engine.listSessions(request.params.id);
+          return { sessions: sessions.map((s) => describeSession(s, null)) };
+        });
+
+        admin.get<IdParams>("/users/:id/events", async (request) => {
+          const events = await engine.store.listEvents({ userId: request.params.id, limit: 100 });
+          return { events: events.map((e) => ({ ...e, at: new Date(e.at).toISOString() })) };
+        });
+
+        // For a backend that authenticated the user itself (SPEC §4).
+        admin.post("/sessions", { config: { accepts: JSON_ONLY } }, async (request, reply) => {
+          const body = createSessionBody.safeParse(request.body);
+          if (!body.success)
+            return reply.code(400).send({ error: "invalid_request", message: "user_id is required" });
+          try {
+            const tokens = await engine.createSessionForUser({
+              userId: body.data.user_id,
+              ...(body.data.client_id === undefined ? {} : { clientId: body.data.client_id }),
+              deviceName: body.data.device_name ?? null,
+            });
+            // The backend relays the tokens itself, so the refresh token is in the body whatever the profile.
+            return sendTokens(
+              reply,
+              { ...tokens, profile: { ...tokens.profile, refreshTransport: "body" } },
+              engine.now(),
+            );
+          } catch (error) {
+            return sendError(reply, error);
+          }
+        });
+
+        admin.delete<IdParams>("/sessions/:id", async (request, reply) => {
+          try {
+            await engine.revokeSession(null, request.params.id, "admin");
+            return reply.code(204).send();
+          } catch (error) {
+            return sendError(reply, error);
+          }
+        });
+
+        admin.get("/keys", async () => ({
+          keys: engine.keys.keys.map((k) => ({
+            kid: k.kid,
+            alg: k.alg,
+            active: k.kid === engine.keys.active.kid,
+            created_at: new Date(k.createdAt).toISOString(),
+            retired_at: k.retiredAt === null ? null : new Date(k.retiredAt).toISOString(),
+          })),
+        }));
+
+        admin.post("/keys/rotate", async () => {
+          const key = await engine.rotateKeys();
+          return { kid: key.kid, alg: key.alg };
+        });
+      },
+      { prefix: "/admin" },
+    );
+  };
+}

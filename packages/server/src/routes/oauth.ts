@@ -1,0 +1,157 @@
+import { isProlongError, profileOf } from "@prolong/core";
+import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import { defaultRateLimits } from "../config.js";
+import type { AppContext } from "../context.js";
+import {
+  clearedRefreshCookie,
+  isResourceServer,
+  passesCsrfCheck,
+  REFRESH_COOKIE,
+  readCookie,
+} from "../credentials.js";
+import { sendGrantError, sendOAuthError } from "../http-errors.js";
+import { sendTokens } from "../token-response.js";
+
+const FORM = ["application/x-www-form-urlencoded"] as const;
+const TOKEN_EXCHANGE = "urn:ietf:params:oauth:grant-type:token-exchange";
+const ACCESS_TOKEN_TYPE = "urn:ietf:params:oauth:token-type:access_token";
+
+type Form = Record<string, string | undefined>;
+
+const formOf = (request: FastifyRequest): Form => (request.body ?? {}) as Form;
+
+export function oauthRoutes(ctx: AppContext) {
+  const limits = { ...defaultRateLimits, ...ctx.config.rateLimits };
+
+  /** 429 with Retry-After when the caller is over a limit; `null` when it may go on. */
+  function limited(reply: FastifyReply, key: string, limit: { max: number; windowSeconds: number }) {
+    const wait = ctx.limiter.hit(key, limit);
+    if (wait === 0) return null;
+    return sendOAuthError(
+      reply.header("retry-after", String(wait)),
+      429,
+      "slow_down",
+      "too many requests; retry later",
+    );
+  }
+
+  /** RFC 6749 §6 refresh: the token from the form (native) or the cookie (web, CSRF-checked). */
+  async function refreshGrant(request: FastifyRequest, reply: FastifyReply, form: Form) {
+    let token = form.refresh_token;
+    const fromCookie = token === undefined;
+    if (fromCookie) token = readCookie(request, REFRESH_COOKIE);
+    if (!token) return sendOAuthError(reply, 400, "invalid_request", "refresh_token is required");
+    if (fromCookie && !passesCsrfCheck(request, ctx.origins)) {
+      return sendOAuthError(
+        reply,
+        403,
+        "invalid_request",
+        "cookie requests need the Prolong-CSRF header and our origin",
+      );
+    }
+    const clientId = form.client_id;
+    if (clientId === undefined) return sendOAuthError(reply, 400, "invalid_request", "client_id is required");
+    try {
+      profileOf(ctx.engine.policy, clientId);
+    } catch {
+      return sendOAuthError(reply, 401, "invalid_client", "unknown client_id");
+    }
+    const sessionId = await ctx.engine.sessionOfRefreshToken(token);
+    if (sessionId && limited(reply, `refresh:session:${sessionId}`, limits.refreshPerSession)) return reply;
+    try {
+      const tokens = await ctx.engine.refresh({ refreshToken: token, clientId });
+      return sendTokens(reply, tokens, ctx.engine.now());
+    } catch (error) {
+      ctx.metrics.refreshes.inc({ outcome: isProlongError(error) ? error.code : "error" });
+      // A dead session's cookie is useless to keep; the client starts over.
+      if (fromCookie) reply.header("set-cookie", clearedRefreshCookie());
+      return sendGrantError(reply, error);
+    }
+  }
+
+  /** P10 as RFC 8693 token exchange: an access token in, a fresh one for the same session out. */
+  async function exchangeGrant(reply: FastifyReply, form: Form) {
+    if (!form.subject_token || form.subject_token_type !== ACCESS_TOKEN_TYPE) {
+      return sendOAuthError(
+        reply,
+        400,
+        "invalid_request",
+        `subject_token of type ${ACCESS_TOKEN_TYPE} is required`,
+      );
+    }
+    if (form.requested_token_type !== undefined && form.requested_token_type !== ACCESS_TOKEN_TYPE) {
+      return sendOAuthError(reply, 400, "invalid_request", "only access tokens can be requested");
+    }
+    try {
+      const tokens = await ctx.engine.exchange({
+        accessToken: form.subject_token,
+        ...(form.client_id === undefined ? {} : { clientId: form.client_id }),
+      });
+      reply.header("cache-control", "no-store").header("pragma", "no-cache");
+      return reply.send({
+        access_token: tokens.accessToken,
+        issued_token_type: ACCESS_TOKEN_TYPE,
+        token_type: "Bearer",
+        expires_in: tokens.expiresIn,
+        session_id: tokens.sessionId,
+      });
+    } catch (error) {
+      return sendGrantError(reply, error);
+    }
+  }
+
+  return async (app: FastifyInstance) => {
+    app.post("/oauth/token", { config: { accepts: FORM, oauth: true } }, async (request, reply) => {
+      if (limited(reply, `refresh:ip:${request.ip}`, limits.refresh)) return reply;
+      const form = formOf(request);
+      switch (form.grant_type) {
+        case "refresh_token":
+          return refreshGrant(request, reply, form);
+        case TOKEN_EXCHANGE:
+          return exchangeGrant(reply, form);
+        case undefined:
+          return sendOAuthError(reply, 400, "invalid_request", "grant_type is required");
+        default:
+          return sendOAuthError(reply, 400, "unsupported_grant_type", "grant_type is not supported");
+      }
+    });
+
+    // RFC 7009: 200 whether or not the token was known (§2.2), so the answer leaks nothing.
+    app.post("/oauth/revoke", { config: { accepts: FORM, oauth: true } }, async (request, reply) => {
+      const form = formOf(request);
+      let token = form.token;
+      const fromCookie = token === undefined;
+      if (fromCookie) {
+        token = readCookie(request, REFRESH_COOKIE);
+        if (token && !passesCsrfCheck(request, ctx.origins)) {
+          return sendOAuthError(
+            reply,
+            403,
+            "invalid_request",
+            "cookie requests need the Prolong-CSRF header and our origin",
+          );
+        }
+      }
+      if (!token) return sendOAuthError(reply, 400, "invalid_request", "token is required");
+      await ctx.engine.revokeToken({
+        token,
+        ...(form.token_type_hint === undefined ? {} : { tokenTypeHint: form.token_type_hint }),
+        ...(form.client_id === undefined ? {} : { clientId: form.client_id }),
+      });
+      if (fromCookie) reply.header("set-cookie", clearedRefreshCookie());
+      return reply.header("cache-control", "no-store").send({});
+    });
+
+    // RFC 7662 §2.1: only authenticated resource servers may ask.
+    app.post("/oauth/introspect", { config: { accepts: FORM, oauth: true } }, async (request, reply) => {
+      if (!isResourceServer(request, ctx.resourceSecret)) {
+        reply.header("www-authenticate", 'Basic realm="prolong"');
+        return sendOAuthError(reply, 401, "invalid_client", "resource server authentication failed");
+      }
+      const form = formOf(request);
+      if (!form.token) return sendOAuthError(reply, 400, "invalid_request", "token is required");
+      const answer = await ctx.engine.introspect(form.token, form.token_type_hint);
+      return reply.header("cache-control", "no-store").send(answer);
+    });
+  };
+}

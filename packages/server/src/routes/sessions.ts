@@ -1,0 +1,124 @@
+import { isProlongError, type SessionRecord } from "@prolong/core";
+import type { FastifyInstance } from "fastify";
+import { z } from "zod";
+import { authenticateCaller } from "../bearer-auth.js";
+import type { AppContext } from "../context.js";
+import { clearedRefreshCookie } from "../credentials.js";
+import { sendError } from "../http-errors.js";
+
+const JSON_ONLY = ["application/json"] as const;
+const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+
+/** The public view of a session: no hashes, no generation. */
+export function describeSession(session: SessionRecord, currentId: string | null) {
+  return {
+    id: session.id,
+    current: session.id === currentId,
+    device_name: session.deviceName,
+    user_agent: session.userAgent,
+    ip: session.ip,
+    client_id: session.clientId,
+    created_at: iso(session.createdAt),
+    last_active_at: iso(session.lastActiveAt),
+    expires_at: iso(
+      session.absoluteExpiresAt === null
+        ? session.idleExpiresAt
+        : Math.min(session.idleExpiresAt, session.absoluteExpiresAt),
+    ),
+  };
+}
+
+const renameBody = z.object({ device_name: z.string().max(200) }).strict();
+const passwordBody = z
+  .object({ current_password: z.string().max(1024), new_password: z.string().max(1024) })
+  .strict();
+const logoutBody = z.object({ everywhere: z.boolean().optional() }).strict().optional();
+
+export function sessionRoutes(ctx: AppContext) {
+  const { engine } = ctx;
+  return async (app: FastifyInstance) => {
+    app.get("/sessions", async (request, reply) => {
+      const caller = await authenticateCaller(ctx, request, reply);
+      if (!caller) return reply;
+      const sessions = await engine.listSessions(caller.claims.sub);
+      return { sessions: sessions.map((s) => describeSession(s, caller.session.id)) };
+    });
+
+    app.patch<{ Params: { id: string } }>(
+      "/sessions/:id",
+      { config: { accepts: JSON_ONLY } },
+      async (request, reply) => {
+        const caller = await authenticateCaller(ctx, request, reply);
+        if (!caller) return reply;
+        const body = renameBody.safeParse(request.body);
+        if (!body.success)
+          return reply.code(400).send({ error: "invalid_request", message: "device_name is required" });
+        try {
+          const session = await engine.renameSession(
+            caller.claims.sub,
+            request.params.id,
+            body.data.device_name,
+          );
+          return describeSession(session, caller.session.id);
+        } catch (error) {
+          return sendError(reply, error);
+        }
+      },
+    );
+
+    app.delete<{ Params: { id: string } }>("/sessions/:id", async (request, reply) => {
+      const caller = await authenticateCaller(ctx, request, reply);
+      if (!caller) return reply;
+      try {
+        await engine.revokeSession(caller.claims.sub, request.params.id);
+        return reply.code(204).send();
+      } catch (error) {
+        return sendError(reply, error);
+      }
+    });
+
+    // "Sign out all other devices" (P7).
+    app.delete("/sessions", async (request, reply) => {
+      const caller = await authenticateCaller(ctx, request, reply);
+      if (!caller) return reply;
+      return { revoked: await engine.revokeOtherSessions(caller.claims.sub, caller.session.id) };
+    });
+
+    app.post("/logout", { config: { accepts: JSON_ONLY } }, async (request, reply) => {
+      const caller = await authenticateCaller(ctx, request, reply);
+      if (!caller) return reply;
+      const body = logoutBody.safeParse(request.body);
+      if (!body.success)
+        return reply.code(400).send({ error: "invalid_request", message: "body may only hold everywhere" });
+      if (body.data?.everywhere) await engine.logoutEverywhere(caller.claims.sub);
+      else await engine.logout(caller.session.id);
+      return reply.header("set-cookie", clearedRefreshCookie()).code(204).send();
+    });
+
+    app.post("/password", { config: { accepts: JSON_ONLY } }, async (request, reply) => {
+      const caller = await authenticateCaller(ctx, request, reply);
+      if (!caller) return reply;
+      const body = passwordBody.safeParse(request.body);
+      if (!body.success) {
+        return reply
+          .code(400)
+          .send({ error: "invalid_request", message: "current_password and new_password are required" });
+      }
+      try {
+        const revoked = await engine.changePassword({
+          userId: caller.claims.sub,
+          sessionId: caller.session.id,
+          currentPassword: body.data.current_password,
+          newPassword: body.data.new_password,
+        });
+        return { revoked_other_sessions: revoked };
+      } catch (error) {
+        // Not 401: that would tell clients their access token is bad and make them refresh.
+        if (isProlongError(error, "invalid_credentials")) {
+          return reply.code(403).send({ error: "invalid_credentials", message: "current password is wrong" });
+        }
+        return sendError(reply, error);
+      }
+    });
+  };
+}

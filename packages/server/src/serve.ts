@@ -1,0 +1,63 @@
+import { randomBytes } from "node:crypto";
+import { existsSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { type EngineOptions, SessionEngine } from "@prolong/core";
+import type { FastifyInstance } from "fastify";
+import { buildApp } from "./app.js";
+import { policyOf, type ServerConfig } from "./config.js";
+import { openStore } from "./store.js";
+
+/** The built demo page ships inside the package, next to `dist/`. */
+export const defaultPublicDir = fileURLToPath(new URL("../public/", import.meta.url));
+
+export interface StartOptions {
+  /** Where start-up notes for the person at the console go (not the structured log). */
+  print?: (line: string) => void;
+  engineOptions?: Partial<EngineOptions>;
+}
+
+/** Opens the store, loads or creates keys, seeds a demo user on an empty store, and listens. */
+export async function startServer(
+  config: ServerConfig,
+  options: StartOptions = {},
+): Promise<{ app: FastifyInstance; engine: SessionEngine; url: string }> {
+  const print = options.print ?? ((line: string) => process.stdout.write(`${line}\n`));
+  const store = openStore(config.store);
+  const engine = await SessionEngine.create({
+    store,
+    issuer: config.issuer,
+    audience: config.audience,
+    alg: config.alg,
+    policy: policyOf(config),
+    ...(config.keyEncryptionKey ? { keyEncryptionSecret: config.keyEncryptionKey } : {}),
+    ...options.engineOptions,
+  });
+
+  // Unconfigured, resource servers still need a stable credential: keep one in the store.
+  const resourceSecret =
+    config.resourceSecret ??
+    (await store.claimSecret("resource-secret", randomBytes(24).toString("base64url")));
+  const publicDir = config.demo && existsSync(defaultPublicDir) ? defaultPublicDir : null;
+  const app = await buildApp({ engine, config: { ...config, resourceSecret }, publicDir });
+  app.addHook("onClose", async () => store.close());
+
+  const seeded = (await store.listUsers({ limit: 1 })).length === 0 && config.demo;
+  let demoPassword: string | null = null;
+  if (seeded) {
+    demoPassword = randomBytes(9).toString("base64url");
+    await engine.createUser({ username: "demo", password: demoPassword, claims: { roles: ["demo"] } });
+  }
+
+  await app.listen({ port: config.port, host: config.host });
+  const address = app.server.address();
+  const port = typeof address === "object" && address ? address.port : config.port;
+  const url = `http://localhost:${port}`;
+
+  print(`prolong is listening on ${url} (issuer ${config.issuer}, store ${config.store})`);
+  if (publicDir) print(`demo page: ${url}/`);
+  if (demoPassword) print(`demo user created: username "demo", password "${demoPassword}"`);
+  if (!config.resourceSecret)
+    print(`resource-server secret (set PROLONG_RESOURCE_SECRET to choose one): ${resourceSecret}`);
+  if (!config.adminToken) print("admin API is off; set PROLONG_ADMIN_TOKEN to turn it on");
+  return { app, engine, url };
+}

@@ -1,0 +1,40 @@
+import { ProlongError, type SessionStore } from "@prolong/core";
+import { MemoryStore } from "@prolong/store-memory";
+import { openSqliteStore } from "@prolong/store-sqlite";
+
+/**
+ * Opens the store a `--store` / `PROLONG_STORE` value names:
+ * `sqlite:PATH` (the default, `sqlite:./data/prolong.db`) or `memory:` (lost on exit).
+ */
+export function openStore(spec: string): SessionStore {
+  if (spec.startsWith("sqlite:")) {
+    const path = spec.slice("sqlite:".length);
+    if (!path)
+      throw new ProlongError(
+        "invalid_config",
+        "store: sqlite: needs a file path, e.g. sqlite:./data/prolong.db",
+      );
+    try {
+      return openSqliteStore({ path });
+    } catch (cause) {
+      throw new ProlongError(
+        "invalid_config",
+        `store: cannot open SQLite database at ${path}: ${(cause as Error).message}`,
+        {
+          cause,
+        },
+      );
+    }
+  }
+  if (spec === "memory:") return new MemoryStore();
+  if (/^(postgres|postgresql|redis|rediss):\/\//.test(spec)) {
+    throw new ProlongError(
+      "invalid_config",
+      `store: ${spec.split(":")[0]} stores are not available in this version; use sqlite:PATH`,
+    );
+  }
+  throw new ProlongError(
+    "invalid_config",
+    `store: "${spec.split(":")[0]}" is not a known store; use sqlite:PATH`,
+  );
+}
