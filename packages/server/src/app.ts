@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import type { SessionEngine } from "@prolong/core";
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from "fastify";
+import Fastify, { type FastifyInstance } from "fastify";
 import type { ServerConfig } from "./config.js";
 import type { AppContext } from "./context.js";
 import { RevocationFeed } from "./feed.js";
@@ -19,8 +19,8 @@ import { wellKnownRoutes } from "./routes/well-known.js";
 export interface BuildAppOptions {
   engine: SessionEngine;
   config: ServerConfig;
-  /** Pino options or `false`; default: JSON logs at `config.logLevel`, secrets redacted. */
-  logger?: FastifyServerOptions["logger"];
+  /** Where JSON log lines go (default stdout); they are redacted wherever they go. */
+  logStream?: { write(line: string): void };
   /** Where the demo page's files are; `null` turns the page off. */
   publicDir?: string | null;
 }
@@ -33,6 +33,13 @@ export const redactedPaths = [
   'res.headers["set-cookie"]',
 ];
 
+const registeredRoutes = new WeakMap<FastifyInstance, { method: string; url: string }[]>();
+
+/** Every route an app serves (HEAD aside), for checking the OpenAPI document against it. */
+export function routesOf(app: FastifyInstance): readonly { method: string; url: string }[] {
+  return registeredRoutes.get(app) ?? [];
+}
+
 /** Body size cap: the largest legitimate request (a login) is a few hundred bytes. */
 export const BODY_LIMIT = 16 * 1024;
 
@@ -40,8 +47,9 @@ export const BODY_LIMIT = 16 * 1024;
 export async function buildApp(options: BuildAppOptions): Promise<FastifyInstance> {
   const { engine, config } = options;
   const app = Fastify({
-    logger: options.logger ?? {
+    logger: {
       level: config.logLevel,
+      ...(options.logStream ? { stream: options.logStream } : {}),
       redact: { paths: redactedPaths, censor: "[redacted]" },
       serializers: {
         // The default serializer logs the full URL; a query string may hold a token.
@@ -52,6 +60,13 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
     trustProxy: config.trustProxy,
     return503OnClosing: true,
   });
+
+  const routes: { method: string; url: string }[] = [];
+  app.addHook("onRoute", (route) => {
+    for (const method of [route.method].flat())
+      if (method !== "HEAD") routes.push({ method, url: route.url });
+  });
+  registeredRoutes.set(app, routes);
 
   const metrics = new Metrics();
   const unsubscribe = engine.subscribe((event) => metrics.observe(event));

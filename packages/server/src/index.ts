@@ -1,5 +1,5 @@
 export type { BuildAppOptions } from "./app.js";
-export { BODY_LIMIT, buildApp, redactedPaths } from "./app.js";
+export { BODY_LIMIT, buildApp, redactedPaths, routesOf } from "./app.js";
 export type { RateLimitConfig, ServerConfig } from "./config.js";
 export {
   configSchema,

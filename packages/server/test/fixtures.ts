@@ -1,0 +1,75 @@
+import { SessionEngine } from "@prolong/core";
+import { buildApp, resolveConfig } from "@prolong/server";
+import { MemoryStore } from "@prolong/store-memory";
+import type { FastifyInstance, LightMyRequestResponse } from "fastify";
+
+export class FakeClock {
+  t = Date.UTC(2026, 0, 1);
+  now(): number {
+    return this.t;
+  }
+  advance(seconds: number): void {
+    this.t += seconds * 1000;
+  }
+}
+
+export const PASSWORD = "correct horse battery";
+export const RESOURCE_SECRET = "resource-secret-for-tests";
+export const ADMIN_TOKEN = "admin-token-for-tests-only";
+export const ISSUER = "https://auth.example.test";
+
+/** An app over the memory store with a hand-moved clock; log lines are kept for inspection. */
+export async function testApp(settings: Record<string, unknown> = {}) {
+  const clock = new FakeClock();
+  const store = new MemoryStore();
+  const engine = await SessionEngine.create({
+    store,
+    clock,
+    issuer: ISSUER,
+    passwordCost: { N: 1024, r: 8, p: 1 },
+  });
+  const config = resolveConfig({
+    issuer: ISSUER,
+    resourceSecret: RESOURCE_SECRET,
+    adminToken: ADMIN_TOKEN,
+    store: "memory:",
+    ...settings,
+  });
+  const logs: string[] = [];
+  const app = await buildApp({ engine, config, logStream: { write: (line) => void logs.push(line) } });
+  const user = await engine.createUser({
+    username: "maryo",
+    password: PASSWORD,
+    claims: { roles: ["reader"] },
+  });
+  return { app, engine, clock, store, user, logs, config };
+}
+
+export type TestApp = Awaited<ReturnType<typeof testApp>>;
+
+export function form(fields: Record<string, string>) {
+  return {
+    headers: { "content-type": "application/x-www-form-urlencoded" },
+    payload: new URLSearchParams(fields).toString(),
+  };
+}
+
+export async function login(app: FastifyInstance, extra: Record<string, unknown> = {}) {
+  const response = await app.inject({
+    method: "POST",
+    url: "/login",
+    payload: { username: "maryo", password: PASSWORD, ...extra },
+  });
+  if (response.statusCode !== 200) throw new Error(`login failed: ${response.statusCode} ${response.body}`);
+  return { response, body: response.json() as Record<string, string> };
+}
+
+/** The refresh cookie a response set, if any. */
+export function refreshCookieOf(response: LightMyRequestResponse): string | undefined {
+  const header = [response.headers["set-cookie"] ?? []]
+    .flat()
+    .find((c) => c.startsWith("__Secure-prolong-rt="));
+  return header?.split(";")[0]?.slice("__Secure-prolong-rt=".length);
+}
+
+export const bearer = (token: string) => ({ authorization: `Bearer ${token}` });

@@ -1,0 +1,354 @@
+import { describe, expect, it } from "vitest";
+import { bearer, form, login, PASSWORD, RESOURCE_SECRET, refreshCookieOf, testApp } from "./fixtures.js";
+
+describe("login", () => {
+  it("web: refresh token only in an httpOnly, Secure, SameSite=Strict cookie scoped to /oauth", async () => {
+    const { app } = await testApp();
+    const { response, body } = await login(app);
+    expect(body).toMatchObject({ token_type: "Bearer", expires_in: 300 });
+    expect(body.access_token).toMatch(/^ey/);
+    expect(body).not.toHaveProperty("refresh_token");
+    expect(response.headers["cache-control"]).toBe("no-store");
+    const cookie = String(response.headers["set-cookie"]);
+    expect(cookie).toMatch(/^__Secure-prolong-rt=[A-Za-z0-9_-]{91};/);
+    for (const attribute of ["HttpOnly", "Secure", "SameSite=Strict", "Path=/oauth"])
+      expect(cookie).toContain(attribute);
+  });
+
+  it("native: refresh token in the body, no cookie", async () => {
+    const { app } = await testApp();
+    const { response, body } = await login(app, { client_id: "native", device_name: "Maryo's iPad" });
+    expect(body.refresh_token).toMatch(/^[A-Za-z0-9_-]{91}$/);
+    expect(response.headers["set-cookie"]).toBeUndefined();
+  });
+
+  it("answers 401 invalid_credentials for a wrong password or unknown user", async () => {
+    const { app } = await testApp();
+    for (const payload of [
+      { username: "maryo", password: "wrong password" },
+      { username: "nobody", password: PASSWORD },
+    ]) {
+      const response = await app.inject({ method: "POST", url: "/login", payload });
+      expect(response.statusCode).toBe(401);
+      expect(response.json()).toMatchObject({ error: "invalid_credentials" });
+    }
+  });
+
+  it("refuses other content types (415), bodies over the limit (413) and missing fields (400)", async () => {
+    const { app } = await testApp();
+    const asForm = await app.inject({
+      method: "POST",
+      url: "/login",
+      ...form({ username: "maryo", password: PASSWORD }),
+    });
+    expect(asForm.statusCode).toBe(415);
+    const huge = await app.inject({
+      method: "POST",
+      url: "/login",
+      payload: { username: "maryo", password: "x".repeat(20_000) },
+    });
+    expect(huge.statusCode).toBe(413);
+    expect(huge.json()).toMatchObject({ error: "payload_too_large" });
+    const missing = await app.inject({ method: "POST", url: "/login", payload: { username: "maryo" } });
+    expect(missing.statusCode).toBe(400);
+    const notJson = await app.inject({
+      method: "POST",
+      url: "/login",
+      headers: { "content-type": "application/json" },
+      payload: "{not json",
+    });
+    expect(notJson.statusCode).toBe(400);
+  });
+
+  it("refuses a login posted from a foreign origin (login CSRF)", async () => {
+    const { app } = await testApp();
+    const response = await app.inject({
+      method: "POST",
+      url: "/login",
+      headers: { origin: "https://evil.example" },
+      payload: { username: "maryo", password: PASSWORD },
+    });
+    expect(response.statusCode).toBe(403);
+    const ours = await app.inject({
+      method: "POST",
+      url: "/login",
+      headers: { origin: "https://auth.example.test" },
+      payload: { username: "maryo", password: PASSWORD },
+    });
+    expect(ours.statusCode).toBe(200);
+  });
+
+  it("rate-limits sign-in attempts per IP with 429 and Retry-After", async () => {
+    const { app, clock } = await testApp({ rateLimits: { login: { max: 3, windowSeconds: 60 } } });
+    const attempt = () =>
+      app.inject({
+        method: "POST",
+        url: "/login",
+        payload: { username: "maryo", password: "wrong password" },
+      });
+    for (let i = 0; i < 3; i++) expect((await attempt()).statusCode).toBe(401);
+    const limited = await attempt();
+    expect(limited.statusCode).toBe(429);
+    expect(Number(limited.headers["retry-after"])).toBeGreaterThan(0);
+    clock.advance(61);
+    expect((await attempt()).statusCode).toBe(401);
+  });
+});
+
+describe("token endpoint: refresh (RFC 6749 §6)", () => {
+  it("native: rotates and answers with a new refresh token, no-store", async () => {
+    const { app } = await testApp();
+    const { body } = await login(app, { client_id: "native" });
+    const response = await app.inject({
+      method: "POST",
+      url: "/oauth/token",
+      ...form({
+        grant_type: "refresh_token",
+        refresh_token: body.refresh_token as string,
+        client_id: "native",
+      }),
+    });
+    expect(response.statusCode).toBe(200);
+    expect(response.headers["cache-control"]).toBe("no-store");
+    const next = response.json();
+    expect(next.refresh_token).not.toBe(body.refresh_token);
+    expect(next.token_type).toBe("Bearer");
+  });
+
+  it("web: takes the cookie with the anti-CSRF header and sets the successor cookie", async () => {
+    const { app } = await testApp();
+    const { response: signIn } = await login(app);
+    const cookie = refreshCookieOf(signIn) as string;
+    const response = await app.inject({
+      method: "POST",
+      url: "/oauth/token",
+      headers: {
+        ...form({}).headers,
+        cookie: `__Secure-prolong-rt=${cookie}`,
+        "prolong-csrf": "1",
+        origin: "https://auth.example.test",
+      },
+      payload: "grant_type=refresh_token&client_id=web",
+    });
+    expect(response.statusCode).toBe(200);
+    expect(response.json()).not.toHaveProperty("refresh_token");
+    const next = refreshCookieOf(response);
+    expect(next).toBeDefined();
+    expect(next).not.toBe(cookie);
+  });
+
+  it("web: refuses a cookie request without the anti-CSRF header or from a foreign origin", async () => {
+    const { app } = await testApp();
+    const { response: signIn } = await login(app);
+    const cookie = `__Secure-prolong-rt=${refreshCookieOf(signIn)}`;
+    const attempt = (headers: Record<string, string>) =>
+      app.inject({
+        method: "POST",
+        url: "/oauth/token",
+        headers: { ...form({}).headers, cookie, ...headers },
+        payload: "grant_type=refresh_token&client_id=web",
+      });
+    expect((await attempt({})).statusCode).toBe(403);
+    expect((await attempt({ "prolong-csrf": "1", origin: "https://evil.example" })).statusCode).toBe(403);
+    expect((await attempt({ "prolong-csrf": "1" })).statusCode).toBe(200);
+  });
+
+  it("maps every grant failure to RFC 6749 §5.2 invalid_grant with prolong's finer code", async () => {
+    const { app, clock } = await testApp();
+    const { body } = await login(app, { client_id: "native" });
+    const refresh = (token: string) =>
+      app.inject({
+        method: "POST",
+        url: "/oauth/token",
+        ...form({ grant_type: "refresh_token", refresh_token: token, client_id: "native" }),
+      });
+    await refresh(body.refresh_token as string);
+    clock.advance(31);
+    const reused = await refresh(body.refresh_token as string);
+    expect(reused.statusCode).toBe(400);
+    expect(reused.json()).toMatchObject({ error: "invalid_grant", prolong_error: "reuse_detected" });
+    expect(typeof reused.json().error_description).toBe("string");
+    const garbage = await refresh("garbage");
+    expect(garbage.json()).toMatchObject({ error: "invalid_grant", prolong_error: "invalid_grant" });
+  });
+
+  it("requires grant_type and client_id, knows its clients, refuses other grants and JSON", async () => {
+    const { app } = await testApp();
+    const post = (fields: Record<string, string>) =>
+      app.inject({ method: "POST", url: "/oauth/token", ...form(fields) });
+    expect((await post({})).json()).toMatchObject({ error: "invalid_request" });
+    expect((await post({ grant_type: "password" })).json()).toMatchObject({
+      error: "unsupported_grant_type",
+    });
+    expect((await post({ grant_type: "refresh_token", refresh_token: "x" })).json()).toMatchObject({
+      error: "invalid_request",
+    });
+    const unknown = await post({ grant_type: "refresh_token", refresh_token: "x", client_id: "nope" });
+    expect(unknown.statusCode).toBe(401);
+    expect(unknown.json()).toMatchObject({ error: "invalid_client" });
+    const json = await app.inject({
+      method: "POST",
+      url: "/oauth/token",
+      payload: { grant_type: "refresh_token" },
+    });
+    expect(json.statusCode).toBe(415);
+    expect(json.json()).toMatchObject({ error: "invalid_request" });
+  });
+
+  it("refuses repeated parameters (RFC 6749 §3.1)", async () => {
+    const { app } = await testApp();
+    const response = await app.inject({
+      method: "POST",
+      url: "/oauth/token",
+      headers: form({}).headers,
+      payload: "grant_type=refresh_token&grant_type=refresh_token&client_id=native",
+    });
+    expect(response.statusCode).toBe(400);
+    expect(response.json()).toMatchObject({ error: "invalid_request" });
+  });
+
+  it("rate-limits refreshes of one session with 429 and Retry-After", async () => {
+    const { app } = await testApp({ rateLimits: { refreshPerSession: { max: 2, windowSeconds: 60 } } });
+    let token = (await login(app, { client_id: "native" })).body.refresh_token as string;
+    const codes: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      const response = await app.inject({
+        method: "POST",
+        url: "/oauth/token",
+        ...form({ grant_type: "refresh_token", refresh_token: token, client_id: "native" }),
+      });
+      codes.push(response.statusCode);
+      if (response.statusCode === 200) token = response.json().refresh_token;
+      else expect(response.headers["retry-after"]).toBeDefined();
+    }
+    expect(codes).toEqual([200, 200, 429]);
+    // Another session is not affected.
+    const other = (await login(app, { client_id: "native" })).body.refresh_token as string;
+    const response = await app.inject({
+      method: "POST",
+      url: "/oauth/token",
+      ...form({ grant_type: "refresh_token", refresh_token: other, client_id: "native" }),
+    });
+    expect(response.statusCode).toBe(200);
+  });
+});
+
+describe("token endpoint: stateless exchange (P10, RFC 8693)", () => {
+  it("swaps a valid access token for a new one and no refresh token", async () => {
+    const { app, clock } = await testApp();
+    const { body } = await login(app);
+    clock.advance(100);
+    const response = await app.inject({
+      method: "POST",
+      url: "/oauth/token",
+      ...form({
+        grant_type: "urn:ietf:params:oauth:grant-type:token-exchange",
+        subject_token: body.access_token as string,
+        subject_token_type: "urn:ietf:params:oauth:token-type:access_token",
+      }),
+    });
+    expect(response.statusCode).toBe(200);
+    const next = response.json();
+    expect(next).toMatchObject({
+      token_type: "Bearer",
+      issued_token_type: "urn:ietf:params:oauth:token-type:access_token",
+      session_id: body.session_id,
+    });
+    expect(next).not.toHaveProperty("refresh_token");
+    expect(next.access_token).not.toBe(body.access_token);
+  });
+
+  it("refuses a missing subject token type and an expired token", async () => {
+    const { app, clock } = await testApp();
+    const { body } = await login(app);
+    const exchange = (fields: Record<string, string>) =>
+      app.inject({
+        method: "POST",
+        url: "/oauth/token",
+        ...form({ grant_type: "urn:ietf:params:oauth:grant-type:token-exchange", ...fields }),
+      });
+    expect((await exchange({ subject_token: body.access_token as string })).json().error).toBe(
+      "invalid_request",
+    );
+    clock.advance(400);
+    const expired = await exchange({
+      subject_token: body.access_token as string,
+      subject_token_type: "urn:ietf:params:oauth:token-type:access_token",
+    });
+    expect(expired.json()).toMatchObject({ error: "invalid_grant", prolong_error: "token_expired" });
+  });
+});
+
+describe("revocation (RFC 7009)", () => {
+  it("answers 200 for unknown tokens and ends the session of a known one", async () => {
+    const { app } = await testApp();
+    const unknown = await app.inject({ method: "POST", url: "/oauth/revoke", ...form({ token: "nope" }) });
+    expect(unknown.statusCode).toBe(200);
+    const { body } = await login(app, { client_id: "native" });
+    const revoked = await app.inject({
+      method: "POST",
+      url: "/oauth/revoke",
+      ...form({ token: body.refresh_token as string, token_type_hint: "refresh_token" }),
+    });
+    expect(revoked.statusCode).toBe(200);
+    const after = await app.inject({
+      method: "POST",
+      url: "/oauth/token",
+      ...form({
+        grant_type: "refresh_token",
+        refresh_token: body.refresh_token as string,
+        client_id: "native",
+      }),
+    });
+    expect(after.json()).toMatchObject({ error: "invalid_grant", prolong_error: "session_revoked" });
+    const missing = await app.inject({ method: "POST", url: "/oauth/revoke", ...form({}) });
+    expect(missing.statusCode).toBe(400);
+  });
+});
+
+describe("introspection (RFC 7662)", () => {
+  it("is for authenticated resource servers only, by Basic or Bearer", async () => {
+    const { app, user } = await testApp();
+    const { body } = await login(app);
+    const introspect = (authorization?: string) =>
+      app.inject({
+        method: "POST",
+        url: "/oauth/introspect",
+        headers: { ...form({}).headers, ...(authorization ? { authorization } : {}) },
+        payload: new URLSearchParams({ token: body.access_token as string }).toString(),
+      });
+    expect((await introspect()).statusCode).toBe(401);
+    expect((await introspect(`Bearer wrong-secret-value`)).statusCode).toBe(401);
+    const wrongClient = `Basic ${Buffer.from(`someone:${RESOURCE_SECRET}`).toString("base64")}`;
+    expect((await introspect(wrongClient)).statusCode).toBe(401);
+    const basic = await introspect(`Basic ${Buffer.from(`resource:${RESOURCE_SECRET}`).toString("base64")}`);
+    expect(basic.statusCode).toBe(200);
+    expect(basic.json()).toMatchObject({
+      active: true,
+      sub: user.id,
+      sid: body.session_id,
+      client_id: "web",
+      token_type: "Bearer",
+    });
+    const viaBearer = await introspect(`Bearer ${RESOURCE_SECRET}`);
+    expect(viaBearer.json().active).toBe(true);
+  });
+
+  it("calls a revoked session's token inactive", async () => {
+    const { app } = await testApp();
+    const { body } = await login(app);
+    await app.inject({
+      method: "POST",
+      url: "/logout",
+      headers: bearer(body.access_token as string),
+      payload: {},
+    });
+    const response = await app.inject({
+      method: "POST",
+      url: "/oauth/introspect",
+      headers: { ...form({}).headers, authorization: `Bearer ${RESOURCE_SECRET}` },
+      payload: new URLSearchParams({ token: body.access_token as string }).toString(),
+    });
+    expect(response.json()).toEqual({ active: false });
+  });
+});
