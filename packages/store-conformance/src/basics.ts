@@ -115,6 +115,10 @@ export function basicCases(factory: StoreFactory): void {
         expect(await ids(T0 + DAY - 1)).toEqual([absolute.id, idle.id, newer.id, old.id]);
         // Expiry is inclusive: at the deadline the session is over.
         expect(await ids(T0 + DAY)).toEqual([newer.id, old.id]);
+        // Sessions created in the same millisecond: the one created later comes first.
+        const twin = sessionRecord({ createdAt: T0 + 10 });
+        await store.createSession(twin);
+        expect(await ids(T0 + DAY)).toEqual([twin.id, newer.id, old.id]);
       });
     });
 

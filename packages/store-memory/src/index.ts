@@ -96,7 +96,9 @@ export class MemoryStore implements SessionStore {
   }
 
   async listSessions(userId: string, now: number): Promise<SessionRecord[]> {
+    // Reversed first so that, the sort being stable, ties list the later-created session first.
     return [...this.#sessions.values()]
+      .reverse()
       .filter((s) => s.userId === userId && isSessionLive(s, now))
       .sort((a, b) => b.createdAt - a.createdAt)
       .map((s) => structuredClone(s));

@@ -1,0 +1,159 @@
+import { describe, expect, it } from "vitest";
+import { ADMIN_TOKEN, bearer, form, login, testApp } from "./fixtures.js";
+
+const admin = bearer(ADMIN_TOKEN);
+
+describe("admin API", () => {
+  it("does not exist when no admin token is configured", async () => {
+    const { app } = await testApp({ adminToken: undefined });
+    const response = await app.inject({ method: "GET", url: "/admin/users", headers: admin });
+    expect(response.statusCode).toBe(404);
+  });
+
+  it("refuses a missing or wrong admin token", async () => {
+    const { app } = await testApp();
+    expect((await app.inject({ method: "GET", url: "/admin/users" })).statusCode).toBe(401);
+    const wrong = await app.inject({
+      method: "GET",
+      url: "/admin/users",
+      headers: bearer(`${ADMIN_TOKEN}x`),
+    });
+    expect(wrong.statusCode).toBe(401);
+  });
+
+  it("creates, lists, disables and enables users", async () => {
+    const { app } = await testApp();
+    const created = await app.inject({
+      method: "POST",
+      url: "/admin/users",
+      headers: admin,
+      payload: { username: "bob", password: "bob's password", claims: { roles: ["editor"] } },
+    });
+    expect(created.statusCode).toBe(201);
+    const bob = created.json();
+    expect(bob).toMatchObject({ username: "bob", disabled: false, claims: { roles: ["editor"] } });
+    expect(JSON.stringify(bob)).not.toContain("scrypt");
+    const duplicate = await app.inject({
+      method: "POST",
+      url: "/admin/users",
+      headers: admin,
+      payload: { username: "BOB" },
+    });
+    expect(duplicate.statusCode).toBe(409);
+
+    const list = await app.inject({ method: "GET", url: "/admin/users", headers: admin });
+    expect(list.json().users.map((u: { username: string }) => u.username)).toEqual(["bob", "maryo"]);
+
+    const disabled = await app.inject({
+      method: "POST",
+      url: `/admin/users/${bob.id}/disable`,
+      headers: admin,
+    });
+    expect(disabled.json().disabled).toBe(true);
+    const signIn = await app.inject({
+      method: "POST",
+      url: "/login",
+      payload: { username: "bob", password: "bob's password" },
+    });
+    expect(signIn.statusCode).toBe(403);
+    await app.inject({ method: "POST", url: `/admin/users/${bob.id}/enable`, headers: admin });
+    const again = await app.inject({
+      method: "POST",
+      url: "/login",
+      payload: { username: "bob", password: "bob's password" },
+    });
+    expect(again.statusCode).toBe(200);
+    expect(
+      (await app.inject({ method: "POST", url: "/admin/users/nobody/disable", headers: admin })).statusCode,
+    ).toBe(404);
+  });
+
+  it("requires re-auth, logs out everywhere, sets claims and passwords", async () => {
+    const { app, user } = await testApp();
+    const { body } = await login(app, { client_id: "native" });
+    const refresh = (token: string) =>
+      app.inject({
+        method: "POST",
+        url: "/oauth/token",
+        ...form({ grant_type: "refresh_token", refresh_token: token, client_id: "native" }),
+      });
+
+    const claims = await app.inject({
+      method: "PUT",
+      url: `/admin/users/${user.id}/claims`,
+      headers: admin,
+      payload: { roles: ["admin"] },
+    });
+    expect(claims.json().claims).toEqual({ roles: ["admin"] });
+    const refreshed = await refresh(body.refresh_token as string);
+    const payload = JSON.parse(
+      Buffer.from(refreshed.json().access_token.split(".")[1], "base64url").toString(),
+    );
+    expect(payload.roles).toEqual(["admin"]);
+
+    await app.inject({ method: "POST", url: `/admin/users/${user.id}/reauth`, headers: admin });
+    const denied = await refresh(refreshed.json().refresh_token);
+    expect(denied.json()).toMatchObject({ error: "invalid_grant", prolong_error: "reauth_required" });
+
+    const fresh = await login(app, { client_id: "native" });
+    const everywhere = await app.inject({
+      method: "POST",
+      url: `/admin/users/${user.id}/logout-everywhere`,
+      headers: admin,
+    });
+    expect(everywhere.json().token_version).toBe(1);
+    expect((await refresh(fresh.body.refresh_token as string)).json().prolong_error).toBe("session_revoked");
+
+    const password = await app.inject({
+      method: "PUT",
+      url: `/admin/users/${user.id}/password`,
+      headers: admin,
+      payload: { password: "set by an admin" },
+    });
+    expect(password.statusCode).toBe(200);
+    const signIn = await app.inject({
+      method: "POST",
+      url: "/login",
+      payload: { username: "maryo", password: "set by an admin" },
+    });
+    expect(signIn.statusCode).toBe(200);
+  });
+
+  it("lists and revokes any user's sessions and creates sessions for a backend", async () => {
+    const { app, user } = await testApp();
+    const created = await app.inject({
+      method: "POST",
+      url: "/admin/sessions",
+      headers: admin,
+      payload: { user_id: user.id, device_name: "from the backend" },
+    });
+    expect(created.statusCode).toBe(200);
+    expect(created.json().refresh_token).toMatch(/^[A-Za-z0-9_-]{91}$/);
+    const sessions = await app.inject({
+      method: "GET",
+      url: `/admin/users/${user.id}/sessions`,
+      headers: admin,
+    });
+    expect(sessions.json().sessions).toEqual([expect.objectContaining({ device_name: "from the backend" })]);
+    const revoke = await app.inject({
+      method: "DELETE",
+      url: `/admin/sessions/${created.json().session_id}`,
+      headers: admin,
+    });
+    expect(revoke.statusCode).toBe(204);
+    const events = await app.inject({ method: "GET", url: `/admin/users/${user.id}/events`, headers: admin });
+    expect(events.json().events.map((e: { type: string }) => e.type)).toContain("session_revoked");
+    const missing = await app.inject({ method: "DELETE", url: "/admin/sessions/nope", headers: admin });
+    expect(missing.statusCode).toBe(404);
+  });
+
+  it("rotates keys: the JWKS publishes the new key and keeps the old one", async () => {
+    const { app } = await testApp();
+    const before = (await app.inject({ method: "GET", url: "/.well-known/jwks.json" })).json().keys;
+    const rotated = await app.inject({ method: "POST", url: "/admin/keys/rotate", headers: admin });
+    const after = (await app.inject({ method: "GET", url: "/.well-known/jwks.json" })).json().keys;
+    expect(after.map((k: { kid: string }) => k.kid)).toEqual([rotated.json().kid, before[0].kid]);
+    const keys = await app.inject({ method: "GET", url: "/admin/keys", headers: admin });
+    expect(keys.json().keys.filter((k: { active: boolean }) => k.active)).toHaveLength(1);
+  });
+});
