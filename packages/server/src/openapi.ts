@@ -127,7 +127,10 @@ export const operations: Record<string, Record<string, Op>> = {
   "/admin/keys/rotate": { post: op("Rotate the signing key", "admin", { security: admin }) },
 };
 
-export function openApiDocument(issuer: string) {
+const DEMO_PAGE = new Set(["/", "/assets/{file}"]);
+
+/** The document for one server; the demo page's routes only when it serves them. */
+export function openApiDocument(issuer: string, options: { demo: boolean }) {
   return {
     openapi: "3.1.0",
     info: {
@@ -149,15 +152,17 @@ export function openApiDocument(issuer: string) {
       },
     },
     paths: Object.fromEntries(
-      Object.entries(operations).map(([path, methods]) => [
-        path,
-        Object.fromEntries(
-          Object.entries(methods).map(([method, o]) => [
-            method,
-            { ...o, responses: { default: { description: "See docs/protocol.md" } } },
-          ]),
-        ),
-      ]),
+      Object.entries(operations)
+        .filter(([path]) => options.demo || !DEMO_PAGE.has(path))
+        .map(([path, methods]) => [
+          path,
+          Object.fromEntries(
+            Object.entries(methods).map(([method, o]) => [
+              method,
+              { ...o, responses: { default: { description: "See docs/protocol.md" } } },
+            ]),
+          ),
+        ]),
     ),
   };
 }

@@ -19,7 +19,7 @@ export const ADMIN_TOKEN = "admin-token-for-tests-only";
 export const ISSUER = "https://auth.example.test";
 
 /** An app over the memory store with a hand-moved clock; log lines are kept for inspection. */
-export async function testApp(settings: Record<string, unknown> = {}) {
+export async function testApp(settings: Record<string, unknown> = {}, options: { publicDir?: string } = {}) {
   const clock = new FakeClock();
   const store = new MemoryStore();
   const engine = await SessionEngine.create({
@@ -36,7 +36,12 @@ export async function testApp(settings: Record<string, unknown> = {}) {
     ...settings,
   });
   const logs: string[] = [];
-  const app = await buildApp({ engine, config, logStream: { write: (line) => void logs.push(line) } });
+  const app = await buildApp({
+    engine,
+    config,
+    publicDir: options.publicDir ?? null,
+    logStream: { write: (line) => void logs.push(line) },
+  });
   const user = await engine.createUser({
     username: "maryo",
     password: PASSWORD,

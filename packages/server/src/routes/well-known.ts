@@ -35,6 +35,8 @@ export function wellKnownRoutes(ctx: AppContext) {
       return ctx.engine.keys.jwks();
     });
 
-    app.get("/openapi.json", async () => openApiDocument(ctx.config.issuer));
+    app.get("/openapi.json", async () =>
+      openApiDocument(ctx.config.issuer, { demo: ctx.publicDir !== null }),
+    );
   };
 }

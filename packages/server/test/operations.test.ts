@@ -1,0 +1,135 @@
+import { openApiDocument, routesOf } from "@prolong/server";
+import { describe, expect, it } from "vitest";
+import {
+  bearer,
+  form,
+  ISSUER,
+  login,
+  PASSWORD,
+  RESOURCE_SECRET,
+  refreshCookieOf,
+  testApp,
+} from "./fixtures.js";
+
+describe("discovery", () => {
+  it("publishes RFC 8414 metadata from the configured issuer, whatever the Host header says", async () => {
+    const { app } = await testApp();
+    const response = await app.inject({
+      method: "GET",
+      url: "/.well-known/oauth-authorization-server",
+      headers: { host: "evil.example", "x-forwarded-host": "evil.example" },
+    });
+    const metadata = response.json();
+    expect(metadata.issuer).toBe(ISSUER);
+    expect(JSON.stringify(metadata)).not.toContain("evil");
+    expect(metadata).toMatchObject({
+      token_endpoint: `${ISSUER}/oauth/token`,
+      revocation_endpoint: `${ISSUER}/oauth/revoke`,
+      introspection_endpoint: `${ISSUER}/oauth/introspect`,
+      jwks_uri: `${ISSUER}/.well-known/jwks.json`,
+      login_endpoint: `${ISSUER}/login`,
+      sessions_endpoint: `${ISSUER}/sessions`,
+      revocation_feed_endpoint: `${ISSUER}/revocations/feed`,
+    });
+    expect(metadata.grant_types_supported).toContain("refresh_token");
+  });
+
+  it("publishes public keys only, cacheable", async () => {
+    const { app } = await testApp();
+    const response = await app.inject({ method: "GET", url: "/.well-known/jwks.json" });
+    expect(response.headers["cache-control"]).toMatch(/max-age=\d+/);
+    const { keys } = response.json();
+    expect(keys).toHaveLength(1);
+    expect(keys[0]).toMatchObject({ kty: "OKP", crv: "Ed25519", alg: "EdDSA", use: "sig" });
+    expect(keys[0]).not.toHaveProperty("d");
+  });
+
+  it.each([false, true])(
+    "serves an OpenAPI document listing exactly the routes served (demo page %s)",
+    async (demo) => {
+      const { app } = await testApp({}, demo ? { publicDir: "/nonexistent" } : {});
+      const document = (await app.inject({ method: "GET", url: "/openapi.json" })).json();
+      expect(document).toEqual(JSON.parse(JSON.stringify(openApiDocument(ISSUER, { demo }))));
+      const documented = Object.entries(document.paths as Record<string, object>)
+        .flatMap(([path, methods]) => Object.keys(methods).map((m) => `${m.toUpperCase()} ${path}`))
+        .sort();
+      const served = routesOf(app)
+        .map((r) => `${r.method} ${r.url.replace(/:(\w+)/g, "{$1}")}`)
+        .sort();
+      expect(documented).toEqual(served);
+    },
+  );
+});
+
+describe("operations", () => {
+  it("reports liveness and store readiness", async () => {
+    const { app, store } = await testApp();
+    expect((await app.inject({ method: "GET", url: "/healthz" })).json()).toEqual({
+      status: "ok",
+      store: "ok",
+    });
+    store.ping = async () => {
+      throw new Error("database is gone");
+    };
+    const down = await app.inject({ method: "GET", url: "/healthz" });
+    expect(down.statusCode).toBe(503);
+  });
+
+  it("counts refreshes, reuse detections, revocations and request latency", async () => {
+    const { app, clock } = await testApp();
+    const { body } = await login(app, { client_id: "native" });
+    const refresh = (token: string) =>
+      app.inject({
+        method: "POST",
+        url: "/oauth/token",
+        ...form({ grant_type: "refresh_token", refresh_token: token, client_id: "native" }),
+      });
+    await refresh(body.refresh_token as string);
+    clock.advance(31);
+    await refresh(body.refresh_token as string);
+    const metrics = (await app.inject({ method: "GET", url: "/metrics" })).body;
+    expect(metrics).toContain('prolong_refreshes_total{outcome="rotated"} 1');
+    expect(metrics).toContain("prolong_reuse_detections_total 1");
+    expect(metrics).toContain('prolong_revocations_total{reason="reuse"} 1');
+    expect(metrics).toMatch(
+      /prolong_http_request_duration_seconds_count\{method="POST",route="\/oauth\/token",status="200"\} 1/,
+    );
+  });
+
+  it("never writes a token, password or secret into its logs", async () => {
+    const { app, logs } = await testApp();
+    const { response, body } = await login(app);
+    const cookie = refreshCookieOf(response) as string;
+    await app.inject({
+      method: "POST",
+      url: "/oauth/token",
+      headers: { ...form({}).headers, cookie: `__Secure-prolong-rt=${cookie}`, "prolong-csrf": "1" },
+      payload: "grant_type=refresh_token&client_id=web",
+    });
+    await app.inject({ method: "GET", url: `/sessions?access_token=${body.access_token}` });
+    await app.inject({ method: "GET", url: "/sessions", headers: bearer(body.access_token as string) });
+    await app.inject({
+      method: "POST",
+      url: "/oauth/introspect",
+      headers: { ...form({}).headers, authorization: `Bearer ${RESOURCE_SECRET}` },
+      payload: `token=${body.access_token}`,
+    });
+    await app.inject({
+      method: "POST",
+      url: "/login",
+      payload: { username: "maryo", password: "wrong password" },
+    });
+    const text = logs.join("\n");
+    expect(logs.length).toBeGreaterThan(5);
+    for (const secret of [body.access_token, cookie, PASSWORD, "wrong password", RESOURCE_SECRET]) {
+      expect(text).not.toContain(secret as string);
+    }
+  });
+
+  it("answers unknown routes with the JSON error shape", async () => {
+    const { app } = await testApp();
+    const response = await app.inject({ method: "GET", url: "/nope" });
+    expect(response.statusCode).toBe(404);
+    expect(response.json()).toMatchObject({ error: "not_found" });
+  });
+});
