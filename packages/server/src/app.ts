@@ -150,10 +150,17 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
       .send({ error: "not_found", message: `no route ${request.method} ${request.url.split("?")[0]}` }),
   );
 
-  app.addHook("onClose", async () => {
+  // Graceful shutdown: requests in flight finish, but their keep-alive connections
+  // must not hold the server open afterwards, so answers say "Connection: close".
+  let closing = false;
+  app.addHook("preClose", async () => {
+    closing = true;
     feed.close();
-    unsubscribe();
   });
+  app.addHook("onSend", async (_request, reply) => {
+    if (closing) reply.header("connection", "close");
+  });
+  app.addHook("onClose", async () => unsubscribe());
 
   await app.register(wellKnownRoutes(ctx));
   await app.register(loginRoutes(ctx));

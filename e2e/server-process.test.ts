@@ -1,0 +1,170 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { type RunningServer, runCli, startServerProcess } from "./server-process.js";
+
+let server: RunningServer | null = null;
+afterEach(async () => {
+  await server?.stop();
+  server = null;
+});
+
+const form = (fields: Record<string, string>) => ({
+  method: "POST",
+  headers: { "content-type": "application/x-www-form-urlencoded" },
+  body: new URLSearchParams(fields),
+});
+
+describe("the server process, started as npm start starts it", () => {
+  it("creates its database, prints a demo user, signs in, refreshes, revokes and stops cleanly", async () => {
+    server = await startServerProcess();
+    expect(server.demoPassword).toBeTruthy();
+    const login = await fetch(`${server.url}/login`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ username: "demo", password: server.demoPassword, client_id: "native" }),
+    });
+    expect(login.status).toBe(200);
+    const tokens = await login.json();
+
+    const refreshed = await fetch(
+      `${server.url}/oauth/token`,
+      form({ grant_type: "refresh_token", refresh_token: tokens.refresh_token, client_id: "native" }),
+    );
+    expect(refreshed.status).toBe(200);
+    const next = await refreshed.json();
+
+    const hello = await fetch(`${server.url}/demo/api/hello`, {
+      headers: { authorization: `Bearer ${next.access_token}` },
+    });
+    expect(hello.status).toBe(200);
+
+    expect((await fetch(`${server.url}/oauth/revoke`, form({ token: next.refresh_token }))).status).toBe(200);
+    const after = await fetch(
+      `${server.url}/oauth/token`,
+      form({ grant_type: "refresh_token", refresh_token: next.refresh_token, client_id: "native" }),
+    );
+    expect((await after.json()).prolong_error).toBe("session_revoked");
+
+    expect((await fetch(`${server.url}/`)).headers.get("content-type")).toContain("text/html");
+    expect(await server.stop()).toBe(0);
+  });
+
+  it("keeps users, sessions and keys across a restart on the same database", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "prolong-restart-"));
+    const store = `sqlite:${join(dir, "prolong.db")}`;
+    try {
+      server = await startServerProcess(["--store", store]);
+      const password = server.demoPassword;
+      const jwks = await (await fetch(`${server.url}/.well-known/jwks.json`)).json();
+      await server.stop();
+
+      server = await startServerProcess(["--store", store]);
+      expect(server.demoPassword).toBeNull();
+      const again = await (await fetch(`${server.url}/.well-known/jwks.json`)).json();
+      expect(again).toEqual(jwks);
+      const login = await fetch(`${server.url}/login`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ username: "demo", password }),
+      });
+      expect(login.status).toBe(200);
+    } finally {
+      await server?.stop();
+      server = null;
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("finishes an in-flight request when told to stop", async () => {
+    server = await startServerProcess([], { PROLONG_LOG_LEVEL: "info" });
+    const running = server;
+    // A sign-in spends real scrypt time; stop once the server logged that it has the request.
+    const pending = fetch(`${server.url}/login`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ username: "demo", password: server.demoPassword }),
+    });
+    await expect
+      .poll(() => /"url":"\/login"[^\n]*incoming request/.test(running.stdout()), { interval: 2 })
+      .toBe(true);
+    const stopped = server.stop();
+    const answer = await pending;
+    expect(answer.status, await answer.clone().text()).toBe(200);
+    expect(await stopped).toBe(0);
+  });
+});
+
+describe("the command line", () => {
+  it("exits non-zero naming a bad or unknown setting", async () => {
+    const bad = await runCli(["serve", "--port", "99999"]);
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr).toContain("port");
+    const unknown = await runCli(["serve"], { env: { PROLONG_PROT: "3000" } });
+    expect(unknown.code).not.toBe(0);
+    expect(unknown.stderr).toContain("PROLONG_PROT");
+    const postgres = await runCli(["serve", "--store", "postgres://localhost/prolong"]);
+    expect(postgres.code).not.toBe(0);
+    expect(postgres.stderr).toContain("not available in this version");
+    const flag = await runCli(["serve", "--prot", "3000"]);
+    expect(flag.code).not.toBe(0);
+    expect(flag.stderr).toContain("--prot");
+  });
+
+  it("rejects a config file with an unknown key, naming it", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "prolong-config-"));
+    const { writeFileSync } = await import("node:fs");
+    writeFileSync(
+      join(dir, "config.json"),
+      JSON.stringify({ port: 3000, profiles: { web: { idleTimeot: 5 } } }),
+    );
+    const result = await runCli(["serve", "--config", "config.json"], { cwd: dir });
+    expect(result.code).not.toBe(0);
+    expect(result.stderr).toContain("profiles.web.idleTimeot");
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("manages users, sessions and keys on the store", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "prolong-cli-"));
+    const store = ["--store", `sqlite:${join(dir, "p.db")}`];
+    try {
+      const add = await runCli(["users", "add", "Maryo", "--password", "correct horse battery", ...store]);
+      expect(add.code).toBe(0);
+      expect(add.stdout).toContain("created user maryo");
+      expect((await runCli(["users", "add", "maryo", ...store])).code).not.toBe(0);
+
+      server = await startServerProcess(["--store", `sqlite:${join(dir, "p.db")}`]);
+      const login = await fetch(`${server.url}/login`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({
+          username: "maryo",
+          password: "correct horse battery",
+          device_name: "cli test",
+        }),
+      });
+      expect(login.status).toBe(200);
+      const { session_id } = await login.json();
+
+      const list = await runCli(["sessions", "list", "maryo", ...store]);
+      expect(list.stdout).toContain(session_id);
+      expect(list.stdout).toContain("cli test");
+      expect((await runCli(["sessions", "revoke", session_id, ...store])).code).toBe(0);
+      expect((await runCli(["sessions", "list", "maryo", ...store])).stdout).not.toContain(session_id);
+
+      const keys = await runCli(["keys", "list", ...store]);
+      expect(keys.stdout).toMatch(/\tEdDSA\tactive/);
+      const rotated = await runCli(["keys", "rotate", ...store]);
+      expect(rotated.stdout).toContain("new signing key");
+      expect((await runCli(["keys", "list", ...store])).stdout).toMatch(/retired/);
+
+      expect((await runCli(["users", "disable", "maryo", ...store])).code).toBe(0);
+      expect((await runCli(["users", "disable", "nobody", ...store])).code).not.toBe(0);
+    } finally {
+      await server?.stop();
+      server = null;
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -1,0 +1,89 @@
+import { type ChildProcessWithoutNullStreams, spawn } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+const CLI = new URL("../packages/server/dist/cli.js", import.meta.url).pathname;
+
+export interface RunningServer {
+  url: string;
+  child: ChildProcessWithoutNullStreams;
+  /** What the server printed for the person at the console. */
+  stdout: () => string;
+  demoPassword: string | null;
+  resourceSecret: string | null;
+  dir: string;
+  stop: () => Promise<number | null>;
+}
+
+/**
+ * Starts `prolong serve` as `npm start` does, in a fresh directory so `./data` is
+ * new, on a free port; resolves once it prints its address.
+ */
+export async function startServerProcess(
+  args: string[] = [],
+  env: Record<string, string> = {},
+): Promise<RunningServer> {
+  const dir = mkdtempSync(join(tmpdir(), "prolong-e2e-"));
+  const child = spawn(process.execPath, [CLI, "serve", "--port", "0", "--host", "127.0.0.1", ...args], {
+    cwd: dir,
+    env: { PATH: process.env.PATH ?? "", PROLONG_LOG_LEVEL: "warn", ...env },
+  });
+  let out = "";
+  let err = "";
+  child.stdout.on("data", (chunk) => {
+    out += chunk;
+  });
+  child.stderr.on("data", (chunk) => {
+    err += chunk;
+  });
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`server did not start: ${out}${err}`)), 20_000);
+    const check = () => {
+      const match = /listening on (http:\/\/\S+)/.exec(out);
+      if (match?.[1]) {
+        clearTimeout(timer);
+        resolve(match[1].replace("localhost", "127.0.0.1"));
+      }
+    };
+    child.stdout.on("data", check);
+    child.once("exit", (code) => reject(new Error(`server exited with ${code}: ${out}${err}`)));
+  });
+  const stop = () =>
+    new Promise<number | null>((resolve) => {
+      if (child.exitCode !== null) return resolve(child.exitCode);
+      child.once("exit", (code) => {
+        rmSync(dir, { recursive: true, force: true });
+        resolve(code);
+      });
+      child.kill("SIGTERM");
+    });
+  return {
+    url,
+    child,
+    dir,
+    stdout: () => out,
+    demoPassword: /password "([^"]+)"/.exec(out)?.[1] ?? null,
+    resourceSecret: /resource-server secret[^:]*: (\S+)/.exec(out)?.[1] ?? null,
+    stop,
+  };
+}
+
+/** Runs the CLI to completion. */
+export function runCli(args: string[], options: { cwd?: string; env?: Record<string, string> } = {}) {
+  return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+    const child = spawn(process.execPath, [CLI, ...args], {
+      cwd: options.cwd ?? tmpdir(),
+      env: { PATH: process.env.PATH ?? "", ...options.env },
+    });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (c) => {
+      stdout += c;
+    });
+    child.stderr.on("data", (c) => {
+      stderr += c;
+    });
+    child.on("exit", (code) => resolve({ code, stdout, stderr }));
+  });
+}
