@@ -107,6 +107,9 @@ describe("the command line", () => {
     const postgres = await runCli(["serve", "--store", "postgres://localhost/prolong"]);
     expect(postgres.code).not.toBe(0);
     expect(postgres.stderr).toContain("not available in this version");
+    const portZero = await runCli(["serve", "--port", "0"]);
+    expect(portZero.code).not.toBe(0);
+    expect(portZero.stderr).toContain("issuer");
     const flag = await runCli(["serve", "--prot", "3000"]);
     expect(flag.code).not.toBe(0);
     expect(flag.stderr).toContain("--prot");

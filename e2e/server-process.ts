@@ -1,5 +1,6 @@
 import { type ChildProcessWithoutNullStreams, spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -10,10 +11,22 @@ export interface RunningServer {
   child: ChildProcessWithoutNullStreams;
   /** What the server printed for the person at the console. */
   stdout: () => string;
-  demoPassword: string | null;
-  resourceSecret: string | null;
+  readonly demoPassword: string | null;
+  readonly resourceSecret: string | null;
   dir: string;
   stop: () => Promise<number | null>;
+}
+
+/** A port nobody uses right now, so the issuer URL can be known before the server starts. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once("error", reject);
+    probe.listen(0, "127.0.0.1", () => {
+      const { port } = probe.address() as { port: number };
+      probe.close(() => resolve(port));
+    });
+  });
 }
 
 /**
@@ -25,10 +38,15 @@ export async function startServerProcess(
   env: Record<string, string> = {},
 ): Promise<RunningServer> {
   const dir = mkdtempSync(join(tmpdir(), "prolong-e2e-"));
-  const child = spawn(process.execPath, [CLI, "serve", "--port", "0", "--host", "127.0.0.1", ...args], {
-    cwd: dir,
-    env: { PATH: process.env.PATH ?? "", PROLONG_LOG_LEVEL: "warn", ...env },
-  });
+  const port = await freePort();
+  const child = spawn(
+    process.execPath,
+    [CLI, "serve", "--port", String(port), "--host", "127.0.0.1", ...args],
+    {
+      cwd: dir,
+      env: { PATH: process.env.PATH ?? "", PROLONG_LOG_LEVEL: "warn", ...env },
+    },
+  );
   let out = "";
   let err = "";
   child.stdout.on("data", (chunk) => {
@@ -63,8 +81,13 @@ export async function startServerProcess(
     child,
     dir,
     stdout: () => out,
-    demoPassword: /password "([^"]+)"/.exec(out)?.[1] ?? null,
-    resourceSecret: /resource-server secret[^:]*: (\S+)/.exec(out)?.[1] ?? null,
+    // Read when asked: the start-up lines may arrive in more than one chunk.
+    get demoPassword() {
+      return /password "([^"]+)"/.exec(out)?.[1] ?? null;
+    },
+    get resourceSecret() {
+      return /resource-server secret[^:]*: (\S+)/.exec(out)?.[1] ?? null;
+    },
     stop,
   };
 }

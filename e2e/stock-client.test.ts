@@ -1,19 +1,6 @@
-import { createServer } from "node:net";
 import * as oauth from "oauth4webapi";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type RunningServer, startServerProcess } from "./server-process.js";
-
-/** A port nobody uses right now, so the issuer URL can be fixed before the server starts. */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once("error", reject);
-    probe.listen(0, "127.0.0.1", () => {
-      const { port } = probe.address() as { port: number };
-      probe.close(() => resolve(port));
-    });
-  });
-}
+import { freePort, type RunningServer, startServerProcess } from "./server-process.js";
 
 // oauth4webapi refuses plain http unless told otherwise; loopback in a test is the one place
 // that is acceptable. Nothing else about the client is changed.
@@ -25,12 +12,7 @@ let issuer: URL;
 beforeAll(async () => {
   const port = await freePort();
   issuer = new URL(`http://127.0.0.1:${port}`);
-  server = await startServerProcess([
-    "--port",
-    String(port),
-    "--issuer",
-    issuer.origin,
-  ]);
+  server = await startServerProcess(["--port", String(port), "--issuer", issuer.origin]);
 });
 afterAll(async () => {
   await server.stop();

@@ -35,7 +35,7 @@ function decodeClaims(token: string): Claims {
   return JSON.parse(json) as Claims;
 }
 
-function log(kind: "sign-in" | "proactive" | "reactive" | "manual" | "signed out" | "api", text: string) {
+function log(kind: "sign-in" | "resume" | "proactive" | "reactive" | "manual" | "signed out", text: string) {
   const item = document.createElement("li");
   const tag = document.createElement("span");
   tag.className = `tag ${kind.replace(" ", "")}`;
@@ -49,6 +49,7 @@ function adopt(token: string) {
   claims = decodeClaims(token);
   clockOffsetMs = claims.iat * 1000 - Date.now();
   $("claims").textContent = JSON.stringify(claims, null, 2);
+  tick();
   schedule();
 }
 
@@ -61,7 +62,7 @@ function schedule() {
 }
 
 /** One refresh at a time; concurrent callers share it. */
-function renew(kind: "proactive" | "reactive" | "manual"): Promise<boolean> {
+function renew(kind: "proactive" | "reactive" | "manual" | "resume"): Promise<boolean> {
   renewing ??= (async () => {
     try {
       const response = await fetch("/oauth/token", {
@@ -72,7 +73,8 @@ function renew(kind: "proactive" | "reactive" | "manual"): Promise<boolean> {
       });
       const body = await response.json();
       if (!response.ok) {
-        signedOut(body.prolong_error ?? body.error);
+        // On page load no cookie simply means nobody is signed in yet.
+        if (kind !== "resume") signedOut(body.prolong_error ?? body.error);
         return false;
       }
       adopt(body.access_token);
@@ -179,9 +181,16 @@ function tick() {
   }
 }
 
+// A reload keeps the session: the cookie renews it without asking for the password.
+const resumed = renew("resume").then((ok) => {
+  if (ok) showApp();
+});
+
 $("signin-form").addEventListener("submit", async (event) => {
   event.preventDefault();
   const form = new FormData(event.target as HTMLFormElement);
+  // Let the resume attempt settle first, so its answer cannot undo this sign-in.
+  await resumed;
   const response = await fetch("/login", {
     method: "POST",
     headers: { "content-type": "application/json" },
@@ -259,8 +268,3 @@ document.addEventListener("visibilitychange", () => {
     void renew("proactive");
 });
 setInterval(tick, 1000);
-
-// A reload keeps the session: the cookie renews it without asking for the password.
-void (async () => {
-  if (await renew("manual")) showApp();
-})();

@@ -43,6 +43,21 @@ export function routesOf(app: FastifyInstance): readonly { method: string; url: 
 /** Body size cap: the largest legitimate request (a login) is a few hundred bytes. */
 export const BODY_LIMIT = 16 * 1024;
 
+/**
+ * The issuer's origin and the configured ones. A localhost issuer also answers as
+ * 127.0.0.1 and [::1], which are the same machine, so the demo works whichever a
+ * person types.
+ */
+function allowedOrigins(config: ServerConfig): Set<string> {
+  const issuer = new URL(config.issuer);
+  const origins = new Set([issuer.origin, ...config.allowedOrigins.map((o) => new URL(o).origin)]);
+  if (issuer.hostname === "localhost") {
+    for (const host of ["127.0.0.1", "[::1]"])
+      origins.add(`${issuer.protocol}//${host}${issuer.port ? `:${issuer.port}` : ""}`);
+  }
+  return origins;
+}
+
 /** Builds the prolong HTTP API over an engine. Nothing listens until the caller says so. */
 export async function buildApp(options: BuildAppOptions): Promise<FastifyInstance> {
   const { engine, config } = options;
@@ -77,7 +92,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
     metrics,
     limiter: new RateLimiter(() => engine.now()),
     feed,
-    origins: new Set([new URL(config.issuer).origin, ...config.allowedOrigins.map((o) => new URL(o).origin)]),
+    origins: allowedOrigins(config),
     resourceSecret: config.resourceSecret ?? randomBytes(32).toString("base64url"),
     publicDir: options.publicDir ?? null,
   };

@@ -121,6 +121,12 @@ export function resolveConfig(...layers: Record<string, unknown>[]): ServerConfi
     throw new ProlongError("invalid_config", problems.join("; "));
   }
   const config = result.data;
+  if (config.port === 0 && config.issuer === undefined) {
+    throw new ProlongError(
+      "invalid_config",
+      "issuer: required with port 0, whose real port is only known later",
+    );
+  }
   const issuer = (config.issuer ?? `http://localhost:${config.port}`).replace(/\/+$/, "");
   policyOf({ ...config, issuer });
   return { ...config, issuer };

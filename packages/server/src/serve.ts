@@ -53,11 +53,12 @@ export async function startServer(
   const port = typeof address === "object" && address ? address.port : config.port;
   const url = `http://localhost:${port}`;
 
-  print(`prolong is listening on ${url} (issuer ${config.issuer}, store ${config.store})`);
-  if (publicDir) print(`demo page: ${url}/`);
   if (demoPassword) print(`demo user created: username "demo", password "${demoPassword}"`);
   if (!config.resourceSecret)
     print(`resource-server secret (set PROLONG_RESOURCE_SECRET to choose one): ${resourceSecret}`);
   if (!config.adminToken) print("admin API is off; set PROLONG_ADMIN_TOKEN to turn it on");
+  if (publicDir) print(`demo page: ${url}/`);
+  // Last, so whoever waits for this line has seen everything above.
+  print(`prolong is listening on ${url} (issuer ${config.issuer}, store ${config.store})`);
   return { app, engine, url };
 }

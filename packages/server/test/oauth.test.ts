@@ -78,6 +78,20 @@ describe("login", () => {
     expect(ours.statusCode).toBe(200);
   });
 
+  it("treats 127.0.0.1 and [::1] as the same origin as a localhost issuer, on the same port only", async () => {
+    const { app } = await testApp({ issuer: "http://localhost:3000" });
+    const from = (origin: string) =>
+      app.inject({
+        method: "POST",
+        url: "/login",
+        headers: { origin },
+        payload: { username: "maryo", password: PASSWORD },
+      });
+    expect((await from("http://127.0.0.1:3000")).statusCode).toBe(200);
+    expect((await from("http://[::1]:3000")).statusCode).toBe(200);
+    expect((await from("http://127.0.0.1:4000")).statusCode).toBe(403);
+  });
+
   it("rate-limits sign-in attempts per IP with 429 and Retry-After", async () => {
     const { app, clock } = await testApp({ rateLimits: { login: { max: 3, windowSeconds: 60 } } });
     const attempt = () =>
