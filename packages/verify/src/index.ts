@@ -1,1 +1,17 @@
-export {};
+export type { Authorization, BearerInput, Challenge } from "./bearer.js";
+export { authorize, SOFT_EXPIRY_HEADER } from "./bearer.js";
+export type { AccessTokenClaims, ClaimRules } from "./claims.js";
+export { checkClaims } from "./claims.js";
+export type { VerifyErrorCode } from "./errors.js";
+export { VerifyError } from "./errors.js";
+export type { FeedCredentials, RevocationFeedOptions } from "./feed.js";
+export { createRevocationFeed, RevocationFeed } from "./feed.js";
+export type { JwksOptions } from "./jwks.js";
+export { JwksCache } from "./jwks.js";
+export type { ParsedJws } from "./jws.js";
+export { checkSignature, isCanonicalBase64url, parseCompactJws } from "./jws.js";
+export type { Algorithm, VerificationKey } from "./keys.js";
+export { ALGORITHMS, importJwks, importVerificationKey } from "./keys.js";
+export { parseStrictObject } from "./strict-json.js";
+export type { Verifier, VerifierOptions, VerifyResult } from "./verifier.js";
+export { createVerifier } from "./verifier.js";

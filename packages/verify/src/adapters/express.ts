@@ -1,0 +1,27 @@
+import type { NextFunction, Request, Response } from "express";
+import { authorize } from "../bearer.js";
+import type { Verifier } from "../verifier.js";
+
+const hasToken = (value: unknown) => typeof value === "object" && value !== null && "access_token" in value;
+
+/** Express middleware: sets `res.locals.auth` to the claims, or answers with the challenge. */
+export function expressGuard(verifier: Verifier) {
+  return async (req: Request, res: Response, next: NextFunction) => {
+    try {
+      const result = await authorize(verifier, {
+        authorization: req.headers.authorization,
+        tokenInQuery: hasToken(req.query),
+        tokenInBody: hasToken(req.body),
+      });
+      if (!result.ok) {
+        res.status(result.challenge.status).set(result.challenge.headers).json(result.challenge.body);
+        return;
+      }
+      res.set(result.headers);
+      res.locals.auth = result.claims;
+      next();
+    } catch (error) {
+      next(error);
+    }
+  };
+}

@@ -1,0 +1,31 @@
+import type { FastifyReply, FastifyRequest } from "fastify";
+import { authorize } from "../bearer.js";
+import type { AccessTokenClaims } from "../claims.js";
+import type { Verifier } from "../verifier.js";
+
+declare module "fastify" {
+  interface FastifyRequest {
+    auth?: AccessTokenClaims;
+  }
+}
+
+const hasToken = (value: unknown) => typeof value === "object" && value !== null && "access_token" in value;
+
+/** A Fastify `preHandler` hook: sets `request.auth`, or answers with the challenge. */
+export function fastifyGuard(verifier: Verifier) {
+  return async (request: FastifyRequest, reply: FastifyReply) => {
+    const result = await authorize(verifier, {
+      authorization: request.headers.authorization,
+      tokenInQuery: hasToken(request.query),
+      tokenInBody: hasToken(request.body),
+    });
+    if (!result.ok) {
+      return reply
+        .code(result.challenge.status)
+        .headers(result.challenge.headers)
+        .send(result.challenge.body);
+    }
+    reply.headers(result.headers);
+    request.auth = result.claims;
+  };
+}

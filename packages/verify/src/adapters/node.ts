@@ -1,0 +1,33 @@
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { authorize } from "../bearer.js";
+import type { AccessTokenClaims } from "../claims.js";
+import type { Verifier } from "../verifier.js";
+
+/**
+ * For plain `node:http`: resolves with the claims, or answers the request itself
+ * (RFC 6750 challenge) and resolves with `null`.
+ *
+ * ```js
+ * const claims = await guard(req, res); if (!claims) return;
+ * ```
+ */
+export function nodeGuard(verifier: Verifier) {
+  return async (req: IncomingMessage, res: ServerResponse): Promise<AccessTokenClaims | null> => {
+    const url = new URL(req.url ?? "/", "http://local");
+    const result = await authorize(verifier, {
+      authorization: req.headers.authorization,
+      tokenInQuery: url.searchParams.has("access_token"),
+      tokenInBody: false,
+    });
+    if (result.ok) {
+      for (const [name, value] of Object.entries(result.headers)) res.setHeader(name, value);
+      return result.claims;
+    }
+    res.writeHead(result.challenge.status, {
+      ...result.challenge.headers,
+      "content-type": "application/json",
+    });
+    res.end(JSON.stringify(result.challenge.body));
+    return null;
+  };
+}

@@ -1,0 +1,93 @@
+import type { AccessTokenClaims } from "./claims.js";
+import type { VerifyErrorCode } from "./errors.js";
+import type { Verifier } from "./verifier.js";
+
+/** Soft expiry (P11): set on successful responses once the token's `rfa` has passed. */
+export const SOFT_EXPIRY_HEADER = "Prolong-Refresh";
+
+/** What a request carries, as every adapter reads it from its framework. */
+export interface BearerInput {
+  authorization: string | undefined;
+  /** `access_token` appears in the query string. */
+  tokenInQuery: boolean;
+  /** `access_token` appears in an already-parsed body. */
+  tokenInBody: boolean;
+}
+
+/** An answer to send instead of running the route. */
+export interface Challenge {
+  status: number;
+  headers: Record<string, string>;
+  body: { error: string; error_description?: string };
+}
+
+export type Authorization =
+  | { ok: true; claims: AccessTokenClaims; headers: Record<string, string> }
+  | { ok: false; challenge: Challenge };
+
+/** RFC 6750 §2.1 b64token. */
+const B64TOKEN = /^[A-Za-z0-9\-._~+/]+=*$/;
+
+function challenge(
+  status: number,
+  error?: "invalid_request" | "invalid_token",
+  description?: string,
+): Challenge {
+  // §3: no error attribute when the request carried no credentials at all.
+  const params = error ? `, error="${error}", error_description="${description}"` : "";
+  return {
+    status,
+    headers: { "WWW-Authenticate": `Bearer realm="api"${params}` },
+    body: error ? { error, error_description: description as string } : { error: "unauthorized" },
+  };
+}
+
+const DESCRIPTIONS: Record<VerifyErrorCode, string> = {
+  expired: "expired",
+  invalid_token: "invalid",
+  revoked: "revoked",
+  invalid_request: "invalid request",
+  unavailable: "unavailable",
+};
+
+/** The whole bearer flow of a protected route, shared by every adapter. */
+export async function authorize(verifier: Verifier, input: BearerInput): Promise<Authorization> {
+  // §2.3: a token in the URL ends up in logs and Referer headers; never accept it.
+  if (input.tokenInQuery)
+    return { ok: false, challenge: challenge(400, "invalid_request", "token in query string") };
+  if (input.authorization === undefined) {
+    if (input.tokenInBody) {
+      return {
+        ok: false,
+        challenge: challenge(400, "invalid_request", "send the token in the Authorization header"),
+      };
+    }
+    return { ok: false, challenge: challenge(401) };
+  }
+  // §3.1: more than one way of sending a token is a malformed request.
+  if (input.tokenInBody)
+    return { ok: false, challenge: challenge(400, "invalid_request", "more than one token") };
+  const match = /^Bearer +(\S+) *$/i.exec(input.authorization);
+  if (!match) {
+    if (/^Bearer\b/i.test(input.authorization)) {
+      return { ok: false, challenge: challenge(400, "invalid_request", "malformed Authorization header") };
+    }
+    return { ok: false, challenge: challenge(401) };
+  }
+  const token = match[1] as string;
+  if (!B64TOKEN.test(token)) return { ok: false, challenge: challenge(401, "invalid_token", "invalid") };
+  const result = await verifier.verify(token);
+  if (result.ok)
+    return {
+      ok: true,
+      claims: result.claims,
+      headers: result.renewSoon ? { [SOFT_EXPIRY_HEADER]: "soon" } : {},
+    };
+  if (result.code === "unavailable") {
+    return {
+      ok: false,
+      challenge: { status: 503, headers: { "Retry-After": "5" }, body: { error: "temporarily_unavailable" } },
+    };
+  }
+  return { ok: false, challenge: challenge(401, "invalid_token", DESCRIPTIONS[result.code]) };
+}

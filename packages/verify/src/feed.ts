@@ -1,0 +1,228 @@
+export interface FeedCredentials {
+  /** HTTP Basic as client `resource` (RFC 6749 §2.3.1)... */
+  clientId?: string;
+  secret: string;
+  /** ...or the secret as a Bearer token. */
+  scheme?: "basic" | "bearer";
+}
+
+export interface RevocationFeedOptions {
+  /** The server's `revocation_feed_endpoint`. */
+  url: string;
+  credentials: FeedCredentials;
+  /** First reconnect delay; doubles up to `maxBackoffMs`, with jitter. */
+  minBackoffMs?: number;
+  maxBackoffMs?: number;
+  /** No byte for this long (the server pings every 15 s) means the connection is dead. */
+  idleTimeoutMs?: number;
+  now?: () => number;
+  fetch?: typeof fetch;
+  random?: () => number;
+}
+
+interface Revoked {
+  sid: string;
+  sub: string;
+  exp: number;
+}
+interface Version {
+  sub: string;
+  ver: number;
+  exp: number;
+}
+
+/**
+ * Subscribes to the revocation feed (docs/protocol.md) and keeps what a verifier
+ * needs: revoked session ids and per-user minimum token versions. Every entry
+ * carries the time after which no token it could match is still valid, and is
+ * dropped then, so memory stays bounded by recent revocations.
+ */
+export class RevocationFeed {
+  readonly #options: Required<Omit<RevocationFeedOptions, "credentials">> & { credentials: FeedCredentials };
+  readonly #sessions = new Map<string, number>();
+  readonly #versions = new Map<string, { ver: number; exp: number }>();
+  #live = false;
+  #closed = false;
+  #abort: AbortController | null = null;
+  #attempt = 0;
+  #retryTimer: ReturnType<typeof setTimeout> | undefined;
+  #liveWaiters: (() => void)[] = [];
+  #sinceSweep = 0;
+  /** Connections made so far; for tests and metrics. */
+  connections = 0;
+
+  constructor(options: RevocationFeedOptions) {
+    this.#options = {
+      minBackoffMs: 250,
+      maxBackoffMs: 30_000,
+      idleTimeoutMs: 45_000,
+      now: Date.now,
+      fetch: globalThis.fetch,
+      random: Math.random,
+      ...options,
+    };
+  }
+
+  /** True while connected and past the snapshot: the sets are complete. */
+  get live(): boolean {
+    return this.#live;
+  }
+
+  get size(): number {
+    return this.#sessions.size + this.#versions.size;
+  }
+
+  start(): this {
+    void this.#connect();
+    return this;
+  }
+
+  /** Resolves once the feed is live, or rejects after `timeoutMs`. */
+  waitUntilLive(timeoutMs = 10_000): Promise<void> {
+    if (this.#live) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error("revocation feed did not connect in time")), timeoutMs);
+      this.#liveWaiters.push(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
+
+  /** Whether a token of this session, user and version has been revoked. */
+  isRevoked(claims: { sid: string; sub: string; ver?: number }): boolean {
+    const now = this.#options.now() / 1000;
+    const sessionUntil = this.#sessions.get(claims.sid);
+    if (sessionUntil !== undefined) {
+      if (sessionUntil > now) return true;
+      this.#sessions.delete(claims.sid);
+    }
+    const version = this.#versions.get(claims.sub);
+    if (version !== undefined) {
+      if (version.exp > now) return (claims.ver ?? 0) < version.ver;
+      this.#versions.delete(claims.sub);
+    }
+    return false;
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    this.#live = false;
+    clearTimeout(this.#retryTimer);
+    this.#abort?.abort();
+  }
+
+  #authorization(): string {
+    const { clientId = "resource", secret, scheme = "basic" } = this.#options.credentials;
+    if (scheme === "bearer") return `Bearer ${secret}`;
+    const encode = (s: string) => encodeURIComponent(s);
+    return `Basic ${Buffer.from(`${encode(clientId)}:${encode(secret)}`).toString("base64")}`;
+  }
+
+  async #connect(): Promise<void> {
+    if (this.#closed) return;
+    const abort = new AbortController();
+    this.#abort = abort;
+    let idle: ReturnType<typeof setTimeout> | undefined;
+    const touch = () => {
+      clearTimeout(idle);
+      idle = setTimeout(() => abort.abort(), this.#options.idleTimeoutMs);
+    };
+    try {
+      this.connections += 1;
+      touch();
+      const response = await this.#options.fetch(this.#options.url, {
+        headers: { accept: "text/event-stream", authorization: this.#authorization() },
+        signal: abort.signal,
+      });
+      if (!response.ok || !response.body) throw new Error(`feed answered ${response.status}`);
+      const reader = response.body.getReader();
+      const decoder = new TextDecoder();
+      let buffer = "";
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        touch();
+        buffer += decoder.decode(value, { stream: true });
+        let end = buffer.indexOf("\n\n");
+        while (end >= 0) {
+          this.#handle(buffer.slice(0, end));
+          buffer = buffer.slice(end + 2);
+          end = buffer.indexOf("\n\n");
+        }
+      }
+    } catch {
+      // Any failure ends in a reconnect below; the verifier sees `live` go false meanwhile.
+    } finally {
+      clearTimeout(idle);
+      this.#live = false;
+    }
+    this.#scheduleReconnect();
+  }
+
+  #scheduleReconnect(): void {
+    if (this.#closed) return;
+    const base = Math.min(this.#options.maxBackoffMs, this.#options.minBackoffMs * 2 ** this.#attempt);
+    this.#attempt += 1;
+    // Full jitter, so many resource servers do not reconnect in lockstep after an outage.
+    const delay = base / 2 + this.#options.random() * (base / 2);
+    this.#retryTimer = setTimeout(() => void this.#connect(), delay);
+    this.#retryTimer.unref?.();
+  }
+
+  #handle(block: string): void {
+    let event = "message";
+    let data = "";
+    for (const line of block.split("\n")) {
+      if (line.startsWith("event:")) event = line.slice(6).trim();
+      else if (line.startsWith("data:")) data += line.slice(5).trim();
+    }
+    if (!data) return;
+    let body: unknown;
+    try {
+      body = JSON.parse(data);
+    } catch {
+      return;
+    }
+    if (++this.#sinceSweep >= 256) {
+      this.#sinceSweep = 0;
+      this.#sweep();
+    }
+    if (event === "snapshot") {
+      const snapshot = body as { sessions?: Revoked[]; versions?: Version[] };
+      for (const s of snapshot.sessions ?? []) this.#addSession(s);
+      for (const v of snapshot.versions ?? []) this.#addVersion(v);
+      this.#live = true;
+      this.#attempt = 0;
+      for (const wake of this.#liveWaiters.splice(0)) wake();
+    } else if (event === "revoked") {
+      this.#addSession(body as Revoked);
+    } else if (event === "version") {
+      this.#addVersion(body as Version);
+    }
+  }
+
+  /** Drops entries whose tokens have all expired, so memory follows recent revocations only. */
+  #sweep(): void {
+    const now = this.#options.now() / 1000;
+    for (const [sid, exp] of this.#sessions) if (exp <= now) this.#sessions.delete(sid);
+    for (const [sub, v] of this.#versions) if (v.exp <= now) this.#versions.delete(sub);
+  }
+
+  #addSession(entry: Revoked): void {
+    if (typeof entry?.sid !== "string" || typeof entry.exp !== "number") return;
+    this.#sessions.set(entry.sid, Math.max(entry.exp, this.#sessions.get(entry.sid) ?? 0));
+  }
+
+  #addVersion(entry: Version): void {
+    if (typeof entry?.sub !== "string" || !Number.isSafeInteger(entry.ver) || typeof entry.exp !== "number")
+      return;
+    const known = this.#versions.get(entry.sub);
+    if (!known || entry.ver >= known.ver) this.#versions.set(entry.sub, { ver: entry.ver, exp: entry.exp });
+  }
+}
+
+/** Creates and starts a feed subscription. */
+export function createRevocationFeed(options: RevocationFeedOptions): RevocationFeed {
+  return new RevocationFeed(options).start();
+}

@@ -1,0 +1,101 @@
+import { createHmac, verify as cryptoVerify, timingSafeEqual } from "node:crypto";
+import { invalid } from "./errors.js";
+import type { Algorithm, VerificationKey } from "./keys.js";
+import { parseStrictObject } from "./strict-json.js";
+
+/** A compact JWS taken apart, before its signature is checked. */
+export interface ParsedJws {
+  header: Record<string, unknown> & { alg: Algorithm; kid: string };
+  /** `BASE64URL(header) "." BASE64URL(payload)` exactly as received (RFC 7515 §5.2). */
+  signingInput: string;
+  payload: string;
+  signature: Buffer;
+}
+
+/** Header parameters that would make a verifier fetch or trust key material named by the token itself. */
+const KEY_REFERENCES = ["jku", "x5u", "jwk", "x5c"];
+
+const B64URL = /^[A-Za-z0-9_-]*$/;
+const ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+/**
+ * One spelling per byte string: no padding, no foreign characters, and the unused low
+ * bits of the last character zero. Otherwise several strings decode alike and a
+ * "different" token would verify with the same signature (malleability).
+ */
+export function isCanonicalBase64url(text: string): boolean {
+  if (!B64URL.test(text)) return false;
+  const rest = text.length % 4;
+  if (rest === 1) return false;
+  if (rest === 0) return true;
+  const last = ALPHABET.indexOf(text[text.length - 1] as string);
+  return (last & (rest === 2 ? 0x0f : 0x03)) === 0;
+}
+
+function decodePart(part: string): Buffer {
+  if (!isCanonicalBase64url(part)) throw invalid("not canonical base64url");
+  return Buffer.from(part, "base64url");
+}
+
+/**
+ * Parses a compact JWS strictly (RFC 7515 §7.1): three parts (header and signature non-empty), canonical
+ * base64url, an object header with an allowed `alg`, a string `kid`, no key
+ * references, no `crit`. Size is checked before anything else is done.
+ */
+export function parseCompactJws(token: string, allowed: ReadonlySet<string>, maxBytes: number): ParsedJws {
+  if (typeof token !== "string" || token.length === 0) throw invalid("token is empty");
+  if (token.length > maxBytes) throw invalid("token is too large");
+  const first = token.indexOf(".");
+  const second = token.indexOf(".", first + 1);
+  // An empty payload is a valid JWS (RFC 7515 §7.1); the claims check refuses it later.
+  if (first <= 0 || second < 0 || second === token.length - 1 || token.indexOf(".", second + 1) !== -1) {
+    throw invalid("token is not a compact JWS");
+  }
+  const headerPart = token.slice(0, first);
+  const payloadPart = token.slice(first + 1, second);
+  const header = parseStrictObject(decodePart(headerPart).toString("utf8"));
+  const alg = header.alg;
+  if (typeof alg !== "string" || !allowed.has(alg)) throw invalid("algorithm is not allowed");
+  for (const name of KEY_REFERENCES) if (name in header) throw invalid(`header parameter ${name} is refused`);
+  // RFC 7515 §4.1.11: extensions we do not understand must be rejected; we understand none.
+  if ("crit" in header) throw invalid("critical header parameters are not supported");
+  if (typeof header.kid !== "string" || header.kid.length === 0 || header.kid.length > 256) {
+    throw invalid("kid is missing");
+  }
+  const payload = decodePart(payloadPart).toString("utf8");
+  const signature = decodePart(token.slice(second + 1));
+  return {
+    header: header as ParsedJws["header"],
+    signingInput: token.slice(0, second),
+    payload,
+    signature,
+  };
+}
+
+const SIGNATURE_BYTES: Partial<Record<Algorithm, number>> = { EdDSA: 64, ES256: 64, HS256: 32 };
+
+/** Checks the signature over the bytes as received, with a key of the header's algorithm. */
+export function checkSignature(jws: ParsedJws, key: VerificationKey): void {
+  if (key.alg !== jws.header.alg) throw invalid("algorithm does not match the key");
+  const expected = SIGNATURE_BYTES[key.alg];
+  if (expected !== undefined && jws.signature.length !== expected)
+    throw invalid("signature has the wrong length");
+  const data = Buffer.from(jws.signingInput, "ascii");
+  let ok: boolean;
+  switch (key.alg) {
+    case "EdDSA":
+      ok = cryptoVerify(null, data, key.key, jws.signature);
+      break;
+    case "ES256":
+      // JWS carries R||S (RFC 7518 §3.4), not DER.
+      ok = cryptoVerify("sha256", data, { key: key.key, dsaEncoding: "ieee-p1363" }, jws.signature);
+      break;
+    case "RS256":
+      ok = cryptoVerify("sha256", data, key.key, jws.signature);
+      break;
+    case "HS256":
+      ok = timingSafeEqual(createHmac("sha256", key.key).update(data).digest(), jws.signature);
+      break;
+  }
+  if (!ok) throw invalid("signature does not verify");
+}

@@ -1,0 +1,80 @@
+import { createSecretKey, KeyObject } from "node:crypto";
+import { importJWK, type JWK } from "jose";
+import { invalid } from "./errors.js";
+
+/** The algorithms prolong issues. Nothing else is ever accepted, `none` least of all. */
+export type Algorithm = "EdDSA" | "ES256" | "RS256" | "HS256";
+export const ALGORITHMS: readonly Algorithm[] = ["EdDSA", "ES256", "RS256", "HS256"];
+
+/** A key ready for `node:crypto`, imported once and reused for every verification. */
+export interface VerificationKey {
+  kid: string;
+  alg: Algorithm;
+  key: KeyObject;
+}
+
+const MIN_RSA_BITS = 2048;
+const MIN_HMAC_BYTES = 32;
+
+/** The one algorithm a JWK can verify, from its type and curve (RFC 7518 §3). */
+function algorithmOf(jwk: JWK): Algorithm | null {
+  if (jwk.kty === "OKP" && jwk.crv === "Ed25519") return "EdDSA";
+  if (jwk.kty === "EC" && jwk.crv === "P-256") return "ES256";
+  if (jwk.kty === "RSA") return "RS256";
+  if (jwk.kty === "oct") return "HS256";
+  return null;
+}
+
+/**
+ * Imports one JWK for verification, or throws. The key decides its algorithm, so a
+ * token cannot pick HMAC with a public key as the secret (the alg-confusion attack).
+ */
+export async function importVerificationKey(
+  jwk: JWK,
+  allowed: readonly Algorithm[],
+): Promise<VerificationKey> {
+  const alg = algorithmOf(jwk);
+  if (!alg) throw new TypeError(`unsupported key type ${jwk.kty}${jwk.crv ? ` ${jwk.crv}` : ""}`);
+  if (jwk.alg !== undefined && jwk.alg !== alg)
+    throw new TypeError(`key alg ${jwk.alg} does not fit a ${jwk.kty} key`);
+  if (!allowed.includes(alg)) throw new TypeError(`algorithm ${alg} is not allowed`);
+  if (jwk.use !== undefined && jwk.use !== "sig") throw new TypeError(`key use "${jwk.use}" is not "sig"`);
+  if (jwk.key_ops !== undefined && !jwk.key_ops.includes("verify"))
+    throw new TypeError("key_ops lacks verify");
+  if (typeof jwk.kid !== "string" || jwk.kid.length === 0) throw new TypeError("key has no kid");
+  let key: KeyObject;
+  if (alg === "HS256") {
+    const secret = Buffer.from(String(jwk.k ?? ""), "base64url");
+    if (secret.length < MIN_HMAC_BYTES)
+      throw new TypeError(`HS256 secrets must be at least ${MIN_HMAC_BYTES * 8} bits`);
+    key = createSecretKey(secret);
+  } else {
+    const { d: _private, ...publicPart } = jwk;
+    const imported = await importJWK({ ...publicPart, ext: true }, alg);
+    key = imported instanceof Uint8Array ? createSecretKey(imported) : KeyObject.from(imported);
+    if (alg === "RS256" && (key.asymmetricKeyDetails?.modulusLength ?? 0) < MIN_RSA_BITS) {
+      throw new TypeError(`RSA keys must have at least ${MIN_RSA_BITS} bits`);
+    }
+  }
+  return { kid: jwk.kid, alg, key };
+}
+
+/** Imports the usable keys of a JWK Set; keys prolong cannot use are skipped, not fatal. */
+export async function importJwks(
+  jwks: unknown,
+  allowed: readonly Algorithm[],
+): Promise<Map<string, VerificationKey>> {
+  if (typeof jwks !== "object" || jwks === null || !Array.isArray((jwks as { keys?: unknown }).keys)) {
+    throw invalid("JWKS document has no keys array");
+  }
+  const out = new Map<string, VerificationKey>();
+  for (const jwk of (jwks as { keys: JWK[] }).keys) {
+    try {
+      const key = await importVerificationKey(jwk, allowed);
+      out.set(key.kid, key);
+    } catch {
+      // A key of another kind (encryption, an algorithm we refuse) is not an error of the set.
+    }
+  }
+  return out;
+}

@@ -1,0 +1,130 @@
+import type { JWK } from "jose";
+import { type AccessTokenClaims, checkClaims } from "./claims.js";
+import { invalid, VerifyError, type VerifyErrorCode } from "./errors.js";
+import type { RevocationFeed } from "./feed.js";
+import { JwksCache } from "./jwks.js";
+import { checkSignature, parseCompactJws } from "./jws.js";
+import { ALGORITHMS, type Algorithm, importVerificationKey, type VerificationKey } from "./keys.js";
+import { parseStrictObject } from "./strict-json.js";
+
+export interface VerifierOptions {
+  /** Expected `iss`, exactly. */
+  issuer: string;
+  /** Expected `aud` (prolong's default is `prolong`). */
+  audience: string;
+  /** Where the issuer publishes its keys. Either this or `keys`. */
+  jwksUri?: string;
+  /** Keys known in advance (JWKs; HS256 as `{kty: "oct", k, kid}`). */
+  keys?: JWK[];
+  /** Allowed algorithms; default EdDSA, ES256, RS256. HS256 only when asked for. */
+  algorithms?: readonly Algorithm[];
+  /** Clock skew tolerated, in seconds. Default 30. */
+  clockTolerance?: number;
+  /** Longest lifetime (`exp - iat`) accepted, in seconds. Default 3600. */
+  maxTokenAge?: number;
+  /** Tokens longer than this are refused before parsing. Default 8192. */
+  maxTokenBytes?: number;
+  /** A subscribed revocation feed: revoked sessions are refused at once (P6). */
+  revocations?: RevocationFeed;
+  /** When the feed is not live: `open` trusts local checks, `closed` refuses. Default `open`. */
+  whenFeedDown?: "open" | "closed";
+  /** Remember this many verified tokens (0 = off). Hits still honour `exp` and the feed. */
+  cacheSize?: number;
+  /** Milliseconds since the epoch. */
+  now?: () => number;
+  /** JWKS fetch tuning. */
+  jwks?: { cooldownMs?: number; maxAgeMs?: number; fetch?: typeof fetch };
+}
+
+export type VerifyResult =
+  | {
+      ok: true;
+      claims: AccessTokenClaims;
+      /** `rfa` has passed: the client should renew now (P11). */
+      renewSoon: boolean;
+    }
+  | { ok: false; code: VerifyErrorCode; reason: string };
+
+export interface Verifier {
+  verify(token: string): Promise<VerifyResult>;
+  readonly jwks: JwksCache | null;
+}
+
+/** Builds the one verifier that every framework adapter wraps. */
+export async function createVerifier(options: VerifierOptions): Promise<Verifier> {
+  const algorithms = options.algorithms ?? ALGORITHMS.filter((a) => a !== "HS256");
+  for (const alg of algorithms)
+    if (!ALGORITHMS.includes(alg)) throw new TypeError(`algorithm ${alg} is not supported`);
+  if (!options.jwksUri && !options.keys?.length) throw new TypeError("give jwksUri or keys");
+  const allowed = new Set<string>(algorithms);
+  const now = options.now ?? Date.now;
+  const rules = {
+    issuer: options.issuer,
+    audience: options.audience,
+    tolerance: options.clockTolerance ?? 30,
+    maxLifetime: options.maxTokenAge ?? 3600,
+  };
+  const maxBytes = options.maxTokenBytes ?? 8192;
+  const staticKeys = new Map<string, VerificationKey>();
+  for (const jwk of options.keys ?? []) {
+    const key = await importVerificationKey(jwk, algorithms);
+    staticKeys.set(key.kid, key);
+  }
+  const jwks = options.jwksUri
+    ? new JwksCache({ uri: options.jwksUri, algorithms, now, ...options.jwks })
+    : null;
+  const cacheSize = options.cacheSize ?? 0;
+  const cache = new Map<string, AccessTokenClaims>();
+  const feed = options.revocations;
+
+  async function keyFor(kid: string): Promise<VerificationKey> {
+    const known = staticKeys.get(kid) ?? jwks?.peek(kid);
+    if (known) return known;
+    if (!jwks) throw invalid("unknown kid");
+    try {
+      const fetched = await jwks.get(kid);
+      if (fetched) return fetched;
+    } catch {
+      throw new VerifyError("unavailable", "the issuer's keys cannot be fetched");
+    }
+    throw invalid("unknown kid");
+  }
+
+  /** The checks that depend on time and revocation, run on cache hits too. */
+  function stillGood(claims: AccessTokenClaims, nowSeconds: number): VerifyResult {
+    if (claims.exp <= nowSeconds - rules.tolerance)
+      return { ok: false, code: "expired", reason: "token has expired" };
+    if (feed) {
+      if (!feed.live && options.whenFeedDown === "closed") {
+        return { ok: false, code: "unavailable", reason: "revocation status is unknown" };
+      }
+      if (feed.isRevoked(claims)) return { ok: false, code: "revoked", reason: "session was revoked" };
+    }
+    return { ok: true, claims, renewSoon: claims.rfa !== undefined && nowSeconds >= claims.rfa };
+  }
+
+  async function verify(token: string): Promise<VerifyResult> {
+    const nowSeconds = now() / 1000;
+    const cached = cacheSize > 0 ? cache.get(token) : undefined;
+    if (cached) return stillGood(cached, nowSeconds);
+    try {
+      const jws = parseCompactJws(token, allowed, maxBytes);
+      const header = jws.header;
+      // RFC 9068 §4: typ must be at+jwt (also accepted with the application/ prefix, RFC 7515 §4.1.9).
+      const typ = typeof header.typ === "string" ? header.typ.toLowerCase() : "";
+      if (typ !== "at+jwt" && typ !== "application/at+jwt") throw invalid("typ is not at+jwt");
+      checkSignature(jws, await keyFor(header.kid));
+      const claims = checkClaims(parseStrictObject(jws.payload), rules, nowSeconds);
+      if (cacheSize > 0) {
+        if (cache.size >= cacheSize) cache.delete(cache.keys().next().value as string);
+        cache.set(token, claims);
+      }
+      return stillGood(claims, nowSeconds);
+    } catch (error) {
+      if (error instanceof VerifyError) return { ok: false, code: error.code, reason: error.message };
+      return { ok: false, code: "invalid_token", reason: "token is malformed" };
+    }
+  }
+
+  return { verify, jwks };
+}
