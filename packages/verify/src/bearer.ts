@@ -14,6 +14,12 @@ export interface BearerInput {
   tokenInBody: boolean;
 }
 
+/** What every adapter accepts besides the verifier. */
+export interface GuardOptions {
+  /** RFC 6750 §3 `realm` of the challenge; left out when not given. */
+  realm?: string;
+}
+
 /** An answer to send instead of running the route. */
 export interface Challenge {
   status: number;
@@ -29,53 +35,70 @@ export type Authorization =
 const B64TOKEN = /^[A-Za-z0-9\-._~+/]+=*$/;
 
 function challenge(
+  realm: string | undefined,
   status: number,
   error?: "invalid_request" | "invalid_token",
   description?: string,
 ): Challenge {
+  const params: string[] = [];
+  if (realm !== undefined) params.push(`realm="${realm.replace(/["\\]/g, "")}"`);
   // §3: no error attribute when the request carried no credentials at all.
-  const params = error ? `, error="${error}", error_description="${description}"` : "";
+  if (error) params.push(`error="${error}"`, `error_description="${description}"`);
   return {
     status,
-    headers: { "WWW-Authenticate": `Bearer realm="api"${params}` },
+    headers: { "WWW-Authenticate": params.length ? `Bearer ${params.join(", ")}` : "Bearer" },
     body: error ? { error, error_description: description as string } : { error: "unauthorized" },
   };
 }
 
+/**
+ * docs/protocol.md: the description only tells `expired` (renew and retry) from `invalid`.
+ * A revoked token is invalid to the client; why a token failed is not told to the caller,
+ * so a forger learns nothing from the answer.
+ */
 const DESCRIPTIONS: Record<VerifyErrorCode, string> = {
   expired: "expired",
   invalid_token: "invalid",
-  revoked: "revoked",
+  revoked: "invalid",
   invalid_request: "invalid request",
   unavailable: "unavailable",
 };
 
 /** The whole bearer flow of a protected route, shared by every adapter. */
-export async function authorize(verifier: Verifier, input: BearerInput): Promise<Authorization> {
+export async function authorize(
+  verifier: Verifier,
+  input: BearerInput,
+  options: GuardOptions = {},
+): Promise<Authorization> {
+  const { realm } = options;
   // §2.3: a token in the URL ends up in logs and Referer headers; never accept it.
   if (input.tokenInQuery)
-    return { ok: false, challenge: challenge(400, "invalid_request", "token in query string") };
+    return { ok: false, challenge: challenge(realm, 400, "invalid_request", "token in query string") };
   if (input.authorization === undefined) {
     if (input.tokenInBody) {
       return {
         ok: false,
-        challenge: challenge(400, "invalid_request", "send the token in the Authorization header"),
+        challenge: challenge(realm, 400, "invalid_request", "send the token in the Authorization header"),
       };
     }
-    return { ok: false, challenge: challenge(401) };
+    return { ok: false, challenge: challenge(realm, 401) };
   }
   // §3.1: more than one way of sending a token is a malformed request.
   if (input.tokenInBody)
-    return { ok: false, challenge: challenge(400, "invalid_request", "more than one token") };
+    return { ok: false, challenge: challenge(realm, 400, "invalid_request", "more than one token") };
   const match = /^Bearer +(\S+) *$/i.exec(input.authorization);
   if (!match) {
     if (/^Bearer\b/i.test(input.authorization)) {
-      return { ok: false, challenge: challenge(400, "invalid_request", "malformed Authorization header") };
+      return {
+        ok: false,
+        challenge: challenge(realm, 400, "invalid_request", "malformed Authorization header"),
+      };
     }
-    return { ok: false, challenge: challenge(401) };
+    return { ok: false, challenge: challenge(realm, 401) };
   }
   const token = match[1] as string;
-  if (!B64TOKEN.test(token)) return { ok: false, challenge: challenge(401, "invalid_token", "invalid") };
+  if (!B64TOKEN.test(token))
+    return { ok: false, challenge: challenge(realm, 401, "invalid_token", "invalid") };
   const result = await verifier.verify(token);
   if (result.ok)
     return {
@@ -89,5 +112,5 @@ export async function authorize(verifier: Verifier, input: BearerInput): Promise
       challenge: { status: 503, headers: { "Retry-After": "5" }, body: { error: "temporarily_unavailable" } },
     };
   }
-  return { ok: false, challenge: challenge(401, "invalid_token", DESCRIPTIONS[result.code]) };
+  return { ok: false, challenge: challenge(realm, 401, "invalid_token", DESCRIPTIONS[result.code]) };
 }

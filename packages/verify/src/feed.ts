@@ -1,10 +1,9 @@
-export interface FeedCredentials {
-  /** HTTP Basic as client `resource` (RFC 6749 §2.3.1)... */
-  clientId?: string;
-  secret: string;
-  /** ...or the secret as a Bearer token. */
-  scheme?: "basic" | "bearer";
-}
+/**
+ * How the resource server authenticates to the feed (SPEC §3): HTTP Basic as a client,
+ * usually `resource` with `PROLONG_RESOURCE_SECRET` (RFC 6749 §2.3.1), or that secret
+ * sent as a Bearer token.
+ */
+export type FeedCredentials = { clientId: string; secret: string } | { bearer: string };
 
 export interface RevocationFeedOptions {
   /** The server's `revocation_feed_endpoint`. */
@@ -113,10 +112,12 @@ export class RevocationFeed {
   }
 
   #authorization(): string {
-    const { clientId = "resource", secret, scheme = "basic" } = this.#options.credentials;
-    if (scheme === "bearer") return `Bearer ${secret}`;
-    const encode = (s: string) => encodeURIComponent(s);
-    return `Basic ${Buffer.from(`${encode(clientId)}:${encode(secret)}`).toString("base64")}`;
+    const credentials = this.#options.credentials;
+    if ("bearer" in credentials) return `Bearer ${credentials.bearer}`;
+    // RFC 6749 §2.3.1: both parts are form-urlencoded before they are joined.
+    const encode = (s: string) => encodeURIComponent(s).replace(/%20/g, "+");
+    const pair = `${encode(credentials.clientId)}:${encode(credentials.secret)}`;
+    return `Basic ${Buffer.from(pair).toString("base64")}`;
   }
 
   async #connect(): Promise<void> {
@@ -143,7 +144,8 @@ export class RevocationFeed {
         const { value, done } = await reader.read();
         if (done) break;
         touch();
-        buffer += decoder.decode(value, { stream: true });
+        // SSE lines may end in CRLF, LF or CR (HTML Living Standard, event stream format).
+        buffer += decoder.decode(value, { stream: true }).replace(/\r\n?/g, "\n");
         let end = buffer.indexOf("\n\n");
         while (end >= 0) {
           this.#handle(buffer.slice(0, end));
@@ -164,7 +166,7 @@ export class RevocationFeed {
     if (this.#closed) return;
     const base = Math.min(this.#options.maxBackoffMs, this.#options.minBackoffMs * 2 ** this.#attempt);
     this.#attempt += 1;
-    // Full jitter, so many resource servers do not reconnect in lockstep after an outage.
+    // Half the delay is random, so many resource servers do not reconnect in lockstep after an outage.
     const delay = base / 2 + this.#options.random() * (base / 2);
     this.#retryTimer = setTimeout(() => void this.#connect(), delay);
     this.#retryTimer.unref?.();

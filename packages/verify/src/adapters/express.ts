@@ -1,18 +1,18 @@
 import type { NextFunction, Request, Response } from "express";
-import { authorize } from "../bearer.js";
+import { authorize, type GuardOptions } from "../bearer.js";
 import type { Verifier } from "../verifier.js";
 
 const hasToken = (value: unknown) => typeof value === "object" && value !== null && "access_token" in value;
 
 /** Express middleware: sets `res.locals.auth` to the claims, or answers with the challenge. */
-export function expressGuard(verifier: Verifier) {
+export function expressGuard(verifier: Verifier, options: GuardOptions = {}) {
   return async (req: Request, res: Response, next: NextFunction) => {
     try {
       const result = await authorize(verifier, {
         authorization: req.headers.authorization,
         tokenInQuery: hasToken(req.query),
         tokenInBody: hasToken(req.body),
-      });
+      }, options);
       if (!result.ok) {
         res.status(result.challenge.status).set(result.challenge.headers).json(result.challenge.body);
         return;

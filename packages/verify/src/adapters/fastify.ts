@@ -1,5 +1,5 @@
 import type { FastifyReply, FastifyRequest } from "fastify";
-import { authorize } from "../bearer.js";
+import { authorize, type GuardOptions } from "../bearer.js";
 import type { AccessTokenClaims } from "../claims.js";
 import type { Verifier } from "../verifier.js";
 
@@ -12,13 +12,13 @@ declare module "fastify" {
 const hasToken = (value: unknown) => typeof value === "object" && value !== null && "access_token" in value;
 
 /** A Fastify `preHandler` hook: sets `request.auth`, or answers with the challenge. */
-export function fastifyGuard(verifier: Verifier) {
+export function fastifyGuard(verifier: Verifier, options: GuardOptions = {}) {
   return async (request: FastifyRequest, reply: FastifyReply) => {
     const result = await authorize(verifier, {
       authorization: request.headers.authorization,
       tokenInQuery: hasToken(request.query),
       tokenInBody: hasToken(request.body),
-    });
+    }, options);
     if (!result.ok) {
       return reply
         .code(result.challenge.status)

@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { authorize } from "../bearer.js";
+import { authorize, type GuardOptions } from "../bearer.js";
 import type { AccessTokenClaims } from "../claims.js";
 import type { Verifier } from "../verifier.js";
 
@@ -11,14 +11,14 @@ import type { Verifier } from "../verifier.js";
  * const claims = await guard(req, res); if (!claims) return;
  * ```
  */
-export function nodeGuard(verifier: Verifier) {
+export function nodeGuard(verifier: Verifier, options: GuardOptions = {}) {
   return async (req: IncomingMessage, res: ServerResponse): Promise<AccessTokenClaims | null> => {
     const url = new URL(req.url ?? "/", "http://local");
     const result = await authorize(verifier, {
       authorization: req.headers.authorization,
       tokenInQuery: url.searchParams.has("access_token"),
       tokenInBody: false,
-    });
+    }, options);
     if (result.ok) {
       for (const [name, value] of Object.entries(result.headers)) res.setHeader(name, value);
       return result.claims;

@@ -1,0 +1,99 @@
+import { createServer, type Server } from "node:http";
+import { createVerifier } from "@prolong/verify";
+import { afterEach, describe, expect, it } from "vitest";
+import { AUDIENCE, ISSUER, makeKeys, NOW, token } from "./fixtures.js";
+
+const keys = makeKeys();
+let server: Server | null = null;
+afterEach(() => {
+  server?.close();
+  server = null;
+});
+
+/** A JWKS endpoint on loopback whose key set the test can change. */
+async function jwksServer(initial: object[]) {
+  const state = { keys: initial, hits: 0 };
+  server = createServer((_req, res) => {
+    state.hits += 1;
+    res.writeHead(200, { "content-type": "application/json" });
+    res.end(JSON.stringify({ keys: state.keys }));
+  });
+  await new Promise<void>((resolve) => server?.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as { port: number };
+  return { state, uri: `http://127.0.0.1:${port}/jwks` };
+}
+
+describe("JWKS", () => {
+  it("fetches once, then verifies from the cache", async () => {
+    const { state, uri } = await jwksServer([keys.EdDSA.jwk]);
+    const verifier = await createVerifier({
+      issuer: ISSUER,
+      audience: AUDIENCE,
+      jwksUri: uri,
+      now: () => NOW * 1000,
+    });
+    for (let i = 0; i < 5; i++) expect((await verifier.verify(token(keys.EdDSA))).ok).toBe(true);
+    expect(state.hits).toBe(1);
+  });
+
+  it("refetches on an unknown kid, so a rotated-in key works at once", async () => {
+    const { state, uri } = await jwksServer([keys.EdDSA.jwk]);
+    let now = NOW * 1000;
+    const verifier = await createVerifier({
+      issuer: ISSUER,
+      audience: AUDIENCE,
+      jwksUri: uri,
+      now: () => now,
+      jwks: { cooldownMs: 30_000 },
+    });
+    expect((await verifier.verify(token(keys.EdDSA))).ok).toBe(true);
+    state.keys = [keys.ES256.jwk, keys.EdDSA.jwk];
+    now += 31_000;
+    expect((await verifier.verify(token(keys.ES256))).ok).toBe(true);
+    expect(state.hits).toBe(2);
+  });
+
+  it("cannot be made to fetch in a loop by made-up kids", async () => {
+    const { state, uri } = await jwksServer([keys.EdDSA.jwk]);
+    let now = NOW * 1000;
+    const verifier = await createVerifier({
+      issuer: ISSUER,
+      audience: AUDIENCE,
+      jwksUri: uri,
+      now: () => now,
+      jwks: { cooldownMs: 30_000 },
+    });
+    const bogus = Array.from({ length: 50 }, (_, i) => token(keys.EdDSA, {}, { kid: `made-up-${i}` }));
+    const results = await Promise.all(bogus.map((t) => verifier.verify(t)));
+    expect(results.every((r) => !r.ok && r.reason === "unknown kid")).toBe(true);
+    for (const t of bogus) await verifier.verify(t);
+    expect(state.hits).toBe(1);
+    now += 30_000;
+    await verifier.verify(bogus[0] as string);
+    expect(state.hits).toBe(2);
+  });
+
+  it("answers unavailable when the keys cannot be fetched", async () => {
+    const verifier = await createVerifier({
+      issuer: ISSUER,
+      audience: AUDIENCE,
+      jwksUri: "http://127.0.0.1:9/jwks",
+      now: () => NOW * 1000,
+    });
+    expect(await verifier.verify(token(keys.EdDSA))).toMatchObject({ ok: false, code: "unavailable" });
+  });
+
+  it("skips keys it must not use: encryption keys and curves it does not allow", async () => {
+    const { uri } = await jwksServer([
+      { ...keys.EdDSA.jwk, use: "enc" },
+      { kty: "EC", crv: "P-384", x: "x", y: "y", kid: "p384" },
+    ]);
+    const verifier = await createVerifier({
+      issuer: ISSUER,
+      audience: AUDIENCE,
+      jwksUri: uri,
+      now: () => NOW * 1000,
+    });
+    expect(await verifier.verify(token(keys.EdDSA))).toMatchObject({ ok: false, reason: "unknown kid" });
+  });
+});
