@@ -1,4 +1,4 @@
-export type { Authorization, BearerInput, Challenge } from "./bearer.js";
+export type { Authorization, BearerInput, Challenge, GuardOptions } from "./bearer.js";
 export { authorize, SOFT_EXPIRY_HEADER } from "./bearer.js";
 export type { AccessTokenClaims, ClaimRules } from "./claims.js";
 export { checkClaims } from "./claims.js";
@@ -13,5 +13,5 @@ export { checkSignature, isCanonicalBase64url, parseCompactJws } from "./jws.js"
 export type { Algorithm, VerificationKey } from "./keys.js";
 export { ALGORITHMS, importJwks, importVerificationKey } from "./keys.js";
 export { parseStrictObject } from "./strict-json.js";
-export type { Verifier, VerifierOptions, VerifyResult } from "./verifier.js";
+export type { RevocationSource, Verifier, VerifierOptions, VerifyResult } from "./verifier.js";
 export { createVerifier } from "./verifier.js";

@@ -45,7 +45,16 @@ export class JwksCache {
     const stale = now - this.#fetchedAt >= this.#options.maxAgeMs;
     const key = this.#keys.get(kid);
     if (key && !stale) return key;
-    if (stale || now - this.#fetchedAt >= this.#options.cooldownMs) await this.refresh();
+    if (stale || now - this.#fetchedAt >= this.#options.cooldownMs) {
+      try {
+        await this.refresh();
+      } catch (error) {
+        // An issuer that is briefly down must not take every request with it: a key we
+        // already trust stays usable; only unknown kids fail.
+        if (key) return key;
+        throw error;
+      }
+    }
     return this.#keys.get(kid);
   }
 

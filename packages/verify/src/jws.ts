@@ -1,3 +1,4 @@
+import { isUtf8 } from "node:buffer";
 import { createHmac, verify as cryptoVerify, timingSafeEqual } from "node:crypto";
 import { invalid } from "./errors.js";
 import type { Algorithm, VerificationKey } from "./keys.js";
@@ -8,7 +9,7 @@ export interface ParsedJws {
   header: Record<string, unknown> & { alg: Algorithm; kid: string };
   /** `BASE64URL(header) "." BASE64URL(payload)` exactly as received (RFC 7515 §5.2). */
   signingInput: string;
-  payload: string;
+  payload: Buffer;
   signature: Buffer;
 }
 
@@ -38,6 +39,15 @@ function decodePart(part: string): Buffer {
 }
 
 /**
+ * RFC 7515 §5.2 steps 3 and 7, RFC 8259 §8.1: the header (and a JWT's claims) are UTF-8
+ * JSON; invalid bytes are refused, not silently replaced by U+FFFD.
+ */
+export function decodeUtf8(bytes: Buffer): string {
+  if (!isUtf8(bytes)) throw invalid("not UTF-8");
+  return bytes.toString("utf8");
+}
+
+/**
  * Parses a compact JWS strictly (RFC 7515 §7.1): three parts (header and signature non-empty), canonical
  * base64url, an object header with an allowed `alg`, a string `kid`, no key
  * references, no `crit`. Size is checked before anything else is done.
@@ -53,7 +63,7 @@ export function parseCompactJws(token: string, allowed: ReadonlySet<string>, max
   }
   const headerPart = token.slice(0, first);
   const payloadPart = token.slice(first + 1, second);
-  const header = parseStrictObject(decodePart(headerPart).toString("utf8"));
+  const header = parseStrictObject(decodeUtf8(decodePart(headerPart)));
   const alg = header.alg;
   if (typeof alg !== "string" || !allowed.has(alg)) throw invalid("algorithm is not allowed");
   for (const name of KEY_REFERENCES) if (name in header) throw invalid(`header parameter ${name} is refused`);
@@ -62,7 +72,8 @@ export function parseCompactJws(token: string, allowed: ReadonlySet<string>, max
   if (typeof header.kid !== "string" || header.kid.length === 0 || header.kid.length > 256) {
     throw invalid("kid is missing");
   }
-  const payload = decodePart(payloadPart).toString("utf8");
+  // A JWS payload is any octets (RFC 7515 §2); only the JWT layer requires JSON in UTF-8.
+  const payload = decodePart(payloadPart);
   const signature = decodePart(token.slice(second + 1));
   return {
     header: header as ParsedJws["header"],

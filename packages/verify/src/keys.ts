@@ -49,7 +49,9 @@ export async function importVerificationKey(
       throw new TypeError(`HS256 secrets must be at least ${MIN_HMAC_BYTES * 8} bits`);
     key = createSecretKey(secret);
   } else {
-    const { d: _private, ...publicPart } = jwk;
+    // Only the public members are imported, so a JWKS that leaks a private key (or a
+    // caller passing one) never yields a signing-capable object here.
+    const { d: _d, p: _p, q: _q, dp: _dp, dq: _dq, qi: _qi, oth: _oth, ...publicPart } = jwk;
     const imported = await importJWK({ ...publicPart, ext: true }, alg);
     key = imported instanceof Uint8Array ? createSecretKey(imported) : KeyObject.from(imported);
     if (alg === "RS256" && (key.asymmetricKeyDetails?.modulusLength ?? 0) < MIN_RSA_BITS) {

@@ -32,11 +32,14 @@ function checkMemberNames(text: string): void {
       let end = i + 1;
       while (end < text.length && text.charCodeAt(end) !== 0x22) end += text.charCodeAt(end) === 0x5c ? 2 : 1;
       if (expectingKey) {
-        let name: string;
-        try {
-          name = JSON.parse(text.slice(i, end + 1)) as string;
-        } catch {
-          throw invalid("malformed JSON");
+        // Escapes are rare in names; only then is the name decoded (so "\u005f_proto__" is caught).
+        let name = text.slice(i + 1, end);
+        if (name.includes("\\")) {
+          try {
+            name = JSON.parse(text.slice(i, end + 1)) as string;
+          } catch {
+            throw invalid("malformed JSON");
+          }
         }
         const names = stack[stack.length - 1];
         if (POISONED.has(name)) throw invalid(`forbidden member name "${name}"`);

@@ -1,11 +1,17 @@
 import type { JWK } from "jose";
 import { type AccessTokenClaims, checkClaims } from "./claims.js";
 import { invalid, VerifyError, type VerifyErrorCode } from "./errors.js";
-import type { RevocationFeed } from "./feed.js";
 import { JwksCache } from "./jwks.js";
-import { checkSignature, parseCompactJws } from "./jws.js";
+import { checkSignature, decodeUtf8, parseCompactJws } from "./jws.js";
 import { ALGORITHMS, type Algorithm, importVerificationKey, type VerificationKey } from "./keys.js";
 import { parseStrictObject } from "./strict-json.js";
+
+/** What the verifier needs from a revocation feed; `RevocationFeed` is the real one. */
+export interface RevocationSource {
+  /** Connected and past the snapshot, so the revoked set is complete. */
+  readonly live: boolean;
+  isRevoked(claims: { sid: string; sub: string; ver?: number }): boolean;
+}
 
 export interface VerifierOptions {
   /** Expected `iss`, exactly. */
@@ -25,7 +31,7 @@ export interface VerifierOptions {
   /** Tokens longer than this are refused before parsing. Default 8192. */
   maxTokenBytes?: number;
   /** A subscribed revocation feed: revoked sessions are refused at once (P6). */
-  revocations?: RevocationFeed;
+  revocations?: RevocationSource;
   /** When the feed is not live: `open` trusts local checks, `closed` refuses. Default `open`. */
   whenFeedDown?: "open" | "closed";
   /** Remember this many verified tokens (0 = off). Hits still honour `exp` and the feed. */
@@ -105,6 +111,10 @@ export async function createVerifier(options: VerifierOptions): Promise<Verifier
 
   async function verify(token: string): Promise<VerifyResult> {
     const nowSeconds = now() / 1000;
+    // Length first, so an oversized string is not even hashed for the cache lookup.
+    if (typeof token !== "string" || token.length > maxBytes) {
+      return { ok: false, code: "invalid_token", reason: "token is too large" };
+    }
     const cached = cacheSize > 0 ? cache.get(token) : undefined;
     if (cached) return stillGood(cached, nowSeconds);
     try {
@@ -114,7 +124,7 @@ export async function createVerifier(options: VerifierOptions): Promise<Verifier
       const typ = typeof header.typ === "string" ? header.typ.toLowerCase() : "";
       if (typ !== "at+jwt" && typ !== "application/at+jwt") throw invalid("typ is not at+jwt");
       checkSignature(jws, await keyFor(header.kid));
-      const claims = checkClaims(parseStrictObject(jws.payload), rules, nowSeconds);
+      const claims = checkClaims(parseStrictObject(decodeUtf8(jws.payload)), rules, nowSeconds);
       if (cacheSize > 0) {
         if (cache.size >= cacheSize) cache.delete(cache.keys().next().value as string);
         cache.set(token, claims);

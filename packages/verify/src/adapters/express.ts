@@ -8,11 +8,15 @@ const hasToken = (value: unknown) => typeof value === "object" && value !== null
 export function expressGuard(verifier: Verifier, options: GuardOptions = {}) {
   return async (req: Request, res: Response, next: NextFunction) => {
     try {
-      const result = await authorize(verifier, {
-        authorization: req.headers.authorization,
-        tokenInQuery: hasToken(req.query),
-        tokenInBody: hasToken(req.body),
-      }, options);
+      const result = await authorize(
+        verifier,
+        {
+          authorization: req.headers.authorization,
+          tokenInQuery: hasToken(req.query),
+          tokenInBody: hasToken(req.body),
+        },
+        options,
+      );
       if (!result.ok) {
         res.status(result.challenge.status).set(result.challenge.headers).json(result.challenge.body);
         return;

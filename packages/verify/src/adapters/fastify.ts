@@ -14,11 +14,15 @@ const hasToken = (value: unknown) => typeof value === "object" && value !== null
 /** A Fastify `preHandler` hook: sets `request.auth`, or answers with the challenge. */
 export function fastifyGuard(verifier: Verifier, options: GuardOptions = {}) {
   return async (request: FastifyRequest, reply: FastifyReply) => {
-    const result = await authorize(verifier, {
-      authorization: request.headers.authorization,
-      tokenInQuery: hasToken(request.query),
-      tokenInBody: hasToken(request.body),
-    }, options);
+    const result = await authorize(
+      verifier,
+      {
+        authorization: request.headers.authorization,
+        tokenInQuery: hasToken(request.query),
+        tokenInBody: hasToken(request.body),
+      },
+      options,
+    );
     if (!result.ok) {
       return reply
         .code(result.challenge.status)

@@ -7,11 +7,15 @@ const hasToken = (value: unknown) => typeof value === "object" && value !== null
 /** Koa middleware: sets `ctx.state.auth`, or answers with the challenge. */
 export function koaGuard(verifier: Verifier, options: GuardOptions = {}) {
   return async (ctx: Context, next: Next) => {
-    const result = await authorize(verifier, {
-      authorization: ctx.get("authorization") || undefined,
-      tokenInQuery: hasToken(ctx.query),
-      tokenInBody: hasToken((ctx.request as { body?: unknown }).body),
-    }, options);
+    const result = await authorize(
+      verifier,
+      {
+        authorization: ctx.get("authorization") || undefined,
+        tokenInQuery: hasToken(ctx.query),
+        tokenInBody: hasToken((ctx.request as { body?: unknown }).body),
+      },
+      options,
+    );
     if (!result.ok) {
       ctx.status = result.challenge.status;
       ctx.set(result.challenge.headers);

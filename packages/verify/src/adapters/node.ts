@@ -14,11 +14,15 @@ import type { Verifier } from "../verifier.js";
 export function nodeGuard(verifier: Verifier, options: GuardOptions = {}) {
   return async (req: IncomingMessage, res: ServerResponse): Promise<AccessTokenClaims | null> => {
     const url = new URL(req.url ?? "/", "http://local");
-    const result = await authorize(verifier, {
-      authorization: req.headers.authorization,
-      tokenInQuery: url.searchParams.has("access_token"),
-      tokenInBody: false,
-    }, options);
+    const result = await authorize(
+      verifier,
+      {
+        authorization: req.headers.authorization,
+        tokenInQuery: url.searchParams.has("access_token"),
+        tokenInBody: false,
+      },
+      options,
+    );
     if (result.ok) {
       for (const [name, value] of Object.entries(result.headers)) res.setHeader(name, value);
       return result.claims;
