@@ -1,9 +1,9 @@
 /**
  * How the resource server authenticates to the feed (SPEC §3): HTTP Basic as a client,
- * usually `resource` with `PROLONG_RESOURCE_SECRET` (RFC 6749 §2.3.1), or that secret
+ * `clientId` defaulting to `resource`, with `PROLONG_RESOURCE_SECRET` (RFC 6749 §2.3.1), or that secret
  * sent as a Bearer token.
  */
-export type FeedCredentials = { clientId: string; secret: string } | { bearer: string };
+export type FeedCredentials = { clientId?: string; secret: string } | { bearer: string };
 
 export interface RevocationFeedOptions {
   /** The server's `revocation_feed_endpoint`. */
@@ -116,7 +116,7 @@ export class RevocationFeed {
     if ("bearer" in credentials) return `Bearer ${credentials.bearer}`;
     // RFC 6749 §2.3.1: both parts are form-urlencoded before they are joined.
     const encode = (s: string) => encodeURIComponent(s).replace(/%20/g, "+");
-    const pair = `${encode(credentials.clientId)}:${encode(credentials.secret)}`;
+    const pair = `${encode(credentials.clientId ?? "resource")}:${encode(credentials.secret)}`;
     return `Basic ${Buffer.from(pair).toString("base64")}`;
   }
 
