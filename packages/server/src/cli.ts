@@ -1,8 +1,8 @@
 #!/usr/bin/env node
-import { SessionEngine as Engine, isProlongError, type SessionEngine } from "@prolong/core";
+import { isProlongError, type SessionEngine } from "@prolong/core";
 import { Command, CommanderError, Option } from "commander";
-import { fromEnvironment, fromFile, policyOf, resolveConfig, type ServerConfig } from "./config.js";
-import { startServer } from "./serve.js";
+import { fromEnvironment, fromFile, resolveConfig, type ServerConfig } from "./config.js";
+import { engineFor, startServer } from "./serve.js";
 import { openStore } from "./store.js";
 
 /** Settings from the file, the environment and the flags, later ones winning (SPEC §7). */
@@ -17,15 +17,7 @@ async function withEngine(flags: Record<string, unknown>, body: (engine: Session
   const config = loadConfig(flags);
   const store = openStore(config.store);
   try {
-    const engine = await Engine.create({
-      store,
-      issuer: config.issuer,
-      audience: config.audience,
-      alg: config.alg,
-      policy: policyOf(config),
-      ...(config.keyEncryptionKey ? { keyEncryptionSecret: config.keyEncryptionKey } : {}),
-    });
-    await body(engine);
+    await body(await engineFor(config, store));
   } finally {
     await store.close();
   }

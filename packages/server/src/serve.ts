@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { type EngineOptions, SessionEngine } from "@prolong/core";
+import { type EngineOptions, SessionEngine, type SessionStore } from "@prolong/core";
 import type { FastifyInstance } from "fastify";
 import { buildApp } from "./app.js";
 import { policyOf, type ServerConfig } from "./config.js";
@@ -16,6 +16,23 @@ export interface StartOptions {
   engineOptions?: Partial<EngineOptions>;
 }
 
+/** The engine a configuration describes, over an open store. */
+export function engineFor(
+  config: ServerConfig,
+  store: SessionStore,
+  extra: Partial<EngineOptions> = {},
+): Promise<SessionEngine> {
+  return SessionEngine.create({
+    store,
+    issuer: config.issuer,
+    audience: config.audience,
+    alg: config.alg,
+    policy: policyOf(config),
+    ...(config.keyEncryptionKey ? { keyEncryptionSecret: config.keyEncryptionKey } : {}),
+    ...extra,
+  });
+}
+
 /** Opens the store, loads or creates keys, seeds a demo user on an empty store, and listens. */
 export async function startServer(
   config: ServerConfig,
@@ -23,15 +40,7 @@ export async function startServer(
 ): Promise<{ app: FastifyInstance; engine: SessionEngine; url: string }> {
   const print = options.print ?? ((line: string) => process.stdout.write(`${line}\n`));
   const store = openStore(config.store);
-  const engine = await SessionEngine.create({
-    store,
-    issuer: config.issuer,
-    audience: config.audience,
-    alg: config.alg,
-    policy: policyOf(config),
-    ...(config.keyEncryptionKey ? { keyEncryptionSecret: config.keyEncryptionKey } : {}),
-    ...options.engineOptions,
-  });
+  const engine = await engineFor(config, store, options.engineOptions);
 
   // Unconfigured, resource servers still need a stable credential: keep one in the store.
   const resourceSecret =

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { ADMIN_TOKEN, bearer, form, login, testApp } from "./fixtures.js";
+import { ADMIN_TOKEN, bearer, login, refreshNative, testApp } from "./fixtures.js";
 
 const admin = bearer(ADMIN_TOKEN);
 
@@ -71,12 +71,7 @@ describe("admin API", () => {
   it("requires re-auth, logs out everywhere, sets claims and passwords", async () => {
     const { app, user } = await testApp();
     const { body } = await login(app, { client_id: "native" });
-    const refresh = (token: string) =>
-      app.inject({
-        method: "POST",
-        url: "/oauth/token",
-        ...form({ grant_type: "refresh_token", refresh_token: token, client_id: "native" }),
-      });
+    const refresh = (token: string) => refreshNative(app, token);
 
     const claims = await app.inject({
       method: "PUT",

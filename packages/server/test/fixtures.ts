@@ -78,3 +78,12 @@ export function refreshCookieOf(response: LightMyRequestResponse): string | unde
 }
 
 export const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
+
+/** A native client's refresh at the token endpoint. */
+export function refreshNative(app: FastifyInstance, refreshToken: string) {
+  return app.inject({
+    method: "POST",
+    url: "/oauth/token",
+    ...form({ grant_type: "refresh_token", refresh_token: refreshToken, client_id: "native" }),
+  });
+}

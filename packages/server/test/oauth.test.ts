@@ -1,5 +1,14 @@
 import { describe, expect, it } from "vitest";
-import { bearer, form, login, PASSWORD, RESOURCE_SECRET, refreshCookieOf, testApp } from "./fixtures.js";
+import {
+  bearer,
+  form,
+  login,
+  PASSWORD,
+  RESOURCE_SECRET,
+  refreshCookieOf,
+  refreshNative,
+  testApp,
+} from "./fixtures.js";
 
 describe("login", () => {
   it("web: refresh token only in an httpOnly, Secure, SameSite=Strict cookie scoped to /oauth", async () => {
@@ -170,12 +179,7 @@ describe("token endpoint: refresh (RFC 6749 §6)", () => {
   it("maps every grant failure to RFC 6749 §5.2 invalid_grant with prolong's finer code", async () => {
     const { app, clock } = await testApp();
     const { body } = await login(app, { client_id: "native" });
-    const refresh = (token: string) =>
-      app.inject({
-        method: "POST",
-        url: "/oauth/token",
-        ...form({ grant_type: "refresh_token", refresh_token: token, client_id: "native" }),
-      });
+    const refresh = (token: string) => refreshNative(app, token);
     await refresh(body.refresh_token as string);
     clock.advance(31);
     const reused = await refresh(body.refresh_token as string);
@@ -226,11 +230,7 @@ describe("token endpoint: refresh (RFC 6749 §6)", () => {
     let token = (await login(app, { client_id: "native" })).body.refresh_token as string;
     const codes: number[] = [];
     for (let i = 0; i < 3; i++) {
-      const response = await app.inject({
-        method: "POST",
-        url: "/oauth/token",
-        ...form({ grant_type: "refresh_token", refresh_token: token, client_id: "native" }),
-      });
+      const response = await refreshNative(app, token);
       codes.push(response.statusCode);
       if (response.statusCode === 200) token = response.json().refresh_token;
       else expect(response.headers["retry-after"]).toBeDefined();
@@ -238,11 +238,7 @@ describe("token endpoint: refresh (RFC 6749 §6)", () => {
     expect(codes).toEqual([200, 200, 429]);
     // Another session is not affected.
     const other = (await login(app, { client_id: "native" })).body.refresh_token as string;
-    const response = await app.inject({
-      method: "POST",
-      url: "/oauth/token",
-      ...form({ grant_type: "refresh_token", refresh_token: other, client_id: "native" }),
-    });
+    const response = await refreshNative(app, other);
     expect(response.statusCode).toBe(200);
   });
 });

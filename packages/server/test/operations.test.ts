@@ -8,6 +8,7 @@ import {
   PASSWORD,
   RESOURCE_SECRET,
   refreshCookieOf,
+  refreshNative,
   testApp,
 } from "./fixtures.js";
 
@@ -78,12 +79,7 @@ describe("operations", () => {
   it("counts refreshes, reuse detections, revocations and request latency", async () => {
     const { app, clock } = await testApp();
     const { body } = await login(app, { client_id: "native" });
-    const refresh = (token: string) =>
-      app.inject({
-        method: "POST",
-        url: "/oauth/token",
-        ...form({ grant_type: "refresh_token", refresh_token: token, client_id: "native" }),
-      });
+    const refresh = (token: string) => refreshNative(app, token);
     await refresh(body.refresh_token as string);
     clock.advance(31);
     await refresh(body.refresh_token as string);

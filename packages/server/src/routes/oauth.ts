@@ -35,20 +35,32 @@ export function oauthRoutes(ctx: AppContext) {
     );
   }
 
+  /**
+   * The token a request presents: the form field, else the web profile's cookie, which
+   * only counts with the anti-CSRF header and an allowed Origin ("csrf" otherwise).
+   */
+  function tokenOf(request: FastifyRequest, field: string | undefined) {
+    if (field !== undefined) return { token: field, fromCookie: false };
+    const cookie = readCookie(request, REFRESH_COOKIE);
+    if (!cookie) return null;
+    return passesCsrfCheck(request, ctx.origins) ? { token: cookie, fromCookie: true } : ("csrf" as const);
+  }
+
+  function refuseCrossSite(reply: FastifyReply) {
+    return sendOAuthError(
+      reply,
+      403,
+      "invalid_request",
+      "cookie requests need the Prolong-CSRF header and our origin",
+    );
+  }
+
   /** RFC 6749 §6 refresh: the token from the form (native) or the cookie (web, CSRF-checked). */
   async function refreshGrant(request: FastifyRequest, reply: FastifyReply, form: Form) {
-    let token = form.refresh_token;
-    const fromCookie = token === undefined;
-    if (fromCookie) token = readCookie(request, REFRESH_COOKIE);
-    if (!token) return sendOAuthError(reply, 400, "invalid_request", "refresh_token is required");
-    if (fromCookie && !passesCsrfCheck(request, ctx.origins)) {
-      return sendOAuthError(
-        reply,
-        403,
-        "invalid_request",
-        "cookie requests need the Prolong-CSRF header and our origin",
-      );
-    }
+    const presented = tokenOf(request, form.refresh_token);
+    if (presented === "csrf") return refuseCrossSite(reply);
+    if (!presented) return sendOAuthError(reply, 400, "invalid_request", "refresh_token is required");
+    const { token, fromCookie } = presented;
     const clientId = form.client_id;
     if (clientId === undefined) return sendOAuthError(reply, 400, "invalid_request", "client_id is required");
     try {
@@ -119,20 +131,10 @@ export function oauthRoutes(ctx: AppContext) {
     // RFC 7009: 200 whether or not the token was known (§2.2), so the answer leaks nothing.
     app.post("/oauth/revoke", { config: { accepts: FORM, oauth: true } }, async (request, reply) => {
       const form = formOf(request);
-      let token = form.token;
-      const fromCookie = token === undefined;
-      if (fromCookie) {
-        token = readCookie(request, REFRESH_COOKIE);
-        if (token && !passesCsrfCheck(request, ctx.origins)) {
-          return sendOAuthError(
-            reply,
-            403,
-            "invalid_request",
-            "cookie requests need the Prolong-CSRF header and our origin",
-          );
-        }
-      }
-      if (!token) return sendOAuthError(reply, 400, "invalid_request", "token is required");
+      const presented = tokenOf(request, form.token);
+      if (presented === "csrf") return refuseCrossSite(reply);
+      if (!presented) return sendOAuthError(reply, 400, "invalid_request", "token is required");
+      const { token, fromCookie } = presented;
       await ctx.engine.revokeToken({
         token,
         ...(form.token_type_hint === undefined ? {} : { tokenTypeHint: form.token_type_hint }),
