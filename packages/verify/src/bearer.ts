@@ -20,6 +20,10 @@ export interface GuardOptions {
   realm?: string;
 }
 
+/** Whether an already-parsed query or body has an `access_token` member (RFC 6750 §2.2, §2.3). */
+export const carriesToken = (value: unknown): boolean =>
+  typeof value === "object" && value !== null && "access_token" in value;
+
 /** An answer to send instead of running the route. */
 export interface Challenge {
   status: number;

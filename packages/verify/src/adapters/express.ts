@@ -1,8 +1,6 @@
 import type { NextFunction, Request, Response } from "express";
-import { authorize, type GuardOptions } from "../bearer.js";
+import { authorize, carriesToken, type GuardOptions } from "../bearer.js";
 import type { Verifier } from "../verifier.js";
-
-const hasToken = (value: unknown) => typeof value === "object" && value !== null && "access_token" in value;
 
 /** Express middleware: sets `res.locals.auth` to the claims, or answers with the challenge. */
 export function expressGuard(verifier: Verifier, options: GuardOptions = {}) {
@@ -12,8 +10,8 @@ export function expressGuard(verifier: Verifier, options: GuardOptions = {}) {
         verifier,
         {
           authorization: req.headers.authorization,
-          tokenInQuery: hasToken(req.query),
-          tokenInBody: hasToken(req.body),
+          tokenInQuery: carriesToken(req.query),
+          tokenInBody: carriesToken(req.body),
         },
         options,
       );

@@ -1,5 +1,5 @@
 import type { FastifyReply, FastifyRequest } from "fastify";
-import { authorize, type GuardOptions } from "../bearer.js";
+import { authorize, carriesToken, type GuardOptions } from "../bearer.js";
 import type { AccessTokenClaims } from "../claims.js";
 import type { Verifier } from "../verifier.js";
 
@@ -9,8 +9,6 @@ declare module "fastify" {
   }
 }
 
-const hasToken = (value: unknown) => typeof value === "object" && value !== null && "access_token" in value;
-
 /** A Fastify `preHandler` hook: sets `request.auth`, or answers with the challenge. */
 export function fastifyGuard(verifier: Verifier, options: GuardOptions = {}) {
   return async (request: FastifyRequest, reply: FastifyReply) => {
@@ -18,8 +16,8 @@ export function fastifyGuard(verifier: Verifier, options: GuardOptions = {}) {
       verifier,
       {
         authorization: request.headers.authorization,
-        tokenInQuery: hasToken(request.query),
-        tokenInBody: hasToken(request.body),
+        tokenInQuery: carriesToken(request.query),
+        tokenInBody: carriesToken(request.body),
       },
       options,
     );

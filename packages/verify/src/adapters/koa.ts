@@ -1,8 +1,6 @@
 import type { Context, Next } from "koa";
-import { authorize, type GuardOptions } from "../bearer.js";
+import { authorize, carriesToken, type GuardOptions } from "../bearer.js";
 import type { Verifier } from "../verifier.js";
-
-const hasToken = (value: unknown) => typeof value === "object" && value !== null && "access_token" in value;
 
 /** Koa middleware: sets `ctx.state.auth`, or answers with the challenge. */
 export function koaGuard(verifier: Verifier, options: GuardOptions = {}) {
@@ -11,8 +9,8 @@ export function koaGuard(verifier: Verifier, options: GuardOptions = {}) {
       verifier,
       {
         authorization: ctx.get("authorization") || undefined,
-        tokenInQuery: hasToken(ctx.query),
-        tokenInBody: hasToken((ctx.request as { body?: unknown }).body),
+        tokenInQuery: carriesToken(ctx.query),
+        tokenInBody: carriesToken((ctx.request as { body?: unknown }).body),
       },
       options,
     );

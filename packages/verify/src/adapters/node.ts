@@ -1,25 +1,30 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { authorize, type GuardOptions } from "../bearer.js";
+import { authorize, carriesToken, type GuardOptions } from "../bearer.js";
 import type { AccessTokenClaims } from "../claims.js";
 import type { Verifier } from "../verifier.js";
 
 /**
  * For plain `node:http`: resolves with the claims, or answers the request itself
- * (RFC 6750 challenge) and resolves with `null`.
+ * (RFC 6750 challenge) and resolves with `null`. The body is a stream the guard must
+ * not consume; pass it as `body` once you have parsed it, so a second token there is seen.
  *
  * ```js
  * const claims = await guard(req, res); if (!claims) return;
  * ```
  */
 export function nodeGuard(verifier: Verifier, options: GuardOptions = {}) {
-  return async (req: IncomingMessage, res: ServerResponse): Promise<AccessTokenClaims | null> => {
+  return async (
+    req: IncomingMessage,
+    res: ServerResponse,
+    body?: unknown,
+  ): Promise<AccessTokenClaims | null> => {
     const url = new URL(req.url ?? "/", "http://local");
     const result = await authorize(
       verifier,
       {
         authorization: req.headers.authorization,
         tokenInQuery: url.searchParams.has("access_token"),
-        tokenInBody: false,
+        tokenInBody: carriesToken(body),
       },
       options,
     );
