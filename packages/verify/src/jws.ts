@@ -47,12 +47,53 @@ export function decodeUtf8(bytes: Buffer): string {
   return bytes.toString("utf8");
 }
 
+type Header = ParsedJws["header"];
+
+/** The header checks of RFC 7515 §4 and RFC 8725 §3.1, as prolong applies them. */
+function parseHeader(part: string, allowed: ReadonlySet<string>): Header {
+  const header = parseStrictObject(decodeUtf8(decodePart(part)));
+  const alg = header.alg;
+  if (typeof alg !== "string" || !allowed.has(alg)) throw invalid("algorithm is not allowed");
+  for (const name of KEY_REFERENCES) if (name in header) throw invalid(`header parameter ${name} is refused`);
+  // RFC 7515 §4.1.11: extensions we do not understand must be rejected; we understand none.
+  if ("crit" in header) throw invalid("critical header parameters are not supported");
+  if (typeof header.kid !== "string" || header.kid.length === 0 || header.kid.length > 256) {
+    throw invalid("kid is missing");
+  }
+  return Object.freeze(header) as Header;
+}
+
+/**
+ * Headers that already passed `parseHeader`, keyed by their base64url text. An issuer
+ * signs with a handful of kids, so almost every token repeats one of a few headers;
+ * the same text always parses the same way, and only accepted headers are kept.
+ * Bounded: when full, the oldest is forgotten.
+ */
+export class HeaderCache {
+  readonly #entries = new Map<string, Header>();
+  constructor(readonly limit = 32) {}
+
+  get(part: string): Header | undefined {
+    return this.#entries.get(part);
+  }
+
+  remember(part: string, header: Header): void {
+    if (this.#entries.size >= this.limit) this.#entries.delete(this.#entries.keys().next().value as string);
+    this.#entries.set(part, header);
+  }
+}
+
 /**
  * Parses a compact JWS strictly (RFC 7515 §7.1): three parts (header and signature non-empty), canonical
  * base64url, an object header with an allowed `alg`, a string `kid`, no key
  * references, no `crit`. Size is checked before anything else is done.
  */
-export function parseCompactJws(token: string, allowed: ReadonlySet<string>, maxBytes: number): ParsedJws {
+export function parseCompactJws(
+  token: string,
+  allowed: ReadonlySet<string>,
+  maxBytes: number,
+  headers?: HeaderCache,
+): ParsedJws {
   if (typeof token !== "string" || token.length === 0) throw invalid("token is empty");
   if (token.length > maxBytes) throw invalid("token is too large");
   const first = token.indexOf(".");
@@ -63,20 +104,16 @@ export function parseCompactJws(token: string, allowed: ReadonlySet<string>, max
   }
   const headerPart = token.slice(0, first);
   const payloadPart = token.slice(first + 1, second);
-  const header = parseStrictObject(decodeUtf8(decodePart(headerPart)));
-  const alg = header.alg;
-  if (typeof alg !== "string" || !allowed.has(alg)) throw invalid("algorithm is not allowed");
-  for (const name of KEY_REFERENCES) if (name in header) throw invalid(`header parameter ${name} is refused`);
-  // RFC 7515 §4.1.11: extensions we do not understand must be rejected; we understand none.
-  if ("crit" in header) throw invalid("critical header parameters are not supported");
-  if (typeof header.kid !== "string" || header.kid.length === 0 || header.kid.length > 256) {
-    throw invalid("kid is missing");
+  let header = headers?.get(headerPart);
+  if (!header) {
+    header = parseHeader(headerPart, allowed);
+    headers?.remember(headerPart, header);
   }
   // A JWS payload is any octets (RFC 7515 §2); only the JWT layer requires JSON in UTF-8.
   const payload = decodePart(payloadPart);
   const signature = decodePart(token.slice(second + 1));
   return {
-    header: header as ParsedJws["header"],
+    header,
     signingInput: token.slice(0, second),
     payload,
     signature,

@@ -2,7 +2,7 @@ import type { JWK } from "jose";
 import { type AccessTokenClaims, checkClaims } from "./claims.js";
 import { invalid, VerifyError, type VerifyErrorCode } from "./errors.js";
 import { JwksCache } from "./jwks.js";
-import { checkSignature, decodeUtf8, parseCompactJws } from "./jws.js";
+import { checkSignature, decodeUtf8, HeaderCache, parseCompactJws } from "./jws.js";
 import { ALGORITHMS, type Algorithm, importVerificationKey, type VerificationKey } from "./keys.js";
 import { parseStrictObject } from "./strict-json.js";
 
@@ -82,10 +82,10 @@ export async function createVerifier(options: VerifierOptions): Promise<Verifier
   const cacheSize = options.cacheSize ?? 0;
   const cache = new Map<string, AccessTokenClaims>();
   const feed = options.revocations;
+  const headers = new HeaderCache();
 
-  async function keyFor(kid: string): Promise<VerificationKey> {
-    const known = staticKeys.get(kid) ?? jwks?.peek(kid);
-    if (known) return known;
+  /** Only reached for a kid not in memory: the one path that may do I/O. */
+  async function fetchKey(kid: string): Promise<VerificationKey> {
     if (!jwks) throw invalid("unknown kid");
     try {
       const fetched = await jwks.get(kid);
@@ -118,12 +118,14 @@ export async function createVerifier(options: VerifierOptions): Promise<Verifier
     const cached = cacheSize > 0 ? cache.get(token) : undefined;
     if (cached) return stillGood(cached, nowSeconds);
     try {
-      const jws = parseCompactJws(token, allowed, maxBytes);
+      const jws = parseCompactJws(token, allowed, maxBytes, headers);
       const header = jws.header;
       // RFC 9068 §4: typ must be at+jwt (also accepted with the application/ prefix, RFC 7515 §4.1.9).
       const typ = typeof header.typ === "string" ? header.typ.toLowerCase() : "";
       if (typ !== "at+jwt" && typ !== "application/at+jwt") throw invalid("typ is not at+jwt");
-      checkSignature(jws, await keyFor(header.kid));
+      // No await when the key is in memory: a resolved promise per request is measurable.
+      const key = staticKeys.get(header.kid) ?? jwks?.peek(header.kid) ?? (await fetchKey(header.kid));
+      checkSignature(jws, key);
       const claims = checkClaims(parseStrictObject(decodeUtf8(jws.payload)), rules, nowSeconds);
       if (cacheSize > 0) {
         if (cache.size >= cacheSize) cache.delete(cache.keys().next().value as string);

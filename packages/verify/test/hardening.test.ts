@@ -49,6 +49,31 @@ describe("text encoding", () => {
   });
 });
 
+describe("duplicate member names in large objects", () => {
+  it("are found past the small-object fast path, at any depth", async () => {
+    const verifier = await createVerifier({
+      issuer: ISSUER,
+      audience: AUDIENCE,
+      keys: [keys.EdDSA.jwk],
+      now: () => NOW * 1000,
+    });
+    const many = Object.fromEntries(Array.from({ length: 40 }, (_, i) => [`c${i}`, i]));
+    const base = JSON.stringify(claims(many));
+    const header = JSON.stringify({ alg: "EdDSA", typ: "at+jwt", kid: keys.EdDSA.kid });
+    expect((await verifier.verify(signRaw(keys.EdDSA, header, base))).ok).toBe(true);
+    const top = `${base.slice(0, -1)},"c3":"again"}`;
+    expect(await verifier.verify(signRaw(keys.EdDSA, header, top))).toMatchObject({
+      ok: false,
+      reason: 'duplicate member "c3"',
+    });
+    const nested = `${base.slice(0, -1)},"extra":${JSON.stringify(many).slice(0, -1)},"c39":0}}`;
+    expect(await verifier.verify(signRaw(keys.EdDSA, header, nested))).toMatchObject({
+      ok: false,
+      reason: 'duplicate member "c39"',
+    });
+  });
+});
+
 describe("key import", () => {
   it("keeps only the public part of a JWK that carries a private key", async () => {
     const pair = generateKeyPairSync("ed25519");
