@@ -1,1 +1,8 @@
-export {};
+export { readClaims } from "./claims.js";
+export type { ChannelLike, LockManagerLike, SessionClientOptions } from "./client.js";
+export { createSessionClient, SessionClient } from "./client.js";
+export type { AccessTokenClaims, ClientEvents, RefreshSource, SignOutReason } from "./events.js";
+export type { Timers } from "./schedule.js";
+export { MAX_WAIT_MS } from "./schedule.js";
+export type { TokenStorage } from "./storage.js";
+export { memoryStorage } from "./storage.js";
