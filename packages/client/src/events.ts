@@ -31,8 +31,8 @@ export class Emitter {
   readonly #listeners = new Map<keyof ClientEvents, Set<Listener<never>>>();
 
   on<K extends keyof ClientEvents>(type: K, listener: Listener<ClientEvents[K]>): () => void {
-    let set = this.#listeners.get(type);
-    if (!set) this.#listeners.set(type, (set = new Set()));
+    const set = this.#listeners.get(type) ?? new Set();
+    this.#listeners.set(type, set);
     set.add(listener as Listener<never>);
     return () => set.delete(listener as Listener<never>);
   }
