@@ -1,0 +1,42 @@
+import type { AxiosError, AxiosInstance, InternalAxiosRequestConfig } from "axios";
+import type { SessionClient } from "./client.js";
+
+type RetriableConfig = InternalAxiosRequestConfig & { prolongRetried?: boolean; prolongToken?: string | null };
+
+/**
+ * Wires a session client into an axios instance: the access token on every request,
+ * and on `401 invalid_token` one refresh and one retry. Returns a function that
+ * removes both interceptors.
+ */
+export function attachToAxios(instance: AxiosInstance, client: SessionClient): () => void {
+  const request = instance.interceptors.request.use(async (config: RetriableConfig) => {
+    const token = await client.getAccessToken();
+    config.prolongToken = token;
+    if (token) config.headers.set("Authorization", `Bearer ${token}`);
+    return config;
+  });
+  const response = instance.interceptors.response.use(
+    (answer) => {
+      const config = answer.config as RetriableConfig;
+      if (answer.headers?.["prolong-refresh"] === "soon" && client.accessToken === config.prolongToken) {
+        void client.refresh("soft-expiry");
+      }
+      return answer;
+    },
+    async (error: AxiosError) => {
+      const config = error.config as RetriableConfig | undefined;
+      const challenge = String(error.response?.headers?.["www-authenticate"] ?? "");
+      if (!config || config.prolongRetried || error.response?.status !== 401 || !challenge.includes("invalid_token")) {
+        throw error;
+      }
+      config.prolongRetried = true;
+      const renewed = client.accessToken !== config.prolongToken || (await client.refresh("reactive"));
+      if (!renewed) throw error;
+      return instance.request(config);
+    },
+  );
+  return () => {
+    instance.interceptors.request.eject(request);
+    instance.interceptors.response.eject(response);
+  };
+}
