@@ -1,7 +1,10 @@
 import type { AxiosError, AxiosInstance, InternalAxiosRequestConfig } from "axios";
 import type { SessionClient } from "./client.js";
 
-type RetriableConfig = InternalAxiosRequestConfig & { prolongRetried?: boolean; prolongToken?: string | null };
+type RetriableConfig = InternalAxiosRequestConfig & {
+  prolongRetried?: boolean;
+  prolongToken?: string | null;
+};
 
 /**
  * Wires a session client into an axios instance: the access token on every request,
@@ -26,7 +29,12 @@ export function attachToAxios(instance: AxiosInstance, client: SessionClient): (
     async (error: AxiosError) => {
       const config = error.config as RetriableConfig | undefined;
       const challenge = String(error.response?.headers?.["www-authenticate"] ?? "");
-      if (!config || config.prolongRetried || error.response?.status !== 401 || !challenge.includes("invalid_token")) {
+      if (
+        !config ||
+        config.prolongRetried ||
+        error.response?.status !== 401 ||
+        !challenge.includes("invalid_token")
+      ) {
         throw error;
       }
       config.prolongRetried = true;

@@ -58,6 +58,9 @@ interface Metadata {
   issuer: string;
 }
 
+/** How long a new tab waits for an open one to share its token before refreshing itself. */
+const HELLO_WAIT_MS = 150;
+
 /** Statuses worth retrying: the server or the network is in trouble, not the session. */
 const TRANSIENT = (status: number) => status === 429 || status >= 500;
 
@@ -173,6 +176,12 @@ export class SessionClient {
   async start(): Promise<boolean> {
     this.#stopped = false;
     if (this.#o.profile === "native" && !(await this.#o.storage.get())) return false;
+    // A new tab first asks the open ones for their token, so opening tabs costs no refresh.
+    if (this.#o.channel) {
+      this.#o.channel.postMessage({ type: "hello" });
+      await new Promise((resolve) => this.#o.timers.setTimeout(() => resolve(undefined), HELLO_WAIT_MS));
+      if (this.#accessToken && !this.#expired()) return true;
+    }
     return this.refresh("resume");
   }
 
@@ -432,7 +441,13 @@ export class SessionClient {
 
   #onMessage(data: unknown): void {
     const message = data as { type?: string; accessToken?: string; reason?: SignOutReason; at?: number };
-    if (message.type === "tokens" && message.accessToken && message.accessToken !== this.#accessToken) {
+    if (message.type === "hello" && this.#accessToken && !this.#expired()) {
+      this.#o.channel?.postMessage({ type: "tokens", accessToken: this.#accessToken });
+    } else if (
+      message.type === "tokens" &&
+      message.accessToken &&
+      message.accessToken !== this.#accessToken
+    ) {
       const claims = readClaims(message.accessToken);
       if (!claims) return;
       const first = this.#accessToken === null;

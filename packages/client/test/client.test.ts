@@ -296,6 +296,27 @@ describe("tabs", () => {
     expect(two.refreshed).toEqual(["other-tab", "other-tab", "other-tab", "other-tab"]);
   });
 
+  it("a tab opened later takes the token from an open tab instead of refreshing", async () => {
+    const [a, b] = channelPair();
+    const one = client({ profile: "web", channel: a, locks: null });
+    await one.c.signIn({ username: "maryo", password: "pw" });
+    const two = client({ profile: "web", channel: b, locks: null });
+    const started = two.c.start();
+    await vi.advanceTimersByTimeAsync(200);
+    expect(await started).toBe(true);
+    expect(two.c.accessToken).toBe(one.c.accessToken);
+    expect(server.tokenCalls).toBe(0);
+  });
+
+  it("a tab opened alone resumes from the cookie after a short wait", async () => {
+    const [a] = channelPair();
+    const alone = client({ profile: "web", channel: a, locks: null });
+    const started = alone.c.start();
+    await vi.advanceTimersByTimeAsync(200);
+    expect(await started).toBe(true);
+    expect(server.tokenCalls).toBe(1);
+  });
+
   it("a sign-out in one tab signs the other out, once", async () => {
     const [a, b] = channelPair();
     const one = client({ profile: "web", channel: a, locks: null });
