@@ -60,6 +60,8 @@ interface Metadata {
 
 /** How long a new tab waits for an open one to share its token before refreshing itself. */
 const HELLO_WAIT_MS = 150;
+/** How long a tab holding the refresh lock waits for a peer's fresher token before refreshing. */
+const PEER_WAIT_MS = 250;
 
 /** Statuses worth retrying: the server or the network is in trouble, not the session. */
 const TRANSIENT = (status: number) => status === 429 || status >= 500;
@@ -99,6 +101,9 @@ export class SessionClient {
   /** Server clock minus ours, in ms, learnt from each token's `iat`. */
   #offset = 0;
   #inflight: Promise<boolean> | null = null;
+  /** Another tab has spoken on the channel, so there is someone to ask. */
+  #peers = false;
+  #onFreshToken: (() => void) | null = null;
   #lastActivity: number;
   #stopped = false;
   #listening: [string, () => void][] = [];
@@ -286,9 +291,30 @@ export class SessionClient {
     if (!locks) return this.#refreshNow(source);
     const before = this.#accessToken;
     return locks.request(`prolong-refresh:${this.#o.issuer}`, async () => {
-      // While we waited for the lock another tab may have renewed and told us.
+      // While we waited for the lock another tab may have renewed and told us...
       if (this.#accessToken !== before && this.#accessToken && !this.#due()) return true;
+      // ...or renewed and not told us yet: the lock can pass before its message arrives.
+      if (this.#peers && (await this.#askPeers())) return true;
       return this.#refreshNow(source);
+    });
+  }
+
+  /** Asks the other tabs for their token; true once a fresh one arrives, false after a short wait. */
+  #askPeers(): Promise<boolean> {
+    const channel = this.#o.channel;
+    if (!channel) return Promise.resolve(false);
+    return new Promise((resolve) => {
+      const timer = this.#o.timers.setTimeout(() => {
+        this.#onFreshToken = null;
+        resolve(false);
+      }, PEER_WAIT_MS);
+      this.#onFreshToken = () => {
+        if (!this.#accessToken || this.#due()) return;
+        this.#o.timers.clearTimeout(timer);
+        this.#onFreshToken = null;
+        resolve(true);
+      };
+      channel.postMessage({ type: "hello" });
     });
   }
 
@@ -440,6 +466,7 @@ export class SessionClient {
   }
 
   #onMessage(data: unknown): void {
+    this.#peers = true;
     const message = data as { type?: string; accessToken?: string; reason?: SignOutReason; at?: number };
     if (message.type === "hello" && this.#accessToken && !this.#expired()) {
       this.#o.channel?.postMessage({ type: "tokens", accessToken: this.#accessToken });
@@ -454,6 +481,7 @@ export class SessionClient {
       this.#use(message.accessToken, claims);
       if (first) this.#events.emit("authorized", { accessToken: message.accessToken, claims });
       this.#events.emit("refreshed", { accessToken: message.accessToken, claims, source: "other-tab" });
+      this.#onFreshToken?.();
     } else if (message.type === "signedOut" && this.#accessToken) {
       this.#accessToken = null;
       this.#claims = null;

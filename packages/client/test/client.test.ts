@@ -251,12 +251,17 @@ describe("idle (P2)", () => {
 });
 
 describe("tabs", () => {
-  /** Two channels wired to each other, as BroadcastChannel instances of two tabs are. */
-  function channelPair() {
+  /**
+   * Two channels wired to each other, as BroadcastChannel instances of two tabs are.
+   * `delayMs` delivers later, as across browser processes, where a lock can change
+   * hands before the message that should have made the next holder stand down.
+   */
+  function channelPair(delayMs = 0) {
     const listeners: [((e: { data: unknown }) => void)[], ((e: { data: unknown }) => void)[]] = [[], []];
+    const deliver = (f: () => void) => (delayMs > 0 ? setTimeout(f, delayMs) : queueMicrotask(f));
     const make = (me: 0 | 1) => ({
       postMessage: (data: unknown) => {
-        for (const l of listeners[me === 0 ? 1 : 0]) queueMicrotask(() => l({ data: structuredClone(data) }));
+        for (const l of listeners[me === 0 ? 1 : 0]) deliver(() => l({ data: structuredClone(data) }));
       },
       addEventListener: (_type: "message", l: (e: { data: unknown }) => void) => void listeners[me].push(l),
       close: () => {},
@@ -294,6 +299,19 @@ describe("tabs", () => {
     // The second tab learnt every token (the sign-in's too) from the first and fetched none itself.
     expect(one.refreshed).toEqual(["proactive", "proactive", "proactive"]);
     expect(two.refreshed).toEqual(["other-tab", "other-tab", "other-tab", "other-tab"]);
+  });
+
+  it("one refresh per expiry even when the lock passes before the token's message arrives", async () => {
+    const [a, b] = channelPair(40);
+    const locks = sharedLock();
+    const one = client({ profile: "web", channel: a, locks });
+    const two = client({ profile: "web", channel: b, locks });
+    await one.c.signIn({ username: "maryo", password: "pw" });
+    await vi.advanceTimersByTimeAsync(100);
+    expect(two.c.accessToken).toBe(one.c.accessToken);
+    for (let i = 0; i < 3; i++) await vi.advanceTimersByTimeAsync(250_000);
+    expect(server.tokenCalls).toBe(3);
+    expect(two.c.accessToken).toBe(one.c.accessToken);
   });
 
   it("a tab opened later takes the token from an open tab instead of refreshing", async () => {
