@@ -1,10 +1,7 @@
-import { mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { launchChromium } from "./browser.js";
-import { type RunningServer, startServerProcess } from "./server-process.js";
+import { type RunningServer, startServerWithConfig, tokenRequests } from "./server-process.js";
 
 // Access tokens of 20 s, so a test crosses several renewals in under a minute.
 const TTL = 20;
@@ -13,10 +10,7 @@ let browser: Browser;
 let base: string;
 
 beforeAll(async () => {
-  const dir = mkdtempSync(join(tmpdir(), "prolong-client-e2e-"));
-  const config = join(dir, "config.json");
-  writeFileSync(config, JSON.stringify({ profiles: { web: { accessTokenTtl: TTL } } }));
-  server = await startServerProcess(["--config", config]);
+  server = await startServerWithConfig({ profiles: { web: { accessTokenTtl: TTL } } });
   base = server.url.replace("127.0.0.1", "localhost");
   browser = await launchChromium();
 }, 60_000);
@@ -24,18 +18,6 @@ afterAll(async () => {
   await browser?.close();
   await server?.stop();
 });
-
-/** Requests the server has answered at the token endpoint, from its own metrics. */
-async function tokenRequests(): Promise<number> {
-  const text = await (await fetch(`${server.url}/metrics`)).text();
-  return [
-    ...text.matchAll(
-      /prolong_http_request_duration_seconds_count\{[^}]*route="\/oauth\/token"[^}]*\} (\d+)/g,
-    ),
-  ]
-    .map((m) => Number(m[1]))
-    .reduce((a, b) => a + b, 0);
-}
 
 async function signIn(page: Page, query = "") {
   await page.goto(`${base}/${query}`);
@@ -90,7 +72,7 @@ describe("the client in real Chromium against the real server", () => {
     const first = await context.newPage();
     await signIn(first);
     // The first page's load tried to resume from a cookie it did not have yet: one request.
-    const afterSignIn = await tokenRequests();
+    const afterSignIn = await tokenRequests(server);
     const tabs = [first];
     for (let i = 1; i < 8; i++) {
       const tab = await context.newPage();
@@ -98,7 +80,7 @@ describe("the client in real Chromium against the real server", () => {
       await tab.waitForSelector("#app:not([hidden])");
       tabs.push(tab);
     }
-    const before = await tokenRequests();
+    const before = await tokenRequests(server);
     // Opening seven more tabs cost no refresh: they took the token from the first.
     expect(before).toBe(afterSignIn);
     for (const tab of tabs) await record(tab);
@@ -111,7 +93,7 @@ describe("the client in real Chromium against the real server", () => {
       for (const r of results) statuses.push(...r.statuses);
       await new Promise((r) => setTimeout(r, 1500));
     }
-    const refreshes = (await tokenRequests()) - before;
+    const refreshes = (await tokenRequests(server)) - before;
     // Every token any tab adopted, whether it fetched it or heard of it from another tab.
     for (const tab of tabs)
       for (const event of await seen(tab)) if (event.accessToken) tokens.add(event.accessToken);

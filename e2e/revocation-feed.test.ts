@@ -30,15 +30,21 @@ async function serve(engine: SessionEngine, port: number) {
   return server;
 }
 
+/** An engine whose issuer is a free loopback port, where `serve` will put it. */
+async function engineOnFreePort() {
+  const port = await freePort();
+  const issuer = `http://127.0.0.1:${port}`;
+  const engine = await SessionEngine.create({
+    store: new MemoryStore(),
+    issuer,
+    passwordCost: { N: 1024, r: 8, p: 1 },
+  });
+  return { port, issuer, engine };
+}
+
 describe("revocation feed, from a real server to a subscribed verifier", () => {
   it("refuses a revoked session's token within 2 s, and reconnects after the server comes back", async () => {
-    const port = await freePort();
-    const issuer = `http://127.0.0.1:${port}`;
-    const engine = await SessionEngine.create({
-      store: new MemoryStore(),
-      issuer,
-      passwordCost: { N: 1024, r: 8, p: 1 },
-    });
+    const { port, issuer, engine } = await engineOnFreePort();
     await engine.createUser({ username: "maryo", password: "correct horse battery" });
     app = await serve(engine, port);
 
@@ -88,13 +94,7 @@ describe("revocation feed, from a real server to a subscribed verifier", () => {
   });
 
   it("fails closed when asked to and the feed is down", async () => {
-    const port = await freePort();
-    const issuer = `http://127.0.0.1:${port}`;
-    const engine = await SessionEngine.create({
-      store: new MemoryStore(),
-      issuer,
-      passwordCost: { N: 1024, r: 8, p: 1 },
-    });
+    const { port, issuer, engine } = await engineOnFreePort();
     const user = await engine.createUser({ username: "maryo", password: "correct horse battery" });
     app = await serve(engine, port);
     const tokens = await engine.createSessionForUser({ userId: user.id });

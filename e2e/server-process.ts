@@ -1,5 +1,5 @@
 import { type ChildProcessWithoutNullStreams, spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -109,4 +109,24 @@ export function runCli(args: string[], options: { cwd?: string; env?: Record<str
     });
     child.on("exit", (code) => resolve({ code, stdout, stderr }));
   });
+}
+
+/** Starts the server with a JSON configuration file holding `config`. */
+export function startServerWithConfig(config: object): Promise<RunningServer> {
+  const dir = mkdtempSync(join(tmpdir(), "prolong-config-"));
+  const file = join(dir, "config.json");
+  writeFileSync(file, JSON.stringify(config));
+  return startServerProcess(["--config", file]);
+}
+
+/** Requests the server has answered at its token endpoint, read from its own metrics. */
+export async function tokenRequests(server: RunningServer): Promise<number> {
+  const text = await (await fetch(`${server.url}/metrics`)).text();
+  return [
+    ...text.matchAll(
+      /prolong_http_request_duration_seconds_count\{[^}]*route="\/oauth\/token"[^}]*\} (\d+)/g,
+    ),
+  ]
+    .map((m) => Number(m[1]))
+    .reduce((a, b) => a + b, 0);
 }

@@ -241,19 +241,23 @@ export class SessionClient {
 
   /** Ends the session on the server and here. */
   async signOut(): Promise<void> {
-    const token = this.#accessToken;
-    if (token) {
-      const { issuer } = await this.#meta();
-      await this.#o
-        .fetch(`${issuer}/logout`, {
-          method: "POST",
-          headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
-          credentials: "include",
-          body: "{}",
-        })
-        .catch(() => undefined);
-    }
+    if (this.#accessToken) await this.#logoutAtServer(this.#accessToken);
     await this.#end("logout");
+  }
+
+  /** Ends the session at the server too; best effort, the local sign-out happens regardless. */
+  async #logoutAtServer(token: string): Promise<void> {
+    try {
+      const { issuer } = await this.#meta();
+      await this.#o.fetch(`${issuer}/logout`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+        credentials: "include",
+        body: "{}",
+      });
+    } catch {
+      // Offline or the server is gone: the token expires on its own soon.
+    }
   }
 
   /** Cancels every timer and listener; the client does nothing more until `start` or `signIn`. */
@@ -452,17 +456,7 @@ export class SessionClient {
     if (this.#o.profile === "native") await this.#o.storage.set(null);
     this.#o.channel?.postMessage({ type: "signedOut", reason });
     this.#events.emit("signedOut", { reason });
-    if (tellServer && token) {
-      const { issuer } = await this.#meta();
-      await this.#o
-        .fetch(`${issuer}/logout`, {
-          method: "POST",
-          headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
-          credentials: "include",
-          body: "{}",
-        })
-        .catch(() => undefined);
-    }
+    if (tellServer && token) await this.#logoutAtServer(token);
   }
 
   #onMessage(data: unknown): void {
