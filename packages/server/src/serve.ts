@@ -48,7 +48,22 @@ export async function startServer(
     (await store.claimSecret("resource-secret", randomBytes(24).toString("base64url")));
   const publicDir = config.demo && existsSync(defaultPublicDir) ? defaultPublicDir : null;
   const app = await buildApp({ engine, config: { ...config, resourceSecret }, publicDir });
-  app.addHook("onClose", async () => store.close());
+  // Keys rotated by `prolong keys rotate` (or another instance) are picked up within 30 s,
+  // well inside the minute a retired key stays published beyond its tokens' lifetime.
+  const keyReload = setInterval(() => {
+    engine.keys.reload().catch((err: unknown) => app.log.error({ err }, "key reload failed"));
+  }, 30_000);
+  // Long-ended sessions and old events go hourly.
+  const purge = setInterval(() => {
+    engine.purge().catch((err: unknown) => app.log.error({ err }, "purge failed"));
+  }, 3_600_000);
+  keyReload.unref();
+  purge.unref();
+  app.addHook("onClose", async () => {
+    clearInterval(keyReload);
+    clearInterval(purge);
+    await store.close();
+  });
 
   const seeded = (await store.listUsers({ limit: 1 })).length === 0 && config.demo;
   let demoPassword: string | null = null;
