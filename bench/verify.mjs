@@ -39,7 +39,7 @@ function keysFor(alg) {
   };
 }
 
-/** A token shaped like the ones prolong issues (SPEC §2), signed with node:crypto. */
+/** A token shaped like the ones prolong issues (docs/protocol.md), signed with node:crypto. */
 function tokenFor(alg, keys) {
   const now = Math.floor(Date.now() / 1000);
   const header = { alg, typ: "at+jwt", kid: "k1" };

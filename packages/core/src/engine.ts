@@ -56,7 +56,7 @@ export type EngineEvent =
 
 export interface EngineOptions {
   store: SessionStore;
-  /** `iss` of every access token (SPEC §2); the server's configured URL. */
+  /** `iss` of every access token (RFC 9068 §2.2); the server's configured URL. */
   issuer: string;
   /** `aud` of every access token. Default `prolong`. */
   audience?: string;
@@ -118,7 +118,7 @@ const USER_AGENT_MAX = 512;
 const IP_MAX = 64;
 
 /**
- * The session engine: every server-side rule of SPEC §1, over any {@link SessionStore}.
+ * The session engine: every server-side session rule, over any {@link SessionStore}.
  * It knows nothing of HTTP; callers map {@link ProlongError} codes to responses.
  */
 export class SessionEngine {
@@ -325,7 +325,7 @@ export class SessionEngine {
 
   /**
    * For a backend that authenticated the user itself and wants prolong's tokens
-   * (SPEC §4 admin "create session for user").
+   * (the admin API's "create session for user").
    */
   async createSessionForUser(input: { userId: string } & SessionContext): Promise<TokenSet> {
     const clientId = input.clientId ?? this.policy.defaultClientId;

@@ -19,7 +19,7 @@ export type ErrorCode =
   | "invalid_credentials"
   /** An access token failed verification. */
   | "invalid_token"
-  /** An access token has expired (told apart from invalid, SPEC §5). */
+  /** An access token has expired (told apart from invalid: docs/protocol.md, Errors). */
   | "token_expired"
   /** The request names a client that is not configured. */
   | "invalid_client"

@@ -13,7 +13,7 @@ import { ProlongError } from "./errors.js";
 import { cryptoRandom, type RandomSource } from "./random.js";
 import type { SessionStore, StoredKey } from "./store.js";
 
-/** Signing algorithms prolong issues (SPEC §2). EdDSA means Ed25519. */
+/** Signing algorithms prolong issues (docs/protocol.md). EdDSA means Ed25519. */
 export type SigningAlg = "EdDSA" | "ES256" | "RS256" | "HS256";
 export const signingAlgs: readonly SigningAlg[] = ["EdDSA", "ES256", "RS256", "HS256"];
 
@@ -47,7 +47,7 @@ export interface KeyRingOptions {
 
 /**
  * The signing keys: one active key that signs, the retired ones kept for
- * verification until every token they signed has expired (SPEC §2), all persisted
+ * verification until every token they signed has expired, all persisted
  * in the store so that every server instance signs and publishes the same set.
  */
 export class KeyRing {

@@ -1,6 +1,6 @@
 import { ProlongError } from "./errors.js";
 
-/** How the refresh token reaches a client (SPEC §3). */
+/** How the refresh token reaches a client (docs/protocol.md, web profile). */
 export type RefreshTransport = "cookie" | "body";
 
 /** Session rules of one kind of client. All durations are in seconds. */
@@ -50,7 +50,7 @@ export const nativeProfile: Profile = {
   refreshTransport: "body",
 };
 
-/** SPEC §3 defaults: public clients `web` and `native`. */
+/** The default policy: public clients `web` and `native`. */
 export function defaultPolicy(): Policy {
   return {
     profiles: { web: { ...webProfile }, native: { ...nativeProfile } },

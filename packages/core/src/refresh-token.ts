@@ -7,7 +7,7 @@ import type { RandomSource } from "./random.js";
  *
  *   sessionId (16) | generation (4, big-endian) | secret (32) | tag (16)
  *
- * - The session id makes lookup a primary-key read (SPEC §2: O(1) on an index).
+ * - The session id makes lookup a primary-key read (O(1) on an index).
  * - The secret of generation 0 is 256 fresh random bits. Each successor's secret is
  *   HMAC(K, previous token), so replaying a rotated token recomputes the very same
  *   successor (P5) while the store keeps only hashes, never a plaintext token.

@@ -80,7 +80,7 @@ describe("passwords", () => {
 });
 
 describe("policy", () => {
-  it("has the SPEC §3 defaults", () => {
+  it("has the documented defaults", () => {
     const policy = defaultPolicy();
     expect(policy.profiles.web).toMatchObject({
       accessTokenTtl: 300,

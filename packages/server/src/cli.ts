@@ -5,7 +5,7 @@ import { fromEnvironment, fromFile, resolveConfig, type ServerConfig } from "./c
 import { engineFor, startServer } from "./serve.js";
 import { openStore } from "./store.js";
 
-/** Settings from the file, the environment and the flags, later ones winning (SPEC §7). */
+/** Settings from the file, the environment and the flags, later ones winning. */
 function loadConfig(flags: Record<string, unknown>): ServerConfig {
   const { config: file, ...rest } = flags;
   const fromFlags = Object.fromEntries(Object.entries(rest).filter(([, v]) => v !== undefined));

@@ -62,7 +62,7 @@ export const defaultRateLimits: Record<"login" | "refresh" | "refreshPerSession"
   refreshPerSession: { max: 20, windowSeconds: 60 },
 };
 
-/** Environment variables and the setting each one sets (SPEC §7). */
+/** Environment variables and the setting each one sets. */
 const ENV: Record<string, keyof z.input<typeof configSchema>> = {
   PROLONG_PORT: "port",
   PROLONG_HOST: "host",
@@ -132,7 +132,7 @@ export function resolveConfig(...layers: Record<string, unknown>[]): ServerConfi
   return { ...config, issuer };
 }
 
-/** SPEC §3 defaults with the configured overrides; validated. */
+/** The default policy with the configured overrides; validated. */
 export function policyOf(config: ServerConfig): Policy {
   const policy = defaultPolicy();
   for (const [name, overrides] of Object.entries(config.profiles)) {

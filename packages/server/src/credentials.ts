@@ -68,7 +68,7 @@ export function readCookie(request: FastifyRequest, name: string): string | unde
   return undefined;
 }
 
-/** SPEC §3 web transport: httpOnly, Secure, SameSite=Strict, scoped to the OAuth path. */
+/** The web profile's transport (docs/protocol.md): httpOnly, Secure, SameSite=Strict, scoped to the OAuth path. */
 export function refreshCookie(token: string, maxAgeSeconds: number): string {
   return `${REFRESH_COOKIE}=${token}; Path=${REFRESH_COOKIE_PATH}; Max-Age=${Math.max(0, Math.floor(maxAgeSeconds))}; HttpOnly; Secure; SameSite=Strict`;
 }

@@ -4,7 +4,7 @@ import { refreshCookie } from "./credentials.js";
 
 /**
  * A successful token answer (RFC 6749 §5.1): never cached, and the refresh token in
- * the body for native clients or in the httpOnly cookie for web clients (SPEC §3).
+ * the body for native clients or in the httpOnly cookie for web clients (docs/protocol.md, web profile).
  */
 export function sendTokens(reply: FastifyReply, tokens: TokenSet, now: number) {
   reply.header("cache-control", "no-store").header("pragma", "no-cache");

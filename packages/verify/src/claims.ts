@@ -1,6 +1,6 @@
 import { invalid, VerifyError } from "./errors.js";
 
-/** The claims of a prolong access token (RFC 9068 §2.2 and SPEC §2). */
+/** The claims of a prolong access token (RFC 9068 §2.2 and docs/protocol.md). */
 export interface AccessTokenClaims {
   iss: string;
   sub: string;

@@ -1,5 +1,5 @@
 /**
- * How the resource server authenticates to the feed (SPEC §3): HTTP Basic as a client,
+ * How the resource server authenticates to the feed (docs/protocol.md): HTTP Basic as a client,
  * `clientId` defaulting to `resource`, with `PROLONG_RESOURCE_SECRET` (RFC 6749 §2.3.1), or that secret
  * sent as a Bearer token.
  */

@@ -40,7 +40,7 @@ const createSessionBody = z
 type IdParams = { Params: { id: string } };
 
 /**
- * The admin API (SPEC §4), behind `PROLONG_ADMIN_TOKEN`. Without a configured token it
+ * The admin API, behind `PROLONG_ADMIN_TOKEN`. Without a configured token it
  * does not exist at all: 404, never an open door.
  */
 export function adminRoutes(ctx: AppContext) {
@@ -158,7 +158,7 @@ export function adminRoutes(ctx: AppContext) {
           return { events: events.map((e) => ({ ...e, at: new Date(e.at).toISOString() })) };
         });
 
-        // For a backend that authenticated the user itself (SPEC §4).
+        // For a backend that authenticated the user itself.
         admin.post("/sessions", { config: { accepts: JSON_ONLY } }, async (request, reply) => {
           const body = createSessionBody.safeParse(request.body);
           if (!body.success)
