@@ -1,0 +1,77 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { describe, expect, it } from "vitest";
+
+// What every published package promises its users: a licence, where its source lives,
+// the Node versions it runs on, an exports map, and files that exist where npm puts them.
+
+const root = fileURLToPath(new URL("..", import.meta.url));
+const read = (path: string) => JSON.parse(readFileSync(join(root, path), "utf8"));
+const rootManifest = read("package.json") as { license: string; workspaces: string[]; repository: unknown };
+const REPOSITORY_URL = "git+https://github.com/prolong-dev/prolong.git";
+
+interface Manifest {
+  name: string;
+  license?: string;
+  repository?: { type?: string; url?: string; directory?: string };
+  engines?: { node?: string };
+  exports?: Record<string, unknown>;
+  types?: string;
+  files?: string[];
+  bin?: Record<string, string>;
+}
+
+const workspaces = rootManifest.workspaces.map((dir) => ({
+  dir,
+  manifest: read(`${dir}/package.json`) as Manifest,
+}));
+
+/** Every file path an exports map points at, however deeply its conditions nest. */
+function exportTargets(value: unknown): string[] {
+  if (typeof value === "string") return [value];
+  if (value && typeof value === "object") return Object.values(value).flatMap(exportTargets);
+  return [];
+}
+
+/** True when npm would publish `path` (relative to the package) under these `files` entries. */
+function published(files: string[], path: string): boolean {
+  const clean = path.replace(/^\.\//, "");
+  return clean === "package.json" || files.some((entry) => clean === entry || clean.startsWith(`${entry}/`));
+}
+
+describe("workspace package manifests", () => {
+  it("the root names the repository and ships the licence the packages declare", () => {
+    expect(rootManifest.repository).toEqual({ type: "git", url: REPOSITORY_URL });
+    expect(rootManifest.license).toBe("Apache-2.0");
+    expect(readFileSync(join(root, "LICENSE"), "utf8")).toContain("Apache License\n");
+  });
+
+  for (const { dir, manifest } of workspaces) {
+    describe(manifest.name, () => {
+      it("declares its licence, repository directory, Node version and exports map", () => {
+        expect(manifest.license).toBe(rootManifest.license);
+        expect(manifest.repository).toEqual({ type: "git", url: REPOSITORY_URL, directory: dir });
+        expect(manifest.engines?.node).toBe(">=20");
+        expect(manifest.exports?.["."]).toBeDefined();
+      });
+
+      it("ships a LICENSE listed in files, the same text as the repository's", () => {
+        expect(manifest.files).toContain("LICENSE");
+        expect(readFileSync(join(root, dir, "LICENSE"), "utf8")).toBe(
+          readFileSync(join(root, "LICENSE"), "utf8"),
+        );
+      });
+
+      it("publishes every file its exports, types and bin point at", () => {
+        const files = manifest.files ?? [];
+        const targets = [
+          ...exportTargets(manifest.exports),
+          ...(manifest.types ? [manifest.types] : []),
+          ...Object.values(manifest.bin ?? {}),
+        ];
+        for (const target of targets) expect(published(files, target), target).toBe(true);
+      });
+    });
+  }
+});
