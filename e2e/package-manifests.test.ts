@@ -1,5 +1,6 @@
+import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
-import { join } from "node:path";
+import { join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 
@@ -71,6 +72,16 @@ describe("workspace package manifests", () => {
           ...Object.values(manifest.bin ?? {}),
         ];
         for (const target of targets) expect(published(files, target), target).toBe(true);
+      });
+
+      it("has bins that are committed executables, so npm links them before anything is built", () => {
+        for (const target of Object.values(manifest.bin ?? {})) {
+          const path = relative(root, join(root, dir, target));
+          // `git ls-files -s` prints the mode git records: 100755 for an executable file.
+          const staged = execFileSync("git", ["ls-files", "-s", "--", path], { cwd: root, encoding: "utf8" });
+          expect(staged, `${path} is committed`).toMatch(/^100755 /);
+          expect(readFileSync(join(root, path), "utf8")).toMatch(/^#!\/usr\/bin\/env node\n/);
+        }
       });
     });
   }
