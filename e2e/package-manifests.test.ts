@@ -1,5 +1,5 @@
 import { execFileSync } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
@@ -21,6 +21,7 @@ interface Manifest {
   types?: string;
   files?: string[];
   bin?: Record<string, string>;
+  dependencies?: Record<string, string>;
 }
 
 const workspaces = rootManifest.workspaces.map((dir) => ({
@@ -39,6 +40,21 @@ function exportTargets(value: unknown): string[] {
 function published(files: string[], path: string): boolean {
   const clean = path.replace(/^\.\//, "");
   return clean === "package.json" || files.some((entry) => clean === entry || clean.startsWith(`${entry}/`));
+}
+
+/** The bare module specifiers imported by the TypeScript and JavaScript files under `dir`. */
+function importedPackages(dir: string): Set<string> {
+  const found = new Set<string>();
+  if (!existsSync(dir)) return found;
+  for (const entry of readdirSync(dir, { withFileTypes: true, recursive: true })) {
+    if (!entry.isFile() || !/\.(ts|mts|js|mjs)$/.test(entry.name)) continue;
+    const text = readFileSync(join(entry.parentPath, entry.name), "utf8");
+    for (const match of text.matchAll(/(?:from|import)\s*\(?\s*["']([^"'./][^"']*)["']/g)) {
+      const parts = (match[1] as string).split("/");
+      found.add((match[1] as string).startsWith("@") ? parts.slice(0, 2).join("/") : (parts[0] as string));
+    }
+  }
+  return found;
 }
 
 describe("workspace package manifests", () => {
@@ -82,6 +98,19 @@ describe("workspace package manifests", () => {
           expect(staged, `${path} is committed`).toMatch(/^100755 /);
           expect(readFileSync(join(root, path), "utf8")).toMatch(/^#!\/usr\/bin\/env node\n/);
         }
+      });
+
+      it("does not depend at run time on what only its build uses", () => {
+        const atRunTime = importedPackages(join(root, dir, "src"));
+        const buildInputs = readdirSync(join(root, dir), { withFileTypes: true })
+          .filter(
+            (entry) =>
+              entry.isDirectory() && !["src", "test", "dist", "public", "node_modules"].includes(entry.name),
+          )
+          .flatMap((entry) => [...importedPackages(join(root, dir, entry.name))]);
+        const buildOnly = buildInputs.filter((name) => !atRunTime.has(name));
+        for (const name of buildOnly)
+          expect(Object.keys(manifest.dependencies ?? {}), name).not.toContain(name);
       });
     });
   }
