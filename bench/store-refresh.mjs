@@ -6,29 +6,34 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { openSqliteStore } from "@prolong/store-sqlite";
+import Database from "better-sqlite3";
 
 const arg = process.argv.indexOf("--sizes");
 const sizes = (arg > 0 ? process.argv[arg + 1] : "1000,100000,1000000").split(",").map(Number);
 const ROTATIONS = 20_000;
 const T0 = Date.UTC(2026, 0, 1);
 
-function fill(store, count) {
+/** Inserts `count` sessions straight into the file, through a connection of its own. */
+function fill(path, count) {
+  const db = new Database(path);
   const insert =
-    store.db.prepare(`INSERT INTO sessions (id, user_id, client_id, created_at, auth_time, last_active_at,
+    db.prepare(`INSERT INTO sessions (id, user_id, client_id, created_at, auth_time, last_active_at,
     idle_expires_at, absolute_expires_at, token_version, generation, current_hash)
     VALUES (?, ?, 'web', ?, ?, ?, ?, NULL, 0, 0, ?)`);
-  const batch = store.db.transaction((from, to) => {
+  const batch = db.transaction((from, to) => {
     for (let i = from; i < to; i++)
       insert.run(`s${i}`, `u${i % 50_000}`, T0, T0, T0, T0 + 86_400_000, `h${i}-0`);
   });
   for (let i = 0; i < count; i += 100_000) batch(i, Math.min(count, i + 100_000));
+  db.close();
 }
 
 const rows = [];
 for (const size of sizes) {
   const dir = mkdtempSync(join(tmpdir(), "prolong-bench-"));
-  const store = openSqliteStore({ path: join(dir, "bench.db") });
-  fill(store, size);
+  const path = join(dir, "bench.db");
+  const store = openSqliteStore({ path });
+  fill(path, size);
   const generation = new Map();
   const started = process.hrtime.bigint();
   for (let n = 0; n < ROTATIONS; n++) {

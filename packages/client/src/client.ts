@@ -207,7 +207,7 @@ export class SessionClient {
    * `fetch` with the access token attached. A `401 invalid_token` triggers one refresh
    * and one retry; a body that cannot be read twice (a stream) is not retried.
    */
-  async fetch(input: RequestInfo | URL, init?: RequestInit): Promise<Response> {
+  async fetch(input: string | URL | Request, init?: RequestInit): Promise<Response> {
     const request = new Request(input, init);
     const replayable = !(init?.body instanceof ReadableStream);
     const send = async (token: string | null, req: Request) => {

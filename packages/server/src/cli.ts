@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { readFileSync } from "node:fs";
 import { isProlongError, type SessionEngine } from "@prolong/core";
 import { Command, CommanderError, Option } from "commander";
 import { fromEnvironment, fromFile, resolveConfig, type ServerConfig } from "./config.js";
@@ -34,8 +35,14 @@ class CliError extends Error {}
 const storeOption = () => new Option("--store <spec>", "sqlite:PATH (default sqlite:./data/prolong.db)");
 const configOption = () => new Option("--config <file>", "JSON configuration file");
 
+/** The version of this package, as published (dist/cli.js sits one level below package.json). */
+const { version } = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as {
+  version: string;
+};
+
 const program = new Command("prolong")
   .description("Sessions that keep users signed in with short-lived JWTs and rotating refresh tokens.")
+  .version(version, "-V, --version", "print the version of prolong")
   .exitOverride()
   .showHelpAfterError();
 

@@ -137,7 +137,9 @@ function migrate(db: Database.Database): void {
  * processes sharing the file still settle races in the database.
  */
 export class SqliteStore implements SessionStore {
-  readonly db: Database.Database;
+  // Private, so the published types never name the driver's: a consumer need not install
+  // @types/better-sqlite3 to type-check against this package.
+  readonly #db: Database.Database;
   readonly #s;
   readonly #rotate;
   readonly #claimSecret;
@@ -145,7 +147,7 @@ export class SqliteStore implements SessionStore {
   constructor(options: SqliteStoreOptions) {
     if (options.path !== ":memory:") mkdirSync(dirname(options.path), { recursive: true });
     const db = new Database(options.path);
-    this.db = db;
+    this.#db = db;
     db.pragma("journal_mode = WAL");
     db.pragma(`busy_timeout = ${Math.trunc(options.busyTimeout ?? 5000)}`);
     // NORMAL is durable across application crashes in WAL mode; only power loss may drop the last commits.
@@ -413,7 +415,7 @@ export class SqliteStore implements SessionStore {
   }
 
   async close(): Promise<void> {
-    if (this.db.open) this.db.close();
+    if (this.#db.open) this.#db.close();
   }
 }
 

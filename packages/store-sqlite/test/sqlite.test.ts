@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { Worker } from "node:worker_threads";
 import type { SessionRecord } from "@prolong/core";
 import { openSqliteStore } from "@prolong/store-sqlite";
+import Database from "better-sqlite3";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 
 const T0 = Date.UTC(2026, 0, 1);
@@ -15,6 +16,16 @@ beforeEach(() => {
 afterEach(() => {
   rmSync(dir, { recursive: true, force: true });
 });
+
+/** Reads a PRAGMA of the database file through a connection of its own. */
+function pragma(path: string, name: string): unknown {
+  const db = new Database(path, { readonly: true });
+  try {
+    return db.pragma(name, { simple: true });
+  } finally {
+    db.close();
+  }
+}
 
 function session(id: string): SessionRecord {
   return {
@@ -45,38 +56,46 @@ describe("SQLite store", () => {
     const store = openSqliteStore({ path });
     await store.ping();
     expect(existsSync(path)).toBe(true);
-    expect(store.db.pragma("journal_mode", { simple: true })).toBe("wal");
+    expect(pragma(path, "journal_mode")).toBe("wal");
     await store.close();
   });
 
   it("keeps data across reopening and applies migrations once", async () => {
     const path = join(dir, "prolong.db");
     const first = openSqliteStore({ path });
-    const version = first.db.pragma("user_version", { simple: true });
+    const version = pragma(path, "user_version");
     expect(version).toBeGreaterThan(0);
     await first.createSession(session("s1"));
     await first.claimSecret("mac", "v1");
     await first.close();
 
     const second = openSqliteStore({ path });
-    expect(second.db.pragma("user_version", { simple: true })).toBe(version);
+    expect(pragma(path, "user_version")).toBe(version);
     expect((await second.findSession("s1"))?.currentHash).toBe("h0");
     expect(await second.claimSecret("mac", "v2")).toBe("v1");
     await second.close();
   });
 
   it("answers refresh lookups from the primary key, not a table scan", async () => {
-    const store = openSqliteStore({ path: join(dir, "prolong.db") });
-    const plan = store.db.prepare("EXPLAIN QUERY PLAN SELECT * FROM sessions WHERE id = ?").all("x") as {
-      detail: string;
-    }[];
-    expect(plan.map((p) => p.detail).join(" ")).toMatch(
+    const path = join(dir, "prolong.db");
+    const store = openSqliteStore({ path });
+    await store.ping();
+    const plan = (sql: string) => {
+      const db = new Database(path, { readonly: true });
+      try {
+        return (db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all("x") as { detail: string }[])
+          .map((p) => p.detail)
+          .join(" ");
+      } finally {
+        db.close();
+      }
+    };
+    expect(plan("SELECT * FROM sessions WHERE id = ?")).toMatch(
       /USING INDEX sqlite_autoindex_sessions_1|PRIMARY KEY/,
     );
-    const byUser = store.db
-      .prepare("EXPLAIN QUERY PLAN SELECT * FROM sessions WHERE user_id = ? ORDER BY created_at DESC")
-      .all("u") as { detail: string }[];
-    expect(byUser.map((p) => p.detail).join(" ")).toMatch(/USING INDEX sessions_user/);
+    expect(plan("SELECT * FROM sessions WHERE user_id = ? ORDER BY created_at DESC")).toMatch(
+      /USING INDEX sessions_user/,
+    );
     await store.close();
   });
 
