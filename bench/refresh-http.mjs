@@ -1,0 +1,733 @@
+// Native refreshes per second through the real server over loopback HTTP, against a bare
+// node:http server answering the same request (the machine's ceiling with this load
+// generator), and the in-process cost of one engine.refresh split by phase.
+// Run after `npm run build`:
+//   node bench/refresh-http.mjs [--duration 10] [--rounds 2] [--warmup 2] [--connections 16]
+//                               [--sessions 10000] [--users 1000]
+// Prints a table and writes bench/results/refresh-http.json. Figures are ratios within one
+// run on one machine; nothing here is asserted, and it never runs inside `npm test`.
+//
+// Processes: this script seeds the sessions and prints; `prolong serve` and the bare
+// server each run in a process of their own, and so does each load generator
+// (autocannon), so none shares an event loop with what it measures. Everything binds to
+// 127.0.0.1 and stops by itself.
+import { fork, spawn } from "node:child_process";
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { createServer as createHttpServer } from "node:http";
+import { createServer as createNetServer } from "node:net";
+import { cpus, tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const SELF = fileURLToPath(import.meta.url);
+const CLI = fileURLToPath(new URL("../packages/server/dist/cli.js", import.meta.url));
+const FORM_HEADERS = { "content-type": "application/x-www-form-urlencoded", accept: "application/json" };
+
+const option = (name, fallback) => {
+  const at = process.argv.indexOf(name);
+  return at > 0 ? Number(process.argv[at + 1]) : fallback;
+};
+
+// ---- child: the bare server ------------------------------------------------------
+
+/** Reads the whole body, then answers 200 "ok": HTTP parsing and nothing else. */
+function runBareServer() {
+  const server = createHttpServer((request, response) => {
+    request.resume();
+    request.on("end", () => {
+      response.writeHead(200, { "content-type": "text/plain", "content-length": "2" });
+      response.end("ok");
+    });
+  });
+  server.listen(0, "127.0.0.1", () => process.send({ port: server.address().port }));
+  // The parent going away (or saying stop) ends this process.
+  process.on("disconnect", () => process.exit(0));
+}
+
+// ---- child: the load generator ---------------------------------------------------
+
+/**
+ * autocannon with one chain of refresh tokens per session. Connection c of C owns
+ * sessions c, c + C, c + 2C, … and walks through them round-robin; each 200 answer's
+ * refresh_token replaces the token just sent, so every request is a real rotation.
+ *
+ * autocannon's per-connection `context` is reset each time a connection loops over its
+ * `requests` (with one request: after every response), so it cannot carry a chain. The
+ * state lives instead in closures that `setupClient` installs on each connection;
+ * pipelining stays at 1, so a connection's next request is built only after the answer
+ * to its previous one (autocannon calls onResponse, then setupRequest). Each run makes
+ * exactly C connections, so slots stay disjoint; a request cut off at the end of a run
+ * may still rotate on the server, and presenting its token again next run is a replay
+ * inside the grace window (same successor, counted as "replayed"), not a reuse.
+ *
+ * The process takes an `init` message, then one `run` message per measured slice.
+ */
+async function runLoadGenerator() {
+  // Listening at once: the parent's first messages may arrive before autocannon has loaded.
+  const inbox = [];
+  let arrived = () => {};
+  process.on("message", (message) => {
+    inbox.push(message);
+    arrived();
+  });
+  process.on("disconnect", () => process.exit(0));
+  const nextMessage = async () => {
+    while (inbox.length === 0) await new Promise((resolve) => (arrived = resolve));
+    return inbox.shift();
+  };
+  const { default: autocannon } = await import("autocannon");
+  const init = await nextMessage();
+  const { url, connections, chain, tokens } = init;
+  const count = tokens.length;
+  const cursors = Array.from({ length: connections }, (_, slot) => slot);
+  let clients = 0;
+  let brokenChains = 0;
+
+  function setupClient(client) {
+    const slot = clients++ % connections;
+    let current = slot;
+    client.setRequests([
+      {
+        method: "POST",
+        path: "/oauth/token",
+        headers: FORM_HEADERS,
+        setupRequest(request) {
+          current = cursors[slot];
+          cursors[slot] = current + connections < count ? current + connections : slot;
+          return {
+            ...request,
+            body: `grant_type=refresh_token&client_id=native&refresh_token=${tokens[current]}`,
+          };
+        },
+        onResponse(status, body) {
+          if (!chain || status !== 200) return;
+          let next;
+          try {
+            next = JSON.parse(body).refresh_token;
+          } catch {
+            next = undefined;
+          }
+          if (typeof next === "string") tokens[current] = next;
+          else brokenChains++;
+        },
+      },
+    ]);
+  }
+
+  for (;;) {
+    const { phase, duration } = await nextMessage();
+    clients = 0;
+    brokenChains = 0;
+    const latencies = [];
+    const instance = autocannon({ url, connections, duration, pipelining: 1, timeout: 10, setupClient });
+    let second = 0;
+    instance.on("tick", ({ counter }) => process.send({ type: "tick", phase, second: ++second, counter }));
+    // autocannon's own histogram keeps whole milliseconds; these are exact.
+    instance.on("response", (_client, _status, _bytes, ms) => latencies.push(ms));
+    const result = await instance;
+    latencies.sort((a, b) => a - b);
+    const pct = (p) => latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))];
+    const statuses = Object.fromEntries(
+      Object.entries(result.statusCodeStats).map(([code, { count: n }]) => [code, n]),
+    );
+    process.send({
+      type: "result",
+      phase,
+      requestsPerSecond: result.requests.total / result.duration,
+      requests: result.requests.total,
+      seconds: result.duration,
+      p50: pct(50) ?? 0,
+      p99: pct(99) ?? 0,
+      statuses,
+      non200: Object.entries(statuses).reduce((sum, [code, n]) => sum + (code === "200" ? 0 : n), 0),
+      connectionErrors: result.errors,
+      timeouts: result.timeouts,
+      brokenChains,
+    });
+  }
+}
+
+// ---- the bench itself -------------------------------------------------------------
+
+async function main() {
+  const DURATION = option("--duration", 10);
+  const WARMUP = option("--warmup", 2);
+  const ROUNDS = Math.max(1, option("--rounds", 2));
+  const CONNECTIONS = option("--connections", 16);
+  const SESSIONS = option("--sessions", 10_000);
+  const USERS = Math.min(option("--users", 1_000), SESSIONS);
+  // High enough that the limiter never answers: this measures the refresh path.
+  const WANTED_LIMITS = {
+    login: { max: 10_000_000, windowSeconds: 60 },
+    refresh: { max: 10_000_000, windowSeconds: 60 },
+    refreshPerSession: { max: 10_000_000, windowSeconds: 60 },
+  };
+
+  const children = new Set();
+  const dir = mkdtempSync(join(tmpdir(), "prolong-bench-http-"));
+  const stopAll = () => {
+    for (const child of children) if (child.exitCode === null) child.kill("SIGKILL");
+    rmSync(dir, { recursive: true, force: true });
+  };
+  // Bounded in time whatever happens: a stuck child never keeps the bench alive.
+  const budgetMs = 120_000 + 2 * (WARMUP + DURATION) * 1000 + SESSIONS * 2;
+  setTimeout(() => {
+    console.error(`\nbench: still running after ${budgetMs / 1000} s; stopping`);
+    stopAll();
+    process.exit(1);
+  }, budgetMs).unref();
+
+  try {
+    const port = await freePort();
+    const issuer = `http://127.0.0.1:${port}`;
+    const served = join(dir, "bench.db");
+    const measuredInProcess = join(dir, "in-process.db");
+
+    const seedStart = process.hrtime.bigint();
+    const tokens = await seed(served, issuer, USERS, SESSIONS);
+    const seedSeconds = Number(process.hrtime.bigint() - seedStart) / 1e9;
+    clearProgress();
+    console.log(
+      `seeded ${fmt(USERS)} users and ${fmt(SESSIONS)} native sessions in-process in ${seedSeconds.toFixed(1)} s (${fmt(SESSIONS / seedSeconds)} sessions/s)`,
+    );
+    // The in-process phases below get the same sessions, in a copy the server never touches.
+    for (const suffix of ["", "-wal", "-shm"])
+      if (existsSync(served + suffix)) copyFileSync(served + suffix, measuredInProcess + suffix);
+
+    const server = await startProlong({ dir, port, issuer, store: served }, WANTED_LIMITS, children);
+    console.log(
+      `rate limits in the server's config: ${server.rateLimits ? JSON.stringify(server.rateLimits) : "none (its defaults apply)"}`,
+    );
+
+    const bare = await startBare(children);
+    const loads = {
+      bare: await startLoad("bare node:http", { url: bare.url, tokens, chain: false }, CONNECTIONS, children),
+      prolong: await startLoad(
+        "prolong refresh",
+        { url: server.url, tokens, chain: true },
+        CONNECTIONS,
+        children,
+      ),
+    };
+    // Alternating slices, so a burst of load from elsewhere on the machine hits both alike.
+    const before = await refreshOutcomes(server.url);
+    if (WARMUP > 0) for (const load of Object.values(loads)) await load.run("warm-up", WARMUP);
+    const slice = DURATION / ROUNDS;
+    const rounds = { bare: [], prolong: [] };
+    for (let round = 1; round <= ROUNDS; round++) {
+      for (const [name, load] of Object.entries(loads))
+        rounds[name].push(await load.run(`round ${round}/${ROUNDS}`, slice));
+    }
+    const after = await refreshOutcomes(server.url);
+    const outcomes = Object.fromEntries(
+      Object.keys(after)
+        .map((k) => [k, after[k] - (before[k] ?? 0)])
+        .filter(([, n]) => n > 0),
+    );
+    for (const load of Object.values(loads)) load.child.disconnect();
+    bare.child.disconnect();
+    await stopServer(server.child);
+    clearProgress();
+
+    const http = { bare: summarise(rounds.bare), prolong: { ...summarise(rounds.prolong), outcomes } };
+    http.ratio = {
+      requestsPerSecond: http.prolong.best.requestsPerSecond / http.bare.best.requestsPerSecond,
+      p50: http.prolong.best.p50 / http.bare.best.p50,
+      p99: http.prolong.best.p99 / http.bare.best.p99,
+    };
+    printHttpTable(http, { connections: CONNECTIONS, slice, rounds: ROUNDS, warmup: WARMUP });
+
+    const inProcess = await measureInProcess(measuredInProcess, issuer, tokens);
+    printPhaseTable(inProcess);
+
+    mkdirSync(new URL("./results/", import.meta.url), { recursive: true });
+    writeFileSync(
+      new URL("./results/refresh-http.json", import.meta.url),
+      `${JSON.stringify(
+        {
+          node: process.version,
+          cpus: cpus().length,
+          cpu: cpus()[0]?.model,
+          options: {
+            durationSeconds: DURATION,
+            rounds: ROUNDS,
+            warmupSeconds: WARMUP,
+            connections: CONNECTIONS,
+            sessions: SESSIONS,
+            users: USERS,
+          },
+          rateLimits: server.rateLimits,
+          seeding: { seconds: seedSeconds, sessionsPerSecond: SESSIONS / seedSeconds },
+          http,
+          inProcess,
+        },
+        null,
+        2,
+      )}\n`,
+    );
+    console.log("written to bench/results/refresh-http.json");
+  } catch (error) {
+    clearProgress();
+    console.error(`bench: ${error.message}`);
+    process.exitCode = 1;
+  } finally {
+    stopAll();
+  }
+  process.exit();
+}
+
+/** The best round by requests per second (interference only slows a round down), and totals. */
+function summarise(rounds) {
+  const best = rounds.reduce((a, b) => (b.requestsPerSecond > a.requestsPerSecond ? b : a));
+  const statuses = {};
+  for (const r of rounds)
+    for (const [code, n] of Object.entries(r.statuses)) statuses[code] = (statuses[code] ?? 0) + n;
+  const total = (key) => rounds.reduce((sum, r) => sum + r[key], 0);
+  return {
+    best,
+    rounds,
+    totals: {
+      requests: total("requests"),
+      statuses,
+      non200: total("non200"),
+      connectionErrors: total("connectionErrors"),
+      timeouts: total("timeouts"),
+      brokenChains: total("brokenChains"),
+    },
+  };
+}
+
+// ---- seeding -------------------------------------------------------------------------
+
+/**
+ * Creates users and native sessions with the engine the server runs, on the SQLite file
+ * the server then opens (same issuer, default policy, keys and refresh-token secret kept
+ * in the store), before the server starts. Sessions made over the admin API take the
+ * same engine path plus HTTP, and would cost this bench most of its minute.
+ */
+async function seed(path, issuer, users, sessions) {
+  const { SessionEngine } = await import("@prolong/core");
+  const { openSqliteStore } = await import("@prolong/store-sqlite");
+  const store = openSqliteStore({ path });
+  try {
+    const engine = await SessionEngine.create({ store, issuer });
+    const userIds = [];
+    for (let i = 0; i < users; i++) userIds.push((await engine.createUser({ username: `bench-${i}` })).id);
+    const initial = [];
+    for (let i = 0; i < sessions; i++) {
+      if (i % 1000 === 0) progress(`seeding: sessions ${i}/${sessions}`, i % 5000 === 0);
+      const set = await engine.createSessionForUser({ userId: userIds[i % users], clientId: "native" });
+      initial.push(set.refreshToken);
+    }
+    return initial;
+  } finally {
+    await store.close();
+  }
+}
+
+// ---- processes --------------------------------------------------------------------
+
+/** A port nobody uses right now, so the issuer URL is known before the server starts. */
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const probe = createNetServer();
+    probe.once("error", reject);
+    probe.listen(0, "127.0.0.1", () => {
+      const { port } = probe.address();
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
+/**
+ * Starts `prolong serve` on the seeded SQLite file with a config that raises the rate
+ * limits. The config schema may change under this script: when the server names
+ * settings it does not know, the refusal is printed and the start retried without them
+ * (the server's defaults then apply, and any 429 shows in the table). Any other refusal
+ * stops the bench with the server's own message.
+ */
+async function startProlong(where, wantedLimits, children) {
+  let rateLimits = structuredClone(wantedLimits);
+  for (let attempt = 1; ; attempt++) {
+    const configFile = join(where.dir, "config.json");
+    writeFileSync(configFile, JSON.stringify(rateLimits ? { rateLimits } : {}));
+    try {
+      return { ...(await spawnServer(where, configFile, children)), rateLimits };
+    } catch (error) {
+      const refusal = error.output?.trim() || error.message;
+      console.error(`prolong refused to start (attempt ${attempt}):\n  ${refusal.replace(/\n/g, "\n  ")}`);
+      const unknown = [...refusal.matchAll(/([\w.]+(?:, [\w.]+)*): unknown setting/g)].flatMap((m) =>
+        m[1].split(", "),
+      );
+      const ours = unknown.filter((path) => path === "rateLimits" || path.startsWith("rateLimits."));
+      if (attempt >= 3 || ours.length === 0)
+        throw new Error("the server did not start; its message is above");
+      for (const path of ours) {
+        if (path === "rateLimits") rateLimits = null;
+        else if (rateLimits) delete rateLimits[path.slice("rateLimits.".length)];
+      }
+      if (rateLimits && Object.keys(rateLimits).length === 0) rateLimits = null;
+      console.error(`  retrying without ${ours.join(", ")}`);
+    }
+  }
+}
+
+/**
+ * As e2e/server-process.ts does: spawn the CLI, resolve once it prints "listening on".
+ * No demo flag: the seeded store is not empty, so no demo user is made, and none is needed.
+ */
+async function spawnServer({ dir, port, issuer, store }, configFile, children) {
+  const args = ["serve", "--port", String(port), "--host", "127.0.0.1", "--issuer", issuer];
+  args.push("--store", `sqlite:${store}`, "--config", configFile);
+  const child = spawn(process.execPath, [CLI, ...args], {
+    cwd: dir,
+    // Request logs off: the bench measures the refresh path, not pino.
+    env: { PATH: process.env.PATH ?? "", PROLONG_LOG_LEVEL: "warn" },
+  });
+  children.add(child);
+  let out = "";
+  let err = "";
+  child.stdout.on("data", (chunk) => {
+    out += chunk;
+  });
+  child.stderr.on("data", (chunk) => {
+    err += chunk;
+  });
+  await new Promise((resolve, reject) => {
+    const fail = (message) => {
+      clearTimeout(timer);
+      reject(Object.assign(new Error(message), { output: `${err}${out}` }));
+    };
+    const timer = setTimeout(() => {
+      child.kill("SIGKILL");
+      fail("server did not print its address within 20 s");
+    }, 20_000);
+    child.stdout.on("data", () => {
+      if (/listening on http:\/\/\S+/.test(out)) {
+        clearTimeout(timer);
+        child.removeAllListeners("exit");
+        resolve();
+      }
+    });
+    child.once("exit", (code) => fail(`server exited with code ${code}`));
+  });
+  return { url: issuer, child };
+}
+
+function stopServer(child) {
+  return new Promise((resolve) => {
+    if (child.exitCode !== null) return resolve();
+    const force = setTimeout(() => child.kill("SIGKILL"), 10_000);
+    child.once("exit", () => {
+      clearTimeout(force);
+      resolve();
+    });
+    child.kill("SIGTERM");
+  });
+}
+
+async function startBare(children) {
+  const child = fork(SELF, ["--role", "bare"], { stdio: ["ignore", "inherit", "inherit", "ipc"] });
+  children.add(child);
+  const { port } = await onceMessage(child, 10_000, "bare server did not start");
+  return { url: `http://127.0.0.1:${port}`, child };
+}
+
+/** A load-generator process aimed at `target.url`; `run` resolves with one slice's figures. */
+async function startLoad(name, target, connections, children) {
+  const child = fork(SELF, ["--role", "load"], { stdio: ["ignore", "inherit", "inherit", "ipc"] });
+  children.add(child);
+  const seconds = {};
+  child.on("message", (m) => {
+    if (m.type === "tick")
+      progress(
+        `${name}: ${m.phase}, ${m.second}/${seconds[m.phase]} s, ${fmt(m.counter)} req/s`,
+        m.second === seconds[m.phase],
+      );
+  });
+  child.send({ ...target, connections });
+  const run = async (phase, duration) => {
+    seconds[phase] = Math.ceil(duration);
+    child.send({ phase, duration });
+    for (;;) {
+      const message = await onceMessage(child, (duration + 30) * 1000, `${name}: load generator`);
+      if (message.type === "result") {
+        const { type: _, ...figures } = message;
+        return figures;
+      }
+    }
+  };
+  return { child, run };
+}
+
+function onceMessage(child, ms, what) {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${what} within ${ms / 1000} s`)), ms);
+    const onExit = (code) => {
+      clearTimeout(timer);
+      reject(new Error(`${what}: exited with code ${code}`));
+    };
+    child.once("exit", onExit);
+    child.once("message", (message) => {
+      clearTimeout(timer);
+      child.off("exit", onExit);
+      resolve(message);
+    });
+  });
+}
+
+/** `prolong_refreshes_total` by outcome, from the server's own /metrics. */
+async function refreshOutcomes(url) {
+  const text = await (await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(10_000) })).text();
+  const out = {};
+  for (const m of text.matchAll(/^prolong_refreshes_total\{outcome="([^"]+)"\} (\d+)/gm))
+    out[m[1]] = Number(m[2]);
+  return out;
+}
+
+// ---- in-process phases ----------------------------------------------------------------
+
+/**
+ * One refresh split into the primitives engine.refresh calls, in its order, each timed
+ * with hrtime; then engine.refresh itself, end to end, on the same sessions. Both advance
+ * the same token chains, so every call is a real rotation.
+ */
+async function measureInProcess(path, issuer, seeded) {
+  const { SessionEngine, RefreshTokenCodec, signAccessToken, profileOf, randomId, seconds } = await import(
+    "@prolong/core"
+  );
+  const { openSqliteStore } = await import("@prolong/store-sqlite");
+  const store = openSqliteStore({ path });
+  const engine = await SessionEngine.create({ store, issuer });
+  // The engine keeps its codec private; the same secret from the store gives the same codec.
+  const secret = await store.claimSecret("refresh-token-mac", "unused: the engine claimed it first");
+  const codec = await RefreshTokenCodec.create(new Uint8Array(Buffer.from(secret, "base64url")));
+  const profile = profileOf(engine.policy, "native");
+  const tokens = [...seeded];
+  const sessions = tokens.length;
+  if (!(await codec.open(tokens[0]))) throw new Error("the rebuilt codec does not open the engine's tokens");
+
+  const PHASES = ["open", "read", "next", "rotate", "sign"];
+  const samples = Object.fromEntries([...PHASES, "sum", "engine"].map((p) => [p, []]));
+  let cursor = 0;
+  const nextSession = () => {
+    cursor = (cursor + 1) % sessions;
+    return cursor;
+  };
+
+  async function byPhase(record) {
+    const i = nextSession();
+    const t0 = process.hrtime.bigint();
+    const token = await codec.open(tokens[i]);
+    const t1 = process.hrtime.bigint();
+    const session = await store.findSession(token.sessionId);
+    const user = await store.findUser(session.userId);
+    const t2 = process.hrtime.bigint();
+    const successor = await codec.next(token);
+    const t3 = process.hrtime.bigint();
+    const now = Date.now();
+    const outcome = await store.rotate({
+      sessionId: session.id,
+      generation: token.generation,
+      presentedHash: token.hash,
+      successorHash: successor.hash,
+      now,
+      graceMs: profile.graceWindow * 1000,
+      idleTimeoutMs: profile.idleTimeout * 1000,
+    });
+    const t4 = process.hrtime.bigint();
+    const iat = seconds(now);
+    const exp = iat + profile.accessTokenTtl;
+    await signAccessToken(engine.keys.active, {
+      ...user.claims,
+      iss: engine.issuer,
+      sub: user.id,
+      aud: engine.audience,
+      exp,
+      iat,
+      jti: randomId(),
+      client_id: session.clientId,
+      sid: session.id,
+      ver: user.tokenVersion,
+      auth_time: seconds(session.authTime),
+      rfa: iat + Math.floor((exp - iat) * profile.refreshAfterRatio),
+    });
+    const t5 = process.hrtime.bigint();
+    if (outcome.status !== "rotated") throw new Error(`in-process rotate: ${outcome.status}`);
+    tokens[i] = successor.value;
+    if (!record) return;
+    const us = (a, b) => Number(b - a) / 1000;
+    samples.open.push(us(t0, t1));
+    samples.read.push(us(t1, t2));
+    samples.next.push(us(t2, t3));
+    samples.rotate.push(us(t3, t4));
+    samples.sign.push(us(t4, t5));
+    samples.sum.push(us(t0, t5));
+  }
+
+  async function endToEnd(record) {
+    const i = nextSession();
+    const t0 = process.hrtime.bigint();
+    const set = await engine.refresh({ refreshToken: tokens[i], clientId: "native" });
+    const t1 = process.hrtime.bigint();
+    tokens[i] = set.refreshToken;
+    if (record) samples.engine.push(Number(t1 - t0) / 1000);
+  }
+
+  // Interleaved rounds, so a burst of load from elsewhere on the machine hits both alike;
+  // as in verify.mjs, each figure keeps its best round, since interference only slows one down.
+  const ROUNDS = 4;
+  const PER_ROUND = 1_500;
+  for (let i = 0; i < 300; i++) {
+    await byPhase(false);
+    await endToEnd(false);
+  }
+  for (let round = 0; round < ROUNDS; round++) {
+    progress(`in-process: round ${round + 1}/${ROUNDS}`, true);
+    for (let i = 0; i < PER_ROUND; i++) await byPhase(true);
+    for (let i = 0; i < PER_ROUND; i++) await endToEnd(true);
+  }
+  clearProgress();
+  await store.close();
+
+  const summary = (values) => {
+    const sorted = [...values].sort((a, b) => a - b);
+    let bestRoundMean = Number.POSITIVE_INFINITY;
+    for (let round = 0; round < ROUNDS; round++) {
+      const part = values.slice(round * PER_ROUND, (round + 1) * PER_ROUND);
+      bestRoundMean = Math.min(bestRoundMean, part.reduce((a, b) => a + b, 0) / part.length);
+    }
+    return {
+      p50: sorted[Math.floor(sorted.length / 2)],
+      bestRoundMean,
+      mean: values.reduce((a, b) => a + b, 0) / values.length,
+    };
+  };
+  return {
+    sessions,
+    refreshesPerPhase: ROUNDS * PER_ROUND,
+    rounds: ROUNDS,
+    unit: "microseconds",
+    phases: Object.fromEntries(PHASES.map((p) => [p, summary(samples[p])])),
+    sumOfPhases: summary(samples.sum),
+    engineRefresh: summary(samples.engine),
+  };
+}
+
+// ---- output ---------------------------------------------------------------------------
+
+function fmt(n) {
+  return Math.round(n).toLocaleString("en-US");
+}
+
+let progressShown = false;
+/** One line that rewrites itself on a terminal; in a log, only the `milestone` lines. */
+function progress(text, milestone) {
+  if (process.stderr.isTTY) {
+    process.stderr.write(`\r\x1b[K${text}`);
+    progressShown = true;
+  } else if (milestone) {
+    process.stderr.write(`${text}\n`);
+  }
+}
+
+function clearProgress() {
+  if (progressShown) process.stderr.write("\r\x1b[K");
+  progressShown = false;
+}
+
+function table(header, lines) {
+  const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i].length)));
+  const row = (cells) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i])));
+  console.log(row(header).join("  "));
+  for (const line of lines) console.log(row(line).join("  "));
+}
+
+function printHttpTable(http, run) {
+  const ms = (n) => n.toFixed(2);
+  const errors = ({ totals: t }) => {
+    const codes = Object.entries(t.statuses).filter(([code]) => code !== "200");
+    const parts = [
+      `${fmt(t.non200)} non-200${codes.length ? ` (${codes.map(([c, n]) => `${c}: ${fmt(n)}`).join(", ")})` : ""}`,
+    ];
+    if (t.connectionErrors) parts.push(`${t.connectionErrors} socket errors`);
+    if (t.timeouts) parts.push(`${t.timeouts} timeouts`);
+    if (t.brokenChains) parts.push(`${t.brokenChains} 200s without refresh_token`);
+    return parts.join(", ");
+  };
+  const ratio = (a, b) => `${(a / b).toFixed(2)}x`;
+  const { bare, prolong } = http;
+  console.log(
+    `\nPOST /oauth/token over loopback, ${run.connections} keep-alive connections; best of ${run.rounds} alternating ${run.slice} s rounds after ${run.warmup} s warm-up; errors over all rounds`,
+  );
+  table(
+    ["target", "req/s", "p50 ms", "p99 ms", "errors"],
+    [
+      [
+        "bare node:http",
+        fmt(bare.best.requestsPerSecond),
+        ms(bare.best.p50),
+        ms(bare.best.p99),
+        errors(bare),
+      ],
+      [
+        "prolong refresh",
+        fmt(prolong.best.requestsPerSecond),
+        ms(prolong.best.p50),
+        ms(prolong.best.p99),
+        errors(prolong),
+      ],
+      [
+        "refresh/bare",
+        ratio(prolong.best.requestsPerSecond, bare.best.requestsPerSecond),
+        ratio(prolong.best.p50, bare.best.p50),
+        ratio(prolong.best.p99, bare.best.p99),
+        "",
+      ],
+    ],
+  );
+  if (prolong.totals.non200 + prolong.totals.connectionErrors + prolong.totals.timeouts > 0)
+    console.log("warning: some refreshes failed, so the prolong row measures more than the refresh path");
+  const rounds = (r) => r.rounds.map((x) => fmt(x.requestsPerSecond)).join(", ");
+  console.log(`req/s per round: bare ${rounds(bare)}; prolong ${rounds(prolong)}`);
+  console.log(
+    `refresh outcomes the server counted, warm-up included: ${JSON.stringify(prolong.outcomes)} (a replay is a request cut off at the end of a slice, sent again in the next); node ${process.version}, ${cpus().length} CPUs`,
+  );
+}
+
+function printPhaseTable(r) {
+  const us = (n) => n.toFixed(1);
+  const names = {
+    open: "open presented token (RefreshTokenCodec.open)",
+    read: "store read (findSession + findUser)",
+    next: "derive successor (RefreshTokenCodec.next)",
+    rotate: "store rotate",
+    sign: "claims + signAccessToken",
+  };
+  const p50s = Object.keys(names).reduce((sum, key) => sum + r.phases[key].p50, 0);
+  console.log(
+    `\nin-process refresh cost, ${fmt(r.refreshesPerPhase)} refreshes each over ${fmt(r.sessions)} SQLite sessions, ${r.rounds} interleaved rounds`,
+  );
+  table(
+    ["phase", "p50 µs", "best-round mean µs", "share of p50s"],
+    [
+      ...Object.entries(names).map(([key, label]) => [
+        label,
+        us(r.phases[key].p50),
+        us(r.phases[key].bestRoundMean),
+        `${((r.phases[key].p50 / p50s) * 100).toFixed(0)}%`,
+      ]),
+      ["all five phases, one refresh", us(r.sumOfPhases.p50), us(r.sumOfPhases.bestRoundMean), ""],
+      ["engine.refresh end to end", us(r.engineRefresh.p50), us(r.engineRefresh.bestRoundMean), ""],
+    ],
+  );
+  console.log(
+    "engine.refresh also runs its session and user checks, the claims hook and its event listeners; the codec is rebuilt from the store's secret, as the engine keeps its own private.",
+  );
+}
+
+// Last, so every declaration above is initialised whichever role this process plays.
+const role = process.argv[2] === "--role" ? process.argv[3] : "main";
+if (role === "bare") runBareServer();
+else if (role === "load") runLoadGenerator();
+else await main();
