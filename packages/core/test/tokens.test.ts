@@ -45,6 +45,25 @@ describe("refresh-token codec", () => {
     expect(await codec.open(twin)).toBeNull();
   });
 
+  it("refuses the standard base64 alphabet, padding and stray characters", async () => {
+    const codec = await RefreshTokenCodec.create(secret);
+    const { value } = await codec.issue(Buffer.alloc(16, 0xfb).toString("base64url"), fixedRandom);
+    expect(value).toMatch(/[-_]/);
+    // Node's decoder reads "+" and "/" as "-" and "_" and skips what it does not know.
+    const spellings = [
+      value.replaceAll("-", "+").replaceAll("_", "/"),
+      `${value.slice(0, -1)}=`,
+      `${value.slice(0, 45)}.${value.slice(46)}`,
+      ` ${value.slice(1)}`,
+    ];
+    for (const spelling of spellings) {
+      expect(spelling).toHaveLength(value.length);
+      expect(await codec.open(spelling)).toBeNull();
+    }
+    expect(await codec.open(`${value}=`)).toBeNull();
+    expect(await codec.open(value)).not.toBeNull();
+  });
+
   it("hashes with SHA-256 so the store never sees the token", async () => {
     const hash = await hashRefreshToken("abc");
     expect(hash).toBe(
@@ -54,8 +73,8 @@ describe("refresh-token codec", () => {
     );
   });
 
-  it("refuses a secret shorter than 256 bits", async () => {
-    await expect(RefreshTokenCodec.create(new Uint8Array(16))).rejects.toThrow(RangeError);
+  it("refuses a secret shorter than 256 bits", () => {
+    expect(() => RefreshTokenCodec.create(new Uint8Array(16))).toThrow(RangeError);
   });
 });
 
