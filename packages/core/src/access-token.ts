@@ -1,6 +1,8 @@
-import { decodeProtectedHeader, errors as joseErrors, jwtVerify, SignJWT } from "jose";
+import type { KeyObject } from "node:crypto";
+import { decodeProtectedHeader, errors as joseErrors, jwtVerify } from "jose";
 import { ProlongError } from "./errors.js";
 import type { KeyRing, RingKey } from "./keys.js";
+import { prepareSigningKey, signCompactJws } from "./lib/jws.js";
 
 /** RFC 9068 §2.2 claims plus prolong's own; the claims hook may not set any of these. */
 export const reservedClaims: ReadonlySet<string> = new Set([
@@ -36,11 +38,20 @@ export interface AccessTokenClaims {
 /** Tokens beyond this size are refused before any parsing, so input size cannot be used to burn CPU. */
 export const MAX_ACCESS_TOKEN_BYTES = 8192;
 
-/** Signs an RFC 9068 access token: `typ: at+jwt` (§2.1) and the ring key's `kid`. */
-export async function signAccessToken(key: RingKey, claims: AccessTokenClaims): Promise<string> {
-  return new SignJWT(claims)
-    .setProtectedHeader({ alg: key.alg, typ: "at+jwt", kid: key.kid })
-    .sign(key.signingKey);
+/** Each ring key converted to a node:crypto key once; a reloaded ring brings new objects. */
+const signingKeys = new WeakMap<RingKey, KeyObject>();
+
+/**
+ * Signs an RFC 9068 access token: `typ: at+jwt` (§2.1) and the ring key's `kid`.
+ * Synchronous: node:crypto signs on the calling thread.
+ */
+export function signAccessToken(key: RingKey, claims: AccessTokenClaims): string {
+  let signingKey = signingKeys.get(key);
+  if (!signingKey) {
+    signingKey = prepareSigningKey(key.alg, key.signingKey);
+    signingKeys.set(key, signingKey);
+  }
+  return signCompactJws({ alg: key.alg, typ: "at+jwt", kid: key.kid }, claims, signingKey);
 }
 
 export interface AccessTokenCheck {

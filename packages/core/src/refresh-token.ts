@@ -1,5 +1,5 @@
-import { base64url, type CryptoKey } from "jose";
-import { concat, constantTimeEqualBytes, utf8 } from "./bytes.js";
+import { decodeBase64url, encodeBase64url } from "./lib/base64url.js";
+import { equalBytes, hmacSha256, type MacKey, macKey, sha256Base64url } from "./lib/crypto.js";
 import type { RandomSource } from "./random.js";
 
 /*
@@ -23,11 +23,10 @@ const SECRET_BYTES = 32;
 const TAG_BYTES = 16;
 const BODY_BYTES = SESSION_ID_BYTES + GENERATION_BYTES + SECRET_BYTES;
 const TOKEN_BYTES = BODY_BYTES + TAG_BYTES;
-const TOKEN_CHARS = Math.ceil((TOKEN_BYTES * 4) / 3);
 const MAX_GENERATION = 0xffff_ffff;
 
-const TAG_LABEL = utf8("prolong refresh-token tag\0");
-const NEXT_LABEL = utf8("prolong refresh-token next\0");
+const TAG_LABEL = Buffer.from("prolong refresh-token tag\0");
+const NEXT_LABEL = Buffer.from("prolong refresh-token next\0");
 
 /** A refresh token taken apart. Only produced by {@link RefreshTokenCodec}, after its tag checked out. */
 export interface RefreshToken {
@@ -40,91 +39,81 @@ export interface RefreshToken {
   readonly body: Uint8Array;
 }
 
-/** Mints, checks and derives refresh tokens under one server secret. */
+/**
+ * Mints, checks and derives refresh tokens under one server secret. Synchronous: the
+ * primitives are node:crypto's (src/lib/crypto.ts), which never leave the calling thread.
+ */
 export class RefreshTokenCodec {
-  readonly #key: CryptoKey;
+  readonly #key: MacKey;
 
-  private constructor(key: CryptoKey) {
+  private constructor(key: MacKey) {
     this.#key = key;
   }
 
   /** `secret` is at least 32 random bytes, kept by the store (`claimSecret`). */
-  static async create(secret: Uint8Array): Promise<RefreshTokenCodec> {
+  static create(secret: Uint8Array): RefreshTokenCodec {
     if (secret.length < 32) throw new RangeError("refresh-token secret must be at least 256 bits");
-    const key = await crypto.subtle.importKey("raw", secret, { name: "HMAC", hash: "SHA-256" }, false, [
-      "sign",
-    ]);
-    return new RefreshTokenCodec(key);
+    return new RefreshTokenCodec(macKey(secret));
   }
 
   /** The first token of a new session. */
-  async issue(sessionId: string, random: RandomSource): Promise<RefreshToken> {
+  issue(sessionId: string, random: RandomSource): RefreshToken {
     const secret = random.bytes(SECRET_BYTES);
     if (secret.length !== SECRET_BYTES) throw new RangeError("random source returned too few bytes");
-    return this.#seal(concat(sessionIdBytes(sessionId), generationBytes(0), secret));
+    return this.#seal(Buffer.concat([sessionIdBytes(sessionId), generationBytes(0), secret]));
   }
 
   /** The successor of `token`: deterministic, so a replay yields the same one. */
-  async next(token: RefreshToken): Promise<RefreshToken> {
+  next(token: RefreshToken): RefreshToken {
     if (token.generation >= MAX_GENERATION) throw new RangeError("refresh-token generation exhausted");
-    const secret = (await this.#mac(NEXT_LABEL, token.body)).subarray(0, SECRET_BYTES);
+    const secret = hmacSha256(this.#key, NEXT_LABEL, token.body).subarray(0, SECRET_BYTES);
     const head = token.body.subarray(0, SESSION_ID_BYTES);
-    return this.#seal(concat(head, generationBytes(token.generation + 1), secret));
+    return this.#seal(Buffer.concat([head, generationBytes(token.generation + 1), secret]));
   }
 
   /** Parses and authenticates a presented token; `null` for anything malformed or forged. */
-  async open(value: string): Promise<RefreshToken | null> {
-    if (typeof value !== "string" || value.length !== TOKEN_CHARS || !/^[A-Za-z0-9_-]+$/.test(value))
-      return null;
-    let bytes: Uint8Array;
-    try {
-      bytes = base64url.decode(value);
-    } catch {
-      return null;
-    }
-    // Re-encoding must give the same text, so there is exactly one spelling per token.
-    if (bytes.length !== TOKEN_BYTES || base64url.encode(bytes) !== value) return null;
+  open(value: string): RefreshToken | null {
+    // One spelling per token, so a token and its hash correspond one to one.
+    const bytes = decodeBase64url(value, TOKEN_BYTES);
+    if (!bytes) return null;
     const body = bytes.subarray(0, BODY_BYTES);
     const tag = bytes.subarray(BODY_BYTES);
-    const expected = (await this.#mac(TAG_LABEL, body)).subarray(0, TAG_BYTES);
-    if (!constantTimeEqualBytes(tag, expected)) return null;
-    return describe(value, body.slice());
+    if (!equalBytes(tag, this.#tag(body))) return null;
+    return describe(value, body);
   }
 
-  async #seal(body: Uint8Array): Promise<RefreshToken> {
-    const tag = (await this.#mac(TAG_LABEL, body)).subarray(0, TAG_BYTES);
-    return describe(base64url.encode(concat(body, tag)), body);
+  #seal(body: Buffer): RefreshToken {
+    return describe(encodeBase64url(Buffer.concat([body, this.#tag(body)])), body);
   }
 
-  async #mac(label: Uint8Array, data: Uint8Array): Promise<Uint8Array> {
-    return new Uint8Array(await crypto.subtle.sign("HMAC", this.#key, concat(label, data)));
+  #tag(body: Uint8Array): Buffer {
+    return hmacSha256(this.#key, TAG_LABEL, body).subarray(0, TAG_BYTES);
   }
 }
 
-async function describe(value: string, body: Uint8Array): Promise<RefreshToken> {
-  const view = new DataView(body.buffer, body.byteOffset, body.byteLength);
+function describe(value: string, body: Buffer): RefreshToken {
   return {
     value,
     body,
-    sessionId: base64url.encode(body.subarray(0, SESSION_ID_BYTES)),
-    generation: view.getUint32(SESSION_ID_BYTES),
-    hash: await hashRefreshToken(value),
+    sessionId: encodeBase64url(body.subarray(0, SESSION_ID_BYTES)),
+    generation: body.readUInt32BE(SESSION_ID_BYTES),
+    hash: hashRefreshToken(value),
   };
 }
 
 /** SHA-256 of the token text. Its 256 random bits make a slow hash unnecessary. */
-export async function hashRefreshToken(value: string): Promise<string> {
-  return base64url.encode(new Uint8Array(await crypto.subtle.digest("SHA-256", utf8(value))));
+export function hashRefreshToken(value: string): string {
+  return sha256Base64url(value);
 }
 
-function sessionIdBytes(sessionId: string): Uint8Array {
-  const bytes = base64url.decode(sessionId);
-  if (bytes.length !== SESSION_ID_BYTES) throw new RangeError("session id must be 16 bytes, base64url");
+function sessionIdBytes(sessionId: string): Buffer {
+  const bytes = decodeBase64url(sessionId, SESSION_ID_BYTES);
+  if (!bytes) throw new RangeError("session id must be 16 bytes, base64url");
   return bytes;
 }
 
-function generationBytes(generation: number): Uint8Array {
-  const out = new Uint8Array(GENERATION_BYTES);
-  new DataView(out.buffer).setUint32(0, generation);
+function generationBytes(generation: number): Buffer {
+  const out = Buffer.alloc(GENERATION_BYTES);
+  out.writeUInt32BE(generation);
   return out;
 }

@@ -45,6 +45,25 @@ describe("refresh-token codec", () => {
     expect(await codec.open(twin)).toBeNull();
   });
 
+  it("refuses the standard base64 alphabet, padding and stray characters", async () => {
+    const codec = await RefreshTokenCodec.create(secret);
+    const { value } = await codec.issue(Buffer.alloc(16, 0xfb).toString("base64url"), fixedRandom);
+    expect(value).toMatch(/[-_]/);
+    // Node's decoder reads "+" and "/" as "-" and "_" and skips what it does not know.
+    const spellings = [
+      value.replaceAll("-", "+").replaceAll("_", "/"),
+      `${value.slice(0, -1)}=`,
+      `${value.slice(0, 45)}.${value.slice(46)}`,
+      ` ${value.slice(1)}`,
+    ];
+    for (const spelling of spellings) {
+      expect(spelling).toHaveLength(value.length);
+      expect(await codec.open(spelling)).toBeNull();
+    }
+    expect(await codec.open(`${value}=`)).toBeNull();
+    expect(await codec.open(value)).not.toBeNull();
+  });
+
   it("hashes with SHA-256 so the store never sees the token", async () => {
     const hash = await hashRefreshToken("abc");
     expect(hash).toBe(
@@ -54,8 +73,58 @@ describe("refresh-token codec", () => {
     );
   });
 
-  it("refuses a secret shorter than 256 bits", async () => {
-    await expect(RefreshTokenCodec.create(new Uint8Array(16))).rejects.toThrow(RangeError);
+  it("refuses a secret shorter than 256 bits", () => {
+    expect(() => RefreshTokenCodec.create(new Uint8Array(16))).toThrow(RangeError);
+  });
+});
+
+/*
+ * Tokens already held by clients must keep opening, and must keep deriving the same
+ * successor (the replay rule of docs/protocol.md depends on it), whatever primitives
+ * the codec is built on. These texts were minted by the codec as it stood on
+ * crypto.subtle; a change of layout, labels, byte order or encoding breaks them.
+ */
+describe("refresh-token compatibility", () => {
+  const fixedSecret = Uint8Array.from({ length: 32 }, (_, i) => i);
+  const countingRandom = { bytes: (n: number) => Uint8Array.from({ length: n }, (_, i) => 0xa0 + i) };
+  const fixedSessionId = "8O_u7ezr6uno5-bl5OPi4Q";
+  const minted = [
+    {
+      value: "8O_u7ezr6uno5-bl5OPi4QAAAACgoaKjpKWmp6ipqqusra6vsLGys7S1tre4ubq7vL2-v9dJ8dL87xpZOB4hNWRlZqo",
+      hash: "pdtpEHY18N1iqHCvgjMYDrYVbEBUL_ZWtiUm6HzqUNk",
+    },
+    {
+      value: "8O_u7ezr6uno5-bl5OPi4QAAAAHy5QYt5wNb9O1DowhSOd95OqmqjDyxDv5jJw2fwnfWUlw2ZiA3AM7XKKok1_SNgLw",
+      hash: "7Kr28KXYrItaI_QFHfJT7Q-CrcwaQ0_sEzcwIikGaUs",
+    },
+    {
+      value: "8O_u7ezr6uno5-bl5OPi4QAAAAI6Hx_Kyr62EcRb3YfzFTPJUHGA6eaDQjBkkQQcEhaAVmk8dP-OMVSxlog_QfTMLFw",
+      hash: "CNwAj97-BDs2Pms3_Pqwwlc1rBgQn_9dCGNUrv6NBWk",
+    },
+  ] as const;
+
+  it("mints the same first token from the same secret and random bytes", async () => {
+    const codec = await RefreshTokenCodec.create(fixedSecret);
+    const token = await codec.issue(fixedSessionId, countingRandom);
+    expect({ value: token.value, hash: token.hash }).toEqual(minted[0]);
+  });
+
+  it("opens every previously minted generation and derives the same successors", async () => {
+    const codec = await RefreshTokenCodec.create(fixedSecret);
+    for (const [generation, expected] of minted.entries()) {
+      const opened = await codec.open(expected.value);
+      expect(opened).toMatchObject({ sessionId: fixedSessionId, generation, ...expected });
+      const successor = minted[generation + 1];
+      if (opened && successor) {
+        const next = await codec.next(opened);
+        expect({ value: next.value, hash: next.hash }).toEqual(successor);
+      }
+    }
+  });
+
+  it("hashes a token to the same store key as before", async () => {
+    expect(await hashRefreshToken(minted[1].value)).toBe(minted[1].hash);
+    expect(await hashRefreshToken("abc")).toBe("ungWv48Bz-pBQUDeXa4iI7ADYaOWF3qctBD_YfIAFa0");
   });
 });
 
