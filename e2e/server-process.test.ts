@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
@@ -126,6 +126,19 @@ describe("the command line", () => {
     expect(result.code).not.toBe(0);
     expect(result.stderr).toContain("profiles.web.idleTimeot");
     rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("refuses a duration beyond its bound, naming the setting, before it listens", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "prolong-config-"));
+    try {
+      writeFileSync(join(dir, "config.json"), JSON.stringify({ profiles: { web: { idleTimeout: 1e13 } } }));
+      const result = await runCli(["serve", "--config", "config.json", "--store", "memory:"], { cwd: dir });
+      expect(result.code).not.toBe(0);
+      expect(result.stderr).toContain("profiles.web.idleTimeout: must be at most 315360000 s (10 years)");
+      expect(result.stdout).not.toContain("listening");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it("manages users, sessions and keys on the store", async () => {

@@ -32,8 +32,10 @@ export {
 export type { ClientConfig, Policy, Profile, RefreshTransport } from "./policy.js";
 export {
   defaultPolicy,
+  durationProblem,
   longestAccessTokenTtl,
   nativeProfile,
+  profileBounds,
   profileOf,
   validatePolicy,
   webProfile,

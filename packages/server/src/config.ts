@@ -1,30 +1,47 @@
 import { readFileSync } from "node:fs";
 import {
   defaultPolicy,
+  durationProblem,
   type Policy,
   type Profile,
   ProlongError,
+  type profileBounds,
   type SigningAlg,
   signingAlgs,
   validatePolicy,
 } from "@prolong/core";
 import { z } from "zod";
 
-const seconds = z.number().positive();
+/** A profile duration, bounded by the core's own rule so embedders and the CLI agree. */
+const duration = (setting: keyof typeof profileBounds) =>
+  z.number().superRefine((value, ctx) => {
+    const problem = durationProblem(setting, value);
+    if (problem) ctx.addIssue({ code: "custom", message: problem });
+  });
+
+/** A whole number in a range; past the maximum a limit is a typo, not a choice. */
+const whole = (min: number, max: number, unit = "") =>
+  z
+    .number()
+    .int(`must be a whole number${unit ? ` of ${unit}` : ""}`)
+    .min(min, `must be at least ${min}`)
+    .max(max, `must be at most ${max}`);
 
 const profileSchema = z
   .object({
-    accessTokenTtl: seconds,
+    accessTokenTtl: duration("accessTokenTtl"),
     refreshAfterRatio: z.number().gt(0).max(1),
-    idleTimeout: seconds,
-    absoluteLifetime: seconds.nullable(),
-    graceWindow: z.number().min(0),
+    idleTimeout: duration("idleTimeout"),
+    absoluteLifetime: duration("absoluteLifetime").nullable(),
+    graceWindow: duration("graceWindow"),
     refreshTransport: z.enum(["cookie", "body"]),
   })
   .partial()
   .strict();
 
-const limitSchema = z.object({ max: z.number().int().positive(), windowSeconds: seconds }).strict();
+const limitSchema = z
+  .object({ max: whole(1, 1_000_000), windowSeconds: whole(1, 86_400, "seconds") })
+  .strict();
 
 /** Every setting, validated; unknown keys are errors so a typo never goes unnoticed. */
 export const configSchema = z
