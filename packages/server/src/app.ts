@@ -7,6 +7,7 @@ import { RevocationFeed } from "./feed.js";
 import { sendOAuthError } from "./http-errors.js";
 import { Metrics } from "./metrics.js";
 import { RateLimiter } from "./rate-limit.js";
+import { parseJsonBody } from "./request-body.js";
 import { adminRoutes } from "./routes/admin.js";
 import { demoRoutes } from "./routes/demo.js";
 import { feedRoutes } from "./routes/feed.js";
@@ -97,6 +98,13 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
     publicDir: options.publicDir ?? null,
   };
 
+  app.addContentTypeParser("application/json", { parseAs: "string" }, (_request, body, done) => {
+    try {
+      done(null, parseJsonBody(body as string));
+    } catch (error) {
+      done(error as Error, undefined);
+    }
+  });
   app.addContentTypeParser(
     "application/x-www-form-urlencoded",
     { parseAs: "string" },
