@@ -22,7 +22,7 @@ export interface BuildAppOptions {
   config: ServerConfig;
   /** Where JSON log lines go (default stdout); they are redacted wherever they go. */
   logStream?: { write(line: string): void };
-  /** Where the demo page's files are; `null` turns the page off. */
+  /** Where the demo page's files are, served when `config.demo` is on; `null` turns the page off. */
   publicDir?: string | null;
 }
 
@@ -95,7 +95,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
     feed,
     origins: allowedOrigins(config),
     resourceSecret: config.resourceSecret ?? randomBytes(32).toString("base64url"),
-    publicDir: options.publicDir ?? null,
+    publicDir: config.demo ? (options.publicDir ?? null) : null,
   };
 
   app.addContentTypeParser("application/json", { parseAs: "string" }, (_request, body, done) => {
@@ -192,6 +192,6 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   await app.register(feedRoutes(ctx));
   await app.register(adminRoutes(ctx));
   await app.register(healthRoutes(ctx));
-  await app.register(demoRoutes(ctx));
+  if (config.demo) await app.register(demoRoutes(ctx));
   return app;
 }

@@ -57,7 +57,8 @@ export const configSchema = z
     keyEncryptionKey: z.string().min(16, "must be at least 16 characters").optional(),
     allowedOrigins: z.array(z.url()).default([]),
     trustProxy: z.boolean().default(false),
-    demo: z.boolean().default(true),
+    /** Demo user, page and API: only when asked for (`--demo`, `PROLONG_DEMO=1`). */
+    demo: z.boolean().default(false),
     logLevel: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
     profiles: z.record(z.string(), profileSchema).default({}),
     clients: z.record(z.string(), z.object({ profile: z.string() }).strict()).default({}),
@@ -91,9 +92,17 @@ const ENV: Record<string, keyof z.input<typeof configSchema>> = {
   PROLONG_RESOURCE_SECRET: "resourceSecret",
   PROLONG_KEY_ENCRYPTION_KEY: "keyEncryptionKey",
   PROLONG_LOG_LEVEL: "logLevel",
+  PROLONG_DEMO: "demo",
 };
 
 const NUMERIC = new Set(["port"]);
+const BOOLEAN = new Set(["demo"]);
+const BOOLEANS = new Map([
+  ["1", true],
+  ["true", true],
+  ["0", false],
+  ["false", false],
+]);
 
 /** Reads env vars that mirror settings; an unknown `PROLONG_*` name is an error, not a silent no-op. */
 export function fromEnvironment(env: NodeJS.ProcessEnv): Record<string, unknown> {
@@ -102,7 +111,12 @@ export function fromEnvironment(env: NodeJS.ProcessEnv): Record<string, unknown>
     if (!name.startsWith("PROLONG_") || value === undefined || value === "") continue;
     const key = ENV[name];
     if (!key) throw new ProlongError("invalid_config", `${name}: unknown environment variable`);
-    out[key] = NUMERIC.has(key) ? Number(value) : value;
+    if (BOOLEAN.has(key)) {
+      const flag = BOOLEANS.get(value.toLowerCase());
+      if (flag === undefined)
+        throw new ProlongError("invalid_config", `${name}: must be 1, true, 0 or false`);
+      out[key] = flag;
+    } else out[key] = NUMERIC.has(key) ? Number(value) : value;
   }
   return out;
 }

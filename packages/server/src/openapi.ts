@@ -127,10 +127,14 @@ export const operations: Record<string, Record<string, Op>> = {
   "/admin/keys/rotate": { post: op("Rotate the signing key", "admin", { security: admin }) },
 };
 
+const DEMO_API = new Set(["/demo/api/hello"]);
 const DEMO_PAGE = new Set(["/", "/assets/{file}"]);
 
-/** The document for one server; the demo page's routes only when it serves them. */
-export function openApiDocument(issuer: string, options: { demo: boolean }) {
+/**
+ * The document for one server: the demo API only in demo mode, and the demo page's
+ * routes only when it also serves the page.
+ */
+export function openApiDocument(issuer: string, options: { demo: boolean; demoPage: boolean }) {
   return {
     openapi: "3.1.0",
     info: {
@@ -153,7 +157,9 @@ export function openApiDocument(issuer: string, options: { demo: boolean }) {
     },
     paths: Object.fromEntries(
       Object.entries(operations)
-        .filter(([path]) => options.demo || !DEMO_PAGE.has(path))
+        .filter(
+          ([path]) => (options.demo || !DEMO_API.has(path)) && (options.demoPage || !DEMO_PAGE.has(path)),
+        )
         .map(([path, methods]) => [
           path,
           Object.fromEntries(

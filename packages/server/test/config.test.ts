@@ -1,5 +1,5 @@
 import { isProlongError } from "@prolong/core";
-import { resolveConfig } from "@prolong/server";
+import { fromEnvironment, resolveConfig } from "@prolong/server";
 import { describe, expect, it } from "vitest";
 import { bearer, login, testApp } from "./fixtures.js";
 
@@ -54,5 +54,27 @@ describe("configuration bounds", () => {
       headers: bearer(body.access_token as string),
     });
     expect(sessions.statusCode).toBe(200);
+  });
+});
+
+describe("demo mode", () => {
+  it("is off unless asked for", () => {
+    expect(resolveConfig({ issuer: "https://auth.example.test" }).demo).toBe(false);
+  });
+
+  it.each([
+    ["1", true],
+    ["true", true],
+    ["0", false],
+    ["false", false],
+  ])("PROLONG_DEMO=%s turns it %s", (value, on) => {
+    expect(fromEnvironment({ PROLONG_DEMO: value })).toEqual({ demo: on });
+  });
+
+  it("refuses any other PROLONG_DEMO, naming it", () => {
+    expect(() => fromEnvironment({ PROLONG_DEMO: "yes" })).toThrow(
+      /^PROLONG_DEMO: must be 1, true, 0 or false$/,
+    );
+    expect(() => fromEnvironment({ PROLONG_DEMO: "constructor" })).toThrow(/PROLONG_DEMO/);
   });
 });
