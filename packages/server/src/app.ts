@@ -3,6 +3,7 @@ import type { SessionEngine } from "@prolong/core";
 import Fastify, { type FastifyInstance } from "fastify";
 import type { ServerConfig } from "./config.js";
 import type { AppContext } from "./context.js";
+import { Cors } from "./cors.js";
 import { RevocationFeed } from "./feed.js";
 import { sendOAuthError } from "./http-errors.js";
 import { Metrics } from "./metrics.js";
@@ -83,6 +84,9 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
       if (method !== "HEAD") routes.push({ method, url: route.url });
   });
   registeredRoutes.set(app, routes);
+  const cors = new Cors(config.allowedOrigins);
+  app.addHook("onRoute", cors.noteRoute);
+  app.addHook("onRequest", cors.onRequest);
 
   const metrics = new Metrics();
   const unsubscribe = engine.subscribe((event) => metrics.observe(event));
@@ -193,5 +197,6 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   await app.register(adminRoutes(ctx));
   await app.register(healthRoutes(ctx));
   if (config.demo) await app.register(demoRoutes(ctx));
+  cors.registerPreflights(app);
   return app;
 }

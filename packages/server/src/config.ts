@@ -27,6 +27,15 @@ const whole = (min: number, max: number, unit = "") =>
     .min(min, `must be at least ${min}`)
     .max(max, `must be at most ${max}`);
 
+/**
+ * An origin (scheme, host, port) as browsers send it in `Origin`; a path, query or
+ * credentials would never match one, so they are refused rather than silently dropped.
+ */
+const origin = z.url({ protocol: /^https?$/ }).refine((value) => {
+  const url = URL.canParse(value) ? new URL(value) : null;
+  return url?.pathname === "/" && !url.search && !url.hash && !url.username && !url.password;
+}, "must be an origin such as https://app.example.com, without a path");
+
 const profileSchema = z
   .object({
     accessTokenTtl: duration("accessTokenTtl"),
@@ -55,7 +64,7 @@ export const configSchema = z
     adminToken: z.string().min(16, "must be at least 16 characters").optional(),
     resourceSecret: z.string().min(16, "must be at least 16 characters").optional(),
     keyEncryptionKey: z.string().min(16, "must be at least 16 characters").optional(),
-    allowedOrigins: z.array(z.url()).default([]),
+    allowedOrigins: z.array(origin).default([]),
     trustProxy: z.boolean().default(false),
     /** Demo user, page and API: only when asked for (`--demo`, `PROLONG_DEMO=1`). */
     demo: z.boolean().default(false),
