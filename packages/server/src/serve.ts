@@ -43,7 +43,10 @@ export function resourceSecretOf(config: ServerConfig, store: SessionStore): Pro
   return store.claimSecret("resource-secret", randomBytes(24).toString("base64url"));
 }
 
-/** Opens the store, loads or creates keys, seeds a demo user in demo mode, and listens. */
+/**
+ * Opens the store, loads or creates keys, seeds a demo user in demo mode, and listens.
+ * `url` is the issuer: where clients reach the server, which a proxy may front.
+ */
 export async function startServer(
   config: ServerConfig,
   options: StartOptions = {},
