@@ -10,7 +10,7 @@ let browser: Browser;
 let base: string;
 
 beforeAll(async () => {
-  server = await startServerWithConfig({ profiles: { web: { accessTokenTtl: TTL } } });
+  server = await startServerWithConfig({ demo: true, profiles: { web: { accessTokenTtl: TTL } } });
   base = server.url.replace("127.0.0.1", "localhost");
   browser = await launchChromium();
 }, 60_000);

@@ -6,7 +6,7 @@ const TTL = 3;
 let server: RunningServer;
 
 beforeAll(async () => {
-  server = await startServerWithConfig({ profiles: { native: { accessTokenTtl: TTL } } });
+  server = await startServerWithConfig({ demo: true, profiles: { native: { accessTokenTtl: TTL } } });
 }, 30_000);
 afterAll(async () => {
   await server?.stop();

@@ -8,7 +8,7 @@ let browser: Browser;
 let base: string;
 
 beforeAll(async () => {
-  server = await startServerProcess();
+  server = await startServerProcess(["--demo"]);
   // The issuer is http://localhost:PORT; the page is served from the same origin.
   base = server.url.replace("127.0.0.1", "localhost");
   browser = await launchChromium();

@@ -1,8 +1,14 @@
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { type RunningServer, runCli, startServerProcess } from "./server-process.js";
+import {
+  freePort,
+  type RunningServer,
+  readResourceSecret,
+  runCli,
+  startServerProcess,
+} from "./server-process.js";
 
 let server: RunningServer | null = null;
 afterEach(async () => {
@@ -18,7 +24,7 @@ const form = (fields: Record<string, string>) => ({
 
 describe("the server process, started as npm start starts it", () => {
   it("creates its database, prints a demo user, signs in, refreshes, revokes and stops cleanly", async () => {
-    server = await startServerProcess();
+    server = await startServerProcess(["--demo"]);
     expect(server.demoPassword).toBeTruthy();
     const login = await fetch(`${server.url}/login`, {
       method: "POST",
@@ -55,12 +61,12 @@ describe("the server process, started as npm start starts it", () => {
     const dir = mkdtempSync(join(tmpdir(), "prolong-restart-"));
     const store = `sqlite:${join(dir, "prolong.db")}`;
     try {
-      server = await startServerProcess(["--store", store]);
+      server = await startServerProcess(["--store", store, "--demo"]);
       const password = server.demoPassword;
       const jwks = await (await fetch(`${server.url}/.well-known/jwks.json`)).json();
       await server.stop();
 
-      server = await startServerProcess(["--store", store]);
+      server = await startServerProcess(["--store", store, "--demo"]);
       expect(server.demoPassword).toBeNull();
       const again = await (await fetch(`${server.url}/.well-known/jwks.json`)).json();
       expect(again).toEqual(jwks);
@@ -78,7 +84,7 @@ describe("the server process, started as npm start starts it", () => {
   });
 
   it("finishes an in-flight request when told to stop", async () => {
-    server = await startServerProcess([], { PROLONG_LOG_LEVEL: "info" });
+    server = await startServerProcess(["--demo"], { PROLONG_LOG_LEVEL: "info" });
     const running = server;
     // A sign-in spends real scrypt time; stop once the server logged that it has the request.
     const pending = fetch(`${server.url}/login`, {
@@ -93,6 +99,55 @@ describe("the server process, started as npm start starts it", () => {
     const answer = await pending;
     expect(answer.status, await answer.clone().text()).toBe(200);
     expect(await stopped).toBe(0);
+  });
+});
+
+describe("the server process, started plainly", () => {
+  it("has no demo: no demo user, no demo page, no demo API", async () => {
+    server = await startServerProcess();
+    expect(server.stdout()).not.toMatch(/demo/i);
+    expect((await fetch(`${server.url}/`)).status).toBe(404);
+    expect((await fetch(`${server.url}/assets/demo.js`)).status).toBe(404);
+    expect((await fetch(`${server.url}/demo/api/hello`)).status).toBe(404);
+    const users = await runCli(["users", "list"], { cwd: server.dir });
+    expect(users.code).toBe(0);
+    expect(users.stdout).toBe("");
+  });
+
+  it("turns the demo on with PROLONG_DEMO=1", async () => {
+    server = await startServerProcess([], { PROLONG_DEMO: "1" });
+    expect(server.demoPassword).toBeTruthy();
+    expect((await fetch(`${server.url}/`)).headers.get("content-type")).toContain("text/html");
+    expect((await fetch(`${server.url}/demo/api/hello`)).status).toBe(401);
+  });
+
+  it("prints the issuer's URL and never the resource-server secret, which the CLI reads", async () => {
+    const port = await freePort();
+    const issuer = `http://127.0.0.1:${port}`;
+    server = await startServerProcess(["--port", String(port), "--issuer", issuer]);
+    const printed = server.stdout();
+    expect(printed).toContain(`prolong is up at ${issuer} (listening on 127.0.0.1:${port}`);
+    expect(printed).not.toContain("http://localhost");
+    expect(printed).toContain("prolong secrets resource");
+
+    const secret = await readResourceSecret(server);
+    expect(secret.length).toBeGreaterThanOrEqual(16);
+    expect(printed).not.toContain(secret);
+    const introspect = (credential: string) =>
+      fetch(`${server?.url}/oauth/introspect`, {
+        method: "POST",
+        headers: {
+          authorization: `Basic ${Buffer.from(`resource:${credential}`).toString("base64")}`,
+          "content-type": "application/x-www-form-urlencoded",
+        },
+        body: new URLSearchParams({ token: "not-a-token" }),
+      });
+    const accepted = await introspect(secret);
+    expect(accepted.status).toBe(200);
+    expect(await accepted.json()).toEqual({ active: false });
+    expect((await introspect(`${secret}x`)).status).toBe(401);
+    // Read again, it is the same secret: it is kept, not made anew.
+    expect(await readResourceSecret(server)).toBe(secret);
   });
 });
 
@@ -126,6 +181,19 @@ describe("the command line", () => {
     expect(result.code).not.toBe(0);
     expect(result.stderr).toContain("profiles.web.idleTimeot");
     rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("refuses a duration beyond its bound, naming the setting, before it listens", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "prolong-config-"));
+    try {
+      writeFileSync(join(dir, "config.json"), JSON.stringify({ profiles: { web: { idleTimeout: 1e13 } } }));
+      const result = await runCli(["serve", "--config", "config.json", "--store", "memory:"], { cwd: dir });
+      expect(result.code).not.toBe(0);
+      expect(result.stderr).toContain("profiles.web.idleTimeout: must be at most 315360000 s (10 years)");
+      expect(result.stdout).not.toContain("listening");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it("manages users, sessions and keys on the store", async () => {

@@ -12,7 +12,7 @@ export interface RunningServer {
   /** What the server printed for the person at the console. */
   stdout: () => string;
   readonly demoPassword: string | null;
-  readonly resourceSecret: string | null;
+  /** Where it runs; its default store is `./data/prolong.db` under it. */
   dir: string;
   stop: () => Promise<number | null>;
 }
@@ -30,8 +30,8 @@ export function freePort(): Promise<number> {
 }
 
 /**
- * Starts `prolong serve` as `npm start` does, in a fresh directory so `./data` is
- * new, on a free port; resolves once it prints its address.
+ * Starts `prolong serve` (`npm start` adds `--demo`), in a fresh directory so `./data`
+ * is new, on a free port; resolves once it prints that it is up.
  */
 export async function startServerProcess(
   args: string[] = [],
@@ -58,10 +58,11 @@ export async function startServerProcess(
   const url = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`server did not start: ${out}${err}`)), 20_000);
     const check = () => {
-      const match = /listening on (http:\/\/\S+)/.exec(out);
+      // The bound port, which the issuer of a test may not name.
+      const match = /prolong is up at \S+ \(listening on \S+:(\d+),/.exec(out);
       if (match?.[1]) {
         clearTimeout(timer);
-        resolve(match[1].replace("localhost", "127.0.0.1"));
+        resolve(`http://127.0.0.1:${match[1]}`);
       }
     };
     child.stdout.on("data", check);
@@ -85,9 +86,6 @@ export async function startServerProcess(
     get demoPassword() {
       return /password "([^"]+)"/.exec(out)?.[1] ?? null;
     },
-    get resourceSecret() {
-      return /resource-server secret[^:]*: (\S+)/.exec(out)?.[1] ?? null;
-    },
     stop,
   };
 }
@@ -109,6 +107,17 @@ export function runCli(args: string[], options: { cwd?: string; env?: Record<str
     });
     child.on("exit", (code) => resolve({ code, stdout, stderr }));
   });
+}
+
+/**
+ * The resource-server secret of a server that keeps it in its store, read as an operator
+ * would: `prolong secrets resource`, in the server's directory (pass `--store` or
+ * `--config` when the server got them).
+ */
+export async function readResourceSecret(server: RunningServer, args: string[] = []): Promise<string> {
+  const result = await runCli(["secrets", "resource", ...args], { cwd: server.dir });
+  if (result.code !== 0) throw new Error(`prolong secrets resource failed: ${result.stderr}`);
+  return result.stdout.trim();
 }
 
 /** Starts the server with a JSON configuration file holding `config`. */

@@ -1,6 +1,6 @@
 import * as oauth from "oauth4webapi";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { freePort, type RunningServer, startServerProcess } from "./server-process.js";
+import { freePort, type RunningServer, readResourceSecret, startServerProcess } from "./server-process.js";
 
 // oauth4webapi refuses plain http unless told otherwise; loopback in a test is the one place
 // that is acceptable. Nothing else about the client is changed.
@@ -12,7 +12,7 @@ let issuer: URL;
 beforeAll(async () => {
   const port = await freePort();
   issuer = new URL(`http://127.0.0.1:${port}`);
-  server = await startServerProcess(["--port", String(port), "--issuer", issuer.origin]);
+  server = await startServerProcess(["--port", String(port), "--issuer", issuer.origin, "--demo"]);
 });
 afterAll(async () => {
   await server.stop();
@@ -50,7 +50,7 @@ describe("a stock OAuth client (oauth4webapi), unmodified", () => {
       await oauth.introspectionRequest(
         as,
         resource,
-        oauth.ClientSecretBasic(server.resourceSecret as string),
+        oauth.ClientSecretBasic(await readResourceSecret(server)),
         refreshed.access_token,
         insecure,
       ),

@@ -7,6 +7,7 @@ import {
   verifyAccessToken,
 } from "./access-token.js";
 import { type Clock, seconds, systemClock } from "./clock.js";
+import { cleanDeviceName } from "./device-name.js";
 import { isProlongError, ProlongError } from "./errors.js";
 import { KeyRing, type RingKey, type SigningAlg } from "./keys.js";
 import {
@@ -113,7 +114,6 @@ export type Introspection =
       ver?: number;
     };
 
-const DEVICE_NAME_MAX = 100;
 const USER_AGENT_MAX = 512;
 const IP_MAX = 64;
 
@@ -646,7 +646,9 @@ export class SessionEngine {
 
   async renameSession(userId: string, sessionId: string, deviceName: string): Promise<SessionRecord> {
     const name = cleanDeviceName(deviceName);
-    if (name === null) throw new ProlongError("invalid_request", "device name must not be empty");
+    if (name === null) {
+      throw new ProlongError("invalid_request", "device name is empty once invisible characters are removed");
+    }
     await this.#ownSession(userId, sessionId);
     const renamed = await this.store.renameSession(sessionId, name);
     if (!renamed) throw new ProlongError("not_found", "no such session");
@@ -816,12 +818,4 @@ export class SessionEngine {
 function clip(value: string | null | undefined, max: number): string | null {
   if (typeof value !== "string" || value.length === 0) return null;
   return value.slice(0, max);
-}
-
-/** Device names are shown to users: strip control characters, trim, bound the length. */
-function cleanDeviceName(value: string | null | undefined): string | null {
-  if (typeof value !== "string") return null;
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: removing them is the point
-  const name = value.replace(/[\u0000-\u001f\u007f]/g, "").trim();
-  return name.length === 0 ? null : name.slice(0, DEVICE_NAME_MAX);
 }

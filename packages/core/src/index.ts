@@ -8,6 +8,7 @@ export {
 export { constantTimeEqual } from "./bytes.js";
 export type { Clock } from "./clock.js";
 export { seconds, systemClock } from "./clock.js";
+export { cleanDeviceName, DEVICE_NAME_MAX, truncateGraphemes } from "./device-name.js";
 export type {
   ClaimsHook,
   EngineEvent,
@@ -32,8 +33,10 @@ export {
 export type { ClientConfig, Policy, Profile, RefreshTransport } from "./policy.js";
 export {
   defaultPolicy,
+  durationProblem,
   longestAccessTokenTtl,
   nativeProfile,
+  profileBounds,
   profileOf,
   validatePolicy,
   webProfile,

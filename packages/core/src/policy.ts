@@ -73,21 +73,43 @@ export function longestAccessTokenTtl(policy: Policy): number {
   return Math.max(...Object.values(policy.profiles).map((p) => p.accessTokenTtl));
 }
 
+/**
+ * The range of each duration of a profile, in whole seconds (`exp` and `iat` are whole
+ * seconds, RFC 7519 §2). The maxima keep every deadline well inside what a date can
+ * hold, and keep a bearer token's life short enough for revocation to matter.
+ */
+export const profileBounds = {
+  accessTokenTtl: { min: 1, max: DAY, note: "1 day" },
+  idleTimeout: { min: 1, max: 3650 * DAY, note: "10 years" },
+  absoluteLifetime: { min: 1, max: 3650 * DAY, note: "10 years" },
+  graceWindow: { min: 0, max: 3600, note: "1 hour" },
+} as const;
+
+type Duration = keyof typeof profileBounds;
+
+/** Why a duration is out of its bounds, or `null` when it is in them. */
+export function durationProblem(setting: Duration, value: number): string | null {
+  const { min, max, note } = profileBounds[setting];
+  if (!Number.isInteger(value)) return "must be a whole number of seconds";
+  if (value < min) return `must be at least ${min} s`;
+  if (value > max) return `must be at most ${max} s (${note})`;
+  return null;
+}
+
 /** Throws `invalid_config`, naming the setting, when a policy cannot work. */
 export function validatePolicy(policy: Policy): void {
   const fail = (setting: string, why: string) => {
     throw new ProlongError("invalid_config", `${setting}: ${why}`);
   };
-  const positive = (setting: string, value: number) => {
-    if (!Number.isFinite(value) || value <= 0) fail(setting, "must be a positive number of seconds");
+  const duration = (profile: string, setting: Duration, value: number) => {
+    const problem = durationProblem(setting, value);
+    if (problem) fail(`profiles.${profile}.${setting}`, problem);
   };
   for (const [name, p] of Object.entries(policy.profiles)) {
-    positive(`profiles.${name}.accessTokenTtl`, p.accessTokenTtl);
-    positive(`profiles.${name}.idleTimeout`, p.idleTimeout);
-    if (p.absoluteLifetime !== null) positive(`profiles.${name}.absoluteLifetime`, p.absoluteLifetime);
-    if (!Number.isFinite(p.graceWindow) || p.graceWindow < 0) {
-      fail(`profiles.${name}.graceWindow`, "must be zero or more seconds");
-    }
+    duration(name, "accessTokenTtl", p.accessTokenTtl);
+    duration(name, "idleTimeout", p.idleTimeout);
+    if (p.absoluteLifetime !== null) duration(name, "absoluteLifetime", p.absoluteLifetime);
+    duration(name, "graceWindow", p.graceWindow);
     if (!(p.refreshAfterRatio > 0 && p.refreshAfterRatio <= 1)) {
       fail(`profiles.${name}.refreshAfterRatio`, "must be in (0, 1]");
     }

@@ -174,4 +174,28 @@ describe("policy", () => {
     dangling.clients.ios = { profile: "mobile" };
     expect(() => validatePolicy(dangling)).toThrow(/clients\.ios\.profile/);
   });
+
+  it.each([
+    ["idleTimeout", 1e13, /profiles\.web\.idleTimeout: must be at most 315360000 s \(10 years\)/],
+    ["absoluteLifetime", 3650 * 86_400 + 1, /profiles\.web\.absoluteLifetime: must be at most/],
+    ["accessTokenTtl", 86_401, /profiles\.web\.accessTokenTtl: must be at most 86400 s \(1 day\)/],
+    ["accessTokenTtl", 2.5, /profiles\.web\.accessTokenTtl: must be a whole number of seconds/],
+    ["graceWindow", 3601, /profiles\.web\.graceWindow: must be at most 3600 s \(1 hour\)/],
+    ["graceWindow", Number.NaN, /profiles\.web\.graceWindow: must be a whole number/],
+  ])("refuses %s = %s, naming the setting", (setting, value, message) => {
+    const policy = defaultPolicy();
+    Object.assign(policy.profiles.web as object, { [setting]: value });
+    expect(() => validatePolicy(policy)).toThrow(message);
+  });
+
+  it("accepts the largest value of each bound", () => {
+    const policy = defaultPolicy();
+    Object.assign(policy.profiles.web as object, {
+      accessTokenTtl: 86_400,
+      idleTimeout: 3650 * 86_400,
+      absoluteLifetime: 3650 * 86_400,
+      graceWindow: 3600,
+    });
+    expect(() => validatePolicy(policy)).not.toThrow();
+  });
 });

@@ -3,10 +3,12 @@ import type { SessionEngine } from "@prolong/core";
 import Fastify, { type FastifyInstance } from "fastify";
 import type { ServerConfig } from "./config.js";
 import type { AppContext } from "./context.js";
+import { Cors } from "./cors.js";
 import { RevocationFeed } from "./feed.js";
 import { sendOAuthError } from "./http-errors.js";
 import { Metrics } from "./metrics.js";
 import { RateLimiter } from "./rate-limit.js";
+import { parseJsonBody } from "./request-body.js";
 import { adminRoutes } from "./routes/admin.js";
 import { demoRoutes } from "./routes/demo.js";
 import { feedRoutes } from "./routes/feed.js";
@@ -21,7 +23,7 @@ export interface BuildAppOptions {
   config: ServerConfig;
   /** Where JSON log lines go (default stdout); they are redacted wherever they go. */
   logStream?: { write(line: string): void };
-  /** Where the demo page's files are; `null` turns the page off. */
+  /** Where the demo page's files are, served when `config.demo` is on; `null` turns the page off. */
   publicDir?: string | null;
 }
 
@@ -82,6 +84,9 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
       if (method !== "HEAD") routes.push({ method, url: route.url });
   });
   registeredRoutes.set(app, routes);
+  const cors = new Cors(config.allowedOrigins);
+  app.addHook("onRoute", cors.noteRoute);
+  app.addHook("onRequest", cors.onRequest);
 
   const metrics = new Metrics();
   const unsubscribe = engine.subscribe((event) => metrics.observe(event));
@@ -94,9 +99,16 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
     feed,
     origins: allowedOrigins(config),
     resourceSecret: config.resourceSecret ?? randomBytes(32).toString("base64url"),
-    publicDir: options.publicDir ?? null,
+    publicDir: config.demo ? (options.publicDir ?? null) : null,
   };
 
+  app.addContentTypeParser("application/json", { parseAs: "string" }, (_request, body, done) => {
+    try {
+      done(null, parseJsonBody(body as string));
+    } catch (error) {
+      done(error as Error, undefined);
+    }
+  });
   app.addContentTypeParser(
     "application/x-www-form-urlencoded",
     { parseAs: "string" },
@@ -184,6 +196,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   await app.register(feedRoutes(ctx));
   await app.register(adminRoutes(ctx));
   await app.register(healthRoutes(ctx));
-  await app.register(demoRoutes(ctx));
+  if (config.demo) await app.register(demoRoutes(ctx));
+  cors.registerPreflights(app);
   return app;
 }

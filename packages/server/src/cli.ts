@@ -3,7 +3,7 @@ import { readFileSync } from "node:fs";
 import { isProlongError, type SessionEngine } from "@prolong/core";
 import { Command, CommanderError, Option } from "commander";
 import { fromEnvironment, fromFile, resolveConfig, type ServerConfig } from "./config.js";
-import { engineFor, startServer } from "./serve.js";
+import { engineFor, resourceSecretOf, startServer } from "./serve.js";
 import { openStore } from "./store.js";
 
 /** Settings from the file, the environment and the flags, later ones winning. */
@@ -52,6 +52,7 @@ program
   .option("--port <n>", "port to listen on (default 3000)", (v) => Number(v))
   .option("--host <host>", "interface to bind (default localhost)")
   .option("--issuer <url>", "public URL of this server (default http://localhost:PORT)")
+  .option("--demo", "create a demo user and serve the demo page and its API (also PROLONG_DEMO=1)")
   .addOption(storeOption())
   .addOption(configOption())
   .action(async (flags) => {
@@ -141,6 +142,22 @@ sessions
       await engine.revokeSession(null, id, "admin");
       console.log(`revoked ${id}`);
     });
+  });
+
+const secrets = program.command("secrets").description("read credentials kept in the store");
+secrets
+  .command("resource")
+  .description("print the resource-server secret (introspection, revocation feed) to stdout")
+  .addOption(storeOption())
+  .addOption(configOption())
+  .action(async (flags) => {
+    const config = loadConfig(flags);
+    const store = openStore(config.store);
+    try {
+      process.stdout.write(`${await resourceSecretOf(config, store)}\n`);
+    } finally {
+      await store.close();
+    }
   });
 
 const keys = program.command("keys").description("manage signing keys");

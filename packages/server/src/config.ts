@@ -1,30 +1,56 @@
 import { readFileSync } from "node:fs";
 import {
   defaultPolicy,
+  durationProblem,
   type Policy,
   type Profile,
   ProlongError,
+  type profileBounds,
   type SigningAlg,
   signingAlgs,
   validatePolicy,
 } from "@prolong/core";
 import { z } from "zod";
 
-const seconds = z.number().positive();
+/** A profile duration, bounded by the core's own rule so embedders and the CLI agree. */
+const duration = (setting: keyof typeof profileBounds) =>
+  z.number().superRefine((value, ctx) => {
+    const problem = durationProblem(setting, value);
+    if (problem) ctx.addIssue({ code: "custom", message: problem });
+  });
+
+/** A whole number in a range; past the maximum a limit is a typo, not a choice. */
+const whole = (min: number, max: number, unit = "") =>
+  z
+    .number()
+    .int(`must be a whole number${unit ? ` of ${unit}` : ""}`)
+    .min(min, `must be at least ${min}`)
+    .max(max, `must be at most ${max}`);
+
+/**
+ * An origin (scheme, host, port) as browsers send it in `Origin`; a path, query or
+ * credentials would never match one, so they are refused rather than silently dropped.
+ */
+const origin = z.url({ protocol: /^https?$/ }).refine((value) => {
+  const url = URL.canParse(value) ? new URL(value) : null;
+  return url?.pathname === "/" && !url.search && !url.hash && !url.username && !url.password;
+}, "must be an origin such as https://app.example.com, without a path");
 
 const profileSchema = z
   .object({
-    accessTokenTtl: seconds,
+    accessTokenTtl: duration("accessTokenTtl"),
     refreshAfterRatio: z.number().gt(0).max(1),
-    idleTimeout: seconds,
-    absoluteLifetime: seconds.nullable(),
-    graceWindow: z.number().min(0),
+    idleTimeout: duration("idleTimeout"),
+    absoluteLifetime: duration("absoluteLifetime").nullable(),
+    graceWindow: duration("graceWindow"),
     refreshTransport: z.enum(["cookie", "body"]),
   })
   .partial()
   .strict();
 
-const limitSchema = z.object({ max: z.number().int().positive(), windowSeconds: seconds }).strict();
+const limitSchema = z
+  .object({ max: whole(1, 1_000_000), windowSeconds: whole(1, 86_400, "seconds") })
+  .strict();
 
 /** Every setting, validated; unknown keys are errors so a typo never goes unnoticed. */
 export const configSchema = z
@@ -38,9 +64,10 @@ export const configSchema = z
     adminToken: z.string().min(16, "must be at least 16 characters").optional(),
     resourceSecret: z.string().min(16, "must be at least 16 characters").optional(),
     keyEncryptionKey: z.string().min(16, "must be at least 16 characters").optional(),
-    allowedOrigins: z.array(z.url()).default([]),
+    allowedOrigins: z.array(origin).default([]),
     trustProxy: z.boolean().default(false),
-    demo: z.boolean().default(true),
+    /** Demo user, page and API: only when asked for (`--demo`, `PROLONG_DEMO=1`). */
+    demo: z.boolean().default(false),
     logLevel: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
     profiles: z.record(z.string(), profileSchema).default({}),
     clients: z.record(z.string(), z.object({ profile: z.string() }).strict()).default({}),
@@ -74,9 +101,17 @@ const ENV: Record<string, keyof z.input<typeof configSchema>> = {
   PROLONG_RESOURCE_SECRET: "resourceSecret",
   PROLONG_KEY_ENCRYPTION_KEY: "keyEncryptionKey",
   PROLONG_LOG_LEVEL: "logLevel",
+  PROLONG_DEMO: "demo",
 };
 
 const NUMERIC = new Set(["port"]);
+const BOOLEAN = new Set(["demo"]);
+const BOOLEANS = new Map([
+  ["1", true],
+  ["true", true],
+  ["0", false],
+  ["false", false],
+]);
 
 /** Reads env vars that mirror settings; an unknown `PROLONG_*` name is an error, not a silent no-op. */
 export function fromEnvironment(env: NodeJS.ProcessEnv): Record<string, unknown> {
@@ -85,7 +120,12 @@ export function fromEnvironment(env: NodeJS.ProcessEnv): Record<string, unknown>
     if (!name.startsWith("PROLONG_") || value === undefined || value === "") continue;
     const key = ENV[name];
     if (!key) throw new ProlongError("invalid_config", `${name}: unknown environment variable`);
-    out[key] = NUMERIC.has(key) ? Number(value) : value;
+    if (BOOLEAN.has(key)) {
+      const flag = BOOLEANS.get(value.toLowerCase());
+      if (flag === undefined)
+        throw new ProlongError("invalid_config", `${name}: must be 1, true, 0 or false`);
+      out[key] = flag;
+    } else out[key] = NUMERIC.has(key) ? Number(value) : value;
   }
   return out;
 }

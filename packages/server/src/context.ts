@@ -15,7 +15,7 @@ export interface AppContext {
   origins: ReadonlySet<string>;
   /** Credential of resource servers (introspection, revocation feed). */
   resourceSecret: string;
-  /** Folder of the built demo page, or `null` when the demo is off. */
+  /** Folder of the built demo page, or `null` when the demo (or its page) is off. */
   publicDir: string | null;
 }
 

@@ -25,6 +25,9 @@ const op = (summary: string, tag: string, extra: Partial<Op> = {}): Op => ({
   ...extra,
 });
 
+/** Browser-facing endpoints answer CORS preflights for the configured origins (docs/protocol.md). */
+const preflight = op("CORS preflight, for the configured allowedOrigins", "cors");
+
 export const operations: Record<string, Record<string, Op>> = {
   "/.well-known/oauth-authorization-server": {
     get: op("Authorization server metadata (RFC 8414)", "discovery"),
@@ -32,6 +35,7 @@ export const operations: Record<string, Record<string, Op>> = {
   "/.well-known/jwks.json": { get: op("Public signing keys (RFC 7517)", "discovery") },
   "/openapi.json": { get: op("This document", "discovery") },
   "/login": {
+    options: preflight,
     post: op("Sign in with username and password", "sessions", {
       requestBody: json({ username: str, password: str, device_name: str, client_id: str }, [
         "username",
@@ -40,6 +44,7 @@ export const operations: Record<string, Record<string, Op>> = {
     }),
   },
   "/oauth/token": {
+    options: preflight,
     post: op("Refresh (RFC 6749 §6) or exchange an access token (RFC 8693)", "oauth", {
       requestBody: form(
         { grant_type: str, refresh_token: str, client_id: str, subject_token: str, subject_token_type: str },
@@ -48,6 +53,7 @@ export const operations: Record<string, Record<string, Op>> = {
     }),
   },
   "/oauth/revoke": {
+    options: preflight,
     post: op("Revoke a token and its session (RFC 7009)", "oauth", {
       requestBody: form({ token: str, token_type_hint: str, client_id: str }),
     }),
@@ -62,10 +68,12 @@ export const operations: Record<string, Record<string, Op>> = {
     get: op("Server-Sent Events of revocations", "resource servers", { security: resource }),
   },
   "/sessions": {
+    options: preflight,
     get: op("The caller's sessions", "sessions", { security: bearer }),
     delete: op("Revoke all the caller's other sessions", "sessions", { security: bearer }),
   },
   "/sessions/{id}": {
+    options: preflight,
     patch: op("Rename a session", "sessions", {
       security: bearer,
       requestBody: json({ device_name: str }, ["device_name"]),
@@ -73,12 +81,14 @@ export const operations: Record<string, Record<string, Op>> = {
     delete: op("Revoke a session", "sessions", { security: bearer }),
   },
   "/logout": {
+    options: preflight,
     post: op("End the current session, or all of them", "sessions", {
       security: bearer,
       requestBody: json({ everywhere: { type: "boolean" } }),
     }),
   },
   "/password": {
+    options: preflight,
     post: op("Change the password; ends the other sessions", "sessions", {
       security: bearer,
       requestBody: json({ current_password: str, new_password: str }, ["current_password", "new_password"]),
@@ -127,10 +137,14 @@ export const operations: Record<string, Record<string, Op>> = {
   "/admin/keys/rotate": { post: op("Rotate the signing key", "admin", { security: admin }) },
 };
 
+const DEMO_API = new Set(["/demo/api/hello"]);
 const DEMO_PAGE = new Set(["/", "/assets/{file}"]);
 
-/** The document for one server; the demo page's routes only when it serves them. */
-export function openApiDocument(issuer: string, options: { demo: boolean }) {
+/**
+ * The document for one server: the demo API only in demo mode, and the demo page's
+ * routes only when it also serves the page.
+ */
+export function openApiDocument(issuer: string, options: { demo: boolean; demoPage: boolean }) {
   return {
     openapi: "3.1.0",
     info: {
@@ -153,7 +167,9 @@ export function openApiDocument(issuer: string, options: { demo: boolean }) {
     },
     paths: Object.fromEntries(
       Object.entries(operations)
-        .filter(([path]) => options.demo || !DEMO_PAGE.has(path))
+        .filter(
+          ([path]) => (options.demo || !DEMO_API.has(path)) && (options.demoPage || !DEMO_PAGE.has(path)),
+        )
         .map(([path, methods]) => [
           path,
           Object.fromEntries(

@@ -33,7 +33,20 @@ export function engineFor(
   });
 }
 
-/** Opens the store, loads or creates keys, seeds a demo user on an empty store, and listens. */
+/**
+ * The credential of resource servers (introspection, revocation feed): the configured one,
+ * else one generated once and kept in the store, so every process on that store (servers,
+ * `prolong secrets resource`) agrees on it.
+ */
+export function resourceSecretOf(config: ServerConfig, store: SessionStore): Promise<string> {
+  if (config.resourceSecret) return Promise.resolve(config.resourceSecret);
+  return store.claimSecret("resource-secret", randomBytes(24).toString("base64url"));
+}
+
+/**
+ * Opens the store, loads or creates keys, seeds a demo user in demo mode, and listens.
+ * `url` is the issuer: where clients reach the server, which a proxy may front.
+ */
 export async function startServer(
   config: ServerConfig,
   options: StartOptions = {},
@@ -42,10 +55,7 @@ export async function startServer(
   const store = openStore(config.store);
   const engine = await engineFor(config, store, options.engineOptions);
 
-  // Unconfigured, resource servers still need a stable credential: keep one in the store.
-  const resourceSecret =
-    config.resourceSecret ??
-    (await store.claimSecret("resource-secret", randomBytes(24).toString("base64url")));
+  const resourceSecret = await resourceSecretOf(config, store);
   const publicDir = config.demo && existsSync(defaultPublicDir) ? defaultPublicDir : null;
   const app = await buildApp({ engine, config: { ...config, resourceSecret }, publicDir });
   // Keys rotated by `prolong keys rotate` (or another instance) are picked up within 30 s,
@@ -75,14 +85,18 @@ export async function startServer(
   await app.listen({ port: config.port, host: config.host });
   const address = app.server.address();
   const port = typeof address === "object" && address ? address.port : config.port;
-  const url = `http://localhost:${port}`;
+  const host = config.host.includes(":") ? `[${config.host}]` : config.host;
 
+  // The console is often a shared log: the secret itself is never printed, only where it is.
   if (demoPassword) print(`demo user created: username "demo", password "${demoPassword}"`);
   if (!config.resourceSecret)
-    print(`resource-server secret (set PROLONG_RESOURCE_SECRET to choose one): ${resourceSecret}`);
+    print(
+      `resource-server secret: kept in the store; print it with \`prolong secrets resource --store ${config.store}\` (or set PROLONG_RESOURCE_SECRET)`,
+    );
   if (!config.adminToken) print("admin API is off; set PROLONG_ADMIN_TOKEN to turn it on");
-  if (publicDir) print(`demo page: ${url}/`);
-  // Last, so whoever waits for this line has seen everything above.
-  print(`prolong is listening on ${url} (issuer ${config.issuer}, store ${config.store})`);
-  return { app, engine, url };
+  if (publicDir) print(`demo page: ${config.issuer}/`);
+  // Last, so whoever waits for this line has seen everything above. The issuer is the URL
+  // clients use (it may be a proxy's); the bound address is for the operator.
+  print(`prolong is up at ${config.issuer} (listening on ${host}:${port}, store ${config.store})`);
+  return { app, engine, url: config.issuer };
 }

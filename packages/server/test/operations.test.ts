@@ -45,21 +45,22 @@ describe("discovery", () => {
     expect(keys[0]).not.toHaveProperty("d");
   });
 
-  it.each([false, true])(
-    "serves an OpenAPI document listing exactly the routes served (demo page %s)",
-    async (demo) => {
-      const { app } = await testApp({}, demo ? { publicDir: "/nonexistent" } : {});
-      const document = (await app.inject({ method: "GET", url: "/openapi.json" })).json();
-      expect(document).toEqual(JSON.parse(JSON.stringify(openApiDocument(ISSUER, { demo }))));
-      const documented = Object.entries(document.paths as Record<string, object>)
-        .flatMap(([path, methods]) => Object.keys(methods).map((m) => `${m.toUpperCase()} ${path}`))
-        .sort();
-      const served = routesOf(app)
-        .map((r) => `${r.method} ${r.url.replace(/:(\w+)/g, "{$1}")}`)
-        .sort();
-      expect(documented).toEqual(served);
-    },
-  );
+  it.each([
+    { demo: false, demoPage: false },
+    { demo: true, demoPage: false },
+    { demo: true, demoPage: true },
+  ])("serves an OpenAPI document listing exactly the routes served (%j)", async ({ demo, demoPage }) => {
+    const { app } = await testApp({ demo }, demoPage ? { publicDir: "/nonexistent" } : {});
+    const document = (await app.inject({ method: "GET", url: "/openapi.json" })).json();
+    expect(document).toEqual(JSON.parse(JSON.stringify(openApiDocument(ISSUER, { demo, demoPage }))));
+    const documented = Object.entries(document.paths as Record<string, object>)
+      .flatMap(([path, methods]) => Object.keys(methods).map((m) => `${m.toUpperCase()} ${path}`))
+      .sort();
+    const served = routesOf(app)
+      .map((r) => `${r.method} ${r.url.replace(/:(\w+)/g, "{$1}")}`)
+      .sort();
+    expect(documented).toEqual(served);
+  });
 });
 
 describe("operations", () => {

@@ -186,8 +186,20 @@ describe("password change", () => {
 });
 
 describe("the demo API", () => {
+  it("does not exist unless demo mode is on", async () => {
+    const { app } = await testApp({}, { publicDir: "/nonexistent" });
+    const { body } = await login(app);
+    const hello = await app.inject({
+      method: "GET",
+      url: "/demo/api/hello",
+      headers: bearer(body.access_token as string),
+    });
+    expect(hello.statusCode).toBe(404);
+    expect((await app.inject({ method: "GET", url: "/" })).statusCode).toBe(404);
+  });
+
   it("signals soft expiry once rfa has passed (P11)", async () => {
-    const { app, clock } = await testApp();
+    const { app, clock } = await testApp({ demo: true });
     const { body } = await login(app);
     const call = () =>
       app.inject({ method: "GET", url: "/demo/api/hello", headers: bearer(body.access_token as string) });

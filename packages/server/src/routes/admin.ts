@@ -4,6 +4,7 @@ import { z } from "zod";
 import type { AppContext } from "../context.js";
 import { secretEquals } from "../credentials.js";
 import { sendError } from "../http-errors.js";
+import { deviceNameField, parseBody } from "../request-body.js";
 import { sendTokens } from "../token-response.js";
 import { describeSession } from "./sessions.js";
 
@@ -33,9 +34,11 @@ const createSessionBody = z
   .object({
     user_id: z.string().max(100),
     client_id: z.string().max(100).optional(),
-    device_name: z.string().max(200).optional(),
+    device_name: deviceNameField.optional(),
   })
   .strict();
+
+const setPasswordBody = z.object({ password: z.string().max(1024) }).strict();
 
 type IdParams = { Params: { id: string } };
 
@@ -85,9 +88,8 @@ export function adminRoutes(ctx: AppContext) {
         });
 
         admin.post("/users", { config: { accepts: JSON_ONLY } }, async (request, reply) => {
-          const body = createUserBody.safeParse(request.body);
-          if (!body.success)
-            return reply.code(400).send({ error: "invalid_request", message: "username is required" });
+          const body = parseBody(createUserBody, request, reply);
+          if (!body) return reply;
           try {
             const user = await engine.createUser({
               username: body.data.username,
@@ -127,9 +129,8 @@ export function adminRoutes(ctx: AppContext) {
           "/users/:id/claims",
           { config: { accepts: JSON_ONLY } },
           async (request, reply) => {
-            const claims = claimsSchema.safeParse(request.body);
-            if (!claims.success)
-              return reply.code(400).send({ error: "invalid_request", message: "claims must be an object" });
+            const claims = parseBody(claimsSchema, request, reply);
+            if (!claims) return reply;
             return userAction((id) => engine.setClaims(id, claims.data))(request, reply);
           },
         );
@@ -138,12 +139,8 @@ export function adminRoutes(ctx: AppContext) {
           "/users/:id/password",
           { config: { accepts: JSON_ONLY } },
           async (request, reply) => {
-            const body = z
-              .object({ password: z.string().max(1024) })
-              .strict()
-              .safeParse(request.body);
-            if (!body.success)
-              return reply.code(400).send({ error: "invalid_request", message: "password is required" });
+            const body = parseBody(setPasswordBody, request, reply);
+            if (!body) return reply;
             return userAction((id) => engine.setPassword(id, body.data.password))(request, reply);
           },
         );
@@ -160,9 +157,8 @@ export function adminRoutes(ctx: AppContext) {
 
         // For a backend that authenticated the user itself.
         admin.post("/sessions", { config: { accepts: JSON_ONLY } }, async (request, reply) => {
-          const body = createSessionBody.safeParse(request.body);
-          if (!body.success)
-            return reply.code(400).send({ error: "invalid_request", message: "user_id is required" });
+          const body = parseBody(createSessionBody, request, reply);
+          if (!body) return reply;
           try {
             const tokens = await engine.createSessionForUser({
               userId: body.data.user_id,

@@ -3,14 +3,17 @@ import { z } from "zod";
 import { defaultRateLimits } from "../config.js";
 import type { AppContext } from "../context.js";
 import { sendError } from "../http-errors.js";
+import { deviceNameField, parseBody } from "../request-body.js";
 import { sendTokens } from "../token-response.js";
 
-const loginBody = z.object({
-  username: z.string().max(256),
-  password: z.string().max(1024),
-  device_name: z.string().max(200).optional(),
-  client_id: z.string().max(100).optional(),
-});
+const loginBody = z
+  .object({
+    username: z.string().max(256),
+    password: z.string().max(1024),
+    device_name: deviceNameField.optional(),
+    client_id: z.string().max(100).optional(),
+  })
+  .strict();
 
 export function loginRoutes(ctx: AppContext) {
   const limit = ctx.config.rateLimits.login ?? defaultRateLimits.login;
@@ -30,12 +33,8 @@ export function loginRoutes(ctx: AppContext) {
           .header("retry-after", String(wait))
           .send({ error: "rate_limited", message: "too many sign-in attempts" });
       }
-      const parsed = loginBody.safeParse(request.body);
-      if (!parsed.success) {
-        return reply
-          .code(400)
-          .send({ error: "invalid_request", message: "username and password are required strings" });
-      }
+      const parsed = parseBody(loginBody, request, reply);
+      if (!parsed) return reply;
       const body = parsed.data;
       try {
         const tokens = await ctx.engine.signIn({

@@ -1,10 +1,11 @@
-import { isProlongError, type SessionRecord } from "@prolong/core";
+import { cleanDeviceName, isProlongError, type SessionRecord } from "@prolong/core";
 import type { FastifyInstance } from "fastify";
 import { z } from "zod";
 import { authenticateCaller } from "../bearer-auth.js";
 import type { AppContext } from "../context.js";
 import { clearedRefreshCookie } from "../credentials.js";
 import { sendError } from "../http-errors.js";
+import { deviceNameField, parseBody } from "../request-body.js";
 
 const JSON_ONLY = ["application/json"] as const;
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
@@ -28,7 +29,14 @@ export function describeSession(session: SessionRecord, currentId: string | null
   };
 }
 
-const renameBody = z.object({ device_name: z.string().max(200) }).strict();
+const renameBody = z
+  .object({
+    device_name: deviceNameField.refine(
+      (name) => cleanDeviceName(name) !== null,
+      "must hold a visible character once control, bidi and zero-width characters are removed",
+    ),
+  })
+  .strict();
 const passwordBody = z
   .object({ current_password: z.string().max(1024), new_password: z.string().max(1024) })
   .strict();
@@ -50,9 +58,8 @@ export function sessionRoutes(ctx: AppContext) {
       async (request, reply) => {
         const caller = await authenticateCaller(ctx, request, reply);
         if (!caller) return reply;
-        const body = renameBody.safeParse(request.body);
-        if (!body.success)
-          return reply.code(400).send({ error: "invalid_request", message: "device_name is required" });
+        const body = parseBody(renameBody, request, reply);
+        if (!body) return reply;
         try {
           const session = await engine.renameSession(
             caller.claims.sub,
@@ -87,9 +94,8 @@ export function sessionRoutes(ctx: AppContext) {
     app.post("/logout", { config: { accepts: JSON_ONLY } }, async (request, reply) => {
       const caller = await authenticateCaller(ctx, request, reply);
       if (!caller) return reply;
-      const body = logoutBody.safeParse(request.body);
-      if (!body.success)
-        return reply.code(400).send({ error: "invalid_request", message: "body may only hold everywhere" });
+      const body = parseBody(logoutBody, request, reply);
+      if (!body) return reply;
       if (body.data?.everywhere) await engine.logoutEverywhere(caller.claims.sub);
       else await engine.logout(caller.session.id);
       return reply.header("set-cookie", clearedRefreshCookie()).code(204).send();
@@ -98,12 +104,8 @@ export function sessionRoutes(ctx: AppContext) {
     app.post("/password", { config: { accepts: JSON_ONLY } }, async (request, reply) => {
       const caller = await authenticateCaller(ctx, request, reply);
       if (!caller) return reply;
-      const body = passwordBody.safeParse(request.body);
-      if (!body.success) {
-        return reply
-          .code(400)
-          .send({ error: "invalid_request", message: "current_password and new_password are required" });
-      }
+      const body = parseBody(passwordBody, request, reply);
+      if (!body) return reply;
       try {
         const revoked = await engine.changePassword({
           userId: caller.claims.sub,

@@ -36,7 +36,7 @@ export function wellKnownRoutes(ctx: AppContext) {
     });
 
     app.get("/openapi.json", async () =>
-      openApiDocument(ctx.config.issuer, { demo: ctx.publicDir !== null }),
+      openApiDocument(ctx.config.issuer, { demo: ctx.config.demo, demoPage: ctx.publicDir !== null }),
     );
   };
 }

@@ -1,0 +1,64 @@
+/**
+ * Device names (P7) are typed by users and shown back to them in lists of sessions, where
+ * a name must not hide or reorder what is around it. So: no control characters, no
+ * bidirectional overrides, isolates or marks (the reordering trick of CVE-2021-42574), no
+ * zero-width characters, NFC, trimmed, and cut at whole user-perceived characters.
+ */
+
+/** The longest device name kept, in UTF-16 code units (what storage and layout pay for). */
+export const DEVICE_NAME_MAX = 100;
+
+/**
+ * Control characters (C0, DEL, C1), the line and paragraph separators, bidi marks
+ * (U+061C, U+200E, U+200F), embeddings and overrides (U+202A–U+202E), isolates
+ * (U+2066–U+2069), and zero-width characters (U+200B, U+200C, U+2060, U+FEFF).
+ */
+const HIDDEN = /[\p{Cc}\u2028\u2029\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\u200b\u200c\u2060\ufeff]/gu;
+
+/**
+ * U+200D (zero-width joiner) is hidden too, except inside an emoji sequence such as
+ * 👩‍💻, where it is part of one visible picture and removing it would change the name.
+ */
+const LONE_JOINER =
+  /(?<!\p{Extended_Pictographic}[\ufe0f\u{1f3fb}-\u{1f3ff}]?)\u200d|\u200d(?!\p{Extended_Pictographic})/gu;
+
+const graphemes = new Intl.Segmenter(undefined, { granularity: "grapheme" });
+
+/**
+ * The name to keep for a device, or `null` when nothing visible is left (a sign-in
+ * then simply has no device name).
+ */
+export function cleanDeviceName(value: string | null | undefined): string | null {
+  if (typeof value !== "string") return null;
+  const name = value.replace(HIDDEN, "").replace(LONE_JOINER, "").normalize("NFC").trim();
+  if (name.length === 0) return null;
+  return truncateGraphemes(name, DEVICE_NAME_MAX).trim() || null;
+}
+
+/**
+ * The longest prefix of `text` made of whole graphemes (UAX #29) that fits in `max` code
+ * units: never half a surrogate pair, a flag, an emoji sequence or a letter with its
+ * accents. A single grapheme longer than `max` (a letter under hundreds of combining
+ * marks) is cut between code points, which still never splits a surrogate pair.
+ */
+export function truncateGraphemes(text: string, max: number): string {
+  if (text.length <= max) return text;
+  let end = 0;
+  for (const { segment, index } of graphemes.segment(text)) {
+    if (index + segment.length > max) {
+      if (end === 0) return cutCodePoints(segment, max);
+      break;
+    }
+    end = index + segment.length;
+  }
+  return text.slice(0, end);
+}
+
+function cutCodePoints(text: string, max: number): string {
+  let out = "";
+  for (const codePoint of text) {
+    if (out.length + codePoint.length > max) break;
+    out += codePoint;
+  }
+  return out;
+}

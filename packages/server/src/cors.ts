@@ -1,0 +1,82 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from "fastify";
+
+/**
+ * The endpoints a browser application on another origin calls (docs/protocol.md, CORS).
+ * The admin API, the revocation feed, introspection and metrics are for servers, so they
+ * answer no CORS at all and a browser never lets a page read them.
+ */
+export const BROWSER_PATHS: ReadonlySet<string> = new Set([
+  "/login",
+  "/oauth/token",
+  "/oauth/revoke",
+  "/logout",
+  "/sessions",
+  "/sessions/:id",
+  "/password",
+]);
+
+/** Everything a prolong client sends: JSON or form bodies, a bearer token, the anti-CSRF header. */
+const ALLOWED_HEADERS = "content-type, authorization, prolong-csrf";
+/** What the client reads beyond the safelisted headers: back-off (429) and bearer challenges (401). */
+const EXPOSED_HEADERS = "retry-after, www-authenticate";
+/** Ten minutes of cached preflights; Chromium caps the cache at two hours anyway. */
+const MAX_AGE_SECONDS = 600;
+
+/**
+ * CORS for the browser-facing endpoints (the CORS protocol of the Fetch standard): the
+ * configured origins only, matched exactly after normalisation, with credentials so the
+ * refresh cookie travels. Never `*`, which the Fetch standard forbids with credentials,
+ * and never an echo of an origin that is not configured.
+ */
+export class Cors {
+  readonly #origins: ReadonlySet<string>;
+  readonly #methods = new Map<string, string[]>();
+
+  /** `origins` as configured; each is reduced to its serialised origin, as browsers send it. */
+  constructor(origins: readonly string[]) {
+    this.#origins = new Set(origins.map((origin) => new URL(origin).origin));
+  }
+
+  /** For `onRoute`: remembers the methods of each browser-facing path, for preflights. */
+  noteRoute = (route: RouteOptions): void => {
+    if (!BROWSER_PATHS.has(route.url)) return;
+    const methods = this.#methods.get(route.url) ?? [];
+    for (const method of [route.method].flat()) if (method !== "HEAD") methods.push(method);
+    this.#methods.set(route.url, methods);
+  };
+
+  /** For `onRequest`: the CORS headers of a browser-facing route, set before any answer (errors too). */
+  onRequest = async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
+    const path = request.routeOptions.url;
+    if (path === undefined || !BROWSER_PATHS.has(path)) return;
+    // The answer depends on Origin even when it is refused, so shared caches must key on it.
+    reply.header("vary", "Origin");
+    if (!this.#allows(request)) return;
+    reply
+      .header("access-control-allow-origin", request.headers.origin)
+      .header("access-control-allow-credentials", "true");
+    if (request.method !== "OPTIONS") reply.header("access-control-expose-headers", EXPOSED_HEADERS);
+  };
+
+  /** Registers the preflight (OPTIONS) route of every browser-facing path seen so far. */
+  registerPreflights(app: FastifyInstance): void {
+    for (const [path, methods] of this.#methods) {
+      const allow = [...methods, "OPTIONS"].join(", ");
+      app.options(path, async (request, reply) => {
+        reply.header("allow", allow);
+        if (this.#allows(request)) {
+          reply
+            .header("access-control-allow-methods", allow)
+            .header("access-control-allow-headers", ALLOWED_HEADERS)
+            .header("access-control-max-age", String(MAX_AGE_SECONDS));
+        }
+        return reply.code(204).send();
+      });
+    }
+  }
+
+  #allows(request: FastifyRequest): boolean {
+    const origin = request.headers.origin;
+    return origin !== undefined && this.#origins.has(origin);
+  }
+}
