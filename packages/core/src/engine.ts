@@ -1,10 +1,12 @@
+import { DEFAULT_CLOCK_TOLERANCE } from "@prolong/verify";
 import { base64url } from "jose";
 import {
   type AccessTokenClaims,
   MAX_ACCESS_TOKEN_BYTES,
+  type OwnTokenCheck,
+  ownTokenCheck,
   reservedClaims,
   signAccessToken,
-  verifyAccessToken,
 } from "./access-token.js";
 import { type Clock, seconds, systemClock } from "./clock.js";
 import { cleanDeviceName } from "./device-name.js";
@@ -69,7 +71,10 @@ export interface EngineOptions {
   /** Encrypts private keys at rest when set. */
   keyEncryptionSecret?: string;
   claims?: ClaimsHook;
-  /** Clock skew tolerated when verifying access tokens, in seconds. Default 5. */
+  /**
+   * Clock skew tolerated when verifying access tokens, in seconds. Default
+   * `DEFAULT_CLOCK_TOLERANCE` of `@prolong/verify` (5), the resource servers' default.
+   */
   clockTolerance?: number;
   passwordCost?: ScryptCost;
   onEvent?: (event: EngineEvent) => void;
@@ -132,12 +137,19 @@ export class SessionEngine {
   readonly #codec: RefreshTokenCodec;
   readonly #claims: ClaimsHook;
   readonly #tolerance: number;
+  readonly #checkToken: OwnTokenCheck;
   readonly #passwordCost: ScryptCost;
   readonly #listeners = new Set<(event: EngineEvent) => void>();
   /** Spent on unknown usernames so a miss takes as long as a wrong password. */
   readonly #decoyHash: Promise<string>;
 
-  private constructor(options: EngineOptions, keys: KeyRing, codec: RefreshTokenCodec, policy: Policy) {
+  private constructor(
+    options: EngineOptions,
+    keys: KeyRing,
+    codec: RefreshTokenCodec,
+    policy: Policy,
+    checkToken: OwnTokenCheck,
+  ) {
     this.store = options.store;
     this.keys = keys;
     this.policy = policy;
@@ -147,7 +159,8 @@ export class SessionEngine {
     this.#random = options.random ?? cryptoRandom;
     this.#codec = codec;
     this.#claims = options.claims ?? (({ user }) => user.claims);
-    this.#tolerance = options.clockTolerance ?? 5;
+    this.#tolerance = options.clockTolerance ?? DEFAULT_CLOCK_TOLERANCE;
+    this.#checkToken = checkToken;
     this.#passwordCost = options.passwordCost ?? defaultScryptCost;
     this.#decoyHash = hashPassword("decoy password, never matches", this.#passwordCost);
     if (options.onEvent) this.#listeners.add(options.onEvent);
@@ -171,7 +184,18 @@ export class SessionEngine {
       retainFor: longestAccessTokenTtl(policy) + 60,
       ...(options.keyEncryptionSecret === undefined ? {} : { encryptionSecret: options.keyEncryptionSecret }),
     });
-    return new SessionEngine(options, keys, codec, policy);
+    const clockTolerance = options.clockTolerance ?? DEFAULT_CLOCK_TOLERANCE;
+    if (!(Number.isFinite(clockTolerance) && clockTolerance >= 0)) {
+      throw new ProlongError("invalid_config", "clockTolerance: must be zero or more seconds");
+    }
+    const checkToken = await ownTokenCheck(keys, {
+      issuer: options.issuer,
+      audience: options.audience ?? "prolong",
+      clockTolerance,
+      maxLifetime: longestAccessTokenTtl(policy),
+      now: () => clock.now(),
+    });
+    return new SessionEngine(options, keys, codec, policy, checkToken);
   }
 
   /** Subscribes to engine events; returns the unsubscribe function. */
@@ -436,7 +460,7 @@ export class SessionEngine {
    * same session, bounded by the absolute lifetime and refused for ended sessions.
    */
   async exchange(input: { accessToken: string; clientId?: string }): Promise<TokenSet> {
-    const claims = await this.#verify(input.accessToken);
+    const claims = await this.#checkToken(input.accessToken);
     const session = await this.store.findSession(claims.sid);
     if (!session || session.userId !== claims.sub)
       throw new ProlongError("invalid_grant", "token is invalid");
@@ -444,6 +468,10 @@ export class SessionEngine {
       throw new ProlongError("invalid_grant", "token was issued to another client");
     }
     const profile = profileOf(this.policy, session.clientId);
+    // Opt-in per profile, and only where an absolute lifetime ends the chain (validatePolicy).
+    if (!profile.exchange) {
+      throw new ProlongError("unauthorized_client", "this client may not use the token exchange");
+    }
     const user = await this.#admit(session);
     if (claims.ver < user.tokenVersion) throw new ProlongError("session_revoked", "session was revoked");
     const now = this.now();
@@ -462,7 +490,7 @@ export class SessionEngine {
    * claims, and that its session is still live (so logout takes effect at once there).
    */
   async authenticate(accessToken: string): Promise<{ claims: AccessTokenClaims; session: SessionRecord }> {
-    const claims = await this.#verify(accessToken);
+    const claims = await this.#checkToken(accessToken);
     const session = await this.store.findSession(claims.sid);
     const now = this.now();
     if (!session || session.userId !== claims.sub || session.revokedAt !== null) {
@@ -490,16 +518,6 @@ export class SessionEngine {
       throw new ProlongError("reauth_required", "sign in again to continue");
     }
     return user;
-  }
-
-  async #verify(accessToken: string): Promise<AccessTokenClaims> {
-    return verifyAccessToken(this.keys, accessToken, {
-      issuer: this.issuer,
-      audience: this.audience,
-      now: this.now(),
-      tolerance: this.#tolerance,
-      maxLifetime: longestAccessTokenTtl(this.policy),
-    });
   }
 
   async #tokens(
@@ -560,7 +578,7 @@ export class SessionEngine {
     const asRefresh = async () => (await this.#codec.open(token))?.sessionId ?? null;
     const asAccess = async () => {
       try {
-        return (await this.#verify(token)).sid;
+        return (await this.#checkToken(token)).sid;
       } catch (error) {
         if (isProlongError(error)) return null;
         throw error;
@@ -582,7 +600,7 @@ export class SessionEngine {
     }
     let claims: AccessTokenClaims;
     try {
-      claims = await this.#verify(token);
+      claims = await this.#checkToken(token);
     } catch (error) {
       if (!isProlongError(error)) throw error;
       if (hint === "access_token") {

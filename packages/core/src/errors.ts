@@ -32,7 +32,14 @@ export type ErrorCode =
   /** Key material is too weak or of the wrong kind. */
   | "invalid_key"
   /** Configuration is wrong; the message names the setting. */
-  | "invalid_config";
+  | "invalid_config"
+  /** The client's profile may not use this grant (RFC 6749 §5.2), e.g. the stateless exchange. */
+  | "unauthorized_client"
+  /**
+   * The store cannot serve right now (locked, disk full or read-only, unreachable). A failure
+   * of ours, not of the caller's credential: answered 503 and never signs anyone out.
+   */
+  | "store_unavailable";
 
 /** The one error class of prolong. `code` is stable; `message` is for humans and never holds a secret. */
 export class ProlongError extends Error {

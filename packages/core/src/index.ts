@@ -1,10 +1,5 @@
-export type { AccessTokenCheck, AccessTokenClaims } from "./access-token.js";
-export {
-  MAX_ACCESS_TOKEN_BYTES,
-  reservedClaims,
-  signAccessToken,
-  verifyAccessToken,
-} from "./access-token.js";
+export type { AccessTokenClaims } from "./access-token.js";
+export { MAX_ACCESS_TOKEN_BYTES, reservedClaims, signAccessToken } from "./access-token.js";
 export { constantTimeEqual } from "./bytes.js";
 export type { Clock } from "./clock.js";
 export { seconds, systemClock } from "./clock.js";

@@ -16,6 +16,12 @@ export interface Profile {
   /** How long a rotated refresh token may be replayed to receive the same successor (P5). */
   graceWindow: number;
   refreshTransport: RefreshTransport;
+  /**
+   * Whether clients of this profile may use the stateless exchange (P10, RFC 8693): an
+   * access token buys another without a refresh token. Off by default, and only allowed
+   * with an absolute lifetime, or a copied access token could be renewed forever.
+   */
+  exchange: boolean;
 }
 
 export interface ClientConfig {
@@ -39,6 +45,7 @@ export const webProfile: Profile = {
   absoluteLifetime: 30 * DAY,
   graceWindow: 30,
   refreshTransport: "cookie",
+  exchange: false,
 };
 
 export const nativeProfile: Profile = {
@@ -48,6 +55,7 @@ export const nativeProfile: Profile = {
   absoluteLifetime: null,
   graceWindow: 30,
   refreshTransport: "body",
+  exchange: false,
 };
 
 /** The default policy: public clients `web` and `native`. */
@@ -115,6 +123,13 @@ export function validatePolicy(policy: Policy): void {
     }
     if (p.refreshTransport !== "cookie" && p.refreshTransport !== "body") {
       fail(`profiles.${name}.refreshTransport`, 'must be "cookie" or "body"');
+    }
+    if (typeof p.exchange !== "boolean") fail(`profiles.${name}.exchange`, "must be true or false");
+    if (p.exchange && p.absoluteLifetime === null) {
+      fail(
+        `profiles.${name}.exchange`,
+        "needs an absoluteLifetime: exchanges do not rotate anything, so only that limit ends the chain",
+      );
     }
   }
   for (const [id, c] of Object.entries(policy.clients)) {

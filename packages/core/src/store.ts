@@ -6,7 +6,10 @@
  * transaction or script in its backend, so races between server instances are settled
  * inside the store and never in the engine. Times are milliseconds since the epoch and
  * always passed in by the caller (stores never read a clock). Expected misses return
- * `null` or an outcome value, never throw.
+ * `null` or an outcome value, never throw. When the backend itself cannot serve (locked,
+ * out of space, read-only, unreachable), an operation rejects with a `ProlongError` of
+ * code `store_unavailable`, so callers answer "try again later" and never treat it as a
+ * bad credential.
  */
 
 export interface UserRecord {
@@ -209,7 +212,12 @@ export interface SessionStore {
    * Returns how many sessions it deleted.
    */
   purge(before: number): Promise<number>;
-  /** Resolves when the store can serve requests (readiness), rejects otherwise. */
+  /**
+   * Readiness: resolves when the store can serve requests, writes included, and rejects
+   * (`store_unavailable`) otherwise. It commits a real, cheap write (a heartbeat that no
+   * other operation sees), because a store that still reads but cannot write fails every
+   * sign-in and refresh.
+   */
   ping(): Promise<void>;
   close(): Promise<void>;
 }

@@ -75,9 +75,19 @@ describe("sessions created by an embedding backend", () => {
   });
 });
 
+/** A policy whose web profile opts in to the stateless exchange (off by default). */
+function exchangePolicy(absoluteLifetime?: number) {
+  const policy = defaultPolicy();
+  Object.assign(policy.profiles.web as object, {
+    exchange: true,
+    ...(absoluteLifetime === undefined ? {} : { absoluteLifetime }),
+  });
+  return policy;
+}
+
 describe("stateless exchange (P10)", () => {
   it("swaps a valid access token for a new one of the same session and slides the idle timeout", async () => {
-    const { engine, clock, store } = await setup();
+    const { engine, clock, store } = await setup({ policy: exchangePolicy() });
     const first = await engine.signIn(login);
     clock.advance(200);
     const next = await engine.exchange({ accessToken: first.accessToken });
@@ -88,7 +98,7 @@ describe("stateless exchange (P10)", () => {
   });
 
   it("refuses an expired token, a revoked session, and a token of an old version", async () => {
-    const { engine, clock, user } = await setup();
+    const { engine, clock, user } = await setup({ policy: exchangePolicy() });
     const a = await engine.signIn(login);
     // 300 s lifetime plus the 5 s clock tolerance.
     clock.advance(306);
@@ -104,9 +114,7 @@ describe("stateless exchange (P10)", () => {
   });
 
   it("is bounded by the absolute lifetime", async () => {
-    const policy = defaultPolicy();
-    Object.assign(policy.profiles.web as object, { absoluteLifetime: 3600 });
-    const { engine, clock } = await setup({ policy });
+    const { engine, clock } = await setup({ policy: exchangePolicy(3600) });
     const first = await engine.signIn(login);
     const limit = first.session.absoluteExpiresAt as number;
     let token = first.accessToken;
@@ -129,8 +137,19 @@ describe("stateless exchange (P10)", () => {
     expect(exchanges).toBe(14);
   });
 
+  it("is refused as unauthorized_client to a profile that did not opt in, before anything is touched", async () => {
+    const { engine, clock, store } = await setup();
+    const native = await engine.signIn({ ...login, clientId: "native" });
+    const web = await engine.signIn(login);
+    clock.advance(60);
+    // The native profile has no absolute lifetime: a copied token could be renewed forever.
+    expect(await codeOf(engine.exchange({ accessToken: native.accessToken }))).toBe("unauthorized_client");
+    expect(await codeOf(engine.exchange({ accessToken: web.accessToken }))).toBe("unauthorized_client");
+    expect((await store.findSession(native.sessionId))?.lastActiveAt).toBe(native.session.lastActiveAt);
+  });
+
   it("refuses a refresh token or garbage", async () => {
-    const { engine } = await setup();
+    const { engine } = await setup({ policy: exchangePolicy() });
     const a = await engine.signIn(login);
     expect(await codeOf(engine.exchange({ accessToken: a.refreshToken as string }))).toBe("invalid_token");
     expect(await codeOf(engine.exchange({ accessToken: "x".repeat(10_000) }))).toBe("invalid_token");
@@ -145,6 +164,41 @@ describe("authenticating the server's own bearer routes", () => {
     expect(session.id).toBe(a.sessionId);
     await engine.logout(a.sessionId);
     expect(await codeOf(engine.authenticate(a.accessToken))).toBe("session_revoked");
+  });
+
+  it("refuses what @prolong/verify refuses: a padded or non-canonical signature, 6 s past exp", async () => {
+    const { engine, clock } = await setup({ policy: exchangePolicy() });
+    const a = await engine.signIn(login);
+    const [h, p, s] = a.accessToken.split(".") as [string, string, string];
+    const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    // An Ed25519 signature leaves 4 unused bits in its last character: flipping one decodes alike.
+    const twin = `${s.slice(0, -1)}${alphabet[alphabet.indexOf(s.at(-1) as string) ^ 1]}`;
+    expect(Buffer.from(twin, "base64url").equals(Buffer.from(s, "base64url"))).toBe(true);
+    for (const malleated of [`${h}.${p}.${s}==`, `${h}.${p}.${twin}`]) {
+      expect(await codeOf(engine.authenticate(malleated))).toBe("invalid_token");
+      expect(await codeOf(engine.exchange({ accessToken: malleated }))).toBe("invalid_token");
+      expect(await engine.introspect(malleated, "access_token")).toEqual({ active: false });
+    }
+    await engine.revokeToken({ token: `${h}.${p}.${twin}`, tokenTypeHint: "access_token" });
+    expect((await engine.authenticate(a.accessToken)).session.revokedAt).toBeNull();
+    // The default tolerance is 5 s, as the verifier's: 6 s past exp is expired.
+    clock.advance(a.claims.exp - a.claims.iat + 4);
+    expect((await engine.authenticate(a.accessToken)).claims.sid).toBe(a.sessionId);
+    clock.advance(2);
+    expect(await codeOf(engine.authenticate(a.accessToken))).toBe("token_expired");
+    expect(await codeOf(engine.exchange({ accessToken: a.accessToken }))).toBe("token_expired");
+  });
+
+  it("sees a key rotated into the ring at once, and takes its clock tolerance from the options", async () => {
+    const { engine, clock } = await setup({ clockTolerance: 30 });
+    const rotated = await engine.rotateKeys();
+    const a = await engine.signIn(login);
+    expect(decodeJwt(a.accessToken).header.kid).toBe(rotated.kid);
+    clock.advance(a.claims.exp - a.claims.iat + 29);
+    expect((await engine.authenticate(a.accessToken)).claims.sid).toBe(a.sessionId);
+    clock.advance(2);
+    expect(await codeOf(engine.authenticate(a.accessToken))).toBe("token_expired");
+    await expect(setup({ clockTolerance: -1 })).rejects.toThrow(/clockTolerance/);
   });
 
   it("tells an expired token apart from an invalid one", async () => {

@@ -157,12 +157,23 @@ describe("policy", () => {
       absoluteLifetime: 30 * 86_400,
       graceWindow: 30,
       refreshTransport: "cookie",
+      exchange: false,
     });
     expect(policy.profiles.native).toMatchObject({
       idleTimeout: 90 * 86_400,
       absoluteLifetime: null,
       refreshTransport: "body",
+      exchange: false,
     });
+  });
+
+  it("allows the stateless exchange only on a profile with an absolute lifetime", () => {
+    const unlimited = defaultPolicy();
+    (unlimited.profiles.native as { exchange: boolean }).exchange = true;
+    expect(() => validatePolicy(unlimited)).toThrow(/profiles\.native\.exchange: needs an absoluteLifetime/);
+    const bounded = defaultPolicy();
+    (bounded.profiles.web as { exchange: boolean }).exchange = true;
+    expect(() => validatePolicy(bounded)).not.toThrow();
   });
 
   it("names the setting that is wrong", () => {

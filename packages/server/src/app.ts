@@ -1,11 +1,11 @@
 import { randomBytes } from "node:crypto";
-import type { SessionEngine } from "@prolong/core";
+import { isProlongError, type SessionEngine } from "@prolong/core";
 import Fastify, { type FastifyInstance } from "fastify";
 import type { ServerConfig } from "./config.js";
 import type { AppContext } from "./context.js";
 import { Cors } from "./cors.js";
 import { RevocationFeed } from "./feed.js";
-import { sendOAuthError } from "./http-errors.js";
+import { sendOAuthError, sendUnavailable } from "./http-errors.js";
 import { Metrics } from "./metrics.js";
 import { RateLimiter } from "./rate-limit.js";
 import { parseJsonBody } from "./request-body.js";
@@ -160,6 +160,11 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   });
 
   app.setErrorHandler((error: Error & { statusCode?: number; code?: string }, request, reply) => {
+    // Whatever route met it: an unusable store is 503 + Retry-After, never a 500 or a 4xx.
+    if (isProlongError(error, "store_unavailable")) {
+      request.log.warn({ err: error }, "store unavailable");
+      return sendUnavailable(reply, request.routeOptions.config?.oauth === true);
+    }
     const status =
       error.statusCode && error.statusCode >= 400 && error.statusCode < 600 ? error.statusCode : 500;
     if (status >= 500) request.log.error({ err: error }, "request failed");

@@ -34,7 +34,8 @@ export async function authenticateCaller(
   try {
     return await ctx.engine.authenticate(bearer.token);
   } catch (error) {
-    if (!isProlongError(error)) throw error;
+    // A store outage is not a bad token: a 401 would make the client drop its session.
+    if (!isProlongError(error) || error.code === "store_unavailable") throw error;
     sendBearerChallenge(reply, error);
     return null;
   }

@@ -44,6 +44,7 @@ const profileSchema = z
     absoluteLifetime: duration("absoluteLifetime").nullable(),
     graceWindow: duration("graceWindow"),
     refreshTransport: z.enum(["cookie", "body"]),
+    exchange: z.boolean(),
   })
   .partial()
   .strict();
@@ -61,6 +62,11 @@ export const configSchema = z
     store: z.string().min(1).default("sqlite:./data/prolong.db"),
     audience: z.string().min(1).default("prolong"),
     alg: z.enum(signingAlgs as [SigningAlg, ...SigningAlg[]]).default("EdDSA"),
+    /**
+     * Seconds of clock skew tolerated on access tokens by the server's own checks; unset,
+     * the verifier's default (5 s), so the server and resource servers agree.
+     */
+    clockTolerance: z.number().min(0).max(300).optional(),
     adminToken: z.string().min(16, "must be at least 16 characters").optional(),
     resourceSecret: z.string().min(16, "must be at least 16 characters").optional(),
     keyEncryptionKey: z.string().min(16, "must be at least 16 characters").optional(),

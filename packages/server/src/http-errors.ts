@@ -1,7 +1,11 @@
 import { type ErrorCode, isProlongError } from "@prolong/core";
 import type { FastifyReply } from "fastify";
 
-/** Failures of a grant: RFC 6749 §5.2 calls them all `invalid_grant`; prolong's finer code rides along. */
+/**
+ * Failures of a grant: RFC 6749 §5.2 calls them all `invalid_grant`; prolong's finer code
+ * rides along. These are definitive: the credential will never work again, so they are
+ * the only failures after which a refresh cookie may be cleared.
+ */
 const GRANT_FAILURES = new Set<ErrorCode>([
   "invalid_grant",
   "reuse_detected",
@@ -23,6 +27,30 @@ const STATUS: Partial<Record<ErrorCode, number>> = {
   invalid_key: 400,
   invalid_config: 500,
 };
+
+/** Seconds a client is asked to wait when the store cannot serve (its lock waits 5 s by default). */
+export const STORE_RETRY_AFTER_SECONDS = 5;
+
+/** True for a definitive failure of the presented grant, as opposed to a failure of ours. */
+export function isGrantFailure(error: unknown): boolean {
+  return isProlongError(error) && GRANT_FAILURES.has(error.code);
+}
+
+/**
+ * 503 with `Retry-After` for a store that cannot serve (RFC 9110 §15.6.4, §10.2.3): a failure
+ * of ours, so never an answer that tells a client its credential is bad. OAuth endpoints
+ * use RFC 6749 §5.2's `temporarily_unavailable`; the others the common shape.
+ */
+export function sendUnavailable(reply: FastifyReply, oauth: boolean) {
+  reply
+    .code(503)
+    .header("retry-after", String(STORE_RETRY_AFTER_SECONDS))
+    .header("cache-control", "no-store");
+  const message = "the session store is temporarily unavailable; retry later";
+  return oauth
+    ? reply.send({ error: "temporarily_unavailable", error_description: message })
+    : reply.send({ error: "store_unavailable", message });
+}
 
 /** RFC 6749 §5.2 error answer of the OAuth endpoints. */
 export function sendOAuthError(
@@ -49,6 +77,9 @@ export function sendGrantError(reply: FastifyReply, error: unknown) {
       return sendOAuthError(reply, 400, "invalid_grant", error.message, error.code);
     if (error.code === "invalid_client")
       return sendOAuthError(reply, 401, "invalid_client", error.message, error.code);
+    if (error.code === "unauthorized_client")
+      return sendOAuthError(reply, 400, "unauthorized_client", error.message);
+    if (error.code === "store_unavailable") return sendUnavailable(reply, true);
     if (error.code === "invalid_request") return sendOAuthError(reply, 400, "invalid_request", error.message);
   }
   throw error;
@@ -78,6 +109,7 @@ export function sendBearerChallenge(reply: FastifyReply, error?: unknown) {
 
 /** The common JSON error shape of the non-OAuth routes. */
 export function sendError(reply: FastifyReply, error: unknown) {
+  if (isProlongError(error, "store_unavailable")) return sendUnavailable(reply, false);
   if (isProlongError(error)) {
     const status = STATUS[error.code] ?? 400;
     return reply.code(status).send({ error: error.code, message: error.message });

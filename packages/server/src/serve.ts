@@ -28,6 +28,7 @@ export function engineFor(
     audience: config.audience,
     alg: config.alg,
     policy: policyOf(config),
+    ...(config.clockTolerance === undefined ? {} : { clockTolerance: config.clockTolerance }),
     ...(config.keyEncryptionKey ? { keyEncryptionSecret: config.keyEncryptionKey } : {}),
     ...extra,
   });

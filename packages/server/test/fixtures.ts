@@ -1,5 +1,5 @@
 import { SessionEngine } from "@prolong/core";
-import { buildApp, resolveConfig } from "@prolong/server";
+import { buildApp, policyOf, resolveConfig } from "@prolong/server";
 import { MemoryStore } from "@prolong/store-memory";
 import type { FastifyInstance, LightMyRequestResponse } from "fastify";
 
@@ -22,18 +22,21 @@ export const ISSUER = "https://auth.example.test";
 export async function testApp(settings: Record<string, unknown> = {}, options: { publicDir?: string } = {}) {
   const clock = new FakeClock();
   const store = new MemoryStore();
-  const engine = await SessionEngine.create({
-    store,
-    clock,
-    issuer: ISSUER,
-    passwordCost: { N: 1024, r: 8, p: 1 },
-  });
   const config = resolveConfig({
     issuer: ISSUER,
     resourceSecret: RESOURCE_SECRET,
     adminToken: ADMIN_TOKEN,
     store: "memory:",
     ...settings,
+  });
+  // The engine follows the configuration (profiles, clients, clock tolerance) as `prolong serve`'s does.
+  const engine = await SessionEngine.create({
+    store,
+    clock,
+    issuer: ISSUER,
+    policy: policyOf(config),
+    ...(config.clockTolerance === undefined ? {} : { clockTolerance: config.clockTolerance }),
+    passwordCost: { N: 1024, r: 8, p: 1 },
   });
   const logs: string[] = [];
   const app = await buildApp({
@@ -86,4 +89,23 @@ export function refreshNative(app: FastifyInstance, refreshToken: string) {
     url: "/oauth/token",
     ...form({ grant_type: "refresh_token", refresh_token: refreshToken, client_id: "native" }),
   });
+}
+
+/** The claims of a JWT, read without verifying: tests check what was signed. */
+export function claimsOf(token: string): Record<string, number | string> {
+  return JSON.parse(Buffer.from(token.split(".")[1] ?? "", "base64url").toString("utf8"));
+}
+
+/**
+ * Copies of a valid token whose signature decodes to the same bytes: padded, and with the
+ * unused low bits of the last character set. `@prolong/verify` refuses both (one spelling
+ * per byte string), so the server must too.
+ */
+export function malleatedCopies(token: string): string[] {
+  const [h, p, s] = token.split(".") as [string, string, string];
+  const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+  const twin = `${s.slice(0, -1)}${alphabet[alphabet.indexOf(s.at(-1) as string) ^ 1]}`;
+  if (!Buffer.from(twin, "base64url").equals(Buffer.from(s, "base64url")))
+    throw new Error("the signature's last character has no unused bits");
+  return [`${h}.${p}.${s}==`, `${h}.${p}.${twin}`];
 }

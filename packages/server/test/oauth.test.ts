@@ -1,12 +1,16 @@
+import { policyOf, resolveConfig } from "@prolong/server";
 import { describe, expect, it } from "vitest";
 import {
   bearer,
+  claimsOf,
   form,
   login,
+  malleatedCopies,
   PASSWORD,
   RESOURCE_SECRET,
   refreshCookieOf,
   refreshNative,
+  type TestApp,
   testApp,
 } from "./fixtures.js";
 
@@ -160,6 +164,34 @@ describe("token endpoint: refresh (RFC 6749 §6)", () => {
     expect(next).not.toBe(cookie);
   });
 
+  it("web: a failure of ours answers 500 and leaves the cookie alone; a dead session clears it", async () => {
+    const { app, store, user, engine } = await testApp();
+    const { response: signIn } = await login(app);
+    const cookie = refreshCookieOf(signIn) as string;
+    const refresh = () =>
+      app.inject({
+        method: "POST",
+        url: "/oauth/token",
+        headers: { ...form({}).headers, cookie: `__Secure-prolong-rt=${cookie}`, "prolong-csrf": "1" },
+        payload: "grant_type=refresh_token&client_id=web",
+      });
+    // A bug or an unclassified driver error in the store, during the refresh's write.
+    const rotate = store.rotate.bind(store);
+    store.rotate = async () => {
+      throw new Error("unexpected failure");
+    };
+    const failed = await refresh();
+    expect(failed.statusCode).toBe(500);
+    expect(failed.json()).toMatchObject({ error: "server_error" });
+    expect(failed.headers["set-cookie"]).toBeUndefined();
+
+    store.rotate = rotate;
+    await engine.logoutEverywhere(user.id);
+    const dead = await refresh();
+    expect(dead.json()).toMatchObject({ error: "invalid_grant", prolong_error: "session_revoked" });
+    expect(String(dead.headers["set-cookie"])).toMatch(/^__Secure-prolong-rt=;.*Max-Age=0/);
+  });
+
   it("web: refuses a cookie request without the anti-CSRF header or from a foreign origin", async () => {
     const { app } = await testApp();
     const { response: signIn } = await login(app);
@@ -243,9 +275,26 @@ describe("token endpoint: refresh (RFC 6749 §6)", () => {
   });
 });
 
+const TOKEN_EXCHANGE = "urn:ietf:params:oauth:grant-type:token-exchange";
+const ACCESS_TOKEN_TYPE = "urn:ietf:params:oauth:token-type:access_token";
+/** The web profile opted in to the exchange; the native one cannot be (no absolute lifetime). */
+const exchangeOn = { profiles: { web: { exchange: true } } };
+
+function exchangeToken(app: TestApp["app"], subjectToken: string) {
+  return app.inject({
+    method: "POST",
+    url: "/oauth/token",
+    ...form({
+      grant_type: TOKEN_EXCHANGE,
+      subject_token: subjectToken,
+      subject_token_type: ACCESS_TOKEN_TYPE,
+    }),
+  });
+}
+
 describe("token endpoint: stateless exchange (P10, RFC 8693)", () => {
   it("swaps a valid access token for a new one and no refresh token", async () => {
-    const { app, clock } = await testApp();
+    const { app, clock } = await testApp(exchangeOn);
     const { body } = await login(app);
     clock.advance(100);
     const response = await app.inject({
@@ -269,7 +318,7 @@ describe("token endpoint: stateless exchange (P10, RFC 8693)", () => {
   });
 
   it("refuses a missing subject token type and an expired token", async () => {
-    const { app, clock } = await testApp();
+    const { app, clock } = await testApp(exchangeOn);
     const { body } = await login(app);
     const exchange = (fields: Record<string, string>) =>
       app.inject({
@@ -286,6 +335,68 @@ describe("token endpoint: stateless exchange (P10, RFC 8693)", () => {
       subject_token_type: "urn:ietf:params:oauth:token-type:access_token",
     });
     expect(expired.json()).toMatchObject({ error: "invalid_grant", prolong_error: "token_expired" });
+  });
+
+  it("answers 400 unauthorized_client to a profile that did not opt in: a native token cannot be chained", async () => {
+    const { app, clock } = await testApp();
+    const native = (await login(app, { client_id: "native" })).body;
+    const web = (await login(app)).body;
+    clock.advance(100);
+    for (const token of [native.access_token, web.access_token]) {
+      const refused = await exchangeToken(app, token as string);
+      expect(refused.statusCode).toBe(400);
+      expect(refused.json()).toMatchObject({ error: "unauthorized_client" });
+    }
+  });
+
+  it("is configured per profile, and refused on a profile without an absolute lifetime", () => {
+    expect(policyOf(resolveConfig({ ...exchangeOn, store: "memory:" })).profiles.web?.exchange).toBe(true);
+    expect(policyOf(resolveConfig({ store: "memory:" })).profiles.native?.exchange).toBe(false);
+    expect(() => resolveConfig({ profiles: { native: { exchange: true } } })).toThrow(
+      /profiles\.native\.exchange: needs an absoluteLifetime/,
+    );
+    expect(() => resolveConfig({ profiles: { web: { exchange: "yes" } } })).toThrow(
+      /profiles\.web\.exchange/,
+    );
+  });
+
+  it("lets an opted-in web client chain exchanges up to the absolute lifetime, not beyond", async () => {
+    const { app, clock } = await testApp({ profiles: { web: { exchange: true, absoluteLifetime: 1800 } } });
+    const first = (await login(app)).body;
+    const limit = Math.floor(clock.now() / 1000) + 1800;
+    let token = first.access_token as string;
+    let exchanges = 0;
+    let refusal: unknown = null;
+    // An active client exchanging every 4 minutes; bounded loop: the limit is 7.5 such steps.
+    for (let step = 0; step < 20 && refusal === null; step++) {
+      clock.advance(240);
+      const response = await exchangeToken(app, token);
+      if (response.statusCode !== 200) {
+        refusal = response.json();
+        break;
+      }
+      token = response.json().access_token;
+      expect(claimsOf(token).exp).toBeLessThanOrEqual(limit);
+      exchanges++;
+    }
+    expect(exchanges).toBe(7);
+    // The last token expired with the session's absolute limit: the chain ends there.
+    expect(refusal).toMatchObject({ error: "invalid_grant", prolong_error: "token_expired" });
+  });
+
+  it("refuses a padded or non-canonical signature and a token 6 s past exp, as the verifier does", async () => {
+    const { app, clock } = await testApp(exchangeOn);
+    const { body } = await login(app);
+    for (const malleated of malleatedCopies(body.access_token as string)) {
+      const refused = await exchangeToken(app, malleated);
+      expect(refused.statusCode).toBe(400);
+      expect(refused.json()).toMatchObject({ error: "invalid_grant", prolong_error: "invalid_token" });
+    }
+    clock.advance(300 + 6);
+    expect((await exchangeToken(app, body.access_token as string)).json()).toMatchObject({
+      error: "invalid_grant",
+      prolong_error: "token_expired",
+    });
   });
 });
 

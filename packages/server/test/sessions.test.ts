@@ -1,5 +1,7 @@
+import { resolveConfig } from "@prolong/server";
+import { createVerifier } from "@prolong/verify";
 import { describe, expect, it } from "vitest";
-import { bearer, login, PASSWORD, testApp } from "./fixtures.js";
+import { bearer, ISSUER, login, malleatedCopies, PASSWORD, testApp } from "./fixtures.js";
 
 describe("bearer-protected routes (RFC 6750)", () => {
   it("challenge without an error attribute when no credentials were sent", async () => {
@@ -27,6 +29,58 @@ describe("bearer-protected routes (RFC 6750)", () => {
     expect(expired.headers["www-authenticate"]).toContain(
       'error="invalid_token", error_description="expired"',
     );
+  });
+
+  it("refuse what @prolong/verify refuses: padded or non-canonical signatures, 6 s past exp", async () => {
+    const { app, clock } = await testApp();
+    const { body } = await login(app);
+    const token = body.access_token as string;
+    const verifier = await createVerifier({
+      issuer: ISSUER,
+      audience: "prolong",
+      keys: (await app.inject({ method: "GET", url: "/.well-known/jwks.json" })).json().keys,
+      now: () => clock.now(),
+    });
+    for (const malleated of malleatedCopies(token)) {
+      expect((await verifier.verify(malleated)).ok).toBe(false);
+      const response = await app.inject({ method: "GET", url: "/sessions", headers: bearer(malleated) });
+      expect(response.statusCode).toBe(401);
+      expect(response.headers["www-authenticate"]).toContain(
+        'error="invalid_token", error_description="invalid"',
+      );
+    }
+    // Both use the one default tolerance of 5 s.
+    clock.advance(300 + 4);
+    expect((await verifier.verify(token)).ok).toBe(true);
+    expect((await app.inject({ method: "GET", url: "/sessions", headers: bearer(token) })).statusCode).toBe(
+      200,
+    );
+    clock.advance(2);
+    expect(await verifier.verify(token)).toMatchObject({ ok: false, code: "expired" });
+    const expired = await app.inject({ method: "GET", url: "/sessions", headers: bearer(token) });
+    expect(expired.statusCode).toBe(401);
+    expect(expired.headers["www-authenticate"]).toContain('error_description="expired"');
+  });
+
+  it("take their clock tolerance from the clockTolerance setting", async () => {
+    const { app, clock } = await testApp({ clockTolerance: 60 });
+    const { body } = await login(app);
+    clock.advance(300 + 59);
+    const late = await app.inject({
+      method: "GET",
+      url: "/sessions",
+      headers: bearer(body.access_token as string),
+    });
+    expect(late.statusCode).toBe(200);
+    clock.advance(2);
+    const expired = await app.inject({
+      method: "GET",
+      url: "/sessions",
+      headers: bearer(body.access_token as string),
+    });
+    expect(expired.statusCode).toBe(401);
+    expect(() => resolveConfig({ clockTolerance: 301 })).toThrow(/clockTolerance/);
+    expect(() => resolveConfig({ clockTolerance: -1 })).toThrow(/clockTolerance/);
   });
 
   it("refuse a token in the query string", async () => {

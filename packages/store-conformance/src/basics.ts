@@ -316,9 +316,20 @@ export function basicCases(factory: StoreFactory): void {
       });
     });
 
-    it("answers ping when ready", async () => {
+    it("answers ping when ready, again and again, without changing anything a caller sees", async () => {
       await withStore(factory, async (store) => {
-        await expect(store.ping()).resolves.toBeUndefined();
+        await store.createUser(newUser("maryo", "u1"));
+        const before = {
+          users: await store.listUsers({ limit: 10 }),
+          events: await store.listEvents({ limit: 10 }),
+          keys: await store.listKeys(),
+        };
+        for (let i = 0; i < 3; i++) await expect(store.ping()).resolves.toBeUndefined();
+        expect({
+          users: await store.listUsers({ limit: 10 }),
+          events: await store.listEvents({ limit: 10 }),
+          keys: await store.listKeys(),
+        }).toEqual(before);
       });
     });
   });

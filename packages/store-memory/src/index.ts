@@ -31,6 +31,8 @@ export class MemoryStore implements SessionStore {
   readonly #events: SecurityEvent[] = [];
   readonly #keys = new Map<string, StoredKey>();
   readonly #secrets = new Map<string, string>();
+  /** Readiness heartbeats written by `ping`; memory can always write, but the contract asks for it. */
+  #heartbeats = 0;
 
   async createUser(user: NewUser): Promise<UserRecord | null> {
     if (this.#users.has(user.id) || this.#userIdsByName.has(user.username)) return null;
@@ -225,7 +227,9 @@ export class MemoryStore implements SessionStore {
     return deleted;
   }
 
-  async ping(): Promise<void> {}
+  async ping(): Promise<void> {
+    this.#heartbeats += 1;
+  }
 
   async close(): Promise<void> {}
 }

@@ -17,11 +17,15 @@ import {
 } from "@prolong/core";
 import Database from "better-sqlite3";
 import { migrations } from "./migrations.js";
+import { guard, guardStatements } from "./unavailable.js";
 
 export interface SqliteStoreOptions {
   /** Database file; created with its directory on first use. `:memory:` for a private in-memory database. */
   path: string;
-  /** How long a write waits for another connection's lock, in ms. Default 5000. */
+  /**
+   * How long a write waits for another connection's lock, in ms, before the operation
+   * fails with `store_unavailable`. Default 5000.
+   */
   busyTimeout?: number;
 }
 
@@ -155,7 +159,7 @@ export class SqliteStore implements SessionStore {
     migrate(db);
 
     const sessionColumns = Object.keys(sessionParams({} as SessionRecord));
-    this.#s = {
+    this.#s = guardStatements(db, {
       insertUser:
         db.prepare(`INSERT INTO users (id, username, password_hash, disabled, claims, created_at, updated_at)
         VALUES (:id, :username, :password_hash, :disabled, :claims, :created_at, :created_at)
@@ -214,8 +218,11 @@ export class SqliteStore implements SessionStore {
       purgeSessions: db.prepare(`DELETE FROM sessions WHERE revoked_at < :before OR idle_expires_at <= :before
         OR absolute_expires_at <= :before`),
       purgeEvents: db.prepare("DELETE FROM events WHERE at < ?"),
-      ping: db.prepare("SELECT 1"),
-    };
+      // A committed write, so readiness fails when writes do (the store contract, `ping`).
+      heartbeat: db.prepare(
+        "INSERT INTO heartbeat (id, beats) VALUES (1, 1) ON CONFLICT (id) DO UPDATE SET beats = beats + 1",
+      ),
+    });
 
     const s = this.#s;
     this.#rotate = db.transaction((request: RotateRequest): RotateOutcome => {
@@ -313,7 +320,8 @@ export class SqliteStore implements SessionStore {
   }
 
   async rotate(request: RotateRequest): Promise<RotateOutcome> {
-    return this.#rotate.immediate(request);
+    // BEGIN IMMEDIATE itself may find the database locked: guarded like the statements.
+    return guard(this.#db, () => this.#rotate.immediate(request));
   }
 
   async touchSession(id: string, now: number, idleTimeoutMs: number): Promise<SessionRecord | null> {
@@ -401,7 +409,7 @@ export class SqliteStore implements SessionStore {
   }
 
   async claimSecret(name: string, candidate: string): Promise<string> {
-    return this.#claimSecret.immediate(name, candidate);
+    return guard(this.#db, () => this.#claimSecret.immediate(name, candidate));
   }
 
   async purge(before: number): Promise<number> {
@@ -411,7 +419,7 @@ export class SqliteStore implements SessionStore {
   }
 
   async ping(): Promise<void> {
-    this.#s.ping.get();
+    this.#s.heartbeat.run();
   }
 
   async close(): Promise<void> {

@@ -71,4 +71,11 @@ export const migrations: readonly string[] = [
     value TEXT NOT NULL
   ) STRICT;
   `,
+  `
+  -- One row that readiness (ping) rewrites: proof that a write still commits.
+  CREATE TABLE heartbeat (
+    id    INTEGER PRIMARY KEY CHECK (id = 1),
+    beats INTEGER NOT NULL
+  ) STRICT;
+  `,
 ];

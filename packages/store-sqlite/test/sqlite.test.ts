@@ -2,7 +2,7 @@ import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Worker } from "node:worker_threads";
-import type { SessionRecord } from "@prolong/core";
+import { isProlongError, type SessionRecord } from "@prolong/core";
 import { openSqliteStore } from "@prolong/store-sqlite";
 import Database from "better-sqlite3";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -153,5 +153,19 @@ describe("SQLite store", () => {
     writeFileSync(path, "precious data that is not SQLite, but long enough to have a header.".repeat(10));
     expect(() => openSqliteStore({ path })).toThrow();
     expect(readFileSync(path, "utf8")).toContain("precious data");
+  });
+});
+
+describe("SQLite store outages", () => {
+  it("reports a closed database as store_unavailable, and a broken constraint as itself", async () => {
+    const store = openSqliteStore({ path: join(dir, "prolong.db") });
+    await store.createSession(session("s1"));
+    // A duplicate id is a bug of the caller, not an outage: it must not become a 503.
+    const duplicate = await store.createSession(session("s1")).catch((e: unknown) => e);
+    expect(isProlongError(duplicate)).toBe(false);
+    expect((duplicate as { code?: string }).code).toMatch(/^SQLITE_CONSTRAINT/);
+    await store.close();
+    const closed = await store.ping().catch((e: unknown) => e);
+    expect(isProlongError(closed, "store_unavailable")).toBe(true);
   });
 });

@@ -17,6 +17,12 @@ export interface AccessTokenClaims {
   [claim: string]: unknown;
 }
 
+/**
+ * Clock skew tolerated by default on `exp`, `nbf` and `iat`, in seconds. The prolong
+ * server verifies its own tokens with the same default, so both refuse the same tokens.
+ */
+export const DEFAULT_CLOCK_TOLERANCE = 5;
+
 export interface ClaimRules {
   issuer: string;
   audience: string;

@@ -1,3 +1,5 @@
+import { DEFAULT_CLOCK_TOLERANCE } from "./claims.js";
+
 /**
  * How the resource server authenticates to the feed (docs/protocol.md): HTTP Basic as a client,
  * `clientId` defaulting to `resource`, with `PROLONG_RESOURCE_SECRET` (RFC 6749 §2.3.1), or that secret
@@ -47,6 +49,11 @@ export class RevocationFeed {
   #retryTimer: ReturnType<typeof setTimeout> | undefined;
   #liveWaiters: (() => void)[] = [];
   #sinceSweep = 0;
+  /**
+   * Seconds an entry outlives its `exp`: a verifier accepts a token until `exp` plus its
+   * clock tolerance, and the token must stay revoked all that time.
+   */
+  #grace = DEFAULT_CLOCK_TOLERANCE;
   /** Connections made so far; for tests and metrics. */
   connections = 0;
 
@@ -88,20 +95,30 @@ export class RevocationFeed {
     });
   }
 
+  /** Keeps entries `seconds` past their `exp` (the largest tolerance any verifier asked for wins). */
+  holdPastExpiry(seconds: number): void {
+    if (Number.isFinite(seconds) && seconds > this.#grace) this.#grace = seconds;
+  }
+
   /** Whether a token of this session, user and version has been revoked. */
   isRevoked(claims: { sid: string; sub: string; ver?: number }): boolean {
-    const now = this.#options.now() / 1000;
+    const horizon = this.#horizon();
     const sessionUntil = this.#sessions.get(claims.sid);
     if (sessionUntil !== undefined) {
-      if (sessionUntil > now) return true;
+      if (sessionUntil > horizon) return true;
       this.#sessions.delete(claims.sid);
     }
     const version = this.#versions.get(claims.sub);
     if (version !== undefined) {
-      if (version.exp > now) return (claims.ver ?? 0) < version.ver;
+      if (version.exp > horizon) return (claims.ver ?? 0) < version.ver;
       this.#versions.delete(claims.sub);
     }
     return false;
+  }
+
+  /** Entries whose `exp` is at or before this instant (s) match no token a verifier still accepts. */
+  #horizon(): number {
+    return this.#options.now() / 1000 - this.#grace;
   }
 
   async close(): Promise<void> {
@@ -206,9 +223,9 @@ export class RevocationFeed {
 
   /** Drops entries whose tokens have all expired, so memory follows recent revocations only. */
   #sweep(): void {
-    const now = this.#options.now() / 1000;
-    for (const [sid, exp] of this.#sessions) if (exp <= now) this.#sessions.delete(sid);
-    for (const [sub, v] of this.#versions) if (v.exp <= now) this.#versions.delete(sub);
+    const horizon = this.#horizon();
+    for (const [sid, exp] of this.#sessions) if (exp <= horizon) this.#sessions.delete(sid);
+    for (const [sub, v] of this.#versions) if (v.exp <= horizon) this.#versions.delete(sub);
   }
 
   #addSession(entry: Revoked): void {

@@ -1,7 +1,7 @@
 export type { Authorization, BearerInput, Challenge, GuardOptions } from "./bearer.js";
 export { authorize, SOFT_EXPIRY_HEADER } from "./bearer.js";
 export type { AccessTokenClaims, ClaimRules } from "./claims.js";
-export { checkClaims } from "./claims.js";
+export { checkClaims, DEFAULT_CLOCK_TOLERANCE } from "./claims.js";
 export type { VerifyErrorCode } from "./errors.js";
 export { VerifyError } from "./errors.js";
 export type { FeedCredentials, RevocationFeedOptions } from "./feed.js";
@@ -13,5 +13,11 @@ export { checkSignature, isCanonicalBase64url, parseCompactJws } from "./jws.js"
 export type { Algorithm, VerificationKey } from "./keys.js";
 export { ALGORITHMS, importJwks, importVerificationKey } from "./keys.js";
 export { parseStrictObject } from "./strict-json.js";
-export type { RevocationSource, Verifier, VerifierOptions, VerifyResult } from "./verifier.js";
+export type {
+  KeyLookup,
+  RevocationSource,
+  Verifier,
+  VerifierOptions,
+  VerifyResult,
+} from "./verifier.js";
 export { createVerifier } from "./verifier.js";

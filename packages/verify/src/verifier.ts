@@ -1,5 +1,5 @@
 import type { JWK } from "jose";
-import { type AccessTokenClaims, checkClaims } from "./claims.js";
+import { type AccessTokenClaims, checkClaims, DEFAULT_CLOCK_TOLERANCE } from "./claims.js";
 import { invalid, VerifyError, type VerifyErrorCode } from "./errors.js";
 import { JwksCache } from "./jwks.js";
 import { checkSignature, decodeUtf8, HeaderCache, parseCompactJws } from "./jws.js";
@@ -11,20 +11,34 @@ export interface RevocationSource {
   /** Connected and past the snapshot, so the revoked set is complete. */
   readonly live: boolean;
   isRevoked(claims: { sid: string; sub: string; ver?: number }): boolean;
+  /**
+   * Told once by {@link createVerifier} its clock tolerance, in seconds: the verifier accepts
+   * a token until `exp` plus that much, so a revocation entry must outlive its `exp` by as
+   * much, or a token still accepted would be un-revoked early.
+   */
+  holdPastExpiry?(seconds: number): void;
 }
+
+/**
+ * Keys found in process, without a JWKS fetch: the issuer verifying its own tokens hands
+ * its key ring here. Called with a token's `kid`; `undefined` when the kid is unknown.
+ */
+export type KeyLookup = (kid: string) => VerificationKey | undefined;
 
 export interface VerifierOptions {
   /** Expected `iss`, exactly. */
   issuer: string;
   /** Expected `aud` (prolong's default is `prolong`). */
   audience: string;
-  /** Where the issuer publishes its keys. Either this or `keys`. */
+  /** Where the issuer publishes its keys. One of this, `keys` or `keyLookup` is required. */
   jwksUri?: string;
   /** Keys known in advance (JWKs; HS256 as `{kty: "oct", k, kid}`). */
   keys?: JWK[];
+  /** Keys looked up in process by `kid`, consulted after `keys` and before the JWKS. */
+  keyLookup?: KeyLookup;
   /** Allowed algorithms; default EdDSA, ES256, RS256. HS256 only when asked for. */
   algorithms?: readonly Algorithm[];
-  /** Clock skew tolerated, in seconds. Default 30. */
+  /** Clock skew tolerated, in seconds. Default {@link DEFAULT_CLOCK_TOLERANCE} (5). */
   clockTolerance?: number;
   /** Longest lifetime (`exp - iat`) accepted, in seconds. Default 3600. */
   maxTokenAge?: number;
@@ -61,15 +75,18 @@ export async function createVerifier(options: VerifierOptions): Promise<Verifier
   const algorithms = options.algorithms ?? ALGORITHMS.filter((a) => a !== "HS256");
   for (const alg of algorithms)
     if (!ALGORITHMS.includes(alg)) throw new TypeError(`algorithm ${alg} is not supported`);
-  if (!options.jwksUri && !options.keys?.length) throw new TypeError("give jwksUri or keys");
+  if (!options.jwksUri && !options.keys?.length && !options.keyLookup)
+    throw new TypeError("give jwksUri, keys or keyLookup");
   const allowed = new Set<string>(algorithms);
   const now = options.now ?? Date.now;
   const rules = {
     issuer: options.issuer,
     audience: options.audience,
-    tolerance: options.clockTolerance ?? 30,
+    tolerance: options.clockTolerance ?? DEFAULT_CLOCK_TOLERANCE,
     maxLifetime: options.maxTokenAge ?? 3600,
   };
+  if (!(Number.isFinite(rules.tolerance) && rules.tolerance >= 0))
+    throw new TypeError("clockTolerance must be zero or more seconds");
   const maxBytes = options.maxTokenBytes ?? 8192;
   const staticKeys = new Map<string, VerificationKey>();
   for (const jwk of options.keys ?? []) {
@@ -82,6 +99,8 @@ export async function createVerifier(options: VerifierOptions): Promise<Verifier
   const cacheSize = options.cacheSize ?? 0;
   const cache = new Map<string, AccessTokenClaims>();
   const feed = options.revocations;
+  feed?.holdPastExpiry?.(rules.tolerance);
+  const lookup = options.keyLookup;
   const headers = new HeaderCache();
 
   /** Only reached for a kid not in memory: the one path that may do I/O. */
@@ -124,7 +143,11 @@ export async function createVerifier(options: VerifierOptions): Promise<Verifier
       const typ = typeof header.typ === "string" ? header.typ.toLowerCase() : "";
       if (typ !== "at+jwt" && typ !== "application/at+jwt") throw invalid("typ is not at+jwt");
       // No await when the key is in memory: a resolved promise per request is measurable.
-      const key = staticKeys.get(header.kid) ?? jwks?.peek(header.kid) ?? (await fetchKey(header.kid));
+      const key =
+        staticKeys.get(header.kid) ??
+        lookup?.(header.kid) ??
+        jwks?.peek(header.kid) ??
+        (await fetchKey(header.kid));
       checkSignature(jws, key);
       const claims = checkClaims(parseStrictObject(decodeUtf8(jws.payload)), rules, nowSeconds);
       if (cacheSize > 0) {

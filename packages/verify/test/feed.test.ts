@@ -167,10 +167,40 @@ describe("revocation feed subscriber", () => {
     await feed.waitUntilLive(3000);
     expect(feed.size).toBe(3);
     expect(feed.isRevoked({ sid: "a", sub: "u", ver: 2 })).toBe(true);
-    now = (NOW + 11) * 1000;
+    // A verifier accepts a token until exp plus its clock tolerance (5 s by default).
+    now = (NOW + 14) * 1000;
+    expect(feed.isRevoked({ sid: "a", sub: "u", ver: 0 })).toBe(true);
+    now = (NOW + 16) * 1000;
     expect(feed.isRevoked({ sid: "a", sub: "u", ver: 0 })).toBe(false);
     expect(feed.isRevoked({ sid: "b", sub: "u", ver: 0 })).toBe(true);
     expect(feed.size).toBe(1);
+  });
+
+  it("keeps a revoked session refused as long as the verifier's clock tolerance accepts its token", async () => {
+    let now = NOW * 1000;
+    const server = await feedServer({ sessions: [{ sid: "session-1", sub: "user-1", exp: NOW + 300 }] });
+    stops.push(server.stop);
+    const feed = subscribe(server.url, { now: () => now });
+    await feed.waitUntilLive(3000);
+    const verifier = await createVerifier({
+      issuer: ISSUER,
+      audience: AUDIENCE,
+      keys: [keys.EdDSA.jwk],
+      revocations: feed,
+      clockTolerance: 60,
+      now: () => now,
+    });
+    // The last token of the session expires when the entry does; the verifier still takes it 60 s more.
+    const last = token(keys.EdDSA, { iat: NOW, exp: NOW + 300 });
+    for (const second of [299, 301, 330, 359]) {
+      now = (NOW + second) * 1000;
+      expect(await verifier.verify(last), `at +${second} s`).toMatchObject({ ok: false, code: "revoked" });
+    }
+    now = (NOW + 360) * 1000;
+    expect(await verifier.verify(last)).toMatchObject({ ok: false, code: "expired" });
+    // Now no token it could match is accepted any more: the entry may go.
+    expect(feed.isRevoked({ sid: "session-1", sub: "user-1" })).toBe(false);
+    expect(feed.size).toBe(0);
   });
 
   it("reconnects with backoff after the server goes away, and is not live meanwhile", async () => {

@@ -1,4 +1,10 @@
-import { createVerifier, type VerifierOptions } from "@prolong/verify";
+import {
+  createVerifier,
+  DEFAULT_CLOCK_TOLERANCE,
+  importVerificationKey,
+  type VerificationKey,
+  type VerifierOptions,
+} from "@prolong/verify";
 import { describe, expect, it } from "vitest";
 import { AUDIENCE, b64, claims, ISSUER, makeKeys, NOW, signRaw, type TestKey, token } from "./fixtures.js";
 
@@ -113,6 +119,31 @@ describe("key rules", () => {
   });
 });
 
+describe("an in-process key lookup", () => {
+  it("finds keys by kid without a JWKS, and sees a key added later at once", async () => {
+    const ring = new Map<string, VerificationKey>();
+    const lookup = (kid: string) => ring.get(kid);
+    const verifier = await createVerifier({
+      issuer: ISSUER,
+      audience: AUDIENCE,
+      keyLookup: lookup,
+      now: () => NOW * 1000,
+    });
+    expect(await verifier.verify(token(keys.EdDSA))).toMatchObject({ ok: false, code: "invalid_token" });
+    ring.set("ed-1", await importVerificationKey(keys.EdDSA.jwk, ["EdDSA"]));
+    expect((await verifier.verify(token(keys.EdDSA))).ok).toBe(true);
+    // The key decides the algorithm: a token naming another one is refused.
+    ring.set("ec-1", { ...(await importVerificationKey(keys.ES256.jwk, ["ES256"])), kid: "ec-1" });
+    const forged = signRaw(
+      keys.ES256,
+      header(keys.EdDSA, { alg: "ES256", kid: "ed-1" }),
+      JSON.stringify(claims()),
+    );
+    expect((await verifier.verify(forged)).ok).toBe(false);
+    await expect(createVerifier({ issuer: ISSUER, audience: AUDIENCE })).rejects.toThrow(/keyLookup/);
+  });
+});
+
 describe("claims rules", () => {
   it("requires iss, aud, exp, iat, sub, jti and sid", async () => {
     for (const name of ["iss", "aud", "exp", "iat", "sub", "jti", "sid"]) {
@@ -126,9 +157,13 @@ describe("claims rules", () => {
     expect(await reason(token(keys.EdDSA, { aud: ["another-api", AUDIENCE] }))).toBe("accepted");
   });
 
-  it("tells expired from invalid, with the clock tolerance", async () => {
-    expect(await reason(token(keys.EdDSA, { exp: NOW - 29, iat: NOW - 300 }))).toBe("accepted");
-    expect(await reason(token(keys.EdDSA, { exp: NOW - 31, iat: NOW - 300 }))).toMatch(/^expired/);
+  it("tells expired from invalid, with the clock tolerance (default 5 s)", async () => {
+    expect(DEFAULT_CLOCK_TOLERANCE).toBe(5);
+    expect(await reason(token(keys.EdDSA, { exp: NOW - 4, iat: NOW - 300 }))).toBe("accepted");
+    expect(await reason(token(keys.EdDSA, { exp: NOW - 6, iat: NOW - 300 }))).toMatch(/^expired/);
+    const lenient = { clockTolerance: 30 };
+    expect(await reason(token(keys.EdDSA, { exp: NOW - 29, iat: NOW - 300 }), lenient)).toBe("accepted");
+    expect(await reason(token(keys.EdDSA, { exp: NOW - 31, iat: NOW - 300 }), lenient)).toMatch(/^expired/);
     // An expired forgery is invalid, not expired: the signature is checked first.
     const tampered = token(keys.EdDSA, { exp: NOW - 100, iat: NOW - 300 }).slice(0, -6) + "AAAAAA";
     expect(await reason(tampered)).toMatch(/^invalid_token/);

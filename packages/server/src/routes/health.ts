@@ -1,15 +1,25 @@
 import type { FastifyInstance } from "fastify";
 import type { AppContext } from "../context.js";
+import { STORE_RETRY_AFTER_SECONDS } from "../http-errors.js";
 
 export function healthRoutes(ctx: AppContext) {
   return async (app: FastifyInstance) => {
-    // Liveness answers while the process runs; readiness also needs the store.
-    app.get("/healthz", async (_request, reply) => {
+    // Readiness: the store must commit a write (ping), since sign-in and refresh all write.
+    app.get("/healthz", async (request, reply) => {
       try {
         await ctx.engine.store.ping();
         return { status: "ok", store: "ok" };
-      } catch {
-        return reply.code(503).send({ status: "unavailable", store: "unavailable" });
+      } catch (err) {
+        request.log.warn({ err }, "readiness: the store cannot write");
+        return reply
+          .code(503)
+          .header("retry-after", String(STORE_RETRY_AFTER_SECONDS))
+          .header("cache-control", "no-store")
+          .send({
+            status: "unavailable",
+            store: "unavailable",
+            message: "the session store cannot commit a write; sign-in and refresh would fail",
+          });
       }
     });
 

@@ -9,7 +9,7 @@ import {
   REFRESH_COOKIE,
   readCookie,
 } from "../credentials.js";
-import { sendGrantError, sendOAuthError } from "../http-errors.js";
+import { isGrantFailure, sendGrantError, sendOAuthError } from "../http-errors.js";
 import { sendTokens } from "../token-response.js";
 
 const FORM = ["application/x-www-form-urlencoded"] as const;
@@ -75,8 +75,9 @@ export function oauthRoutes(ctx: AppContext) {
       return sendTokens(reply, tokens, ctx.engine.now());
     } catch (error) {
       ctx.metrics.refreshes.inc({ outcome: isProlongError(error) ? error.code : "error" });
-      // A dead session's cookie is useless to keep; the client starts over.
-      if (fromCookie) reply.header("set-cookie", clearedRefreshCookie());
+      // A dead session's cookie is useless to keep; the client starts over. Only then:
+      // a failure of ours (store down, a bug) must never sign anyone out.
+      if (fromCookie && isGrantFailure(error)) reply.header("set-cookie", clearedRefreshCookie());
       return sendGrantError(reply, error);
     }
   }
