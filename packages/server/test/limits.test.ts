@@ -203,6 +203,26 @@ describe("token endpoint limits: failures per address, valid tokens per session"
     expect((await exchange(body.access_token as string)).statusCode).toBe(200);
   });
 
+  it("exchanges of a valid access token spend its session's budget, shared with refreshes", async () => {
+    const { app } = await testApp({ rateLimits: { refreshPerSession: { max: 2, windowSeconds: 60 } } });
+    const { body } = await login(app, { client_id: "native" });
+    const exchange = () =>
+      app.inject({
+        method: "POST",
+        url: "/oauth/token",
+        ...form({
+          grant_type: "urn:ietf:params:oauth:grant-type:token-exchange",
+          subject_token: body.access_token as string,
+          subject_token_type: "urn:ietf:params:oauth:token-type:access_token",
+        }),
+      });
+    expect((await exchange()).statusCode).toBe(200);
+    expect((await refreshNative(app, body.refresh_token as string)).statusCode).toBe(200);
+    const over = await exchange();
+    expect(over.statusCode).toBe(429);
+    expect(over.json().error).toBe("rate_limited");
+  });
+
   it("racing presentations of one token inside the grace window do not spend the session's budget", async () => {
     const { app } = await testApp();
     const first = (await login(app, { client_id: "native" })).body.refresh_token as string;
