@@ -99,6 +99,11 @@ export interface TokenSet {
   claims: AccessTokenClaims;
   session: SessionRecord;
   profile: Profile;
+  /**
+   * True when a refresh presented the previous token inside the grace window (P5) and
+   * got the same successor again: no new rotation happened, so rate limits skip it.
+   */
+  replayed: boolean;
 }
 
 /** RFC 7662 §2.2 answer. */
@@ -304,15 +309,21 @@ export class SessionEngine {
     await this.#revokeAll(userId, { reason: "password_change" });
   }
 
-  /** The user changes their own password; every other session ends (P8). */
+  /**
+   * The user changes their own password; every other session ends (P8). A wrong current
+   * password is recorded like a failed sign-in: a stolen access token must not become a
+   * quiet way to guess the password.
+   */
   async changePassword(input: {
     userId: string;
     sessionId: string;
     currentPassword: string;
     newPassword: string;
+    ip?: string | null;
   }): Promise<number> {
     const user = await this.#user(input.userId);
     if (!user.passwordHash || !(await verifyPassword(input.currentPassword, user.passwordHash))) {
+      await this.#event("password_change_failed", user.id, input.sessionId, { ip: input.ip ?? null });
       throw new ProlongError("invalid_credentials", "current password is wrong");
     }
     checkNewPassword(input.newPassword);
@@ -431,7 +442,7 @@ export class SessionEngine {
         }
         const replayed = outcome.status === "replayed";
         this.#emit({ type: "refreshed", userId: user.id, sessionId: session.id, replayed, at: now });
-        return this.#tokens(user, outcome.session, profile, successor.value);
+        return { ...(await this.#tokens(user, outcome.session, profile, successor.value)), replayed };
       }
       case "reused":
         await this.#event("reuse_detected", session.userId, session.id, { generation: token.generation });
@@ -556,6 +567,7 @@ export class SessionEngine {
       claims,
       session,
       profile,
+      replayed: false,
     };
   }
 

@@ -83,6 +83,8 @@ describe("refresh rotation (P4, P5)", () => {
     clock.advance(29);
     const b = await engine.refresh({ refreshToken: first.refreshToken as string });
     expect(b.refreshToken).toBe(a.refreshToken);
+    // The host can tell a replay from a rotation (rate limits count rotations only).
+    expect([a.replayed, b.replayed]).toEqual([false, true]);
     // A fresh access token each time, so the lost response costs nothing.
     expect(decodeJwt(b.accessToken).payload.jti).not.toBe(decodeJwt(a.accessToken).payload.jti);
     expect(b.session.revokedAt).toBeNull();
@@ -304,6 +306,26 @@ describe("security events end sessions (P8, P9)", () => {
       engine.changePassword({ userId: user.id, sessionId: current.sessionId, currentPassword, newPassword });
     await expectCode(change("wrong one!", "a brand new passphrase"), "invalid_credentials");
     await expectCode(change(login.password, "short"), "invalid_request");
+  });
+
+  it("records a wrong current password like a failed sign-in, with the address", async () => {
+    const { engine, store, user } = await setup();
+    const current = await engine.signIn(login);
+    await expectCode(
+      engine.changePassword({
+        userId: user.id,
+        sessionId: current.sessionId,
+        currentPassword: "wrong one!",
+        newPassword: "a brand new passphrase",
+        ip: "127.0.0.3",
+      }),
+      "invalid_credentials",
+    );
+    const recorded = await store.listEvents({ userId: user.id, limit: 10 });
+    expect(recorded.find((e) => e.type === "password_change_failed")).toMatchObject({
+      sessionId: current.sessionId,
+      detail: { ip: "127.0.0.3" },
+    });
   });
 
   it("re-reads claims on every refresh", async () => {

@@ -1,13 +1,15 @@
 import { randomBytes } from "node:crypto";
 import { isProlongError, type SessionEngine } from "@prolong/core";
 import Fastify, { type FastifyInstance } from "fastify";
+import { trustProxyOption } from "./client-address.js";
 import type { ServerConfig } from "./config.js";
 import type { AppContext } from "./context.js";
 import { Cors } from "./cors.js";
 import { RevocationFeed } from "./feed.js";
 import { sendOAuthError, sendUnavailable } from "./http-errors.js";
+import { Limits } from "./limits.js";
 import { Metrics } from "./metrics.js";
-import { RateLimiter } from "./rate-limit.js";
+import { MemoryRateLimitStore, type RateLimitStore } from "./rate-limit.js";
 import { parseJsonBody } from "./request-body.js";
 import { adminRoutes } from "./routes/admin.js";
 import { demoRoutes } from "./routes/demo.js";
@@ -25,6 +27,11 @@ export interface BuildAppOptions {
   logStream?: { write(line: string): void };
   /** Where the demo page's files are, served when `config.demo` is on; `null` turns the page off. */
   publicDir?: string | null;
+  /**
+   * Where rate-limit counters live; default this process's memory. Several server
+   * processes behind one address share their budgets only through a shared store.
+   */
+  rateLimitStore?: RateLimitStore;
 }
 
 /** Everything a log line could carry a credential in. */
@@ -74,7 +81,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
       },
     },
     bodyLimit: BODY_LIMIT,
-    trustProxy: config.trustProxy,
+    trustProxy: trustProxyOption(config.trustProxy),
     return503OnClosing: true,
   });
 
@@ -95,7 +102,11 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
     engine,
     config,
     metrics,
-    limiter: new RateLimiter(() => engine.now()),
+    limits: new Limits(
+      options.rateLimitStore ?? new MemoryRateLimitStore(() => engine.now()),
+      config.rateLimits,
+      () => engine.now(),
+    ),
     feed,
     origins: allowedOrigins(config),
     resourceSecret: config.resourceSecret ?? randomBytes(32).toString("base64url"),

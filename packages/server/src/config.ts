@@ -11,6 +11,9 @@ import {
   validatePolicy,
 } from "@prolong/core";
 import { z } from "zod";
+import { isProxyEntry } from "./client-address.js";
+import { type RateLimits, resolveRateLimits } from "./limits.js";
+import type { RateLimitConfig } from "./rate-limit.js";
 
 /** A profile duration, bounded by the core's own rule so embedders and the CLI agree. */
 const duration = (setting: keyof typeof profileBounds) =>
@@ -53,6 +56,25 @@ const limitSchema = z
   .object({ max: whole(1, 1_000_000), windowSeconds: whole(1, 86_400, "seconds") })
   .strict();
 
+/**
+ * How many proxies to believe about the client's address (client-address.ts): a hop
+ * count or their addresses. `true` would believe every `X-Forwarded-For` entry, the
+ * client-written left-most one included, so it is refused with what to write instead.
+ */
+const trustProxySchema = z.union(
+  [
+    z.literal(false),
+    z.number().int().min(0).max(10),
+    z.array(z.string().refine(isProxyEntry, "must be an IP address or a CIDR range")).min(1).max(100),
+  ],
+  {
+    error: (issue) =>
+      issue.input === true
+        ? "true would let every client choose its own address; give the number of proxies in front of the server (e.g. 1) or their addresses"
+        : "must be false, a number of proxy hops, or a list of proxy addresses",
+  },
+);
+
 /** Every setting, validated; unknown keys are errors so a typo never goes unnoticed. */
 export const configSchema = z
   .object({
@@ -71,29 +93,32 @@ export const configSchema = z
     resourceSecret: z.string().min(16, "must be at least 16 characters").optional(),
     keyEncryptionKey: z.string().min(16, "must be at least 16 characters").optional(),
     allowedOrigins: z.array(origin).default([]),
-    trustProxy: z.boolean().default(false),
+    trustProxy: trustProxySchema.default(false),
     /** Demo user, page and API: only when asked for (`--demo`, `PROLONG_DEMO=1`). */
     demo: z.boolean().default(false),
     logLevel: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
     profiles: z.record(z.string(), profileSchema).default({}),
     clients: z.record(z.string(), z.object({ profile: z.string() }).strict()).default({}),
     rateLimits: z
-      .object({ login: limitSchema, refresh: limitSchema, refreshPerSession: limitSchema })
+      .object({
+        login: limitSchema,
+        loginPerAccount: limitSchema,
+        refresh: limitSchema,
+        refreshPerSession: limitSchema,
+      })
       .partial()
       .strict()
       .default({}),
   })
   .strict();
 
-export type ServerConfig = z.output<typeof configSchema> & { issuer: string };
-
-export type RateLimitConfig = { max: number; windowSeconds: number };
-
-export const defaultRateLimits: Record<"login" | "refresh" | "refreshPerSession", RateLimitConfig> = {
-  login: { max: 20, windowSeconds: 60 },
-  refresh: { max: 300, windowSeconds: 60 },
-  refreshPerSession: { max: 20, windowSeconds: 60 },
+/** A resolved configuration: every rate limit filled in (limits.ts). */
+export type ServerConfig = Omit<z.output<typeof configSchema>, "rateLimits"> & {
+  issuer: string;
+  rateLimits: RateLimits;
 };
+
+export type { RateLimitConfig, RateLimits };
 
 /** Environment variables and the setting each one sets. */
 const ENV: Record<string, keyof z.input<typeof configSchema>> = {
@@ -174,12 +199,12 @@ export function resolveConfig(...layers: Record<string, unknown>[]): ServerConfi
     );
   }
   const issuer = (config.issuer ?? `http://localhost:${config.port}`).replace(/\/+$/, "");
-  policyOf({ ...config, issuer });
-  return { ...config, issuer };
+  const policy = policyOf(config);
+  return { ...config, issuer, rateLimits: resolveRateLimits(config.rateLimits, policy) };
 }
 
 /** The default policy with the configured overrides; validated. */
-export function policyOf(config: ServerConfig): Policy {
+export function policyOf(config: Pick<ServerConfig, "profiles" | "clients">): Policy {
   const policy = defaultPolicy();
   for (const [name, overrides] of Object.entries(config.profiles)) {
     const base = policy.profiles[name] ?? policy.profiles.web;

@@ -1,15 +1,15 @@
 import type { SessionEngine } from "@prolong/core";
 import type { ServerConfig } from "./config.js";
 import type { RevocationFeed } from "./feed.js";
+import type { Limits } from "./limits.js";
 import type { Metrics } from "./metrics.js";
-import type { RateLimiter } from "./rate-limit.js";
 
 /** What every route module gets: the engine and the app's shared services. */
 export interface AppContext {
   engine: SessionEngine;
   config: ServerConfig;
   metrics: Metrics;
-  limiter: RateLimiter;
+  limits: Limits;
   feed: RevocationFeed;
   /** Origins allowed on cookie-authenticated requests: the issuer's plus the configured ones. */
   origins: ReadonlySet<string>;

@@ -107,6 +107,19 @@ export function sendBearerChallenge(reply: FastifyReply, error?: unknown) {
     .send({ error: "invalid_token", message: `the access token is ${description}` });
 }
 
+/**
+ * 429 for a caller over a limit, with `Retry-After` (RFC 9110 §10.2.3). The code is
+ * `rate_limited` everywhere: RFC 6749 §5.2 allows extension codes at the token endpoint,
+ * and `slow_down` belongs to the device flow (RFC 8628 §3.5). Clients treat it as
+ * transient, never as the end of a session.
+ */
+export function sendRateLimited(reply: FastifyReply, retryAfter: number, options: { oauth: boolean }) {
+  reply.header("retry-after", String(retryAfter));
+  const description = "too many attempts; retry after the time in Retry-After";
+  if (options.oauth) return sendOAuthError(reply, 429, "rate_limited", description);
+  return reply.code(429).send({ error: "rate_limited", message: description });
+}
+
 /** The common JSON error shape of the non-OAuth routes. */
 export function sendError(reply: FastifyReply, error: unknown) {
   if (isProlongError(error, "store_unavailable")) return sendUnavailable(reply, false);

@@ -1,16 +1,19 @@
 export type { BuildAppOptions } from "./app.js";
 export { BODY_LIMIT, buildApp, redactedPaths, routesOf } from "./app.js";
-export type { RateLimitConfig, ServerConfig } from "./config.js";
+export type { TrustProxySetting } from "./client-address.js";
+export type { RateLimitConfig, RateLimits, ServerConfig } from "./config.js";
 export {
   configSchema,
-  defaultRateLimits,
   fromEnvironment,
   fromFile,
   policyOf,
   resolveConfig,
 } from "./config.js";
 export { CSRF_HEADER, REFRESH_COOKIE } from "./credentials.js";
+export { resolveRateLimits } from "./limits.js";
 export { openApiDocument, operations as openApiOperations } from "./openapi.js";
+export type { RateLimitStore, RateWindow } from "./rate-limit.js";
+export { MemoryRateLimitStore } from "./rate-limit.js";
 export { SOFT_EXPIRY_HEADER } from "./routes/demo.js";
 export { startServer } from "./serve.js";
 export { openStore } from "./store.js";

@@ -1,6 +1,5 @@
 import { isProlongError, profileOf } from "@prolong/core";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
-import { defaultRateLimits } from "../config.js";
 import type { AppContext } from "../context.js";
 import {
   clearedRefreshCookie,
@@ -9,7 +8,7 @@ import {
   REFRESH_COOKIE,
   readCookie,
 } from "../credentials.js";
-import { isGrantFailure, sendGrantError, sendOAuthError } from "../http-errors.js";
+import { isGrantFailure, sendGrantError, sendOAuthError, sendRateLimited } from "../http-errors.js";
 import { sendTokens } from "../token-response.js";
 
 const FORM = ["application/x-www-form-urlencoded"] as const;
@@ -20,20 +19,21 @@ type Form = Record<string, string | undefined>;
 
 const formOf = (request: FastifyRequest): Form => (request.body ?? {}) as Form;
 
-export function oauthRoutes(ctx: AppContext) {
-  const limits = { ...defaultRateLimits, ...ctx.config.rateLimits };
-
-  /** 429 with Retry-After when the caller is over a limit; `null` when it may go on. */
-  function limited(reply: FastifyReply, key: string, limit: { max: number; windowSeconds: number }) {
-    const wait = ctx.limiter.hit(key, limit);
-    if (wait === 0) return null;
-    return sendOAuthError(
-      reply.header("retry-after", String(wait)),
-      429,
-      "slow_down",
-      "too many requests; retry later",
-    );
+/**
+ * The session an access token claims, read without checking it: only a rate-limit key
+ * for the exchange's look-before (a forged claim can only slow its own sender).
+ */
+function claimedSession(accessToken: string): string | null {
+  try {
+    const payload = JSON.parse(Buffer.from(accessToken.split(".")[1] ?? "", "base64url").toString("utf8"));
+    return typeof payload?.sid === "string" ? payload.sid : null;
+  } catch {
+    return null;
   }
+}
+
+export function oauthRoutes(ctx: AppContext) {
+  const { limits } = ctx;
 
   /**
    * The token a request presents: the form field, else the web profile's cookie, which
@@ -68,12 +68,19 @@ export function oauthRoutes(ctx: AppContext) {
     } catch {
       return sendOAuthError(reply, 401, "invalid_client", "unknown client_id");
     }
+    // The tag tells a token we issued from one we did not, without the store (limits.ts):
+    // the first kind is limited per session only, the second counts against the address.
     const sessionId = await ctx.engine.sessionOfRefreshToken(token);
-    if (sessionId && limited(reply, `refresh:session:${sessionId}`, limits.refreshPerSession)) return reply;
+    const wait =
+      sessionId === null ? await limits.grantFailed(request.ip) : await limits.sessionWait(sessionId);
+    if (wait > 0) return sendRateLimited(reply, wait, { oauth: true });
     try {
       const tokens = await ctx.engine.refresh({ refreshToken: token, clientId });
+      // Replays inside the grace window are no new rotation (twenty tabs waking at once).
+      if (!tokens.replayed) await limits.sessionUsed(tokens.sessionId);
       return sendTokens(reply, tokens, ctx.engine.now());
     } catch (error) {
+      if (sessionId !== null && isGrantFailure(error)) await limits.sessionUsed(sessionId);
       ctx.metrics.refreshes.inc({ outcome: isProlongError(error) ? error.code : "error" });
       // A dead session's cookie is useless to keep; the client starts over. Only then:
       // a failure of ours (store down, a bug) must never sign anyone out.
@@ -83,7 +90,7 @@ export function oauthRoutes(ctx: AppContext) {
   }
 
   /** P10 as RFC 8693 token exchange: an access token in, a fresh one for the same session out. */
-  async function exchangeGrant(reply: FastifyReply, form: Form) {
+  async function exchangeGrant(request: FastifyRequest, reply: FastifyReply, form: Form) {
     if (!form.subject_token || form.subject_token_type !== ACCESS_TOKEN_TYPE) {
       return sendOAuthError(
         reply,
@@ -95,11 +102,15 @@ export function oauthRoutes(ctx: AppContext) {
     if (form.requested_token_type !== undefined && form.requested_token_type !== ACCESS_TOKEN_TYPE) {
       return sendOAuthError(reply, 400, "invalid_request", "only access tokens can be requested");
     }
+    const claimed = claimedSession(form.subject_token);
+    const wait = claimed === null ? 0 : await limits.sessionWait(claimed);
+    if (wait > 0) return sendRateLimited(reply, wait, { oauth: true });
     try {
       const tokens = await ctx.engine.exchange({
         accessToken: form.subject_token,
         ...(form.client_id === undefined ? {} : { clientId: form.client_id }),
       });
+      await limits.sessionUsed(tokens.sessionId);
       reply.header("cache-control", "no-store").header("pragma", "no-cache");
       return reply.send({
         access_token: tokens.accessToken,
@@ -109,19 +120,23 @@ export function oauthRoutes(ctx: AppContext) {
         session_id: tokens.sessionId,
       });
     } catch (error) {
+      // A valid access token always gets through; only failures spend the address's budget.
+      if (isProlongError(error)) {
+        const overBy = await limits.grantFailed(request.ip);
+        if (overBy > 0) return sendRateLimited(reply, overBy, { oauth: true });
+      }
       return sendGrantError(reply, error);
     }
   }
 
   return async (app: FastifyInstance) => {
     app.post("/oauth/token", { config: { accepts: FORM, oauth: true } }, async (request, reply) => {
-      if (limited(reply, `refresh:ip:${request.ip}`, limits.refresh)) return reply;
       const form = formOf(request);
       switch (form.grant_type) {
         case "refresh_token":
           return refreshGrant(request, reply, form);
         case TOKEN_EXCHANGE:
-          return exchangeGrant(reply, form);
+          return exchangeGrant(request, reply, form);
         case undefined:
           return sendOAuthError(reply, 400, "invalid_request", "grant_type is required");
         default:

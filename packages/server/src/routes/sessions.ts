@@ -4,7 +4,8 @@ import { z } from "zod";
 import { authenticateCaller } from "../bearer-auth.js";
 import type { AppContext } from "../context.js";
 import { clearedRefreshCookie } from "../credentials.js";
-import { sendError } from "../http-errors.js";
+import { sendError, sendRateLimited } from "../http-errors.js";
+import { accountOf } from "../limits.js";
 import { deviceNameField, parseBody } from "../request-body.js";
 
 const JSON_ONLY = ["application/json"] as const;
@@ -106,14 +107,24 @@ export function sessionRoutes(ctx: AppContext) {
       if (!caller) return reply;
       const body = parseBody(passwordBody, request, reply);
       if (!body) return reply;
+      // A stolen access token must not buy unlimited password guesses: the same budgets
+      // as sign-in, under the same account and address (limits.ts).
+      const user = await engine.store.findUser(caller.claims.sub);
       try {
-        const revoked = await engine.changePassword({
-          userId: caller.claims.sub,
-          sessionId: caller.session.id,
-          currentPassword: body.data.current_password,
-          newPassword: body.data.new_password,
-        });
-        return { revoked_other_sessions: revoked };
+        const checked = await ctx.limits.checkPassword(
+          accountOf(user?.username ?? caller.claims.sub),
+          request.ip,
+          () =>
+            engine.changePassword({
+              userId: caller.claims.sub,
+              sessionId: caller.session.id,
+              currentPassword: body.data.current_password,
+              newPassword: body.data.new_password,
+              ip: request.ip,
+            }),
+        );
+        if (checked.refused) return sendRateLimited(reply, checked.retryAfter, { oauth: false });
+        return { revoked_other_sessions: checked.result };
       } catch (error) {
         // Not 401: that would tell clients their access token is bad and make them refresh.
         if (isProlongError(error, "invalid_credentials")) {

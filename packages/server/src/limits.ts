@@ -1,0 +1,196 @@
+import { isProlongError, normalizeUsername, type Policy, ProlongError } from "@prolong/core";
+import { addressKey } from "./client-address.js";
+import {
+  type RateLimitConfig,
+  type RateLimitStore,
+  type RateWindow,
+  secondsUntilReset,
+  waitFor,
+} from "./rate-limit.js";
+
+/**
+ * The budgets of `rateLimits` in the configuration. Only failures spend the budgets of
+ * an address or an account; a valid credential is never refused for what others did.
+ */
+export interface RateLimits {
+  /** Wrong passwords (sign-in and `POST /password`) from one address, any account. */
+  login: RateLimitConfig;
+  /** Wrong passwords for one account, from any address. */
+  loginPerAccount: RateLimitConfig;
+  /** Failed token-endpoint grants from one address (tokens we never issued). */
+  refresh: RateLimitConfig;
+  /** Refresh-token rotations and exchanges of one session, plus its failed grants. */
+  refreshPerSession: RateLimitConfig;
+}
+
+export type RateLimitName = keyof RateLimits;
+
+const fixedDefaults: Omit<RateLimits, "refreshPerSession"> = {
+  login: { max: 30, windowSeconds: 300 },
+  loginPerAccount: { max: 10, windowSeconds: 300 },
+  refresh: { max: 60, windowSeconds: 60 },
+};
+
+/** The per-session default when no profile needs more. */
+const SESSION_FLOOR: RateLimitConfig = { max: 20, windowSeconds: 60 };
+
+/**
+ * Rotations a session of `accessTokenTtl` seconds needs per window: clients renew no
+ * sooner than half-way through an access token's life, so 5 s tokens renew every 2.5 s.
+ */
+function rotationsNeeded(accessTokenTtl: number, windowSeconds: number): number {
+  return Math.ceil(windowSeconds / (accessTokenTtl / 2));
+}
+
+/**
+ * The budgets in force: the configured ones, the defaults for the rest. The per-session
+ * default is twice what the profile with the shortest access tokens needs (and at least
+ * 20 a minute); a configured one that cannot carry some profile's refreshes is an
+ * `invalid_config` naming the setting and the profile, because its sessions would be
+ * answered 429 in the middle of ordinary use.
+ */
+export function resolveRateLimits(configured: Partial<RateLimits>, policy: Policy): RateLimits {
+  const profiles = Object.entries(policy.profiles);
+  const session = configured.refreshPerSession;
+  if (session) {
+    for (const [name, profile] of profiles) {
+      const needed = rotationsNeeded(profile.accessTokenTtl, session.windowSeconds);
+      if (session.max < needed) {
+        throw new ProlongError(
+          "invalid_config",
+          `rateLimits.refreshPerSession: ${session.max} per ${session.windowSeconds} s is too few for profile "${name}", whose ${profile.accessTokenTtl} s access tokens are refreshed up to ${needed} times per ${session.windowSeconds} s; allow at least ${needed} (${2 * needed} leaves room for retries)`,
+        );
+      }
+    }
+  }
+  const shortest = Math.min(...profiles.map(([, p]) => p.accessTokenTtl));
+  const derived = {
+    max: Math.max(SESSION_FLOOR.max, 2 * rotationsNeeded(shortest, SESSION_FLOOR.windowSeconds)),
+    windowSeconds: SESSION_FLOOR.windowSeconds,
+  };
+  return { ...fixedDefaults, refreshPerSession: derived, ...configured };
+}
+
+/**
+ * Who gets slowed down, and when. Built on a {@link RateLimitStore}, so the counters
+ * can move to a shared store without touching the rules.
+ *
+ * Passwords. Every wrong password counts against its address, its account, and the
+ * (account, address) pair. An attempt is refused without checking the password only
+ * when that pair already failed in the current window AND its address or its account
+ * has used up its budget. So:
+ * - each account gets at least one honest try per window from every address: nobody can
+ *   lock a user out, and failures for alice never stop bob on the same address (an
+ *   office or carrier NAT). At worst a user who mistyped while their account or their
+ *   address is under attack waits until the window ends (`Retry-After`);
+ * - a password-spraying address (many accounts, few guesses each) drops to one guess
+ *   per account per window once it has spent the address's budget;
+ * - one account guessed from many addresses drops to one guess per address per window,
+ *   and from one address it stops after the account's budget.
+ * A plain per-account lock-out was rejected: anyone who knows a username could keep its
+ * owner out.
+ *
+ * Tokens. A refresh token is HMAC-tagged (docs/protocol.md), so whether we issued it is
+ * known without the store. Tokens we never issued (garbage, truncated, forged) and
+ * failed exchanges count against the address; past its budget they are answered 429,
+ * while a valid refresh token or access token still gets through. A token we issued is
+ * never refused for its address: it is limited per session only, where rotations count
+ * and replays inside the grace window (twenty tabs waking at once) do not.
+ */
+export class Limits {
+  readonly budgets: RateLimits;
+  readonly #store: RateLimitStore;
+  readonly #now: () => number;
+
+  constructor(store: RateLimitStore, budgets: RateLimits, now: () => number) {
+    this.#store = store;
+    this.budgets = budgets;
+    this.#now = now;
+  }
+
+  /**
+   * Checks a password under the limits: `check` runs (and verifies the password) unless
+   * the attempt is refused, in which case it does not run at all. A wrong password is
+   * `check` throwing `invalid_credentials`; its error, like any other, reaches the caller.
+   *
+   * The attempt is counted before `check` runs and taken back unless the password was
+   * wrong, so guesses sent in parallel see each other: a burst of a thousand is not a
+   * thousand first tries.
+   */
+  async checkPassword<T>(
+    account: string,
+    ip: string,
+    check: () => Promise<T>,
+  ): Promise<{ refused: false; result: T } | { refused: true; retryAfter: number }> {
+    const address = addressKey(ip);
+    const { login, loginPerAccount } = this.budgets;
+    const counters = [
+      {
+        key: pairKey(account, address),
+        windowSeconds: Math.max(login.windowSeconds, loginPerAccount.windowSeconds),
+      },
+      { key: `pw:addr:${address}`, windowSeconds: login.windowSeconds },
+      { key: `pw:acct:${account}`, windowSeconds: loginPerAccount.windowSeconds },
+    ];
+    const [pair, byAddress, byAccount] = (await Promise.all(
+      counters.map(({ key, windowSeconds }) => this.#store.hit(key, windowSeconds)),
+    )) as [RateWindow, RateWindow, RateWindow];
+    const takeBack = () => Promise.all(counters.map(({ key }) => this.#store.takeBack(key)));
+
+    // Counts include this attempt: the pair "already failed" when it counts two or more.
+    const spent = [
+      byAddress.count > login.max ? byAddress : null,
+      byAccount.count > loginPerAccount.max ? byAccount : null,
+    ].filter((w) => w !== null);
+    if (pair.count > 1 && spent.length > 0) {
+      await takeBack();
+      // The refusal lifts when the pair's window ends or a spent budget refills.
+      const now = this.#now();
+      const retryAfter = Math.min(...[pair, ...spent].map((w) => secondsUntilReset(w, now)));
+      return { refused: true, retryAfter };
+    }
+    let wrongPassword = false;
+    try {
+      return { refused: false, result: await check() };
+    } catch (error) {
+      wrongPassword = isProlongError(error, "invalid_credentials");
+      throw error;
+    } finally {
+      if (!wrongPassword) await takeBack();
+    }
+  }
+
+  /**
+   * Counts a grant that failed with a credential we never issued; returns the seconds
+   * to wait when `ip` is now over its budget (answer 429), else 0.
+   */
+  async grantFailed(ip: string): Promise<number> {
+    const window = await this.#store.hit(`grant:addr:${addressKey(ip)}`, this.budgets.refresh.windowSeconds);
+    return window.count > this.budgets.refresh.max ? secondsUntilReset(window, this.#now()) : 0;
+  }
+
+  /** Seconds before `sessionId` may have new tokens; 0 when it may now. */
+  async sessionWait(sessionId: string): Promise<number> {
+    const window = await this.#store.peek(`grant:session:${sessionId}`);
+    return waitFor(window, this.budgets.refreshPerSession, this.#now());
+  }
+
+  /** Counts a rotation, an exchange or a failed grant of `sessionId`. */
+  async sessionUsed(sessionId: string): Promise<void> {
+    await this.#store.hit(`grant:session:${sessionId}`, this.budgets.refreshPerSession.windowSeconds);
+  }
+}
+
+/**
+ * The account a username names, as limits count it: the normalized username, so `Alice`
+ * and `alice` share a budget; one that cannot be a username counts as typed.
+ */
+export function accountOf(username: string): string {
+  try {
+    return normalizeUsername(username);
+  } catch {
+    return username;
+  }
+}
+
+const pairKey = (account: string, address: string) => `pw:pair:${JSON.stringify([account, address])}`;
