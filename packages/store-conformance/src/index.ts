@@ -2,6 +2,7 @@ import { describe } from "vitest";
 import { basicCases } from "./basics.js";
 import type { StoreFactory } from "./fixtures.js";
 import { modelCases } from "./model.js";
+import { revocationCases } from "./revocations.js";
 import { rotateCases } from "./rotate.js";
 
 export type { StoreFactory } from "./fixtures.js";
@@ -27,6 +28,7 @@ export function runStoreConformance(
   describe(`store conformance: ${name}`, () => {
     basicCases(factory);
     rotateCases(factory);
+    revocationCases(factory);
     modelCases(factory, options.modelRuns ?? 60);
   });
 }
