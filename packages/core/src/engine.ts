@@ -28,7 +28,14 @@ import {
 import { cryptoRandom, type RandomSource, randomId } from "./random.js";
 import { type RefreshToken, RefreshTokenCodec } from "./refresh-token.js";
 import { isSessionExpired, isSessionLive } from "./session-rules.js";
-import type { RevokeReason, SecurityEvent, SessionRecord, SessionStore, UserRecord } from "./store.js";
+import type {
+  RevocationChange,
+  RevokeReason,
+  SecurityEvent,
+  SessionRecord,
+  SessionStore,
+  UserRecord,
+} from "./store.js";
 
 /** Adds application claims to every access token; re-run on every refresh (P9). */
 export type ClaimsHook = (context: {
@@ -53,6 +60,24 @@ export type EngineEvent =
       relevantUntil: number;
     }
   | { type: "token_version"; userId: string; version: number; at: number; relevantUntil: number };
+
+/**
+ * A revocation as the feed publishes it (docs/protocol.md, "Revocation feed"), read
+ * from the store's changelog: `relevantUntil` (ms) is when no access token it covers
+ * can still be unexpired.
+ */
+export type RevocationEntry =
+  | { kind: "revoked"; sessionId: string; userId: string; relevantUntil: number }
+  | { kind: "version"; userId: string; version: number; relevantUntil: number };
+
+/** Entries in changelog order, and the cursor to read on from. */
+export interface RevocationBatch {
+  entries: RevocationEntry[];
+  cursor: string;
+}
+
+/** Changelog entries read per store call when building a snapshot. */
+const SNAPSHOT_PAGE = 1000;
 
 export interface EngineOptions {
   store: SessionStore;
@@ -713,31 +738,33 @@ export class SessionEngine {
   // ---- revocation feed --------------------------------------------------------
 
   /**
-   * What a resource server must know right now: sessions revoked and token versions
-   * bumped recently enough that some access token they cover may still be unexpired.
+   * What a resource server must know right now, from the store's changelog: sessions
+   * revoked and token versions bumped recently enough that some access token they cover
+   * may still be unexpired, and the cursor from which later changes follow.
    */
-  async revocationSnapshot(): Promise<{
-    sessions: { sessionId: string; userId: string; relevantUntil: number }[];
-    versions: { userId: string; version: number; relevantUntil: number }[];
-  }> {
-    const now = this.now();
-    const since = now - this.#relevanceMs();
-    const [revoked, bumps] = await Promise.all([
-      this.store.revokedSince(since),
-      this.store.versionBumpsSince(since),
-    ]);
-    return {
-      sessions: revoked.map((r) => ({
-        sessionId: r.sessionId,
-        userId: r.userId,
-        relevantUntil: this.#relevantUntil(r.revokedAt),
-      })),
-      versions: bumps.map((b) => ({
-        userId: b.userId,
-        version: b.tokenVersion,
-        relevantUntil: this.#relevantUntil(b.at),
-      })),
-    };
+  async revocationSnapshot(): Promise<RevocationBatch> {
+    const since = this.now() - this.#relevanceMs();
+    const entries: RevocationEntry[] = [];
+    let after: string | null = null;
+    for (;;) {
+      const page = await this.store.readRevocations({ after, since, limit: SNAPSHOT_PAGE });
+      entries.push(...page.changes.map((c) => this.#entry(c)));
+      after = page.cursor;
+      if (page.changes.length < SNAPSHOT_PAGE) return { entries, cursor: after };
+    }
+  }
+
+  /** Changes after `cursor` (from a snapshot or an earlier call), at most `limit`, in order. */
+  async revocationsAfter(cursor: string, limit: number): Promise<RevocationBatch> {
+    const page = await this.store.readRevocations({ after: cursor, limit });
+    return { entries: page.changes.map((c) => this.#entry(c)), cursor: page.cursor };
+  }
+
+  #entry(change: RevocationChange): RevocationEntry {
+    const relevantUntil = this.#relevantUntil(change.at);
+    return change.kind === "revoked"
+      ? { kind: "revoked", sessionId: change.sessionId, userId: change.userId, relevantUntil }
+      : { kind: "version", userId: change.userId, version: change.version, relevantUntil };
   }
 
   #relevanceMs(): number {

@@ -13,6 +13,8 @@ export type {
   EngineEvent,
   EngineOptions,
   Introspection,
+  RevocationBatch,
+  RevocationEntry,
   SessionContext,
   TokenSet,
 } from "./engine.js";
