@@ -92,6 +92,11 @@ export interface EngineOptions {
   alg?: SigningAlg;
   /** Encrypts private keys at rest when set. */
   keyEncryptionSecret?: string;
+  /**
+   * Seconds a next key is published before a rotation may promote it: the JWKS
+   * `max-age` plus the servers' key-reload interval and clock skew. Default 305.
+   */
+  keyPublishAhead?: number;
   claims?: ClaimsHook;
   /** Clock skew tolerated when verifying access tokens, in seconds. Default 5. */
   clockTolerance?: number;
@@ -194,6 +199,7 @@ export class SessionEngine {
       alg: options.alg ?? "EdDSA",
       // A retired key must verify every token it signed, plus the skew verifiers allow.
       retainFor: longestAccessTokenTtl(policy) + 60,
+      ...(options.keyPublishAhead === undefined ? {} : { publishAhead: options.keyPublishAhead }),
       ...(options.keyEncryptionSecret === undefined ? {} : { encryptionSecret: options.keyEncryptionSecret }),
     });
     return new SessionEngine(options, keys, codec, policy);
@@ -803,9 +809,13 @@ export class SessionEngine {
 
   // ---- keys -------------------------------------------------------------------
 
-  /** Rotates the signing key; the previous one keeps verifying until its tokens expire. */
-  async rotateKeys(): Promise<RingKey> {
-    const key = await this.keys.rotate();
+  /**
+   * Promotes the published next key to signing key and publishes a new next key; the
+   * previous key keeps verifying until its tokens expire. Refused (`rotation_too_early`)
+   * before the next key has been published long enough, unless `force`.
+   */
+  async rotateKeys(options: { force?: boolean } = {}): Promise<RingKey> {
+    const key = await this.keys.rotate(options);
     await this.keys.prune();
     return key;
   }

@@ -1,5 +1,5 @@
 import { SessionEngine } from "@prolong/core";
-import { buildApp, resolveConfig } from "@prolong/server";
+import { buildApp, publishAheadOf, resolveConfig } from "@prolong/server";
 import { MemoryStore } from "@prolong/store-memory";
 import type { FastifyInstance, LightMyRequestResponse } from "fastify";
 
@@ -22,18 +22,19 @@ export const ISSUER = "https://auth.example.test";
 export async function testApp(settings: Record<string, unknown> = {}, options: { publicDir?: string } = {}) {
   const clock = new FakeClock();
   const store = new MemoryStore();
-  const engine = await SessionEngine.create({
-    store,
-    clock,
-    issuer: ISSUER,
-    passwordCost: { N: 1024, r: 8, p: 1 },
-  });
   const config = resolveConfig({
     issuer: ISSUER,
     resourceSecret: RESOURCE_SECRET,
     adminToken: ADMIN_TOKEN,
     store: "memory:",
     ...settings,
+  });
+  const engine = await SessionEngine.create({
+    store,
+    clock,
+    issuer: ISSUER,
+    passwordCost: { N: 1024, r: 8, p: 1 },
+    keyPublishAhead: publishAheadOf(config),
   });
   const logs: string[] = [];
   const app = await buildApp({
