@@ -221,6 +221,10 @@ export class SqliteStore implements SessionStore {
       readChanges: db.prepare(`SELECT * FROM revocation_changes
         WHERE seq > :after AND (:since IS NULL OR at >= :since) ORDER BY seq LIMIT :limit`),
       lastChange: db.prepare("SELECT max(seq) AS seq FROM revocation_changes"),
+      // INDEXED BY: left alone, SQLite walks the sequence from the oldest row to find the minimum.
+      firstChangeSince: db.prepare(
+        "SELECT min(seq) AS seq FROM revocation_changes INDEXED BY revocation_changes_at WHERE at >= ?",
+      ),
       insertEvent: db.prepare(`INSERT INTO events (id, type, user_id, session_id, at, detail)
         VALUES (:id, :type, :user_id, :session_id, :at, :detail)`),
       listEvents: db.prepare(`SELECT * FROM events
@@ -319,7 +323,14 @@ export class SqliteStore implements SessionStore {
     });
     // One read transaction, so the rows and the head come from the same snapshot.
     this.#readRevocations = db.transaction((after: number, since: number | null, limit: number) => {
-      const rows = s.readChanges.all({ after, since, limit }) as Row[];
+      // The snapshot asks for the last minutes of a changelog kept for weeks: start at the
+      // first recent change (found through the `at` index), not at the oldest row.
+      const first =
+        since === null ? after + 1 : (s.firstChangeSince.get(since) as { seq: number | null }).seq;
+      const rows =
+        first === null
+          ? []
+          : (s.readChanges.all({ after: Math.max(after, first - 1), since, limit }) as Row[]);
       const changes = rows.map(toChange);
       const last = changes.at(-1);
       if (last && changes.length >= limit) return { changes, cursor: last.cursor };

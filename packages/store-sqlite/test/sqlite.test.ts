@@ -82,6 +82,32 @@ describe("SQLite store", () => {
     await store.close();
   });
 
+  it("builds the feed's snapshot from the recent end of the changelog, not a scan from its start", async () => {
+    const store = openSqliteStore({ path: join(dir, "prolong.db") });
+    const insert = store.db.prepare(
+      "INSERT INTO revocation_changes (kind, user_id, session_id, at) VALUES ('revoked', 'u1', ?, ?)",
+    );
+    store.db.transaction(() => {
+      for (let i = 0; i < 5000; i++) insert.run(`old-${i}`, T0 + i);
+      insert.run("recent", T0 + 86_400_000);
+      // Written after it by a process whose clock lags: old, so left out all the same.
+      insert.run("skewed", T0 + 86_399_999);
+      insert.run("latest", T0 + 86_400_001);
+    })();
+    const plan = store.db
+      .prepare(
+        "EXPLAIN QUERY PLAN SELECT min(seq) AS seq FROM revocation_changes INDEXED BY revocation_changes_at WHERE at >= ?",
+      )
+      .all(T0) as { detail: string }[];
+    expect(plan.map((p) => p.detail).join(" ")).toMatch(/USING (COVERING )?INDEX revocation_changes_at/);
+    const page = await store.readRevocations({ after: null, since: T0 + 86_400_000, limit: 10 });
+    expect(page.changes.map((c) => (c.kind === "revoked" ? c.sessionId : ""))).toEqual(["recent", "latest"]);
+    const none = await store.readRevocations({ after: null, since: T0 + 86_400_002, limit: 10 });
+    expect(none.changes).toEqual([]);
+    expect(none.cursor).toBe(page.cursor);
+    await store.close();
+  });
+
   it("settles rotations racing from several threads on one file: exactly one successor", async () => {
     const path = join(dir, "prolong.db");
     const setup = openSqliteStore({ path });
