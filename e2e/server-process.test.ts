@@ -225,10 +225,16 @@ describe("the command line", () => {
       expect((await runCli(["sessions", "list", "maryo", ...store])).stdout).not.toContain(session_id);
 
       const keys = await runCli(["keys", "list", ...store]);
-      expect(keys.stdout).toMatch(/\tEdDSA\tactive/);
-      const rotated = await runCli(["keys", "rotate", ...store]);
-      expect(rotated.stdout).toContain("new signing key");
-      expect((await runCli(["keys", "list", ...store])).stdout).toMatch(/retired/);
+      expect(keys.stdout).toMatch(/\tEdDSA\tactive\t/);
+      expect(keys.stdout).toMatch(/\tEdDSA\tnext\t/);
+      // The next key was published a moment ago: too early to sign without forcing.
+      const early = await runCli(["keys", "rotate", ...store]);
+      expect(early.code).toBe(2);
+      expect(early.stderr).toContain("rotation is possible from");
+      expect(early.stderr).toContain("prolong keys rotate --force");
+      const rotated = await runCli(["keys", "rotate", "--force", ...store]);
+      expect(rotated.stdout).toContain("signing key is now");
+      expect((await runCli(["keys", "list", ...store])).stdout).toMatch(/\tEdDSA\tretired\t/);
 
       expect((await runCli(["users", "disable", "maryo", ...store])).code).toBe(0);
       expect((await runCli(["users", "disable", "nobody", ...store])).code).not.toBe(0);

@@ -31,7 +31,14 @@ import {
 import { cryptoRandom, type RandomSource, randomId } from "./random.js";
 import { type RefreshToken, RefreshTokenCodec } from "./refresh-token.js";
 import { isSessionExpired, isSessionLive } from "./session-rules.js";
-import type { RevokeReason, SecurityEvent, SessionRecord, SessionStore, UserRecord } from "./store.js";
+import type {
+  RevocationChange,
+  RevokeReason,
+  SecurityEvent,
+  SessionRecord,
+  SessionStore,
+  UserRecord,
+} from "./store.js";
 
 /** Adds application claims to every access token; re-run on every refresh (P9). */
 export type ClaimsHook = (context: {
@@ -57,6 +64,24 @@ export type EngineEvent =
     }
   | { type: "token_version"; userId: string; version: number; at: number; relevantUntil: number };
 
+/**
+ * A revocation as the feed publishes it (docs/protocol.md, "Revocation feed"), read
+ * from the store's changelog: `relevantUntil` (ms) is when no access token it covers
+ * can still be unexpired.
+ */
+export type RevocationEntry =
+  | { kind: "revoked"; sessionId: string; userId: string; relevantUntil: number }
+  | { kind: "version"; userId: string; version: number; relevantUntil: number };
+
+/** Entries in changelog order, and the cursor to read on from. */
+export interface RevocationBatch {
+  entries: RevocationEntry[];
+  cursor: string;
+}
+
+/** Changelog entries read per store call when building a snapshot. */
+const SNAPSHOT_PAGE = 1000;
+
 export interface EngineOptions {
   store: SessionStore;
   /** `iss` of every access token (RFC 9068 §2.2); the server's configured URL. */
@@ -70,6 +95,11 @@ export interface EngineOptions {
   alg?: SigningAlg;
   /** Encrypts private keys at rest when set. */
   keyEncryptionSecret?: string;
+  /**
+   * Seconds a next key is published before a rotation may promote it: the JWKS
+   * `max-age` plus the servers' key-reload interval and clock skew. Default 305.
+   */
+  keyPublishAhead?: number;
   claims?: ClaimsHook;
   /**
    * Clock skew tolerated when verifying access tokens, in seconds. Default
@@ -187,6 +217,7 @@ export class SessionEngine {
       alg: options.alg ?? "EdDSA",
       // A retired key must verify every token it signed, plus the skew verifiers allow.
       retainFor: longestAccessTokenTtl(policy) + 60,
+      ...(options.keyPublishAhead === undefined ? {} : { publishAhead: options.keyPublishAhead }),
       ...(options.keyEncryptionSecret === undefined ? {} : { encryptionSecret: options.keyEncryptionSecret }),
     });
     const clockTolerance = options.clockTolerance ?? DEFAULT_CLOCK_TOLERANCE;
@@ -745,31 +776,33 @@ export class SessionEngine {
   // ---- revocation feed --------------------------------------------------------
 
   /**
-   * What a resource server must know right now: sessions revoked and token versions
-   * bumped recently enough that some access token they cover may still be unexpired.
+   * What a resource server must know right now, from the store's changelog: sessions
+   * revoked and token versions bumped recently enough that some access token they cover
+   * may still be unexpired, and the cursor from which later changes follow.
    */
-  async revocationSnapshot(): Promise<{
-    sessions: { sessionId: string; userId: string; relevantUntil: number }[];
-    versions: { userId: string; version: number; relevantUntil: number }[];
-  }> {
-    const now = this.now();
-    const since = now - this.#relevanceMs();
-    const [revoked, bumps] = await Promise.all([
-      this.store.revokedSince(since),
-      this.store.versionBumpsSince(since),
-    ]);
-    return {
-      sessions: revoked.map((r) => ({
-        sessionId: r.sessionId,
-        userId: r.userId,
-        relevantUntil: this.#relevantUntil(r.revokedAt),
-      })),
-      versions: bumps.map((b) => ({
-        userId: b.userId,
-        version: b.tokenVersion,
-        relevantUntil: this.#relevantUntil(b.at),
-      })),
-    };
+  async revocationSnapshot(): Promise<RevocationBatch> {
+    const since = this.now() - this.#relevanceMs();
+    const entries: RevocationEntry[] = [];
+    let after: string | null = null;
+    for (;;) {
+      const page = await this.store.readRevocations({ after, since, limit: SNAPSHOT_PAGE });
+      entries.push(...page.changes.map((c) => this.#entry(c)));
+      after = page.cursor;
+      if (page.changes.length < SNAPSHOT_PAGE) return { entries, cursor: after };
+    }
+  }
+
+  /** Changes after `cursor` (from a snapshot or an earlier call), at most `limit`, in order. */
+  async revocationsAfter(cursor: string, limit: number): Promise<RevocationBatch> {
+    const page = await this.store.readRevocations({ after: cursor, limit });
+    return { entries: page.changes.map((c) => this.#entry(c)), cursor: page.cursor };
+  }
+
+  #entry(change: RevocationChange): RevocationEntry {
+    const relevantUntil = this.#relevantUntil(change.at);
+    return change.kind === "revoked"
+      ? { kind: "revoked", sessionId: change.sessionId, userId: change.userId, relevantUntil }
+      : { kind: "version", userId: change.userId, version: change.version, relevantUntil };
   }
 
   #relevanceMs(): number {
@@ -808,9 +841,13 @@ export class SessionEngine {
 
   // ---- keys -------------------------------------------------------------------
 
-  /** Rotates the signing key; the previous one keeps verifying until its tokens expire. */
-  async rotateKeys(): Promise<RingKey> {
-    const key = await this.keys.rotate();
+  /**
+   * Promotes the published next key to signing key and publishes a new next key; the
+   * previous key keeps verifying until its tokens expire. Refused (`rotation_too_early`)
+   * before the next key has been published long enough, unless `force`.
+   */
+  async rotateKeys(options: { force?: boolean } = {}): Promise<RingKey> {
+    const key = await this.keys.rotate(options);
     await this.keys.prune();
     return key;
   }

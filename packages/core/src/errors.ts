@@ -31,6 +31,8 @@ export type ErrorCode =
   | "conflict"
   /** Key material is too weak or of the wrong kind. */
   | "invalid_key"
+  /** The next key has not been published long enough to sign (docs/protocol.md, "Key publication"). */
+  | "rotation_too_early"
   /** Configuration is wrong; the message names the setting. */
   | "invalid_config"
   /** The client's profile may not use this grant (RFC 6749 §5.2), e.g. the stateless exchange. */

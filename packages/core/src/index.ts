@@ -9,13 +9,15 @@ export type {
   EngineEvent,
   EngineOptions,
   Introspection,
+  RevocationBatch,
+  RevocationEntry,
   SessionContext,
   TokenSet,
 } from "./engine.js";
 export { SessionEngine } from "./engine.js";
 export type { ErrorCode } from "./errors.js";
 export { isProlongError, ProlongError } from "./errors.js";
-export type { KeyRingOptions, RingKey, SigningAlg } from "./keys.js";
+export type { KeyRingOptions, KeyState, RingKey, SigningAlg } from "./keys.js";
 export { KeyRing, signingAlgs } from "./keys.js";
 export type { ScryptCost } from "./passwords.js";
 export {

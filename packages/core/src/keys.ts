@@ -17,19 +17,24 @@ import type { SessionStore, StoredKey } from "./store.js";
 export type SigningAlg = "EdDSA" | "ES256" | "RS256" | "HS256";
 export const signingAlgs: readonly SigningAlg[] = ["EdDSA", "ES256", "RS256", "HS256"];
 
-/** HMAC keys shorter than the hash output weaken HS256 (RFC 7518 §3.2). */
+/** HS256 keys are as long as the hash output, the least RFC 7518 §3.2 allows. */
 const MIN_HMAC_BYTES = 32;
 const ENVELOPE_PREFIX = "enc:v1:";
+
+/** Where a key is in its life: published ahead of use, signing, or only verifying. */
+export type KeyState = "next" | "active" | "retired";
 
 /** One key of the ring, imported once and reused for every signature. */
 export interface RingKey {
   readonly kid: string;
   readonly alg: SigningAlg;
+  readonly state: KeyState;
   readonly signingKey: CryptoKey | Uint8Array;
   readonly verificationKey: CryptoKey | Uint8Array;
   /** Public JWK with `kid`, `alg`, `use`; `null` for HS256, whose secret is never published. */
   readonly publicJwk: JWK | null;
   readonly createdAt: number;
+  readonly activatedAt: number | null;
   readonly retiredAt: number | null;
 }
 
@@ -40,23 +45,42 @@ export interface KeyRingOptions {
   alg?: SigningAlg;
   /** Seconds a retired key stays verifiable: at least the longest access-token lifetime. */
   retainFor: number;
+  /**
+   * Seconds a next key must have been published before it may sign: the JWKS `max-age`
+   * verifiers may cache the key set for, plus the time servers take to reload the ring
+   * and the clock skew between them. Default 305 (300 s max-age).
+   */
+  publishAhead?: number;
   /** When set, private keys are stored encrypted (AES-256-GCM) under a key derived from it. */
   encryptionSecret?: string;
   random?: RandomSource;
 }
 
+/** The parts of a key that never change for its kid, imported once. */
+interface ImportedKey {
+  signingKey: CryptoKey | Uint8Array;
+  verificationKey: CryptoKey | Uint8Array;
+  publicJwk: JWK | null;
+}
+
+const iso = (ms: number) => new Date(ms).toISOString();
+
 /**
- * The signing keys: one active key that signs, the retired ones kept for
- * verification until every token they signed has expired, all persisted
- * in the store so that every server instance signs and publishes the same set.
+ * The signing keys (docs/protocol.md, "Key publication"): one active key that signs;
+ * one next key, published in the JWKS for at least its `max-age` before it ever signs,
+ * so a verifier holding a cached key set already knows the key of the first token signed
+ * after a rotation; and the retired keys, kept for verification until every token they
+ * signed has expired. All persisted in the store, so every instance signs and publishes
+ * the same set, and rotations racing between instances settle in the store.
  */
 export class KeyRing {
-  readonly #options: KeyRingOptions & { alg: SigningAlg; random: RandomSource };
+  readonly #options: KeyRingOptions & { alg: SigningAlg; random: RandomSource; publishAhead: number };
   readonly #wrapKey: Promise<CryptoKey> | null;
+  readonly #imported = new Map<string, Promise<ImportedKey>>();
   #keys: RingKey[] = [];
 
   private constructor(options: KeyRingOptions) {
-    this.#options = { alg: "EdDSA", random: cryptoRandom, ...options };
+    this.#options = { alg: "EdDSA", random: cryptoRandom, publishAhead: 305, ...options };
     if (!signingAlgs.includes(this.#options.alg)) {
       throw new ProlongError(
         "invalid_config",
@@ -66,57 +90,128 @@ export class KeyRing {
     this.#wrapKey = options.encryptionSecret === undefined ? null : deriveWrapKey(options.encryptionSecret);
   }
 
-  /** Loads the stored keys; generates and stores the first key (or one of a newly configured alg). */
+  /**
+   * Loads the stored keys. On first start it creates both the active key and the next
+   * one; afterwards it makes sure a next key of the configured algorithm is published.
+   */
   static async load(options: KeyRingOptions): Promise<KeyRing> {
     const ring = new KeyRing(options);
-    await ring.reload();
-    const active = ring.#keys.find((k) => k.retiredAt === null);
-    if (!active || active.alg !== ring.#options.alg) await ring.rotate();
+    await ring.#complete();
     return ring;
   }
 
-  /** The key that signs new tokens: the newest unretired one. */
+  /** The key that signs new tokens. */
   get active(): RingKey {
-    const key = this.#keys.find((k) => k.retiredAt === null);
+    const key = this.#keys.find((k) => k.state === "active");
     if (!key) throw new ProlongError("invalid_key", "the key ring has no active key");
     return key;
   }
 
-  /** Every key that may still verify a token, newest first. */
+  /** The key the next rotation promotes, published already; `null` until one is stored. */
+  get next(): RingKey | null {
+    return this.#nextKeys()[0] ?? null;
+  }
+
+  /** Every key that may verify a token: active, next, then retired ones, newest first. */
   get keys(): readonly RingKey[] {
     return this.#keys;
   }
 
+  /**
+   * A key by kid, the next key included: another instance may have promoted it and
+   * signed with it before this one reloads.
+   */
   find(kid: string): RingKey | undefined {
     return this.#keys.find((k) => k.kid === kid);
   }
 
-  /** RFC 7517 JWK Set of the public keys. Never contains `d` or an HMAC secret. */
+  /**
+   * RFC 7517 JWK Set: next, active and unexpired retired keys. Never contains `d` or
+   * an HMAC secret.
+   */
   jwks(): { keys: JWK[] } {
     return { keys: this.#keys.flatMap((k) => (k.publicJwk ? [{ ...k.publicJwk }] : [])) };
   }
 
-  /** Re-reads the store, so keys rotated by another instance are picked up. */
+  /**
+   * The JWK a verifier configured with keys up front needs: the public JWK, or for
+   * HS256 the shared secret itself (never published; handed to resource servers by hand).
+   */
+  verificationJwk(kid: string): JWK | null {
+    const key = this.find(kid);
+    if (!key) return null;
+    if (key.publicJwk) return { ...key.publicJwk };
+    return {
+      kty: "oct",
+      k: base64url.encode(key.verificationKey as Uint8Array),
+      kid,
+      alg: key.alg,
+      use: "sig",
+    };
+  }
+
+  /** When the next key may sign without `force`; `null` when there is no next key. */
+  rotationPossibleAt(): number | null {
+    const next = this.next;
+    return next === null ? null : next.createdAt + this.#options.publishAhead * 1000;
+  }
+
+  /** Re-reads the store, so keys rotated by another instance or the CLI are picked up. */
   async reload(): Promise<void> {
     const horizon = this.#options.clock.now() - this.#options.retainFor * 1000;
-    const stored = await this.#options.store.listKeys();
-    const live = stored.filter((k) => k.retiredAt === null || k.retiredAt > horizon);
-    const keys = await Promise.all(live.map((k) => this.#import(k)));
-    // Signing key first, then newest first; createdAt alone ties when rotations share a millisecond.
+    const stored = (await this.#options.store.listKeys()).filter(
+      (k) => k.retiredAt === null || k.retiredAt > horizon,
+    );
+    for (const kid of this.#imported.keys())
+      if (!stored.some((k) => k.kid === kid)) this.#imported.delete(kid);
+    const keys = await Promise.all(stored.map((k) => this.#import(k)));
+    const rank: Record<KeyState, number> = { active: 0, next: 1, retired: 2 };
+    // Active first, next keys oldest first (the order of promotion), retired ones newest first.
     this.#keys = keys.sort(
-      (a, b) => Number(a.retiredAt !== null) - Number(b.retiredAt !== null) || b.createdAt - a.createdAt,
+      (a, b) =>
+        rank[a.state] - rank[b.state] ||
+        (a.state === "next" ? a.createdAt - b.createdAt : b.createdAt - a.createdAt) ||
+        (a.kid < b.kid ? -1 : 1),
     );
   }
 
-  /** Generates a new active key and retires the previous ones; returns the new key. */
-  async rotate(secret?: Uint8Array): Promise<RingKey> {
+  /**
+   * Promotes the next key to active, retires the active one, and publishes a new next
+   * key. Refused with `rotation_too_early` until the next key has been published for
+   * `publishAhead` seconds, unless `force` (a compromised key): forcing costs verifiers
+   * whose cached JWKS predates the next key a refetch, and their callers a refusal
+   * until then. Refused with `conflict` when another rotation won a race.
+   */
+  async rotate(options: { force?: boolean } = {}): Promise<RingKey> {
+    await this.#complete();
+    const next = this.next as RingKey;
     const now = this.#options.clock.now();
-    const stored = await this.#generate(now, secret);
-    await this.#options.store.putKey(stored);
-    for (const key of this.#keys)
-      if (key.retiredAt === null) await this.#options.store.retireKey(key.kid, now);
-    await this.reload();
-    return this.find(stored.kid) as RingKey;
+    const possibleAt = this.rotationPossibleAt() as number;
+    if (!options.force && now < possibleAt) {
+      const wait = Math.ceil((possibleAt - now) / 1000);
+      throw new ProlongError(
+        "rotation_too_early",
+        `the next key ${next.kid} has been published only since ${iso(next.createdAt)}, and verifiers ` +
+          `may still hold a key set fetched before it: rotation is possible from ${iso(possibleAt)} ` +
+          `(in ${wait} s). Forcing it now makes verifiers whose cached key set predates ` +
+          `${iso(next.createdAt)} refuse new tokens until they fetch the key set again.`,
+      );
+    }
+    const active = this.#keys.find((k) => k.state === "active");
+    const promoted = await this.#options.store.promoteKey({
+      next: next.kid,
+      active: active?.kid ?? null,
+      now,
+    });
+    if (!promoted) {
+      await this.reload();
+      throw new ProlongError(
+        "conflict",
+        `another rotation happened at the same time; the active key is now ${this.active.kid}`,
+      );
+    }
+    await this.#complete();
+    return this.active;
   }
 
   /** Deletes keys retired long enough ago that no token they signed can still be valid. */
@@ -136,16 +231,45 @@ export class KeyRing {
     return removed;
   }
 
-  async #generate(now: number, secret?: Uint8Array): Promise<StoredKey> {
+  /** Next keys of the configured algorithm, oldest first. */
+  #nextKeys(): RingKey[] {
+    return this.#keys.filter((k) => k.state === "next" && k.alg === this.#options.alg);
+  }
+
+  /**
+   * Brings the ring to its shape: an active key and a next key of the configured
+   * algorithm. Instances racing here may each store a next key (both are published and
+   * the oldest is promoted first) but never two active ones: `promoteKey` settles that.
+   */
+  async #complete(): Promise<void> {
+    const store = this.#options.store;
+    await this.reload();
+    // A next key of another algorithm (the configuration changed) never signed: drop it
+    // rather than publish it forever.
+    for (const key of this.#keys)
+      if (key.state === "next" && key.alg !== this.#options.alg) await store.deleteKey(key.kid);
+    if (this.#nextKeys().length === 0) {
+      await store.putKey(await this.#generate(this.#options.clock.now()));
+      await this.reload();
+    }
+    if (!this.#keys.some((k) => k.state === "active")) {
+      // First start: nothing was ever published, so no verifier can hold a stale key set.
+      const next = this.#nextKeys()[0] as RingKey;
+      await store.promoteKey({ next: next.kid, active: null, now: this.#options.clock.now() });
+      await this.reload();
+      if (this.#nextKeys().length === 0) {
+        await store.putKey(await this.#generate(this.#options.clock.now()));
+        await this.reload();
+      }
+    }
+  }
+
+  async #generate(now: number): Promise<StoredKey> {
     const alg = this.#options.alg;
     let privateJwk: JWK;
     let publicJwk: JWK | null;
     if (alg === "HS256") {
-      const bytes = secret ?? this.#options.random.bytes(MIN_HMAC_BYTES);
-      if (bytes.length < MIN_HMAC_BYTES) {
-        throw new ProlongError("invalid_key", `HS256 secrets must be at least ${MIN_HMAC_BYTES * 8} bits`);
-      }
-      privateJwk = { kty: "oct", k: base64url.encode(bytes) };
+      privateJwk = { kty: "oct", k: base64url.encode(this.#options.random.bytes(MIN_HMAC_BYTES)) };
       publicJwk = null;
     } else {
       const pair = await generateKeyPair(alg, {
@@ -164,11 +288,33 @@ export class KeyRing {
       privateKey: this.#wrapKey ? await seal(await this.#wrapKey, privateText, kid) : privateText,
       publicJwk: publicJwk ? JSON.stringify({ ...publicJwk, kid, alg, use: "sig" }) : null,
       createdAt: now,
+      activatedAt: null,
       retiredAt: null,
     };
   }
 
   async #import(stored: StoredKey): Promise<RingKey> {
+    // Key material never changes for a kid (it is the key's thumbprint), so a reload
+    // every few seconds costs one query, not a decryption and an import per key.
+    let imported = this.#imported.get(stored.kid);
+    if (!imported) {
+      imported = this.#importMaterial(stored);
+      this.#imported.set(stored.kid, imported);
+      imported.catch(() => this.#imported.delete(stored.kid));
+    }
+    const material = await imported;
+    return {
+      kid: stored.kid,
+      alg: stored.alg as SigningAlg,
+      state: stored.retiredAt !== null ? "retired" : stored.activatedAt !== null ? "active" : "next",
+      ...material,
+      createdAt: stored.createdAt,
+      activatedAt: stored.activatedAt,
+      retiredAt: stored.retiredAt,
+    };
+  }
+
+  async #importMaterial(stored: StoredKey): Promise<ImportedKey> {
     const alg = stored.alg as SigningAlg;
     let privateText = stored.privateKey;
     if (privateText.startsWith(ENVELOPE_PREFIX)) {
@@ -181,15 +327,7 @@ export class KeyRing {
     const signingKey = await importJWK(privateJwk, alg);
     const publicJwk = stored.publicJwk === null ? null : (JSON.parse(stored.publicJwk) as JWK);
     const verificationKey = publicJwk ? await importJWK(publicJwk, alg) : signingKey;
-    return {
-      kid: stored.kid,
-      alg,
-      signingKey,
-      verificationKey,
-      publicJwk,
-      createdAt: stored.createdAt,
-      retiredAt: stored.retiredAt,
-    };
+    return { signingKey, verificationKey, publicJwk };
   }
 }
 

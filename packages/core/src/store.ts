@@ -21,8 +21,6 @@ export interface UserRecord {
   disabled: boolean;
   /** Bumped by "log out everywhere"; sessions created under an older version are dead (P8). */
   tokenVersion: number;
-  /** When the version was last bumped, for the revocation feed's snapshot. */
-  tokenVersionAt: number | null;
   /** Sessions signed in at or before this instant may not refresh (re-auth flag, P8). */
   reauthRequiredAt: number | null;
   /** Application claims (roles, …) copied into access tokens on every refresh (P9). */
@@ -31,7 +29,7 @@ export interface UserRecord {
   updatedAt: number;
 }
 
-export type NewUser = Omit<UserRecord, "tokenVersion" | "tokenVersionAt" | "reauthRequiredAt" | "updatedAt">;
+export type NewUser = Omit<UserRecord, "tokenVersion" | "reauthRequiredAt" | "updatedAt">;
 
 export type UserPatch = Partial<
   Pick<UserRecord, "passwordHash" | "disabled" | "reauthRequiredAt" | "claims">
@@ -94,7 +92,8 @@ export interface RotateRequest {
  * `now >= absoluteExpiresAt` → `expired`; presented is current → `rotated`;
  * presented is the previous token, `now - rotatedAt <= graceMs` → `replayed`
  * (nothing written: the successor is the current token); presented is any older
- * generation → the store revokes the session with reason `reuse` → `reused`;
+ * generation → the store revokes the session with reason `reuse`, appending the
+ * revocation to the changelog in the same transaction → `reused`;
  * anything else (a later generation, a hash that matches nothing) → `unknown`.
  */
 export type RotateOutcome =
@@ -115,7 +114,11 @@ export interface SecurityEvent {
   detail: Record<string, unknown>;
 }
 
-/** A signing or verification key as stored. */
+/**
+ * A signing or verification key as stored. A key is *next* (published, never signed),
+ * then *active* (signs), then *retired* (verifies until its tokens expire); see
+ * docs/protocol.md, "Key publication".
+ */
 export interface StoredKey {
   kid: string;
   alg: string;
@@ -123,22 +126,50 @@ export interface StoredKey {
   privateKey: string;
   /** Public JWK as JSON; `null` for symmetric keys, which are never published. */
   publicJwk: string | null;
+  /** When the key was stored, which is when servers start to publish it. */
   createdAt: number;
-  /** `null` while the key signs; set when a newer key takes over. */
+  /** When the key began to sign; `null` while it is the next key. */
+  activatedAt: number | null;
+  /** When a newer key took over; `null` while the key is next or active. */
   retiredAt: number | null;
 }
 
-export interface RevokedSession {
-  sessionId: string;
-  userId: string;
-  revokedAt: number;
-  reason: string | null;
+/** Asks `promoteKey` to make `next` the signing key in place of `active`. */
+export interface KeyPromotion {
+  /** The next key to activate. */
+  next: string;
+  /** The key the caller saw active, `null` when it saw none (first start). */
+  active: string | null;
+  now: number;
 }
 
-export interface VersionBump {
-  userId: string;
-  tokenVersion: number;
-  at: number;
+/**
+ * One entry of the revocation changelog, the source of truth of the revocation feed
+ * (docs/protocol.md, "Revocation feed"): a session revoked, or a user's token version
+ * bumped. `cursor` is opaque to everyone but the store that issued it (an integer
+ * sequence in SQL, a stream id in Redis).
+ */
+export type RevocationChange =
+  | { cursor: string; kind: "revoked"; sessionId: string; userId: string; at: number }
+  | { cursor: string; kind: "version"; userId: string; version: number; at: number };
+
+/** A page of the changelog, and where to read on from. */
+export interface RevocationPage {
+  changes: RevocationChange[];
+  /**
+   * Pass it as `after` to read the changes that follow. When the page is not full it
+   * stands past every change that existed at the read, the skipped ones included.
+   */
+  cursor: string;
+}
+
+export interface RevocationRead {
+  /** A cursor this store returned, or `null` to read from the oldest retained change. */
+  after: string | null;
+  /** Leaves out changes whose `at` is before this instant (the feed's snapshot window). */
+  since?: number;
+  /** At most this many changes. */
+  limit: number;
 }
 
 export interface SessionStore {
@@ -151,7 +182,10 @@ export interface SessionStore {
   /** Ordered by username; `after` is the last username of the previous page. */
   listUsers(options: { limit: number; after?: string }): Promise<UserRecord[]>;
   updateUser(id: string, patch: UserPatch, now: number): Promise<UserRecord | null>;
-  /** Atomically increments the user's token version; returns the updated user. */
+  /**
+   * Atomically increments the user's token version and appends a `version` change;
+   * returns the updated user.
+   */
   bumpTokenVersion(id: string, now: number): Promise<UserRecord | null>;
 
   // Sessions
@@ -170,20 +204,38 @@ export interface SessionStore {
    * Returns `null` when the session is missing, revoked or expired at `now`.
    */
   touchSession(id: string, now: number, idleTimeoutMs: number): Promise<SessionRecord | null>;
-  /** Revokes one session if it is not revoked yet; returns it then, `null` otherwise. */
+  /**
+   * Revokes one session if it is not revoked yet and appends a `revoked` change;
+   * returns the session then, `null` (and appends nothing) otherwise.
+   */
   revokeSession(id: string, reason: RevokeReason, now: number): Promise<SessionRecord | null>;
-  /** Revokes every unrevoked session of a user except `exceptId`; returns those it revoked. */
+  /**
+   * Revokes every unrevoked session of a user except `exceptId`, appending one `revoked`
+   * change per session in the order returned; returns those it revoked.
+   */
   revokeUserSessions(
     userId: string,
     options: { exceptId?: string; reason: RevokeReason; now: number },
   ): Promise<SessionRecord[]>;
 
-  // Revocation feed
+  // Revocation changelog (an outbox: every revoking operation above appends to it in
+  // its own transaction, so a revocation is never committed without its change, and
+  // every server tails it, whichever process made the change).
 
-  /** Sessions revoked at or after `since`, oldest first. */
-  revokedSince(since: number): Promise<RevokedSession[]>;
-  /** Users whose token version was bumped at or after `since`. */
-  versionBumpsSince(since: number): Promise<VersionBump[]>;
+  /**
+   * Changes after `after`, in the order they were committed, at most `limit`.
+   * Cursor order must be commit order: once a reader has seen a cursor, no change
+   * may later appear before it (PostgreSQL must not hand out a sequence number that
+   * commits after a higher one has been read, e.g. by serialising appends).
+   */
+  readRevocations(request: RevocationRead): Promise<RevocationPage>;
+  /**
+   * Optional: calls `wake` soon after changes may have been appended, so readers need
+   * not wait for their next poll (PostgreSQL LISTEN/NOTIFY, Redis XREAD BLOCK, or a
+   * store's own writes). A hint only: readers still read from their cursor, so a lost
+   * wake-up costs latency, never a change. Returns the function that stops it.
+   */
+  watchRevocations?(wake: () => void): () => void;
 
   // Security events
 
@@ -196,8 +248,13 @@ export interface SessionStore {
   /** Inserts a key; `false` if its kid exists already. */
   putKey(key: StoredKey): Promise<boolean>;
   listKeys(): Promise<StoredKey[]>;
-  /** Marks a key retired at `now` if it is not yet; returns whether it changed. */
-  retireKey(kid: string, now: number): Promise<boolean>;
+  /**
+   * Key rotation in one atomic step: when `next` is a next key and the active key is
+   * still `active` (or there is none and `active` is `null`), activates `next` at `now`
+   * and retires every active key at `now`. Returns `false`, changing nothing, when
+   * another instance rotated first: two rotations racing never leave two active keys.
+   */
+  promoteKey(promotion: KeyPromotion): Promise<boolean>;
   deleteKey(kid: string): Promise<boolean>;
   /**
    * Returns the secret stored under `name`, storing `candidate` first if there is none.
@@ -208,8 +265,9 @@ export interface SessionStore {
   // Upkeep
 
   /**
-   * Deletes sessions that expired or were revoked before `before` and events older than it.
-   * Returns how many sessions it deleted.
+   * Deletes sessions that expired or were revoked before `before`, and events and
+   * changelog entries older than it. Returns how many sessions it deleted. Cursors stay
+   * valid: a change appended later still follows every cursor handed out before.
    */
   purge(before: number): Promise<number>;
   /**

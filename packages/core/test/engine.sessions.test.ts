@@ -1,6 +1,6 @@
-import { defaultPolicy, ProlongError } from "@prolong/core";
+import { defaultPolicy, ProlongError, SessionEngine } from "@prolong/core";
 import { describe, expect, it } from "vitest";
-import { decodeJwt, setup } from "./fixtures.js";
+import { decodeJwt, setup, testPasswordCost } from "./fixtures.js";
 
 const login = { username: "maryo", password: "correct horse battery" };
 
@@ -191,7 +191,7 @@ describe("authenticating the server's own bearer routes", () => {
 
   it("sees a key rotated into the ring at once, and takes its clock tolerance from the options", async () => {
     const { engine, clock } = await setup({ clockTolerance: 30 });
-    const rotated = await engine.rotateKeys();
+    const rotated = await engine.rotateKeys({ force: true });
     const a = await engine.signIn(login);
     expect(decodeJwt(a.accessToken).header.kid).toBe(rotated.kid);
     clock.advance(a.claims.exp - a.claims.iat + 29);
@@ -267,14 +267,50 @@ describe("revocation feed snapshot (P6)", () => {
     await engine.logout(a.sessionId);
     await engine.logoutEverywhere(user.id);
     const snapshot = await engine.revocationSnapshot();
-    expect(snapshot.sessions.map((s) => s.sessionId)).toContain(a.sessionId);
-    expect(snapshot.versions).toEqual([expect.objectContaining({ userId: user.id, version: 1 })]);
-    const until = snapshot.sessions[0]?.relevantUntil as number;
+    const until = snapshot.entries[0]?.relevantUntil as number;
+    // At least an access-token lifetime (300 s) from the revocation.
     expect(until).toBeGreaterThanOrEqual(clock.now() + 300_000);
+    expect(snapshot.entries).toEqual([
+      { kind: "revoked", sessionId: a.sessionId, userId: user.id, relevantUntil: until },
+      { kind: "version", userId: user.id, version: 1, relevantUntil: until },
+    ]);
     clock.advance(400);
-    const later = await engine.revocationSnapshot();
-    expect(later.sessions).toEqual([]);
-    expect(later.versions).toEqual([]);
+    expect((await engine.revocationSnapshot()).entries).toEqual([]);
+  });
+
+  it("reads on from the snapshot's cursor: each later change once, in order, in bounded batches", async () => {
+    const { engine, user } = await setup();
+    const before = await engine.signIn(login);
+    await engine.logout(before.sessionId);
+    const snapshot = await engine.revocationSnapshot();
+    expect(await engine.revocationsAfter(snapshot.cursor, 10)).toEqual({
+      entries: [],
+      cursor: expect.any(String),
+    });
+
+    const sessions = [await engine.signIn(login), await engine.signIn(login), await engine.signIn(login)];
+    for (const s of sessions) await engine.logout(s.sessionId);
+    await engine.logoutEverywhere(user.id);
+    const first = await engine.revocationsAfter(snapshot.cursor, 2);
+    const rest = await engine.revocationsAfter(first.cursor, 10);
+    expect(
+      [...first.entries, ...rest.entries].map((e) => (e.kind === "revoked" ? e.sessionId : e.version)),
+    ).toEqual([...sessions.map((s) => s.sessionId), 1]);
+    expect(first.entries).toHaveLength(2);
+  });
+
+  it("includes revocations another engine made on the same store, as another process would", async () => {
+    const { engine, store, user } = await setup();
+    const other = await SessionEngine.create({
+      store,
+      issuer: "https://auth.example.test",
+      passwordCost: testPasswordCost,
+    });
+    const snapshot = await engine.revocationSnapshot();
+    const a = await engine.signIn(login);
+    await other.disableUser(user.id);
+    const later = await engine.revocationsAfter(snapshot.cursor, 10);
+    expect(later.entries).toEqual([expect.objectContaining({ kind: "revoked", sessionId: a.sessionId })]);
   });
 });
 
@@ -360,6 +396,8 @@ describe("upkeep", () => {
     await engine.logout(ended.sessionId);
     clock.advance(60);
     expect(await engine.purge(0)).toBe(0);
-    expect((await engine.revocationSnapshot()).sessions.map((s) => s.sessionId)).toEqual([ended.sessionId]);
+    expect((await engine.revocationSnapshot()).entries).toEqual([
+      expect.objectContaining({ kind: "revoked", sessionId: ended.sessionId }),
+    ]);
   });
 });

@@ -97,7 +97,9 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
 
   const metrics = new Metrics();
   const unsubscribe = engine.subscribe((event) => metrics.observe(event));
-  const feed = new RevocationFeed(engine);
+  const feed = new RevocationFeed(engine, {
+    onError: (err) => app.log.error({ err }, "revocation feed: reading the store failed"),
+  });
   const ctx: AppContext = {
     engine,
     config,

@@ -163,26 +163,55 @@ secrets
 const keys = program.command("keys").description("manage signing keys");
 keys
   .command("rotate")
-  .description("make a new signing key; the old one verifies until its tokens expire")
+  .description("let the published next key sign; the old one verifies until its tokens expire")
+  .option("--force", "rotate even if the next key is not published long enough (a compromised key)")
   .addOption(storeOption())
   .addOption(configOption())
   .action(async (flags) => {
-    await withEngine(flags, async (engine) => {
-      const key = await engine.rotateKeys();
-      console.log(`new signing key ${key.kid} (${key.alg})`);
+    const { force, ...rest } = flags;
+    await withEngine(rest, async (engine) => {
+      try {
+        const key = await engine.rotateKeys({ force: force === true });
+        console.log(`signing key is now ${key.kid} (${key.alg}); next key ${engine.keys.next?.kid ?? "-"}`);
+      } catch (error) {
+        if (isProlongError(error, "rotation_too_early"))
+          throw new CliError(`${error.message} To rotate now anyway: prolong keys rotate --force`);
+        throw error;
+      }
     });
   });
 keys
   .command("list")
-  .description("list signing and verification keys")
+  .description("list the next, active and retired keys")
   .addOption(storeOption())
   .addOption(configOption())
   .action(async (flags) => {
     await withEngine(flags, async (engine) => {
+      const iso = (ms: number) => new Date(ms).toISOString();
       for (const k of engine.keys.keys) {
-        const state = k.retiredAt === null ? "active" : `retired ${new Date(k.retiredAt).toISOString()}`;
-        console.log(`${k.kid}\t${k.alg}\t${state}`);
+        const since =
+          k.state === "next"
+            ? k.createdAt
+            : k.state === "active"
+              ? (k.activatedAt ?? k.createdAt)
+              : k.retiredAt;
+        console.log(`${k.kid}\t${k.alg}\t${k.state}\tsince ${iso(since ?? k.createdAt)}`);
       }
+      const possibleAt = engine.keys.rotationPossibleAt();
+      if (possibleAt !== null) console.log(`next rotation possible from ${iso(possibleAt)}`);
+    });
+  });
+keys
+  .command("export <kid>")
+  .description("print the JWK a verifier configured with keys up front needs (HS256: the shared secret)")
+  .addOption(storeOption())
+  .addOption(configOption())
+  .action(async (kid: string, flags) => {
+    await withEngine(flags, async (engine) => {
+      const jwk = engine.keys.verificationJwk(kid);
+      if (!jwk) throw new CliError(`no key "${kid}"`);
+      if (jwk.kty === "oct") console.error("prolong: this is a secret: hand it to resource servers only");
+      console.log(JSON.stringify(jwk));
     });
   });
 

@@ -93,6 +93,12 @@ export const configSchema = z
     resourceSecret: z.string().min(16, "must be at least 16 characters").optional(),
     keyEncryptionKey: z.string().min(16, "must be at least 16 characters").optional(),
     allowedOrigins: z.array(origin).default([]),
+    /**
+     * Seconds verifiers may cache the JWKS (its `Cache-Control: max-age`). A next key is
+     * published at least this long before it signs (docs/protocol.md, "Key publication"),
+     * so a longer max-age means fewer fetches but a longer wait before a rotation.
+     */
+    jwksMaxAge: z.number().int().min(1).max(86_400).default(300),
     trustProxy: trustProxySchema.default(false),
     /** Demo user, page and API: only when asked for (`--demo`, `PROLONG_DEMO=1`). */
     demo: z.boolean().default(false),
@@ -201,6 +207,16 @@ export function resolveConfig(...layers: Record<string, unknown>[]): ServerConfi
   const issuer = (config.issuer ?? `http://localhost:${config.port}`).replace(/\/+$/, "");
   const policy = policyOf(config);
   return { ...config, issuer, rateLimits: resolveRateLimits(config.rateLimits, policy) };
+}
+
+/**
+ * Seconds a next key is published before it may sign (docs/protocol.md, "Key
+ * publication"): the JWKS max-age, plus 5 s for every server to reload the ring (it
+ * does every 2 s) and for skew between the clock that wrote the key's `createdAt` and
+ * the one that reads it.
+ */
+export function publishAheadOf(config: Pick<ServerConfig, "jwksMaxAge">): number {
+  return config.jwksMaxAge + 5;
 }
 
 /** The default policy with the configured overrides; validated. */

@@ -1,24 +1,64 @@
 import type { ServerResponse } from "node:http";
-import type { EngineEvent, SessionEngine } from "@prolong/core";
+import type { RevocationBatch, RevocationEntry, SessionEngine } from "@prolong/core";
 
 const HEARTBEAT_MS = 15_000;
+
+export interface RevocationFeedOptions {
+  /**
+   * How often the store's changelog is read (ms). Changes made by other processes (the
+   * CLI, other instances) reach subscribers within this; a store that wakes its readers
+   * (`watchRevocations`) delivers sooner. Default 250.
+   */
+  pollMs?: number;
+  /** Changes read per store call. Default 500. */
+  batch?: number;
+  /** Told when reading the store fails; the next poll tries again. */
+  onError?: (error: unknown) => void;
+}
+
+/** Batches one poll reads before it yields, so a long backlog cannot starve requests. */
+const MAX_BATCHES_PER_POLL = 20;
 
 const toSeconds = (ms: number) => Math.ceil(ms / 1000);
 
 /**
  * The revocation feed (docs/protocol.md): Server-Sent Events to subscribed resource
- * servers. A snapshot on connect, then each revocation and version bump as it happens.
+ * servers. The store's revocation changelog is the source of truth, whichever process
+ * wrote to it: once the first subscriber arrives, the feed loads the snapshot and its
+ * cursor from the store, then tails the changelog from that cursor and pushes each
+ * change to every subscriber. Its own process's revocations travel the same path, so
+ * each change is pushed once.
  */
 export class RevocationFeed {
   readonly #engine: SessionEngine;
+  readonly #options: Required<Omit<RevocationFeedOptions, "onError">> &
+    Pick<RevocationFeedOptions, "onError">;
   readonly #clients = new Set<ServerResponse>();
   readonly #heartbeat: NodeJS.Timeout;
-  readonly #unsubscribe: () => void;
+  /**
+   * The snapshot a new subscriber gets: what is still relevant as of `#cursor`, one
+   * entry per revoked session and per user (the highest version). Updated in the same
+   * synchronous step as the cursor and the broadcast, so a subscriber who joins between
+   * two steps gets the snapshot at the cursor and then every change after it: none lost,
+   * none twice.
+   */
+  readonly #sessions = new Map<string, Extract<RevocationEntry, { kind: "revoked" }>>();
+  readonly #versions = new Map<string, Extract<RevocationEntry, { kind: "version" }>>();
+  #cursor: string | null = null;
+  #started: Promise<void> | null = null;
+  #poller: NodeJS.Timeout | undefined;
+  #unwatch: (() => void) | undefined;
+  #polling = false;
+  #pollAgain = false;
+  #closed = false;
 
-  constructor(engine: SessionEngine) {
+  constructor(engine: SessionEngine, options: RevocationFeedOptions = {}) {
     this.#engine = engine;
-    this.#unsubscribe = engine.subscribe((event) => this.#publish(event));
-    this.#heartbeat = setInterval(() => this.#broadcast(": ping\n\n"), HEARTBEAT_MS);
+    this.#options = { pollMs: 250, batch: 500, ...options };
+    this.#heartbeat = setInterval(() => {
+      this.#broadcast(": ping\n\n");
+      this.#forgetExpired();
+    }, HEARTBEAT_MS);
     this.#heartbeat.unref();
   }
 
@@ -28,51 +68,131 @@ export class RevocationFeed {
 
   /** Takes over a response: headers, the snapshot, then live events until either side closes. */
   async attach(response: ServerResponse): Promise<void> {
+    try {
+      await this.#start();
+    } catch (error) {
+      this.#options.onError?.(error);
+      // Not a stream yet: the subscriber retries, as after any failed connection.
+      response.writeHead(503, { "content-type": "application/json", "cache-control": "no-store" });
+      response.end(JSON.stringify({ error: "unavailable", message: "the revocation feed cannot start" }));
+      return;
+    }
+    if (this.#closed || response.destroyed) {
+      response.end();
+      return;
+    }
     response.writeHead(200, {
       "content-type": "text/event-stream; charset=utf-8",
       "cache-control": "no-store",
       connection: "keep-alive",
       "x-accel-buffering": "no",
     });
-    // Join before reading the snapshot, so nothing revoked in between is missed.
+    // No await from here on: the snapshot and joining the broadcast happen at one cursor.
+    this.#forgetExpired();
+    response.write(`retry: 2000\nevent: snapshot\ndata: ${JSON.stringify(this.#snapshot())}\n\n`);
     this.#clients.add(response);
     response.on("close", () => this.#clients.delete(response));
+  }
+
+  /** Ends every stream and stops reading the store, so a graceful shutdown is not held open. */
+  close(): void {
+    this.#closed = true;
+    clearInterval(this.#heartbeat);
+    clearInterval(this.#poller);
+    this.#unwatch?.();
+    for (const client of this.#clients) client.end();
+    this.#clients.clear();
+  }
+
+  /** Loads the snapshot and starts tailing, once; a failed start is retried by the next subscriber. */
+  #start(): Promise<void> {
+    this.#started ??= this.#load().catch((error: unknown) => {
+      this.#started = null;
+      throw error;
+    });
+    return this.#started;
+  }
+
+  async #load(): Promise<void> {
     const snapshot = await this.#engine.revocationSnapshot();
-    const data = {
-      sessions: snapshot.sessions.map((s) => ({
-        sid: s.sessionId,
-        sub: s.userId,
-        exp: toSeconds(s.relevantUntil),
+    if (this.#closed) return;
+    this.#apply(snapshot, false);
+    this.#poller = setInterval(() => this.#poll(), this.#options.pollMs);
+    this.#poller.unref();
+    this.#unwatch = this.#engine.store.watchRevocations?.(() => this.#poll());
+  }
+
+  #poll(): void {
+    if (this.#closed || this.#cursor === null) return;
+    if (this.#polling) {
+      // A wake-up during a read may announce a change the read missed: read once more.
+      this.#pollAgain = true;
+      return;
+    }
+    this.#polling = true;
+    this.#drain()
+      .catch((error: unknown) => this.#options.onError?.(error))
+      .finally(() => {
+        this.#polling = false;
+      });
+  }
+
+  async #drain(): Promise<void> {
+    do {
+      this.#pollAgain = false;
+      for (let i = 0; i < MAX_BATCHES_PER_POLL; i++) {
+        const batch = await this.#engine.revocationsAfter(this.#cursor as string, this.#options.batch);
+        if (this.#closed) return;
+        this.#apply(batch, true);
+        if (batch.entries.length < this.#options.batch) break;
+      }
+    } while (this.#pollAgain && !this.#closed);
+  }
+
+  /** Records a batch in the window, moves the cursor past it and, when live, pushes it. */
+  #apply(batch: RevocationBatch, push: boolean): void {
+    for (const entry of batch.entries) {
+      const exp = toSeconds(entry.relevantUntil);
+      if (entry.kind === "revoked") {
+        this.#sessions.set(entry.sessionId, entry);
+        if (push) this.#send("revoked", { sid: entry.sessionId, sub: entry.userId, exp });
+      } else {
+        if (entry.version >= (this.#versions.get(entry.userId)?.version ?? 0))
+          this.#versions.set(entry.userId, entry);
+        if (push) this.#send("version", { sub: entry.userId, ver: entry.version, exp });
+      }
+    }
+    this.#cursor = batch.cursor;
+  }
+
+  #snapshot() {
+    return {
+      sessions: [...this.#sessions.values()].map((e) => ({
+        sid: e.sessionId,
+        sub: e.userId,
+        exp: toSeconds(e.relevantUntil),
       })),
-      versions: snapshot.versions.map((v) => ({
-        sub: v.userId,
-        ver: v.version,
-        exp: toSeconds(v.relevantUntil),
+      versions: [...this.#versions.values()].map((e) => ({
+        sub: e.userId,
+        ver: e.version,
+        exp: toSeconds(e.relevantUntil),
       })),
       at: Math.floor(this.#engine.now() / 1000),
     };
-    response.write(`retry: 2000\nevent: snapshot\ndata: ${JSON.stringify(data)}\n\n`);
   }
 
-  #publish(event: EngineEvent): void {
-    if (event.type === "session_revoked") {
-      const data = { sid: event.sessionId, sub: event.userId, exp: toSeconds(event.relevantUntil) };
-      this.#broadcast(`event: revoked\ndata: ${JSON.stringify(data)}\n\n`);
-    } else if (event.type === "token_version") {
-      const data = { sub: event.userId, ver: event.version, exp: toSeconds(event.relevantUntil) };
-      this.#broadcast(`event: version\ndata: ${JSON.stringify(data)}\n\n`);
-    }
+  /** Entries no unexpired access token can match any more leave the snapshot. */
+  #forgetExpired(): void {
+    const now = this.#engine.now();
+    for (const map of [this.#sessions, this.#versions])
+      for (const [key, entry] of map) if (entry.relevantUntil <= now) map.delete(key);
+  }
+
+  #send(event: string, data: object): void {
+    this.#broadcast(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
   }
 
   #broadcast(chunk: string): void {
     for (const client of this.#clients) client.write(chunk);
-  }
-
-  /** Ends every stream, so a graceful shutdown is not held open by subscribers. */
-  close(): void {
-    clearInterval(this.#heartbeat);
-    this.#unsubscribe();
-    for (const client of this.#clients) client.end();
-    this.#clients.clear();
   }
 }

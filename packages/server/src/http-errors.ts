@@ -24,6 +24,7 @@ const STATUS: Partial<Record<ErrorCode, number>> = {
   invalid_client: 400,
   not_found: 404,
   conflict: 409,
+  rotation_too_early: 409,
   invalid_key: 400,
   invalid_config: 500,
 };

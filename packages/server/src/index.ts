@@ -7,6 +7,7 @@ export {
   fromEnvironment,
   fromFile,
   policyOf,
+  publishAheadOf,
   resolveConfig,
 } from "./config.js";
 export { CSRF_HEADER, REFRESH_COOKIE } from "./credentials.js";

@@ -133,8 +133,13 @@ export const operations: Record<string, Record<string, Op>> = {
     }),
   },
   "/admin/sessions/{id}": { delete: op("Revoke any session", "admin", { security: admin }) },
-  "/admin/keys": { get: op("Signing keys", "admin", { security: admin }) },
-  "/admin/keys/rotate": { post: op("Rotate the signing key", "admin", { security: admin }) },
+  "/admin/keys": { get: op("Next, active and retired signing keys", "admin", { security: admin }) },
+  "/admin/keys/rotate": {
+    post: op("Let the published next key sign (docs/protocol.md, Key publication)", "admin", {
+      security: admin,
+      requestBody: { ...json({ force: { type: "boolean" } }), required: false },
+    }),
+  },
 };
 
 const DEMO_API = new Set(["/demo/api/hello"]);

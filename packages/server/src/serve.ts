@@ -4,11 +4,17 @@ import { fileURLToPath } from "node:url";
 import { type EngineOptions, SessionEngine, type SessionStore } from "@prolong/core";
 import type { FastifyInstance } from "fastify";
 import { buildApp } from "./app.js";
-import { policyOf, type ServerConfig } from "./config.js";
+import { policyOf, publishAheadOf, type ServerConfig } from "./config.js";
 import { openStore } from "./store.js";
 
 /** The built demo page ships inside the package, next to `dist/`. */
 export const defaultPublicDir = fileURLToPath(new URL("../public/", import.meta.url));
+
+/**
+ * How often a running server re-reads the key ring, so a rotation by the CLI or another
+ * instance takes effect within seconds (`publishAheadOf` allows for it).
+ */
+export const KEY_RELOAD_MS = 2_000;
 
 export interface StartOptions {
   /** Where start-up notes for the person at the console go (not the structured log). */
@@ -29,6 +35,7 @@ export function engineFor(
     alg: config.alg,
     policy: policyOf(config),
     ...(config.clockTolerance === undefined ? {} : { clockTolerance: config.clockTolerance }),
+    keyPublishAhead: publishAheadOf(config),
     ...(config.keyEncryptionKey ? { keyEncryptionSecret: config.keyEncryptionKey } : {}),
     ...extra,
   });
@@ -59,11 +66,11 @@ export async function startServer(
   const resourceSecret = await resourceSecretOf(config, store);
   const publicDir = config.demo && existsSync(defaultPublicDir) ? defaultPublicDir : null;
   const app = await buildApp({ engine, config: { ...config, resourceSecret }, publicDir });
-  // Keys rotated by `prolong keys rotate` (or another instance) are picked up within 30 s,
-  // well inside the minute a retired key stays published beyond its tokens' lifetime.
+  // Keys rotated by `prolong keys rotate` (or another instance) are picked up within
+  // seconds: a reload is one query, keys already imported are not imported again.
   const keyReload = setInterval(() => {
     engine.keys.reload().catch((err: unknown) => app.log.error({ err }, "key reload failed"));
-  }, 30_000);
+  }, KEY_RELOAD_MS);
   // Long-ended sessions and old events go hourly.
   const purge = setInterval(() => {
     engine.purge().catch((err: unknown) => app.log.error({ err }, "purge failed"));

@@ -142,13 +142,40 @@ describe("admin API", () => {
     expect(missing.statusCode).toBe(404);
   });
 
-  it("rotates keys: the JWKS publishes the new key and keeps the old one", async () => {
-    const { app } = await testApp();
-    const before = (await app.inject({ method: "GET", url: "/.well-known/jwks.json" })).json().keys;
-    const rotated = await app.inject({ method: "POST", url: "/admin/keys/rotate", headers: admin });
-    const after = (await app.inject({ method: "GET", url: "/.well-known/jwks.json" })).json().keys;
-    expect(after.map((k: { kid: string }) => k.kid)).toEqual([rotated.json().kid, before[0].kid]);
-    const keys = await app.inject({ method: "GET", url: "/admin/keys", headers: admin });
-    expect(keys.json().keys.filter((k: { active: boolean }) => k.active)).toHaveLength(1);
+  it("rotates keys once the next key has been published for the JWKS max-age, or when forced", async () => {
+    const { app, clock } = await testApp({ jwksMaxAge: 60 });
+    const kids = async () =>
+      (await app.inject({ method: "GET", url: "/.well-known/jwks.json" }))
+        .json()
+        .keys.map((k: { kid: string }) => k.kid);
+    const listed = async () =>
+      (await app.inject({ method: "GET", url: "/admin/keys", headers: admin })).json();
+    const [active, next] = await kids();
+    expect((await listed()).keys.map((k: { state: string }) => k.state)).toEqual(["active", "next"]);
+
+    const rotate = (payload?: object) =>
+      app.inject({
+        method: "POST",
+        url: "/admin/keys/rotate",
+        headers: admin,
+        ...(payload ? { payload } : {}),
+      });
+    const early = await rotate();
+    expect(early.statusCode).toBe(409);
+    expect(early.json()).toMatchObject({ error: "rotation_too_early" });
+    expect(early.json().message).toContain((await listed()).rotation_possible_at);
+
+    // max-age plus the servers' reload and clock-skew allowance.
+    clock.advance(70);
+    const rotated = await rotate();
+    expect(rotated.statusCode).toBe(200);
+    expect(rotated.json().kid).toBe(next);
+    const newNext = rotated.json().next;
+    expect(await kids()).toEqual([next, newNext, active]);
+
+    const forced = await rotate({ force: true });
+    expect(forced.json().kid).toBe(newNext);
+    expect((await listed()).keys.filter((k: { active: boolean }) => k.active)).toHaveLength(1);
+    expect((await rotate({ force: "yes" })).statusCode).toBe(400);
   });
 });

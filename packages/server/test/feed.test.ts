@@ -1,11 +1,91 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { SessionEngine, type SessionStore } from "@prolong/core";
+import { buildApp, resolveConfig } from "@prolong/server";
+import { MemoryStore } from "@prolong/store-memory";
+import { openSqliteStore } from "@prolong/store-sqlite";
+import type { FastifyInstance } from "fastify";
 import { afterEach, describe, expect, it } from "vitest";
-import { bearer, login, RESOURCE_SECRET, type TestApp, testApp } from "./fixtures.js";
+import { bearer, ISSUER, login, RESOURCE_SECRET, type TestApp, testApp } from "./fixtures.js";
 
 let current: TestApp | null = null;
+const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
   await current?.app.close();
   current = null;
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
+
+const passwordCost = { N: 1024, r: 8, p: 1 };
+
+/** An engine over `store`, as another server process or the CLI would have on the same database. */
+function engineOver(store: SessionStore) {
+  return SessionEngine.create({ store, issuer: ISSUER, passwordCost });
+}
+
+/** A listening app over `store`; closed after the test. */
+async function feedApp(
+  store: SessionStore,
+): Promise<{ app: FastifyInstance; engine: SessionEngine; url: string }> {
+  const engine = await engineOver(store);
+  const config = resolveConfig({
+    issuer: ISSUER,
+    resourceSecret: RESOURCE_SECRET,
+    store: "memory:",
+    logLevel: "silent",
+  });
+  const app = await buildApp({ engine, config });
+  cleanups.push(() => app.close());
+  const url = await app.listen({ port: 0, host: "127.0.0.1" });
+  return { app, engine, url };
+}
+
+/** A subscriber reading the feed until closed; `events` grows as they arrive. */
+async function subscribe(url: string) {
+  const abort = new AbortController();
+  const response = await fetch(`${url}/revocations/feed`, {
+    headers: bearer(RESOURCE_SECRET),
+    signal: abort.signal,
+  });
+  const events: { event: string; data: Record<string, unknown> }[] = [];
+  const reading = (async () => {
+    const reader = (response.body as ReadableStream<Uint8Array>).getReader();
+    const decoder = new TextDecoder();
+    let buffer = "";
+    try {
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) return;
+        buffer += decoder.decode(value, { stream: true });
+        let end = buffer.indexOf("\n\n");
+        while (end >= 0) {
+          const block = buffer.slice(0, end);
+          buffer = buffer.slice(end + 2);
+          const event = /^event: (.*)$/m.exec(block)?.[1];
+          const data = /^data: (.*)$/m.exec(block)?.[1];
+          if (event && data) events.push({ event, data: JSON.parse(data) });
+          end = buffer.indexOf("\n\n");
+        }
+      }
+    } catch {
+      // Aborted at the end of the test.
+    }
+  })();
+  cleanups.push(async () => {
+    abort.abort();
+    await reading;
+  });
+  return { response, events };
+}
+
+/** Session ids a subscriber learnt of, from the snapshot and from `revoked` events, with repeats. */
+function revokedSids(events: { event: string; data: Record<string, unknown> }[]): string[] {
+  return events.flatMap(({ event, data }) => {
+    if (event === "snapshot") return (data.sessions as { sid: string }[]).map((s) => s.sid);
+    return event === "revoked" ? [data.sid as string] : [];
+  });
+}
 
 /** Reads Server-Sent Events from a live response until `count` events arrived. */
 async function readEvents(response: Response, count: number): Promise<{ event: string; data: unknown }[]> {
@@ -75,5 +155,99 @@ describe("revocation feed", () => {
       data: { sid: live.body.session_id, sub: user.id, exp: expect.any(Number) },
     });
     expect(version).toEqual({ event: "version", data: { sub: user.id, ver: 1, exp: expect.any(Number) } });
+  });
+
+  it("pushes revocations that another engine on the same store made, as another process would", async () => {
+    const store = new MemoryStore();
+    const { url } = await feedApp(store);
+    const other = await engineOver(store);
+    const user = await other.createUser({ username: "maryo", password: "correct horse battery" });
+    const a = await other.createSessionForUser({ userId: user.id });
+    const { events } = await subscribe(url);
+    await expect.poll(() => events.length).toBe(1);
+    await other.revokeSession(null, a.sessionId, "admin");
+    await other.logoutEverywhere(user.id);
+    await expect
+      .poll(() => events.map((e) => e.event), { timeout: 2000 })
+      .toEqual(["snapshot", "revoked", "version"]);
+    expect(events[1]?.data).toMatchObject({ sid: a.sessionId, sub: user.id });
+    expect(events[2]?.data).toMatchObject({ sub: user.id, ver: 1 });
+  });
+
+  it("finds what another connection to the SQLite file committed by polling, within a poll interval", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "prolong-feed-"));
+    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+    const path = join(dir, "prolong.db");
+    const served = openSqliteStore({ path });
+    const elsewhere = openSqliteStore({ path });
+    cleanups.push(() => elsewhere.close());
+    const { url } = await feedApp(served);
+    const cli = await engineOver(elsewhere);
+    const user = await cli.createUser({ username: "maryo", password: "correct horse battery" });
+    const a = await cli.createSessionForUser({ userId: user.id });
+    const { events } = await subscribe(url);
+    await expect.poll(() => events.length).toBe(1);
+    const revokedAt = Date.now();
+    await cli.disableUser(user.id);
+    await expect.poll(() => revokedSids(events), { timeout: 2000, interval: 10 }).toEqual([a.sessionId]);
+    // The feed reads every 250 ms; allow for a loaded machine, but far below the 2 s promise.
+    expect(Date.now() - revokedAt).toBeLessThan(1500);
+  });
+
+  it("sends each change once, and every change to a subscriber joining while revocations happen", async () => {
+    const store = new MemoryStore();
+    const { url, engine } = await feedApp(store);
+    const user = await engine.createUser({ username: "maryo", password: "correct horse battery" });
+    const sessions = await Promise.all(
+      Array.from({ length: 30 }, () => engine.createSessionForUser({ userId: user.id })),
+    );
+    const early = await subscribe(url);
+    await expect.poll(() => early.events.length).toBe(1);
+    // Revoke while a second subscriber connects: each revocation lands before, during or after its snapshot.
+    const revoking = (async () => {
+      for (const s of sessions) {
+        await engine.logout(s.sessionId);
+        await new Promise((r) => setTimeout(r, 2));
+      }
+    })();
+    const late = await subscribe(url);
+    await revoking;
+    const all = sessions.map((s) => s.sessionId).sort();
+    for (const { events } of [early, late]) {
+      await expect.poll(() => revokedSids(events).sort(), { timeout: 2000 }).toEqual(all);
+    }
+    // Settled: nothing arrives twice afterwards either.
+    await new Promise((r) => setTimeout(r, 600));
+    expect(revokedSids(early.events)).toHaveLength(30);
+    expect(revokedSids(late.events)).toHaveLength(30);
+  });
+
+  it("answers 503 and keeps no subscriber when the store cannot give the snapshot", async () => {
+    const store = new MemoryStore();
+    const { url } = await feedApp(store);
+    store.readRevocations = async () => {
+      throw new Error("store down");
+    };
+    const response = await fetch(`${url}/revocations/feed`, { headers: bearer(RESOURCE_SECRET) });
+    expect(response.status).toBe(503);
+    expect((await response.json()).error).toBe("unavailable");
+  });
+
+  it("stops reading the store when the server closes", async () => {
+    const store = new MemoryStore();
+    const { app, url } = await feedApp(store);
+    let reads = 0;
+    const read = store.readRevocations.bind(store);
+    store.readRevocations = (request) => {
+      reads += 1;
+      return read(request);
+    };
+    const { events } = await subscribe(url);
+    await expect.poll(() => events.length).toBe(1);
+    await expect.poll(() => reads, { timeout: 2000 }).toBeGreaterThan(2);
+    await app.close();
+    const after = reads;
+    await new Promise((r) => setTimeout(r, 600));
+    expect(reads).toBe(after);
   });
 });

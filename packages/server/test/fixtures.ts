@@ -1,5 +1,5 @@
 import { SessionEngine } from "@prolong/core";
-import { buildApp, policyOf, resolveConfig } from "@prolong/server";
+import { buildApp, policyOf, publishAheadOf, resolveConfig } from "@prolong/server";
 import { MemoryStore } from "@prolong/store-memory";
 import type { FastifyInstance, LightMyRequestResponse } from "fastify";
 
@@ -37,6 +37,7 @@ export async function testApp(settings: Record<string, unknown> = {}, options: {
     policy: policyOf(config),
     ...(config.clockTolerance === undefined ? {} : { clockTolerance: config.clockTolerance }),
     passwordCost: { N: 1024, r: 8, p: 1 },
+    keyPublishAhead: publishAheadOf(config),
   });
   const logs: string[] = [];
   const app = await buildApp({

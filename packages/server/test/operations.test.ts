@@ -1,4 +1,4 @@
-import { openApiDocument, routesOf } from "@prolong/server";
+import { openApiDocument, resolveConfig, routesOf } from "@prolong/server";
 import { describe, expect, it } from "vitest";
 import {
   bearer,
@@ -35,14 +35,23 @@ describe("discovery", () => {
     expect(metadata.grant_types_supported).toContain("refresh_token");
   });
 
-  it("publishes public keys only, cacheable", async () => {
-    const { app } = await testApp();
+  it("publishes public keys only, the next key included, cacheable for the configured max-age", async () => {
+    const { app, engine } = await testApp();
     const response = await app.inject({ method: "GET", url: "/.well-known/jwks.json" });
-    expect(response.headers["cache-control"]).toMatch(/max-age=\d+/);
+    expect(response.headers["cache-control"]).toBe("public, max-age=300, must-revalidate");
     const { keys } = response.json();
-    expect(keys).toHaveLength(1);
-    expect(keys[0]).toMatchObject({ kty: "OKP", crv: "Ed25519", alg: "EdDSA", use: "sig" });
-    expect(keys[0]).not.toHaveProperty("d");
+    expect(keys.map((k: { kid: string }) => k.kid)).toEqual([engine.keys.active.kid, engine.keys.next?.kid]);
+    for (const key of keys) {
+      expect(key).toMatchObject({ kty: "OKP", crv: "Ed25519", alg: "EdDSA", use: "sig" });
+      expect(key).not.toHaveProperty("d");
+    }
+    const short = await testApp({ jwksMaxAge: 30 });
+    const shortResponse = await short.app.inject({ method: "GET", url: "/.well-known/jwks.json" });
+    expect(shortResponse.headers["cache-control"]).toBe("public, max-age=30, must-revalidate");
+  });
+
+  it.each([0, 86_401, 1.5, "300"])("refuses jwksMaxAge %j, naming it", (jwksMaxAge) => {
+    expect(() => resolveConfig({ jwksMaxAge })).toThrow(/jwksMaxAge/);
   });
 
   it.each([

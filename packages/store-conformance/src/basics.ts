@@ -1,3 +1,4 @@
+import type { SessionStore } from "@prolong/core";
 import { describe, expect, it } from "vitest";
 import { DAY, type StoreFactory, sessionRecord, T0, uniqueId, withStore } from "./fixtures.js";
 
@@ -19,7 +20,6 @@ export function basicCases(factory: StoreFactory): void {
         expect(created).toEqual({
           ...newUser("maryo", "u1"),
           tokenVersion: 0,
-          tokenVersionAt: null,
           reauthRequiredAt: null,
           updatedAt: T0,
         });
@@ -81,7 +81,7 @@ export function basicCases(factory: StoreFactory): void {
         );
         const user = await store.findUser("u1");
         expect(user?.tokenVersion).toBe(20);
-        expect(user?.tokenVersionAt).not.toBeNull();
+        expect(user?.updatedAt).toBeGreaterThanOrEqual(T0);
         expect(await store.bumpTokenVersion("nobody", T0)).toBeNull();
       });
     });
@@ -190,33 +190,6 @@ export function basicCases(factory: StoreFactory): void {
     });
   });
 
-  describe("revocation feed queries", () => {
-    it("lists sessions revoked since an instant, oldest first, and version bumps since an instant", async () => {
-      await withStore(factory, async (store) => {
-        const a = sessionRecord();
-        const b = sessionRecord();
-        const c = sessionRecord();
-        for (const s of [a, b, c]) await store.createSession(s);
-        await store.revokeSession(b.id, "revoked", T0 + 20);
-        await store.revokeSession(a.id, "logout", T0 + 10);
-        expect(await store.revokedSince(T0 + 10)).toEqual([
-          { sessionId: a.id, userId: "user-1", revokedAt: T0 + 10, reason: "logout" },
-          { sessionId: b.id, userId: "user-1", revokedAt: T0 + 20, reason: "revoked" },
-        ]);
-        expect((await store.revokedSince(T0 + 11)).map((r) => r.sessionId)).toEqual([b.id]);
-
-        await store.createUser(newUser("maryo", "u1"));
-        await store.createUser(newUser("other", "u2"));
-        await store.bumpTokenVersion("u1", T0 + 30);
-        await store.bumpTokenVersion("u1", T0 + 40);
-        expect(await store.versionBumpsSince(T0 + 40)).toEqual([
-          { userId: "u1", tokenVersion: 2, at: T0 + 40 },
-        ]);
-        expect(await store.versionBumpsSince(T0 + 41)).toEqual([]);
-      });
-    });
-  });
-
   describe("security events", () => {
     it("records events and lists them newest first, filtered and limited", async () => {
       await withStore(factory, async (store) => {
@@ -243,30 +216,77 @@ export function basicCases(factory: StoreFactory): void {
   });
 
   describe("keys and secrets", () => {
-    const key = (kid: string, createdAt: number) => ({
+    const key = (kid: string, createdAt: number, activatedAt: number | null = null) => ({
       kid,
       alg: "EdDSA",
       privateKey: `{"kid":"${kid}"}`,
       publicJwk: `{"kid":"${kid}","x":"..."}`,
       createdAt,
+      activatedAt,
       retiredAt: null,
     });
+    const states = async (store: SessionStore) =>
+      (await store.listKeys()).map((k) => [k.kid, k.activatedAt, k.retiredAt]);
 
-    it("puts, lists, retires once and deletes keys", async () => {
+    it("puts, lists and deletes keys", async () => {
       await withStore(factory, async (store) => {
-        expect(await store.putKey(key("k1", T0))).toBe(true);
+        expect(await store.putKey(key("k1", T0, T0))).toBe(true);
         expect(await store.putKey(key("k1", T0 + 1))).toBe(false);
         expect(await store.putKey({ ...key("k2", T0 + 1), publicJwk: null, alg: "HS256" })).toBe(true);
         expect(await store.listKeys()).toEqual([
-          key("k1", T0),
+          key("k1", T0, T0),
           { ...key("k2", T0 + 1), publicJwk: null, alg: "HS256" },
         ]);
-        expect(await store.retireKey("k1", T0 + 5)).toBe(true);
-        expect(await store.retireKey("k1", T0 + 6)).toBe(false);
-        expect((await store.listKeys())[0]?.retiredAt).toBe(T0 + 5);
         expect(await store.deleteKey("k1")).toBe(true);
         expect(await store.deleteKey("k1")).toBe(false);
         expect((await store.listKeys()).map((k) => k.kid)).toEqual(["k2"]);
+      });
+    });
+
+    it("promotes the next key and retires the active one in one step", async () => {
+      await withStore(factory, async (store) => {
+        await store.putKey(key("first", T0));
+        await store.putKey(key("second", T0 + 1));
+        // First start: no key is active yet.
+        expect(await store.promoteKey({ next: "first", active: null, now: T0 + 2 })).toBe(true);
+        expect(await states(store)).toEqual([
+          ["first", T0 + 2, null],
+          ["second", null, null],
+        ]);
+        expect(await store.promoteKey({ next: "second", active: "first", now: T0 + 3 })).toBe(true);
+        expect(await states(store)).toEqual([
+          ["first", T0 + 2, T0 + 3],
+          ["second", T0 + 3, null],
+        ]);
+      });
+    });
+
+    it("refuses a promotion that lost a race, changing nothing", async () => {
+      await withStore(factory, async (store) => {
+        await store.putKey(key("active", T0, T0));
+        await store.putKey(key("next-a", T0 + 1));
+        await store.putKey(key("next-b", T0 + 2));
+        const before = await states(store);
+        // Not a next key: active, or unknown.
+        expect(await store.promoteKey({ next: "active", active: "active", now: T0 + 5 })).toBe(false);
+        expect(await store.promoteKey({ next: "nope", active: "active", now: T0 + 5 })).toBe(false);
+        // The caller saw another active key, or none while there is one.
+        expect(await store.promoteKey({ next: "next-a", active: "next-b", now: T0 + 5 })).toBe(false);
+        expect(await store.promoteKey({ next: "next-a", active: null, now: T0 + 5 })).toBe(false);
+        expect(await states(store)).toEqual(before);
+
+        // Two instances that both saw "active" race with different next keys: one wins.
+        const outcomes = await Promise.all([
+          store.promoteKey({ next: "next-a", active: "active", now: T0 + 6 }),
+          store.promoteKey({ next: "next-b", active: "active", now: T0 + 6 }),
+        ]);
+        expect(outcomes.filter(Boolean)).toHaveLength(1);
+        const active = (await store.listKeys()).filter((k) => k.activatedAt !== null && k.retiredAt === null);
+        expect(active).toHaveLength(1);
+        // A retired key is never promoted again.
+        expect(await store.promoteKey({ next: "active", active: active[0]?.kid ?? "", now: T0 + 7 })).toBe(
+          false,
+        );
       });
     });
 

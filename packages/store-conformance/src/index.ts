@@ -3,6 +3,7 @@ import { basicCases } from "./basics.js";
 import type { StoreFactory } from "./fixtures.js";
 import { modelCases } from "./model.js";
 import { type BlockWrites, readinessCases } from "./readiness.js";
+import { revocationCases } from "./revocations.js";
 import { rotateCases } from "./rotate.js";
 
 export type { StoreFactory } from "./fixtures.js";
@@ -35,6 +36,7 @@ export function runStoreConformance(
   describe(`store conformance: ${name}`, () => {
     basicCases(factory);
     rotateCases(factory);
+    revocationCases(factory);
     modelCases(factory, options.modelRuns ?? 60);
     if (options.blockWrites) readinessCases(factory, options.blockWrites);
   });

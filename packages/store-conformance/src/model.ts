@@ -13,6 +13,14 @@ const IDLE = 2 * DAY;
  */
 class Model {
   readonly sessions = new Map<string, SessionRecord>();
+  /** Revocation changes the store should have appended since the test last read them. */
+  pending: { kind: "revoked"; sessionId: string; userId: string; at: number }[] = [];
+
+  revoke(s: SessionRecord, reason: string, now: number): void {
+    s.revokedAt = now;
+    s.revokedReason = reason;
+    this.pending.push({ kind: "revoked", sessionId: s.id, userId: s.userId, at: now });
+  }
 
   rotate(id: string, generation: number, hash: string, successor: string, now: number): RotateOutcome {
     const s = this.sessions.get(id);
@@ -34,8 +42,7 @@ class Model {
       return { status: "replayed", session: { ...s } };
     }
     if (generation < s.generation) {
-      s.revokedAt = now;
-      s.revokedReason = "reuse";
+      this.revoke(s, "reuse", now);
       return { status: "reused", session: { ...s } };
     }
     return { status: "unknown" };
@@ -60,6 +67,7 @@ type Command =
   | { kind: "advance"; ms: number }
   | { kind: "rotate"; target: number; presented: Presented }
   | { kind: "revoke"; target: number }
+  | { kind: "revokeAll"; except: number }
   | { kind: "touch"; target: number }
   | { kind: "rename"; target: number; name: string }
   | { kind: "list" };
@@ -82,6 +90,10 @@ const commandArb: fc.Arbitrary<Command> = fc.oneof(
     weight: 6,
   },
   { arbitrary: fc.record({ kind: fc.constant("revoke" as const), target: fc.nat(5) }), weight: 1 },
+  {
+    arbitrary: fc.record({ kind: fc.constant("revokeAll" as const), except: fc.nat(6) }),
+    weight: 1,
+  },
   { arbitrary: fc.record({ kind: fc.constant("touch" as const), target: fc.nat(5) }), weight: 1 },
   {
     arbitrary: fc.record({
@@ -101,6 +113,7 @@ async function runCommands(store: SessionStore, commands: Command[]): Promise<vo
   const model = new Model();
   const ids: string[] = [];
   let now = T0;
+  let cursor: string | null = null;
   const pick = (target: number) => (ids.length === 0 ? "missing" : (ids[target % ids.length] as string));
 
   for (const [step, command] of commands.entries()) {
@@ -155,11 +168,29 @@ async function runCommands(store: SessionStore, commands: Command[]): Promise<vo
       case "revoke": {
         const id = pick(command.target);
         const s = model.sessions.get(id);
-        const expected =
-          s && s.revokedAt === null ? Object.assign(s, { revokedAt: now, revokedReason: "revoked" }) : null;
+        const expected = s && s.revokedAt === null ? s : null;
+        if (expected) model.revoke(expected, "revoked", now);
         expect(await store.revokeSession(id, "revoked", now), where).toEqual(
           expected ? { ...expected } : null,
         );
+        break;
+      }
+      case "revokeAll": {
+        // `except` past the last session means "spare none".
+        const exceptId = ids[command.except] ?? undefined;
+        const revoked = await store.revokeUserSessions("user-1", {
+          reason: "logout_everywhere",
+          now,
+          ...(exceptId === undefined ? {} : { exceptId }),
+        });
+        const expected = [...model.sessions.values()].filter(
+          (s) => s.revokedAt === null && s.id !== exceptId,
+        );
+        expect(revoked.map((s) => s.id).sort(), where).toEqual(expected.map((s) => s.id).sort());
+        // The contract orders the changes as the store returned the sessions.
+        for (const r of revoked)
+          model.revoke(model.sessions.get(r.id) as SessionRecord, "logout_everywhere", now);
+        expect(revoked, where).toEqual(revoked.map((r) => ({ ...model.sessions.get(r.id) })));
         break;
       }
       case "touch": {
@@ -187,6 +218,14 @@ async function runCommands(store: SessionStore, commands: Command[]): Promise<vo
         expect(await store.listSessions("user-1", now), where).toEqual(model.live(now));
         break;
     }
+    // The changelog holds exactly the revocations this step made, in order.
+    const page = await store.readRevocations({ after: cursor, limit: 1000 });
+    expect(
+      page.changes.map(({ cursor: _cursor, ...change }) => change),
+      `${where}: changelog`,
+    ).toEqual(model.pending);
+    model.pending = [];
+    cursor = page.cursor;
   }
   for (const [id, s] of model.sessions) expect(await store.findSession(id), `final ${id}`).toEqual(s);
 }

@@ -1,9 +1,12 @@
 import {
   isSessionExpired,
   isSessionLive,
+  type KeyPromotion,
   type NewUser,
   planRotation,
-  type RevokedSession,
+  type RevocationChange,
+  type RevocationPage,
+  type RevocationRead,
   type RevokeReason,
   type RotateOutcome,
   type RotateRequest,
@@ -14,8 +17,12 @@ import {
   slideIdleDeadline,
   type UserPatch,
   type UserRecord,
-  type VersionBump,
 } from "@prolong/core";
+
+/** A change without its cursor, as an operation appends it. */
+type NewChange =
+  | { kind: "revoked"; sessionId: string; userId: string; at: number }
+  | { kind: "version"; userId: string; version: number; at: number };
 
 /**
  * The reference store: everything in process memory, lost on exit.
@@ -33,13 +40,16 @@ export class MemoryStore implements SessionStore {
   readonly #secrets = new Map<string, string>();
   /** Readiness heartbeats written by `ping`; memory can always write, but the contract asks for it. */
   #heartbeats = 0;
+  /** The revocation changelog; `seq` only grows, even when purge empties the list. */
+  readonly #changes: (NewChange & { seq: number })[] = [];
+  #seq = 0;
+  readonly #watchers = new Set<() => void>();
 
   async createUser(user: NewUser): Promise<UserRecord | null> {
     if (this.#users.has(user.id) || this.#userIdsByName.has(user.username)) return null;
     const record: UserRecord = {
       ...structuredClone(user),
       tokenVersion: 0,
-      tokenVersionAt: null,
       reauthRequiredAt: null,
       updatedAt: user.createdAt,
     };
@@ -82,8 +92,8 @@ export class MemoryStore implements SessionStore {
     const user = this.#users.get(id);
     if (!user) return null;
     user.tokenVersion += 1;
-    user.tokenVersionAt = now;
     user.updatedAt = now;
+    this.#append([{ kind: "version", userId: id, version: user.tokenVersion, at: now }]);
     return structuredClone(user);
   }
 
@@ -118,6 +128,7 @@ export class MemoryStore implements SessionStore {
     const plan = planRotation(session, request);
     if (!session || plan.status === "unknown") return { status: "unknown" };
     if (plan.changes) Object.assign(session, plan.changes);
+    if (plan.status === "reused") this.#appendRevoked([session], request.now);
     return { status: plan.status, session: structuredClone(session) };
   }
 
@@ -134,6 +145,7 @@ export class MemoryStore implements SessionStore {
     if (!session || session.revokedAt !== null) return null;
     session.revokedAt = now;
     session.revokedReason = reason;
+    this.#appendRevoked([session], now);
     return structuredClone(session);
   }
 
@@ -149,23 +161,42 @@ export class MemoryStore implements SessionStore {
       session.revokedReason = options.reason;
       revoked.push(structuredClone(session));
     }
+    this.#appendRevoked(revoked, options.now);
     return revoked;
   }
 
-  async revokedSince(since: number): Promise<RevokedSession[]> {
-    return [...this.#sessions.values()]
-      .filter((s): s is SessionRecord & { revokedAt: number } => s.revokedAt !== null && s.revokedAt >= since)
-      .sort((a, b) => a.revokedAt - b.revokedAt)
-      .map((s) => ({ sessionId: s.id, userId: s.userId, revokedAt: s.revokedAt, reason: s.revokedReason }));
+  async readRevocations(request: RevocationRead): Promise<RevocationPage> {
+    const after = request.after === null ? 0 : parseCursor(request.after);
+    const since = request.since ?? Number.NEGATIVE_INFINITY;
+    const changes: RevocationChange[] = [];
+    for (const change of this.#changes) {
+      if (changes.length >= request.limit) break;
+      if (change.seq <= after || change.at < since) continue;
+      const { seq, ...rest } = change;
+      changes.push({ ...rest, cursor: String(seq) });
+    }
+    const full = changes.length >= request.limit;
+    const last = changes.at(-1);
+    const cursor = full && last ? last.cursor : String(Math.max(after, this.#seq));
+    return { changes, cursor };
   }
 
-  async versionBumpsSince(since: number): Promise<VersionBump[]> {
-    return [...this.#users.values()]
-      .filter(
-        (u): u is UserRecord & { tokenVersionAt: number } =>
-          u.tokenVersionAt !== null && u.tokenVersionAt >= since,
-      )
-      .map((u) => ({ userId: u.id, tokenVersion: u.tokenVersion, at: u.tokenVersionAt }));
+  watchRevocations(wake: () => void): () => void {
+    this.#watchers.add(wake);
+    return () => this.#watchers.delete(wake);
+  }
+
+  #appendRevoked(sessions: readonly SessionRecord[], at: number): void {
+    this.#append(sessions.map((s) => ({ kind: "revoked", sessionId: s.id, userId: s.userId, at })));
+  }
+
+  #append(changes: readonly NewChange[]): void {
+    if (changes.length === 0) return;
+    for (const change of changes) this.#changes.push({ ...change, seq: ++this.#seq });
+    // After the operation has returned, so a watcher that reads at once sees its result.
+    queueMicrotask(() => {
+      for (const wake of this.#watchers) wake();
+    });
   }
 
   async recordEvent(event: SecurityEvent): Promise<void> {
@@ -191,13 +222,19 @@ export class MemoryStore implements SessionStore {
   }
 
   async listKeys(): Promise<StoredKey[]> {
-    return [...this.#keys.values()].sort((a, b) => a.createdAt - b.createdAt).map((k) => ({ ...k }));
+    return [...this.#keys.values()]
+      .sort((a, b) => a.createdAt - b.createdAt || (a.kid < b.kid ? -1 : a.kid > b.kid ? 1 : 0))
+      .map((k) => ({ ...k }));
   }
 
-  async retireKey(kid: string, now: number): Promise<boolean> {
-    const key = this.#keys.get(kid);
-    if (!key || key.retiredAt !== null) return false;
-    key.retiredAt = now;
+  async promoteKey(promotion: KeyPromotion): Promise<boolean> {
+    const next = this.#keys.get(promotion.next);
+    if (!next || next.activatedAt !== null || next.retiredAt !== null) return false;
+    const active = [...this.#keys.values()].filter((k) => k.activatedAt !== null && k.retiredAt === null);
+    const seen = promotion.active;
+    if (seen === null ? active.length > 0 : !active.some((k) => k.kid === seen)) return false;
+    for (const key of active) key.retiredAt = promotion.now;
+    next.activatedAt = promotion.now;
     return true;
   }
 
@@ -224,6 +261,9 @@ export class MemoryStore implements SessionStore {
     for (let i = this.#events.length - 1; i >= 0; i--) {
       if ((this.#events[i] as SecurityEvent).at < before) this.#events.splice(i, 1);
     }
+    for (let i = this.#changes.length - 1; i >= 0; i--) {
+      if ((this.#changes[i] as NewChange).at < before) this.#changes.splice(i, 1);
+    }
     return deleted;
   }
 
@@ -232,4 +272,11 @@ export class MemoryStore implements SessionStore {
   }
 
   async close(): Promise<void> {}
+}
+
+function parseCursor(cursor: string): number {
+  const seq = Number(cursor);
+  if (!/^\d+$/.test(cursor) || !Number.isSafeInteger(seq))
+    throw new TypeError(`not a cursor of this store: ${cursor}`);
+  return seq;
 }

@@ -1,9 +1,12 @@
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import {
+  type KeyPromotion,
   type NewUser,
   planRotation,
-  type RevokedSession,
+  type RevocationChange,
+  type RevocationPage,
+  type RevocationRead,
   type RevokeReason,
   type RotateOutcome,
   type RotateRequest,
@@ -13,7 +16,6 @@ import {
   type StoredKey,
   type UserPatch,
   type UserRecord,
-  type VersionBump,
 } from "@prolong/core";
 import Database from "better-sqlite3";
 import { migrations } from "./migrations.js";
@@ -31,7 +33,7 @@ export interface SqliteStoreOptions {
 
 type Row = Record<string, unknown>;
 
-const USER_COLUMNS = `id, username, password_hash, disabled, token_version, token_version_at,
+const USER_COLUMNS = `id, username, password_hash, disabled, token_version,
   reauth_required_at, claims, created_at, updated_at`;
 
 function toUser(row: Row): UserRecord {
@@ -41,7 +43,6 @@ function toUser(row: Row): UserRecord {
     passwordHash: (row.password_hash as string | null) ?? null,
     disabled: row.disabled === 1,
     tokenVersion: row.token_version as number,
-    tokenVersionAt: (row.token_version_at as number | null) ?? null,
     reauthRequiredAt: (row.reauth_required_at as number | null) ?? null,
     claims: JSON.parse(row.claims as string) as Record<string, unknown>,
     createdAt: row.created_at as number,
@@ -79,8 +80,26 @@ function toKey(row: Row): StoredKey {
     privateKey: row.private_key as string,
     publicJwk: (row.public_jwk as string | null) ?? null,
     createdAt: row.created_at as number,
+    activatedAt: (row.activated_at as number | null) ?? null,
     retiredAt: (row.retired_at as number | null) ?? null,
   };
+}
+
+function toChange(row: Row): RevocationChange {
+  const cursor = String(row.seq);
+  const at = row.at as number;
+  const userId = row.user_id as string;
+  return row.kind === "revoked"
+    ? { cursor, kind: "revoked", sessionId: row.session_id as string, userId, at }
+    : { cursor, kind: "version", userId, version: row.version as number, at };
+}
+
+/** Cursors of this store are the changelog's `seq`, written in decimal. */
+function parseCursor(cursor: string): number {
+  const seq = Number(cursor);
+  if (!/^\d+$/.test(cursor) || !Number.isSafeInteger(seq))
+    throw new TypeError(`not a cursor of this store: ${cursor}`);
+  return seq;
 }
 
 function toEvent(row: Row): SecurityEvent {
@@ -147,6 +166,12 @@ export class SqliteStore implements SessionStore {
   readonly #s;
   readonly #rotate;
   readonly #claimSecret;
+  readonly #revokeOne;
+  readonly #revokeUser;
+  readonly #bumpVersion;
+  readonly #readRevocations;
+  readonly #promoteKey;
+  readonly #watchers = new Set<() => void>();
 
   constructor(options: SqliteStoreOptions) {
     if (options.path !== ":memory:") mkdirSync(dirname(options.path), { recursive: true });
@@ -174,7 +199,7 @@ export class SqliteStore implements SessionStore {
           claims = CASE WHEN :set_claims THEN :claims ELSE claims END,
           updated_at = :now
         WHERE id = :id RETURNING ${USER_COLUMNS}`),
-      bumpVersion: db.prepare(`UPDATE users SET token_version = token_version + 1, token_version_at = :now,
+      bumpVersion: db.prepare(`UPDATE users SET token_version = token_version + 1,
         updated_at = :now WHERE id = :id RETURNING ${USER_COLUMNS}`),
       insertSession: db.prepare(
         `INSERT INTO sessions (${sessionColumns.join(", ")}) VALUES (${sessionColumns.map((c) => `:${c}`).join(", ")})`,
@@ -197,27 +222,42 @@ export class SqliteStore implements SessionStore {
         WHERE id = :id AND revoked_at IS NULL RETURNING *`),
       revokeUser: db.prepare(`UPDATE sessions SET revoked_at = :now, revoked_reason = :reason
         WHERE user_id = :user_id AND revoked_at IS NULL AND id IS NOT :except_id RETURNING *`),
-      revokedSince: db.prepare(`SELECT id, user_id, revoked_at, revoked_reason FROM sessions
-        WHERE revoked_at >= ? ORDER BY revoked_at, rowid`),
-      bumpsSince: db.prepare(
-        "SELECT id, token_version, token_version_at FROM users WHERE token_version_at >= ?",
+      appendChange: db.prepare(`INSERT INTO revocation_changes (kind, user_id, session_id, version, at)
+        VALUES (:kind, :user_id, :session_id, :version, :at)`),
+      readChanges: db.prepare(`SELECT * FROM revocation_changes
+        WHERE seq > :after AND (:since IS NULL OR at >= :since) ORDER BY seq LIMIT :limit`),
+      lastChange: db.prepare("SELECT max(seq) AS seq FROM revocation_changes"),
+      // INDEXED BY: left alone, SQLite walks the sequence from the oldest row to find the minimum.
+      firstChangeSince: db.prepare(
+        "SELECT min(seq) AS seq FROM revocation_changes INDEXED BY revocation_changes_at WHERE at >= ?",
       ),
       insertEvent: db.prepare(`INSERT INTO events (id, type, user_id, session_id, at, detail)
         VALUES (:id, :type, :user_id, :session_id, :at, :detail)`),
       listEvents: db.prepare(`SELECT * FROM events
         WHERE (:user_id IS NULL OR user_id = :user_id) AND (:session_id IS NULL OR session_id = :session_id)
         ORDER BY seq DESC LIMIT :limit`),
-      insertKey:
-        db.prepare(`INSERT INTO signing_keys (kid, alg, private_key, public_jwk, created_at, retired_at)
-        VALUES (:kid, :alg, :private_key, :public_jwk, :created_at, :retired_at) ON CONFLICT DO NOTHING`),
+      insertKey: db.prepare(`INSERT INTO signing_keys
+          (kid, alg, private_key, public_jwk, created_at, activated_at, retired_at)
+        VALUES (:kid, :alg, :private_key, :public_jwk, :created_at, :activated_at, :retired_at)
+        ON CONFLICT DO NOTHING`),
       listKeys: db.prepare("SELECT * FROM signing_keys ORDER BY created_at, kid"),
-      retireKey: db.prepare("UPDATE signing_keys SET retired_at = ? WHERE kid = ? AND retired_at IS NULL"),
+      isNextKey: db.prepare(
+        "SELECT 1 FROM signing_keys WHERE kid = ? AND activated_at IS NULL AND retired_at IS NULL",
+      ),
+      activeKeys: db.prepare(
+        "SELECT kid FROM signing_keys WHERE activated_at IS NOT NULL AND retired_at IS NULL",
+      ),
+      retireActive: db.prepare(
+        "UPDATE signing_keys SET retired_at = ? WHERE activated_at IS NOT NULL AND retired_at IS NULL",
+      ),
+      activateKey: db.prepare("UPDATE signing_keys SET activated_at = ? WHERE kid = ?"),
       deleteKey: db.prepare("DELETE FROM signing_keys WHERE kid = ?"),
       insertSecret: db.prepare("INSERT INTO secrets (name, value) VALUES (?, ?) ON CONFLICT DO NOTHING"),
       secret: db.prepare("SELECT value FROM secrets WHERE name = ?"),
       purgeSessions: db.prepare(`DELETE FROM sessions WHERE revoked_at < :before OR idle_expires_at <= :before
         OR absolute_expires_at <= :before`),
       purgeEvents: db.prepare("DELETE FROM events WHERE at < ?"),
+      purgeChanges: db.prepare("DELETE FROM revocation_changes WHERE at < ?"),
       // A committed write, so readiness fails when writes do (the store contract, `ping`).
       heartbeat: db.prepare(
         "INSERT INTO heartbeat (id, beats) VALUES (1, 1) ON CONFLICT (id) DO UPDATE SET beats = beats + 1",
@@ -225,6 +265,17 @@ export class SqliteStore implements SessionStore {
     });
 
     const s = this.#s;
+    const appendRevoked = (sessions: readonly SessionRecord[], at: number) => {
+      for (const session of sessions) {
+        s.appendChange.run({
+          kind: "revoked",
+          user_id: session.userId,
+          session_id: session.id,
+          version: null,
+          at,
+        });
+      }
+    };
     this.#rotate = db.transaction((request: RotateRequest): RotateOutcome => {
       const row = s.sessionById.get(request.sessionId) as Row | undefined;
       const session = row ? toSession(row) : null;
@@ -234,6 +285,7 @@ export class SqliteStore implements SessionStore {
         Object.assign(session, plan.changes);
         if (plan.status === "reused") {
           s.revokeOne.run({ id: session.id, now: session.revokedAt, reason: session.revokedReason });
+          appendRevoked([session], request.now);
         } else {
           s.applyRotation.run({
             id: session.id,
@@ -251,6 +303,65 @@ export class SqliteStore implements SessionStore {
     this.#claimSecret = db.transaction((name: string, candidate: string): string => {
       s.insertSecret.run(name, candidate);
       return (s.secret.get(name) as { value: string }).value;
+    });
+    // Each revoking write and its changelog entry commit together, or neither does.
+    this.#revokeOne = db.transaction((params: Row): SessionRecord | null => {
+      const row = s.revokeOne.get(params) as Row | undefined;
+      if (!row) return null;
+      const session = toSession(row);
+      appendRevoked([session], params.now as number);
+      return session;
+    });
+    this.#revokeUser = db.transaction((params: Row): SessionRecord[] => {
+      const sessions = (s.revokeUser.all(params) as Row[]).map(toSession);
+      appendRevoked(sessions, params.now as number);
+      return sessions;
+    });
+    this.#bumpVersion = db.transaction((id: string, now: number): UserRecord | null => {
+      const row = s.bumpVersion.get({ id, now }) as Row | undefined;
+      if (!row) return null;
+      const user = toUser(row);
+      s.appendChange.run({
+        kind: "version",
+        user_id: id,
+        session_id: null,
+        version: user.tokenVersion,
+        at: now,
+      });
+      return user;
+    });
+    // One read transaction, so the rows and the head come from the same snapshot.
+    this.#readRevocations = db.transaction((after: number, since: number | null, limit: number) => {
+      // The snapshot asks for the last minutes of a changelog kept for weeks: start at the
+      // first recent change (found through the `at` index), not at the oldest row.
+      const first =
+        since === null ? after + 1 : (s.firstChangeSince.get(since) as { seq: number | null }).seq;
+      const rows =
+        first === null
+          ? []
+          : (s.readChanges.all({ after: Math.max(after, first - 1), since, limit }) as Row[]);
+      const changes = rows.map(toChange);
+      const last = changes.at(-1);
+      if (last && changes.length >= limit) return { changes, cursor: last.cursor };
+      const head = (s.lastChange.get() as { seq: number | null }).seq ?? 0;
+      return { changes, cursor: String(Math.max(after, head)) };
+    });
+    this.#promoteKey = db.transaction((promotion: KeyPromotion): boolean => {
+      if (!s.isNextKey.get(promotion.next)) return false;
+      const active = (s.activeKeys.all() as { kid: string }[]).map((r) => r.kid);
+      const seen = promotion.active;
+      if (seen === null ? active.length > 0 : !active.includes(seen)) return false;
+      s.retireActive.run(promotion.now);
+      s.activateKey.run(promotion.now, promotion.next);
+      return true;
+    });
+  }
+
+  /** Wakes this process's watchers after one of its own revoking writes has committed. */
+  #changed(): void {
+    if (this.#watchers.size === 0) return;
+    queueMicrotask(() => {
+      for (const wake of this.#watchers) wake();
     });
   }
 
@@ -297,8 +408,9 @@ export class SqliteStore implements SessionStore {
   }
 
   async bumpTokenVersion(id: string, now: number): Promise<UserRecord | null> {
-    const row = this.#s.bumpVersion.get({ id, now }) as Row | undefined;
-    return row ? toUser(row) : null;
+    const user = guard(this.#db, () => this.#bumpVersion.immediate(id, now));
+    if (user) this.#changed();
+    return user;
   }
 
   async createSession(session: SessionRecord): Promise<void> {
@@ -321,7 +433,9 @@ export class SqliteStore implements SessionStore {
 
   async rotate(request: RotateRequest): Promise<RotateOutcome> {
     // BEGIN IMMEDIATE itself may find the database locked: guarded like the statements.
-    return guard(this.#db, () => this.#rotate.immediate(request));
+    const outcome = guard(this.#db, () => this.#rotate.immediate(request));
+    if (outcome.status === "reused") this.#changed();
+    return outcome;
   }
 
   async touchSession(id: string, now: number, idleTimeoutMs: number): Promise<SessionRecord | null> {
@@ -330,38 +444,39 @@ export class SqliteStore implements SessionStore {
   }
 
   async revokeSession(id: string, reason: RevokeReason, now: number): Promise<SessionRecord | null> {
-    const row = this.#s.revokeOne.get({ id, reason, now }) as Row | undefined;
-    return row ? toSession(row) : null;
+    const session = guard(this.#db, () => this.#revokeOne.immediate({ id, reason, now }));
+    if (session) this.#changed();
+    return session;
   }
 
   async revokeUserSessions(
     userId: string,
     options: { exceptId?: string; reason: RevokeReason; now: number },
   ): Promise<SessionRecord[]> {
-    const rows = this.#s.revokeUser.all({
-      user_id: userId,
-      except_id: options.exceptId ?? null,
-      reason: options.reason,
-      now: options.now,
-    }) as Row[];
-    return rows.map(toSession);
+    const sessions = guard(this.#db, () =>
+      this.#revokeUser.immediate({
+        user_id: userId,
+        except_id: options.exceptId ?? null,
+        reason: options.reason,
+        now: options.now,
+      }),
+    );
+    if (sessions.length > 0) this.#changed();
+    return sessions;
   }
 
-  async revokedSince(since: number): Promise<RevokedSession[]> {
-    return (this.#s.revokedSince.all(since) as Row[]).map((r) => ({
-      sessionId: r.id as string,
-      userId: r.user_id as string,
-      revokedAt: r.revoked_at as number,
-      reason: (r.revoked_reason as string | null) ?? null,
-    }));
+  async readRevocations(request: RevocationRead): Promise<RevocationPage> {
+    const after = request.after === null ? 0 : parseCursor(request.after);
+    return guard(this.#db, () => this.#readRevocations(after, request.since ?? null, request.limit));
   }
 
-  async versionBumpsSince(since: number): Promise<VersionBump[]> {
-    return (this.#s.bumpsSince.all(since) as Row[]).map((r) => ({
-      userId: r.id as string,
-      tokenVersion: r.token_version as number,
-      at: r.token_version_at as number,
-    }));
+  /**
+   * Wakes on this process's own writes only; other processes' changes are found by
+   * polling `readRevocations`, which SQLite answers from an index in microseconds.
+   */
+  watchRevocations(wake: () => void): () => void {
+    this.#watchers.add(wake);
+    return () => this.#watchers.delete(wake);
   }
 
   async recordEvent(event: SecurityEvent): Promise<void> {
@@ -391,6 +506,7 @@ export class SqliteStore implements SessionStore {
       private_key: key.privateKey,
       public_jwk: key.publicJwk,
       created_at: key.createdAt,
+      activated_at: key.activatedAt,
       retired_at: key.retiredAt,
     });
     return result.changes === 1;
@@ -400,8 +516,8 @@ export class SqliteStore implements SessionStore {
     return (this.#s.listKeys.all() as Row[]).map(toKey);
   }
 
-  async retireKey(kid: string, now: number): Promise<boolean> {
-    return this.#s.retireKey.run(now, kid).changes === 1;
+  async promoteKey(promotion: KeyPromotion): Promise<boolean> {
+    return guard(this.#db, () => this.#promoteKey.immediate(promotion));
   }
 
   async deleteKey(kid: string): Promise<boolean> {
@@ -415,6 +531,7 @@ export class SqliteStore implements SessionStore {
   async purge(before: number): Promise<number> {
     const deleted = this.#s.purgeSessions.run({ before }).changes;
     this.#s.purgeEvents.run(before);
+    this.#s.purgeChanges.run(before);
     return deleted;
   }
 

@@ -71,6 +71,41 @@ export const migrations: readonly string[] = [
     value TEXT NOT NULL
   ) STRICT;
   `,
+  // 2: the revocation changelog, and keys published ahead of use.
+  `
+  -- The revocation changelog (store.ts, readRevocations). AUTOINCREMENT so a seq is never
+  -- handed out twice, even after purge deletes the newest rows: a tailer's cursor then
+  -- never skips a change.
+  CREATE TABLE revocation_changes (
+    seq        INTEGER PRIMARY KEY AUTOINCREMENT,
+    kind       TEXT NOT NULL CHECK (kind IN ('revoked', 'version')),
+    user_id    TEXT NOT NULL,
+    session_id TEXT,
+    version    INTEGER,
+    at         INTEGER NOT NULL,
+    CHECK ((kind = 'revoked') = (session_id IS NOT NULL) AND (kind = 'version') = (version IS NOT NULL))
+  ) STRICT;
+  CREATE INDEX revocation_changes_at ON revocation_changes (at);
+
+  -- What the feed's snapshot read from sessions and users until now becomes the start of
+  -- the changelog, oldest first, so subscribers lose no recent revocation in the upgrade.
+  INSERT INTO revocation_changes (kind, user_id, session_id, version, at)
+    SELECT kind, user_id, session_id, version, at FROM (
+      SELECT 'revoked' AS kind, user_id, id AS session_id, NULL AS version, revoked_at AS at,
+             0 AS source, rowid AS r
+        FROM sessions WHERE revoked_at IS NOT NULL
+      UNION ALL
+      SELECT 'version', id, NULL, token_version, token_version_at, 1, rowid
+        FROM users WHERE token_version_at IS NOT NULL
+    ) ORDER BY at, source, r;
+  DROP INDEX users_token_version_at;
+  ALTER TABLE users DROP COLUMN token_version_at;
+
+  -- NULL while a key is the next key. Every key stored so far has signed, from its creation.
+  ALTER TABLE signing_keys ADD COLUMN activated_at INTEGER;
+  UPDATE signing_keys SET activated_at = created_at;
+  `,
+  // 3: readiness proves a write commits.
   `
   -- One row that readiness (ping) rewrites: proof that a write still commits.
   CREATE TABLE heartbeat (

@@ -39,6 +39,9 @@ const createSessionBody = z
   .strict();
 
 const setPasswordBody = z.object({ password: z.string().max(1024) }).strict();
+const rotateBody = z.object({ force: z.boolean().optional() }).strict();
+
+const isoOrNull = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
 type IdParams = { Params: { id: string } };
 
@@ -185,19 +188,34 @@ export function adminRoutes(ctx: AppContext) {
           }
         });
 
-        admin.get("/keys", async () => ({
-          keys: engine.keys.keys.map((k) => ({
-            kid: k.kid,
-            alg: k.alg,
-            active: k.kid === engine.keys.active.kid,
-            created_at: new Date(k.createdAt).toISOString(),
-            retired_at: k.retiredAt === null ? null : new Date(k.retiredAt).toISOString(),
-          })),
-        }));
+        admin.get("/keys", async () => {
+          const possibleAt = engine.keys.rotationPossibleAt();
+          return {
+            keys: engine.keys.keys.map((k) => ({
+              kid: k.kid,
+              alg: k.alg,
+              state: k.state,
+              active: k.state === "active",
+              created_at: isoOrNull(k.createdAt),
+              activated_at: isoOrNull(k.activatedAt),
+              retired_at: isoOrNull(k.retiredAt),
+            })),
+            rotation_possible_at: isoOrNull(possibleAt),
+          };
+        });
 
-        admin.post("/keys/rotate", async () => {
-          const key = await engine.rotateKeys();
-          return { kid: key.kid, alg: key.alg };
+        // `{"force": true}` promotes the next key before it has been published for the
+        // JWKS max-age (a compromised key); docs/protocol.md, "Key publication".
+        admin.post("/keys/rotate", { config: { accepts: JSON_ONLY } }, async (request, reply) => {
+          const body = rotateBody.safeParse(request.body ?? {});
+          if (!body.success)
+            return reply.code(400).send({ error: "invalid_request", message: 'body: {"force"?: boolean}' });
+          try {
+            const key = await engine.rotateKeys({ force: body.data.force ?? false });
+            return { kid: key.kid, alg: key.alg, next: engine.keys.next?.kid ?? null };
+          } catch (error) {
+            return sendError(reply, error);
+          }
         });
       },
       { prefix: "/admin" },

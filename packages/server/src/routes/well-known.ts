@@ -29,9 +29,9 @@ export function wellKnownRoutes(ctx: AppContext) {
     });
 
     app.get("/.well-known/jwks.json", async (_request, reply) => {
-      // Short enough that a rotated-in key is seen well within an access-token lifetime;
-      // verifiers also refetch on an unknown kid.
-      reply.header("cache-control", "public, max-age=300, must-revalidate");
+      // The next key is in here at least max-age before it signs, so a verifier that
+      // honours max-age always knows the key of the newest token (docs/protocol.md).
+      reply.header("cache-control", `public, max-age=${ctx.config.jwksMaxAge}, must-revalidate`);
       return ctx.engine.keys.jwks();
     });
 
