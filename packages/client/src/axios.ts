@@ -7,12 +7,14 @@ type RetriableConfig = InternalAxiosRequestConfig & {
 };
 
 /**
- * Wires a session client into an axios instance: the access token on every request,
- * and on `401 invalid_token` one refresh and one retry. Returns a function that
- * removes both interceptors.
+ * Wires a session client into an axios instance: the access token on every request to an
+ * allowed origin (the issuer's and `allowedOrigins`; others go untouched), and on
+ * `401 invalid_token` one refresh and one retry. Returns a function that removes both
+ * interceptors.
  */
 export function attachToAxios(instance: AxiosInstance, client: SessionClient): () => void {
   const request = instance.interceptors.request.use(async (config: RetriableConfig) => {
+    if (!client.allowsTokenFor(instance.getUri(config))) return config;
     const token = await client.getAccessToken();
     config.prolongToken = token;
     if (token) config.headers.set("Authorization", `Bearer ${token}`);
@@ -30,7 +32,7 @@ export function attachToAxios(instance: AxiosInstance, client: SessionClient): (
       const config = error.config as RetriableConfig | undefined;
       const challenge = String(error.response?.headers?.["www-authenticate"] ?? "");
       if (
-        !config ||
+        config?.prolongToken === undefined ||
         config.prolongRetried ||
         error.response?.status !== 401 ||
         !challenge.includes("invalid_token")

@@ -11,7 +11,7 @@ import { memoryStorage, type TokenStorage } from "./storage.js";
 
 /** The subset of the Web Locks API the client uses. */
 export interface LockManagerLike {
-  request<T>(name: string, callback: () => Promise<T>): Promise<T>;
+  request<T>(name: string, options: { signal: AbortSignal }, callback: () => Promise<T>): Promise<T>;
 }
 
 /** The subset of BroadcastChannel the client uses. */
@@ -44,19 +44,30 @@ export interface SessionClientOptions {
   timers?: Timers;
   /** Web Locks; default `navigator.locks` when present, `null` to turn off. */
   locks?: LockManagerLike | null;
-  /** Cross-tab channel; default a BroadcastChannel when present, `null` to turn off. */
-  channel?: ChannelLike | null;
+  /**
+   * Opens the cross-tab channel; called on every start, the channel closed on `stop()`.
+   * Default: a BroadcastChannel when present (web profile); `null` to turn off.
+   */
+  channel?: ((name: string) => ChannelLike) | null;
   /** Where activity, `visibilitychange`, `focus` and `online` are heard; default `window`. */
   target?: EventTarget | null;
   /** Longest wait between retries of a failing refresh, ms (default 30 000). */
   maxRetryDelay?: number;
+  /** Longest wait for one request to the server, ms (default 10 000); a timeout counts as a network failure. */
+  requestTimeout?: number;
+  /** Longest wait for the cross-tab refresh lock, ms (default 5 000); then this tab refreshes on its own. */
+  lockTimeout?: number;
+  /** Origins besides the issuer's that `fetch` and the axios adapter send the access token to. */
+  allowedOrigins?: string[];
 }
 
 interface Metadata {
   token_endpoint: string;
   login_endpoint: string;
-  issuer: string;
+  revocation_endpoint: string;
 }
+
+type Body = Record<string, string>;
 
 /** How long a new tab waits for an open one to share its token before refreshing itself. */
 const HELLO_WAIT_MS = 150;
@@ -73,11 +84,33 @@ function reasonOf(code: string | undefined): SignOutReason {
   return "revoked";
 }
 
+/** RFC 9110 §10.2.3 Retry-After, delay-seconds or an HTTP-date, in ms from `now` (0 when absent). */
+function retryAfter(response: Response | undefined, now: number): number {
+  const value = response?.headers.get("retry-after");
+  if (!value) return 0;
+  const ms = /^\d+$/.test(value) ? Number(value) * 1000 : Date.parse(value) - now;
+  // An unreadable date is NaN: no wait asked for.
+  return Math.max(ms || 0, 0);
+}
+
+/** An origin as `URL#origin` spells it; a path, query or missing scheme is a mistake worth stopping for. */
+function originOf(value: string): string {
+  try {
+    const url = new URL(value);
+    if (url.href === `${url.origin}/`) return url.origin;
+  } catch {
+    // Reported below, with the value that is wrong.
+  }
+  const message = `allowedOrigins: "${value}" is not an origin like https://api.example.com`;
+  throw Object.assign(new TypeError(message), { code: "invalid_origin" });
+}
+
 const g = globalThis as {
   navigator?: { locks?: LockManagerLike };
   BroadcastChannel?: new (name: string) => ChannelLike;
   window?: EventTarget;
   document?: EventTarget & { visibilityState?: string };
+  location?: { href: string };
 };
 
 /**
@@ -89,28 +122,43 @@ export class SessionClient {
   readonly #o: Required<Omit<SessionClientOptions, "idleTimeout" | "locks" | "channel" | "target">> & {
     idleTimeout: number | null;
     locks: LockManagerLike | null;
-    channel: ChannelLike | null;
+    channel: ((name: string) => ChannelLike) | null;
     target: EventTarget | null;
   };
   readonly #events = new Emitter();
   readonly #renewal: Deadline;
   readonly #idle: Deadline;
+  /** Where the access token may go: the issuer's origin and `allowedOrigins`. */
+  readonly #origins: Set<string>;
+  /** DOM listeners, added on start and removed on stop. */
+  readonly #listeners: [string, () => void][];
   #metadata: Promise<Metadata> | null = null;
   #accessToken: string | null = null;
   #claims: AccessTokenClaims | null = null;
   /** Server clock minus ours, in ms, learnt from each token's `iat`. */
   #offset = 0;
+  #jitterMs = 0;
   #inflight: Promise<boolean> | null = null;
+  /** Bumped by sign-out and stop: work begun before must not bring a session back. */
+  #generation = 0;
+  /** Refresh failures in a row (network, 5xx, 429), across calls; the backoff grows with it. */
+  #failures = 0;
+  /** No refresh request before this time (ms, our clock): backoff or Retry-After. */
+  #notBefore = 0;
+  #channel: ChannelLike | null = null;
   /** Another tab has spoken on the channel, so there is someone to ask. */
   #peers = false;
   #onFreshToken: (() => void) | null = null;
   #lastActivity: number;
-  #stopped = false;
-  #listening: [string, () => void][] = [];
+  #lastShared = 0;
+  #running = false;
+  /** Timers that `stop()` fires early: sleeps wake up, requests and lock waits abort. */
+  readonly #pending = new Set<() => void>();
 
   constructor(options: SessionClientOptions) {
     const browser = typeof g.document !== "undefined";
     const profile = options.profile ?? (browser ? "web" : "native");
+    const Channel = g.BroadcastChannel;
     this.#o = {
       profile,
       clientId: profile,
@@ -124,17 +172,39 @@ export class SessionClient {
       random: Math.random,
       timers: { setTimeout: (f, ms) => setTimeout(f, ms), clearTimeout: (h) => clearTimeout(h as number) },
       locks: g.navigator?.locks ?? null,
-      channel:
-        profile === "web" && g.BroadcastChannel ? new g.BroadcastChannel(`prolong:${options.issuer}`) : null,
+      channel: profile === "web" && Channel ? (name) => new Channel(name) : null,
       target: browser ? (g.window ?? null) : null,
       maxRetryDelay: 30_000,
+      requestTimeout: 10_000,
+      lockTimeout: 5_000,
+      allowedOrigins: [],
       ...options,
     };
+    this.#origins = new Set([new URL(this.#o.issuer).origin, ...this.#o.allowedOrigins.map(originOf)]);
     this.#renewal = new Deadline(this.#o.timers, this.#o.now);
     this.#idle = new Deadline(this.#o.timers, this.#o.now);
     this.#lastActivity = this.#o.now();
-    this.#o.channel?.addEventListener("message", (event) => this.#onMessage(event.data));
-    this.#listen();
+    const wake = () => {
+      this.#renewal.check();
+      this.#idle.check();
+    };
+    const activity = () => {
+      const now = this.#o.now();
+      this.#lastActivity = now;
+      // Tell other tabs now and then, so activity anywhere keeps every tab alive.
+      if (now - this.#lastShared > 5000) {
+        this.#lastShared = now;
+        this.#channel?.postMessage({ type: "activity", at: now });
+      }
+    };
+    this.#listeners = [
+      ...["visibilitychange", "focus", "online", "pageshow"].map((type): [string, () => void] => [
+        type,
+        wake,
+      ]),
+      ...this.#o.activityEvents.map((type): [string, () => void] => [type, activity]),
+    ];
+    this.#arm();
   }
 
   /** Subscribe to `authorized`, `refreshed`, `signedOut` or `error`; returns the unsubscribe function. */
@@ -157,8 +227,9 @@ export class SessionClient {
 
   /** Signs in with a username and password at the server's login endpoint. */
   async signIn(input: { username: string; password: string; deviceName?: string }): Promise<void> {
+    this.#arm();
     const { login_endpoint } = await this.#meta();
-    const response = await this.#o.fetch(login_endpoint, {
+    const [response, body] = await this.#send(login_endpoint, {
       method: "POST",
       headers: { "content-type": "application/json" },
       credentials: "include",
@@ -169,22 +240,29 @@ export class SessionClient {
         ...(input.deviceName ? { device_name: input.deviceName } : {}),
       }),
     });
-    const body = (await response.json().catch(() => ({}))) as Record<string, string>;
     if (!response.ok)
       throw Object.assign(new Error(body.message ?? "sign-in failed"), { status: response.status, body });
-    this.#stopped = false;
     this.#lastActivity = this.#o.now();
     await this.#adopt(body, null);
   }
 
-  /** Resumes an existing session (the cookie, or the stored token); `false` when there is none. */
+  /**
+   * Resumes an existing session (the cookie, or the stored token); `false` when there is
+   * none. After `stop()` it starts the client again: listeners, channel and timers.
+   */
   async start(): Promise<boolean> {
-    this.#stopped = false;
+    this.#arm();
+    if (this.#accessToken && !this.#expired()) {
+      this.#schedule();
+      return true;
+    }
     if (this.#o.profile === "native" && !(await this.#o.storage.get())) return false;
     // A new tab first asks the open ones for their token, so opening tabs costs no refresh.
-    if (this.#o.channel) {
-      this.#o.channel.postMessage({ type: "hello" });
-      await new Promise((resolve) => this.#o.timers.setTimeout(() => resolve(undefined), HELLO_WAIT_MS));
+    if (this.#channel) {
+      const generation = this.#generation;
+      this.#channel.postMessage({ type: "hello" });
+      await this.#sleep(HELLO_WAIT_MS);
+      if (generation !== this.#generation) return false;
       if (this.#accessToken && !this.#expired()) return true;
     }
     return this.refresh("resume");
@@ -199,15 +277,29 @@ export class SessionClient {
   /** The current access token, renewed first if it is due or gone; `null` when signed out. */
   async getAccessToken(): Promise<string | null> {
     if (this.#accessToken && !this.#expired()) return this.#accessToken;
-    if (this.#stopped) return null;
     return (await this.refresh("reactive")) ? this.#accessToken : null;
   }
 
   /**
-   * `fetch` with the access token attached. A `401 invalid_token` triggers one refresh
-   * and one retry; a body that cannot be read twice (a stream) is not retried.
+   * Whether `fetch` and the axios adapter send the access token to `url`: only to the
+   * issuer's origin and `allowedOrigins`. Relative URLs resolve against the page.
+   */
+  allowsTokenFor(url: string): boolean {
+    try {
+      return this.#origins.has(new URL(url, g.location?.href).origin);
+    } catch {
+      return false;
+    }
+  }
+
+  /**
+   * `fetch` with the access token attached, for allowed origins only; other URLs are
+   * fetched untouched. A `401 invalid_token` triggers one refresh and one retry; a body
+   * that cannot be read twice (a stream) is not retried.
    */
   async fetch(input: string | URL | Request, init?: RequestInit): Promise<Response> {
+    // A bearer token works for whoever holds it (RFC 6750 §5.2): never hand it to a third party.
+    if (!this.allowsTokenFor((input as Request).url ?? String(input))) return this.#o.fetch(input, init);
     const request = new Request(input, init);
     const replayable = !(init?.body instanceof ReadableStream);
     const send = async (token: string | null, req: Request) => {
@@ -233,51 +325,110 @@ export class SessionClient {
 
   /** Renews now. Concurrent calls share one request, and with Web Locks so do tabs. */
   refresh(source: RefreshSource = "manual"): Promise<boolean> {
-    this.#inflight ??= this.#refreshShared(source).finally(() => {
-      this.#inflight = null;
-    });
+    if (!this.#inflight) {
+      const run: Promise<boolean> = this.#refreshLoop(source).finally(() => {
+        if (this.#inflight === run) this.#inflight = null;
+      });
+      this.#inflight = run;
+    }
     return this.#inflight;
   }
 
-  /** Ends the session on the server and here. */
-  async signOut(): Promise<void> {
-    if (this.#accessToken) await this.#logoutAtServer(this.#accessToken);
-    await this.#end("logout");
+  /**
+   * Ends the session here and at the server. Resolves once the server was told (or could
+   * not be reached: the local sign-out happens regardless).
+   */
+  signOut(): Promise<void> {
+    return this.#end("logout", true);
   }
 
-  /** Ends the session at the server too; best effort, the local sign-out happens regardless. */
-  async #logoutAtServer(token: string): Promise<void> {
-    try {
-      const { issuer } = await this.#meta();
-      await this.#o.fetch(`${issuer}/logout`, {
-        method: "POST",
-        headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
-        credentials: "include",
-        body: "{}",
-      });
-    } catch {
-      // Offline or the server is gone: the token expires on its own soon.
-    }
-  }
-
-  /** Cancels every timer and listener; the client does nothing more until `start` or `signIn`. */
+  /**
+   * Cancels every timer, listener, lock wait and request, and closes the channel; the
+   * client does nothing more until `start` or `signIn`. Calling it again does nothing.
+   */
   stop(): void {
-    this.#stopped = true;
+    if (!this.#running) return;
+    this.#running = false;
+    this.#generation++;
+    this.#inflight = null;
     this.#renewal.clear();
     this.#idle.clear();
-    for (const [type, listener] of this.#listening) this.#o.target?.removeEventListener(type, listener);
-    this.#listening = [];
-    this.#o.channel?.close();
+    for (const fire of [...this.#pending]) fire();
+    for (const [type, listener] of this.#listeners) this.#o.target?.removeEventListener(type, listener);
+    this.#channel?.close();
+    this.#channel = null;
   }
 
   // ---- internals ---------------------------------------------------------------
 
+  /** Listeners and the channel, once per start: a client started twice holds one of each. */
+  #arm(): void {
+    if (this.#running) return;
+    this.#running = true;
+    this.#channel = this.#o.channel?.(`prolong:${this.#o.issuer}`) ?? null;
+    this.#channel?.addEventListener("message", (event) => this.#onMessage(event.data));
+    for (const [type, listener] of this.#listeners)
+      this.#o.target?.addEventListener(type, listener, { passive: true });
+  }
+
+  /** Calls `fire` after `ms`, or at once on `stop()` unless `outlivesStop`; returns the cancel function. */
+  #after(ms: number, fire: () => void, outlivesStop = false): () => void {
+    const run = () => {
+      cancel();
+      fire();
+    };
+    const handle = this.#o.timers.setTimeout(run, ms);
+    const cancel = () => {
+      this.#o.timers.clearTimeout(handle);
+      this.#pending.delete(run);
+    };
+    if (!outlivesStop) this.#pending.add(run);
+    return cancel;
+  }
+
+  #sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => this.#after(ms, resolve));
+  }
+
+  /** One request and its JSON body, given up after `requestTimeout` (and on `stop()`, unless `outlivesStop`). */
+  async #send(url: string, init?: RequestInit, outlivesStop = false): Promise<[Response, Body]> {
+    const controller = new AbortController();
+    const cancel = this.#after(this.#o.requestTimeout, () => controller.abort(), outlivesStop);
+    try {
+      const response = await this.#o.fetch(url, { ...init, signal: controller.signal });
+      const body = (await response.json().catch(() => ({}))) as Body;
+      controller.signal.throwIfAborted();
+      return [response, body];
+    } finally {
+      cancel();
+    }
+  }
+
+  /**
+   * A form post with the refresh credential: the stored token in `fields` (native), or the
+   * cookie, which counts only with the Prolong-CSRF header (web, docs/protocol.md).
+   */
+  #post(url: string, fields: Body, outlivesStop = false): Promise<[Response, Body]> {
+    const headers: Body = { "content-type": "application/x-www-form-urlencoded" };
+    if (this.#o.profile === "web") headers["prolong-csrf"] = "1";
+    const body = new URLSearchParams({ ...fields, client_id: this.#o.clientId });
+    return this.#send(url, { method: "POST", headers, credentials: "include", body }, outlivesStop);
+  }
+
+  /** The refresh credential as form fields: `{}` for web (the cookie carries it), `null` when native has none. */
+  async #credential(field: string): Promise<Body | null> {
+    if (this.#o.profile === "web") return {};
+    const stored = await this.#o.storage.get();
+    return stored ? { [field]: stored } : null;
+  }
+
   #meta(): Promise<Metadata> {
-    this.#metadata ??= this.#o
-      .fetch(`${this.#o.issuer.replace(/\/+$/, "")}/.well-known/oauth-authorization-server`)
-      .then((r) => {
-        if (!r.ok) throw new Error(`metadata answered ${r.status}`);
-        return r.json() as Promise<Metadata>;
+    this.#metadata ??= this.#send(
+      `${this.#o.issuer.replace(/\/+$/, "")}/.well-known/oauth-authorization-server`,
+    )
+      .then(([response, body]) => {
+        if (!response.ok) throw new Error(`metadata answered ${response.status}`);
+        return body as unknown as Metadata;
       })
       .catch((error) => {
         this.#metadata = null;
@@ -290,31 +441,75 @@ export class SessionClient {
     return !this.#claims || this.serverNow() >= this.#claims.exp * 1000;
   }
 
-  async #refreshShared(source: RefreshSource): Promise<boolean> {
+  /** Whether the token has reached its renewal point. */
+  #due(): boolean {
+    return !this.#claims || this.serverNow() >= this.#renewAt(this.#claims);
+  }
+
+  /**
+   * Attempts until the server answers for good. Between failures it backs off; while the
+   * token is still valid callers wait here, once it has expired there is nothing to give
+   * them, so they get `false` and the next attempt is scheduled at the end of the backoff.
+   */
+  async #refreshLoop(source: RefreshSource): Promise<boolean> {
+    const generation = this.#generation;
+    const live = () => this.#running && generation === this.#generation;
+    while (live()) {
+      const wait = this.#notBefore - this.#o.now();
+      if (wait > 0) {
+        if (this.#expired()) {
+          this.#renewal.set(this.#notBefore, () => void this.refresh("proactive"));
+          return false;
+        }
+        await this.#sleep(wait);
+        continue;
+      }
+      const settled = await this.#attempt(source, live);
+      if (settled !== undefined) return settled;
+    }
+    return false;
+  }
+
+  /** One attempt, elected among tabs by the Web Lock: `true`/`false` once settled, `undefined` to retry. */
+  async #attempt(source: RefreshSource, live: () => boolean): Promise<boolean | undefined> {
     const locks = this.#o.locks;
-    if (!locks) return this.#refreshNow(source);
+    if (!locks) return this.#exchange(source, live);
     const before = this.#accessToken;
-    return locks.request(`prolong-refresh:${this.#o.issuer}`, async () => {
-      // While we waited for the lock another tab may have renewed and told us...
-      if (this.#accessToken !== before && this.#accessToken && !this.#due()) return true;
-      // ...or renewed and not told us yet: the lock can pass before its message arrives.
-      if (this.#peers && (await this.#askPeers())) return true;
-      return this.#refreshNow(source);
-    });
+    const controller = new AbortController();
+    const granted = this.#after(this.#o.lockTimeout, () => controller.abort());
+    try {
+      return await locks.request(
+        `prolong-refresh:${this.#o.issuer}`,
+        { signal: controller.signal },
+        async () => {
+          granted();
+          // While we waited for the lock another tab may have renewed and told us...
+          if (this.#accessToken !== before && this.#accessToken && !this.#due()) return true;
+          // ...or renewed and not told us yet: the lock can pass before its message arrives.
+          if (this.#peers && (await this.#askPeers())) return true;
+          return this.#exchange(source, live);
+        },
+      );
+    } catch (error) {
+      if (!controller.signal.aborted) throw error;
+      // The holder is stuck (a frozen tab, a hung request): refresh alone. The grace window
+      // answers a second presentation of the same token with the same new one (docs/protocol.md).
+      return this.#exchange(source, live);
+    }
   }
 
   /** Asks the other tabs for their token; true once a fresh one arrives, false after a short wait. */
   #askPeers(): Promise<boolean> {
-    const channel = this.#o.channel;
+    const channel = this.#channel;
     if (!channel) return Promise.resolve(false);
     return new Promise((resolve) => {
-      const timer = this.#o.timers.setTimeout(() => {
+      const cancel = this.#after(PEER_WAIT_MS, () => {
         this.#onFreshToken = null;
         resolve(false);
-      }, PEER_WAIT_MS);
+      });
       this.#onFreshToken = () => {
         if (!this.#accessToken || this.#due()) return;
-        this.#o.timers.clearTimeout(timer);
+        cancel();
         this.#onFreshToken = null;
         resolve(true);
       };
@@ -322,84 +517,55 @@ export class SessionClient {
     });
   }
 
-  /** Whether the token has reached its renewal point. */
-  #due(): boolean {
-    return !this.#claims || this.serverNow() >= this.#renewAt(this.#claims);
-  }
-
-  async #refreshNow(source: RefreshSource): Promise<boolean> {
-    for (let attempt = 0; !this.#stopped; attempt++) {
-      let response: Response;
-      try {
-        const { token_endpoint } = await this.#meta();
-        const form = new URLSearchParams({ grant_type: "refresh_token", client_id: this.#o.clientId });
-        const headers: Record<string, string> = { "content-type": "application/x-www-form-urlencoded" };
-        if (this.#o.profile === "native") {
-          const stored = await this.#o.storage.get();
-          if (!stored) return false;
-          form.set("refresh_token", stored);
-        } else {
-          headers["prolong-csrf"] = "1";
-        }
-        response = await this.#o.fetch(token_endpoint, {
-          method: "POST",
-          headers,
-          body: form,
-          credentials: "include",
-        });
-      } catch (error) {
-        if (!(await this.#retry(attempt, error, null))) return false;
-        continue;
-      }
-      if (TRANSIENT(response.status)) {
-        if (!(await this.#retry(attempt, new Error(`token endpoint answered ${response.status}`), response)))
-          return false;
-        continue;
-      }
-      const body = (await response.json().catch(() => ({}))) as Record<string, string>;
-      if (response.ok) {
-        await this.#adopt(body, source);
-        return true;
-      }
-      // A resume that finds no session is not a sign-out: there was nothing to end.
-      if (source === "resume" && !this.#accessToken && body.error === "invalid_request") return false;
-      await this.#end(reasonOf(body.prolong_error ?? body.error));
-      return false;
+  /** RFC 6749 §6 refresh at the token endpoint. */
+  async #exchange(source: RefreshSource, live: () => boolean): Promise<boolean | undefined> {
+    if (!live()) return false;
+    let response: Response;
+    let body: Body;
+    try {
+      const { token_endpoint } = await this.#meta();
+      const credential = await this.#credential("refresh_token");
+      if (!credential) return false;
+      [response, body] = await this.#post(token_endpoint, { grant_type: "refresh_token", ...credential });
+    } catch (error) {
+      return live() ? this.#fail(error) : false;
     }
+    if (!live()) return false;
+    if (TRANSIENT(response.status))
+      return this.#fail(new Error(`token endpoint answered ${response.status}`), response);
+    this.#failures = 0;
+    if (response.ok) {
+      await this.#adopt(body, source);
+      return true;
+    }
+    // A resume that finds no session is not a sign-out: there was nothing to end.
+    if (source === "resume" && !this.#accessToken && body.error === "invalid_request") return false;
+    await this.#end(reasonOf(body.prolong_error ?? body.error));
     return false;
   }
 
   /**
-   * Waits before another attempt, with exponential backoff and jitter, honouring
-   * Retry-After. Gives up (false) once the current token has expired: requests will
-   * trigger a fresh attempt, and `online` or a wake-up will too.
+   * Counts a transient failure and sets when the next attempt may go: exponential backoff
+   * with jitter up to `maxRetryDelay`, and never before the server's Retry-After.
    */
-  async #retry(attempt: number, error: unknown, response: Response | null): Promise<boolean> {
+  #fail(error: unknown, response?: Response): undefined {
     this.#events.emit("error", { error });
-    if (this.#expired()) {
-      this.#scheduleRetry(attempt);
-      return false;
-    }
-    const retryAfter = Number(response?.headers.get("retry-after"));
-    const backoff = Math.min(this.#o.maxRetryDelay, 500 * 2 ** attempt) * (0.5 + this.#o.random() / 2);
-    const wait = Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter * 1000 : backoff;
-    await new Promise((resolve) => this.#o.timers.setTimeout(() => resolve(undefined), wait));
-    return !this.#stopped;
+    const backoff =
+      Math.min(this.#o.maxRetryDelay, 500 * 2 ** this.#failures++) * (0.5 + this.#o.random() / 2);
+    this.#notBefore = this.#o.now() + Math.max(backoff, retryAfter(response, this.serverNow()));
+    return undefined;
   }
 
-  #scheduleRetry(attempt: number): void {
-    const wait = Math.min(this.#o.maxRetryDelay, 500 * 2 ** attempt);
-    this.#renewal.set(this.#o.now() + wait, () => void this.refresh("proactive"));
-  }
-
-  async #adopt(body: Record<string, string>, source: RefreshSource | null): Promise<void> {
+  async #adopt(body: Body, source: RefreshSource | null): Promise<void> {
     const token = body.access_token;
     const claims = token ? readClaims(token) : null;
     if (!token || !claims) throw new Error("the server's token response has no usable access token");
     if (this.#o.profile === "native" && body.refresh_token) await this.#o.storage.set(body.refresh_token);
+    // A resume that first met an outage and succeeded on a later attempt is still the start of a session.
+    const first = this.#accessToken === null;
     this.#use(token, claims);
-    this.#o.channel?.postMessage({ type: "tokens", accessToken: token });
-    if (source === null || source === "resume")
+    this.#channel?.postMessage({ type: "tokens", accessToken: token });
+    if (source === null || source === "resume" || first)
       this.#events.emit("authorized", { accessToken: token, claims });
     if (source !== null) this.#events.emit("refreshed", { accessToken: token, claims, source });
   }
@@ -409,11 +575,18 @@ export class SessionClient {
     this.#claims = claims;
     this.#offset = claims.iat * 1000 - this.#o.now();
     this.#jitterMs = this.#o.random() * this.#o.jitter * 1000;
-    this.#renewal.set(this.#renewAt(claims) - this.#offset, () => void this.#renewIfActive());
-    this.#armIdle();
+    // A fresh token, ours or another tab's, ends any backoff.
+    this.#failures = 0;
+    this.#notBefore = 0;
+    this.#schedule();
   }
 
-  #jitterMs = 0;
+  /** Arms the renewal and idle timers for the token held; a stopped client keeps the token, and `start()` arms them. */
+  #schedule(): void {
+    if (!this.#claims || !this.#running) return;
+    this.#renewal.set(this.#renewAt(this.#claims) - this.#offset, () => void this.#renewIfActive());
+    this.#armIdle();
+  }
 
   /** Server time (ms) to renew: `lead` + jitter before `exp`, or `rfa` if earlier, never before half-life. */
   #renewAt(claims: AccessTokenClaims): number {
@@ -434,36 +607,52 @@ export class SessionClient {
   }
 
   #armIdle(): void {
-    if (this.#o.idleTimeout === null || !this.#accessToken) return;
+    if (this.#o.idleTimeout === null || !this.#accessToken || !this.#running) return;
     this.#idle.set(this.#lastActivity + this.#o.idleTimeout, () => {
       if (this.#isIdle()) void this.#end("idle", true);
       else this.#armIdle();
     });
   }
 
-  /** Ends the session here once: one `signedOut` event, other tabs told. */
-  async #end(reason: SignOutReason, tellServer = false): Promise<void> {
-    if (!this.#accessToken && reason !== "logout") {
-      this.#renewal.clear();
-      this.#idle.clear();
-      return;
-    }
+  /** Drops the session here: the token, its timers, and any refresh in flight, so none brings it back. */
+  #forget(): string | null {
     const token = this.#accessToken;
+    this.#generation++;
+    this.#inflight = null;
     this.#accessToken = null;
     this.#claims = null;
     this.#renewal.clear();
     this.#idle.clear();
+    return token;
+  }
+
+  /**
+   * Ends the session here once: one `signedOut` event, other tabs told. With `revoke`
+   * (sign-out, idle) the server is told through the refresh credential (RFC 7009), which,
+   * unlike the access token, still works once that has expired; the server then clears the
+   * web profile's cookie.
+   */
+  async #end(reason: SignOutReason, revoke = false): Promise<void> {
+    if (!this.#forget() && reason !== "logout") return;
+    const credential = revoke ? await this.#credential("token") : null;
     if (this.#o.profile === "native") await this.#o.storage.set(null);
-    this.#o.channel?.postMessage({ type: "signedOut", reason });
+    this.#channel?.postMessage({ type: "signedOut", reason });
     this.#events.emit("signedOut", { reason });
-    if (tellServer && token) await this.#logoutAtServer(token);
+    if (!credential) return;
+    try {
+      const { revocation_endpoint } = await this.#meta();
+      // An app that signs out and unmounts (stop) at once must still end the session.
+      await this.#post(revocation_endpoint, { ...credential, token_type_hint: "refresh_token" }, true);
+    } catch {
+      // Offline or the server is gone: signed out here all the same.
+    }
   }
 
   #onMessage(data: unknown): void {
     this.#peers = true;
     const message = data as { type?: string; accessToken?: string; reason?: SignOutReason; at?: number };
     if (message.type === "hello" && this.#accessToken && !this.#expired()) {
-      this.#o.channel?.postMessage({ type: "tokens", accessToken: this.#accessToken });
+      this.#channel?.postMessage({ type: "tokens", accessToken: this.#accessToken });
     } else if (
       message.type === "tokens" &&
       message.accessToken &&
@@ -476,41 +665,12 @@ export class SessionClient {
       if (first) this.#events.emit("authorized", { accessToken: message.accessToken, claims });
       this.#events.emit("refreshed", { accessToken: message.accessToken, claims, source: "other-tab" });
       this.#onFreshToken?.();
-    } else if (message.type === "signedOut" && this.#accessToken) {
-      this.#accessToken = null;
-      this.#claims = null;
-      this.#renewal.clear();
-      this.#idle.clear();
+    } else if (message.type === "signedOut" && this.#forget()) {
       this.#events.emit("signedOut", { reason: message.reason ?? "revoked" });
     } else if (message.type === "activity" && typeof message.at === "number") {
       this.#lastActivity = Math.max(this.#lastActivity, message.at);
       this.#armIdle();
     }
-  }
-
-  #lastShared = 0;
-
-  #listen(): void {
-    const target = this.#o.target;
-    if (!target) return;
-    const wake = () => {
-      this.#renewal.check();
-      this.#idle.check();
-    };
-    const activity = () => {
-      const now = this.#o.now();
-      this.#lastActivity = now;
-      // Tell other tabs now and then, so activity anywhere keeps every tab alive.
-      if (now - this.#lastShared > 5000) {
-        this.#lastShared = now;
-        this.#o.channel?.postMessage({ type: "activity", at: now });
-      }
-    };
-    for (const type of ["visibilitychange", "focus", "online", "pageshow"])
-      this.#listening.push([type, wake]);
-    for (const type of this.#o.activityEvents) this.#listening.push([type, activity]);
-    for (const [type, listener] of this.#listening)
-      target.addEventListener(type, listener, { passive: true } as never);
   }
 }
 

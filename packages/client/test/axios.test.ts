@@ -1,4 +1,4 @@
-import { createSessionClient } from "@prolong/client";
+import { createSessionClient, type SessionClientOptions } from "@prolong/client";
 import { attachToAxios } from "@prolong/client/axios";
 import axios from "axios";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
@@ -14,8 +14,9 @@ afterEach(() => vi.useRealTimers());
 /** axios over the fake server's fetch handler, so no socket is opened. */
 function instance() {
   return axios.create({
+    baseURL: server.issuer,
     adapter: async (config) => {
-      const response = await server.fetch(`${server.issuer}${config.url}`, {
+      const response = await server.fetch(axios.getUri(config), {
         method: config.method?.toUpperCase() ?? "GET",
         headers: { authorization: String(config.headers.Authorization ?? "") },
       });
@@ -35,7 +36,7 @@ function instance() {
   });
 }
 
-async function setup() {
+async function setup(options: Partial<SessionClientOptions> = {}) {
   const client = createSessionClient({
     issuer: server.issuer,
     profile: "native",
@@ -43,6 +44,7 @@ async function setup() {
     locks: null,
     channel: null,
     target: null,
+    ...options,
   });
   await client.signIn({ username: "maryo", password: "pw" });
   const api = instance();
@@ -75,6 +77,18 @@ describe("axios adapter", () => {
     const results = await Promise.all(Array.from({ length: 10 }, () => api.get("/api")));
     expect(results.every((r) => r.status === 200)).toBe(true);
     expect(server.tokenCalls).toBe(1);
+  });
+
+  it("sends the token to allowedOrigins, and nothing to other origins, which it never retries", async () => {
+    const { client, api } = await setup({ allowedOrigins: ["https://api.example"] });
+    expect((await api.get("https://api.example/orders")).data.auth).toBe(`Bearer ${client.accessToken}`);
+    expect((await api.get("https://tracker.example/pixel")).data.auth).toBe("");
+    server.apiAnswers.push(invalidToken);
+    await expect(api.get("https://tracker.example/pixel")).rejects.toMatchObject({
+      response: { status: 401 },
+    });
+    expect(server.tokenCalls).toBe(0);
+    expect(server.apiCalls).toBe(3);
   });
 
   it("detaches cleanly", async () => {

@@ -1,6 +1,9 @@
 import {
+  type ChannelLike,
   createSessionClient,
+  type LockManagerLike,
   MAX_WAIT_MS,
+  memoryStorage,
   type SessionClientOptions,
   type SignOutReason,
 } from "@prolong/client";
@@ -40,6 +43,65 @@ async function signedIn(options: Partial<SessionClientOptions> = {}) {
   await made.c.signIn({ username: "maryo", password: "pw" });
   return made;
 }
+
+/**
+ * BroadcastChannel as the tabs of one browser share it: each `channel(name)` opens an
+ * endpoint that hears every other open endpoint. `delayMs` delivers later, as across
+ * browser processes, where a lock can change hands before the message that should have
+ * made the next holder stand down.
+ */
+function channelBus(delayMs = 0) {
+  type Endpoint = ((e: { data: unknown }) => void)[];
+  const open = new Set<Endpoint>();
+  const deliver = (f: () => void) => (delayMs > 0 ? setTimeout(f, delayMs) : queueMicrotask(f));
+  const channel = (_name: string): ChannelLike => {
+    const me: Endpoint = [];
+    open.add(me);
+    return {
+      postMessage: (data: unknown) => {
+        for (const other of open)
+          if (other !== me)
+            for (const l of other) deliver(() => open.has(other) && l({ data: structuredClone(data) }));
+      },
+      addEventListener: (_type, l) => void me.push(l),
+      close: () => void open.delete(me),
+    };
+  };
+  return { open, channel };
+}
+
+/** An exclusive lock shared by the tabs, like navigator.locks. */
+function sharedLock(): LockManagerLike {
+  let tail = Promise.resolve();
+  return {
+    request<T>(_name: string, _options: { signal: AbortSignal }, callback: () => Promise<T>): Promise<T> {
+      const run = tail.then(callback);
+      tail = run.then(
+        () => undefined,
+        () => undefined,
+      );
+      return run;
+    },
+  };
+}
+
+/** An EventTarget that counts the listeners added and not removed. */
+class CountingTarget extends EventTarget {
+  active = 0;
+  override addEventListener(...args: Parameters<EventTarget["addEventListener"]>) {
+    this.active++;
+    super.addEventListener(...args);
+  }
+  override removeEventListener(...args: Parameters<EventTarget["removeEventListener"]>) {
+    this.active--;
+    super.removeEventListener(...args);
+  }
+}
+
+const down = () => new Response("down", { status: 503 });
+
+/** Gaps between consecutive token-endpoint requests, ms. */
+const gaps = (times: number[]) => times.slice(1).map((t, i) => t - (times[i] as number));
 
 describe("proactive refresh (P1)", () => {
   it("renews at rfa, before exp, without a request asking", async () => {
@@ -210,18 +272,13 @@ describe("failures", () => {
 });
 
 describe("idle (P2)", () => {
-  it("signs out once with reason idle when nobody is active, and tells the server", async () => {
-    const calls: string[] = [];
-    const { c, signedOut } = await signedIn({
-      idleTimeout: 600_000,
-      fetch: async (input, init) => {
-        calls.push(new Request(input, init).url);
-        return server.fetch(input, init);
-      },
-    });
+  it("signs out once with reason idle when nobody is active, and revokes the session at the server", async () => {
+    const { c, signedOut } = await signedIn({ idleTimeout: 600_000 });
     await vi.advanceTimersByTimeAsync(601_000);
     expect(signedOut).toEqual(["idle"]);
-    expect(calls.some((u) => u.endsWith("/logout"))).toBe(true);
+    // Renewals happened meanwhile: the token revoked is the last one issued.
+    expect(server.revocations.map((r) => r.form.token)).toEqual([server.refreshToken]);
+    expect(server.revoked).toBe(true);
     await vi.advanceTimersByTimeAsync(3_600_000);
     expect(signedOut).toEqual(["idle"]);
     c.stop();
@@ -251,44 +308,11 @@ describe("idle (P2)", () => {
 });
 
 describe("tabs", () => {
-  /**
-   * Two channels wired to each other, as BroadcastChannel instances of two tabs are.
-   * `delayMs` delivers later, as across browser processes, where a lock can change
-   * hands before the message that should have made the next holder stand down.
-   */
-  function channelPair(delayMs = 0) {
-    const listeners: [((e: { data: unknown }) => void)[], ((e: { data: unknown }) => void)[]] = [[], []];
-    const deliver = (f: () => void) => (delayMs > 0 ? setTimeout(f, delayMs) : queueMicrotask(f));
-    const make = (me: 0 | 1) => ({
-      postMessage: (data: unknown) => {
-        for (const l of listeners[me === 0 ? 1 : 0]) deliver(() => l({ data: structuredClone(data) }));
-      },
-      addEventListener: (_type: "message", l: (e: { data: unknown }) => void) => void listeners[me].push(l),
-      close: () => {},
-    });
-    return [make(0), make(1)] as const;
-  }
-
-  /** An exclusive lock shared by the two tabs, like navigator.locks. */
-  function sharedLock() {
-    let tail = Promise.resolve();
-    return {
-      request<T>(_name: string, callback: () => Promise<T>): Promise<T> {
-        const run = tail.then(callback);
-        tail = run.then(
-          () => undefined,
-          () => undefined,
-        );
-        return run;
-      },
-    };
-  }
-
   it("one tab refreshes, the other adopts its token and does not refresh", async () => {
-    const [a, b] = channelPair();
+    const bus = channelBus();
     const locks = sharedLock();
-    const one = client({ profile: "web", channel: a, locks });
-    const two = client({ profile: "web", channel: b, locks });
+    const one = client({ profile: "web", channel: bus.channel, locks });
+    const two = client({ profile: "web", channel: bus.channel, locks });
     await one.c.signIn({ username: "maryo", password: "pw" });
     await vi.advanceTimersByTimeAsync(0);
     expect(two.c.accessToken).toBe(one.c.accessToken);
@@ -302,10 +326,10 @@ describe("tabs", () => {
   });
 
   it("one refresh per expiry even when the lock passes before the token's message arrives", async () => {
-    const [a, b] = channelPair(40);
+    const bus = channelBus(40);
     const locks = sharedLock();
-    const one = client({ profile: "web", channel: a, locks });
-    const two = client({ profile: "web", channel: b, locks });
+    const one = client({ profile: "web", channel: bus.channel, locks });
+    const two = client({ profile: "web", channel: bus.channel, locks });
     await one.c.signIn({ username: "maryo", password: "pw" });
     await vi.advanceTimersByTimeAsync(100);
     expect(two.c.accessToken).toBe(one.c.accessToken);
@@ -315,10 +339,10 @@ describe("tabs", () => {
   });
 
   it("a tab opened later takes the token from an open tab instead of refreshing", async () => {
-    const [a, b] = channelPair();
-    const one = client({ profile: "web", channel: a, locks: null });
+    const bus = channelBus();
+    const one = client({ profile: "web", channel: bus.channel, locks: null });
     await one.c.signIn({ username: "maryo", password: "pw" });
-    const two = client({ profile: "web", channel: b, locks: null });
+    const two = client({ profile: "web", channel: bus.channel, locks: null });
     const started = two.c.start();
     await vi.advanceTimersByTimeAsync(200);
     expect(await started).toBe(true);
@@ -327,8 +351,7 @@ describe("tabs", () => {
   });
 
   it("a tab opened alone resumes from the cookie after a short wait", async () => {
-    const [a] = channelPair();
-    const alone = client({ profile: "web", channel: a, locks: null });
+    const alone = client({ profile: "web", channel: channelBus().channel, locks: null });
     const started = alone.c.start();
     await vi.advanceTimersByTimeAsync(200);
     expect(await started).toBe(true);
@@ -336,9 +359,9 @@ describe("tabs", () => {
   });
 
   it("a sign-out in one tab signs the other out, once", async () => {
-    const [a, b] = channelPair();
-    const one = client({ profile: "web", channel: a, locks: null });
-    const two = client({ profile: "web", channel: b, locks: null });
+    const bus = channelBus();
+    const one = client({ profile: "web", channel: bus.channel, locks: null });
+    const two = client({ profile: "web", channel: bus.channel, locks: null });
     await one.c.signIn({ username: "maryo", password: "pw" });
     await vi.advanceTimersByTimeAsync(0);
     await one.c.signOut();
@@ -384,4 +407,339 @@ describe("lifecycle", () => {
     expect(await c.start()).toBe(false);
     expect(signedOut).toEqual([]);
   });
+});
+
+describe("sign-out", () => {
+  it("revokes the stored refresh token even once the access token has expired, and empties storage", async () => {
+    const storage = memoryStorage();
+    const { c, signedOut } = await signedIn({ storage });
+    const held = await storage.get();
+    // Past exp and any tolerance, without a timer running: no renewal happened.
+    vi.setSystemTime(Date.now() + 400_000);
+    await c.signOut();
+    expect(server.revocations).toEqual([
+      {
+        form: { token: held, token_type_hint: "refresh_token", client_id: "native" },
+        csrf: null,
+        credentials: "include",
+      },
+    ]);
+    expect(server.revoked).toBe(true);
+    expect(await storage.get()).toBeNull();
+    expect(c.accessToken).toBeNull();
+    expect(signedOut).toEqual(["logout"]);
+    expect(server.tokenCalls).toBe(0);
+  });
+
+  it("web: revokes through the cookie, with the CSRF header and no token field", async () => {
+    const { c, signedOut } = await signedIn({ profile: "web" });
+    vi.setSystemTime(Date.now() + 400_000);
+    await c.signOut();
+    expect(server.revocations).toEqual([
+      { form: { token_type_hint: "refresh_token", client_id: "web" }, csrf: "1", credentials: "include" },
+    ]);
+    expect(signedOut).toEqual(["logout"]);
+  });
+
+  it("signs out here, once, even when the server cannot be reached", async () => {
+    const storage = memoryStorage();
+    const { c, signedOut } = await signedIn({
+      storage,
+      fetch: async (input, init) => {
+        if (new Request(input).url.endsWith("/oauth/revoke")) throw new TypeError("offline");
+        return server.fetch(input, init);
+      },
+    });
+    await c.signOut();
+    expect(signedOut).toEqual(["logout"]);
+    expect(c.accessToken).toBeNull();
+    expect(await storage.get()).toBeNull();
+    await vi.advanceTimersByTimeAsync(3_600_000);
+    expect(signedOut).toEqual(["logout"]);
+    expect(server.tokenCalls).toBe(0);
+  });
+
+  it("the revocation outlives a stop() right after sign-out (the app unmounts)", async () => {
+    const { c, signedOut } = await signedIn({
+      // The revocation takes 50 ms to answer, and is lost if aborted meanwhile.
+      fetch: (input, init) => {
+        if (!new Request(input).url.endsWith("/oauth/revoke")) return server.fetch(input, init);
+        return new Promise((resolve, reject) => {
+          init?.signal?.addEventListener("abort", () => reject(init.signal?.reason));
+          setTimeout(() => init?.signal?.aborted || resolve(server.fetch(input, init)), 50);
+        });
+      },
+    });
+    const out = c.signOut();
+    await vi.advanceTimersByTimeAsync(10);
+    c.stop();
+    await vi.advanceTimersByTimeAsync(100);
+    await out;
+    expect(server.revoked).toBe(true);
+    expect(signedOut).toEqual(["logout"]);
+  });
+
+  it("a refresh in flight when the user signs out does not bring the session back", async () => {
+    const { c, signedOut, refreshed } = await signedIn();
+    let answer = () => {};
+    server.tokenAnswers.push(
+      () =>
+        new Promise<Response>((resolve) => {
+          answer = () => resolve(server.tokens());
+        }),
+    );
+    const renewing = c.refresh();
+    await vi.advanceTimersByTimeAsync(0);
+    await c.signOut();
+    answer();
+    expect(await renewing).toBe(false);
+    await vi.advanceTimersByTimeAsync(600_000);
+    expect(c.accessToken).toBeNull();
+    expect(refreshed).toEqual([]);
+    expect(signedOut).toEqual(["logout"]);
+  });
+});
+
+describe("backoff", () => {
+  it("keeps backing off once the token has expired, doubling up to maxRetryDelay, and does not sign out", async () => {
+    const { c, signedOut } = await signedIn();
+    server.fallback = down;
+    await vi.advanceTimersByTimeAsync(20 * 60_000);
+    const waits = gaps(server.tokenCallTimes);
+    // random() = 0 takes the low end of the jitter, half of each step: 250 ms doubling, capped at 15 s.
+    expect(waits.slice(0, 7)).toEqual([250, 500, 1000, 2000, 4000, 8000, 15_000]);
+    expect(new Set(waits.slice(6))).toEqual(new Set([15_000]));
+    // 20 minutes at the cap is about 70 requests, not 2 400 at a fixed 0.5 s.
+    expect(server.tokenCalls).toBeLessThan(100);
+    // Callers meanwhile get no token and cause no request: the count survives across calls.
+    const calls = server.tokenCalls;
+    expect(await Promise.all([c.getAccessToken(), c.getAccessToken()])).toEqual([null, null]);
+    expect(await c.refresh()).toBe(false);
+    expect(server.tokenCalls).toBe(calls);
+    expect(signedOut).toEqual([]);
+  });
+
+  it("spreads retries with jitter between half and all of each step", async () => {
+    await signedIn({ random: () => 0.999 });
+    server.fallback = down;
+    await vi.advanceTimersByTimeAsync(10 * 60_000);
+    const waits = gaps(server.tokenCallTimes);
+    expect(waits[0]).toBeGreaterThan(490);
+    expect(waits[0]).toBeLessThanOrEqual(500);
+    expect(Math.max(...waits)).toBeLessThanOrEqual(30_000);
+    expect(Math.max(...waits)).toBeGreaterThan(29_900);
+  });
+
+  it("starts over after a success", async () => {
+    const { c } = await signedIn();
+    server.fallback = down;
+    await vi.advanceTimersByTimeAsync(250_000);
+    expect(server.tokenCalls).toBeGreaterThan(5);
+    server.fallback = null;
+    await vi.advanceTimersByTimeAsync(20_000);
+    const renewed = c.claims?.iat as number;
+    expect(renewed * 1000).toBeGreaterThan(Date.now() - 20_000);
+    const before = server.tokenCallTimes.length;
+    server.fallback = down;
+    await vi.advanceTimersByTimeAsync(300_000);
+    expect(gaps(server.tokenCallTimes.slice(before)).slice(0, 3)).toEqual([250, 500, 1000]);
+  });
+
+  it.each([
+    ["delay-seconds", () => "20", 20_000],
+    ["an HTTP-date", () => new Date(Date.now() + 12_000).toUTCString(), 12_000],
+  ])("honours Retry-After as %s once the token has expired", async (_kind, header, wait) => {
+    const { c } = await signedIn();
+    vi.setSystemTime(Date.now() + 400_000);
+    server.fallback = () => new Response("busy", { status: 429, headers: { "retry-after": header() } });
+    expect(await c.getAccessToken()).toBeNull();
+    await vi.advanceTimersByTimeAsync(wait - 100);
+    expect(server.tokenCalls).toBe(1);
+    await vi.advanceTimersByTimeAsync(1_000);
+    expect(server.tokenCalls).toBe(2);
+    expect(gaps(server.tokenCallTimes)).toEqual([wait]);
+  });
+
+  it("a resume that met an outage authorizes the session once a retry succeeds", async () => {
+    const storage = memoryStorage();
+    await storage.set("rt-0");
+    const { c } = client({ storage });
+    const authorized: string[] = [];
+    c.on("authorized", (e) => authorized.push(e.accessToken));
+    server.tokenAnswers.push(down);
+    expect(await c.start()).toBe(false);
+    await vi.advanceTimersByTimeAsync(1_000);
+    expect(c.accessToken).not.toBeNull();
+    expect(authorized).toEqual([c.accessToken]);
+  });
+});
+
+describe("timeouts", () => {
+  /** The server's fetch, except that the first token request hangs until it is aborted. */
+  function hangingOnce(): typeof fetch {
+    let hung = false;
+    return (input, init) => {
+      if (hung || !new Request(input).url.endsWith("/oauth/token")) return server.fetch(input, init);
+      hung = true;
+      return new Promise((_, reject) =>
+        init?.signal?.addEventListener("abort", () => reject(init.signal?.reason)),
+      );
+    };
+  }
+
+  it("gives up on a refresh request after requestTimeout (10 s) and retries it as a network failure", async () => {
+    const { c } = await signedIn({ fetch: hangingOnce() });
+    const errors: unknown[] = [];
+    c.on("error", (e) => errors.push(e.error));
+    let result: boolean | undefined;
+    void c.refresh().then((r) => {
+      result = r;
+    });
+    await vi.advanceTimersByTimeAsync(9_900);
+    expect(result).toBeUndefined();
+    // The timeout, then 250 ms of backoff, then a request that succeeds.
+    await vi.advanceTimersByTimeAsync(500);
+    expect(result).toBe(true);
+    expect(errors).toHaveLength(1);
+    expect((errors[0] as Error).name).toBe("AbortError");
+    expect(server.tokenCalls).toBe(1);
+  });
+
+  it("refreshes on its own when the cross-tab lock is not granted within lockTimeout (5 s)", async () => {
+    const asked: string[] = [];
+    const stuck: LockManagerLike = {
+      request: (name, { signal }) => {
+        asked.push(name);
+        return new Promise((_, reject) => signal.addEventListener("abort", () => reject(signal.reason)));
+      },
+    };
+    const { c } = await signedIn({ locks: stuck });
+    let result: boolean | undefined;
+    void c.refresh().then((r) => {
+      result = r;
+    });
+    await vi.advanceTimersByTimeAsync(4_900);
+    expect(server.tokenCalls).toBe(0);
+    await vi.advanceTimersByTimeAsync(200);
+    expect(server.tokenCalls).toBe(1);
+    expect(result).toBe(true);
+    expect(asked).toEqual([`prolong-refresh:${server.issuer}`]);
+  });
+});
+
+describe("stop and start again", () => {
+  it("stop() twice is harmless; start() after stop() re-arms listeners, channel and timers once", async () => {
+    const target = new CountingTarget();
+    const bus = channelBus();
+    const { c } = await signedIn({ profile: "web", target, channel: bus.channel, idleTimeout: 600_000 });
+    const listeners = target.active;
+    expect(listeners).toBe(8);
+    expect(bus.open.size).toBe(1);
+    c.stop();
+    c.stop();
+    expect(target.active).toBe(0);
+    expect(bus.open.size).toBe(0);
+    expect(vi.getTimerCount()).toBe(0);
+    // Mounted, unmounted and mounted again, as React Strict Mode does.
+    void c.start();
+    c.stop();
+    expect(await c.start()).toBe(true);
+    expect(target.active).toBe(listeners);
+    expect(bus.open.size).toBe(1);
+    // The renewal and the idle deadline, once each.
+    expect(vi.getTimerCount()).toBe(2);
+    await vi.advanceTimersByTimeAsync(241_000);
+    expect(server.tokenCalls).toBe(1);
+    c.stop();
+    await c.signIn({ username: "maryo", password: "pw" });
+    expect(target.active).toBe(listeners);
+    expect(bus.open.size).toBe(1);
+  });
+
+  it("a start() cut short by stop() resumes once when started again", async () => {
+    const bus = channelBus();
+    const { c } = client({ profile: "web", channel: bus.channel });
+    const first = c.start();
+    c.stop();
+    const second = c.start();
+    await vi.advanceTimersByTimeAsync(200);
+    expect(await first).toBe(false);
+    expect(await second).toBe(true);
+    expect(server.tokenCalls).toBe(1);
+    expect(bus.open.size).toBe(1);
+  });
+
+  it("a stopped client starts no timer, whatever is called on it", async () => {
+    const { c } = await signedIn({ idleTimeout: 600_000 });
+    c.stop();
+    c.touch();
+    expect(await c.refresh()).toBe(false);
+    expect(vi.getTimerCount()).toBe(0);
+  });
+
+  it("stop() during a retry backoff ends it: no timer left, no request after", async () => {
+    const { c } = await signedIn();
+    server.fallback = down;
+    const result = c.refresh();
+    await vi.advanceTimersByTimeAsync(100);
+    c.stop();
+    expect(await result).toBe(false);
+    expect(vi.getTimerCount()).toBe(0);
+    const calls = server.tokenCalls;
+    await vi.advanceTimersByTimeAsync(600_000);
+    expect(server.tokenCalls).toBe(calls);
+  });
+});
+
+describe("where the access token goes", () => {
+  it("sends none to a third-party origin, and neither refreshes nor retries for it", async () => {
+    const { c } = await signedIn();
+    expect((await (await c.fetch("https://tracker.example/pixel")).json()).auth).toBeNull();
+    server.apiAnswers.push(invalidToken);
+    expect((await c.fetch("https://tracker.example/pixel")).status).toBe(401);
+    expect(server.apiCalls).toBe(2);
+    expect(server.tokenCalls).toBe(0);
+  });
+
+  it("sends it to the issuer's origin and to allowedOrigins, whatever form the URL takes", async () => {
+    const { c } = await signedIn({ allowedOrigins: ["https://api.example", "http://localhost:8080/"] });
+    const bearer = `Bearer ${c.accessToken}`;
+    for (const input of [
+      `${server.issuer}/api`,
+      "https://api.example/orders",
+      new URL("https://api.example/orders"),
+      new Request("https://api.example/orders"),
+      "http://localhost:8080/x",
+    ])
+      expect((await (await c.fetch(input)).json()).auth).toBe(bearer);
+    for (const other of ["https://api.example.evil/x", "http://api.example/x", "https://sub.api.example/x"])
+      expect((await (await c.fetch(other)).json()).auth).toBeNull();
+  });
+
+  it("resolves relative URLs against the page", () => {
+    const { c } = client();
+    vi.stubGlobal("location", { href: `${server.issuer}/app/` });
+    expect(c.allowsTokenFor("/api")).toBe(true);
+    vi.stubGlobal("location", { href: "https://elsewhere.example/" });
+    expect(c.allowsTokenFor("/api")).toBe(false);
+    vi.unstubAllGlobals();
+    expect(c.allowsTokenFor("/api")).toBe(false);
+  });
+
+  it.each(["api.example", "https://api.example/v1", "https://api.example?x=1", "*", ""])(
+    "refuses %j in allowedOrigins with a clear error",
+    (bad) => {
+      let error: unknown;
+      try {
+        client({ allowedOrigins: [bad] });
+      } catch (caught) {
+        error = caught;
+      }
+      expect(error).toBeInstanceOf(TypeError);
+      expect(error).toMatchObject({
+        code: "invalid_origin",
+        message: expect.stringContaining("not an origin"),
+      });
+    },
+  );
 });

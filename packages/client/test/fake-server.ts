@@ -7,10 +7,18 @@ export class FakeServer {
   skewMs = 0;
   ttl = 300;
   tokenCalls = 0;
+  /** When each token-endpoint request arrived (the test's clock, ms). */
+  tokenCallTimes: number[] = [];
   apiCalls = 0;
-  /** Queue of canned answers for the token endpoint; empty means success. */
-  tokenAnswers: (() => Response)[] = [];
+  /** Queue of canned answers for the token endpoint; empty means `fallback`. */
+  tokenAnswers: (() => Response | Promise<Response>)[] = [];
+  /** The token endpoint's answer once the queue is empty; default success. */
+  fallback: (() => Response) | null = null;
   apiAnswers: (() => Response)[] = [];
+  /** RFC 7009 revocation requests: their form and whether they carried the CSRF header. */
+  revocations: { form: Record<string, string>; csrf: string | null; credentials: string }[] = [];
+  /** The session has been revoked: every refresh answers invalid_grant. */
+  revoked = false;
   serial = 0;
   refreshToken = "rt-0";
   readonly issuer = "https://auth.test";
@@ -51,15 +59,28 @@ export class FakeServer {
         issuer: this.issuer,
         token_endpoint: `${this.issuer}/oauth/token`,
         login_endpoint: `${this.issuer}/login`,
+        revocation_endpoint: `${this.issuer}/oauth/revoke`,
       });
     }
     if (path === "/login") return this.tokens();
     if (path === "/oauth/token") {
       this.tokenCalls++;
-      const canned = this.tokenAnswers.shift();
-      return canned ? canned() : this.tokens();
+      this.tokenCallTimes.push(Date.now());
+      const canned = this.tokenAnswers.shift() ?? this.fallback;
+      if (canned) return canned();
+      return this.revoked ? grantError("session_revoked")() : this.tokens();
     }
-    if (path === "/logout") return new Response(null, { status: 204 });
+    if (path === "/oauth/revoke") {
+      const form = Object.fromEntries(new URLSearchParams(await request.text()));
+      this.revocations.push({
+        form,
+        csrf: request.headers.get("prolong-csrf"),
+        credentials: init?.credentials ?? "same-origin",
+      });
+      // The web profile's cookie is implied; a native token must be the current one.
+      if (form.token === undefined || form.token === this.refreshToken) this.revoked = true;
+      return Response.json({});
+    }
     this.apiCalls++;
     const canned = this.apiAnswers.shift();
     if (canned) return canned();
