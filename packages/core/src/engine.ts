@@ -613,7 +613,8 @@ export class SessionEngine {
     if (!sessionId) return;
     const session = await this.store.findSession(sessionId);
     if (!session || (input.clientId !== undefined && input.clientId !== session.clientId)) return;
-    await this.#revokeOne(sessionId, "revoked");
+    // RFC 7009 §2: the holder of the token ends its session, which is what signing out is.
+    await this.#revokeOne(sessionId, "logout");
   }
 
   async #sessionOf(token: string, hint?: string): Promise<string | null> {

@@ -240,10 +240,12 @@ describe("introspection (RFC 7662) and revocation (RFC 7009)", () => {
   });
 
   it("revoking a refresh token or an access token ends its session; unknown tokens are ignored", async () => {
-    const { engine } = await setup();
+    const { engine, store } = await setup();
     const a = await engine.signIn(login);
     await engine.revokeToken({ token: a.refreshToken as string });
     expect(await codeOf(engine.refresh({ refreshToken: a.refreshToken as string }))).toBe("session_revoked");
+    // The holder of a token revoking it is signing out: the audit trail says so.
+    expect((await store.findSession(a.sessionId))?.revokedReason).toBe("logout");
 
     const b = await engine.signIn(login);
     await engine.revokeToken({ token: b.accessToken, tokenTypeHint: "access_token" });
