@@ -6,10 +6,10 @@
 // Prints a table and writes bench/results/primitives.json. Nothing here is asserted,
 // and it never runs inside `npm test`.
 import { createHash, createHmac, createSecretKey } from "node:crypto";
-import { mkdirSync, writeFileSync } from "node:fs";
 import { cpus } from "node:os";
 import { RefreshTokenCodec, signAccessToken } from "@prolong/core";
 import { generateKeyPair, SignJWT } from "jose";
+import { printTable, writeResults } from "./lib/report.mjs";
 
 const option = (name, fallback) => {
   const at = process.argv.indexOf(name);
@@ -166,28 +166,15 @@ const lines = results.map((r) => [
   r.cpu.webcrypto.toFixed(1),
   r.cpu.node.toFixed(1),
 ]);
-const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i].length)));
-const print = (cells) => console.log(cells.map((c, i) => c.padEnd(widths[i])).join("  "));
 console.log(
   `µs per call (wall clock, then process CPU time), one call at a time, best of ${ROUNDS} x ${SECONDS} s, node ${process.version}`,
 );
-print(header);
-for (const line of lines) print(line);
-
-mkdirSync(new URL("./results/", import.meta.url), { recursive: true });
-writeFileSync(
-  new URL("./results/primitives.json", import.meta.url),
-  `${JSON.stringify(
-    {
-      node: process.version,
-      cpu: cpus()[0]?.model,
-      secondsPerRound: SECONDS,
-      rounds: ROUNDS,
-      unit: "microseconds per call",
-      results,
-    },
-    null,
-    2,
-  )}\n`,
-);
-console.log("written to bench/results/primitives.json");
+printTable(header, lines);
+writeResults("primitives", {
+  node: process.version,
+  cpu: cpus()[0]?.model,
+  secondsPerRound: SECONDS,
+  rounds: ROUNDS,
+  unit: "microseconds per call",
+  results,
+});

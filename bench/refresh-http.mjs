@@ -12,12 +12,13 @@
 // (autocannon), so none shares an event loop with what it measures. Everything binds to
 // 127.0.0.1 and stops by itself.
 import { fork, spawn } from "node:child_process";
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer as createHttpServer } from "node:http";
 import { createServer as createNetServer } from "node:net";
 import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { writeResults } from "./lib/report.mjs";
 
 const SELF = fileURLToPath(import.meta.url);
 const CLI = fileURLToPath(new URL("../packages/server/dist/cli.js", import.meta.url));
@@ -240,32 +241,23 @@ async function main() {
     const inProcess = await measureInProcess(measuredInProcess, issuer, tokens);
     printPhaseTable(inProcess);
 
-    mkdirSync(new URL("./results/", import.meta.url), { recursive: true });
-    writeFileSync(
-      new URL("./results/refresh-http.json", import.meta.url),
-      `${JSON.stringify(
-        {
-          node: process.version,
-          cpus: cpus().length,
-          cpu: cpus()[0]?.model,
-          options: {
-            durationSeconds: DURATION,
-            rounds: ROUNDS,
-            warmupSeconds: WARMUP,
-            connections: CONNECTIONS,
-            sessions: SESSIONS,
-            users: USERS,
-          },
-          rateLimits: server.rateLimits,
-          seeding: { seconds: seedSeconds, sessionsPerSecond: SESSIONS / seedSeconds },
-          http,
-          inProcess,
-        },
-        null,
-        2,
-      )}\n`,
-    );
-    console.log("written to bench/results/refresh-http.json");
+    writeResults("refresh-http", {
+      node: process.version,
+      cpus: cpus().length,
+      cpu: cpus()[0]?.model,
+      options: {
+        durationSeconds: DURATION,
+        rounds: ROUNDS,
+        warmupSeconds: WARMUP,
+        connections: CONNECTIONS,
+        sessions: SESSIONS,
+        users: USERS,
+      },
+      rateLimits: server.rateLimits,
+      seeding: { seconds: seedSeconds, sessionsPerSecond: SESSIONS / seedSeconds },
+      http,
+      inProcess,
+    });
   } catch (error) {
     clearProgress();
     console.error(`bench: ${error.message}`);

@@ -4,11 +4,11 @@
 // Prints a table and writes bench/results/verify.json. Figures are ratios within one run
 // on one machine; nothing here is asserted, and it never runs inside `npm test`.
 import { createHmac, generateKeyPairSync, randomBytes, sign, timingSafeEqual, verify } from "node:crypto";
-import { mkdirSync, writeFileSync } from "node:fs";
 import { cpus } from "node:os";
 import { createVerifier } from "@prolong/verify";
 import { createVerifier as fastJwtVerifier } from "fast-jwt";
 import { importJWK, jwtVerify } from "jose";
+import { printTable, writeResults } from "./lib/report.mjs";
 
 const option = (name, fallback) => {
   const at = process.argv.indexOf(name);
@@ -169,28 +169,15 @@ const lines = results.map((r) => [
   ratio(r.prolong, r.jose),
   ratio(r.prolong, r.fastJwt),
 ]);
-const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i].length)));
-const print = (cells) => console.log(cells.map((c, i) => c.padEnd(widths[i])).join("  "));
 console.log(
   `verifications per second (ratio to raw crypto), best of ${ROUNDS} x ${SECONDS} s, node ${process.version}`,
 );
-print(header);
-for (const line of lines) print(line);
-
-mkdirSync(new URL("./results/", import.meta.url), { recursive: true });
-writeFileSync(
-  new URL("./results/verify.json", import.meta.url),
-  `${JSON.stringify(
-    {
-      node: process.version,
-      cpu: cpus()[0]?.model,
-      secondsPerRound: SECONDS,
-      rounds: ROUNDS,
-      unit: "verifications per second",
-      results,
-    },
-    null,
-    2,
-  )}\n`,
-);
-console.log("written to bench/results/verify.json");
+printTable(header, lines);
+writeResults("verify", {
+  node: process.version,
+  cpu: cpus()[0]?.model,
+  secondsPerRound: SECONDS,
+  rounds: ROUNDS,
+  unit: "verifications per second",
+  results,
+});

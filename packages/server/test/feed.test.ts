@@ -41,6 +41,24 @@ async function feedApp(
   return { app, engine, url };
 }
 
+type FeedEvent = { event: string; data: Record<string, unknown> };
+
+/**
+ * Splits the complete events off the text read so far: an event ends with a blank line
+ * (docs/protocol.md, "Revocation feed"); what follows the last one is still arriving.
+ */
+function takeEvents(buffer: string): { events: FeedEvent[]; rest: string } {
+  const blocks = buffer.split("\n\n");
+  const rest = blocks.pop() ?? "";
+  const events: FeedEvent[] = [];
+  for (const block of blocks) {
+    const event = /^event: (.*)$/m.exec(block)?.[1];
+    const data = /^data: (.*)$/m.exec(block)?.[1];
+    if (event && data) events.push({ event, data: JSON.parse(data) });
+  }
+  return { events, rest };
+}
+
 /** A subscriber reading the feed until closed; `events` grows as they arrive. */
 async function subscribe(url: string) {
   const abort = new AbortController();
@@ -48,7 +66,7 @@ async function subscribe(url: string) {
     headers: bearer(RESOURCE_SECRET),
     signal: abort.signal,
   });
-  const events: { event: string; data: Record<string, unknown> }[] = [];
+  const events: FeedEvent[] = [];
   const reading = (async () => {
     const reader = (response.body as ReadableStream<Uint8Array>).getReader();
     const decoder = new TextDecoder();
@@ -57,16 +75,9 @@ async function subscribe(url: string) {
       for (;;) {
         const { value, done } = await reader.read();
         if (done) return;
-        buffer += decoder.decode(value, { stream: true });
-        let end = buffer.indexOf("\n\n");
-        while (end >= 0) {
-          const block = buffer.slice(0, end);
-          buffer = buffer.slice(end + 2);
-          const event = /^event: (.*)$/m.exec(block)?.[1];
-          const data = /^data: (.*)$/m.exec(block)?.[1];
-          if (event && data) events.push({ event, data: JSON.parse(data) });
-          end = buffer.indexOf("\n\n");
-        }
+        const taken = takeEvents(buffer + decoder.decode(value, { stream: true }));
+        events.push(...taken.events);
+        buffer = taken.rest;
       }
     } catch {
       // Aborted at the end of the test.
@@ -80,7 +91,7 @@ async function subscribe(url: string) {
 }
 
 /** Session ids a subscriber learnt of, from the snapshot and from `revoked` events, with repeats. */
-function revokedSids(events: { event: string; data: Record<string, unknown> }[]): string[] {
+function revokedSids(events: FeedEvent[]): string[] {
   return events.flatMap(({ event, data }) => {
     if (event === "snapshot") return (data.sessions as { sid: string }[]).map((s) => s.sid);
     return event === "revoked" ? [data.sid as string] : [];
@@ -88,24 +99,17 @@ function revokedSids(events: { event: string; data: Record<string, unknown> }[])
 }
 
 /** Reads Server-Sent Events from a live response until `count` events arrived. */
-async function readEvents(response: Response, count: number): Promise<{ event: string; data: unknown }[]> {
+async function readEvents(response: Response, count: number): Promise<FeedEvent[]> {
   const reader = (response.body as ReadableStream<Uint8Array>).getReader();
   const decoder = new TextDecoder();
-  const events: { event: string; data: unknown }[] = [];
+  const events: FeedEvent[] = [];
   let buffer = "";
   while (events.length < count) {
     const { value, done } = await reader.read();
     if (done) break;
-    buffer += decoder.decode(value, { stream: true });
-    let end = buffer.indexOf("\n\n");
-    while (end >= 0) {
-      const block = buffer.slice(0, end);
-      buffer = buffer.slice(end + 2);
-      const event = /^event: (.*)$/m.exec(block)?.[1];
-      const data = /^data: (.*)$/m.exec(block)?.[1];
-      if (event && data) events.push({ event, data: JSON.parse(data) });
-      end = buffer.indexOf("\n\n");
-    }
+    const taken = takeEvents(buffer + decoder.decode(value, { stream: true }));
+    events.push(...taken.events);
+    buffer = taken.rest;
   }
   await reader.cancel();
   return events;

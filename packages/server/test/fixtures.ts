@@ -83,13 +83,63 @@ export function refreshCookieOf(response: LightMyRequestResponse): string | unde
 
 export const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
 
-/** A native client's refresh at the token endpoint. */
-export function refreshNative(app: FastifyInstance, refreshToken: string) {
+/** What a test adds to a request: the peer address inject() reports (127.0.0.1 unless set), headers. */
+export interface RequestExtra {
+  remoteAddress?: string;
+  headers?: Record<string, string>;
+}
+
+/** A form-encoded POST to the token endpoint (RFC 6749 §3.2) with these fields. */
+export function postToken(app: FastifyInstance, fields: Record<string, string>, extra: RequestExtra = {}) {
+  const request = form(fields);
   return app.inject({
     method: "POST",
     url: "/oauth/token",
-    ...form({ grant_type: "refresh_token", refresh_token: refreshToken, client_id: "native" }),
+    remoteAddress: extra.remoteAddress,
+    payload: request.payload,
+    headers: { ...request.headers, ...extra.headers },
   });
+}
+
+/** A native client's refresh at the token endpoint: the refresh token in the body. */
+export function refreshNative(app: FastifyInstance, refreshToken: string, extra: RequestExtra = {}) {
+  return postToken(
+    app,
+    { grant_type: "refresh_token", refresh_token: refreshToken, client_id: "native" },
+    extra,
+  );
+}
+
+/**
+ * A web client's refresh: the refresh cookie plus the anti-CSRF header (docs/protocol.md,
+ * "Web profile: the refresh cookie"). `headers` adds to those two, an Origin for instance.
+ */
+export function refreshWeb(
+  app: FastifyInstance,
+  cookie: string,
+  extra: RequestExtra & { clientId?: string } = {},
+) {
+  return postToken(
+    app,
+    { grant_type: "refresh_token", client_id: extra.clientId ?? "web" },
+    {
+      remoteAddress: extra.remoteAddress,
+      headers: { cookie: `__Secure-prolong-rt=${cookie}`, "prolong-csrf": "1", ...extra.headers },
+    },
+  );
+}
+
+export const TOKEN_EXCHANGE = "urn:ietf:params:oauth:grant-type:token-exchange";
+export const ACCESS_TOKEN_TYPE = "urn:ietf:params:oauth:token-type:access_token";
+
+/** An exchange of an access token for a fresh one (RFC 8693 §2.1). */
+export function exchangeToken(app: FastifyInstance, subjectToken: string, extra: RequestExtra = {}) {
+  const fields = {
+    grant_type: TOKEN_EXCHANGE,
+    subject_token: subjectToken,
+    subject_token_type: ACCESS_TOKEN_TYPE,
+  };
+  return postToken(app, fields, extra);
 }
 
 /** The claims of a JWT, read without verifying: tests check what was signed. */

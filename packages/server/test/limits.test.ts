@@ -6,14 +6,15 @@ import { describe, expect, it } from "vitest";
 import {
   ADMIN_TOKEN,
   bearer,
+  exchangeToken,
   FakeClock,
-  form,
   ISSUER,
   login,
   PASSWORD,
   RESOURCE_SECRET,
   refreshCookieOf,
   refreshNative,
+  refreshWeb,
   testApp,
 } from "./fixtures.js";
 
@@ -34,26 +35,14 @@ function signIn(app: FastifyInstance, username: string, password: string, remote
   });
 }
 
-function refreshFrom(app: FastifyInstance, refreshToken: string, remoteAddress: string, headers = {}) {
-  const request = form({ grant_type: "refresh_token", refresh_token: refreshToken, client_id: "native" });
+/** A change of password from OFFICE, proving `current`. */
+function changePassword(app: FastifyInstance, accessToken: string, current: string) {
   return app.inject({
     method: "POST",
-    url: "/oauth/token",
-    remoteAddress,
-    payload: request.payload,
-    headers: { ...request.headers, ...headers },
-  });
-}
-
-/** A web client's refresh: the cookie plus the anti-CSRF header. */
-function refreshWeb(app: FastifyInstance, cookie: string, clientId = "web", remoteAddress = OFFICE) {
-  const request = form({ grant_type: "refresh_token", client_id: clientId });
-  return app.inject({
-    method: "POST",
-    url: "/oauth/token",
-    remoteAddress,
-    payload: request.payload,
-    headers: { ...request.headers, cookie: `__Secure-prolong-rt=${cookie}`, "prolong-csrf": "1" },
+    url: "/password",
+    remoteAddress: OFFICE,
+    headers: bearer(accessToken),
+    payload: { current_password: current, new_password: "a brand new passphrase" },
   });
 }
 
@@ -148,31 +137,31 @@ describe("token endpoint limits: failures per address, valid tokens per session"
     const { body } = await login(app, { client_id: "native" });
     const codes = new Map<number, number>();
     for (let i = 0; i < 400; i++) {
-      const code = (await refreshFrom(app, GARBAGE, OFFICE)).statusCode;
+      const code = (await refreshNative(app, GARBAGE, { remoteAddress: OFFICE })).statusCode;
       codes.set(code, (codes.get(code) ?? 0) + 1);
     }
     expect(codes.get(400)).toBe(60);
     expect(codes.get(429)).toBe(340);
-    const valid = await refreshFrom(app, body.refresh_token as string, OFFICE);
+    const valid = await refreshNative(app, body.refresh_token as string, { remoteAddress: OFFICE });
     expect(valid.statusCode).toBe(200);
   });
 
   it("past the address's budget, garbage is answered rate_limited with Retry-After", async () => {
     const { app, clock } = await testApp({ rateLimits: { refresh: { max: 3, windowSeconds: 60 } } });
     for (let i = 0; i < 3; i++) {
-      const refused = await refreshFrom(app, GARBAGE, OFFICE);
+      const refused = await refreshNative(app, GARBAGE, { remoteAddress: OFFICE });
       expect(refused.statusCode).toBe(400);
       expect(refused.json().error).toBe("invalid_grant");
     }
-    const limited = await refreshFrom(app, GARBAGE, OFFICE);
+    const limited = await refreshNative(app, GARBAGE, { remoteAddress: OFFICE });
     expect(limited.statusCode).toBe(429);
     expect(limited.json()).toEqual({ error: "rate_limited", error_description: expect.any(String) });
     expect(Number(limited.headers["retry-after"])).toBeGreaterThan(0);
     expect(limited.headers["cache-control"]).toBe("no-store");
     // Another address is not affected; the window ends.
-    expect((await refreshFrom(app, GARBAGE, HOME)).statusCode).toBe(400);
+    expect((await refreshNative(app, GARBAGE, { remoteAddress: HOME })).statusCode).toBe(400);
     clock.advance(61);
-    expect((await refreshFrom(app, GARBAGE, OFFICE)).statusCode).toBe(400);
+    expect((await refreshNative(app, GARBAGE, { remoteAddress: OFFICE })).statusCode).toBe(400);
   });
 
   it("web: a valid cookie refresh succeeds from a limited address", async () => {
@@ -181,8 +170,8 @@ describe("token endpoint limits: failures per address, valid tokens per session"
       rateLimits: { refresh: { max: 3, windowSeconds: 60 } },
     });
     const { response } = await login(app);
-    for (let i = 0; i < 10; i++) await refreshFrom(app, GARBAGE, OFFICE);
-    const refreshed = await refreshWeb(app, refreshCookieOf(response) as string);
+    for (let i = 0; i < 10; i++) await refreshNative(app, GARBAGE, { remoteAddress: OFFICE });
+    const refreshed = await refreshWeb(app, refreshCookieOf(response) as string, { remoteAddress: OFFICE });
     expect(refreshed.statusCode).toBe(200);
   });
 
@@ -192,17 +181,7 @@ describe("token endpoint limits: failures per address, valid tokens per session"
       rateLimits: { refresh: { max: 3, windowSeconds: 60 } },
     });
     const { body } = await login(app);
-    const exchange = (subject: string) =>
-      app.inject({
-        method: "POST",
-        url: "/oauth/token",
-        remoteAddress: OFFICE,
-        ...form({
-          grant_type: "urn:ietf:params:oauth:grant-type:token-exchange",
-          subject_token: subject,
-          subject_token_type: "urn:ietf:params:oauth:token-type:access_token",
-        }),
-      });
+    const exchange = (subject: string) => exchangeToken(app, subject, { remoteAddress: OFFICE });
     const codes: number[] = [];
     for (let i = 0; i < 5; i++) codes.push((await exchange("not.a.token")).statusCode);
     expect(codes).toEqual([400, 400, 400, 429, 429]);
@@ -216,16 +195,7 @@ describe("token endpoint limits: failures per address, valid tokens per session"
       rateLimits: { refreshPerSession: { max: 2, windowSeconds: 60 } },
     });
     const { body } = await login(app, { client_id: "native" });
-    const exchange = () =>
-      app.inject({
-        method: "POST",
-        url: "/oauth/token",
-        ...form({
-          grant_type: "urn:ietf:params:oauth:grant-type:token-exchange",
-          subject_token: body.access_token as string,
-          subject_token_type: "urn:ietf:params:oauth:token-type:access_token",
-        }),
-      });
+    const exchange = () => exchangeToken(app, body.access_token as string);
     expect((await exchange()).statusCode).toBe(200);
     expect((await refreshNative(app, body.refresh_token as string)).statusCode).toBe(200);
     const over = await exchange();
@@ -288,7 +258,7 @@ describe("the per-session budget fits the profiles", () => {
     // Two minutes of a client renewing at half-life: 48 refreshes.
     for (let i = 0; i < 48; i++) {
       clock.advance(2.5);
-      const refreshed = await refreshWeb(app, token, "fast");
+      const refreshed = await refreshWeb(app, token, { clientId: "fast", remoteAddress: OFFICE });
       expect(refreshed.statusCode).toBe(200);
       token = refreshCookieOf(refreshed) as string;
     }
@@ -299,14 +269,7 @@ describe("POST /password: wrong current passwords are limited and recorded", () 
   it("limits guesses like sign-in and records each as a security event", async () => {
     const { app, store, user } = await testApp();
     const { body } = await login(app);
-    const change = (current: string) =>
-      app.inject({
-        method: "POST",
-        url: "/password",
-        remoteAddress: OFFICE,
-        headers: bearer(body.access_token as string),
-        payload: { current_password: current, new_password: "a brand new passphrase" },
-      });
+    const change = (current: string) => changePassword(app, body.access_token as string, current);
     const codes: number[] = [];
     for (let i = 0; i < 12; i++) codes.push((await change(`guess ${i}`)).statusCode);
     expect(codes).toEqual([...Array(10).fill(403), 429, 429]);
@@ -325,13 +288,7 @@ describe("POST /password: wrong current passwords are limited and recorded", () 
     const { app } = await testApp({ rateLimits: { loginPerAccount: { max: 3, windowSeconds: 60 } } });
     const { body } = await login(app);
     for (let i = 0; i < 3; i++) await signIn(app, "maryo", `guess ${i}`);
-    const change = await app.inject({
-      method: "POST",
-      url: "/password",
-      remoteAddress: OFFICE,
-      headers: bearer(body.access_token as string),
-      payload: { current_password: "guess 4", new_password: "a brand new passphrase" },
-    });
+    const change = await changePassword(app, body.access_token as string, "guess 4");
     // The pair (maryo, OFFICE) failed already, and the account's budget is spent.
     expect(change.statusCode).toBe(429);
   });
@@ -351,18 +308,18 @@ describe("trustProxy: the right-most untrusted X-Forwarded-For entry is the clie
     const { app } = await testApp({ trustProxy: 1, rateLimits: { refresh: { max: 3, windowSeconds: 60 } } });
     const codes: number[] = [];
     for (let i = 0; i < 6; i++) {
-      const forwarded = { "x-forwarded-for": `127.0.2.${i}, ${OFFICE}` };
-      codes.push((await refreshFrom(app, GARBAGE, PROXY, forwarded)).statusCode);
+      const forwarded = { remoteAddress: PROXY, headers: { "x-forwarded-for": `127.0.2.${i}, ${OFFICE}` } };
+      codes.push((await refreshNative(app, GARBAGE, forwarded)).statusCode);
     }
     expect(codes).toEqual([400, 400, 400, 429, 429, 429]);
   });
 
   it("a forged X-Forwarded-For cannot spend a victim's budget", async () => {
     const { app } = await testApp({ trustProxy: 1, rateLimits: { refresh: { max: 3, windowSeconds: 60 } } });
-    for (let i = 0; i < 6; i++) {
-      await refreshFrom(app, GARBAGE, PROXY, { "x-forwarded-for": `${HOME}, ${OFFICE}` });
-    }
-    const victim = await refreshFrom(app, GARBAGE, PROXY, { "x-forwarded-for": HOME });
+    const forged = { remoteAddress: PROXY, headers: { "x-forwarded-for": `${HOME}, ${OFFICE}` } };
+    for (let i = 0; i < 6; i++) await refreshNative(app, GARBAGE, forged);
+    const direct = { remoteAddress: PROXY, headers: { "x-forwarded-for": HOME } };
+    const victim = await refreshNative(app, GARBAGE, direct);
     expect(victim.statusCode).toBe(400);
   });
 

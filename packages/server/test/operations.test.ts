@@ -9,6 +9,7 @@ import {
   RESOURCE_SECRET,
   refreshCookieOf,
   refreshNative,
+  refreshWeb,
   testApp,
 } from "./fixtures.js";
 
@@ -106,12 +107,7 @@ describe("operations", () => {
     const { app, logs } = await testApp();
     const { response, body } = await login(app);
     const cookie = refreshCookieOf(response) as string;
-    await app.inject({
-      method: "POST",
-      url: "/oauth/token",
-      headers: { ...form({}).headers, cookie: `__Secure-prolong-rt=${cookie}`, "prolong-csrf": "1" },
-      payload: "grant_type=refresh_token&client_id=web",
-    });
+    await refreshWeb(app, cookie);
     await app.inject({ method: "GET", url: `/sessions?access_token=${body.access_token}` });
     await app.inject({ method: "GET", url: "/sessions", headers: bearer(body.access_token as string) });
     await app.inject({

@@ -5,9 +5,18 @@ import { SessionEngine } from "@prolong/core";
 import { buildApp, resolveConfig } from "@prolong/server";
 import { openSqliteStore } from "@prolong/store-sqlite";
 import Database from "better-sqlite3";
-import type { FastifyInstance } from "fastify";
 import { afterEach, describe, expect, it } from "vitest";
-import { bearer, FakeClock, form, ISSUER, login, PASSWORD, refreshCookieOf } from "./fixtures.js";
+import {
+  bearer,
+  FakeClock,
+  form,
+  ISSUER,
+  login,
+  PASSWORD,
+  refreshCookieOf,
+  refreshNative,
+  refreshWeb,
+} from "./fixtures.js";
 
 /**
  * A database outage with real parts: the server over a real SQLite file whose write lock
@@ -53,20 +62,6 @@ function holdWriteLock(path: string) {
   return release;
 }
 
-function refreshWithCookie(app: FastifyInstance, cookie: string) {
-  return app.inject({
-    method: "POST",
-    url: "/oauth/token",
-    headers: {
-      ...form({}).headers,
-      cookie: `__Secure-prolong-rt=${cookie}`,
-      "prolong-csrf": "1",
-      origin: ISSUER,
-    },
-    payload: "grant_type=refresh_token&client_id=web",
-  });
-}
-
 describe("a store that cannot write", () => {
   it("answers a cookie refresh 503 temporarily_unavailable with Retry-After and keeps the cookie", async () => {
     const { app, path } = await sqliteApp();
@@ -74,7 +69,7 @@ describe("a store that cannot write", () => {
     const cookie = refreshCookieOf(signIn) as string;
 
     const release = holdWriteLock(path);
-    const refused = await refreshWithCookie(app, cookie);
+    const refused = await refreshWeb(app, cookie, { headers: { origin: ISSUER } });
     expect(refused.statusCode).toBe(503);
     expect(refused.headers["retry-after"]).toMatch(/^\d+$/);
     expect(refused.json()).toMatchObject({ error: "temporarily_unavailable" });
@@ -83,7 +78,7 @@ describe("a store that cannot write", () => {
     expect(refused.headers["set-cookie"]).toBeUndefined();
 
     release();
-    const refreshed = await refreshWithCookie(app, cookie);
+    const refreshed = await refreshWeb(app, cookie, { headers: { origin: ISSUER } });
     expect(refreshed.statusCode).toBe(200);
     expect(refreshCookieOf(refreshed)).toMatch(/^[A-Za-z0-9_-]{91}$/);
   });
@@ -125,15 +120,7 @@ describe("a store that cannot write", () => {
     expect(revoke.json()).toMatchObject({ error: "temporarily_unavailable" });
 
     release();
-    const refreshed = await app.inject({
-      method: "POST",
-      url: "/oauth/token",
-      ...form({
-        grant_type: "refresh_token",
-        refresh_token: body.refresh_token as string,
-        client_id: "native",
-      }),
-    });
+    const refreshed = await refreshNative(app, body.refresh_token as string);
     expect(refreshed.statusCode).toBe(200);
   });
 

@@ -1,5 +1,10 @@
 import { createServer, type ServerResponse } from "node:http";
-import { createRevocationFeed, createVerifier, type RevocationFeed } from "@prolong/verify";
+import {
+  createRevocationFeed,
+  createVerifier,
+  type RevocationFeed,
+  type VerifierOptions,
+} from "@prolong/verify";
 import { afterEach, describe, expect, it } from "vitest";
 import { AUDIENCE, ISSUER, makeKeys, NOW, token } from "./fixtures.js";
 
@@ -77,6 +82,18 @@ function subscribe(url: string, extra: Partial<Parameters<typeof createRevocatio
   return feed;
 }
 
+/** A verifier of the EdDSA test key that consults `feed` for revocations. */
+function verifierOver(feed: RevocationFeed, extra: Partial<VerifierOptions> = {}) {
+  return createVerifier({
+    issuer: ISSUER,
+    audience: AUDIENCE,
+    keys: [keys.EdDSA.jwk],
+    revocations: feed,
+    now: () => NOW * 1000,
+    ...extra,
+  });
+}
+
 async function until(condition: () => boolean, what: string, timeoutMs = 3000) {
   const start = Date.now();
   while (!condition()) {
@@ -127,14 +144,7 @@ describe("revocation feed subscriber", () => {
     stops.push(server.stop);
     const feed = subscribe(server.url);
     await feed.waitUntilLive(3000);
-    const verifier = await createVerifier({
-      issuer: ISSUER,
-      audience: AUDIENCE,
-      keys: [keys.EdDSA.jwk],
-      revocations: feed,
-      cacheSize: 100,
-      now: () => NOW * 1000,
-    });
+    const verifier = await verifierOver(feed, { cacheSize: 100 });
     const mine = token(keys.EdDSA, { sid: "session-1" });
     const other = token(keys.EdDSA, { sid: "session-2", jti: "jti-2" });
     expect((await verifier.verify(mine)).ok).toBe(true);
@@ -182,14 +192,7 @@ describe("revocation feed subscriber", () => {
     stops.push(server.stop);
     const feed = subscribe(server.url, { now: () => now });
     await feed.waitUntilLive(3000);
-    const verifier = await createVerifier({
-      issuer: ISSUER,
-      audience: AUDIENCE,
-      keys: [keys.EdDSA.jwk],
-      revocations: feed,
-      clockTolerance: 60,
-      now: () => now,
-    });
+    const verifier = await verifierOver(feed, { clockTolerance: 60, now: () => now });
     // The last token of the session expires when the entry does; the verifier still takes it 60 s more.
     const last = token(keys.EdDSA, { iat: NOW, exp: NOW + 300 });
     for (const second of [299, 301, 330, 359]) {
@@ -250,15 +253,8 @@ describe("revocation feed subscriber", () => {
     await feed.waitUntilLive(3000);
     await server.stop();
     await until(() => !feed.live, "the feed to go down");
-    const options = {
-      issuer: ISSUER,
-      audience: AUDIENCE,
-      keys: [keys.EdDSA.jwk],
-      revocations: feed,
-      now: () => NOW * 1000,
-    };
-    const open = await createVerifier({ ...options, whenFeedDown: "open" });
-    const closed = await createVerifier({ ...options, whenFeedDown: "closed" });
+    const open = await verifierOver(feed, { whenFeedDown: "open" });
+    const closed = await verifierOver(feed, { whenFeedDown: "closed" });
     expect((await open.verify(token(keys.EdDSA))).ok).toBe(true);
     expect(await closed.verify(token(keys.EdDSA))).toMatchObject({ ok: false, code: "unavailable" });
   });

@@ -1,0 +1,19 @@
+// What every bench does with its figures once measured: a table on the terminal and a
+// JSON file under bench/results/ (ignored by git), so runs can be compared later.
+import { mkdirSync, writeFileSync } from "node:fs";
+
+/** Prints rows of text cells in columns as wide as their widest cell, the header first. */
+export function printTable(header, lines) {
+  const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i].length)));
+  const print = (cells) => console.log(cells.map((c, i) => c.padEnd(widths[i])).join("  "));
+  print(header);
+  for (const line of lines) print(line);
+}
+
+/** Writes `data` as bench/results/<name>.json and says where. */
+export function writeResults(name, data) {
+  const results = new URL("../results/", import.meta.url);
+  mkdirSync(results, { recursive: true });
+  writeFileSync(new URL(`${name}.json`, results), `${JSON.stringify(data, null, 2)}\n`);
+  console.log(`written to bench/results/${name}.json`);
+}
