@@ -45,6 +45,12 @@ describe("configuration bounds", () => {
     expect(refusal(settings)).toContain(message);
   });
 
+  it("says once why a duration past the safe integers is refused", () => {
+    expect(refusal({ profiles: { web: { accessTokenTtl: 1e20 } } })).toBe(
+      "profiles.web.accessTokenTtl: must be at most 86400 s (1 day)",
+    );
+  });
+
   it("lists sessions under the longest idle timeout it accepts", async () => {
     const { app } = await testApp({ profiles: { web: { idleTimeout: 3650 * 86_400 } } });
     const { body } = await login(app);
