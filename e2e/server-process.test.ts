@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { configSettings } from "@prolong/server";
 import { afterEach, describe, expect, it } from "vitest";
 import {
   freePort,
@@ -158,7 +159,9 @@ describe("the command line", () => {
     expect(bad.stderr).toContain("port");
     const unknown = await runCli(["serve"], { env: { PROLONG_PROT: "3000" } });
     expect(unknown.code).not.toBe(0);
-    expect(unknown.stderr).toContain("PROLONG_PROT");
+    expect(unknown.stderr).toContain(
+      "PROLONG_PROT: unknown environment variable; did you mean PROLONG_PORT?",
+    );
     const postgres = await runCli(["serve", "--store", "postgres://localhost/prolong"]);
     expect(postgres.code).not.toBe(0);
     expect(postgres.stderr).toContain("not available in this version");
@@ -170,17 +173,30 @@ describe("the command line", () => {
     expect(flag.stderr).toContain("--prot");
   });
 
-  it("rejects a config file with an unknown key, naming it", async () => {
+  it("rejects a config file with a misspelt key, naming it and the nearest valid ones", async () => {
     const dir = mkdtempSync(join(tmpdir(), "prolong-config-"));
-    const { writeFileSync } = await import("node:fs");
-    writeFileSync(
-      join(dir, "config.json"),
-      JSON.stringify({ port: 3000, profiles: { web: { idleTimeot: 5 } } }),
-    );
-    const result = await runCli(["serve", "--config", "config.json"], { cwd: dir });
-    expect(result.code).not.toBe(0);
-    expect(result.stderr).toContain("profiles.web.idleTimeot");
-    rmSync(dir, { recursive: true, force: true });
+    try {
+      writeFileSync(
+        join(dir, "config.json"),
+        JSON.stringify({ port: 3000, accesTokenTtl: 60, profiles: { web: { idleTimeot: 5 } } }),
+      );
+      const result = await runCli(["serve", "--config", "config.json", "--store", "memory:"], { cwd: dir });
+      expect(result.code).toBe(2);
+      expect(result.stderr).toContain(
+        "accesTokenTtl: unknown setting; did you mean profiles.<name>.accessTokenTtl?",
+      );
+      expect(result.stderr).toContain("profiles.web.idleTimeot: unknown setting; did you mean idleTimeout?");
+      expect(result.stdout).not.toContain("listening");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("has the serve flags the configuration reference lists", async () => {
+    const help = await runCli(["serve", "--help"]);
+    const flags = [...help.stdout.matchAll(/^ {2}(?:-\w, )?(--[\w-]+(?: <\w+>)?)/gm)].map((m) => m[1]);
+    const documented = configSettings.flatMap((s) => (s.doc.flag ? [s.doc.flag] : []));
+    expect(flags.sort()).toEqual([...documented, "--config <file>", "--help"].sort());
   });
 
   it("refuses a duration beyond its bound, naming the setting, before it listens", async () => {

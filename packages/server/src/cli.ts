@@ -32,7 +32,8 @@ async function userByName(engine: SessionEngine, name: string) {
 
 class CliError extends Error {}
 
-const storeOption = () => new Option("--store <spec>", "sqlite:PATH (default sqlite:./data/prolong.db)");
+const storeOption = () =>
+  new Option("--store <spec>", "sqlite:PATH, or memory: (lost on exit); default sqlite:./data/prolong.db");
 const configOption = () => new Option("--config <file>", "JSON configuration file");
 
 /** The version of this package, as published (dist/cli.js sits one level below package.json). */

@@ -5,7 +5,7 @@ import {
   type Policy,
   type Profile,
   ProlongError,
-  type profileBounds,
+  profileBounds,
   type SigningAlg,
   signingAlgs,
   validatePolicy,
@@ -13,14 +13,31 @@ import {
 import { z } from "zod";
 import { isProxyEntry } from "./client-address.js";
 import { type RateLimits, resolveRateLimits } from "./limits.js";
+import { alternatives, nearestNames } from "./nearest-names.js";
 import type { RateLimitConfig } from "./rate-limit.js";
+import {
+  allSettings,
+  heldSchema,
+  type Setting,
+  settingDocs,
+  settingsAt,
+  settingsOf,
+} from "./setting-tree.js";
 
-/** A profile duration, bounded by the core's own rule so embedders and the CLI agree. */
-const duration = (setting: keyof typeof profileBounds) =>
-  z.number().superRefine((value, ctx) => {
-    const problem = durationProblem(setting, value);
-    if (problem) ctx.addIssue({ code: "custom", message: problem });
-  });
+/**
+ * A profile duration, bounded by the core's own rule (`durationProblem`) so embedders and
+ * the CLI agree; the bounds are also checks of the schema so the reference shows them.
+ */
+const duration = (setting: keyof typeof profileBounds, description: string) => {
+  const { min, max } = profileBounds[setting];
+  const problem = { error: (issue: { input: unknown }) => durationProblem(setting, issue.input as number) };
+  return z
+    .number()
+    .int(problem)
+    .min(min, problem)
+    .max(max, problem)
+    .register(settingDocs, { description, unit: "seconds" });
+};
 
 /** A whole number in a range; past the maximum a limit is a typo, not a choice. */
 const whole = (min: number, max: number, unit = "") =>
@@ -41,20 +58,44 @@ const origin = z.url({ protocol: /^https?$/ }).refine((value) => {
 
 const profileSchema = z
   .object({
-    accessTokenTtl: duration("accessTokenTtl"),
-    refreshAfterRatio: z.number().gt(0).max(1),
-    idleTimeout: duration("idleTimeout"),
-    absoluteLifetime: duration("absoluteLifetime").nullable(),
-    graceWindow: duration("graceWindow"),
-    refreshTransport: z.enum(["cookie", "body"]),
-    exchange: z.boolean(),
+    accessTokenTtl: duration("accessTokenTtl", "Lifetime of an access token."),
+    refreshAfterRatio: z.number().gt(0).max(1).register(settingDocs, {
+      description:
+        "Fraction of an access token's lifetime after which clients refresh it (its `rfa` claim, the soft expiry).",
+    }),
+    idleTimeout: duration("idleTimeout", "A session with no refresh for this long ends."),
+    absoluteLifetime: duration(
+      "absoluteLifetime",
+      "A session ends this long after sign-in, whatever happens; `null` for no limit.",
+    ).nullable(),
+    graceWindow: duration(
+      "graceWindow",
+      "How long a rotated refresh token may be replayed to get the same successor (tabs refreshing at once, a lost response).",
+    ),
+    refreshTransport: z.enum(["cookie", "body"]).register(settingDocs, {
+      description:
+        "How the refresh token travels: an HttpOnly cookie (browsers) or the JSON body (native apps, servers).",
+    }),
+    exchange: z.boolean().register(settingDocs, {
+      description:
+        "Lets the profile's clients trade an access token for a new one without a refresh token (RFC 8693); needs an `absoluteLifetime`.",
+    }),
   })
   .partial()
   .strict();
 
-const limitSchema = z
-  .object({ max: whole(1, 1_000_000), windowSeconds: whole(1, 86_400, "seconds") })
-  .strict();
+/** A rate-limit budget; a factory, as each budget carries its own description. */
+const limit = (counts: string) =>
+  z
+    .object({
+      max: whole(1, 1_000_000).register(settingDocs, { description: `${counts}: how many per window.` }),
+      windowSeconds: whole(1, 86_400, "seconds").register(settingDocs, {
+        description: `${counts}: the length of the window.`,
+        unit: "seconds",
+      }),
+    })
+    .strict()
+    .register(settingDocs, { description: counts });
 
 /**
  * How many proxies to believe about the client's address (client-address.ts): a hop
@@ -75,46 +116,145 @@ const trustProxySchema = z.union(
   },
 );
 
-/** Every setting, validated; unknown keys are errors so a typo never goes unnoticed. */
+/**
+ * Every setting, validated; unknown keys are errors so a typo never goes unnoticed. Each
+ * carries its description (`settingDocs`), from which docs/configuration.md is generated
+ * (config-reference.ts): change a setting here, then regenerate the reference.
+ */
 export const configSchema = z
   .object({
-    port: z.number().int().min(0).max(65_535).default(3000),
-    host: z.string().min(1).default("localhost"),
-    issuer: z.url({ protocol: /^https?$/ }).optional(),
-    store: z.string().min(1).default("sqlite:./data/prolong.db"),
-    audience: z.string().min(1).default("prolong"),
-    alg: z.enum(signingAlgs as [SigningAlg, ...SigningAlg[]]).default("EdDSA"),
+    port: z.number().int().min(0).max(65_535).default(3000).register(settingDocs, {
+      description: "TCP port to listen on; 0 takes a free one, and then `issuer` is required.",
+      env: "PROLONG_PORT",
+      flag: "--port <n>",
+    }),
+    host: z.string().min(1).default("localhost").register(settingDocs, {
+      description: "Interface to bind: `0.0.0.0` or `::` for every interface.",
+      env: "PROLONG_HOST",
+      flag: "--host <host>",
+    }),
+    issuer: z
+      .url({ protocol: /^https?$/ })
+      .optional()
+      .register(settingDocs, {
+        description:
+          "Public URL of this server: the `iss` of its tokens and the base of its metadata, never taken from `Host`.",
+        env: "PROLONG_ISSUER",
+        flag: "--issuer <url>",
+        default: "`http://localhost:PORT`",
+      }),
+    store: z.string().min(1).default("sqlite:./data/prolong.db").register(settingDocs, {
+      description:
+        "Where users, sessions and keys live: `sqlite:PATH` (a SQLite file, created if missing) or `memory:` (in memory, lost on exit: for trials and tests).",
+      env: "PROLONG_STORE",
+      flag: "--store <spec>",
+    }),
+    audience: z.string().min(1).default("prolong").register(settingDocs, {
+      description: "The `aud` of access tokens, which resource servers check.",
+      env: "PROLONG_AUDIENCE",
+    }),
+    alg: z
+      .enum(signingAlgs as [SigningAlg, ...SigningAlg[]])
+      .default("EdDSA")
+      .register(settingDocs, {
+        description:
+          "Algorithm of new signing keys; `HS256` shares one secret with every resource server (`prolong keys export`).",
+        env: "PROLONG_ALG",
+      }),
     /**
      * Seconds of clock skew tolerated on access tokens by the server's own checks; unset,
      * the verifier's default (5 s), so the server and resource servers agree.
      */
-    clockTolerance: z.number().min(0).max(300).optional(),
-    adminToken: z.string().min(16, "must be at least 16 characters").optional(),
-    resourceSecret: z.string().min(16, "must be at least 16 characters").optional(),
-    keyEncryptionKey: z.string().min(16, "must be at least 16 characters").optional(),
-    allowedOrigins: z.array(origin).default([]),
+    clockTolerance: z.number().min(0).max(300).optional().register(settingDocs, {
+      description:
+        "Clock skew tolerated on access tokens by the server's own checks; keep it equal to the resource servers' `clockTolerance`.",
+      unit: "seconds",
+      default: "the verifier's, 5 s",
+    }),
+    adminToken: z.string().min(16, "must be at least 16 characters").optional().register(settingDocs, {
+      description: "Bearer token of the admin API (`/admin/*`).",
+      env: "PROLONG_ADMIN_TOKEN",
+      default: "unset: the admin API is off",
+    }),
+    resourceSecret: z.string().min(16, "must be at least 16 characters").optional().register(settingDocs, {
+      description:
+        "Secret resource servers present for introspection and the revocation feed (`Basic resource:SECRET`).",
+      env: "PROLONG_RESOURCE_SECRET",
+      default: "generated once and kept in the store; `prolong secrets resource` prints it",
+    }),
+    keyEncryptionKey: z.string().min(16, "must be at least 16 characters").optional().register(settingDocs, {
+      description: "Encrypts the private signing keys kept in the store.",
+      env: "PROLONG_KEY_ENCRYPTION_KEY",
+      default: "unset: private keys are stored unencrypted",
+    }),
+    allowedOrigins: z.array(origin).default([]).register(settingDocs, {
+      description:
+        "Origins of browser apps on other sites (e.g. `https://app.example.com`, no path) that may call the server with credentials (CORS).",
+    }),
     /**
      * Seconds verifiers may cache the JWKS (its `Cache-Control: max-age`). A next key is
      * published at least this long before it signs (docs/protocol.md, "Key publication"),
      * so a longer max-age means fewer fetches but a longer wait before a rotation.
      */
-    jwksMaxAge: z.number().int().min(1).max(86_400).default(300),
-    trustProxy: trustProxySchema.default(false),
+    jwksMaxAge: z.number().int().min(1).max(86_400).default(300).register(settingDocs, {
+      description:
+        "How long verifiers may cache the JWKS (`Cache-Control: max-age`); a next key is published this long (plus 5 s) before it signs.",
+      unit: "seconds",
+    }),
+    trustProxy: trustProxySchema.default(false).register(settingDocs, {
+      description:
+        "Proxies whose `X-Forwarded-For` is believed for the client's address (rate limits, logs): how many there are, or their addresses (IP or CIDR); `true` is refused.",
+    }),
     /** Demo user, page and API: only when asked for (`--demo`, `PROLONG_DEMO=1`). */
-    demo: z.boolean().default(false),
-    logLevel: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
-    profiles: z.record(z.string(), profileSchema).default({}),
-    clients: z.record(z.string(), z.object({ profile: z.string() }).strict()).default({}),
+    demo: z.boolean().default(false).register(settingDocs, {
+      description:
+        "Creates a demo user and serves the demo page and its API; for trying prolong, never in production. The variable takes `1`, `true`, `0` or `false`.",
+      env: "PROLONG_DEMO",
+      flag: "--demo",
+    }),
+    logLevel: z
+      .enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"])
+      .default("info")
+      .register(settingDocs, {
+        description: "Level of the JSON logs (pino) on stdout.",
+        env: "PROLONG_LOG_LEVEL",
+      }),
+    profiles: z.record(z.string(), profileSchema).default({}).register(settingDocs, {
+      description:
+        "Session rules per client profile. `web` and `native` exist; a setting left out keeps the profile's default, and a new profile starts from `web`.",
+      key: "name",
+    }),
+    clients: z
+      .record(
+        z.string(),
+        z
+          .object({
+            profile: z.string().register(settingDocs, {
+              description: "The profile (`profiles.<name>`) whose rules the client's sessions follow.",
+            }),
+          })
+          .strict(),
+      )
+      .default({})
+      .register(settingDocs, {
+        description:
+          "Registered clients by `client_id`. `web` and `native` exist; a sign-in without `client_id` is a `web` one.",
+        key: "id",
+      }),
     rateLimits: z
       .object({
-        login: limitSchema,
-        loginPerAccount: limitSchema,
-        refresh: limitSchema,
-        refreshPerSession: limitSchema,
+        login: limit("Wrong passwords (sign-in and `POST /password`) from one address, any account"),
+        loginPerAccount: limit("Wrong passwords for one account, from any address"),
+        refresh: limit("Failed token-endpoint grants from one address (tokens the server never issued)"),
+        refreshPerSession: limit("Rotations and exchanges of one session, plus its failed grants"),
       })
       .partial()
       .strict()
-      .default({}),
+      .default({})
+      .register(settingDocs, {
+        description:
+          'Budgets, each `{ "max": N, "windowSeconds": S }` with both given: at most N per S seconds, then 429 with `Retry-After`. Unset ones keep their defaults; `refreshPerSession`\'s is twice what the profile with the shortest access tokens needs, and at least 20 per 60 s.',
+      }),
   })
   .strict();
 
@@ -126,23 +266,16 @@ export type ServerConfig = Omit<z.output<typeof configSchema>, "rateLimits"> & {
 
 export type { RateLimitConfig, RateLimits };
 
-/** Environment variables and the setting each one sets. */
-const ENV: Record<string, keyof z.input<typeof configSchema>> = {
-  PROLONG_PORT: "port",
-  PROLONG_HOST: "host",
-  PROLONG_ISSUER: "issuer",
-  PROLONG_STORE: "store",
-  PROLONG_AUDIENCE: "audience",
-  PROLONG_ALG: "alg",
-  PROLONG_ADMIN_TOKEN: "adminToken",
-  PROLONG_RESOURCE_SECRET: "resourceSecret",
-  PROLONG_KEY_ENCRYPTION_KEY: "keyEncryptionKey",
-  PROLONG_LOG_LEVEL: "logLevel",
-  PROLONG_DEMO: "demo",
-};
+/** Every setting with its description, nested ones as children (setting-tree.ts). */
+export const configSettings: readonly Setting[] = settingsOf(configSchema);
 
-const NUMERIC = new Set(["port"]);
-const BOOLEAN = new Set(["demo"]);
+/** Environment variables and the setting each one sets, from the settings' `env`. */
+const ENV = new Map<string, Setting>(
+  configSettings.flatMap((s) => (s.doc.env ? [[s.doc.env, s] as const] : [])),
+);
+
+const ENV_PREFIX = "PROLONG_";
+
 const BOOLEANS = new Map([
   ["1", true],
   ["true", true],
@@ -150,21 +283,62 @@ const BOOLEANS = new Map([
   ["false", false],
 ]);
 
-/** Reads env vars that mirror settings; an unknown `PROLONG_*` name is an error, not a silent no-op. */
+/**
+ * Reads env vars that mirror settings; an unknown `PROLONG_*` name is an error, not a
+ * silent no-op, and names the variables it may have meant.
+ */
 export function fromEnvironment(env: NodeJS.ProcessEnv): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [name, value] of Object.entries(env)) {
-    if (!name.startsWith("PROLONG_") || value === undefined || value === "") continue;
-    const key = ENV[name];
-    if (!key) throw new ProlongError("invalid_config", `${name}: unknown environment variable`);
-    if (BOOLEAN.has(key)) {
+    if (!name.startsWith(ENV_PREFIX) || value === undefined || value === "") continue;
+    const setting = ENV.get(name);
+    if (!setting) throw new ProlongError("invalid_config", unknownVariable(name));
+    const key = setting.path[0] as string;
+    const held = heldSchema(setting.schema);
+    if (held instanceof z.ZodBoolean) {
       const flag = BOOLEANS.get(value.toLowerCase());
       if (flag === undefined)
         throw new ProlongError("invalid_config", `${name}: must be 1, true, 0 or false`);
       out[key] = flag;
-    } else out[key] = NUMERIC.has(key) ? Number(value) : value;
+    } else out[key] = held instanceof z.ZodNumber ? Number(value) : value;
   }
   return out;
+}
+
+/** `PROLONG_ISSUR: unknown environment variable; did you mean PROLONG_ISSUER?` */
+function unknownVariable(name: string): string {
+  const known = [...ENV.keys()];
+  // Compared without the prefix they all share, so `PROLONG_TOKEN` finds `PROLONG_ADMIN_TOKEN`.
+  const strip = (variable: string) => variable.slice(ENV_PREFIX.length);
+  const nearest = nearestNames(strip(name), known.map(strip)).map((n) => ENV_PREFIX + n);
+  return `${name}: unknown environment variable; ${hint(nearest, "variables", known)}`;
+}
+
+/**
+ * `profiles.web.idleTimout: unknown setting; did you mean idleTimeout?`: the nearest
+ * names at that level; for a top-level name, nested settings too (`accessTokenTtl`
+ * written at the top belongs under `profiles.<name>`).
+ */
+function unknownSetting(path: readonly PropertyKey[], key: string): string {
+  const name = [...path, key].join(".");
+  const level = settingsAt(configSettings, path);
+  if (!level) return `${name}: unknown setting`;
+  const names = level.map((s) => s.path.at(-1) as string);
+  let nearest = nearestNames(key, names);
+  if (nearest.length === 0 && path.length === 0) {
+    const nested = allSettings(configSettings).filter((s) => s.path.length > 1);
+    const close = nearestNames(key, [...new Set(nested.map((s) => s.path.at(-1) as string))]);
+    nearest = nested
+      .filter((s) => close.includes(s.path.at(-1) as string))
+      .sort((x, y) => close.indexOf(x.path.at(-1) as string) - close.indexOf(y.path.at(-1) as string))
+      .slice(0, 3)
+      .map((s) => s.path.join("."));
+  }
+  return `${name}: unknown setting; ${hint(nearest, "settings here", names)}`;
+}
+
+function hint(nearest: string[], kind: string, valid: string[]): string {
+  return nearest.length > 0 ? `did you mean ${alternatives(nearest)}?` : `valid ${kind}: ${valid.join(", ")}`;
 }
 
 export function fromFile(path: string): Record<string, unknown> {
@@ -189,13 +363,12 @@ export function resolveConfig(...layers: Record<string, unknown>[]): ServerConfi
   const merged = Object.assign({}, ...layers);
   const result = configSchema.safeParse(merged);
   if (!result.success) {
-    const problems = result.error.issues.map((issue) => {
-      const path = issue.path.join(".") || "(config)";
-      if (issue.code === "unrecognized_keys")
-        return `${issue.keys.map((k) => [path, k].filter((p) => p !== "(config)").join(".")).join(", ")}: unknown setting`;
-      return `${path}: ${issue.message}`;
+    const problems = result.error.issues.flatMap((issue) => {
+      if (issue.code === "unrecognized_keys") return issue.keys.map((key) => unknownSetting(issue.path, key));
+      return [`${issue.path.join(".") || "(config)"}: ${issue.message}`];
     });
-    throw new ProlongError("invalid_config", problems.join("; "));
+    // One problem once: a duration past 2^53 fails two checks with the same words.
+    throw new ProlongError("invalid_config", [...new Set(problems)].join("; "));
   }
   const config = result.data;
   if (config.port === 0 && config.issuer === undefined) {

@@ -4,12 +4,14 @@ export type { TrustProxySetting } from "./client-address.js";
 export type { RateLimitConfig, RateLimits, ServerConfig } from "./config.js";
 export {
   configSchema,
+  configSettings,
   fromEnvironment,
   fromFile,
   policyOf,
   publishAheadOf,
   resolveConfig,
 } from "./config.js";
+export { configReference } from "./config-reference.js";
 export { CSRF_HEADER, REFRESH_COOKIE } from "./credentials.js";
 export { resolveRateLimits } from "./limits.js";
 export { openApiDocument, operations as openApiOperations } from "./openapi.js";
@@ -17,4 +19,5 @@ export type { RateLimitStore, RateWindow } from "./rate-limit.js";
 export { MemoryRateLimitStore } from "./rate-limit.js";
 export { SOFT_EXPIRY_HEADER } from "./routes/demo.js";
 export { startServer } from "./serve.js";
+export type { Setting, SettingDoc } from "./setting-tree.js";
 export { openStore } from "./store.js";

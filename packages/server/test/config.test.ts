@@ -45,6 +45,12 @@ describe("configuration bounds", () => {
     expect(refusal(settings)).toContain(message);
   });
 
+  it("says once why a duration past the safe integers is refused", () => {
+    expect(refusal({ profiles: { web: { accessTokenTtl: 1e20 } } })).toBe(
+      "profiles.web.accessTokenTtl: must be at most 86400 s (1 day)",
+    );
+  });
+
   it("lists sessions under the longest idle timeout it accepts", async () => {
     const { app } = await testApp({ profiles: { web: { idleTimeout: 3650 * 86_400 } } });
     const { body } = await login(app);
@@ -76,5 +82,72 @@ describe("demo mode", () => {
       /^PROLONG_DEMO: must be 1, true, 0 or false$/,
     );
     expect(() => fromEnvironment({ PROLONG_DEMO: "constructor" })).toThrow(/PROLONG_DEMO/);
+  });
+});
+
+describe("a misspelt setting", () => {
+  it("names the nearest top-level setting", () => {
+    expect(refusal({ prot: 3000 })).toBe("prot: unknown setting; did you mean port?");
+    expect(refusal({ origins: [] })).toBe("origins: unknown setting; did you mean allowedOrigins?");
+  });
+
+  it("points a nested setting written at the top to where it belongs", () => {
+    expect(refusal({ accesTokenTtl: 60 })).toBe(
+      "accesTokenTtl: unknown setting; did you mean profiles.<name>.accessTokenTtl?",
+    );
+  });
+
+  it("names the nearest setting of a profile, a client and a rate limit", () => {
+    expect(refusal({ profiles: { web: { idleTimout: 60 } } })).toBe(
+      "profiles.web.idleTimout: unknown setting; did you mean idleTimeout?",
+    );
+    expect(refusal({ profiles: { kiosk: { accesTokenTtl: 60 } } })).toBe(
+      "profiles.kiosk.accesTokenTtl: unknown setting; did you mean accessTokenTtl?",
+    );
+    expect(refusal({ clients: { ios: { profile: "native", profil: "web" } } })).toBe(
+      "clients.ios.profil: unknown setting; did you mean profile?",
+    );
+    expect(refusal({ rateLimits: { logn: { max: 5, windowSeconds: 60 } } })).toBe(
+      "rateLimits.logn: unknown setting; did you mean login?",
+    );
+    expect(refusal({ rateLimits: { login: { max: 5, windowSeconds: 60, windowSecond: 60 } } })).toBe(
+      "rateLimits.login.windowSecond: unknown setting; did you mean windowSeconds?",
+    );
+  });
+
+  it("lists the valid names at that level when none is close", () => {
+    expect(refusal({ profiles: { web: { colour: "blue" } } })).toBe(
+      "profiles.web.colour: unknown setting; valid settings here: accessTokenTtl, refreshAfterRatio, idleTimeout, absoluteLifetime, graceWindow, refreshTransport, exchange",
+    );
+    const top = refusal({ zzz: 1 });
+    expect(top).toMatch(/^zzz: unknown setting; valid settings here: port, host, issuer, store, /);
+    expect(top).toContain("trustProxy, demo, logLevel, profiles, clients, rateLimits");
+  });
+
+  it("reports each unknown setting with its own suggestion, among other problems", () => {
+    expect(refusal({ prot: 1, hots: "x", adminToken: "short" })).toBe(
+      "adminToken: must be at least 16 characters; prot: unknown setting; did you mean port?; hots: unknown setting; did you mean host?",
+    );
+  });
+
+  it("names the nearest environment variable", () => {
+    expect(() => fromEnvironment({ PROLONG_ISSUR: "https://auth.example.test" })).toThrow(
+      /^PROLONG_ISSUR: unknown environment variable; did you mean PROLONG_ISSUER\?$/,
+    );
+    expect(() => fromEnvironment({ PROLONG_TOKEN: "x".repeat(16) })).toThrow(
+      /^PROLONG_TOKEN: unknown environment variable; did you mean PROLONG_ADMIN_TOKEN\?$/,
+    );
+  });
+
+  it("lists the environment variables when none is close", () => {
+    expect(() => fromEnvironment({ PROLONG_COLOUR: "blue" })).toThrow(
+      /^PROLONG_COLOUR: unknown environment variable; valid variables: PROLONG_PORT, PROLONG_HOST, PROLONG_ISSUER, .*PROLONG_DEMO, PROLONG_LOG_LEVEL$/,
+    );
+  });
+
+  it("still reads every documented variable as its setting's type", () => {
+    expect(
+      fromEnvironment({ PROLONG_PORT: "8080", PROLONG_DEMO: "true", PROLONG_STORE: "memory:", HOME: "/x" }),
+    ).toEqual({ port: 8080, demo: true, store: "memory:" });
   });
 });
