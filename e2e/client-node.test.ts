@@ -37,4 +37,16 @@ describe("the client in Node against the real server", () => {
     expect(events).toEqual(["reactive"]);
     await client.signOut();
   });
+
+  it("rejects a refused sign-in with the server's status and error_description (docs/protocol.md, Errors)", async () => {
+    const client = createSessionClient({ issuer: server.url, profile: "native" });
+    const refused = await client.signIn({ username: "demo", password: "not the password" }).then(
+      () => null,
+      (error: Error & { status?: number; body?: Record<string, string> }) => error,
+    );
+    expect(refused?.status).toBe(401);
+    expect(refused?.body).toEqual({ error: "invalid_credentials", error_description: expect.any(String) });
+    expect(refused?.message).toBe(refused?.body?.error_description);
+    client.stop();
+  });
 });

@@ -125,13 +125,17 @@ describe("published types", () => {
         lib: ["ES2023"],
         types: ["node"],
       });
-      // A web app through a bundler: the client, the DOM, no Node types.
-      project(join(dir, "browser"), entryPoints("@prolong/client"), {
-        module: "ESNext",
-        moduleResolution: "Bundler",
-        lib: ["ES2023", "DOM", "DOM.Iterable"],
-        types: [],
-      });
+      // A web app through a bundler: the client and the protocol it speaks, the DOM, no Node types.
+      project(
+        join(dir, "browser"),
+        [...entryPoints("@prolong/client"), ...entryPoints("@prolong/protocol")],
+        {
+          module: "ESNext",
+          moduleResolution: "Bundler",
+          lib: ["ES2023", "DOM", "DOM.Iterable"],
+          types: [],
+        },
+      );
       const tsc = join(root, "node_modules/typescript/bin/tsc");
       const output = await run(process.execPath, [tsc, "-b", "node", "browser", "--pretty", "false"], {
         cwd: dir,

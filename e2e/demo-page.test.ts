@@ -70,6 +70,15 @@ describe("the demo page in a real browser", () => {
     }
   });
 
+  it("shows the server's error_description when a password change is refused", async () => {
+    const page = await (await browser.newContext()).newPage();
+    await signIn(page, "Desktop");
+    await page.fill('input[name="current_password"]', "not the password");
+    await page.fill('input[name="new_password"]', "a brand new passphrase");
+    await page.click('#password-form button[type="submit"]');
+    await expect.poll(() => page.textContent("#password-result")).toBe("current password is wrong");
+  });
+
   it("never lets script read the refresh token", async () => {
     const page = await (await browser.newContext()).newPage();
     await signIn(page, "Tablet");

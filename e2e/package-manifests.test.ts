@@ -22,6 +22,8 @@ interface Manifest {
   files?: string[];
   bin?: Record<string, string>;
   dependencies?: Record<string, string>;
+  peerDependencies?: Record<string, string>;
+  sideEffects?: boolean;
 }
 
 const workspaces = rootManifest.workspaces.map((dir) => ({
@@ -62,6 +64,18 @@ describe("workspace package manifests", () => {
     expect(rootManifest.repository).toEqual({ type: "git", url: REPOSITORY_URL });
     expect(rootManifest.license).toBe("Apache-2.0");
     expect(readFileSync(join(root, "LICENSE"), "utf8")).toContain("Apache License\n");
+  });
+
+  it("@prolong/protocol comes first, depends on nothing, and every package speaking the wire uses it", () => {
+    const protocol = workspaces[0]?.manifest;
+    expect(protocol?.name).toBe("@prolong/protocol");
+    expect(protocol?.dependencies ?? {}).toEqual({});
+    expect(protocol?.peerDependencies).toBeUndefined();
+    expect(protocol?.sideEffects).toBe(false);
+    for (const name of ["@prolong/core", "@prolong/server", "@prolong/verify", "@prolong/client"]) {
+      const manifest = workspaces.find((w) => w.manifest.name === name)?.manifest;
+      expect(manifest?.dependencies?.["@prolong/protocol"], name).toBe("0.1.0");
+    }
   });
 
   for (const { dir, manifest } of workspaces) {

@@ -1,3 +1,4 @@
+import { SOFT_EXPIRY_HEADER, SOFT_EXPIRY_VALUE } from "@prolong/protocol";
 import type { AxiosError, AxiosInstance, InternalAxiosRequestConfig } from "axios";
 import type { SessionClient } from "./client.js";
 
@@ -23,7 +24,10 @@ export function attachToAxios(instance: AxiosInstance, client: SessionClient): (
   const response = instance.interceptors.response.use(
     (answer) => {
       const config = answer.config as RetriableConfig;
-      if (answer.headers?.["prolong-refresh"] === "soon" && client.accessToken === config.prolongToken) {
+      if (
+        answer.headers?.[SOFT_EXPIRY_HEADER] === SOFT_EXPIRY_VALUE &&
+        client.accessToken === config.prolongToken
+      ) {
         void client.refresh("soft-expiry");
       }
       return answer;

@@ -1,6 +1,9 @@
-import type { AccessTokenClaims } from "./events.js";
+import type { AccessTokenClaims } from "@prolong/protocol";
 
-/** Reads a JWT's claims without verifying them: the client only needs the times. */
+/**
+ * Reads a JWT's claims without verifying them (the API does): the client only needs the
+ * times, and checks that `exp` and `iat` are numbers before it relies on them.
+ */
 export function readClaims(token: string): AccessTokenClaims | null {
   const part = token.split(".")[1];
   if (!part) return null;

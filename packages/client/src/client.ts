@@ -1,11 +1,16 @@
-import { readClaims } from "./claims.js";
 import {
   type AccessTokenClaims,
-  type ClientEvents,
-  Emitter,
-  type RefreshSource,
-  type SignOutReason,
-} from "./events.js";
+  type AuthorizationServerMetadata,
+  CSRF_HEADER,
+  CSRF_VALUE,
+  type ErrorBody,
+  GRANT_TYPE_REFRESH_TOKEN,
+  METADATA_PATH,
+  SOFT_EXPIRY_HEADER,
+  SOFT_EXPIRY_VALUE,
+} from "@prolong/protocol";
+import { readClaims } from "./claims.js";
+import { type ClientEvents, Emitter, type RefreshSource, type SignOutReason } from "./events.js";
 import { Deadline, type Timers } from "./schedule.js";
 import { memoryStorage, type TokenStorage } from "./storage.js";
 
@@ -61,13 +66,15 @@ export interface SessionClientOptions {
   allowedOrigins?: string[];
 }
 
-interface Metadata {
-  token_endpoint: string;
-  login_endpoint: string;
-  revocation_endpoint: string;
-}
+/** What the client reads of the server's RFC 8414 metadata. */
+type Metadata = Pick<
+  AuthorizationServerMetadata,
+  "token_endpoint" | "login_endpoint" | "revocation_endpoint"
+>;
 
 type Body = Record<string, string>;
+/** A JSON answer of the server: tokens (RFC 6749 §5.1) or an error (docs/protocol.md, "Errors"). */
+type Answer = Body & Partial<ErrorBody>;
 
 /** How long a new tab waits for an open one to share its token before refreshing itself. */
 const HELLO_WAIT_MS = 150;
@@ -78,7 +85,7 @@ const PEER_WAIT_MS = 250;
 const TRANSIENT = (status: number) => status === 429 || status >= 500;
 
 /** prolong's fine error codes mapped to the reason a session ended (docs/protocol.md). */
-function reasonOf(code: string | undefined): SignOutReason {
+function reasonOf(code: ErrorBody["error"] | undefined): SignOutReason {
   if (code === "reuse_detected") return "reused";
   if (code === "session_expired" || code === "token_expired") return "expired";
   return "revoked";
@@ -240,8 +247,10 @@ export class SessionClient {
         ...(input.deviceName ? { device_name: input.deviceName } : {}),
       }),
     });
-    if (!response.ok)
-      throw Object.assign(new Error(body.message ?? "sign-in failed"), { status: response.status, body });
+    if (!response.ok) {
+      const message = body.error_description ?? "sign-in failed";
+      throw Object.assign(new Error(message), { status: response.status, body });
+    }
     this.#lastActivity = this.#o.now();
     await this.#adopt(body, null);
   }
@@ -317,7 +326,10 @@ export class SessionClient {
       // Another caller may have renewed meanwhile; only refresh if the token is still the one refused.
       const renewed = this.#accessToken !== token ? true : await this.refresh("reactive");
       if (renewed && this.#accessToken) return send(this.#accessToken, request);
-    } else if (response.headers.get("prolong-refresh") === "soon" && this.#accessToken === token) {
+    } else if (
+      response.headers.get(SOFT_EXPIRY_HEADER) === SOFT_EXPIRY_VALUE &&
+      this.#accessToken === token
+    ) {
       void this.refresh("soft-expiry");
     }
     return response;
@@ -391,12 +403,12 @@ export class SessionClient {
   }
 
   /** One request and its JSON body, given up after `requestTimeout` (and on `stop()`, unless `outlivesStop`). */
-  async #send(url: string, init?: RequestInit, outlivesStop = false): Promise<[Response, Body]> {
+  async #send(url: string, init?: RequestInit, outlivesStop = false): Promise<[Response, Answer]> {
     const controller = new AbortController();
     const cancel = this.#after(this.#o.requestTimeout, () => controller.abort(), outlivesStop);
     try {
       const response = await this.#o.fetch(url, { ...init, signal: controller.signal });
-      const body = (await response.json().catch(() => ({}))) as Body;
+      const body = (await response.json().catch(() => ({}))) as Answer;
       controller.signal.throwIfAborted();
       return [response, body];
     } finally {
@@ -408,9 +420,9 @@ export class SessionClient {
    * A form post with the refresh credential: the stored token in `fields` (native), or the
    * cookie, which counts only with the Prolong-CSRF header (web, docs/protocol.md).
    */
-  #post(url: string, fields: Body, outlivesStop = false): Promise<[Response, Body]> {
+  #post(url: string, fields: Body, outlivesStop = false): Promise<[Response, Answer]> {
     const headers: Body = { "content-type": "application/x-www-form-urlencoded" };
-    if (this.#o.profile === "web") headers["prolong-csrf"] = "1";
+    if (this.#o.profile === "web") headers[CSRF_HEADER] = CSRF_VALUE;
     const body = new URLSearchParams({ ...fields, client_id: this.#o.clientId });
     return this.#send(url, { method: "POST", headers, credentials: "include", body }, outlivesStop);
   }
@@ -423,9 +435,7 @@ export class SessionClient {
   }
 
   #meta(): Promise<Metadata> {
-    this.#metadata ??= this.#send(
-      `${this.#o.issuer.replace(/\/+$/, "")}/.well-known/oauth-authorization-server`,
-    )
+    this.#metadata ??= this.#send(`${this.#o.issuer.replace(/\/+$/, "")}${METADATA_PATH}`)
       .then(([response, body]) => {
         if (!response.ok) throw new Error(`metadata answered ${response.status}`);
         return body as unknown as Metadata;
@@ -521,12 +531,15 @@ export class SessionClient {
   async #exchange(source: RefreshSource, live: () => boolean): Promise<boolean | undefined> {
     if (!live()) return false;
     let response: Response;
-    let body: Body;
+    let body: Answer;
     try {
       const { token_endpoint } = await this.#meta();
       const credential = await this.#credential("refresh_token");
       if (!credential) return false;
-      [response, body] = await this.#post(token_endpoint, { grant_type: "refresh_token", ...credential });
+      [response, body] = await this.#post(token_endpoint, {
+        grant_type: GRANT_TYPE_REFRESH_TOKEN,
+        ...credential,
+      });
     } catch (error) {
       return live() ? this.#fail(error) : false;
     }
@@ -556,7 +569,7 @@ export class SessionClient {
     return undefined;
   }
 
-  async #adopt(body: Body, source: RefreshSource | null): Promise<void> {
+  async #adopt(body: Answer, source: RefreshSource | null): Promise<void> {
     const token = body.access_token;
     const claims = token ? readClaims(token) : null;
     if (!token || !claims) throw new Error("the server's token response has no usable access token");

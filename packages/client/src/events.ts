@@ -1,3 +1,5 @@
+import type { AccessTokenClaims } from "@prolong/protocol";
+
 /** Why a session ended on this client. */
 export type SignOutReason = "revoked" | "expired" | "reused" | "idle" | "logout";
 
@@ -12,16 +14,6 @@ export interface ClientEvents {
   signedOut: { reason: SignOutReason };
   /** Something failed that will be retried (network, 5xx, 429); the session goes on. */
   error: { error: unknown };
-}
-
-/** The timing claims the client reads; it never verifies the token, the API does. */
-export interface AccessTokenClaims {
-  exp: number;
-  iat: number;
-  rfa?: number;
-  sid?: string;
-  sub?: string;
-  [claim: string]: unknown;
 }
 
 type Listener<T> = (event: T) => void;

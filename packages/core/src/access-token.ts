@@ -1,39 +1,9 @@
 import { createSecretKey, KeyObject } from "node:crypto";
+import { ACCESS_TOKEN_TYP, type AccessTokenClaims } from "@prolong/protocol";
 import { ALGORITHMS, createVerifier, type KeyLookup, type VerificationKey } from "@prolong/verify";
 import { ProlongError } from "./errors.js";
 import type { KeyRing, RingKey } from "./keys.js";
 import { prepareSigningKey, signCompactJws } from "./lib/jws.js";
-
-/** RFC 9068 §2.2 claims plus prolong's own; the claims hook may not set any of these. */
-export const reservedClaims: ReadonlySet<string> = new Set([
-  "iss",
-  "sub",
-  "aud",
-  "exp",
-  "iat",
-  "nbf",
-  "jti",
-  "client_id",
-  "sid",
-  "ver",
-  "auth_time",
-  "rfa",
-]);
-
-export interface AccessTokenClaims {
-  iss: string;
-  sub: string;
-  aud: string;
-  exp: number;
-  iat: number;
-  jti: string;
-  client_id: string;
-  sid: string;
-  ver: number;
-  auth_time: number;
-  rfa: number;
-  [custom: string]: unknown;
-}
 
 /** Tokens beyond this size are refused before any parsing, so input size cannot be used to burn CPU. */
 export const MAX_ACCESS_TOKEN_BYTES = 8192;
@@ -51,7 +21,7 @@ export function signAccessToken(key: RingKey, claims: AccessTokenClaims): string
     signingKey = prepareSigningKey(key.alg, key.signingKey);
     signingKeys.set(key, signingKey);
   }
-  return signCompactJws({ alg: key.alg, typ: "at+jwt", kid: key.kid }, claims, signingKey);
+  return signCompactJws({ alg: key.alg, typ: ACCESS_TOKEN_TYP, kid: key.kid }, claims, signingKey);
 }
 
 export interface OwnTokenRules {
@@ -94,17 +64,7 @@ export async function ownTokenCheck(ring: KeyRing, rules: OwnTokenRules): Promis
       if (result.code === "expired") throw new ProlongError("token_expired", "token has expired", { cause });
       throw new ProlongError("invalid_token", "token failed verification", { cause });
     }
-    const claims = result.claims;
-    // The verifier leaves prolong's own claims optional; every token this server signs has them.
-    if (
-      typeof claims.aud !== "string" ||
-      typeof claims.client_id !== "string" ||
-      !Number.isSafeInteger(claims.ver) ||
-      typeof claims.auth_time !== "number"
-    ) {
-      throw new ProlongError("invalid_token", "token lacks prolong's claims");
-    }
-    return claims as AccessTokenClaims;
+    return result.claims;
   };
 }
 

@@ -1,11 +1,10 @@
+import { type AccessTokenClaims, RESERVED_CLAIMS } from "@prolong/protocol";
 import { DEFAULT_CLOCK_TOLERANCE } from "@prolong/verify";
 import { base64url } from "jose";
 import {
-  type AccessTokenClaims,
   MAX_ACCESS_TOKEN_BYTES,
   type OwnTokenCheck,
   ownTokenCheck,
-  reservedClaims,
   signAccessToken,
 } from "./access-token.js";
 import { type Clock, seconds, systemClock } from "./clock.js";
@@ -146,7 +145,7 @@ export type Introspection =
       sid: string;
       client_id: string;
       iss: string;
-      aud?: string;
+      aud?: string | string[];
       exp?: number;
       iat?: number;
       jti?: string;
@@ -575,7 +574,7 @@ export class SessionEngine {
     if (session.absoluteExpiresAt !== null) exp = Math.min(exp, seconds(session.absoluteExpiresAt));
     const custom = await this.#claims({ user, session });
     const claims: AccessTokenClaims = {
-      ...Object.fromEntries(Object.entries(custom ?? {}).filter(([name]) => !reservedClaims.has(name))),
+      ...Object.fromEntries(Object.entries(custom ?? {}).filter(([name]) => !RESERVED_CLAIMS.has(name))),
       iss: this.issuer,
       sub: user.id,
       aud: this.audience,

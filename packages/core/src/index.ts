@@ -1,5 +1,4 @@
-export type { AccessTokenClaims } from "./access-token.js";
-export { MAX_ACCESS_TOKEN_BYTES, reservedClaims, signAccessToken } from "./access-token.js";
+export { MAX_ACCESS_TOKEN_BYTES, signAccessToken } from "./access-token.js";
 export { constantTimeEqual } from "./bytes.js";
 export type { Clock } from "./clock.js";
 export { seconds, systemClock } from "./clock.js";
@@ -15,7 +14,6 @@ export type {
   TokenSet,
 } from "./engine.js";
 export { SessionEngine } from "./engine.js";
-export type { ErrorCode } from "./errors.js";
 export { isProlongError, ProlongError } from "./errors.js";
 export type { KeyRingOptions, KeyState, RingKey, SigningAlg } from "./keys.js";
 export { KeyRing, signingAlgs } from "./keys.js";

@@ -1,6 +1,5 @@
 import { generateKeyPairSync } from "node:crypto";
 import {
-  type AccessTokenClaims,
   KeyRing,
   ProlongError,
   type RingKey,
@@ -8,6 +7,7 @@ import {
   signAccessToken,
   signingAlgs,
 } from "@prolong/core";
+import type { AccessTokenClaims } from "@prolong/protocol";
 import { MemoryStore } from "@prolong/store-memory";
 import { createVerifier } from "@prolong/verify";
 import { importJWK, type JWK, jwtVerify, SignJWT } from "jose";

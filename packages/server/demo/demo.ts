@@ -190,7 +190,7 @@ $("password-form").addEventListener("submit", async (event) => {
   const result = $("password-result");
   result.textContent = response.ok
     ? `Password changed; ${body.revoked_other_sessions} other session(s) ended.`
-    : (body.message ?? "failed");
+    : (body.error_description ?? "failed");
   result.className = response.ok ? "result ok" : "result fail";
   if (response.ok) await loadDevices();
 });

@@ -1,12 +1,13 @@
 import { randomBytes } from "node:crypto";
 import { isProlongError, type SessionEngine } from "@prolong/core";
+import { CSRF_HEADER, type ErrorCode } from "@prolong/protocol";
 import Fastify, { type FastifyInstance } from "fastify";
 import { trustProxyOption } from "./client-address.js";
 import type { ServerConfig } from "./config.js";
 import type { AppContext } from "./context.js";
 import { Cors } from "./cors.js";
-import { RevocationFeed } from "./feed.js";
-import { sendOAuthError, sendUnavailable } from "./http-errors.js";
+import { RevocationPublisher } from "./feed.js";
+import { sendErrorCode, sendOAuthError, sendUnavailable } from "./http-errors.js";
 import { Limits } from "./limits.js";
 import { Metrics } from "./metrics.js";
 import { MemoryRateLimitStore, type RateLimitStore } from "./rate-limit.js";
@@ -38,7 +39,7 @@ export interface BuildAppOptions {
 export const redactedPaths = [
   "req.headers.authorization",
   "req.headers.cookie",
-  'req.headers["prolong-csrf"]',
+  `req.headers["${CSRF_HEADER}"]`,
   'res.headers["set-cookie"]',
 ];
 
@@ -97,7 +98,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
 
   const metrics = new Metrics();
   const unsubscribe = engine.subscribe((event) => metrics.observe(event));
-  const feed = new RevocationFeed(engine, {
+  const feed = new RevocationPublisher(engine, {
     onError: (err) => app.log.error({ err }, "revocation feed: reading the store failed"),
   });
   const ctx: AppContext = {
@@ -155,7 +156,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
       const message = `content type must be ${accepts.join(" or ")}`;
       if (request.routeOptions.config.oauth)
         return sendOAuthError(reply.code(415), 415, "invalid_request", message);
-      return reply.code(415).send({ error: "unsupported_media_type", message });
+      return sendErrorCode(reply, "unsupported_media_type", message);
     }
   });
   app.addHook("onResponse", async (request, reply) => {
@@ -181,18 +182,16 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
     const status =
       error.statusCode && error.statusCode >= 400 && error.statusCode < 600 ? error.statusCode : 500;
     if (status >= 500) request.log.error({ err: error }, "request failed");
-    const code =
+    const code: ErrorCode =
       status === 413 ? "payload_too_large" : status === 415 ? "unsupported_media_type" : "invalid_request";
     const message = status >= 500 ? "internal error" : error.message;
     if (request.routeOptions.config?.oauth) {
       return sendOAuthError(reply, status, status >= 500 ? "server_error" : "invalid_request", message);
     }
-    return reply.code(status).send({ error: status >= 500 ? "internal_error" : code, message });
+    return sendErrorCode(reply, status >= 500 ? "internal_error" : code, message, status);
   });
   app.setNotFoundHandler((request, reply) =>
-    reply
-      .code(404)
-      .send({ error: "not_found", message: `no route ${request.method} ${request.url.split("?")[0]}` }),
+    sendErrorCode(reply, "not_found", `no route ${request.method} ${request.url.split("?")[0]}`),
   );
 
   // Graceful shutdown: requests in flight finish, but their keep-alive connections

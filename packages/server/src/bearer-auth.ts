@@ -1,8 +1,9 @@
-import { type AccessTokenClaims, isProlongError, type SessionRecord } from "@prolong/core";
+import { isProlongError, type SessionRecord } from "@prolong/core";
+import type { AccessTokenClaims } from "@prolong/protocol";
 import type { FastifyReply, FastifyRequest } from "fastify";
 import type { AppContext } from "./context.js";
 import { bearerToken } from "./credentials.js";
-import { sendBearerChallenge } from "./http-errors.js";
+import { sendBearerChallenge, sendErrorCode } from "./http-errors.js";
 
 export interface Caller {
   claims: AccessTokenClaims;
@@ -25,10 +26,8 @@ export async function authenticateCaller(
   }
   if ("malformed" in bearer) {
     // §3.1 invalid_request: a token in the query string or a malformed header.
-    reply
-      .code(400)
-      .header("www-authenticate", 'Bearer realm="prolong", error="invalid_request"')
-      .send({ error: "invalid_request", message: "send the access token in the Authorization header only" });
+    reply.header("www-authenticate", 'Bearer realm="prolong", error="invalid_request"');
+    sendErrorCode(reply, "invalid_request", "send the access token in the Authorization header only");
     return null;
   }
   try {

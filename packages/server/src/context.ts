@@ -1,6 +1,6 @@
 import type { SessionEngine } from "@prolong/core";
 import type { ServerConfig } from "./config.js";
-import type { RevocationFeed } from "./feed.js";
+import type { RevocationPublisher } from "./feed.js";
 import type { Limits } from "./limits.js";
 import type { Metrics } from "./metrics.js";
 
@@ -10,7 +10,7 @@ export interface AppContext {
   config: ServerConfig;
   metrics: Metrics;
   limits: Limits;
-  feed: RevocationFeed;
+  feed: RevocationPublisher;
   /** Origins allowed on cookie-authenticated requests: the issuer's plus the configured ones. */
   origins: ReadonlySet<string>;
   /** Credential of resource servers (introspection, revocation feed). */

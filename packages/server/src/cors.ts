@@ -1,3 +1,4 @@
+import { CSRF_HEADER, ENDPOINT_PATHS } from "@prolong/protocol";
 import type { FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from "fastify";
 
 /**
@@ -6,17 +7,17 @@ import type { FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from
  * answer no CORS at all and a browser never lets a page read them.
  */
 export const BROWSER_PATHS: ReadonlySet<string> = new Set([
-  "/login",
-  "/oauth/token",
-  "/oauth/revoke",
+  ENDPOINT_PATHS.login,
+  ENDPOINT_PATHS.token,
+  ENDPOINT_PATHS.revocation,
   "/logout",
-  "/sessions",
-  "/sessions/:id",
+  ENDPOINT_PATHS.sessions,
+  `${ENDPOINT_PATHS.sessions}/:id`,
   "/password",
 ]);
 
 /** Everything a prolong client sends: JSON or form bodies, a bearer token, the anti-CSRF header. */
-const ALLOWED_HEADERS = "content-type, authorization, prolong-csrf";
+const ALLOWED_HEADERS = `content-type, authorization, ${CSRF_HEADER}`;
 /** What the client reads beyond the safelisted headers: back-off (429) and bearer challenges (401). */
 const EXPOSED_HEADERS = "retry-after, www-authenticate";
 /** Ten minutes of cached preflights; Chromium caps the cache at two hours anyway. */

@@ -1,10 +1,6 @@
 import { createHash, timingSafeEqual } from "node:crypto";
+import { CSRF_HEADER, CSRF_VALUE, REFRESH_COOKIE, REFRESH_COOKIE_PATH } from "@prolong/protocol";
 import type { FastifyRequest } from "fastify";
-
-export const REFRESH_COOKIE = "__Secure-prolong-rt";
-/** The cookie reaches the token and revocation endpoints and nothing else. */
-export const REFRESH_COOKIE_PATH = "/oauth";
-export const CSRF_HEADER = "prolong-csrf";
 
 /** Compares secrets of any length in constant time (hashing first hides the length too). */
 export function secretEquals(presented: string, expected: string): boolean {
@@ -83,7 +79,7 @@ export function clearedRefreshCookie(): string {
  * browser sends one, must be ours.
  */
 export function passesCsrfCheck(request: FastifyRequest, allowedOrigins: ReadonlySet<string>): boolean {
-  if (request.headers[CSRF_HEADER] !== "1") return false;
+  if (request.headers[CSRF_HEADER] !== CSRF_VALUE) return false;
   const origin = request.headers.origin;
   return origin === undefined || allowedOrigins.has(origin);
 }

@@ -1,9 +1,17 @@
 import type { ServerResponse } from "node:http";
 import type { RevocationBatch, RevocationEntry, SessionEngine } from "@prolong/core";
+import {
+  type ErrorBody,
+  encodeFeedEvent,
+  type FeedEvent,
+  type FeedRevoked,
+  type FeedSnapshot,
+  type FeedVersion,
+} from "@prolong/protocol";
 
 const HEARTBEAT_MS = 15_000;
 
-export interface RevocationFeedOptions {
+export interface RevocationPublisherOptions {
   /**
    * How often the store's changelog is read (ms). Changes made by other processes (the
    * CLI, other instances) reach subscribers within this; a store that wakes its readers
@@ -21,18 +29,33 @@ const MAX_BATCHES_PER_POLL = 20;
 
 const toSeconds = (ms: number) => Math.ceil(ms / 1000);
 
+type Revoked = Extract<RevocationEntry, { kind: "revoked" }>;
+type Version = Extract<RevocationEntry, { kind: "version" }>;
+
+/** A changelog entry as the feed states it: `exp` is when it stops mattering, in seconds. */
+const revokedEvent = (e: Revoked): FeedRevoked => ({
+  sid: e.sessionId,
+  sub: e.userId,
+  exp: toSeconds(e.relevantUntil),
+});
+const versionEvent = (e: Version): FeedVersion => ({
+  sub: e.userId,
+  ver: e.version,
+  exp: toSeconds(e.relevantUntil),
+});
+
 /**
- * The revocation feed (docs/protocol.md): Server-Sent Events to subscribed resource
- * servers. The store's revocation changelog is the source of truth, whichever process
- * wrote to it: once the first subscriber arrives, the feed loads the snapshot and its
+ * The publishing side of the revocation feed (docs/protocol.md): Server-Sent Events to
+ * subscribed resource servers, which read them with `RevocationFeed` of `@prolong/verify`.
+ * The store's revocation changelog is the source of truth, whichever process wrote to it: once the first subscriber arrives, the feed loads the snapshot and its
  * cursor from the store, then tails the changelog from that cursor and pushes each
  * change to every subscriber. Its own process's revocations travel the same path, so
  * each change is pushed once.
  */
-export class RevocationFeed {
+export class RevocationPublisher {
   readonly #engine: SessionEngine;
-  readonly #options: Required<Omit<RevocationFeedOptions, "onError">> &
-    Pick<RevocationFeedOptions, "onError">;
+  readonly #options: Required<Omit<RevocationPublisherOptions, "onError">> &
+    Pick<RevocationPublisherOptions, "onError">;
   readonly #clients = new Set<ServerResponse>();
   readonly #heartbeat: NodeJS.Timeout;
   /**
@@ -42,8 +65,8 @@ export class RevocationFeed {
    * two steps gets the snapshot at the cursor and then every change after it: none lost,
    * none twice.
    */
-  readonly #sessions = new Map<string, Extract<RevocationEntry, { kind: "revoked" }>>();
-  readonly #versions = new Map<string, Extract<RevocationEntry, { kind: "version" }>>();
+  readonly #sessions = new Map<string, Revoked>();
+  readonly #versions = new Map<string, Version>();
   #cursor: string | null = null;
   #started: Promise<void> | null = null;
   #poller: NodeJS.Timeout | undefined;
@@ -52,7 +75,7 @@ export class RevocationFeed {
   #pollAgain = false;
   #closed = false;
 
-  constructor(engine: SessionEngine, options: RevocationFeedOptions = {}) {
+  constructor(engine: SessionEngine, options: RevocationPublisherOptions = {}) {
     this.#engine = engine;
     this.#options = { pollMs: 250, batch: 500, ...options };
     this.#heartbeat = setInterval(() => {
@@ -74,7 +97,11 @@ export class RevocationFeed {
       this.#options.onError?.(error);
       // Not a stream yet: the subscriber retries, as after any failed connection.
       response.writeHead(503, { "content-type": "application/json", "cache-control": "no-store" });
-      response.end(JSON.stringify({ error: "unavailable", message: "the revocation feed cannot start" }));
+      const body: ErrorBody = {
+        error: "store_unavailable",
+        error_description: "the revocation feed cannot start",
+      };
+      response.end(JSON.stringify(body));
       return;
     }
     if (this.#closed || response.destroyed) {
@@ -89,7 +116,7 @@ export class RevocationFeed {
     });
     // No await from here on: the snapshot and joining the broadcast happen at one cursor.
     this.#forgetExpired();
-    response.write(`retry: 2000\nevent: snapshot\ndata: ${JSON.stringify(this.#snapshot())}\n\n`);
+    response.write(`retry: 2000\n${encodeFeedEvent({ event: "snapshot", data: this.#snapshot() })}`);
     this.#clients.add(response);
     response.on("close", () => this.#clients.delete(response));
   }
@@ -152,31 +179,22 @@ export class RevocationFeed {
   /** Records a batch in the window, moves the cursor past it and, when live, pushes it. */
   #apply(batch: RevocationBatch, push: boolean): void {
     for (const entry of batch.entries) {
-      const exp = toSeconds(entry.relevantUntil);
       if (entry.kind === "revoked") {
         this.#sessions.set(entry.sessionId, entry);
-        if (push) this.#send("revoked", { sid: entry.sessionId, sub: entry.userId, exp });
+        if (push) this.#send({ event: "revoked", data: revokedEvent(entry) });
       } else {
         if (entry.version >= (this.#versions.get(entry.userId)?.version ?? 0))
           this.#versions.set(entry.userId, entry);
-        if (push) this.#send("version", { sub: entry.userId, ver: entry.version, exp });
+        if (push) this.#send({ event: "version", data: versionEvent(entry) });
       }
     }
     this.#cursor = batch.cursor;
   }
 
-  #snapshot() {
+  #snapshot(): FeedSnapshot {
     return {
-      sessions: [...this.#sessions.values()].map((e) => ({
-        sid: e.sessionId,
-        sub: e.userId,
-        exp: toSeconds(e.relevantUntil),
-      })),
-      versions: [...this.#versions.values()].map((e) => ({
-        sub: e.userId,
-        ver: e.version,
-        exp: toSeconds(e.relevantUntil),
-      })),
+      sessions: [...this.#sessions.values()].map(revokedEvent),
+      versions: [...this.#versions.values()].map(versionEvent),
       at: Math.floor(this.#engine.now() / 1000),
     };
   }
@@ -188,8 +206,8 @@ export class RevocationFeed {
       for (const [key, entry] of map) if (entry.relevantUntil <= now) map.delete(key);
   }
 
-  #send(event: string, data: object): void {
-    this.#broadcast(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+  #send(event: FeedEvent): void {
+    this.#broadcast(encodeFeedEvent(event));
   }
 
   #broadcast(chunk: string): void {

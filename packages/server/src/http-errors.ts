@@ -1,33 +1,12 @@
-import { type ErrorCode, isProlongError } from "@prolong/core";
+import { isProlongError } from "@prolong/core";
+import {
+  ERROR_STATUS,
+  type ErrorBody,
+  type ErrorCode,
+  GRANT_FAILURES,
+  type OAuthErrorCode,
+} from "@prolong/protocol";
 import type { FastifyReply } from "fastify";
-
-/**
- * Failures of a grant: RFC 6749 §5.2 calls them all `invalid_grant`; prolong's finer code
- * rides along. These are definitive: the credential will never work again, so they are
- * the only failures after which a refresh cookie may be cleared.
- */
-const GRANT_FAILURES = new Set<ErrorCode>([
-  "invalid_grant",
-  "reuse_detected",
-  "session_revoked",
-  "session_expired",
-  "reauth_required",
-  "user_disabled",
-  "invalid_token",
-  "token_expired",
-]);
-
-const STATUS: Partial<Record<ErrorCode, number>> = {
-  invalid_credentials: 401,
-  user_disabled: 403,
-  invalid_request: 400,
-  invalid_client: 400,
-  not_found: 404,
-  conflict: 409,
-  rotation_too_early: 409,
-  invalid_key: 400,
-  invalid_config: 500,
-};
 
 /** Seconds a client is asked to wait when the store cannot serve (its lock waits 5 s by default). */
 export const STORE_RETRY_AFTER_SECONDS = 5;
@@ -38,37 +17,50 @@ export function isGrantFailure(error: unknown): boolean {
 }
 
 /**
+ * The JSON error answer of prolong's own (non-OAuth) endpoints: `{error, error_description}`,
+ * the shape of the OAuth endpoints too (docs/protocol.md, "Errors"), with the code's status
+ * unless the route has a reason for another.
+ */
+export function sendErrorCode(
+  reply: FastifyReply,
+  code: ErrorCode,
+  description: string,
+  status: number = ERROR_STATUS[code],
+) {
+  const body: ErrorBody = { error: code, error_description: description };
+  return reply.code(status).send(body);
+}
+
+/**
  * 503 with `Retry-After` for a store that cannot serve (RFC 9110 §15.6.4, §10.2.3): a failure
  * of ours, so never an answer that tells a client its credential is bad. OAuth endpoints
- * use RFC 6749 §5.2's `temporarily_unavailable`; the others the common shape.
+ * use RFC 6749 §5.2's `temporarily_unavailable`; the others `store_unavailable`.
  */
 export function sendUnavailable(reply: FastifyReply, oauth: boolean) {
   reply
     .code(503)
     .header("retry-after", String(STORE_RETRY_AFTER_SECONDS))
     .header("cache-control", "no-store");
-  const message = "the session store is temporarily unavailable; retry later";
+  const description = "the session store is temporarily unavailable; retry later";
   return oauth
-    ? reply.send({ error: "temporarily_unavailable", error_description: message })
-    : reply.send({ error: "store_unavailable", message });
+    ? sendOAuthError(reply, 503, "temporarily_unavailable", description)
+    : sendErrorCode(reply, "store_unavailable", description);
 }
 
 /** RFC 6749 §5.2 error answer of the OAuth endpoints. */
 export function sendOAuthError(
   reply: FastifyReply,
   status: number,
-  error: string,
+  error: OAuthErrorCode,
   description: string,
   prolongError?: ErrorCode,
 ) {
-  return reply
-    .code(status)
-    .header("cache-control", "no-store")
-    .send({
-      error,
-      error_description: description,
-      ...(prolongError ? { prolong_error: prolongError } : {}),
-    });
+  const body: ErrorBody = {
+    error,
+    error_description: description,
+    ...(prolongError ? { prolong_error: prolongError } : {}),
+  };
+  return reply.code(status).header("cache-control", "no-store").send(body);
 }
 
 /** Maps an engine failure on the token endpoint to its RFC 6749 §5.2 shape. */
@@ -92,20 +84,16 @@ export function sendGrantError(reply: FastifyReply, error: unknown) {
  */
 export function sendBearerChallenge(reply: FastifyReply, error?: unknown) {
   if (error === undefined) {
-    return reply.code(401).header("www-authenticate", 'Bearer realm="prolong"').send({
-      error: "unauthorized",
-      message: "an access token is required",
-    });
+    reply.header("www-authenticate", 'Bearer realm="prolong"');
+    return sendErrorCode(reply, "unauthorized", "an access token is required");
   }
   const expired = isProlongError(error, "token_expired");
   const description = expired ? "expired" : "invalid";
-  return reply
-    .code(401)
-    .header(
-      "www-authenticate",
-      `Bearer realm="prolong", error="invalid_token", error_description="${description}"`,
-    )
-    .send({ error: "invalid_token", message: `the access token is ${description}` });
+  reply.header(
+    "www-authenticate",
+    `Bearer realm="prolong", error="invalid_token", error_description="${description}"`,
+  );
+  return sendErrorCode(reply, "invalid_token", `the access token is ${description}`);
 }
 
 /**
@@ -118,15 +106,12 @@ export function sendRateLimited(reply: FastifyReply, retryAfter: number, options
   reply.header("retry-after", String(retryAfter));
   const description = "too many attempts; retry after the time in Retry-After";
   if (options.oauth) return sendOAuthError(reply, 429, "rate_limited", description);
-  return reply.code(429).send({ error: "rate_limited", message: description });
+  return sendErrorCode(reply, "rate_limited", description);
 }
 
-/** The common JSON error shape of the non-OAuth routes. */
+/** An engine failure on the non-OAuth routes, answered with its code's status; anything else is rethrown. */
 export function sendError(reply: FastifyReply, error: unknown) {
   if (isProlongError(error, "store_unavailable")) return sendUnavailable(reply, false);
-  if (isProlongError(error)) {
-    const status = STATUS[error.code] ?? 400;
-    return reply.code(status).send({ error: error.code, message: error.message });
-  }
+  if (isProlongError(error)) return sendErrorCode(reply, error.code, error.message);
   throw error;
 }

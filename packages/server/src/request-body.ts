@@ -1,3 +1,4 @@
+import type { ErrorBody } from "@prolong/protocol";
 import type { FastifyReply, FastifyRequest } from "fastify";
 import { z } from "zod";
 
@@ -9,10 +10,10 @@ import { z } from "zod";
 export const deviceNameField = z.string().max(200);
 
 /** The answer to a request body that fails its schema (docs/protocol.md, errors). */
-export interface InvalidRequest {
+export interface InvalidRequest extends ErrorBody {
   error: "invalid_request";
   /** Every problem as `<field>: <problem>`, joined by "; ", unknown fields first. */
-  message: string;
+  error_description: string;
 }
 
 const KIND: Record<string, string> = {
@@ -42,7 +43,7 @@ export function invalidRequest(error: z.ZodError, input: unknown): InvalidReques
     }
     problems.push(`${at.length === 0 ? "body" : at.join(".")}: ${problemOf(issue, valueAt(input, at))}`);
   }
-  return { error: "invalid_request", message: [...unknown, ...problems].join("; ") };
+  return { error: "invalid_request", error_description: [...unknown, ...problems].join("; ") };
 }
 
 function problemOf(issue: z.core.$ZodIssue, value: unknown): string {

@@ -163,7 +163,7 @@ describe("admin API", () => {
     const early = await rotate();
     expect(early.statusCode).toBe(409);
     expect(early.json()).toMatchObject({ error: "rotation_too_early" });
-    expect(early.json().message).toContain((await listed()).rotation_possible_at);
+    expect(early.json().error_description).toContain((await listed()).rotation_possible_at);
 
     // max-age plus the servers' reload and clock-skew allowance.
     clock.advance(70);

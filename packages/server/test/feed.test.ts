@@ -234,7 +234,10 @@ describe("revocation feed", () => {
     };
     const response = await fetch(`${url}/revocations/feed`, { headers: bearer(RESOURCE_SECRET) });
     expect(response.status).toBe(503);
-    expect((await response.json()).error).toBe("unavailable");
+    expect(await response.json()).toEqual({
+      error: "store_unavailable",
+      error_description: expect.any(String),
+    });
   });
 
   it("stops reading the store when the server closes", async () => {

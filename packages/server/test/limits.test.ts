@@ -108,12 +108,12 @@ describe("sign-in limits count wrong passwords, per address and per account", ()
     expect((await signIn(app, "user0", "Winter2026!")).statusCode).toBe(401);
   });
 
-  it("answers a limited sign-in with rate_limited, a message and Retry-After", async () => {
+  it("answers a limited sign-in with rate_limited, a description and Retry-After", async () => {
     const { app } = await withUsers({ rateLimits: { loginPerAccount: { max: 1, windowSeconds: 60 } } });
     await signIn(app, "alice", "wrong");
     const limited = await signIn(app, "alice", "wrong again");
     expect(limited.statusCode).toBe(429);
-    expect(limited.json()).toEqual({ error: "rate_limited", message: expect.any(String) });
+    expect(limited.json()).toEqual({ error: "rate_limited", error_description: expect.any(String) });
     expect(Number(limited.headers["retry-after"])).toBeGreaterThan(0);
     expect(Number(limited.headers["retry-after"])).toBeLessThanOrEqual(60);
   });
@@ -275,7 +275,7 @@ describe("POST /password: wrong current passwords are limited and recorded", () 
     expect(codes).toEqual([...Array(10).fill(403), 429, 429]);
     const limited = await change(PASSWORD);
     expect(limited.statusCode).toBe(429);
-    expect(limited.json()).toEqual({ error: "rate_limited", message: expect.any(String) });
+    expect(limited.json()).toEqual({ error: "rate_limited", error_description: expect.any(String) });
     expect(Number(limited.headers["retry-after"])).toBeGreaterThan(0);
 
     const events = await store.listEvents({ userId: user.id, limit: 100 });

@@ -17,7 +17,10 @@ async function send(
     headers: { "content-type": "application/json", ...headers },
     payload: typeof payload === "string" ? payload : JSON.stringify(payload),
   });
-  return { status: response.statusCode, body: response.json() as { error: string; message: string } };
+  return {
+    status: response.statusCode,
+    body: response.json() as { error: string; error_description: string },
+  };
 }
 
 describe("validation errors name the field at fault", () => {
@@ -25,7 +28,7 @@ describe("validation errors name the field at fault", () => {
     const t = await testApp();
     expect(await send(t, "POST", "/login", { usernme: "maryo", password: PASSWORD })).toEqual({
       status: 400,
-      body: { error: "invalid_request", message: "usernme: unknown field; username: required" },
+      body: { error: "invalid_request", error_description: "usernme: unknown field; username: required" },
     });
     expect(
       (
@@ -34,19 +37,19 @@ describe("validation errors name the field at fault", () => {
           password: PASSWORD,
           device_name: "x".repeat(201),
         })
-      ).body.message,
+      ).body.error_description,
     ).toBe("device_name: at most 200 characters");
-    expect((await send(t, "POST", "/login", { username: "maryo", password: 42 })).body.message).toBe(
-      "password: must be a string",
-    );
-    expect((await send(t, "POST", "/login", [])).body.message).toBe("body: must be a JSON object");
+    expect(
+      (await send(t, "POST", "/login", { username: "maryo", password: 42 })).body.error_description,
+    ).toBe("password: must be a string");
+    expect((await send(t, "POST", "/login", [])).body.error_description).toBe("body: must be a JSON object");
   });
 
   it("never echoes the value of a field", async () => {
     const t = await testApp();
     const secret = "my very secret password that is far too long".repeat(30);
     const { body } = await send(t, "POST", "/login", { username: "maryo", password: secret });
-    expect(body.message).toBe("password: at most 1024 characters");
+    expect(body.error_description).toBe("password: at most 1024 characters");
   });
 
   it("at PATCH /sessions/:id, POST /logout and POST /password", async () => {
@@ -54,19 +57,21 @@ describe("validation errors name the field at fault", () => {
     const { body: tokens } = await login(t.app);
     const auth = bearer(tokens.access_token as string);
     const rename = `/sessions/${tokens.session_id}`;
-    expect((await send(t, "PATCH", rename, { name: "phone" }, auth)).body.message).toBe(
+    expect((await send(t, "PATCH", rename, { name: "phone" }, auth)).body.error_description).toBe(
       "name: unknown field; device_name: required",
     );
-    expect((await send(t, "PATCH", rename, { device_name: "x".repeat(201) }, auth)).body.message).toBe(
-      "device_name: at most 200 characters",
-    );
-    expect((await send(t, "POST", "/logout", { everywhere: "yes" }, auth)).body.message).toBe(
+    expect(
+      (await send(t, "PATCH", rename, { device_name: "x".repeat(201) }, auth)).body.error_description,
+    ).toBe("device_name: at most 200 characters");
+    expect((await send(t, "POST", "/logout", { everywhere: "yes" }, auth)).body.error_description).toBe(
       "everywhere: must be true or false",
     );
-    expect((await send(t, "POST", "/logout", { all: true }, auth)).body.message).toBe("all: unknown field");
+    expect((await send(t, "POST", "/logout", { all: true }, auth)).body.error_description).toBe(
+      "all: unknown field",
+    );
     expect((await send(t, "POST", "/password", { current_password: PASSWORD }, auth)).body).toEqual({
       error: "invalid_request",
-      message: "new_password: required",
+      error_description: "new_password: required",
     });
   });
 
@@ -74,20 +79,21 @@ describe("validation errors name the field at fault", () => {
     const t = await testApp();
     expect((await send(t, "POST", "/admin/users", { id: "u1", username: "bob" }, admin)).body).toEqual({
       error: "invalid_request",
-      message: "id: unknown field",
+      error_description: "id: unknown field",
     });
-    expect((await send(t, "POST", "/admin/users", { claims: [] }, admin)).body.message).toBe(
+    expect((await send(t, "POST", "/admin/users", { claims: [] }, admin)).body.error_description).toBe(
       "username: required; claims: must be a JSON object",
     );
     const user = `/admin/users/${t.user.id}`;
-    expect((await send(t, "PUT", `${user}/claims`, ["reader"], admin)).body.message).toBe(
+    expect((await send(t, "PUT", `${user}/claims`, ["reader"], admin)).body.error_description).toBe(
       "body: must be a JSON object",
     );
-    expect((await send(t, "PUT", `${user}/password`, { pasword: "x" }, admin)).body.message).toBe(
+    expect((await send(t, "PUT", `${user}/password`, { pasword: "x" }, admin)).body.error_description).toBe(
       "pasword: unknown field; password: required",
     );
     expect(
-      (await send(t, "POST", "/admin/sessions", { user: t.user.id, device_name: 7 }, admin)).body.message,
+      (await send(t, "POST", "/admin/sessions", { user: t.user.id, device_name: 7 }, admin)).body
+        .error_description,
     ).toBe("user: unknown field; user_id: required; device_name: must be a string");
   });
 
@@ -102,7 +108,7 @@ describe("validation errors name the field at fault", () => {
     expect(proto.status).toBe(400);
     expect(proto.body).toEqual({
       error: "invalid_request",
-      message: "body: a key named __proto__ is refused, as it could alter object prototypes",
+      error_description: "body: a key named __proto__ is refused, as it could alter object prototypes",
     });
     const ctor = await send(
       t,
@@ -111,10 +117,10 @@ describe("validation errors name the field at fault", () => {
       '{"username":"x","claims":{"constructor":{"prototype":{}}}}',
       admin,
     );
-    expect(ctor.body.message).toContain("constructor.prototype is refused");
+    expect(ctor.body.error_description).toContain("constructor.prototype is refused");
     expect((await send(t, "POST", "/login", '{"username":')).body).toEqual({
       error: "invalid_request",
-      message: "body: not valid JSON",
+      error_description: "body: not valid JSON",
     });
   });
 });
@@ -146,7 +152,7 @@ describe("device names at the routes", () => {
       auth,
     );
     expect(empty.status).toBe(400);
-    expect(empty.body.message).toMatch(/^device_name: must hold a visible character/);
+    expect(empty.body.error_description).toMatch(/^device_name: must hold a visible character/);
     const cut = await send(
       t,
       "PATCH",

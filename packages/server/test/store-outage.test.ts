@@ -149,7 +149,8 @@ describe("a store that cannot write", () => {
     expect(down.json()).toMatchObject({
       status: "unavailable",
       store: "unavailable",
-      message: expect.stringContaining("cannot commit a write"),
+      error: "store_unavailable",
+      error_description: expect.stringContaining("cannot commit a write"),
     });
     release();
     expect((await app.inject({ method: "GET", url: "/healthz" })).json()).toEqual({

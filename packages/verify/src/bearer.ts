@@ -1,9 +1,11 @@
-import type { AccessTokenClaims } from "./claims.js";
+import {
+  type AccessTokenClaims,
+  type ErrorBody,
+  SOFT_EXPIRY_HEADER,
+  SOFT_EXPIRY_VALUE,
+} from "@prolong/protocol";
 import type { VerifyErrorCode } from "./errors.js";
 import type { Verifier } from "./verifier.js";
-
-/** Soft expiry (P11): set on successful responses once the token's `rfa` has passed. */
-export const SOFT_EXPIRY_HEADER = "Prolong-Refresh";
 
 /** What a request carries, as every adapter reads it from its framework. */
 export interface BearerInput {
@@ -28,7 +30,7 @@ export const carriesToken = (value: unknown): boolean =>
 export interface Challenge {
   status: number;
   headers: Record<string, string>;
-  body: { error: string; error_description?: string };
+  body: ErrorBody;
 }
 
 export type Authorization =
@@ -108,7 +110,8 @@ export async function authorize(
     return {
       ok: true,
       claims: result.claims,
-      headers: result.renewSoon ? { [SOFT_EXPIRY_HEADER]: "soon" } : {},
+      // Soft expiry (P11): the client renews at once, whatever its clock says.
+      headers: result.renewSoon ? { [SOFT_EXPIRY_HEADER]: SOFT_EXPIRY_VALUE } : {},
     };
   if (result.code === "unavailable") {
     return {

@@ -1,3 +1,4 @@
+import { decodeFeedEvent, type FeedRevoked, type FeedVersion } from "@prolong/protocol";
 import { DEFAULT_CLOCK_TOLERANCE } from "./claims.js";
 
 /**
@@ -19,17 +20,6 @@ export interface RevocationFeedOptions {
   now?: () => number;
   fetch?: typeof fetch;
   random?: () => number;
-}
-
-interface Revoked {
-  sid: string;
-  sub: string;
-  exp: number;
-}
-interface Version {
-  sub: string;
-  ver: number;
-  exp: number;
 }
 
 /**
@@ -190,34 +180,23 @@ export class RevocationFeed {
   }
 
   #handle(block: string): void {
-    let event = "message";
-    let data = "";
-    for (const line of block.split("\n")) {
-      if (line.startsWith("event:")) event = line.slice(6).trim();
-      else if (line.startsWith("data:")) data += line.slice(5).trim();
-    }
-    if (!data) return;
-    let body: unknown;
-    try {
-      body = JSON.parse(data);
-    } catch {
-      return;
-    }
+    // Comments (the server's pings) and anything not of docs/protocol.md decode to null.
+    const event = decodeFeedEvent(block);
+    if (!event) return;
     if (++this.#sinceSweep >= 256) {
       this.#sinceSweep = 0;
       this.#sweep();
     }
-    if (event === "snapshot") {
-      const snapshot = body as { sessions?: Revoked[]; versions?: Version[] };
-      for (const s of snapshot.sessions ?? []) this.#addSession(s);
-      for (const v of snapshot.versions ?? []) this.#addVersion(v);
+    if (event.event === "snapshot") {
+      for (const s of event.data.sessions) this.#addSession(s);
+      for (const v of event.data.versions) this.#addVersion(v);
       this.#live = true;
       this.#attempt = 0;
       for (const wake of this.#liveWaiters.splice(0)) wake();
-    } else if (event === "revoked") {
-      this.#addSession(body as Revoked);
-    } else if (event === "version") {
-      this.#addVersion(body as Version);
+    } else if (event.event === "revoked") {
+      this.#addSession(event.data);
+    } else {
+      this.#addVersion(event.data);
     }
   }
 
@@ -228,14 +207,11 @@ export class RevocationFeed {
     for (const [sub, v] of this.#versions) if (v.exp <= horizon) this.#versions.delete(sub);
   }
 
-  #addSession(entry: Revoked): void {
-    if (typeof entry?.sid !== "string" || typeof entry.exp !== "number") return;
+  #addSession(entry: FeedRevoked): void {
     this.#sessions.set(entry.sid, Math.max(entry.exp, this.#sessions.get(entry.sid) ?? 0));
   }
 
-  #addVersion(entry: Version): void {
-    if (typeof entry?.sub !== "string" || !Number.isSafeInteger(entry.ver) || typeof entry.exp !== "number")
-      return;
+  #addVersion(entry: FeedVersion): void {
     const known = this.#versions.get(entry.sub);
     if (!known || entry.ver >= known.ver) this.#versions.set(entry.sub, { ver: entry.ver, exp: entry.exp });
   }

@@ -1,6 +1,8 @@
+/** The claims of the tokens this package verifies, declared once in `@prolong/protocol`. */
+export type { AccessTokenClaims } from "@prolong/protocol";
 export type { Authorization, BearerInput, Challenge, GuardOptions } from "./bearer.js";
-export { authorize, SOFT_EXPIRY_HEADER } from "./bearer.js";
-export type { AccessTokenClaims, ClaimRules } from "./claims.js";
+export { authorize } from "./bearer.js";
+export type { ClaimRules } from "./claims.js";
 export { checkClaims, DEFAULT_CLOCK_TOLERANCE } from "./claims.js";
 export type { VerifyErrorCode } from "./errors.js";
 export { VerifyError } from "./errors.js";

@@ -1,5 +1,6 @@
+import { ACCESS_TOKEN_TYP, type AccessTokenClaims } from "@prolong/protocol";
 import type { JWK } from "jose";
-import { type AccessTokenClaims, checkClaims, DEFAULT_CLOCK_TOLERANCE } from "./claims.js";
+import { checkClaims, DEFAULT_CLOCK_TOLERANCE } from "./claims.js";
 import { invalid, VerifyError, type VerifyErrorCode } from "./errors.js";
 import { JwksCache } from "./jwks.js";
 import { checkSignature, decodeUtf8, HeaderCache, parseCompactJws } from "./jws.js";
@@ -125,7 +126,7 @@ export async function createVerifier(options: VerifierOptions): Promise<Verifier
       }
       if (feed.isRevoked(claims)) return { ok: false, code: "revoked", reason: "session was revoked" };
     }
-    return { ok: true, claims, renewSoon: claims.rfa !== undefined && nowSeconds >= claims.rfa };
+    return { ok: true, claims, renewSoon: nowSeconds >= claims.rfa };
   }
 
   async function verify(token: string): Promise<VerifyResult> {
@@ -141,7 +142,8 @@ export async function createVerifier(options: VerifierOptions): Promise<Verifier
       const header = jws.header;
       // RFC 9068 §4: typ must be at+jwt (also accepted with the application/ prefix, RFC 7515 §4.1.9).
       const typ = typeof header.typ === "string" ? header.typ.toLowerCase() : "";
-      if (typ !== "at+jwt" && typ !== "application/at+jwt") throw invalid("typ is not at+jwt");
+      if (typ !== ACCESS_TOKEN_TYP && typ !== `application/${ACCESS_TOKEN_TYP}`)
+        throw invalid("typ is not at+jwt");
       // No await when the key is in memory: a resolved promise per request is measurable.
       const key =
         staticKeys.get(header.kid) ??

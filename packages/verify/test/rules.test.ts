@@ -151,6 +151,20 @@ describe("claims rules", () => {
     }
   });
 
+  it("requires prolong's client_id, ver, auth_time and rfa too, so every accepted token fits AccessTokenClaims", async () => {
+    for (const name of ["client_id", "ver", "auth_time", "rfa"]) {
+      expect(await reason(token(keys.EdDSA, { [name]: undefined })), name).toMatch(/^invalid_token/);
+    }
+    for (const [name, value] of [
+      ["client_id", ""],
+      ["ver", 1.5],
+      ["auth_time", "yesterday"],
+      ["rfa", -1],
+    ] as const) {
+      expect(await reason(token(keys.EdDSA, { [name]: value })), name).toMatch(/^invalid_token/);
+    }
+  });
+
   it("refuses the wrong issuer or audience", async () => {
     expect(await reason(token(keys.EdDSA, { iss: "https://evil.example" }))).toMatch(/wrong issuer/);
     expect(await reason(token(keys.EdDSA, { aud: "another-api" }))).toMatch(/wrong audience/);

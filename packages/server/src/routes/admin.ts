@@ -3,7 +3,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { z } from "zod";
 import type { AppContext } from "../context.js";
 import { secretEquals } from "../credentials.js";
-import { sendError } from "../http-errors.js";
+import { sendError, sendErrorCode } from "../http-errors.js";
 import { deviceNameField, parseBody } from "../request-body.js";
 import { sendTokens } from "../token-response.js";
 import { describeSession } from "./sessions.js";
@@ -58,10 +58,8 @@ export function adminRoutes(ctx: AppContext) {
     app.addHook("onRequest", async (request: FastifyRequest, reply: FastifyReply) => {
       const match = /^Bearer +(\S+)$/i.exec(request.headers.authorization ?? "");
       if (!match?.[1] || !secretEquals(match[1], token)) {
-        return reply
-          .code(401)
-          .header("www-authenticate", 'Bearer realm="prolong-admin"')
-          .send({ error: "unauthorized", message: "admin token required" });
+        reply.header("www-authenticate", 'Bearer realm="prolong-admin"');
+        return sendErrorCode(reply, "unauthorized", "admin token required");
       }
     });
 
@@ -71,9 +69,7 @@ export function adminRoutes(ctx: AppContext) {
         try {
           await action(request.params.id);
           const user = await engine.store.findUser(request.params.id);
-          return user
-            ? describeUser(user)
-            : reply.code(404).send({ error: "not_found", message: "no such user" });
+          return user ? describeUser(user) : sendErrorCode(reply, "not_found", "no such user");
         } catch (error) {
           return sendError(reply, error);
         }
@@ -107,9 +103,7 @@ export function adminRoutes(ctx: AppContext) {
 
         admin.get<IdParams>("/users/:id", async (request, reply) => {
           const user = await engine.store.findUser(request.params.id);
-          return user
-            ? describeUser(user)
-            : reply.code(404).send({ error: "not_found", message: "no such user" });
+          return user ? describeUser(user) : sendErrorCode(reply, "not_found", "no such user");
         });
         admin.post<IdParams>(
           "/users/:id/disable",
@@ -208,8 +202,7 @@ export function adminRoutes(ctx: AppContext) {
         // JWKS max-age (a compromised key); docs/protocol.md, "Key publication".
         admin.post("/keys/rotate", { config: { accepts: JSON_ONLY } }, async (request, reply) => {
           const body = rotateBody.safeParse(request.body ?? {});
-          if (!body.success)
-            return reply.code(400).send({ error: "invalid_request", message: 'body: {"force"?: boolean}' });
+          if (!body.success) return sendErrorCode(reply, "invalid_request", 'body: {"force"?: boolean}');
           try {
             const key = await engine.rotateKeys({ force: body.data.force ?? false });
             return { kid: key.kid, alg: key.alg, next: engine.keys.next?.kid ?? null };

@@ -1,8 +1,10 @@
 import { readFile } from "node:fs/promises";
 import { extname, join, normalize } from "node:path";
+import { SOFT_EXPIRY_HEADER, SOFT_EXPIRY_VALUE } from "@prolong/protocol";
 import type { FastifyInstance } from "fastify";
 import { authenticateCaller } from "../bearer-auth.js";
 import type { AppContext } from "../context.js";
+import { sendErrorCode } from "../http-errors.js";
 
 const TYPES: Record<string, string> = {
   ".html": "text/html; charset=utf-8",
@@ -13,16 +15,15 @@ const TYPES: Record<string, string> = {
   ".map": "application/json",
 };
 
-/** Soft expiry (P11): tells the client to renew once the token's `rfa` has passed. */
-export const SOFT_EXPIRY_HEADER = "prolong-refresh";
-
 export function demoRoutes(ctx: AppContext) {
   return async (app: FastifyInstance) => {
     // The protected API the demo page calls; what any resource server behind prolong does.
     app.get("/demo/api/hello", async (request, reply) => {
       const caller = await authenticateCaller(ctx, request, reply);
       if (!caller) return reply;
-      if (Math.floor(ctx.engine.now() / 1000) >= caller.claims.rfa) reply.header(SOFT_EXPIRY_HEADER, "soon");
+      // Soft expiry (P11): the client renews once the token's `rfa` has passed.
+      if (Math.floor(ctx.engine.now() / 1000) >= caller.claims.rfa)
+        reply.header(SOFT_EXPIRY_HEADER, SOFT_EXPIRY_VALUE);
       return {
         message: "Hello from a protected API",
         sub: caller.claims.sub,
@@ -35,7 +36,7 @@ export function demoRoutes(ctx: AppContext) {
     if (!dir) return;
     const serve = async (file: string, reply: import("fastify").FastifyReply) => {
       const type = TYPES[extname(file)];
-      if (!type) return reply.code(404).send({ error: "not_found", message: "no such file" });
+      if (!type) return sendErrorCode(reply, "not_found", "no such file");
       try {
         const body = await readFile(join(dir, file));
         return reply
@@ -48,7 +49,7 @@ export function demoRoutes(ctx: AppContext) {
           )
           .send(body);
       } catch {
-        return reply.code(404).send({ error: "not_found", message: "no such file" });
+        return sendErrorCode(reply, "not_found", "no such file");
       }
     };
     app.get("/", async (_request, reply) => serve("index.html", reply));
@@ -56,7 +57,7 @@ export function demoRoutes(ctx: AppContext) {
       // One flat folder: anything with a path separator or dot-dot is not ours.
       const file = normalize(request.params.file);
       if (file.includes("/") || file.includes("\\") || file.startsWith(".")) {
-        return reply.code(404).send({ error: "not_found", message: "no such file" });
+        return sendErrorCode(reply, "not_found", "no such file");
       }
       return serve(file, reply);
     });

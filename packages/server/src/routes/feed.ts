@@ -1,15 +1,15 @@
+import { ENDPOINT_PATHS } from "@prolong/protocol";
 import type { FastifyInstance } from "fastify";
 import type { AppContext } from "../context.js";
 import { isResourceServer } from "../credentials.js";
+import { sendErrorCode } from "../http-errors.js";
 
 export function feedRoutes(ctx: AppContext) {
   return async (app: FastifyInstance) => {
-    app.get("/revocations/feed", async (request, reply) => {
+    app.get(ENDPOINT_PATHS.revocationFeed, async (request, reply) => {
       if (!isResourceServer(request, ctx.resourceSecret)) {
-        return reply
-          .code(401)
-          .header("www-authenticate", 'Basic realm="prolong"')
-          .send({ error: "unauthorized", message: "resource server authentication failed" });
+        reply.header("www-authenticate", 'Basic realm="prolong"');
+        return sendErrorCode(reply, "unauthorized", "resource server authentication failed");
       }
       // The stream outlives this handler: Fastify hands the socket over.
       reply.hijack();

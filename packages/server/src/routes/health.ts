@@ -1,3 +1,4 @@
+import type { ErrorBody } from "@prolong/protocol";
 import type { FastifyInstance } from "fastify";
 import type { AppContext } from "../context.js";
 import { STORE_RETRY_AFTER_SECONDS } from "../http-errors.js";
@@ -18,8 +19,10 @@ export function healthRoutes(ctx: AppContext) {
           .send({
             status: "unavailable",
             store: "unavailable",
-            message: "the session store cannot commit a write; sign-in and refresh would fail",
-          });
+            // The common error shape too (docs/protocol.md, "Errors"), beside the readiness fields.
+            error: "store_unavailable",
+            error_description: "the session store cannot commit a write; sign-in and refresh would fail",
+          } satisfies ErrorBody & { status: string; store: string });
       }
     });
 

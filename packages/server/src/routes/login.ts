@@ -1,7 +1,8 @@
+import { ENDPOINT_PATHS } from "@prolong/protocol";
 import type { FastifyInstance } from "fastify";
 import { z } from "zod";
 import type { AppContext } from "../context.js";
-import { sendError, sendRateLimited } from "../http-errors.js";
+import { sendError, sendErrorCode, sendRateLimited } from "../http-errors.js";
 import { accountOf } from "../limits.js";
 import { deviceNameField, parseBody } from "../request-body.js";
 import { sendTokens } from "../token-response.js";
@@ -17,13 +18,11 @@ const loginBody = z
 
 export function loginRoutes(ctx: AppContext) {
   return async (app: FastifyInstance) => {
-    app.post("/login", { config: { accepts: ["application/json"] } }, async (request, reply) => {
+    app.post(ENDPOINT_PATHS.login, { config: { accepts: ["application/json"] } }, async (request, reply) => {
       // Login CSRF: a foreign page must not sign the browser into someone else's account.
       const origin = request.headers.origin;
       if (origin !== undefined && !ctx.origins.has(origin)) {
-        return reply
-          .code(403)
-          .send({ error: "forbidden_origin", message: "requests from this origin are refused" });
+        return sendErrorCode(reply, "forbidden_origin", "requests from this origin are refused");
       }
       const parsed = parseBody(loginBody, request, reply);
       if (!parsed) return reply;

@@ -1,19 +1,18 @@
 import { isProlongError, profileOf } from "@prolong/core";
+import {
+  ENDPOINT_PATHS,
+  GRANT_TYPE_REFRESH_TOKEN,
+  GRANT_TYPE_TOKEN_EXCHANGE,
+  REFRESH_COOKIE,
+  TOKEN_TYPE_ACCESS_TOKEN,
+} from "@prolong/protocol";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { AppContext } from "../context.js";
-import {
-  clearedRefreshCookie,
-  isResourceServer,
-  passesCsrfCheck,
-  REFRESH_COOKIE,
-  readCookie,
-} from "../credentials.js";
+import { clearedRefreshCookie, isResourceServer, passesCsrfCheck, readCookie } from "../credentials.js";
 import { isGrantFailure, sendGrantError, sendOAuthError, sendRateLimited } from "../http-errors.js";
 import { sendTokens } from "../token-response.js";
 
 const FORM = ["application/x-www-form-urlencoded"] as const;
-const TOKEN_EXCHANGE = "urn:ietf:params:oauth:grant-type:token-exchange";
-const ACCESS_TOKEN_TYPE = "urn:ietf:params:oauth:token-type:access_token";
 
 type Form = Record<string, string | undefined>;
 
@@ -91,15 +90,15 @@ export function oauthRoutes(ctx: AppContext) {
 
   /** P10 as RFC 8693 token exchange: an access token in, a fresh one for the same session out. */
   async function exchangeGrant(request: FastifyRequest, reply: FastifyReply, form: Form) {
-    if (!form.subject_token || form.subject_token_type !== ACCESS_TOKEN_TYPE) {
+    if (!form.subject_token || form.subject_token_type !== TOKEN_TYPE_ACCESS_TOKEN) {
       return sendOAuthError(
         reply,
         400,
         "invalid_request",
-        `subject_token of type ${ACCESS_TOKEN_TYPE} is required`,
+        `subject_token of type ${TOKEN_TYPE_ACCESS_TOKEN} is required`,
       );
     }
-    if (form.requested_token_type !== undefined && form.requested_token_type !== ACCESS_TOKEN_TYPE) {
+    if (form.requested_token_type !== undefined && form.requested_token_type !== TOKEN_TYPE_ACCESS_TOKEN) {
       return sendOAuthError(reply, 400, "invalid_request", "only access tokens can be requested");
     }
     const claimed = claimedSession(form.subject_token);
@@ -114,7 +113,7 @@ export function oauthRoutes(ctx: AppContext) {
       reply.header("cache-control", "no-store").header("pragma", "no-cache");
       return reply.send({
         access_token: tokens.accessToken,
-        issued_token_type: ACCESS_TOKEN_TYPE,
+        issued_token_type: TOKEN_TYPE_ACCESS_TOKEN,
         token_type: "Bearer",
         expires_in: tokens.expiresIn,
         session_id: tokens.sessionId,
@@ -130,12 +129,12 @@ export function oauthRoutes(ctx: AppContext) {
   }
 
   return async (app: FastifyInstance) => {
-    app.post("/oauth/token", { config: { accepts: FORM, oauth: true } }, async (request, reply) => {
+    app.post(ENDPOINT_PATHS.token, { config: { accepts: FORM, oauth: true } }, async (request, reply) => {
       const form = formOf(request);
       switch (form.grant_type) {
-        case "refresh_token":
+        case GRANT_TYPE_REFRESH_TOKEN:
           return refreshGrant(request, reply, form);
-        case TOKEN_EXCHANGE:
+        case GRANT_TYPE_TOKEN_EXCHANGE:
           return exchangeGrant(request, reply, form);
         case undefined:
           return sendOAuthError(reply, 400, "invalid_request", "grant_type is required");
@@ -145,31 +144,39 @@ export function oauthRoutes(ctx: AppContext) {
     });
 
     // RFC 7009: 200 whether or not the token was known (§2.2), so the answer leaks nothing.
-    app.post("/oauth/revoke", { config: { accepts: FORM, oauth: true } }, async (request, reply) => {
-      const form = formOf(request);
-      const presented = tokenOf(request, form.token);
-      if (presented === "csrf") return refuseCrossSite(reply);
-      if (!presented) return sendOAuthError(reply, 400, "invalid_request", "token is required");
-      const { token, fromCookie } = presented;
-      await ctx.engine.revokeToken({
-        token,
-        ...(form.token_type_hint === undefined ? {} : { tokenTypeHint: form.token_type_hint }),
-        ...(form.client_id === undefined ? {} : { clientId: form.client_id }),
-      });
-      if (fromCookie) reply.header("set-cookie", clearedRefreshCookie());
-      return reply.header("cache-control", "no-store").send({});
-    });
+    app.post(
+      ENDPOINT_PATHS.revocation,
+      { config: { accepts: FORM, oauth: true } },
+      async (request, reply) => {
+        const form = formOf(request);
+        const presented = tokenOf(request, form.token);
+        if (presented === "csrf") return refuseCrossSite(reply);
+        if (!presented) return sendOAuthError(reply, 400, "invalid_request", "token is required");
+        const { token, fromCookie } = presented;
+        await ctx.engine.revokeToken({
+          token,
+          ...(form.token_type_hint === undefined ? {} : { tokenTypeHint: form.token_type_hint }),
+          ...(form.client_id === undefined ? {} : { clientId: form.client_id }),
+        });
+        if (fromCookie) reply.header("set-cookie", clearedRefreshCookie());
+        return reply.header("cache-control", "no-store").send({});
+      },
+    );
 
     // RFC 7662 §2.1: only authenticated resource servers may ask.
-    app.post("/oauth/introspect", { config: { accepts: FORM, oauth: true } }, async (request, reply) => {
-      if (!isResourceServer(request, ctx.resourceSecret)) {
-        reply.header("www-authenticate", 'Basic realm="prolong"');
-        return sendOAuthError(reply, 401, "invalid_client", "resource server authentication failed");
-      }
-      const form = formOf(request);
-      if (!form.token) return sendOAuthError(reply, 400, "invalid_request", "token is required");
-      const answer = await ctx.engine.introspect(form.token, form.token_type_hint);
-      return reply.header("cache-control", "no-store").send(answer);
-    });
+    app.post(
+      ENDPOINT_PATHS.introspection,
+      { config: { accepts: FORM, oauth: true } },
+      async (request, reply) => {
+        if (!isResourceServer(request, ctx.resourceSecret)) {
+          reply.header("www-authenticate", 'Basic realm="prolong"');
+          return sendOAuthError(reply, 401, "invalid_client", "resource server authentication failed");
+        }
+        const form = formOf(request);
+        if (!form.token) return sendOAuthError(reply, 400, "invalid_request", "token is required");
+        const answer = await ctx.engine.introspect(form.token, form.token_type_hint);
+        return reply.header("cache-control", "no-store").send(answer);
+      },
+    );
   };
 }

@@ -1,14 +1,16 @@
 import { cleanDeviceName, isProlongError, type SessionRecord } from "@prolong/core";
+import { ENDPOINT_PATHS } from "@prolong/protocol";
 import type { FastifyInstance } from "fastify";
 import { z } from "zod";
 import { authenticateCaller } from "../bearer-auth.js";
 import type { AppContext } from "../context.js";
 import { clearedRefreshCookie } from "../credentials.js";
-import { sendError, sendRateLimited } from "../http-errors.js";
+import { sendError, sendErrorCode, sendRateLimited } from "../http-errors.js";
 import { accountOf } from "../limits.js";
 import { deviceNameField, parseBody } from "../request-body.js";
 
 const JSON_ONLY = ["application/json"] as const;
+const ONE_SESSION = `${ENDPOINT_PATHS.sessions}/:id`;
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
 /** The public view of a session: no hashes, no generation. */
@@ -46,7 +48,7 @@ const logoutBody = z.object({ everywhere: z.boolean().optional() }).strict().opt
 export function sessionRoutes(ctx: AppContext) {
   const { engine } = ctx;
   return async (app: FastifyInstance) => {
-    app.get("/sessions", async (request, reply) => {
+    app.get(ENDPOINT_PATHS.sessions, async (request, reply) => {
       const caller = await authenticateCaller(ctx, request, reply);
       if (!caller) return reply;
       const sessions = await engine.listSessions(caller.claims.sub);
@@ -54,7 +56,7 @@ export function sessionRoutes(ctx: AppContext) {
     });
 
     app.patch<{ Params: { id: string } }>(
-      "/sessions/:id",
+      ONE_SESSION,
       { config: { accepts: JSON_ONLY } },
       async (request, reply) => {
         const caller = await authenticateCaller(ctx, request, reply);
@@ -74,7 +76,7 @@ export function sessionRoutes(ctx: AppContext) {
       },
     );
 
-    app.delete<{ Params: { id: string } }>("/sessions/:id", async (request, reply) => {
+    app.delete<{ Params: { id: string } }>(ONE_SESSION, async (request, reply) => {
       const caller = await authenticateCaller(ctx, request, reply);
       if (!caller) return reply;
       try {
@@ -86,7 +88,7 @@ export function sessionRoutes(ctx: AppContext) {
     });
 
     // "Sign out all other devices" (P7).
-    app.delete("/sessions", async (request, reply) => {
+    app.delete(ENDPOINT_PATHS.sessions, async (request, reply) => {
       const caller = await authenticateCaller(ctx, request, reply);
       if (!caller) return reply;
       return { revoked: await engine.revokeOtherSessions(caller.claims.sub, caller.session.id) };
@@ -128,7 +130,7 @@ export function sessionRoutes(ctx: AppContext) {
       } catch (error) {
         // Not 401: that would tell clients their access token is bad and make them refresh.
         if (isProlongError(error, "invalid_credentials")) {
-          return reply.code(403).send({ error: "invalid_credentials", message: "current password is wrong" });
+          return sendErrorCode(reply, "invalid_credentials", "current password is wrong", 403);
         }
         return sendError(reply, error);
       }

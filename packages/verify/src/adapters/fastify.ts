@@ -1,6 +1,6 @@
+import type { AccessTokenClaims } from "@prolong/protocol";
 import type { FastifyReply, FastifyRequest } from "fastify";
 import { authorize, carriesToken, type GuardOptions } from "../bearer.js";
-import type { AccessTokenClaims } from "../claims.js";
 import type { Verifier } from "../verifier.js";
 
 declare module "fastify" {

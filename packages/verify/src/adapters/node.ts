@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
+import type { AccessTokenClaims } from "@prolong/protocol";
 import { authorize, carriesToken, type GuardOptions } from "../bearer.js";
-import type { AccessTokenClaims } from "../claims.js";
 import type { Verifier } from "../verifier.js";
 
 /**

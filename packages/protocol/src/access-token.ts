@@ -1,0 +1,65 @@
+/**
+ * The JOSE header `typ` of a prolong access token (RFC 9068 §2.1). Verifiers also accept
+ * it with the `application/` prefix (RFC 7515 §4.1.9).
+ */
+export const ACCESS_TOKEN_TYP = "at+jwt";
+
+/**
+ * The claims of a prolong access token (docs/protocol.md, "Access tokens and soft
+ * expiry"): RFC 9068 §2.2's `iss sub aud exp iat jti client_id` and `auth_time`, prolong's
+ * `sid ver rfa`, and the custom claims the server's claims hook adds. Every claim named
+ * here is in every token prolong issues; times are seconds since the epoch.
+ */
+export interface AccessTokenClaims {
+  /** The issuer, exactly as configured (RFC 9068 §2.2, RFC 7519 §4.1.1). */
+  iss: string;
+  /** The user's id (RFC 7519 §4.1.2). */
+  sub: string;
+  /** The audience; prolong issues one, RFC 7519 §4.1.3 also allows a list. */
+  aud: string | string[];
+  exp: number;
+  iat: number;
+  /** Not before; prolong does not set it, verifiers honour it when present (RFC 7519 §4.1.5). */
+  nbf?: number;
+  jti: string;
+  /** The client the session was started for (RFC 9068 §2.2, RFC 8693 §4.3). */
+  client_id: string;
+  /** The session id; a revoked session's tokens are refused by `sid`. */
+  sid: string;
+  /** The user's token version; "log out everywhere" bumps it, refusing every older token. */
+  ver: number;
+  /** When the user last signed in with a credential (RFC 9068 §2.2.1, OpenID Connect Core §2). */
+  auth_time: number;
+  /** Refresh after: from this time the client renews (soft expiry, P11). */
+  rfa: number;
+  [custom: string]: unknown;
+}
+
+/**
+ * The claims prolong sets itself (RFC 9068 §2.2 and its own), which the claims hook may
+ * not set or override; `nbf` too, so no custom claim can postpone a token.
+ */
+export const RESERVED_CLAIMS: ReadonlySet<string> = /* @__PURE__ */ new Set([
+  "iss",
+  "sub",
+  "aud",
+  "exp",
+  "iat",
+  "nbf",
+  "jti",
+  "client_id",
+  "sid",
+  "ver",
+  "auth_time",
+  "rfa",
+]);
+
+/**
+ * Soft expiry (P11, docs/protocol.md): resource servers send `prolong-refresh: soon` on
+ * successful answers once the token's `rfa` has passed; clients then renew at once,
+ * whatever their own clock says. Header names are case-insensitive (RFC 9110 §5.1); this
+ * is the lowercase form Node and HTTP/2 use.
+ */
+export const SOFT_EXPIRY_HEADER = "prolong-refresh";
+/** The value of {@link SOFT_EXPIRY_HEADER}. */
+export const SOFT_EXPIRY_VALUE = "soon";

@@ -1,0 +1,19 @@
+/**
+ * The web profile's refresh cookie (docs/protocol.md, "Web profile: the refresh cookie"):
+ * `HttpOnly; Secure; SameSite=Strict`. The `__Secure-` prefix makes browsers refuse it
+ * without `Secure` (RFC 6265bis §4.1.3.1).
+ */
+export const REFRESH_COOKIE = "__Secure-prolong-rt";
+
+/** The cookie's `Path`: it reaches the token and revocation endpoints and nothing else. */
+export const REFRESH_COOKIE_PATH = "/oauth";
+
+/**
+ * The anti-CSRF header every cookie-authenticated request carries (docs/protocol.md): a
+ * cross-site form cannot set it, and a script setting it needs a CORS preflight.
+ * Lowercase, as Node and HTTP/2 spell header names (RFC 9110 §5.1: case-insensitive).
+ */
+export const CSRF_HEADER = "prolong-csrf";
+
+/** The value of {@link CSRF_HEADER}. */
+export const CSRF_VALUE = "1";
