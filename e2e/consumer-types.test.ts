@@ -125,8 +125,8 @@ describe("published types", () => {
         lib: ["ES2023"],
         types: ["node"],
       });
-      // A web app through a bundler: the client, the DOM, no Node types.
-      project(join(dir, "browser"), entryPoints("@prolong/client"), {
+      // A web app through a bundler: the client and its React binding, the DOM, no Node types.
+      project(join(dir, "browser"), [...entryPoints("@prolong/client"), ...entryPoints("@prolong/react")], {
         module: "ESNext",
         moduleResolution: "Bundler",
         lib: ["ES2023", "DOM", "DOM.Iterable"],
