@@ -1,4 +1,5 @@
-// Minified + gzipped size of the client, and of peers built the same way in the same run.
+// Minified + gzipped size of the client and its React binding (React itself left out, as
+// the app has it anyway), and of peers built the same way in the same run.
 // Run after `npm install`: node bench/client-size.mjs
 // Prints a table and writes bench/results/client-size.json. Nothing here is asserted.
 import { mkdirSync, writeFileSync } from "node:fs";
@@ -11,6 +12,16 @@ const entries = [
     name: "@prolong/client/axios (adapter only)",
     code: 'export * from "@prolong/client/axios";',
     external: ["axios"],
+  },
+  {
+    name: "@prolong/react (binding + client)",
+    code: 'export * from "@prolong/react";',
+    external: ["react"],
+  },
+  {
+    name: "@prolong/react (binding only)",
+    code: 'export * from "@prolong/react";',
+    external: ["react", "@prolong/client"],
   },
   { name: "axios-auth-refresh", code: 'export { default } from "axios-auth-refresh";', external: ["axios"] },
   { name: "oidc-client-ts", code: 'export * from "oidc-client-ts";' },

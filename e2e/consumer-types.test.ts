@@ -125,10 +125,15 @@ describe("published types", () => {
         lib: ["ES2023"],
         types: ["node"],
       });
-      // A web app through a bundler: the client and the protocol it speaks, the DOM, no Node types.
+      // A web app through a bundler: the client, its React binding and the protocol they
+      // speak, the DOM, no Node types.
       project(
         join(dir, "browser"),
-        [...entryPoints("@prolong/client"), ...entryPoints("@prolong/protocol")],
+        [
+          ...entryPoints("@prolong/client"),
+          ...entryPoints("@prolong/react"),
+          ...entryPoints("@prolong/protocol"),
+        ],
         {
           module: "ESNext",
           moduleResolution: "Bundler",
