@@ -15,7 +15,10 @@ export interface AuditQuery {
   subjectId?: string;
   sessionId?: string;
   type?: string;
-  /** The `next` of the previous page, to read on; absent for the first page. */
+  /**
+   * The `next` of the previous page, to read on; absent for the first page. A value the
+   * log did not issue is rejected with a `ProlongError` of code `invalid_request`.
+   */
   after?: string;
   limit: number;
 }

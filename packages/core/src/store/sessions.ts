@@ -84,14 +84,14 @@ export interface RotateRequest {
 /**
  * What `rotate` did, with the session as it is afterwards and its subject, so a refresh
  * needs no other read. Checked in this order against the session as it is at `now`
- * (`planRotation` in session-rules.ts is the reference): missing, or of another client
- * → `unknown`; revoked → `revoked`; `now >= idleExpiresAt` or `now >= absoluteExpiresAt`
- * → `expired`; presented is current → `rotated`; presented is the previous token and
- * `now - rotatedAt <= graceMs` → `replayed` (nothing written: the successor is the
- * current token); presented is any older generation → the store revokes the session
- * with reason `reuse` and appends the revocation to the changelog in the same
- * transaction → `reused`; anything else (a later generation, a hash that matches
- * nothing) → `unknown`.
+ * (`planRotation` in session-rules.ts is the reference): missing (or its subject is),
+ * or of another client → `unknown`; revoked → `revoked`; `now >= idleExpiresAt` or
+ * `now >= absoluteExpiresAt` → `expired`; presented is current → `rotated`; presented
+ * is the previous token and `now - rotatedAt <= graceMs` → `replayed` (nothing written:
+ * the successor is the current token); presented is any older generation → the store
+ * revokes the session with reason `reuse` and appends the revocation to the changelog
+ * in the same transaction → `reused`; anything else (a later generation, a hash that
+ * matches nothing) → `unknown`.
  */
 export type RotateOutcome =
   | {
