@@ -37,7 +37,7 @@ export class RevocationFeed {
   readonly #heartbeat: NodeJS.Timeout;
   /**
    * The snapshot a new subscriber gets: what is still relevant as of `#cursor`, one
-   * entry per revoked session and per user (the highest version). Updated in the same
+   * entry per revoked session and per subject (the highest version). Updated in the same
    * synchronous step as the cursor and the broadcast, so a subscriber who joins between
    * two steps gets the snapshot at the cursor and then every change after it: none lost,
    * none twice.
@@ -119,7 +119,7 @@ export class RevocationFeed {
     this.#apply(snapshot, false);
     this.#poller = setInterval(() => this.#poll(), this.#options.pollMs);
     this.#poller.unref();
-    this.#unwatch = this.#engine.store.watchRevocations?.(() => this.#poll());
+    this.#unwatch = this.#engine.watchRevocations(() => this.#poll()) ?? undefined;
   }
 
   #poll(): void {
@@ -155,11 +155,11 @@ export class RevocationFeed {
       const exp = toSeconds(entry.relevantUntil);
       if (entry.kind === "revoked") {
         this.#sessions.set(entry.sessionId, entry);
-        if (push) this.#send("revoked", { sid: entry.sessionId, sub: entry.userId, exp });
+        if (push) this.#send("revoked", { sid: entry.sessionId, sub: entry.subjectId, exp });
       } else {
-        if (entry.version >= (this.#versions.get(entry.userId)?.version ?? 0))
-          this.#versions.set(entry.userId, entry);
-        if (push) this.#send("version", { sub: entry.userId, ver: entry.version, exp });
+        if (entry.version >= (this.#versions.get(entry.subjectId)?.version ?? 0))
+          this.#versions.set(entry.subjectId, entry);
+        if (push) this.#send("version", { sub: entry.subjectId, ver: entry.version, exp });
       }
     }
     this.#cursor = batch.cursor;
@@ -169,11 +169,11 @@ export class RevocationFeed {
     return {
       sessions: [...this.#sessions.values()].map((e) => ({
         sid: e.sessionId,
-        sub: e.userId,
+        sub: e.subjectId,
         exp: toSeconds(e.relevantUntil),
       })),
       versions: [...this.#versions.values()].map((e) => ({
-        sub: e.userId,
+        sub: e.subjectId,
         ver: e.version,
         exp: toSeconds(e.relevantUntil),
       })),
