@@ -113,11 +113,25 @@ export function sessionCases(factory: StoreFactory): void {
       });
     });
 
-    it("reads a session whose subject does not exist as missing", async () => {
+    it("takes a session whose subject does not exist for a missing one, to read or to rotate", async () => {
       await withConcern(factory, "sessions", async (store) => {
         const orphan = sessionRecord({ subjectId: "never-ensured" });
         await store.createSession(orphan);
         expect(await store.readSession(orphan.id)).toBeNull();
+        const rotate = {
+          sessionId: orphan.id,
+          clientId: orphan.clientId,
+          generation: 0,
+          presentedHash: orphan.currentHash,
+          successorHash: "hash-1",
+          now: T0 + 1,
+          graceMs: 30_000,
+          idleTimeoutMs: DAY,
+        };
+        expect(await store.rotate(rotate)).toEqual({ status: "unknown" });
+        // Nothing was written: once its subject exists, the session reads as it was stored.
+        await store.ensureSubject(orphan.subjectId, T0);
+        expect((await store.readSession(orphan.id))?.session).toEqual(orphan);
       });
     });
 
