@@ -18,7 +18,7 @@ const issuer = "https://auth.example.test";
 const audience = "prolong";
 
 async function activeKey(alg: SigningAlg, clock: FakeClock): Promise<RingKey> {
-  return (await KeyRing.load({ store: new MemoryStore(), clock, alg, retainFor: 360 })).active;
+  return (await KeyRing.load({ store: new MemoryStore().keys, clock, alg, retainFor: 360 })).active;
 }
 
 function claimsAt(clock: FakeClock): AccessTokenClaims {

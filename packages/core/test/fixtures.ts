@@ -24,10 +24,12 @@ export async function setup(options: Partial<EngineOptions> = {}) {
     clock,
     issuer: "https://auth.example.test",
     passwordCost: testPasswordCost,
-    onEvent: (e) => events.push(e),
+    onEvent: (e) => {
+      events.push(e);
+    },
     ...options,
   });
-  const user = await engine.createUser({
+  const { subject: user } = await engine.createAccount({
     username: "Maryo",
     password: "correct horse battery",
     claims: { roles: ["reader"] },

@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { KeyRing, ProlongError, SessionEngine, type SessionStore, type SigningAlg } from "@prolong/core";
+import { KeyRing, ProlongError, SessionEngine, type SigningAlg, type Store } from "@prolong/core";
 import { MemoryStore } from "@prolong/store-memory";
 import { openSqliteStore } from "@prolong/store-sqlite";
 import { calculateJwkThumbprint, createLocalJWKSet, importJWK, type JWK, jwtVerify, SignJWT } from "jose";
@@ -9,11 +9,11 @@ import { describe, expect, it } from "vitest";
 import { FakeClock, testPasswordCost } from "./fixtures.js";
 
 function ring(
-  store: SessionStore = new MemoryStore(),
+  store: Store = new MemoryStore(),
   clock = new FakeClock(),
   extra: Partial<Parameters<typeof KeyRing.load>[0]> = {},
 ) {
-  return KeyRing.load({ store, clock, retainFor: 360, ...extra });
+  return KeyRing.load({ store: store.keys, clock, retainFor: 360, ...extra });
 }
 
 async function failure(promise: Promise<unknown>): Promise<ProlongError> {
@@ -36,8 +36,8 @@ describe("key ring", () => {
       alg,
       passwordCost: testPasswordCost,
     });
-    const user = await engine.createUser({ username: "u", password: "password one" });
-    const tokens = await engine.createSessionForUser({ userId: user.id });
+    const { subject } = await engine.createAccount({ username: "u", password: "password one" });
+    const tokens = await engine.startSessionForSubject({ subjectId: subject.id });
     const key = engine.keys.active;
     expect(key.alg).toBe(alg);
     const { protectedHeader } = await jwtVerify(tokens.accessToken, key.verificationKey, {
@@ -112,8 +112,8 @@ describe("key ring", () => {
     const cached = createLocalJWKSet(engine.keys.jwks());
     clock.advance(60);
     await engine.rotateKeys();
-    const user = await engine.createUser({ username: "u", password: "password one" });
-    const tokens = await engine.createSessionForUser({ userId: user.id });
+    const { subject } = await engine.createAccount({ username: "u", password: "password one" });
+    const tokens = await engine.startSessionForSubject({ subjectId: subject.id });
     const { protectedHeader } = await jwtVerify(tokens.accessToken, cached, {
       currentDate: new Date(clock.now()),
     });
@@ -176,7 +176,7 @@ describe("key ring", () => {
         const lost = outcomes.find((o) => o.status === "rejected") as PromiseRejectedResult;
         expect((lost.reason as ProlongError).code).toBe("conflict");
       }
-      const stored = await storeA.listKeys();
+      const stored = await storeA.keys.listKeys();
       expect(stored.filter((k) => k.activatedAt !== null && k.retiredAt === null)).toHaveLength(1);
       await a.reload();
       await b.reload();
@@ -236,7 +236,7 @@ describe("key ring", () => {
   it("encrypts private keys at rest when a secret is configured", async () => {
     const store = new MemoryStore();
     await ring(store, undefined, { encryptionSecret: "a long enough secret" });
-    const stored = await store.listKeys();
+    const stored = await store.keys.listKeys();
     expect(stored).toHaveLength(2);
     for (const key of stored) {
       expect(key.privateKey.startsWith("enc:v1:")).toBe(true);
@@ -254,7 +254,7 @@ describe("key ring", () => {
   it("stores private keys in plain JWK form only when no secret is configured", async () => {
     const store = new MemoryStore();
     await ring(store);
-    const [stored] = await store.listKeys();
+    const [stored] = await store.keys.listKeys();
     expect(JSON.parse(stored?.privateKey as string)).toHaveProperty("d");
   });
 
