@@ -2,16 +2,7 @@ import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import Database from "better-sqlite3";
 import { migrations } from "./migrations.js";
-
-export interface SqliteStoreOptions {
-  /** Database file; created with its directory on first use. `:memory:` for a private in-memory database. */
-  path: string;
-  /**
-   * How long a write waits for another connection's lock, in ms, before the operation
-   * fails with `store_unavailable`. Default 5000.
-   */
-  busyTimeout?: number;
-}
+import type { SqliteStoreOptions } from "./options.js";
 
 /** A row as the driver returns it. */
 export type Row = Record<string, unknown>;

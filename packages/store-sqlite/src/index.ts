@@ -2,12 +2,13 @@ import type { AccountStore, AuditLog, KeyStore, SessionStore, Store } from "@pro
 import type Database from "better-sqlite3";
 import { SqliteAccountStore } from "./accounts.js";
 import { SqliteAuditLog } from "./audit.js";
-import { openDatabase, type SqliteStoreOptions } from "./database.js";
+import { openDatabase } from "./database.js";
 import { SqliteKeyStore } from "./keys.js";
+import type { SqliteStoreOptions } from "./options.js";
 import { SqliteSessionStore } from "./sessions.js";
 import { guardStatements } from "./unavailable.js";
 
-export type { SqliteStoreOptions } from "./database.js";
+export type { SqliteStoreOptions } from "./options.js";
 
 /**
  * The embedded store on SQLite (better-sqlite3): every concern on one database file and
