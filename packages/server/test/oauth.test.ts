@@ -176,8 +176,8 @@ describe("token endpoint: refresh (RFC 6749 §6)", () => {
         payload: "grant_type=refresh_token&client_id=web",
       });
     // A bug or an unclassified driver error in the store, during the refresh's write.
-    const rotate = store.rotate.bind(store);
-    store.rotate = async () => {
+    const rotate = store.sessions.rotate.bind(store.sessions);
+    store.sessions.rotate = async () => {
       throw new Error("unexpected failure");
     };
     const failed = await refresh();
@@ -185,7 +185,7 @@ describe("token endpoint: refresh (RFC 6749 §6)", () => {
     expect(failed.json()).toMatchObject({ error: "server_error" });
     expect(failed.headers["set-cookie"]).toBeUndefined();
 
-    store.rotate = rotate;
+    store.sessions.rotate = rotate;
     await engine.logoutEverywhere(user.id);
     const dead = await refresh();
     expect(dead.json()).toMatchObject({ error: "invalid_grant", prolong_error: "session_revoked" });

@@ -106,8 +106,10 @@ describe("bearer-protected routes (RFC 6750)", () => {
 
 describe("devices (P7)", () => {
   it("lists the caller's sessions, marking the current one, without secrets", async () => {
-    const { app } = await testApp();
+    const { app, clock } = await testApp();
     await login(app, { device_name: "phone" });
+    // Newest first; sessions created in the same millisecond come in any order (the store contract).
+    clock.advance(1);
     const { body } = await login(app, { device_name: "laptop" });
     const response = await app.inject({
       method: "GET",
@@ -167,7 +169,7 @@ describe("devices (P7)", () => {
   it("never reaches another user's session", async () => {
     const { app, engine } = await testApp();
     const mine = await login(app);
-    await engine.createUser({ username: "eve", password: "eve's password" });
+    await engine.createAccount({ username: "eve", password: "eve's password" });
     const eve = await app.inject({
       method: "POST",
       url: "/login",
