@@ -1,13 +1,34 @@
 import { configDefaults, defineConfig } from "vitest/config";
 import { PlainSummary } from "./scripts/plain-summary.js";
+import { testStores } from "./testing/stores.js";
+
+/** The engine's and the server's suites: run once per store (packages/*\/test/fixtures.ts). */
+const perStore = ["packages/core/test/**/*.test.ts", "packages/server/test/**/*.test.ts"];
 
 export default defineConfig({
   test: {
-    include: ["packages/*/test/**/*.test.ts", "e2e/**/*.test.ts"],
     // Test files that fail on purpose, run by e2e/plain-summary.test.ts under their own config.
     exclude: [...configDefaults.exclude, "e2e/fixtures/**"],
     testTimeout: 20_000,
     hookTimeout: 60_000,
     reporters: ["default", new PlainSummary()],
+    projects: [
+      // One project per store kind `PROLONG_TEST_STORES` selects (default: all of them),
+      // named after it, as Kysely runs its suite once per dialect.
+      ...testStores().map((kind) => ({
+        extends: true as const,
+        test: { name: kind, include: perStore, env: { PROLONG_TEST_STORE: kind } },
+      })),
+      // Everything else once: the other packages (the conformance suite loops over the
+      // stores itself), the end-to-end tests with real processes and browsers.
+      {
+        extends: true as const,
+        test: {
+          name: "once",
+          include: ["packages/*/test/**/*.test.ts", "e2e/**/*.test.ts"],
+          exclude: [...configDefaults.exclude, "e2e/fixtures/**", ...perStore],
+        },
+      },
+    ],
   },
 });

@@ -13,16 +13,23 @@ const sizes = (arg > 0 ? process.argv[arg + 1] : "1000,100000,1000000").split(",
 const ROTATIONS = 20_000;
 const T0 = Date.UTC(2026, 0, 1);
 
-/** Inserts `count` sessions straight into the file, through a connection of its own. */
+const SUBJECTS = 50_000;
+
+/** Inserts `count` sessions and their subjects straight into the file, through a connection of its own. */
 function fill(path, count) {
   const db = new Database(path);
+  const subject = db.prepare(
+    "INSERT INTO subjects (id, created_at, updated_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+  );
   const insert =
-    db.prepare(`INSERT INTO sessions (id, user_id, client_id, created_at, auth_time, last_active_at,
+    db.prepare(`INSERT INTO sessions (id, subject_id, client_id, created_at, auth_time, last_active_at,
     idle_expires_at, absolute_expires_at, token_version, generation, current_hash)
     VALUES (?, ?, 'web', ?, ?, ?, ?, NULL, 0, 0, ?)`);
   const batch = db.transaction((from, to) => {
-    for (let i = from; i < to; i++)
-      insert.run(`s${i}`, `u${i % 50_000}`, T0, T0, T0, T0 + 86_400_000, `h${i}-0`);
+    for (let i = from; i < to; i++) {
+      if (i < SUBJECTS) subject.run(`u${i}`, T0, T0);
+      insert.run(`s${i}`, `u${i % SUBJECTS}`, T0, T0, T0, T0 + 86_400_000, `h${i}-0`);
+    }
   });
   for (let i = 0; i < count; i += 100_000) batch(i, Math.min(count, i + 100_000));
   db.close();
@@ -39,8 +46,9 @@ for (const size of sizes) {
   for (let n = 0; n < ROTATIONS; n++) {
     const i = (n * 7919) % size;
     const g = generation.get(i) ?? 0;
-    const outcome = await store.rotate({
+    const outcome = await store.sessions.rotate({
       sessionId: `s${i}`,
+      clientId: "web",
       generation: g,
       presentedHash: `h${i}-${g}`,
       successorHash: `h${i}-${g + 1}`,

@@ -45,7 +45,7 @@ async function engineOnFreePort() {
 describe("revocation feed, from a real server to a subscribed verifier", () => {
   it("refuses a revoked session's token within 2 s, and reconnects after the server comes back", async () => {
     const { port, issuer, engine } = await engineOnFreePort();
-    await engine.createUser({ username: "maryo", password: "correct horse battery" });
+    await engine.createAccount({ username: "maryo", password: "correct horse battery" });
     app = await serve(engine, port);
 
     feed = createRevocationFeed({
@@ -87,7 +87,7 @@ describe("revocation feed, from a real server to a subscribed verifier", () => {
     expect((await verifier.verify(first.accessToken)).ok).toBe(false);
     const second = await signIn();
     expect((await verifier.verify(second.accessToken)).ok).toBe(true);
-    await engine.logoutEverywhere(second.session.userId);
+    await engine.logoutEverywhere(second.session.subjectId);
     await expect
       .poll(async () => (await verifier.verify(second.accessToken)).ok, { timeout: 2000 })
       .toBe(false);
@@ -95,9 +95,12 @@ describe("revocation feed, from a real server to a subscribed verifier", () => {
 
   it("fails closed when asked to and the feed is down", async () => {
     const { port, issuer, engine } = await engineOnFreePort();
-    const user = await engine.createUser({ username: "maryo", password: "correct horse battery" });
+    const { subject: user } = await engine.createAccount({
+      username: "maryo",
+      password: "correct horse battery",
+    });
     app = await serve(engine, port);
-    const tokens = await engine.createSessionForUser({ userId: user.id });
+    const tokens = await engine.startSessionForSubject({ subjectId: user.id });
     // Wrong credentials: the feed never goes live.
     feed = createRevocationFeed({
       url: `${issuer}/revocations/feed`,

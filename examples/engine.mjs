@@ -11,7 +11,7 @@ const engine = await SessionEngine.create({
   clock: { now: () => now },
 });
 
-await engine.createUser({ username: "maryo", password: "correct horse battery" });
+await engine.createAccount({ username: "maryo", password: "correct horse battery" });
 const signedIn = await engine.signIn({
   username: "maryo",
   password: "correct horse battery",
@@ -20,8 +20,10 @@ const signedIn = await engine.signIn({
 });
 console.log("signed in, session", signedIn.sessionId, "access token expires in", signedIn.expiresIn, "s");
 
-const refreshed = await engine.refresh({ refreshToken: signedIn.refreshToken });
-const replayed = await engine.refresh({ refreshToken: signedIn.refreshToken });
+// A refresh token is bound to its client (RFC 6749 §6): the client says who it is.
+const refresh = (refreshToken) => engine.refresh({ refreshToken, clientId: "native" });
+const refreshed = await refresh(signedIn.refreshToken);
+const replayed = await refresh(signedIn.refreshToken);
 console.log(
   "replay inside the grace window returns the same successor:",
   replayed.refreshToken === refreshed.refreshToken,
@@ -29,12 +31,12 @@ console.log(
 
 now += 60_000;
 try {
-  await engine.refresh({ refreshToken: signedIn.refreshToken });
+  await refresh(signedIn.refreshToken);
 } catch (error) {
   console.log("replay a minute later:", error.code);
 }
 try {
-  await engine.refresh({ refreshToken: refreshed.refreshToken });
+  await refresh(refreshed.refreshToken);
 } catch (error) {
   console.log("the whole session is gone:", error.code);
 }

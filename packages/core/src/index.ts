@@ -3,17 +3,17 @@ export { constantTimeEqual } from "./bytes.js";
 export type { Clock } from "./clock.js";
 export { seconds, systemClock } from "./clock.js";
 export { cleanDeviceName, DEVICE_NAME_MAX, truncateGraphemes } from "./device-name.js";
-export type {
-  ClaimsHook,
-  EngineEvent,
-  EngineOptions,
-  Introspection,
-  RevocationBatch,
-  RevocationEntry,
-  SessionContext,
-  TokenSet,
-} from "./engine.js";
-export { SessionEngine } from "./engine.js";
+export type { Caller } from "./engine/authenticate.js";
+export type { ClaimsHook } from "./engine/context.js";
+export type { EngineEvent, EngineListener, ListenerFailureHandler } from "./engine/events.js";
+export type { AccessGrant, ExchangedToken, IssuedTokens } from "./engine/grants.js";
+export type { Introspection } from "./engine/introspect.js";
+export type { RevocationBatch, RevocationEntry } from "./engine/revocation-feed.js";
+export type { EngineOptions } from "./engine/session-engine.js";
+export { SessionEngine } from "./engine/session-engine.js";
+export type { SessionContext } from "./engine/sign-in.js";
+export type { KeyListing } from "./engine/signing-keys.js";
+export type { SubjectDetails } from "./engine/subjects.js";
 export { isProlongError, ProlongError } from "./errors.js";
 export type { KeyRingOptions, KeyState, RingKey, SigningAlg } from "./keys.js";
 export { KeyRing, signingAlgs } from "./keys.js";
@@ -40,6 +40,14 @@ export type { RandomSource } from "./random.js";
 export { cryptoRandom, randomId } from "./random.js";
 export type { RefreshToken } from "./refresh-token.js";
 export { hashRefreshToken, RefreshTokenCodec } from "./refresh-token.js";
-export type { RotationPlan } from "./session-rules.js";
-export { isSessionExpired, isSessionLive, planRotation, slideIdleDeadline } from "./session-rules.js";
-export type * from "./store.js";
+export type { RotationPlan, Standing } from "./session-rules.js";
+export {
+  accessTokenExpiry,
+  isSessionExpired,
+  isSessionLive,
+  planRotation,
+  sessionEndsAt,
+  slideIdleDeadline,
+  standing,
+} from "./session-rules.js";
+export type * from "./store/index.js";

@@ -11,7 +11,7 @@ import { utf8 } from "./bytes.js";
 import type { Clock } from "./clock.js";
 import { ProlongError } from "./errors.js";
 import { cryptoRandom, type RandomSource } from "./random.js";
-import type { SessionStore, StoredKey } from "./store.js";
+import type { KeyStore, StoredKey } from "./store/index.js";
 
 /** Signing algorithms prolong issues (docs/protocol.md). EdDSA means Ed25519. */
 export type SigningAlg = "EdDSA" | "ES256" | "RS256" | "HS256";
@@ -39,7 +39,8 @@ export interface RingKey {
 }
 
 export interface KeyRingOptions {
-  store: SessionStore;
+  /** Where keys live: the store's key concern (`store.keys`). */
+  store: KeyStore;
   clock: Clock;
   /** Algorithm of newly generated keys. Default EdDSA. */
   alg?: SigningAlg;

@@ -45,6 +45,8 @@ export interface RefreshToken {
  */
 export class RefreshTokenCodec {
   readonly #key: MacKey;
+  /** Tokens this codec minted or authenticated; see {@link RefreshTokenCodec.vouches}. */
+  readonly #genuine = new WeakSet<RefreshToken>();
 
   private constructor(key: MacKey) {
     this.#key = key;
@@ -79,11 +81,26 @@ export class RefreshTokenCodec {
     const body = bytes.subarray(0, BODY_BYTES);
     const tag = bytes.subarray(BODY_BYTES);
     if (!equalBytes(tag, this.#tag(body))) return null;
-    return describe(value, body);
+    return this.#vouch(describe(value, body));
+  }
+
+  /**
+   * True when `token` came from this codec (`open`, `issue`, `next`), so a caller may hand
+   * a token it opened to the engine instead of the text. A look-alike object built
+   * elsewhere is refused: an older generation counts as reuse and revokes the session
+   * (P4), so only an authenticated token may ever reach the store.
+   */
+  vouches(token: RefreshToken): boolean {
+    return this.#genuine.has(token);
   }
 
   #seal(body: Buffer): RefreshToken {
-    return describe(encodeBase64url(Buffer.concat([body, this.#tag(body)])), body);
+    return this.#vouch(describe(encodeBase64url(Buffer.concat([body, this.#tag(body)])), body));
+  }
+
+  #vouch(token: RefreshToken): RefreshToken {
+    this.#genuine.add(token);
+    return token;
   }
 
   #tag(body: Uint8Array): Buffer {

@@ -1,11 +1,20 @@
 import { constantTimeEqual } from "./bytes.js";
-import type { RotateRequest, SessionRecord } from "./store.js";
+import type { RotateRequest, SessionRecord, SubjectRecord } from "./store/index.js";
+
+/**
+ * When the session ends if nothing else happens: its idle deadline, or its absolute
+ * limit when that comes first (P2, P3). The one place this is computed: the refresh
+ * cookie's Max-Age, the sessions list's `expires_at` and the expiry rule below use it.
+ */
+export function sessionEndsAt(session: SessionRecord): number {
+  return session.absoluteExpiresAt === null
+    ? session.idleExpiresAt
+    : Math.min(session.idleExpiresAt, session.absoluteExpiresAt);
+}
 
 /** Expired at `now`: the idle deadline or the absolute one has been reached. */
 export function isSessionExpired(session: SessionRecord, now: number): boolean {
-  return (
-    now >= session.idleExpiresAt || (session.absoluteExpiresAt !== null && now >= session.absoluteExpiresAt)
-  );
+  return now >= sessionEndsAt(session);
 }
 
 /** Neither revoked nor expired at `now`. */
@@ -17,6 +26,54 @@ export function isSessionLive(session: SessionRecord, now: number): boolean {
 export function slideIdleDeadline(session: SessionRecord, now: number, idleTimeoutMs: number): number {
   const idle = now + idleTimeoutMs;
   return session.absoluteExpiresAt === null ? idle : Math.min(idle, session.absoluteExpiresAt);
+}
+
+/**
+ * `exp` (seconds) of an access token issued at `iat` for `ttl` seconds: never past the
+ * session's absolute limit (P3). The idle deadline does not cap it: the next refresh
+ * moves that deadline, and a profile may give tokens a longer life than its idle timeout.
+ */
+export function accessTokenExpiry(session: SessionRecord, iat: number, ttl: number): number {
+  const exp = iat + ttl;
+  return session.absoluteExpiresAt === null
+    ? exp
+    : Math.min(exp, Math.floor(session.absoluteExpiresAt / 1000));
+}
+
+/**
+ * Whether a session may go on at `now` (get tokens, call bearer routes, introspect as
+ * active), given its subject. Each failure names the error code it is answered with:
+ *
+ * - `user_disabled`: the subject is disabled (P8). Checked first, so a disabled user is
+ *   told why, although disabling also revoked every session;
+ * - `session_revoked`: the session was revoked;
+ * - `session_expired`: its idle or absolute deadline has passed (P2, P3);
+ * - `superseded`: "log out everywhere" bumped the subject's token version after the
+ *   session was created; answered `session_revoked`, and the engine revokes the session
+ *   (one created while that bulk revocation ran can slip past it);
+ * - `reauth_required`: the subject must sign in again, and this session signed in at or
+ *   before that was asked (P8).
+ *
+ * Pure, so every path (refresh, exchange, bearer routes, introspection of either token)
+ * applies the very same rule.
+ */
+export type Standing =
+  | "good"
+  | "user_disabled"
+  | "session_revoked"
+  | "session_expired"
+  | "superseded"
+  | "reauth_required";
+
+export function standing(session: SessionRecord, subject: SubjectRecord, now: number): Standing {
+  if (subject.disabled) return "user_disabled";
+  if (session.revokedAt !== null) return "session_revoked";
+  if (isSessionExpired(session, now)) return "session_expired";
+  if (subject.tokenVersion > session.tokenVersion) return "superseded";
+  if (subject.reauthRequiredAt !== null && session.authTime <= subject.reauthRequiredAt) {
+    return "reauth_required";
+  }
+  return "good";
 }
 
 /** What `rotate` must do to a session, and what it answers. */
@@ -34,6 +91,9 @@ export type RotationPlan =
 export function planRotation(session: SessionRecord | null, request: RotateRequest): RotationPlan {
   const { now } = request;
   if (!session) return { status: "unknown", changes: null };
+  // RFC 6749 §6: a refresh token is bound to the client it was issued to. Another
+  // client's presentation says nothing about the session, so it touches nothing.
+  if (request.clientId !== session.clientId) return { status: "unknown", changes: null };
   if (session.revokedAt !== null) return { status: "revoked", changes: null };
   if (isSessionExpired(session, now)) return { status: "expired", changes: null };
   if (

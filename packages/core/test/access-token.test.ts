@@ -8,17 +8,16 @@ import {
   signingAlgs,
 } from "@prolong/core";
 import type { AccessTokenClaims } from "@prolong/protocol";
-import { MemoryStore } from "@prolong/store-memory";
 import { createVerifier } from "@prolong/verify";
 import { importJWK, type JWK, jwtVerify, SignJWT } from "jose";
 import { describe, expect, it } from "vitest";
-import { decodeJwt, FakeClock } from "./fixtures.js";
+import { decodeJwt, FakeClock, testStore } from "./fixtures.js";
 
 const issuer = "https://auth.example.test";
 const audience = "prolong";
 
 async function activeKey(alg: SigningAlg, clock: FakeClock): Promise<RingKey> {
-  return (await KeyRing.load({ store: new MemoryStore(), clock, alg, retainFor: 360 })).active;
+  return (await KeyRing.load({ store: (await testStore()).keys, clock, alg, retainFor: 360 })).active;
 }
 
 function claimsAt(clock: FakeClock): AccessTokenClaims {

@@ -33,17 +33,19 @@ describe("devices (P7)", () => {
 
     expect(await engine.revokeOtherSessions(user.id, c.sessionId)).toBe(1);
     expect((await engine.listSessions(user.id)).map((s) => s.id)).toEqual([c.sessionId]);
-    expect(await codeOf(engine.refresh({ refreshToken: b.refreshToken as string }))).toBe("session_revoked");
+    expect(await codeOf(engine.refresh({ refreshToken: b.refreshToken, clientId: "web" }))).toBe(
+      "session_revoked",
+    );
   });
 
   it("never lets a user touch another user's session", async () => {
     const { engine } = await setup();
     const mine = await engine.signIn(login);
-    const eve = await engine.createUser({ username: "eve", password: "eve's password" });
+    const { subject: eve } = await engine.createAccount({ username: "eve", password: "eve's password" });
     expect(await codeOf(engine.renameSession(eve.id, mine.sessionId, "pwned"))).toBe("not_found");
     expect(await codeOf(engine.revokeSession(eve.id, mine.sessionId))).toBe("not_found");
     expect(await engine.revokeOtherSessions(eve.id, "x")).toBe(0);
-    await expect(engine.refresh({ refreshToken: mine.refreshToken as string })).resolves.toBeTruthy();
+    await expect(engine.refresh({ refreshToken: mine.refreshToken, clientId: "web" })).resolves.toBeTruthy();
   });
 
   it("refuses an empty device name", async () => {
@@ -56,7 +58,9 @@ describe("devices (P7)", () => {
     const { engine } = await setup();
     const a = await engine.signIn(login);
     await engine.revokeSession(null, a.sessionId, "admin");
-    expect(await codeOf(engine.refresh({ refreshToken: a.refreshToken as string }))).toBe("session_revoked");
+    expect(await codeOf(engine.refresh({ refreshToken: a.refreshToken, clientId: "web" }))).toBe(
+      "session_revoked",
+    );
     expect(await codeOf(engine.revokeSession(null, "no-such-session"))).toBe("not_found");
   });
 });
@@ -64,14 +68,16 @@ describe("devices (P7)", () => {
 describe("sessions created by an embedding backend", () => {
   it("hands out tokens for a user it authenticated itself", async () => {
     const { engine, user } = await setup();
-    const tokens = await engine.createSessionForUser({
-      userId: user.id,
+    const tokens = await engine.startSessionForSubject({
+      subjectId: user.id,
       clientId: "native",
       deviceName: "CLI",
     });
     expect(tokens.claims.sub).toBe(user.id);
-    await expect(engine.refresh({ refreshToken: tokens.refreshToken as string })).resolves.toBeTruthy();
-    expect(await codeOf(engine.createSessionForUser({ userId: "nobody" }))).toBe("not_found");
+    await expect(
+      engine.refresh({ refreshToken: tokens.refreshToken, clientId: "native" }),
+    ).resolves.toBeTruthy();
+    expect(await codeOf(engine.startSessionForSubject({ subjectId: "nobody" }))).toBe("not_found");
   });
 });
 
@@ -91,10 +97,11 @@ describe("stateless exchange (P10)", () => {
     const first = await engine.signIn(login);
     clock.advance(200);
     const next = await engine.exchange({ accessToken: first.accessToken });
-    expect(next.refreshToken).toBeNull();
+    // The exchange never hands out a refresh token: its grant type has no such member.
+    expect(next).not.toHaveProperty("refreshToken");
     expect(next.claims.sid).toBe(first.sessionId);
     expect(next.claims.exp).toBeGreaterThan(first.claims.exp);
-    expect((await store.findSession(first.sessionId))?.lastActiveAt).toBe(clock.now());
+    expect((await store.sessions.readSession(first.sessionId))?.session?.lastActiveAt).toBe(clock.now());
   });
 
   it("refuses an expired token, a revoked session, and a token of an old version", async () => {
@@ -145,13 +152,15 @@ describe("stateless exchange (P10)", () => {
     // The native profile has no absolute lifetime: a copied token could be renewed forever.
     expect(await codeOf(engine.exchange({ accessToken: native.accessToken }))).toBe("unauthorized_client");
     expect(await codeOf(engine.exchange({ accessToken: web.accessToken }))).toBe("unauthorized_client");
-    expect((await store.findSession(native.sessionId))?.lastActiveAt).toBe(native.session.lastActiveAt);
+    expect((await store.sessions.readSession(native.sessionId))?.session?.lastActiveAt).toBe(
+      native.session.lastActiveAt,
+    );
   });
 
   it("refuses a refresh token or garbage", async () => {
     const { engine } = await setup({ policy: exchangePolicy() });
     const a = await engine.signIn(login);
-    expect(await codeOf(engine.exchange({ accessToken: a.refreshToken as string }))).toBe("invalid_token");
+    expect(await codeOf(engine.exchange({ accessToken: a.refreshToken }))).toBe("invalid_token");
     expect(await codeOf(engine.exchange({ accessToken: "x".repeat(10_000) }))).toBe("invalid_token");
   });
 });
@@ -227,14 +236,14 @@ describe("introspection (RFC 7662) and revocation (RFC 7009)", () => {
       exp: a.claims.exp,
       iat: a.claims.iat,
     });
-    expect(await engine.introspect(a.refreshToken as string)).toMatchObject({
+    expect(await engine.introspect(a.refreshToken)).toMatchObject({
       active: true,
       sid: a.sessionId,
     });
     expect(await engine.introspect("garbage")).toEqual({ active: false });
-    const next = await engine.refresh({ refreshToken: a.refreshToken as string });
+    const next = await engine.refresh({ refreshToken: a.refreshToken, clientId: "web" });
     // Rotated away: no longer the current token.
-    expect(await engine.introspect(a.refreshToken as string)).toEqual({ active: false });
+    expect(await engine.introspect(a.refreshToken)).toEqual({ active: false });
     await engine.logout(a.sessionId);
     expect(await engine.introspect(next.accessToken)).toEqual({ active: false });
   });
@@ -242,14 +251,18 @@ describe("introspection (RFC 7662) and revocation (RFC 7009)", () => {
   it("revoking a refresh token or an access token ends its session; unknown tokens are ignored", async () => {
     const { engine, store } = await setup();
     const a = await engine.signIn(login);
-    await engine.revokeToken({ token: a.refreshToken as string });
-    expect(await codeOf(engine.refresh({ refreshToken: a.refreshToken as string }))).toBe("session_revoked");
+    await engine.revokeToken({ token: a.refreshToken });
+    expect(await codeOf(engine.refresh({ refreshToken: a.refreshToken, clientId: "web" }))).toBe(
+      "session_revoked",
+    );
     // The holder of a token revoking it is signing out: the audit trail says so.
-    expect((await store.findSession(a.sessionId))?.revokedReason).toBe("logout");
+    expect((await store.sessions.readSession(a.sessionId))?.session?.revokedReason).toBe("logout");
 
     const b = await engine.signIn(login);
     await engine.revokeToken({ token: b.accessToken, tokenTypeHint: "access_token" });
-    expect(await codeOf(engine.refresh({ refreshToken: b.refreshToken as string }))).toBe("session_revoked");
+    expect(await codeOf(engine.refresh({ refreshToken: b.refreshToken, clientId: "web" }))).toBe(
+      "session_revoked",
+    );
 
     await expect(engine.revokeToken({ token: "unknown" })).resolves.toBeUndefined();
   });
@@ -257,8 +270,8 @@ describe("introspection (RFC 7662) and revocation (RFC 7009)", () => {
   it("does not let one client revoke another client's token", async () => {
     const { engine } = await setup();
     const a = await engine.signIn({ ...login, clientId: "native" });
-    await engine.revokeToken({ token: a.refreshToken as string, clientId: "web" });
-    await expect(engine.refresh({ refreshToken: a.refreshToken as string })).resolves.toBeTruthy();
+    await engine.revokeToken({ token: a.refreshToken, clientId: "web" });
+    await expect(engine.refresh({ refreshToken: a.refreshToken, clientId: "native" })).resolves.toBeTruthy();
   });
 });
 
@@ -273,8 +286,8 @@ describe("revocation feed snapshot (P6)", () => {
     // At least an access-token lifetime (300 s) from the revocation.
     expect(until).toBeGreaterThanOrEqual(clock.now() + 300_000);
     expect(snapshot.entries).toEqual([
-      { kind: "revoked", sessionId: a.sessionId, userId: user.id, relevantUntil: until },
-      { kind: "version", userId: user.id, version: 1, relevantUntil: until },
+      { kind: "revoked", sessionId: a.sessionId, subjectId: user.id, relevantUntil: until },
+      { kind: "version", subjectId: user.id, version: 1, relevantUntil: until },
     ]);
     clock.advance(400);
     expect((await engine.revocationSnapshot()).entries).toEqual([]);
@@ -310,7 +323,7 @@ describe("revocation feed snapshot (P6)", () => {
     });
     const snapshot = await engine.revocationSnapshot();
     const a = await engine.signIn(login);
-    await other.disableUser(user.id);
+    await other.disableSubject(user.id);
     const later = await engine.revocationsAfter(snapshot.cursor, 10);
     expect(later.entries).toEqual([expect.objectContaining({ kind: "revoked", sessionId: a.sessionId })]);
   });
@@ -342,7 +355,7 @@ describe("access tokens (RFC 9068)", () => {
     const { engine, clock } = await setup();
     const a = await engine.signIn(login);
     clock.advance(3600);
-    const b = await engine.refresh({ refreshToken: a.refreshToken as string });
+    const b = await engine.refresh({ refreshToken: a.refreshToken, clientId: "web" });
     expect(b.claims.auth_time).toBe(a.claims.auth_time);
     expect(b.claims.iat).toBe(a.claims.iat + 3600);
   });
@@ -355,7 +368,7 @@ describe("access tokens (RFC 9068)", () => {
     const a = await engine.signIn(login);
     const { payload } = decodeJwt(a.accessToken);
     expect(payload.tenant).toBe("acme");
-    expect(payload.sub).toBe(a.session.userId);
+    expect(payload.sub).toBe(a.session.subjectId);
     expect(payload.iss).toBe("https://auth.example.test");
     expect(payload.aud).toBe("api");
     expect(payload.ver).toBe(0);
@@ -366,15 +379,17 @@ describe("access tokens (RFC 9068)", () => {
 describe("users", () => {
   it("refuses duplicate usernames, whatever their case", async () => {
     const { engine } = await setup();
-    expect(await codeOf(engine.createUser({ username: "MARYO", password: "another password" }))).toBe(
+    expect(await codeOf(engine.createAccount({ username: "MARYO", password: "another password" }))).toBe(
       "conflict",
     );
   });
 
   it("refuses short passwords and odd usernames", async () => {
     const { engine } = await setup();
-    expect(await codeOf(engine.createUser({ username: "bob", password: "short" }))).toBe("invalid_request");
-    expect(await codeOf(engine.createUser({ username: "bob smith", password: "long enough pw" }))).toBe(
+    expect(await codeOf(engine.createAccount({ username: "bob", password: "short" }))).toBe(
+      "invalid_request",
+    );
+    expect(await codeOf(engine.createAccount({ username: "bob smith", password: "long enough pw" }))).toBe(
       "invalid_request",
     );
   });
@@ -388,8 +403,8 @@ describe("upkeep", () => {
     clock.advance(3 * 86_400);
     const live = await engine.signIn(login);
     expect(await engine.purge(86_400)).toBe(1);
-    expect(await store.findSession(ended.sessionId)).toBeNull();
-    expect(await store.findSession(live.sessionId)).not.toBeNull();
+    expect(await store.sessions.readSession(ended.sessionId)).toBeNull();
+    expect((await store.sessions.readSession(live.sessionId))?.session).not.toBeNull();
   });
 
   it("never purges inside the revocation feed's window, whatever retention is asked", async () => {

@@ -1,19 +1,19 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { KeyRing, ProlongError, SessionEngine, type SessionStore, type SigningAlg } from "@prolong/core";
-import { MemoryStore } from "@prolong/store-memory";
+import { KeyRing, ProlongError, SessionEngine, type SigningAlg, type Store } from "@prolong/core";
 import { openSqliteStore } from "@prolong/store-sqlite";
 import { calculateJwkThumbprint, createLocalJWKSet, importJWK, type JWK, jwtVerify, SignJWT } from "jose";
 import { describe, expect, it } from "vitest";
-import { FakeClock, testPasswordCost } from "./fixtures.js";
+import { FakeClock, testPasswordCost, testStore } from "./fixtures.js";
 
-function ring(
-  store: SessionStore = new MemoryStore(),
+async function ring(
+  store?: Store,
   clock = new FakeClock(),
   extra: Partial<Parameters<typeof KeyRing.load>[0]> = {},
 ) {
-  return KeyRing.load({ store, clock, retainFor: 360, ...extra });
+  const keys = (store ?? (await testStore())).keys;
+  return KeyRing.load({ store: keys, clock, retainFor: 360, ...extra });
 }
 
 async function failure(promise: Promise<unknown>): Promise<ProlongError> {
@@ -28,7 +28,7 @@ async function failure(promise: Promise<unknown>): Promise<ProlongError> {
 describe("key ring", () => {
   it.each(["EdDSA", "ES256", "RS256", "HS256"] as SigningAlg[])("signs and verifies with %s", async (alg) => {
     const clock = new FakeClock();
-    const store = new MemoryStore();
+    const store = await testStore();
     const engine = await SessionEngine.create({
       store,
       clock,
@@ -36,8 +36,8 @@ describe("key ring", () => {
       alg,
       passwordCost: testPasswordCost,
     });
-    const user = await engine.createUser({ username: "u", password: "password one" });
-    const tokens = await engine.createSessionForUser({ userId: user.id });
+    const { subject } = await engine.createAccount({ username: "u", password: "password one" });
+    const tokens = await engine.startSessionForSubject({ subjectId: subject.id });
     const key = engine.keys.active;
     expect(key.alg).toBe(alg);
     const { protectedHeader } = await jwtVerify(tokens.accessToken, key.verificationKey, {
@@ -60,7 +60,7 @@ describe("key ring", () => {
   });
 
   it("creates the active key and the next key on first start, and publishes both", async () => {
-    const store = new MemoryStore();
+    const store = await testStore();
     const keys = await ring(store);
     expect(keys.keys.map((k) => k.state)).toEqual(["active", "next"]);
     expect(keys.next?.kid).not.toBe(keys.active.kid);
@@ -72,7 +72,7 @@ describe("key ring", () => {
 
   it("refuses to promote the next key before it was published for publishAhead, and says when it can", async () => {
     const clock = new FakeClock();
-    const keys = await ring(new MemoryStore(), clock, { publishAhead: 100 });
+    const keys = await ring(await testStore(), clock, { publishAhead: 100 });
     const active = keys.active.kid;
     const next = keys.next?.kid;
     clock.advance(99);
@@ -103,7 +103,7 @@ describe("key ring", () => {
   it("lets a verifier holding the key set from before a rotation verify the first token after it", async () => {
     const clock = new FakeClock();
     const engine = await SessionEngine.create({
-      store: new MemoryStore(),
+      store: await testStore(),
       clock,
       issuer: "https://i.test",
       passwordCost: testPasswordCost,
@@ -112,8 +112,8 @@ describe("key ring", () => {
     const cached = createLocalJWKSet(engine.keys.jwks());
     clock.advance(60);
     await engine.rotateKeys();
-    const user = await engine.createUser({ username: "u", password: "password one" });
-    const tokens = await engine.createSessionForUser({ userId: user.id });
+    const { subject } = await engine.createAccount({ username: "u", password: "password one" });
+    const tokens = await engine.startSessionForSubject({ subjectId: subject.id });
     const { protectedHeader } = await jwtVerify(tokens.accessToken, cached, {
       currentDate: new Date(clock.now()),
     });
@@ -121,7 +121,7 @@ describe("key ring", () => {
   });
 
   it("keeps a rotated-out key for verification until its tokens have expired, then prunes it", async () => {
-    const store = new MemoryStore();
+    const store = await testStore();
     const clock = new FakeClock();
     const keys = await ring(store, clock);
     const first = keys.active.kid;
@@ -137,7 +137,7 @@ describe("key ring", () => {
   });
 
   it("is shared through the store: a second instance loads the same keys and sees rotations", async () => {
-    const store = new MemoryStore();
+    const store = await testStore();
     const clock = new FakeClock();
     const a = await ring(store, clock);
     const b = await ring(store, clock);
@@ -150,7 +150,7 @@ describe("key ring", () => {
   });
 
   it("finds the next key, so tokens another instance signed right after promoting it verify here", async () => {
-    const store = new MemoryStore();
+    const store = await testStore();
     const a = await ring(store);
     const b = await ring(store);
     await a.rotate({ force: true });
@@ -176,7 +176,7 @@ describe("key ring", () => {
         const lost = outcomes.find((o) => o.status === "rejected") as PromiseRejectedResult;
         expect((lost.reason as ProlongError).code).toBe("conflict");
       }
-      const stored = await storeA.listKeys();
+      const stored = await storeA.keys.listKeys();
       expect(stored.filter((k) => k.activatedAt !== null && k.retiredAt === null)).toHaveLength(1);
       await a.reload();
       await b.reload();
@@ -191,7 +191,7 @@ describe("key ring", () => {
   });
 
   it("publishes the next key of a newly configured algorithm, and lets it sign at the next rotation", async () => {
-    const store = new MemoryStore();
+    const store = await testStore();
     const clock = new FakeClock();
     const a = await ring(store, clock, { alg: "EdDSA" });
     const b = await ring(store, clock, { alg: "ES256" });
@@ -234,9 +234,9 @@ describe("key ring", () => {
   });
 
   it("encrypts private keys at rest when a secret is configured", async () => {
-    const store = new MemoryStore();
+    const store = await testStore();
     await ring(store, undefined, { encryptionSecret: "a long enough secret" });
-    const stored = await store.listKeys();
+    const stored = await store.keys.listKeys();
     expect(stored).toHaveLength(2);
     for (const key of stored) {
       expect(key.privateKey.startsWith("enc:v1:")).toBe(true);
@@ -252,9 +252,9 @@ describe("key ring", () => {
   });
 
   it("stores private keys in plain JWK form only when no secret is configured", async () => {
-    const store = new MemoryStore();
+    const store = await testStore();
     await ring(store);
-    const [stored] = await store.listKeys();
+    const [stored] = await store.keys.listKeys();
     expect(JSON.parse(stored?.privateKey as string)).toHaveProperty("d");
   });
 

@@ -117,7 +117,19 @@ describe("SessionState", () => {
     await settled();
     expect(state.getSnapshot().status).toBe("loading");
     expect(seen.notifications).toBe(0);
-    client.claims = { iat: 1, exp: 2, sub: "user-42" };
+    client.claims = {
+      iss: "https://auth.example.test",
+      sub: "user-42",
+      aud: "prolong",
+      iat: 1,
+      exp: 2,
+      jti: "j1",
+      client_id: "web",
+      sid: "s1",
+      ver: 0,
+      auth_time: 1,
+      rfa: 2,
+    };
     client.answer(1, true);
     await settled();
     expect(state.getSnapshot()).toEqual({ status: "signedIn", claims: client.claims });

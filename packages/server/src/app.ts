@@ -98,6 +98,12 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
 
   const metrics = new Metrics();
   const unsubscribe = engine.subscribe((event) => metrics.observe(event));
+  // A listener's failure (the security-event log's write among them) never fails the
+  // request that caused the event, but it is never silent either (engine/events.ts).
+  const unreport = engine.onListenerFailure((err, event) => {
+    metrics.listenerFailures.inc({ event: event.type });
+    app.log.error({ err, event: event.type }, "engine event listener failed");
+  });
   const feed = new RevocationPublisher(engine, {
     onError: (err) => app.log.error({ err }, "revocation feed: reading the store failed"),
   });
@@ -204,7 +210,10 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   app.addHook("onSend", async (_request, reply) => {
     if (closing) reply.header("connection", "close");
   });
-  app.addHook("onClose", async () => unsubscribe());
+  app.addHook("onClose", async () => {
+    unsubscribe();
+    unreport();
+  });
 
   await app.register(wellKnownRoutes(ctx));
   await app.register(loginRoutes(ctx));

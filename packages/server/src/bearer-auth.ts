@@ -1,14 +1,8 @@
-import { isProlongError, type SessionRecord } from "@prolong/core";
-import type { AccessTokenClaims } from "@prolong/protocol";
+import { type Caller, isProlongError } from "@prolong/core";
 import type { FastifyReply, FastifyRequest } from "fastify";
 import type { AppContext } from "./context.js";
 import { bearerToken } from "./credentials.js";
 import { sendBearerChallenge, sendErrorCode } from "./http-errors.js";
-
-export interface Caller {
-  claims: AccessTokenClaims;
-  session: SessionRecord;
-}
 
 /**
  * Authenticates the access token of a bearer-protected route (RFC 6750), answering

@@ -24,10 +24,10 @@ async function withEngine(flags: Record<string, unknown>, body: (engine: Session
   }
 }
 
-async function userByName(engine: SessionEngine, name: string) {
-  const user = await engine.findUserByName(name);
-  if (!user) throw new CliError(`no user "${name}"`);
-  return user;
+async function accountByName(engine: SessionEngine, name: string) {
+  const account = await engine.findAccountByName(name);
+  if (!account) throw new CliError(`no user "${name}"`);
+  return account;
 }
 
 class CliError extends Error {}
@@ -85,8 +85,10 @@ users
     await withEngine(rest, async (engine) => {
       const { randomBytes } = await import("node:crypto");
       const pw = password ?? randomBytes(12).toString("base64url");
-      const user = await engine.createUser({ username: name, password: pw });
-      console.log(`created user ${user.username} (${user.id})${password ? "" : ` with password ${pw}`}`);
+      const { account } = await engine.createAccount({ username: name, password: pw });
+      console.log(
+        `created user ${account.username} (${account.subjectId})${password ? "" : ` with password ${pw}`}`,
+      );
     });
   });
 users
@@ -96,9 +98,9 @@ users
   .addOption(configOption())
   .action(async (name: string, flags) => {
     await withEngine(flags, async (engine) => {
-      const user = await userByName(engine, name);
-      await engine.disableUser(user.id);
-      console.log(`disabled ${user.username}`);
+      const account = await accountByName(engine, name);
+      await engine.disableSubject(account.subjectId);
+      console.log(`disabled ${account.username}`);
     });
   });
 users
@@ -108,8 +110,8 @@ users
   .addOption(configOption())
   .action(async (flags) => {
     await withEngine(flags, async (engine) => {
-      for (const u of await engine.store.listUsers({ limit: 1000 })) {
-        console.log(`${u.username}\t${u.id}\t${u.disabled ? "disabled" : "active"}`);
+      for (const { account, subject } of await engine.listAccounts({ limit: 1000 })) {
+        console.log(`${account.username}\t${subject.id}\t${subject.disabled ? "disabled" : "active"}`);
       }
     });
   });
@@ -122,12 +124,14 @@ sessions
   .addOption(configOption())
   .action(async (name: string | undefined, flags) => {
     await withEngine(flags, async (engine) => {
-      const owners = name ? [await userByName(engine, name)] : await engine.store.listUsers({ limit: 1000 });
-      for (const user of owners) {
-        for (const s of await engine.listSessions(user.id)) {
+      const owners = name
+        ? [await accountByName(engine, name)]
+        : (await engine.listAccounts({ limit: 1000 })).map((details) => details.account);
+      for (const account of owners) {
+        for (const s of await engine.listSessions(account.subjectId)) {
           const seen = new Date(s.lastActiveAt).toISOString();
           console.log(
-            `${s.id}\t${user.username}\t${s.clientId}\t${s.deviceName ?? "-"}\tlast active ${seen}`,
+            `${s.id}\t${account.username}\t${s.clientId}\t${s.deviceName ?? "-"}\tlast active ${seen}`,
           );
         }
       }
@@ -153,12 +157,13 @@ secrets
   .addOption(configOption())
   .action(async (flags) => {
     const config = loadConfig(flags);
-    const store = openStore(config.store);
-    try {
-      process.stdout.write(`${await resourceSecretOf(config, store)}\n`);
-    } finally {
-      await store.close();
+    if (config.resourceSecret) {
+      process.stdout.write(`${config.resourceSecret}\n`);
+      return;
     }
+    await withEngine(flags, async (engine) => {
+      process.stdout.write(`${await resourceSecretOf(config, engine)}\n`);
+    });
   });
 
 const keys = program.command("keys").description("manage signing keys");
@@ -173,7 +178,8 @@ keys
     await withEngine(rest, async (engine) => {
       try {
         const key = await engine.rotateKeys({ force: force === true });
-        console.log(`signing key is now ${key.kid} (${key.alg}); next key ${engine.keys.next?.kid ?? "-"}`);
+        const next = engine.listKeys().next;
+        console.log(`signing key is now ${key.kid} (${key.alg}); next key ${next?.kid ?? "-"}`);
       } catch (error) {
         if (isProlongError(error, "rotation_too_early"))
           throw new CliError(`${error.message} To rotate now anyway: prolong keys rotate --force`);
@@ -189,7 +195,8 @@ keys
   .action(async (flags) => {
     await withEngine(flags, async (engine) => {
       const iso = (ms: number) => new Date(ms).toISOString();
-      for (const k of engine.keys.keys) {
+      const listing = engine.listKeys();
+      for (const k of listing.keys) {
         const since =
           k.state === "next"
             ? k.createdAt
@@ -198,8 +205,8 @@ keys
               : k.retiredAt;
         console.log(`${k.kid}\t${k.alg}\t${k.state}\tsince ${iso(since ?? k.createdAt)}`);
       }
-      const possibleAt = engine.keys.rotationPossibleAt();
-      if (possibleAt !== null) console.log(`next rotation possible from ${iso(possibleAt)}`);
+      if (listing.rotationPossibleAt !== null)
+        console.log(`next rotation possible from ${iso(listing.rotationPossibleAt)}`);
     });
   });
 keys

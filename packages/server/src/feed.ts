@@ -35,11 +35,11 @@ type Version = Extract<RevocationEntry, { kind: "version" }>;
 /** A changelog entry as the feed states it: `exp` is when it stops mattering, in seconds. */
 const revokedEvent = (e: Revoked): FeedRevoked => ({
   sid: e.sessionId,
-  sub: e.userId,
+  sub: e.subjectId,
   exp: toSeconds(e.relevantUntil),
 });
 const versionEvent = (e: Version): FeedVersion => ({
-  sub: e.userId,
+  sub: e.subjectId,
   ver: e.version,
   exp: toSeconds(e.relevantUntil),
 });
@@ -60,7 +60,7 @@ export class RevocationPublisher {
   readonly #heartbeat: NodeJS.Timeout;
   /**
    * The snapshot a new subscriber gets: what is still relevant as of `#cursor`, one
-   * entry per revoked session and per user (the highest version). Updated in the same
+   * entry per revoked session and per subject (the highest version). Updated in the same
    * synchronous step as the cursor and the broadcast, so a subscriber who joins between
    * two steps gets the snapshot at the cursor and then every change after it: none lost,
    * none twice.
@@ -146,7 +146,7 @@ export class RevocationPublisher {
     this.#apply(snapshot, false);
     this.#poller = setInterval(() => this.#poll(), this.#options.pollMs);
     this.#poller.unref();
-    this.#unwatch = this.#engine.store.watchRevocations?.(() => this.#poll());
+    this.#unwatch = this.#engine.watchRevocations(() => this.#poll()) ?? undefined;
   }
 
   #poll(): void {
@@ -183,8 +183,8 @@ export class RevocationPublisher {
         this.#sessions.set(entry.sessionId, entry);
         if (push) this.#send({ event: "revoked", data: revokedEvent(entry) });
       } else {
-        if (entry.version >= (this.#versions.get(entry.userId)?.version ?? 0))
-          this.#versions.set(entry.userId, entry);
+        if (entry.version >= (this.#versions.get(entry.subjectId)?.version ?? 0))
+          this.#versions.set(entry.subjectId, entry);
         if (push) this.#send({ event: "version", data: versionEvent(entry) });
       }
     }

@@ -27,6 +27,12 @@ export class Metrics {
     labelNames: ["outcome"],
     registers: [this.registry],
   });
+  readonly listenerFailures = new Counter({
+    name: "prolong_event_listener_failures_total",
+    help: "Engine event listeners that failed (a security-event write included), by event",
+    labelNames: ["event"],
+    registers: [this.registry],
+  });
   readonly latency = new Histogram({
     name: "prolong_http_request_duration_seconds",
     help: "Request latency by route",

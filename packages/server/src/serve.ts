@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { type EngineOptions, SessionEngine, type SessionStore } from "@prolong/core";
+import { type EngineOptions, SessionEngine, type Store } from "@prolong/core";
 import type { FastifyInstance } from "fastify";
 import { buildApp } from "./app.js";
 import { policyOf, publishAheadOf, type ServerConfig } from "./config.js";
@@ -25,7 +25,7 @@ export interface StartOptions {
 /** The engine a configuration describes, over an open store. */
 export function engineFor(
   config: ServerConfig,
-  store: SessionStore,
+  store: Store,
   extra: Partial<EngineOptions> = {},
 ): Promise<SessionEngine> {
   return SessionEngine.create({
@@ -46,9 +46,9 @@ export function engineFor(
  * else one generated once and kept in the store, so every process on that store (servers,
  * `prolong secrets resource`) agrees on it.
  */
-export function resourceSecretOf(config: ServerConfig, store: SessionStore): Promise<string> {
+export function resourceSecretOf(config: ServerConfig, engine: SessionEngine): Promise<string> {
   if (config.resourceSecret) return Promise.resolve(config.resourceSecret);
-  return store.claimSecret("resource-secret", randomBytes(24).toString("base64url"));
+  return engine.resourceSecret(randomBytes(24).toString("base64url"));
 }
 
 /**
@@ -63,7 +63,7 @@ export async function startServer(
   const store = openStore(config.store);
   const engine = await engineFor(config, store, options.engineOptions);
 
-  const resourceSecret = await resourceSecretOf(config, store);
+  const resourceSecret = await resourceSecretOf(config, engine);
   const publicDir = config.demo && existsSync(defaultPublicDir) ? defaultPublicDir : null;
   const app = await buildApp({ engine, config: { ...config, resourceSecret }, publicDir });
   // Keys rotated by `prolong keys rotate` (or another instance) are picked up within
@@ -83,11 +83,11 @@ export async function startServer(
     await store.close();
   });
 
-  const seeded = (await store.listUsers({ limit: 1 })).length === 0 && config.demo;
+  const seeded = config.demo && (await engine.listAccounts({ limit: 1 })).length === 0;
   let demoPassword: string | null = null;
   if (seeded) {
     demoPassword = randomBytes(9).toString("base64url");
-    await engine.createUser({ username: "demo", password: demoPassword, claims: { roles: ["demo"] } });
+    await engine.createAccount({ username: "demo", password: demoPassword, claims: { roles: ["demo"] } });
   }
 
   await app.listen({ port: config.port, host: config.host });

@@ -1,4 +1,4 @@
-import { ProlongError, type SessionStore } from "@prolong/core";
+import { ProlongError, type Store } from "@prolong/core";
 import { MemoryStore } from "@prolong/store-memory";
 import { openSqliteStore } from "@prolong/store-sqlite";
 
@@ -6,7 +6,7 @@ import { openSqliteStore } from "@prolong/store-sqlite";
  * Opens the store a `--store` / `PROLONG_STORE` value names:
  * `sqlite:PATH` (the default, `sqlite:./data/prolong.db`) or `memory:` (lost on exit).
  */
-export function openStore(spec: string): SessionStore {
+export function openStore(spec: string): Store {
   if (spec.startsWith("sqlite:")) {
     const path = spec.slice("sqlite:".length);
     if (!path)

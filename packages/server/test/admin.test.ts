@@ -142,6 +142,52 @@ describe("admin API", () => {
     expect(missing.statusCode).toBe(404);
   });
 
+  it("lists a user's security events, newest first, in the shape it always had", async () => {
+    const { app, user, clock } = await testApp();
+    const wrong = await app.inject({
+      method: "POST",
+      url: "/login",
+      remoteAddress: "127.0.0.9",
+      payload: { username: "maryo", password: "wrong password" },
+    });
+    expect(wrong.statusCode).toBe(401);
+    clock.advance(1);
+    const { body } = await login(app, { client_id: "native" });
+    clock.advance(1);
+    await app.inject({ method: "POST", url: `/admin/users/${user.id}/reauth`, headers: admin });
+    clock.advance(1);
+    await app.inject({ method: "POST", url: `/admin/users/${user.id}/logout-everywhere`, headers: admin });
+    const { events } = (
+      await app.inject({ method: "GET", url: `/admin/users/${user.id}/events`, headers: admin })
+    ).json();
+    // Newest first; the revocation and the version bump share a millisecond, so either comes first.
+    const times = events.map((e: { at: string }) => Date.parse(e.at));
+    expect(times).toEqual([...times].sort((x, y) => y - x));
+    expect(events.map((e: { type: string }) => e.type).sort()).toEqual([
+      "logout_everywhere",
+      "reauth_required",
+      "session_revoked",
+      "sign_in_failed",
+      "signed_in",
+    ]);
+    const byType = Object.fromEntries(events.map((e: { type: string }) => [e.type, e]));
+    for (const event of events) {
+      expect(Object.keys(event).sort()).toEqual(["at", "detail", "id", "sessionId", "type", "userId"]);
+      expect(event.userId).toBe(user.id);
+    }
+    expect(byType.session_revoked).toMatchObject({
+      sessionId: body.session_id,
+      detail: { reason: "logout_everywhere" },
+    });
+    expect(byType.logout_everywhere).toMatchObject({ sessionId: null, detail: { version: 1 } });
+    expect(byType.reauth_required).toMatchObject({ sessionId: null, detail: {} });
+    expect(byType.signed_in).toMatchObject({
+      sessionId: body.session_id,
+      detail: { clientId: "native", ip: "127.0.0.1" },
+    });
+    expect(byType.sign_in_failed).toMatchObject({ sessionId: null, detail: { ip: "127.0.0.9" } });
+  });
+
   it("rotates keys once the next key has been published for the JWKS max-age, or when forced", async () => {
     const { app, clock } = await testApp({ jwksMaxAge: 60 });
     const kids = async () =>

@@ -1,13 +1,12 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { SessionEngine, type SessionStore } from "@prolong/core";
+import { SessionEngine, type Store } from "@prolong/core";
 import { buildApp, resolveConfig } from "@prolong/server";
-import { MemoryStore } from "@prolong/store-memory";
 import { openSqliteStore } from "@prolong/store-sqlite";
 import type { FastifyInstance } from "fastify";
 import { afterEach, describe, expect, it } from "vitest";
-import { bearer, ISSUER, login, RESOURCE_SECRET, type TestApp, testApp } from "./fixtures.js";
+import { bearer, ISSUER, login, RESOURCE_SECRET, type TestApp, testApp, testStore } from "./fixtures.js";
 
 let current: TestApp | null = null;
 const cleanups: (() => Promise<void> | void)[] = [];
@@ -20,14 +19,12 @@ afterEach(async () => {
 const passwordCost = { N: 1024, r: 8, p: 1 };
 
 /** An engine over `store`, as another server process or the CLI would have on the same database. */
-function engineOver(store: SessionStore) {
+function engineOver(store: Store) {
   return SessionEngine.create({ store, issuer: ISSUER, passwordCost });
 }
 
 /** A listening app over `store`; closed after the test. */
-async function feedApp(
-  store: SessionStore,
-): Promise<{ app: FastifyInstance; engine: SessionEngine; url: string }> {
+async function feedApp(store: Store): Promise<{ app: FastifyInstance; engine: SessionEngine; url: string }> {
   const engine = await engineOver(store);
   const config = resolveConfig({
     issuer: ISSUER,
@@ -162,11 +159,14 @@ describe("revocation feed", () => {
   });
 
   it("pushes revocations that another engine on the same store made, as another process would", async () => {
-    const store = new MemoryStore();
+    const store = await testStore();
     const { url } = await feedApp(store);
     const other = await engineOver(store);
-    const user = await other.createUser({ username: "maryo", password: "correct horse battery" });
-    const a = await other.createSessionForUser({ userId: user.id });
+    const { subject: user } = await other.createAccount({
+      username: "maryo",
+      password: "correct horse battery",
+    });
+    const a = await other.startSessionForSubject({ subjectId: user.id });
     const { events } = await subscribe(url);
     await expect.poll(() => events.length).toBe(1);
     await other.revokeSession(null, a.sessionId, "admin");
@@ -187,23 +187,29 @@ describe("revocation feed", () => {
     cleanups.push(() => elsewhere.close());
     const { url } = await feedApp(served);
     const cli = await engineOver(elsewhere);
-    const user = await cli.createUser({ username: "maryo", password: "correct horse battery" });
-    const a = await cli.createSessionForUser({ userId: user.id });
+    const { subject: user } = await cli.createAccount({
+      username: "maryo",
+      password: "correct horse battery",
+    });
+    const a = await cli.startSessionForSubject({ subjectId: user.id });
     const { events } = await subscribe(url);
     await expect.poll(() => events.length).toBe(1);
     const revokedAt = Date.now();
-    await cli.disableUser(user.id);
+    await cli.disableSubject(user.id);
     await expect.poll(() => revokedSids(events), { timeout: 2000, interval: 10 }).toEqual([a.sessionId]);
     // The feed reads every 250 ms; allow for a loaded machine, but far below the 2 s promise.
     expect(Date.now() - revokedAt).toBeLessThan(1500);
   });
 
   it("sends each change once, and every change to a subscriber joining while revocations happen", async () => {
-    const store = new MemoryStore();
+    const store = await testStore();
     const { url, engine } = await feedApp(store);
-    const user = await engine.createUser({ username: "maryo", password: "correct horse battery" });
+    const { subject: user } = await engine.createAccount({
+      username: "maryo",
+      password: "correct horse battery",
+    });
     const sessions = await Promise.all(
-      Array.from({ length: 30 }, () => engine.createSessionForUser({ userId: user.id })),
+      Array.from({ length: 30 }, () => engine.startSessionForSubject({ subjectId: user.id })),
     );
     const early = await subscribe(url);
     await expect.poll(() => early.events.length).toBe(1);
@@ -227,9 +233,9 @@ describe("revocation feed", () => {
   });
 
   it("answers 503 and keeps no subscriber when the store cannot give the snapshot", async () => {
-    const store = new MemoryStore();
+    const store = await testStore();
     const { url } = await feedApp(store);
-    store.readRevocations = async () => {
+    store.sessions.readRevocations = async () => {
       throw new Error("store down");
     };
     const response = await fetch(`${url}/revocations/feed`, { headers: bearer(RESOURCE_SECRET) });
@@ -241,11 +247,11 @@ describe("revocation feed", () => {
   });
 
   it("stops reading the store when the server closes", async () => {
-    const store = new MemoryStore();
+    const store = await testStore();
     const { app, url } = await feedApp(store);
     let reads = 0;
-    const read = store.readRevocations.bind(store);
-    store.readRevocations = (request) => {
+    const read = store.sessions.readRevocations.bind(store.sessions);
+    store.sessions.readRevocations = (request) => {
       reads += 1;
       return read(request);
     };

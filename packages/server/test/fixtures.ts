@@ -1,7 +1,8 @@
 import { SessionEngine } from "@prolong/core";
 import { buildApp, policyOf, publishAheadOf, resolveConfig } from "@prolong/server";
-import { MemoryStore } from "@prolong/store-memory";
 import type { FastifyInstance, LightMyRequestResponse } from "fastify";
+import { afterEach } from "vitest";
+import { openTestStore, parseStoreKinds, type StoreKind, type TestStore } from "../../../testing/stores.js";
 
 export class FakeClock {
   t = Date.UTC(2026, 0, 1);
@@ -13,15 +14,35 @@ export class FakeClock {
   }
 }
 
+/**
+ * The store this run uses: vitest.config.ts makes one project per kind and sets
+ * `PROLONG_TEST_STORE` in each, so every server test runs against every store.
+ * Memory when the variable is unset (a file run under another configuration).
+ */
+export const storeKind: StoreKind = parseStoreKinds(process.env.PROLONG_TEST_STORE)[0] ?? "memory";
+
+const opened: TestStore[] = [];
+
+afterEach(async () => {
+  await Promise.all(opened.splice(0).map((store) => store.close()));
+});
+
+/** A fresh, empty store of this run's kind, closed (and its files removed) after the test. */
+export async function testStore(): Promise<TestStore> {
+  const store = await openTestStore(storeKind);
+  opened.push(store);
+  return store;
+}
+
 export const PASSWORD = "correct horse battery";
 export const RESOURCE_SECRET = "resource-secret-for-tests";
 export const ADMIN_TOKEN = "admin-token-for-tests-only";
 export const ISSUER = "https://auth.example.test";
 
-/** An app over the memory store with a hand-moved clock; log lines are kept for inspection. */
+/** An app over this run's store with a hand-moved clock; log lines are kept for inspection. */
 export async function testApp(settings: Record<string, unknown> = {}, options: { publicDir?: string } = {}) {
   const clock = new FakeClock();
-  const store = new MemoryStore();
+  const store = await testStore();
   const config = resolveConfig({
     issuer: ISSUER,
     resourceSecret: RESOURCE_SECRET,
@@ -46,7 +67,7 @@ export async function testApp(settings: Record<string, unknown> = {}, options: {
     publicDir: options.publicDir ?? null,
     logStream: { write: (line) => void logs.push(line) },
   });
-  const user = await engine.createUser({
+  const { subject: user } = await engine.createAccount({
     username: "maryo",
     password: PASSWORD,
     claims: { roles: ["reader"] },

@@ -1,6 +1,5 @@
 import { SessionEngine } from "@prolong/core";
 import { buildApp, MemoryRateLimitStore, policyOf, resolveConfig } from "@prolong/server";
-import { MemoryStore } from "@prolong/store-memory";
 import type { FastifyInstance } from "fastify";
 import { describe, expect, it } from "vitest";
 import {
@@ -16,6 +15,7 @@ import {
   refreshNative,
   refreshWeb,
   testApp,
+  testStore,
 } from "./fixtures.js";
 
 // Every address here is a loopback one (127.0.0.0/8), except the IPv6 documentation
@@ -48,8 +48,8 @@ function changePassword(app: FastifyInstance, accessToken: string, current: stri
 
 async function withUsers(settings: Record<string, unknown> = {}) {
   const t = await testApp(settings);
-  await t.engine.createUser({ username: "alice", password: "alice's own passphrase" });
-  await t.engine.createUser({ username: "bob", password: "bob's own passphrase" });
+  await t.engine.createAccount({ username: "alice", password: "alice's own passphrase" });
+  await t.engine.createAccount({ username: "bob", password: "bob's own passphrase" });
   return t;
 }
 
@@ -241,13 +241,13 @@ describe("the per-session budget fits the profiles", () => {
 
     const clock = new FakeClock();
     const engine = await SessionEngine.create({
-      store: new MemoryStore(),
+      store: await testStore(),
       clock,
       issuer: ISSUER,
       policy: policyOf(config),
       passwordCost: { N: 1024, r: 8, p: 1 },
     });
-    await engine.createUser({ username: "maryo", password: PASSWORD });
+    await engine.createAccount({ username: "maryo", password: PASSWORD });
     const app = await buildApp({ engine, config: { ...config, adminToken: ADMIN_TOKEN } });
     const signedIn = await app.inject({
       method: "POST",
@@ -278,7 +278,7 @@ describe("POST /password: wrong current passwords are limited and recorded", () 
     expect(limited.json()).toEqual({ error: "rate_limited", error_description: expect.any(String) });
     expect(Number(limited.headers["retry-after"])).toBeGreaterThan(0);
 
-    const events = await store.listEvents({ userId: user.id, limit: 100 });
+    const { events } = await store.audit.list({ subjectId: user.id, limit: 100 });
     const failed = events.filter((e) => e.type === "password_change_failed");
     expect(failed).toHaveLength(10);
     expect(failed[0]?.detail).toEqual({ ip: OFFICE });
@@ -325,7 +325,7 @@ describe("trustProxy: the right-most untrusted X-Forwarded-For entry is the clie
 
   it("counts hops from the right, and trusts only listed proxies", async () => {
     const sessionIp = async (settings: Record<string, unknown>, remoteAddress: string, xff: string) => {
-      const { app, engine } = await testApp(settings);
+      const { app, store } = await testApp(settings);
       const response = await app.inject({
         method: "POST",
         url: "/login",
@@ -333,7 +333,7 @@ describe("trustProxy: the right-most untrusted X-Forwarded-For entry is the clie
         headers: { "x-forwarded-for": xff },
         payload: { username: "maryo", password: PASSWORD },
       });
-      return (await engine.store.findSession(response.json().session_id))?.ip;
+      return (await store.sessions.readSession(response.json().session_id))?.session.ip;
     };
     const chain = "127.0.3.1, 127.0.3.2, 127.0.3.3";
     expect(await sessionIp({}, PROXY, chain)).toBe(PROXY);

@@ -150,14 +150,28 @@ describe("token endpoint: refresh (RFC 6749 §6)", () => {
     expect(next).not.toBe(cookie);
   });
 
+  it("opens a presented refresh token once and hands the opened token to the engine", async () => {
+    const { app, engine } = await testApp();
+    const { body } = await login(app, { client_id: "native" });
+    const presented: unknown[] = [];
+    const refresh = engine.refresh.bind(engine);
+    engine.refresh = (input) => {
+      presented.push(input.refreshToken);
+      return refresh(input);
+    };
+    const response = await refreshNative(app, body.refresh_token as string);
+    expect(response.statusCode).toBe(200);
+    expect(presented).toEqual([expect.objectContaining({ sessionId: body.session_id, generation: 0 })]);
+  });
+
   it("web: a failure of ours answers 500 and leaves the cookie alone; a dead session clears it", async () => {
     const { app, store, user, engine } = await testApp();
     const { response: signIn } = await login(app);
     const cookie = refreshCookieOf(signIn) as string;
     const refresh = () => refreshWeb(app, cookie);
     // A bug or an unclassified driver error in the store, during the refresh's write.
-    const rotate = store.rotate.bind(store);
-    store.rotate = async () => {
+    const rotate = store.sessions.rotate.bind(store.sessions);
+    store.sessions.rotate = async () => {
       throw new Error("unexpected failure");
     };
     const failed = await refresh();
@@ -165,7 +179,7 @@ describe("token endpoint: refresh (RFC 6749 §6)", () => {
     expect(failed.json()).toMatchObject({ error: "server_error" });
     expect(failed.headers["set-cookie"]).toBeUndefined();
 
-    store.rotate = rotate;
+    store.sessions.rotate = rotate;
     await engine.logoutEverywhere(user.id);
     const dead = await refresh();
     expect(dead.json()).toMatchObject({ error: "invalid_grant", prolong_error: "session_revoked" });

@@ -128,6 +128,31 @@ describe("operations", () => {
     }
   });
 
+  it("logs and counts a security-event write that fails, and still answers the request", async () => {
+    const { app, store, logs } = await testApp();
+    store.audit.record = async () => {
+      throw new Error("audit log is full");
+    };
+    const wrong = await app.inject({
+      method: "POST",
+      url: "/login",
+      payload: { username: "maryo", password: "wrong password" },
+    });
+    expect(wrong.statusCode).toBe(401);
+    const { response } = await login(app);
+    expect(response.statusCode).toBe(200);
+    const failures = logs
+      .map((line) => JSON.parse(line) as { msg?: string; event?: string; level?: number })
+      .filter((line) => line.msg === "engine event listener failed");
+    expect(failures.map((line) => [line.event, line.level])).toEqual([
+      ["sign_in_failed", 50],
+      ["signed_in", 50],
+    ]);
+    const metrics = (await app.inject({ method: "GET", url: "/metrics" })).body;
+    expect(metrics).toContain('prolong_event_listener_failures_total{event="sign_in_failed"} 1');
+    expect(metrics).toContain('prolong_event_listener_failures_total{event="signed_in"} 1');
+  });
+
   it("answers unknown routes with the JSON error shape", async () => {
     const { app } = await testApp();
     const response = await app.inject({ method: "GET", url: "/nope" });

@@ -104,10 +104,33 @@ describe("bearer-protected routes (RFC 6750)", () => {
   });
 });
 
+describe("the standing of the caller's session", () => {
+  it("is checked on bearer routes as on refresh: a re-auth request or a disabled user shuts them at once", async () => {
+    const { app, engine, clock, user } = await testApp();
+    const { body } = await login(app);
+    const sessions = (token: string) =>
+      app.inject({ method: "GET", url: "/sessions", headers: bearer(token) });
+    expect((await sessions(body.access_token as string)).statusCode).toBe(200);
+    clock.advance(1);
+    await engine.requireReauth(user.id);
+    const refused = await sessions(body.access_token as string);
+    expect(refused.statusCode).toBe(401);
+    expect(refused.headers["www-authenticate"]).toContain('error="invalid_token"');
+
+    clock.advance(1);
+    const fresh = await login(app);
+    expect((await sessions(fresh.body.access_token as string)).statusCode).toBe(200);
+    await engine.disableSubject(user.id);
+    expect((await sessions(fresh.body.access_token as string)).statusCode).toBe(401);
+  });
+});
+
 describe("devices (P7)", () => {
   it("lists the caller's sessions, marking the current one, without secrets", async () => {
-    const { app } = await testApp();
+    const { app, clock } = await testApp();
     await login(app, { device_name: "phone" });
+    // Newest first; sessions created in the same millisecond come in any order (the store contract).
+    clock.advance(1);
     const { body } = await login(app, { device_name: "laptop" });
     const response = await app.inject({
       method: "GET",
@@ -167,7 +190,7 @@ describe("devices (P7)", () => {
   it("never reaches another user's session", async () => {
     const { app, engine } = await testApp();
     const mine = await login(app);
-    await engine.createUser({ username: "eve", password: "eve's password" });
+    await engine.createAccount({ username: "eve", password: "eve's password" });
     const eve = await app.inject({
       method: "POST",
       url: "/login",

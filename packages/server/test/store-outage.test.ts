@@ -40,7 +40,7 @@ async function sqliteApp() {
     issuer: ISSUER,
     passwordCost: { N: 1024, r: 8, p: 1 },
   });
-  await engine.createUser({ username: "maryo", password: PASSWORD });
+  await engine.createAccount({ username: "maryo", password: PASSWORD });
   const config = resolveConfig({ issuer: ISSUER, store: `sqlite:${path}`, logLevel: "silent" });
   const app = await buildApp({ engine, config });
   cleanups.push(() => rmSync(dir, { recursive: true, force: true }));

@@ -1,7 +1,23 @@
-import type { SessionRecord, SessionStore } from "@prolong/core";
+import type { AccountStore, AuditLog, KeyStore, SessionRecord, SessionStore } from "@prolong/core";
+
+/**
+ * What the suite tests: a whole `Store`, or a backend that implements only some of its
+ * concerns (sessions in Redis, say). Only the concerns the suite is told to run must be there.
+ */
+export interface StoreUnderTest {
+  sessions?: SessionStore;
+  accounts?: AccountStore;
+  keys?: KeyStore;
+  audit?: AuditLog;
+  ping?(): Promise<void>;
+  close(): Promise<void>;
+}
 
 /** What a store's test file hands the suite: a fresh, empty store per test. */
-export type StoreFactory = () => Promise<{ store: SessionStore; cleanup?: () => Promise<void> }>;
+export type StoreFactory = () => Promise<{ store: StoreUnderTest; cleanup?: () => Promise<void> }>;
+
+/** The parts of the suite, one per concern of the store contract, and readiness (`ping`). */
+export type Concern = "sessions" | "accounts" | "keys" | "audit" | "readiness";
 
 export const T0 = Date.UTC(2026, 0, 1);
 export const MINUTE = 60_000;
@@ -18,7 +34,7 @@ export function uniqueId(prefix: string): string {
 export function sessionRecord(overrides: Partial<SessionRecord> = {}): SessionRecord {
   return {
     id: uniqueId("s"),
-    userId: "user-1",
+    subjectId: "subject-1",
     clientId: "web",
     deviceName: "laptop",
     userAgent: "Mozilla/5.0",
@@ -39,10 +55,18 @@ export function sessionRecord(overrides: Partial<SessionRecord> = {}): SessionRe
   };
 }
 
-/** Runs `body` with a fresh store and always cleans up. */
+/** Stores sessions as the engine does: their subject ensured first (the contract's precondition). */
+export async function addSessions(store: SessionStore, ...sessions: SessionRecord[]): Promise<void> {
+  for (const session of sessions) {
+    await store.ensureSubject(session.subjectId, session.createdAt);
+    await store.createSession(session);
+  }
+}
+
+/** Runs `body` with a fresh store and always closes and cleans up. */
 export async function withStore<T>(
   factory: StoreFactory,
-  body: (store: SessionStore) => Promise<T>,
+  body: (store: StoreUnderTest) => Promise<T>,
 ): Promise<T> {
   const { store, cleanup } = await factory();
   try {
@@ -51,4 +75,19 @@ export async function withStore<T>(
     await store.close();
     await cleanup?.();
   }
+}
+
+type Concerns = Required<Pick<StoreUnderTest, "sessions" | "accounts" | "keys" | "audit">>;
+
+/** The one concern a test is about, from a fresh store; a store without it fails the test. */
+export async function withConcern<K extends keyof Concerns, T>(
+  factory: StoreFactory,
+  concern: K,
+  body: (store: Concerns[K]) => Promise<T>,
+): Promise<T> {
+  return withStore(factory, async (store) => {
+    const part = store[concern];
+    if (!part) throw new Error(`the store under test has no ${concern} concern`);
+    return body(part as Concerns[K]);
+  });
 }

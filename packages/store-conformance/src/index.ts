@@ -1,31 +1,43 @@
 import { describe } from "vitest";
-import { basicCases } from "./basics.js";
-import type { StoreFactory } from "./fixtures.js";
+import { accountCases } from "./accounts.js";
+import { auditCases } from "./audit.js";
+import type { Concern, StoreFactory } from "./fixtures.js";
+import { keyCases } from "./keys.js";
 import { modelCases } from "./model.js";
 import { type BlockWrites, readinessCases } from "./readiness.js";
 import { revocationCases } from "./revocations.js";
 import { rotateCases } from "./rotate.js";
+import { sessionCases } from "./sessions.js";
 
-export type { StoreFactory } from "./fixtures.js";
+export type { Concern, StoreFactory, StoreUnderTest } from "./fixtures.js";
 export type { BlockWrites } from "./readiness.js";
 
+/** Every part of the suite, in the order it runs. */
+export const concerns: readonly Concern[] = ["sessions", "accounts", "keys", "audit", "readiness"];
+
 export interface ConformanceOptions {
-  /** Random sequences the model-based test runs. Default 60. */
+  /**
+   * The parts to run, for a backend that implements only some concerns of the store
+   * contract (sessions in Redis, say). Default: all of them, as a whole `Store` must pass.
+   */
+  concerns?: readonly Concern[];
+  /** Random sequences the model-based test of the sessions concern runs. Default 60. */
   modelRuns?: number;
   /**
    * Makes a store's writes fail as an outage would (SQLite: another connection holding the
-   * write lock) until the returned function is called. Given, the suite checks that
-   * `ping` and writes report `store_unavailable` meanwhile and recover afterwards.
+   * write lock) until the returned function is called. Given, readiness also checks that
+   * `ping` and a write of every concern report `store_unavailable` meanwhile and recover after.
    */
   blockWrites?: BlockWrites;
 }
 
 /**
- * Registers the one suite every `SessionStore` must pass, as Vitest tests.
+ * Registers the one suite every store passes, as Vitest tests, one block per concern.
  * `factory` returns a fresh, empty store for each test (and an optional cleanup).
  *
  * ```ts
  * runStoreConformance("sqlite", async () => ({ store: openSqliteStore({ path: tempFile() }) }));
+ * runStoreConformance("redis sessions", factory, { concerns: ["sessions", "keys"] });
  * ```
  */
 export function runStoreConformance(
@@ -33,11 +45,24 @@ export function runStoreConformance(
   factory: StoreFactory,
   options: ConformanceOptions = {},
 ): void {
+  const selected = new Set(options.concerns ?? concerns);
+  for (const concern of selected) {
+    if (!concerns.includes(concern)) {
+      throw new TypeError(`unknown store concern "${concern}"; the concerns are ${concerns.join(", ")}`);
+    }
+  }
   describe(`store conformance: ${name}`, () => {
-    basicCases(factory);
-    rotateCases(factory);
-    revocationCases(factory);
-    modelCases(factory, options.modelRuns ?? 60);
-    if (options.blockWrites) readinessCases(factory, options.blockWrites);
+    if (selected.has("sessions")) {
+      describe("sessions", () => {
+        sessionCases(factory);
+        rotateCases(factory);
+        revocationCases(factory);
+        modelCases(factory, options.modelRuns ?? 60);
+      });
+    }
+    if (selected.has("accounts")) accountCases(factory);
+    if (selected.has("keys")) keyCases(factory);
+    if (selected.has("audit")) auditCases(factory);
+    if (selected.has("readiness")) readinessCases(factory, options.blockWrites);
   });
 }

@@ -1,33 +1,98 @@
-import type { RotateOutcome, SessionRecord, SessionStore } from "@prolong/core";
+import type {
+  RevocationChange,
+  RotateOutcome,
+  SessionRecord,
+  SessionStore,
+  SubjectPatch,
+  SubjectRecord,
+} from "@prolong/core";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { DAY, type StoreFactory, sessionRecord, T0, withStore } from "./fixtures.js";
+import { DAY, type StoreFactory, sessionRecord, T0, withConcern } from "./fixtures.js";
 
 const GRACE = 30_000;
 const IDLE = 2 * DAY;
+/** Subjects the commands pick from; the last one is never ensured, so operations on it miss. */
+const SUBJECTS = ["subject-1", "subject-2", "subject-never"] as const;
+const CLIENTS = ["web", "native"] as const;
+
+type Change = RevocationChange extends infer C ? (C extends unknown ? Omit<C, "cursor"> : never) : never;
 
 /**
- * A deliberately naive model of the contract in `store.ts`, written from its prose
- * rather than from any store, so a store and the model disagreeing means one of them
- * misreads the contract.
+ * A deliberately naive model of the contract in core's store/sessions.ts, written from its
+ * prose rather than from any store, so a store and the model disagreeing means one of
+ * them misreads the contract.
  */
 class Model {
+  readonly subjects = new Map<string, SubjectRecord>();
   readonly sessions = new Map<string, SessionRecord>();
-  /** Revocation changes the store should have appended since the test last read them. */
-  pending: { kind: "revoked"; sessionId: string; userId: string; at: number }[] = [];
+  /** Changes the store should have appended since the test last read them. */
+  pending: Change[] = [];
 
-  revoke(s: SessionRecord, reason: string, now: number): void {
-    s.revokedAt = now;
-    s.revokedReason = reason;
-    this.pending.push({ kind: "revoked", sessionId: s.id, userId: s.userId, at: now });
+  ensure(id: string, now: number): SubjectRecord {
+    let subject = this.subjects.get(id);
+    if (!subject) {
+      subject = {
+        id,
+        disabled: false,
+        tokenVersion: 0,
+        reauthRequiredAt: null,
+        claims: {},
+        createdAt: now,
+        updatedAt: now,
+      };
+      this.subjects.set(id, subject);
+    }
+    return structuredClone(subject);
   }
 
-  rotate(id: string, generation: number, hash: string, successor: string, now: number): RotateOutcome {
+  update(id: string, patch: SubjectPatch, now: number): SubjectRecord | null {
+    const subject = this.subjects.get(id);
+    if (!subject) return null;
+    Object.assign(subject, structuredClone(patch), { updatedAt: now });
+    return structuredClone(subject);
+  }
+
+  bump(id: string, now: number): SubjectRecord | null {
+    const subject = this.subjects.get(id);
+    if (!subject) return null;
+    subject.tokenVersion += 1;
+    subject.updatedAt = now;
+    this.pending.push({ kind: "version", subjectId: id, version: subject.tokenVersion, at: now });
+    return structuredClone(subject);
+  }
+
+  read(id: string): { session: SessionRecord; subject: SubjectRecord } | null {
+    const session = this.sessions.get(id);
+    const subject = session && this.subjects.get(session.subjectId);
+    return session && subject ? { session: { ...session }, subject: structuredClone(subject) } : null;
+  }
+
+  revoke(s: SessionRecord, reason: SessionRecord["revokedReason"], now: number): void {
+    s.revokedAt = now;
+    s.revokedReason = reason;
+    this.pending.push({ kind: "revoked", sessionId: s.id, subjectId: s.subjectId, at: now });
+  }
+
+  rotate(
+    id: string,
+    clientId: string,
+    generation: number,
+    hash: string,
+    successor: string,
+    now: number,
+  ): RotateOutcome {
+    const found = this.read(id);
     const s = this.sessions.get(id);
-    if (!s) return { status: "unknown" };
-    if (s.revokedAt !== null) return { status: "revoked", session: { ...s } };
+    if (!found || !s || s.clientId !== clientId) return { status: "unknown" };
+    const outcome = (status: "rotated" | "replayed" | "reused" | "revoked" | "expired"): RotateOutcome => ({
+      status,
+      session: { ...s },
+      subject: found.subject,
+    });
+    if (s.revokedAt !== null) return outcome("revoked");
     const expired = now >= s.idleExpiresAt || (s.absoluteExpiresAt !== null && now >= s.absoluteExpiresAt);
-    if (expired) return { status: "expired", session: { ...s } };
+    if (expired) return outcome("expired");
     if (generation === s.generation && hash === s.currentHash) {
       s.previousHash = s.currentHash;
       s.currentHash = successor;
@@ -35,45 +100,58 @@ class Model {
       s.rotatedAt = now;
       s.lastActiveAt = now;
       s.idleExpiresAt = s.absoluteExpiresAt === null ? now + IDLE : Math.min(now + IDLE, s.absoluteExpiresAt);
-      return { status: "rotated", session: { ...s } };
+      return outcome("rotated");
     }
     const inGrace = s.rotatedAt !== null && now - s.rotatedAt <= GRACE;
-    if (generation === s.generation - 1 && hash === s.previousHash && inGrace) {
-      return { status: "replayed", session: { ...s } };
-    }
+    if (generation === s.generation - 1 && hash === s.previousHash && inGrace) return outcome("replayed");
     if (generation < s.generation) {
       this.revoke(s, "reuse", now);
-      return { status: "reused", session: { ...s } };
+      return outcome("reused");
     }
     return { status: "unknown" };
   }
 
-  live(now: number): SessionRecord[] {
+  live(subjectId: string, now: number): SessionRecord[] {
     return [...this.sessions.values()]
       .filter(
         (s) =>
+          s.subjectId === subjectId &&
           s.revokedAt === null &&
           now < s.idleExpiresAt &&
           (s.absoluteExpiresAt === null || now < s.absoluteExpiresAt),
       )
-      .sort((a, b) => b.createdAt - a.createdAt);
+      .sort((a, b) => b.createdAt - a.createdAt)
+      .map((s) => ({ ...s }));
   }
 }
 
-type Presented = "current" | "previous" | "older" | "garbage" | "later";
+type Presented = "current" | "previous" | "older" | "garbage" | "later" | "foreign";
 
 type Command =
-  | { kind: "create"; unlimited: boolean }
+  | { kind: "create"; subject: number; client: number; unlimited: boolean }
   | { kind: "advance"; ms: number }
   | { kind: "rotate"; target: number; presented: Presented }
+  | { kind: "read"; target: number }
   | { kind: "revoke"; target: number }
-  | { kind: "revokeAll"; except: number }
+  | { kind: "revokeAll"; subject: number; except: number }
   | { kind: "touch"; target: number }
   | { kind: "rename"; target: number; name: string }
-  | { kind: "list" };
+  | { kind: "list"; subject: number }
+  | { kind: "bump"; subject: number }
+  | { kind: "update"; subject: number; patch: "disable" | "enable" | "reauth" | "clear" | "claims" };
+
+const subjectArb = fc.nat(SUBJECTS.length - 1);
 
 const commandArb: fc.Arbitrary<Command> = fc.oneof(
-  { arbitrary: fc.record({ kind: fc.constant("create" as const), unlimited: fc.boolean() }), weight: 2 },
+  {
+    arbitrary: fc.record({
+      kind: fc.constant("create" as const),
+      subject: fc.nat(1),
+      client: fc.nat(CLIENTS.length - 1),
+      unlimited: fc.boolean(),
+    }),
+    weight: 2,
+  },
   {
     arbitrary: fc.record({
       kind: fc.constant("advance" as const),
@@ -85,13 +163,22 @@ const commandArb: fc.Arbitrary<Command> = fc.oneof(
     arbitrary: fc.record({
       kind: fc.constant("rotate" as const),
       target: fc.nat(5),
-      presented: fc.constantFrom<Presented>("current", "current", "previous", "older", "garbage", "later"),
+      presented: fc.constantFrom<Presented>(
+        "current",
+        "current",
+        "previous",
+        "older",
+        "garbage",
+        "later",
+        "foreign",
+      ),
     }),
     weight: 6,
   },
+  { arbitrary: fc.record({ kind: fc.constant("read" as const), target: fc.nat(6) }), weight: 1 },
   { arbitrary: fc.record({ kind: fc.constant("revoke" as const), target: fc.nat(5) }), weight: 1 },
   {
-    arbitrary: fc.record({ kind: fc.constant("revokeAll" as const), except: fc.nat(6) }),
+    arbitrary: fc.record({ kind: fc.constant("revokeAll" as const), subject: subjectArb, except: fc.nat(6) }),
     weight: 1,
   },
   { arbitrary: fc.record({ kind: fc.constant("touch" as const), target: fc.nat(5) }), weight: 1 },
@@ -103,11 +190,35 @@ const commandArb: fc.Arbitrary<Command> = fc.oneof(
     }),
     weight: 1,
   },
-  { arbitrary: fc.constant({ kind: "list" as const }), weight: 1 },
+  { arbitrary: fc.record({ kind: fc.constant("list" as const), subject: subjectArb }), weight: 1 },
+  { arbitrary: fc.record({ kind: fc.constant("bump" as const), subject: subjectArb }), weight: 1 },
+  {
+    arbitrary: fc.record({
+      kind: fc.constant("update" as const),
+      subject: subjectArb,
+      patch: fc.constantFrom("disable", "enable", "reauth", "clear", "claims"),
+    }),
+    weight: 1,
+  },
 );
 
 /** Hashes by generation, so a command can present "the token before the previous one". */
 const hashOf = (id: string, generation: number) => `${id}#${generation}`;
+
+function patchOf(kind: Extract<Command, { kind: "update" }>["patch"], now: number): SubjectPatch {
+  switch (kind) {
+    case "disable":
+      return { disabled: true };
+    case "enable":
+      return { disabled: false };
+    case "reauth":
+      return { reauthRequiredAt: now };
+    case "clear":
+      return { reauthRequiredAt: null };
+    case "claims":
+      return { claims: { roles: ["role-at", now], nested: { now } } };
+  }
+}
 
 async function runCommands(store: SessionStore, commands: Command[]): Promise<void> {
   const model = new Model();
@@ -115,14 +226,18 @@ async function runCommands(store: SessionStore, commands: Command[]): Promise<vo
   let now = T0;
   let cursor: string | null = null;
   const pick = (target: number) => (ids.length === 0 ? "missing" : (ids[target % ids.length] as string));
+  const subjectAt = (index: number) => SUBJECTS[index] as string;
 
   for (const [step, command] of commands.entries()) {
     const where = `step ${step}: ${JSON.stringify(command)}`;
     switch (command.kind) {
       case "create": {
         const id = `m${ids.length}`;
+        const subjectId = subjectAt(command.subject);
         const record = sessionRecord({
           id,
+          subjectId,
+          clientId: CLIENTS[command.client] as string,
           createdAt: now + ids.length, // distinct, so "newest first" has one answer
           authTime: now,
           lastActiveAt: now,
@@ -131,6 +246,7 @@ async function runCommands(store: SessionStore, commands: Command[]): Promise<vo
           currentHash: hashOf(id, 0),
         });
         ids.push(id);
+        expect(await store.ensureSubject(subjectId, now), where).toEqual(model.ensure(subjectId, now));
         model.sessions.set(id, { ...record });
         await store.createSession(record);
         break;
@@ -148,13 +264,17 @@ async function runCommands(store: SessionStore, commands: Command[]): Promise<vo
           older: current - 2,
           garbage: current,
           later: current + 1,
+          foreign: current,
         }[command.presented];
         const hash = command.presented === "garbage" ? `${id}#forged` : hashOf(id, generation);
         const successor = hashOf(id, generation + 1);
+        const ownClient = known?.clientId ?? "web";
+        const clientId = command.presented === "foreign" ? `not-${ownClient}` : ownClient;
         if (generation < 0) break;
-        const expected = model.rotate(id, generation, hash, successor, now);
+        const expected = model.rotate(id, clientId, generation, hash, successor, now);
         const actual = await store.rotate({
           sessionId: id,
+          clientId,
           generation,
           presentedHash: hash,
           successorHash: successor,
@@ -163,6 +283,11 @@ async function runCommands(store: SessionStore, commands: Command[]): Promise<vo
           idleTimeoutMs: IDLE,
         });
         expect(actual, where).toEqual(expected);
+        break;
+      }
+      case "read": {
+        const id = pick(command.target);
+        expect(await store.readSession(id), where).toEqual(model.read(id));
         break;
       }
       case "revoke": {
@@ -176,15 +301,16 @@ async function runCommands(store: SessionStore, commands: Command[]): Promise<vo
         break;
       }
       case "revokeAll": {
+        const subjectId = subjectAt(command.subject);
         // `except` past the last session means "spare none".
         const exceptId = ids[command.except] ?? undefined;
-        const revoked = await store.revokeUserSessions("user-1", {
+        const revoked = await store.revokeSubjectSessions(subjectId, {
           reason: "logout_everywhere",
           now,
           ...(exceptId === undefined ? {} : { exceptId }),
         });
         const expected = [...model.sessions.values()].filter(
-          (s) => s.revokedAt === null && s.id !== exceptId,
+          (s) => s.subjectId === subjectId && s.revokedAt === null && s.id !== exceptId,
         );
         expect(revoked.map((s) => s.id).sort(), where).toEqual(expected.map((s) => s.id).sort());
         // The contract orders the changes as the store returned the sessions.
@@ -196,7 +322,7 @@ async function runCommands(store: SessionStore, commands: Command[]): Promise<vo
       case "touch": {
         const id = pick(command.target);
         const s = model.sessions.get(id);
-        const live = s && model.live(now).includes(s);
+        const live = s && model.live(s.subjectId, now).some((l) => l.id === id);
         if (s && live) {
           s.lastActiveAt = now;
           s.idleExpiresAt =
@@ -214,11 +340,26 @@ async function runCommands(store: SessionStore, commands: Command[]): Promise<vo
         );
         break;
       }
-      case "list":
-        expect(await store.listSessions("user-1", now), where).toEqual(model.live(now));
+      case "list": {
+        const subjectId = subjectAt(command.subject);
+        expect(await store.listSessions(subjectId, now), where).toEqual(model.live(subjectId, now));
         break;
+      }
+      case "bump": {
+        const subjectId = subjectAt(command.subject);
+        expect(await store.bumpTokenVersion(subjectId, now), where).toEqual(model.bump(subjectId, now));
+        break;
+      }
+      case "update": {
+        const subjectId = subjectAt(command.subject);
+        const patch = patchOf(command.patch, now);
+        expect(await store.updateSubject(subjectId, patch, now), where).toEqual(
+          model.update(subjectId, patch, now),
+        );
+        break;
+      }
     }
-    // The changelog holds exactly the revocations this step made, in order.
+    // The changelog holds exactly the changes this step made, in order.
     const page = await store.readRevocations({ after: cursor, limit: 1000 });
     expect(
       page.changes.map(({ cursor: _cursor, ...change }) => change),
@@ -227,7 +368,12 @@ async function runCommands(store: SessionStore, commands: Command[]): Promise<vo
     model.pending = [];
     cursor = page.cursor;
   }
-  for (const [id, s] of model.sessions) expect(await store.findSession(id), `final ${id}`).toEqual(s);
+  for (const id of model.sessions.keys()) {
+    expect(await store.readSession(id), `final ${id}`).toEqual(model.read(id));
+  }
+  for (const id of SUBJECTS) {
+    expect(await store.findSubject(id), `final ${id}`).toEqual(model.subjects.get(id) ?? null);
+  }
 }
 
 /** Random sequences of operations against the store and the model, compared after every step. */
@@ -236,7 +382,7 @@ export function modelCases(factory: StoreFactory, runs: number): void {
     it("agrees with the model over random operation sequences", async () => {
       await fc.assert(
         fc.asyncProperty(fc.array(commandArb, { minLength: 1, maxLength: 40 }), async (commands) => {
-          await withStore(factory, (store) => runCommands(store, commands));
+          await withConcern(factory, "sessions", (store) => runCommands(store, commands));
         }),
         { numRuns: runs },
       );

@@ -1,11 +1,20 @@
 import type { RevocationChange, SessionStore } from "@prolong/core";
 import { describe, expect, it } from "vitest";
-import { DAY, MINUTE, type StoreFactory, sessionRecord, T0, uniqueId, withStore } from "./fixtures.js";
+import {
+  addSessions,
+  DAY,
+  MINUTE,
+  type StoreFactory,
+  sessionRecord,
+  T0,
+  uniqueId,
+  withConcern,
+} from "./fixtures.js";
 
 /** A change as the test expects it; cursors are the store's own business. */
 type Expected =
-  | { kind: "revoked"; sessionId: string; userId: string; at: number }
-  | { kind: "version"; userId: string; version: number; at: number };
+  | { kind: "revoked"; sessionId: string; subjectId: string; at: number }
+  | { kind: "version"; subjectId: string; version: number; at: number };
 
 const withoutCursor = (changes: RevocationChange[]): Expected[] =>
   changes.map(({ cursor: _cursor, ...change }) => change);
@@ -24,16 +33,9 @@ async function readAll(store: SessionStore, after: string | null, limit = 100) {
   throw new Error("the changelog never ended");
 }
 
-async function user(store: SessionStore): Promise<string> {
+async function subject(store: SessionStore): Promise<string> {
   const id = uniqueId("u");
-  await store.createUser({
-    id,
-    username: id,
-    passwordHash: null,
-    disabled: false,
-    claims: {},
-    createdAt: T0,
-  });
+  await store.ensureSubject(id, T0);
   return id;
 }
 
@@ -41,46 +43,47 @@ async function user(store: SessionStore): Promise<string> {
 export function revocationCases(factory: StoreFactory): void {
   describe("revocation changelog", () => {
     it("starts empty", async () => {
-      await withStore(factory, async (store) => {
+      await withConcern(factory, "sessions", async (store) => {
         expect((await store.readRevocations({ after: null, limit: 10 })).changes).toEqual([]);
       });
     });
 
     it("appends exactly one change per revocation and version bump, in order", async () => {
-      await withStore(factory, async (store) => {
-        const u1 = await user(store);
+      await withConcern(factory, "sessions", async (store) => {
+        const u1 = await subject(store);
         const [a, b, c, d] = [
-          sessionRecord({ userId: u1 }),
-          sessionRecord({ userId: u1 }),
-          sessionRecord({ userId: u1 }),
-          sessionRecord({ userId: "user-2" }),
+          sessionRecord({ subjectId: u1 }),
+          sessionRecord({ subjectId: u1 }),
+          sessionRecord({ subjectId: u1 }),
+          sessionRecord({ subjectId: "subject-2" }),
         ] as const;
-        for (const s of [a, b, c, d]) await store.createSession(s);
+        await addSessions(store, a, b, c, d);
 
         await store.revokeSession(b.id, "logout", T0 + 1);
         const bumped = await store.bumpTokenVersion(u1, T0 + 2);
-        const many = await store.revokeUserSessions(u1, { reason: "logout_everywhere", now: T0 + 3 });
+        const many = await store.revokeSubjectSessions(u1, { reason: "logout_everywhere", now: T0 + 3 });
         await store.revokeSession(d.id, "admin", T0 + 4);
 
         expect(bumped?.tokenVersion).toBe(1);
         const { changes } = await readAll(store, null);
         expect(withoutCursor(changes)).toEqual([
-          { kind: "revoked", sessionId: b.id, userId: u1, at: T0 + 1 },
-          { kind: "version", userId: u1, version: 1, at: T0 + 2 },
+          { kind: "revoked", sessionId: b.id, subjectId: u1, at: T0 + 1 },
+          { kind: "version", subjectId: u1, version: 1, at: T0 + 2 },
           // The bulk revocation appends one change per session, in the order it returned them.
-          ...many.map((s) => ({ kind: "revoked", sessionId: s.id, userId: u1, at: T0 + 3 })),
-          { kind: "revoked", sessionId: d.id, userId: "user-2", at: T0 + 4 },
+          ...many.map((s) => ({ kind: "revoked", sessionId: s.id, subjectId: u1, at: T0 + 3 })),
+          { kind: "revoked", sessionId: d.id, subjectId: "subject-2", at: T0 + 4 },
         ]);
         expect(many.map((s) => s.id).sort()).toEqual([a.id, c.id].sort());
       });
     });
 
     it("appends a revocation when rotate detects reuse, and nothing for its other outcomes", async () => {
-      await withStore(factory, async (store) => {
+      await withConcern(factory, "sessions", async (store) => {
         const s = sessionRecord();
-        await store.createSession(s);
+        await addSessions(store, s);
         const request = {
           sessionId: s.id,
+          clientId: s.clientId,
           generation: 0,
           presentedHash: "hash-0",
           successorHash: "hash-1",
@@ -97,40 +100,42 @@ export function revocationCases(factory: StoreFactory): void {
         expect((await store.rotate({ ...request, now: reuseAt })).status).toBe("reused");
         expect((await store.rotate({ ...request, now: reuseAt + 1 })).status).toBe("revoked");
         expect(withoutCursor((await readAll(store, null)).changes)).toEqual([
-          { kind: "revoked", sessionId: s.id, userId: "user-1", at: reuseAt },
+          { kind: "revoked", sessionId: s.id, subjectId: "subject-1", at: reuseAt },
         ]);
       });
     });
 
     it("appends nothing for a revocation that changes nothing", async () => {
-      await withStore(factory, async (store) => {
-        const u1 = await user(store);
-        const revoked = sessionRecord({ userId: u1, revokedAt: T0, revokedReason: "logout" });
-        await store.createSession(revoked);
+      await withConcern(factory, "sessions", async (store) => {
+        const u1 = await subject(store);
+        const revoked = sessionRecord({ subjectId: u1, revokedAt: T0, revokedReason: "logout" });
+        await addSessions(store, revoked);
         const start = await readAll(store, null);
 
         expect(await store.revokeSession(revoked.id, "admin", T0 + 1)).toBeNull();
         expect(await store.revokeSession("missing", "admin", T0 + 1)).toBeNull();
-        expect(await store.revokeUserSessions(u1, { reason: "logout_everywhere", now: T0 + 1 })).toEqual([]);
+        expect(await store.revokeSubjectSessions(u1, { reason: "logout_everywhere", now: T0 + 1 })).toEqual(
+          [],
+        );
         expect(await store.bumpTokenVersion("nobody", T0 + 1)).toBeNull();
         const quiet = await readAll(store, start.cursor);
         expect(quiet.changes).toEqual([]);
 
         // The cursor of an empty read still leads to the next change.
-        const live = sessionRecord({ userId: u1 });
-        await store.createSession(live);
+        const live = sessionRecord({ subjectId: u1 });
+        await addSessions(store, live);
         await store.revokeSession(live.id, "logout", T0 + 2);
         expect(withoutCursor((await readAll(store, quiet.cursor)).changes)).toEqual([
-          { kind: "revoked", sessionId: live.id, userId: u1, at: T0 + 2 },
+          { kind: "revoked", sessionId: live.id, subjectId: u1, at: T0 + 2 },
         ]);
       });
     });
 
     it("records racing revocations of one session once, and racing bumps each in version order", async () => {
-      await withStore(factory, async (store) => {
-        const u1 = await user(store);
-        const s = sessionRecord({ userId: u1 });
-        await store.createSession(s);
+      await withConcern(factory, "sessions", async (store) => {
+        const u1 = await subject(store);
+        const s = sessionRecord({ subjectId: u1 });
+        await addSessions(store, s);
         await Promise.all(Array.from({ length: 10 }, (_, i) => store.revokeSession(s.id, "admin", T0 + i)));
         await Promise.all(Array.from({ length: 10 }, () => store.bumpTokenVersion(u1, T0 + 20)));
         const { changes } = await readAll(store, null);
@@ -143,9 +148,9 @@ export function revocationCases(factory: StoreFactory): void {
     });
 
     it("pages by limit, and reading after any cursor gives exactly what followed it", async () => {
-      await withStore(factory, async (store) => {
+      await withConcern(factory, "sessions", async (store) => {
         const sessions = Array.from({ length: 7 }, () => sessionRecord());
-        for (const s of sessions) await store.createSession(s);
+        await addSessions(store, ...sessions);
         for (const [i, s] of sessions.entries()) await store.revokeSession(s.id, "logout", T0 + i);
 
         const all = (await readAll(store, null)).changes;
@@ -169,54 +174,54 @@ export function revocationCases(factory: StoreFactory): void {
     });
 
     it("leaves out changes older than `since`, and its cursor still passes them", async () => {
-      await withStore(factory, async (store) => {
+      await withConcern(factory, "sessions", async (store) => {
         const sessions = Array.from({ length: 4 }, () => sessionRecord());
-        for (const s of sessions) await store.createSession(s);
+        await addSessions(store, ...sessions);
         for (const [i, s] of sessions.entries()) await store.revokeSession(s.id, "logout", T0 + i * MINUTE);
 
         const recent = await store.readRevocations({ after: null, since: T0 + 2 * MINUTE, limit: 10 });
         expect(recent.changes.map((c) => c.at)).toEqual([T0 + 2 * MINUTE, T0 + 3 * MINUTE]);
         const later = sessionRecord();
-        await store.createSession(later);
+        await addSessions(store, later);
         await store.revokeSession(later.id, "logout", T0);
         // Followed by the later change only, old as its `at` is: since filters, it does not seek.
         expect(withoutCursor((await readAll(store, recent.cursor)).changes)).toEqual([
-          { kind: "revoked", sessionId: later.id, userId: "user-1", at: T0 },
+          { kind: "revoked", sessionId: later.id, subjectId: "subject-1", at: T0 },
         ]);
       });
     });
 
     it("purges old changes, and cursors handed out before keep leading to new ones", async () => {
-      await withStore(factory, async (store) => {
+      await withConcern(factory, "sessions", async (store) => {
         const old = sessionRecord();
         const recent = sessionRecord();
-        for (const s of [old, recent]) await store.createSession(s);
+        await addSessions(store, old, recent);
         await store.revokeSession(old.id, "logout", T0);
         await store.revokeSession(recent.id, "logout", T0 + DAY);
         const before = await readAll(store, null);
 
         await store.purge(T0 + DAY);
         expect(withoutCursor((await readAll(store, null)).changes)).toEqual([
-          { kind: "revoked", sessionId: recent.id, userId: "user-1", at: T0 + DAY },
+          { kind: "revoked", sessionId: recent.id, subjectId: "subject-1", at: T0 + DAY },
         ]);
         await store.purge(T0 + 2 * DAY);
         expect((await readAll(store, null)).changes).toEqual([]);
 
         // Purged to empty: a new change must still come after the old cursor.
         const next = sessionRecord();
-        await store.createSession(next);
+        await addSessions(store, next);
         await store.revokeSession(next.id, "logout", T0 + 3 * DAY);
         expect(withoutCursor((await readAll(store, before.cursor)).changes)).toEqual([
-          { kind: "revoked", sessionId: next.id, userId: "user-1", at: T0 + 3 * DAY },
+          { kind: "revoked", sessionId: next.id, subjectId: "subject-1", at: T0 + 3 * DAY },
         ]);
       });
     });
 
     it("wakes watchers after a change, if it offers watching", async () => {
-      await withStore(factory, async (store) => {
+      await withConcern(factory, "sessions", async (store) => {
         if (!store.watchRevocations) return;
         const s = sessionRecord();
-        await store.createSession(s);
+        await addSessions(store, s);
         let wakes = 0;
         const stop = store.watchRevocations(() => {
           wakes += 1;

@@ -1,4 +1,18 @@
 import { runStoreConformance } from "@prolong/store-conformance";
-import { MemoryStore } from "@prolong/store-memory";
+import { MemoryAuditLog, MemoryKeyStore, MemorySessionStore, MemoryStore } from "@prolong/store-memory";
 
 runStoreConformance("memory", async () => ({ store: new MemoryStore() }));
+
+// Each concern stands alone, as a deployment may put it beside another backend's concerns.
+runStoreConformance(
+  "memory concerns alone",
+  async () => ({
+    store: {
+      sessions: new MemorySessionStore(),
+      keys: new MemoryKeyStore(),
+      audit: new MemoryAuditLog(),
+      close: async () => {},
+    },
+  }),
+  { concerns: ["sessions", "keys", "audit"], modelRuns: 10 },
+);

@@ -113,4 +113,44 @@ export const migrations: readonly string[] = [
     beats INTEGER NOT NULL
   ) STRICT;
   `,
+  // 4: users split into subjects (the standing every refresh reads) and accounts (the
+  // optional built-in sign-in); user_id becomes subject_id everywhere.
+  `
+  CREATE TABLE subjects (
+    id                 TEXT PRIMARY KEY,
+    disabled           INTEGER NOT NULL DEFAULT 0,
+    token_version      INTEGER NOT NULL DEFAULT 0,
+    reauth_required_at INTEGER,
+    claims             TEXT NOT NULL DEFAULT '{}',
+    created_at         INTEGER NOT NULL,
+    updated_at         INTEGER NOT NULL
+  ) STRICT;
+  CREATE TABLE accounts (
+    subject_id    TEXT PRIMARY KEY,
+    username      TEXT NOT NULL UNIQUE,
+    password_hash TEXT,
+    created_at    INTEGER NOT NULL,
+    updated_at    INTEGER NOT NULL
+  ) STRICT;
+  -- Every user had a username, so every user becomes a subject with an account, same id.
+  INSERT INTO subjects (id, disabled, token_version, reauth_required_at, claims, created_at, updated_at)
+    SELECT id, disabled, token_version, reauth_required_at, claims, created_at, updated_at FROM users;
+  INSERT INTO accounts (subject_id, username, password_hash, created_at, updated_at)
+    SELECT id, username, password_hash, created_at, updated_at FROM users;
+  DROP TABLE users;
+
+  DROP INDEX sessions_user;
+  ALTER TABLE sessions RENAME COLUMN user_id TO subject_id;
+  CREATE INDEX sessions_subject ON sessions (subject_id, created_at);
+
+  ALTER TABLE revocation_changes RENAME COLUMN user_id TO subject_id;
+
+  -- The audit log pages newest first by (at, seq): each filter gets an index in that order.
+  DROP INDEX events_user;
+  DROP INDEX events_session;
+  ALTER TABLE events RENAME COLUMN user_id TO subject_id;
+  CREATE INDEX events_subject ON events (subject_id, at) WHERE subject_id IS NOT NULL;
+  CREATE INDEX events_session ON events (session_id, at) WHERE session_id IS NOT NULL;
+  CREATE INDEX events_type ON events (type, at);
+  `,
 ];

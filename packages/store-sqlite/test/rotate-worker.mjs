@@ -9,7 +9,7 @@ const statuses = [];
 const go = new Int32Array(workerData.signal);
 Atomics.wait(go, 0, 0);
 for (let i = 0; i < workerData.attempts; i++) {
-  const outcome = await store.rotate(workerData.request);
+  const outcome = await store.sessions.rotate(workerData.request);
   statuses.push(outcome.status);
 }
 await store.close();

@@ -6,7 +6,9 @@ import { isProlongError, type SessionRecord } from "@prolong/core";
 import { openSqliteStore } from "@prolong/store-sqlite";
 import Database from "better-sqlite3";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { listEventsSql } from "../src/audit.js";
 import { migrations } from "../src/migrations.js";
+import { LIST_SESSIONS_SQL, READ_SESSION_SQL } from "../src/sessions.js";
 
 const T0 = Date.UTC(2026, 0, 1);
 let dir: string;
@@ -31,7 +33,7 @@ function pragma(path: string, name: string): unknown {
 function session(id: string): SessionRecord {
   return {
     id,
-    userId: "u1",
+    subjectId: "u1",
     clientId: "web",
     deviceName: null,
     userAgent: null,
@@ -66,37 +68,53 @@ describe("SQLite store", () => {
     const first = openSqliteStore({ path });
     const version = pragma(path, "user_version");
     expect(version).toBeGreaterThan(0);
-    await first.createSession(session("s1"));
-    await first.claimSecret("mac", "v1");
+    await first.sessions.ensureSubject("u1", T0);
+    await first.sessions.createSession(session("s1"));
+    await first.keys.claimSecret("mac", "v1");
     await first.close();
 
     const second = openSqliteStore({ path });
     expect(pragma(path, "user_version")).toBe(version);
-    expect((await second.findSession("s1"))?.currentHash).toBe("h0");
-    expect(await second.claimSecret("mac", "v2")).toBe("v1");
+    expect((await second.sessions.readSession("s1"))?.session.currentHash).toBe("h0");
+    expect(await second.keys.claimSecret("mac", "v2")).toBe("v1");
     await second.close();
   });
 
-  it("answers refresh lookups from the primary key, not a table scan", async () => {
+  it("answers the hot read from primary keys, and lists from indexes, never a table scan or sort", async () => {
     const path = join(dir, "prolong.db");
     const store = openSqliteStore({ path });
     await store.ping();
-    const plan = (sql: string) => {
+    const plan = (sql: string, params: unknown) => {
       const db = new Database(path, { readonly: true });
       try {
-        return (db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all("x") as { detail: string }[])
+        return (db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(params) as { detail: string }[])
           .map((p) => p.detail)
-          .join(" ");
+          .join(" | ");
       } finally {
         db.close();
       }
     };
-    expect(plan("SELECT * FROM sessions WHERE id = ?")).toMatch(
-      /USING INDEX sqlite_autoindex_sessions_1|PRIMARY KEY/,
-    );
-    expect(plan("SELECT * FROM sessions WHERE user_id = ? ORDER BY created_at DESC")).toMatch(
-      /USING INDEX sessions_user/,
-    );
+    // The statements the store runs: a refresh reads the session and its subject, each
+    // by its primary key, in one statement.
+    const hot = plan(READ_SESSION_SQL, "x");
+    expect(hot).toMatch(/SEARCH s USING INDEX sqlite_autoindex_sessions_1 \(id=\?\)/);
+    expect(hot).toMatch(/SEARCH u USING INDEX sqlite_autoindex_subjects_1 \(id=\?\)/);
+    expect(hot).not.toMatch(/SCAN/);
+    const list = plan(LIST_SESSIONS_SQL, { subject_id: "u1", now: T0 });
+    expect(list).toMatch(/USING INDEX sessions_subject/);
+    expect(list).not.toMatch(/SCAN|TEMP B-TREE/);
+    // Each audit filter pages through its own index, newest first, without sorting.
+    const page = { limit: 10, after_at: T0, after_seq: 5 };
+    for (const [filter, index, params] of [
+      ["subjectId", "events_subject", { subject_id: "u1" }],
+      ["sessionId", "events_session", { session_id: "s1" }],
+      ["type", "events_type", { type: "signed_in" }],
+    ] as const) {
+      const events = plan(listEventsSql([filter], true), { ...page, ...params });
+      expect(events, filter).toMatch(new RegExp(`USING INDEX ${index}`));
+      expect(events, filter).not.toMatch(/TEMP B-TREE/);
+    }
+    expect(plan(listEventsSql([], false), { limit: 10 })).not.toMatch(/TEMP B-TREE/);
     await store.close();
   });
 
@@ -106,7 +124,7 @@ describe("SQLite store", () => {
     // A second connection writes the history, as another process would.
     const db = new Database(path);
     const insert = db.prepare(
-      "INSERT INTO revocation_changes (kind, user_id, session_id, at) VALUES ('revoked', 'u1', ?, ?)",
+      "INSERT INTO revocation_changes (kind, subject_id, session_id, at) VALUES ('revoked', 'u1', ?, ?)",
     );
     db.transaction(() => {
       for (let i = 0; i < 5000; i++) insert.run(`old-${i}`, T0 + i);
@@ -121,9 +139,9 @@ describe("SQLite store", () => {
       )
       .all(T0) as { detail: string }[];
     expect(plan.map((p) => p.detail).join(" ")).toMatch(/USING (COVERING )?INDEX revocation_changes_at/);
-    const page = await store.readRevocations({ after: null, since: T0 + 86_400_000, limit: 10 });
+    const page = await store.sessions.readRevocations({ after: null, since: T0 + 86_400_000, limit: 10 });
     expect(page.changes.map((c) => (c.kind === "revoked" ? c.sessionId : ""))).toEqual(["recent", "latest"]);
-    const none = await store.readRevocations({ after: null, since: T0 + 86_400_002, limit: 10 });
+    const none = await store.sessions.readRevocations({ after: null, since: T0 + 86_400_002, limit: 10 });
     expect(none.changes).toEqual([]);
     expect(none.cursor).toBe(page.cursor);
     db.close();
@@ -133,12 +151,14 @@ describe("SQLite store", () => {
   it("settles rotations racing from several threads on one file: exactly one successor", async () => {
     const path = join(dir, "prolong.db");
     const setup = openSqliteStore({ path });
-    await setup.createSession(session("shared"));
+    await setup.sessions.ensureSubject("u1", T0);
+    await setup.sessions.createSession(session("shared"));
     await setup.close();
 
     const signal = new SharedArrayBuffer(4);
     const request = {
       sessionId: "shared",
+      clientId: "web",
       generation: 0,
       presentedHash: "h0",
       successorHash: "h1",
@@ -170,7 +190,7 @@ describe("SQLite store", () => {
     expect(statuses.filter((s) => s === "rotated")).toHaveLength(1);
     expect(statuses.filter((s) => s === "replayed")).toHaveLength(99);
     const check = openSqliteStore({ path });
-    expect(await check.findSession("shared")).toMatchObject({
+    expect((await check.sessions.readSession("shared"))?.session).toMatchObject({
       generation: 1,
       currentHash: "h1",
       revokedAt: null,
@@ -207,19 +227,106 @@ describe("SQLite store", () => {
 
     const store = openSqliteStore({ path });
     expect(pragma(path, "user_version")).toBe(migrations.length);
-    const page = await store.readRevocations({ after: null, limit: 10 });
+    const page = await store.sessions.readRevocations({ after: null, limit: 10 });
     expect(page.changes.map(({ cursor: _c, ...c }) => c)).toEqual([
-      { kind: "revoked", sessionId: "early", userId: "u1", at: T0 + 10 },
-      { kind: "version", userId: "u1", version: 2, at: T0 + 30 },
-      { kind: "revoked", sessionId: "late", userId: "u1", at: T0 + 40 },
+      { kind: "revoked", sessionId: "early", subjectId: "u1", at: T0 + 10 },
+      { kind: "version", subjectId: "u1", version: 2, at: T0 + 30 },
+      { kind: "revoked", sessionId: "late", subjectId: "u1", at: T0 + 40 },
     ]);
     // Every key stored before had signed: active from its creation, or retired.
-    expect((await store.listKeys()).map((k) => [k.kid, k.activatedAt, k.retiredAt])).toEqual([
+    expect((await store.keys.listKeys()).map((k) => [k.kid, k.activatedAt, k.retiredAt])).toEqual([
       ["old", T0, T0 + 5],
       ["current", T0 + 5, null],
     ]);
-    expect(await store.findUser("u1")).toMatchObject({ tokenVersion: 2, username: "maryo" });
-    expect((await store.findSession("live"))?.revokedAt).toBeNull();
+    expect(await store.sessions.findSubject("u1")).toMatchObject({ tokenVersion: 2 });
+    expect(await store.accounts.findAccountByName("maryo")).toMatchObject({ subjectId: "u1" });
+    expect((await store.sessions.readSession("live"))?.session.revokedAt).toBeNull();
+    await store.close();
+  });
+
+  it("upgrades a database of the previous schema: users become subjects with accounts, nothing lost", async () => {
+    const path = join(dir, "prolong.db");
+    const previous = migrations.length - 1;
+    const old = new Database(path);
+    for (const sql of migrations.slice(0, previous)) old.exec(sql);
+    old.pragma(`user_version = ${previous}`);
+    old.exec(`
+      INSERT INTO users (id, username, password_hash, disabled, token_version, reauth_required_at, claims,
+          created_at, updated_at)
+        VALUES ('u1', 'maryo', 'scrypt$1', 0, 3, ${T0 + 7}, '{"roles":["admin"]}', ${T0}, ${T0 + 9}),
+               ('u2', 'luigi', NULL, 1, 0, NULL, '{}', ${T0 + 1}, ${T0 + 2});
+      INSERT INTO sessions (id, user_id, client_id, device_name, created_at, auth_time, last_active_at,
+          idle_expires_at, absolute_expires_at, token_version, generation, current_hash, previous_hash,
+          rotated_at, revoked_at, revoked_reason)
+        VALUES ('s1', 'u1', 'web', 'laptop', ${T0}, ${T0}, ${T0 + 5}, ${T0 + 86_400_000}, NULL, 3, 2, 'h2', 'h1',
+                ${T0 + 5}, NULL, NULL),
+               ('s2', 'u2', 'native', NULL, ${T0}, ${T0}, ${T0}, ${T0 + 86_400_000}, ${T0 + 2 * 86_400_000}, 0,
+                0, 'h0', NULL, NULL, ${T0 + 3}, 'user_disabled');
+      INSERT INTO revocation_changes (kind, user_id, session_id, version, at)
+        VALUES ('revoked', 'u2', 's2', NULL, ${T0 + 3}), ('version', 'u1', NULL, 3, ${T0 + 4});
+      INSERT INTO events (id, type, user_id, session_id, at, detail)
+        VALUES ('e1', 'signed_in', 'u1', 's1', ${T0}, '{"clientId":"web"}');
+    `);
+    old.close();
+
+    const store = openSqliteStore({ path });
+    expect(pragma(path, "user_version")).toBe(migrations.length);
+    const subject = {
+      id: "u1",
+      disabled: false,
+      tokenVersion: 3,
+      reauthRequiredAt: T0 + 7,
+      claims: { roles: ["admin"] },
+      createdAt: T0,
+      updatedAt: T0 + 9,
+    };
+    expect(await store.sessions.findSubject("u1")).toEqual(subject);
+    expect(await store.sessions.findSubject("u2")).toMatchObject({ disabled: true, tokenVersion: 0 });
+    expect(await store.accounts.listAccounts({ limit: 10 })).toEqual([
+      { subjectId: "u2", username: "luigi", passwordHash: null, createdAt: T0 + 1, updatedAt: T0 + 2 },
+      { subjectId: "u1", username: "maryo", passwordHash: "scrypt$1", createdAt: T0, updatedAt: T0 + 9 },
+    ]);
+    expect(await store.sessions.readSession("s1")).toEqual({
+      session: {
+        ...session("s1"),
+        deviceName: "laptop",
+        lastActiveAt: T0 + 5,
+        tokenVersion: 3,
+        generation: 2,
+        currentHash: "h2",
+        previousHash: "h1",
+        rotatedAt: T0 + 5,
+      },
+      subject,
+    });
+    expect((await store.sessions.readSession("s2"))?.session).toMatchObject({
+      subjectId: "u2",
+      revokedReason: "user_disabled",
+    });
+    // The session still refreshes on the new schema, and its subject comes with it.
+    const rotated = await store.sessions.rotate({
+      sessionId: "s1",
+      clientId: "web",
+      generation: 2,
+      presentedHash: "h2",
+      successorHash: "h3",
+      now: T0 + 10,
+      graceMs: 30_000,
+      idleTimeoutMs: 86_400_000,
+    });
+    expect(rotated).toMatchObject({ status: "rotated", subject });
+    const changes = await store.sessions.readRevocations({ after: null, limit: 10 });
+    expect(changes.changes.map(({ cursor: _c, ...c }) => c)).toEqual([
+      { kind: "revoked", sessionId: "s2", subjectId: "u2", at: T0 + 3 },
+      { kind: "version", subjectId: "u1", version: 3, at: T0 + 4 },
+    ]);
+    expect((await store.audit.list({ subjectId: "u1", limit: 10 })).events).toEqual([
+      { id: "e1", type: "signed_in", subjectId: "u1", sessionId: "s1", at: T0, detail: { clientId: "web" } },
+    ]);
+    // The old table is gone, so nothing can read a stale copy of a user.
+    const db = new Database(path, { readonly: true });
+    expect(db.prepare("SELECT name FROM sqlite_master WHERE name = 'users'").all()).toEqual([]);
+    db.close();
     await store.close();
   });
 
@@ -227,14 +334,15 @@ describe("SQLite store", () => {
     const path = join(dir, "prolong.db");
     const reader = openSqliteStore({ path });
     const writer = openSqliteStore({ path });
-    const start = await reader.readRevocations({ after: null, limit: 10 });
-    await writer.createSession(session("s1"));
-    await writer.revokeSession("s1", "admin", T0 + 1);
-    const page = await reader.readRevocations({ after: start.cursor, limit: 10 });
+    const start = await reader.sessions.readRevocations({ after: null, limit: 10 });
+    await writer.sessions.ensureSubject("u1", T0);
+    await writer.sessions.createSession(session("s1"));
+    await writer.sessions.revokeSession("s1", "admin", T0 + 1);
+    const page = await reader.sessions.readRevocations({ after: start.cursor, limit: 10 });
     expect(page.changes).toEqual([
-      { cursor: expect.any(String), kind: "revoked", sessionId: "s1", userId: "u1", at: T0 + 1 },
+      { cursor: expect.any(String), kind: "revoked", sessionId: "s1", subjectId: "u1", at: T0 + 1 },
     ]);
-    expect((await reader.readRevocations({ after: page.cursor, limit: 10 })).changes).toEqual([]);
+    expect((await reader.sessions.readRevocations({ after: page.cursor, limit: 10 })).changes).toEqual([]);
     await reader.close();
     await writer.close();
   });
@@ -243,9 +351,9 @@ describe("SQLite store", () => {
 describe("SQLite store outages", () => {
   it("reports a closed database as store_unavailable, and a broken constraint as itself", async () => {
     const store = openSqliteStore({ path: join(dir, "prolong.db") });
-    await store.createSession(session("s1"));
+    await store.sessions.createSession(session("s1"));
     // A duplicate id is a bug of the caller, not an outage: it must not become a 503.
-    const duplicate = await store.createSession(session("s1")).catch((e: unknown) => e);
+    const duplicate = await store.sessions.createSession(session("s1")).catch((e: unknown) => e);
     expect(isProlongError(duplicate)).toBe(false);
     expect((duplicate as { code?: string }).code).toMatch(/^SQLITE_CONSTRAINT/);
     await store.close();

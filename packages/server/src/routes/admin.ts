@@ -1,4 +1,4 @@
-import type { UserRecord } from "@prolong/core";
+import type { SecurityEvent, SubjectDetails } from "@prolong/core";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { z } from "zod";
 import type { AppContext } from "../context.js";
@@ -9,16 +9,30 @@ import { sendTokens } from "../token-response.js";
 import { describeSession } from "./sessions.js";
 
 const JSON_ONLY = ["application/json"] as const;
+const isoOrNull = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
-export function describeUser(user: UserRecord) {
+/** A user as the admin API shows it: the subject's standing and its account's name, if any. */
+export function describeUser({ subject, account }: SubjectDetails) {
   return {
-    id: user.id,
-    username: user.username,
-    disabled: user.disabled,
-    token_version: user.tokenVersion,
-    reauth_required_at: user.reauthRequiredAt === null ? null : new Date(user.reauthRequiredAt).toISOString(),
-    claims: user.claims,
-    created_at: new Date(user.createdAt).toISOString(),
+    id: subject.id,
+    username: account?.username ?? null,
+    disabled: subject.disabled,
+    token_version: subject.tokenVersion,
+    reauth_required_at: isoOrNull(subject.reauthRequiredAt),
+    claims: subject.claims,
+    created_at: new Date(subject.createdAt).toISOString(),
+  };
+}
+
+/** A security event as the admin API shows it. */
+function describeEvent(event: SecurityEvent) {
+  return {
+    id: event.id,
+    type: event.type,
+    userId: event.subjectId,
+    sessionId: event.sessionId,
+    at: new Date(event.at).toISOString(),
+    detail: event.detail,
   };
 }
 
@@ -40,8 +54,6 @@ const createSessionBody = z
 
 const setPasswordBody = z.object({ password: z.string().max(1024) }).strict();
 const rotateBody = z.object({ force: z.boolean().optional() }).strict();
-
-const isoOrNull = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
 type IdParams = { Params: { id: string } };
 
@@ -68,7 +80,7 @@ export function adminRoutes(ctx: AppContext) {
       async (request: FastifyRequest<IdParams>, reply: FastifyReply) => {
         try {
           await action(request.params.id);
-          const user = await engine.store.findUser(request.params.id);
+          const user = await engine.describeSubject(request.params.id);
           return user ? describeUser(user) : sendErrorCode(reply, "not_found", "no such user");
         } catch (error) {
           return sendError(reply, error);
@@ -79,7 +91,7 @@ export function adminRoutes(ctx: AppContext) {
       async (admin) => {
         admin.get<{ Querystring: { after?: string; limit?: string } }>("/users", async (request) => {
           const limit = Math.min(Math.max(Number(request.query.limit ?? 100) || 100, 1), 500);
-          const users = await engine.store.listUsers({
+          const users = await engine.listAccounts({
             limit,
             ...(request.query.after ? { after: request.query.after } : {}),
           });
@@ -90,7 +102,7 @@ export function adminRoutes(ctx: AppContext) {
           const body = parseBody(createUserBody, request, reply);
           if (!body) return reply;
           try {
-            const user = await engine.createUser({
+            const user = await engine.createAccount({
               username: body.data.username,
               ...(body.data.password === undefined ? {} : { password: body.data.password }),
               ...(body.data.claims === undefined ? {} : { claims: body.data.claims }),
@@ -102,16 +114,16 @@ export function adminRoutes(ctx: AppContext) {
         });
 
         admin.get<IdParams>("/users/:id", async (request, reply) => {
-          const user = await engine.store.findUser(request.params.id);
+          const user = await engine.describeSubject(request.params.id);
           return user ? describeUser(user) : sendErrorCode(reply, "not_found", "no such user");
         });
         admin.post<IdParams>(
           "/users/:id/disable",
-          userAction((id) => engine.disableUser(id)),
+          userAction((id) => engine.disableSubject(id)),
         );
         admin.post<IdParams>(
           "/users/:id/enable",
-          userAction((id) => engine.enableUser(id)),
+          userAction((id) => engine.enableSubject(id)),
         );
         admin.post<IdParams>(
           "/users/:id/reauth",
@@ -148,8 +160,8 @@ export function adminRoutes(ctx: AppContext) {
         });
 
         admin.get<IdParams>("/users/:id/events", async (request) => {
-          const events = await engine.store.listEvents({ userId: request.params.id, limit: 100 });
-          return { events: events.map((e) => ({ ...e, at: new Date(e.at).toISOString() })) };
+          const page = await engine.listEvents({ subjectId: request.params.id, limit: 100 });
+          return { events: page.events.map(describeEvent) };
         });
 
         // For a backend that authenticated the user itself.
@@ -157,17 +169,13 @@ export function adminRoutes(ctx: AppContext) {
           const body = parseBody(createSessionBody, request, reply);
           if (!body) return reply;
           try {
-            const tokens = await engine.createSessionForUser({
-              userId: body.data.user_id,
+            const tokens = await engine.startSessionForSubject({
+              subjectId: body.data.user_id,
               ...(body.data.client_id === undefined ? {} : { clientId: body.data.client_id }),
               deviceName: body.data.device_name ?? null,
             });
             // The backend relays the tokens itself, so the refresh token is in the body whatever the profile.
-            return sendTokens(
-              reply,
-              { ...tokens, profile: { ...tokens.profile, refreshTransport: "body" } },
-              engine.now(),
-            );
+            return sendTokens(reply, tokens, engine.now(), "body");
           } catch (error) {
             return sendError(reply, error);
           }
@@ -183,9 +191,9 @@ export function adminRoutes(ctx: AppContext) {
         });
 
         admin.get("/keys", async () => {
-          const possibleAt = engine.keys.rotationPossibleAt();
+          const listing = engine.listKeys();
           return {
-            keys: engine.keys.keys.map((k) => ({
+            keys: listing.keys.map((k) => ({
               kid: k.kid,
               alg: k.alg,
               state: k.state,
@@ -194,7 +202,7 @@ export function adminRoutes(ctx: AppContext) {
               activated_at: isoOrNull(k.activatedAt),
               retired_at: isoOrNull(k.retiredAt),
             })),
-            rotation_possible_at: isoOrNull(possibleAt),
+            rotation_possible_at: isoOrNull(listing.rotationPossibleAt),
           };
         });
 
@@ -205,7 +213,7 @@ export function adminRoutes(ctx: AppContext) {
           if (!body.success) return sendErrorCode(reply, "invalid_request", 'body: {"force"?: boolean}');
           try {
             const key = await engine.rotateKeys({ force: body.data.force ?? false });
-            return { kid: key.kid, alg: key.alg, next: engine.keys.next?.kid ?? null };
+            return { kid: key.kid, alg: key.alg, next: engine.listKeys().next?.kid ?? null };
           } catch (error) {
             return sendError(reply, error);
           }

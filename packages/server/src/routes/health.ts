@@ -8,7 +8,7 @@ export function healthRoutes(ctx: AppContext) {
     // Readiness: the store must commit a write (ping), since sign-in and refresh all write.
     app.get("/healthz", async (request, reply) => {
       try {
-        await ctx.engine.store.ping();
+        await ctx.engine.ready();
         return { status: "ok", store: "ok" };
       } catch (err) {
         request.log.warn({ err }, "readiness: the store cannot write");

@@ -69,12 +69,14 @@ export function oauthRoutes(ctx: AppContext) {
     }
     // The tag tells a token we issued from one we did not, without the store (limits.ts):
     // the first kind is limited per session only, the second counts against the address.
-    const sessionId = await ctx.engine.sessionOfRefreshToken(token);
+    // Opened once: the engine takes the opened token as it is.
+    const opened = ctx.engine.openRefreshToken(token);
+    const sessionId = opened?.sessionId ?? null;
     const wait =
       sessionId === null ? await limits.grantFailed(request.ip) : await limits.sessionWait(sessionId);
     if (wait > 0) return sendRateLimited(reply, wait, { oauth: true });
     try {
-      const tokens = await ctx.engine.refresh({ refreshToken: token, clientId });
+      const tokens = await ctx.engine.refresh({ refreshToken: opened ?? token, clientId });
       // Replays inside the grace window are no new rotation (twenty tabs waking at once).
       if (!tokens.replayed) await limits.sessionUsed(tokens.sessionId);
       return sendTokens(reply, tokens, ctx.engine.now());

@@ -1,4 +1,4 @@
-import { cleanDeviceName, isProlongError, type SessionRecord } from "@prolong/core";
+import { cleanDeviceName, isProlongError, type SessionRecord, sessionEndsAt } from "@prolong/core";
 import { ENDPOINT_PATHS } from "@prolong/protocol";
 import type { FastifyInstance } from "fastify";
 import { z } from "zod";
@@ -24,11 +24,7 @@ export function describeSession(session: SessionRecord, currentId: string | null
     client_id: session.clientId,
     created_at: iso(session.createdAt),
     last_active_at: iso(session.lastActiveAt),
-    expires_at: iso(
-      session.absoluteExpiresAt === null
-        ? session.idleExpiresAt
-        : Math.min(session.idleExpiresAt, session.absoluteExpiresAt),
-    ),
+    expires_at: iso(sessionEndsAt(session)),
   };
 }
 
@@ -111,14 +107,14 @@ export function sessionRoutes(ctx: AppContext) {
       if (!body) return reply;
       // A stolen access token must not buy unlimited password guesses: the same budgets
       // as sign-in, under the same account and address (limits.ts).
-      const user = await engine.store.findUser(caller.claims.sub);
+      const account = await engine.findAccountBySubject(caller.claims.sub);
       try {
         const checked = await ctx.limits.checkPassword(
-          accountOf(user?.username ?? caller.claims.sub),
+          accountOf(account?.username ?? caller.claims.sub),
           request.ip,
           () =>
             engine.changePassword({
-              userId: caller.claims.sub,
+              subjectId: caller.claims.sub,
               sessionId: caller.session.id,
               currentPassword: body.data.current_password,
               newPassword: body.data.new_password,

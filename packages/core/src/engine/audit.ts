@@ -1,0 +1,50 @@
+import { type RandomSource, randomId } from "../random.js";
+import type { AuditLog, SecurityEvent } from "../store/index.js";
+import type { EngineEvent, EngineListener } from "./events.js";
+
+/**
+ * The security-event log as a subscriber of engine events: what an administrator reads
+ * back (`GET /admin/users/:id/events`). Routine traffic (refreshes, exchanges) and
+ * failed sign-ins of unknown usernames stay out; the metrics count those.
+ */
+export function auditRecorder(log: AuditLog, random: RandomSource): EngineListener {
+  return (event) => {
+    const detail = detailOf(event);
+    if (detail === null) return;
+    const record: SecurityEvent = {
+      id: randomId(random),
+      type: event.type,
+      subjectId: event.subjectId,
+      sessionId: "sessionId" in event ? event.sessionId : null,
+      at: event.at,
+      detail,
+    };
+    return log.record(record);
+  };
+}
+
+/** What the log keeps of an event (small and secret-free), or `null` to keep nothing. */
+function detailOf(event: EngineEvent): Record<string, unknown> | null {
+  switch (event.type) {
+    case "signed_in":
+      return { clientId: event.clientId, ip: event.ip };
+    case "sign_in_failed":
+      return event.subjectId === null ? null : { ip: event.ip };
+    case "reuse_detected":
+      return { generation: event.generation };
+    case "session_revoked":
+      return { reason: event.reason };
+    case "logout_everywhere":
+      return { version: event.version };
+    case "password_changed":
+      return { by: event.by };
+    case "password_change_failed":
+      return { ip: event.ip };
+    case "user_disabled":
+    case "reauth_required":
+      return {};
+    case "refreshed":
+    case "exchanged":
+      return null;
+  }
+}

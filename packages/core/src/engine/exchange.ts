@@ -1,0 +1,39 @@
+import { ProlongError } from "../errors.js";
+import { profileOf } from "../policy.js";
+import { admit } from "./admission.js";
+import type { EngineContext } from "./context.js";
+import { type ExchangedToken, grantAccess } from "./grants.js";
+
+/**
+ * Stateless exchange (P10, RFC 8693): a valid, unexpired access token buys a new one for
+ * the same session, bounded by the absolute lifetime, under the same standing rule as a
+ * refresh. Opt-in per profile.
+ */
+export async function exchange(
+  ctx: EngineContext,
+  input: { accessToken: string; clientId?: string },
+): Promise<ExchangedToken> {
+  const claims = await ctx.checkToken(input.accessToken);
+  const found = await ctx.store.sessions.readSession(claims.sid);
+  if (!found || found.session.subjectId !== claims.sub) {
+    throw new ProlongError("invalid_grant", "token is invalid");
+  }
+  const { session, subject } = found;
+  if (input.clientId !== undefined && input.clientId !== session.clientId) {
+    throw new ProlongError("invalid_grant", "token was issued to another client");
+  }
+  const profile = profileOf(ctx.policy, session.clientId);
+  // Opt-in per profile, and only where an absolute lifetime ends the chain (validatePolicy).
+  if (!profile.exchange) {
+    throw new ProlongError("unauthorized_client", "this client may not use the token exchange");
+  }
+  const now = ctx.clock.now();
+  await admit(ctx, session, subject, now);
+  if (claims.ver < subject.tokenVersion) throw new ProlongError("session_revoked", "session was revoked");
+  const touched = await ctx.store.sessions.touchSession(session.id, now, profile.idleTimeout * 1000);
+  // Live at `now` a moment ago, so only a revocation in between explains a miss.
+  if (!touched) throw new ProlongError("session_revoked", "session was revoked");
+  const grant = await grantAccess(ctx, subject, touched, profile);
+  await ctx.events.emit({ type: "exchanged", subjectId: subject.id, sessionId: session.id, at: now });
+  return grant;
+}

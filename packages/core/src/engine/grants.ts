@@ -1,0 +1,69 @@
+import { type AccessTokenClaims, RESERVED_CLAIMS } from "@prolong/protocol";
+import { signAccessToken } from "../access-token.js";
+import { seconds } from "../clock.js";
+import type { Profile } from "../policy.js";
+import { randomId } from "../random.js";
+import { accessTokenExpiry } from "../session-rules.js";
+import type { SessionRecord, SubjectRecord } from "../store/index.js";
+import type { EngineContext } from "./context.js";
+
+/** An access token for a session, and what its host needs to answer with it. */
+export interface AccessGrant {
+  accessToken: string;
+  tokenType: "Bearer";
+  /** Seconds until the access token expires. */
+  expiresIn: number;
+  sessionId: string;
+  claims: AccessTokenClaims;
+  /** The session as stored after this grant. */
+  session: SessionRecord;
+  profile: Profile;
+}
+
+/** What sign-in and refresh hand out: an access token and the session's refresh token. */
+export interface IssuedTokens extends AccessGrant {
+  refreshToken: string;
+  /**
+   * True when a refresh presented the previous token inside the grace window (P5) and
+   * got the same successor again: no new rotation happened, so rate limits skip it.
+   */
+  replayed: boolean;
+}
+
+/** What the stateless exchange (P10) hands out: an access token alone. */
+export type ExchangedToken = AccessGrant;
+
+/** Signs a fresh access token (RFC 9068) for a session in good standing. */
+export async function grantAccess(
+  ctx: EngineContext,
+  subject: SubjectRecord,
+  session: SessionRecord,
+  profile: Profile,
+): Promise<AccessGrant> {
+  const iat = seconds(ctx.clock.now());
+  const exp = accessTokenExpiry(session, iat, profile.accessTokenTtl);
+  const custom = await ctx.claims({ subject, session });
+  const claims: AccessTokenClaims = {
+    ...Object.fromEntries(Object.entries(custom ?? {}).filter(([name]) => !RESERVED_CLAIMS.has(name))),
+    iss: ctx.issuer,
+    sub: subject.id,
+    aud: ctx.audience,
+    exp,
+    iat,
+    jti: randomId(ctx.random),
+    client_id: session.clientId,
+    sid: session.id,
+    ver: subject.tokenVersion,
+    auth_time: seconds(session.authTime),
+    rfa: iat + Math.floor((exp - iat) * profile.refreshAfterRatio),
+  };
+  return {
+    accessToken: signAccessToken(ctx.keys.active, claims),
+    tokenType: "Bearer",
+    expiresIn: exp - iat,
+    sessionId: session.id,
+    claims,
+    session,
+    profile,
+  };
+}

@@ -1,0 +1,93 @@
+import { ProlongError } from "../errors.js";
+import { profileOf } from "../policy.js";
+import type { RefreshToken } from "../refresh-token.js";
+import { admit } from "./admission.js";
+import type { EngineContext } from "./context.js";
+import { grantAccess, type IssuedTokens } from "./grants.js";
+import { reportRevoked } from "./revoke.js";
+
+const invalidGrant = () => new ProlongError("invalid_grant", "refresh token is invalid");
+
+/**
+ * Opens a presented refresh token: `null` unless it is well formed and its tag checks out.
+ * A host may open it first (to rate-limit per session without trusting an
+ * unauthenticated id) and pass the result to {@link refresh}, so it is parsed once.
+ */
+export function openRefreshToken(ctx: EngineContext, value: string): RefreshToken | null {
+  return typeof value === "string" ? ctx.codec.open(value) : null;
+}
+
+/**
+ * Refresh with rotation (RFC 6749 §6, P4, P5), in one pass: the token is authenticated
+ * (or was, by `openRefreshToken`), its successor derived, and one store call settles
+ * everything else (`rotate`: the client binding, revoked, expired, current, grace-window
+ * replay or reuse) and returns the session with its subject, whose standing is then
+ * checked. Replaying the previous token inside the grace window returns the same
+ * successor; replaying any older one revokes the session.
+ */
+export async function refresh(
+  ctx: EngineContext,
+  input: { refreshToken: string | RefreshToken; clientId: string },
+): Promise<IssuedTokens> {
+  const presented = input.refreshToken;
+  const token =
+    typeof presented === "string"
+      ? openRefreshToken(ctx, presented)
+      : ctx.codec.vouches(presented)
+        ? presented
+        : null;
+  if (!token) throw invalidGrant();
+  const profile = profileOf(ctx.policy, input.clientId);
+  const successor = ctx.codec.next(token);
+  const now = ctx.clock.now();
+  const outcome = await ctx.store.sessions.rotate({
+    sessionId: token.sessionId,
+    // RFC 6749 §6: the store answers `unknown` for a token of another client.
+    clientId: input.clientId,
+    generation: token.generation,
+    presentedHash: token.hash,
+    successorHash: successor.hash,
+    now,
+    graceMs: profile.graceWindow * 1000,
+    idleTimeoutMs: profile.idleTimeout * 1000,
+  });
+  if (outcome.status === "unknown") throw invalidGrant();
+  const { session, subject } = outcome;
+  if (outcome.status === "reused") {
+    await ctx.events.emit({
+      type: "reuse_detected",
+      subjectId: session.subjectId,
+      sessionId: session.id,
+      generation: token.generation,
+      at: now,
+    });
+    await reportRevoked(ctx, session, "reuse", now);
+    throw new ProlongError("reuse_detected", "refresh token was reused; the session is revoked");
+  }
+  // The successor is derived, so a replay must land on the stored current token.
+  const current = outcome.status === "rotated" || outcome.status === "replayed";
+  if (current && session.currentHash !== successor.hash) throw invalidGrant();
+  // Standing is checked on what `rotate` returned, after it may have rotated. A session
+  // that fails here cannot go on whatever the reason: revoked or expired (rotate wrote
+  // nothing then), its subject disabled (which revokes every session it has), superseded
+  // by "log out everywhere" (admit revokes it), or signed in before a re-auth was asked
+  // (its auth_time never changes). So its unsent successor is never wanted, and checking
+  // before rotating would cost a second round trip on every refresh.
+  await admit(ctx, session, subject, now);
+  if (!current) {
+    // admit refused both already; a store that disagreed with session-rules.ts lands here.
+    throw outcome.status === "revoked"
+      ? new ProlongError("session_revoked", "session was revoked")
+      : new ProlongError("session_expired", "session has expired");
+  }
+  const grant = await grantAccess(ctx, subject, session, profile);
+  const replayed = outcome.status === "replayed";
+  await ctx.events.emit({
+    type: "refreshed",
+    subjectId: subject.id,
+    sessionId: session.id,
+    replayed,
+    at: now,
+  });
+  return { ...grant, refreshToken: successor.value, replayed };
+}

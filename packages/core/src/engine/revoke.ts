@@ -1,0 +1,110 @@
+import { MAX_ACCESS_TOKEN_BYTES } from "../access-token.js";
+import { isProlongError, ProlongError } from "../errors.js";
+import type { RevokeReason, SessionRecord } from "../store/index.js";
+import type { EngineContext } from "./context.js";
+import { ownSession } from "./sessions.js";
+
+/** Revokes one session and reports it; `null` when it was already revoked or is unknown. */
+export async function endSession(
+  ctx: EngineContext,
+  sessionId: string,
+  reason: RevokeReason,
+): Promise<SessionRecord | null> {
+  const now = ctx.clock.now();
+  const session = await ctx.store.sessions.revokeSession(sessionId, reason, now);
+  if (session) await reportRevoked(ctx, session, reason, now);
+  return session;
+}
+
+/** Revokes every session of a subject (but `exceptId`) and reports each; returns them. */
+export async function endSubjectSessions(
+  ctx: EngineContext,
+  subjectId: string,
+  options: { exceptId?: string; reason: RevokeReason },
+): Promise<SessionRecord[]> {
+  const now = ctx.clock.now();
+  const revoked = await ctx.store.sessions.revokeSubjectSessions(subjectId, { ...options, now });
+  for (const session of revoked) await reportRevoked(ctx, session, options.reason, now);
+  return revoked;
+}
+
+export function reportRevoked(
+  ctx: EngineContext,
+  session: SessionRecord,
+  reason: RevokeReason,
+  at: number,
+): Promise<void> {
+  return ctx.events.emit({
+    type: "session_revoked",
+    subjectId: session.subjectId,
+    sessionId: session.id,
+    reason,
+    at,
+    relevantUntil: at + ctx.relevanceMs,
+  });
+}
+
+/**
+ * RFC 7009: revokes the session behind a refresh or access token. Unknown and invalid
+ * tokens are ignored (§2.2: the answer is the same either way), and so is a token of
+ * another client than the one asking.
+ */
+export async function revokeToken(
+  ctx: EngineContext,
+  input: { token: string; tokenTypeHint?: string; clientId?: string },
+): Promise<void> {
+  const sessionId = await sessionOfToken(ctx, input.token, input.tokenTypeHint);
+  if (!sessionId) return;
+  if (input.clientId !== undefined) {
+    const found = await ctx.store.sessions.readSession(sessionId);
+    if (!found || found.session.clientId !== input.clientId) return;
+  }
+  // RFC 7009 §2: the holder of the token ends its session, which is what signing out is.
+  await endSession(ctx, sessionId, "logout");
+}
+
+async function sessionOfToken(ctx: EngineContext, token: string, hint?: string): Promise<string | null> {
+  if (typeof token !== "string" || token.length > MAX_ACCESS_TOKEN_BYTES) return null;
+  const asRefresh = async () => ctx.codec.open(token)?.sessionId ?? null;
+  const asAccess = async () => {
+    try {
+      return (await ctx.checkToken(token)).sid;
+    } catch (error) {
+      if (isProlongError(error)) return null;
+      throw error;
+    }
+  };
+  // §2.1: the hint only orders the look-ups.
+  return hint === "access_token"
+    ? ((await asAccess()) ?? (await asRefresh()))
+    : ((await asRefresh()) ?? (await asAccess()));
+}
+
+/**
+ * Ends one session: the subject's own (`subjectId`), or any when `subjectId` is `null`
+ * (an administrator, who hears about an unknown id).
+ */
+export async function revokeSession(
+  ctx: EngineContext,
+  subjectId: string | null,
+  sessionId: string,
+  reason: RevokeReason = "revoked",
+): Promise<void> {
+  if (subjectId !== null) await ownSession(ctx, subjectId, sessionId);
+  if (
+    !(await endSession(ctx, sessionId, reason)) &&
+    subjectId === null &&
+    !(await ctx.store.sessions.readSession(sessionId))
+  ) {
+    throw new ProlongError("not_found", "no such session");
+  }
+}
+
+/** "Sign out all other devices" (P7): returns how many sessions ended. */
+export async function revokeOtherSessions(
+  ctx: EngineContext,
+  subjectId: string,
+  currentSessionId: string,
+): Promise<number> {
+  return (await endSubjectSessions(ctx, subjectId, { exceptId: currentSessionId, reason: "revoked" })).length;
+}

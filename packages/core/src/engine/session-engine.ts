@@ -1,0 +1,336 @@
+import { DEFAULT_CLOCK_TOLERANCE } from "@prolong/verify";
+import { base64url } from "jose";
+import { ownTokenCheck } from "../access-token.js";
+import { type Clock, systemClock } from "../clock.js";
+import { ProlongError } from "../errors.js";
+import { KeyRing, type RingKey, type SigningAlg } from "../keys.js";
+import { defaultScryptCost, hashPassword, type ScryptCost } from "../passwords.js";
+import { defaultPolicy, longestAccessTokenTtl, type Policy, validatePolicy } from "../policy.js";
+import { cryptoRandom, type RandomSource } from "../random.js";
+import { type RefreshToken, RefreshTokenCodec } from "../refresh-token.js";
+import type {
+  AccountRecord,
+  AuditPage,
+  AuditQuery,
+  RevokeReason,
+  SessionRecord,
+  Store,
+  SubjectRecord,
+} from "../store/index.js";
+import * as accounts from "./accounts.js";
+import { auditRecorder } from "./audit.js";
+import { authenticate, type Caller } from "./authenticate.js";
+import type { ClaimsHook, EngineContext } from "./context.js";
+import { EngineEvents, type EngineListener, type ListenerFailureHandler } from "./events.js";
+import { exchange } from "./exchange.js";
+import type { ExchangedToken, IssuedTokens } from "./grants.js";
+import { type Introspection, introspect } from "./introspect.js";
+import { openRefreshToken, refresh } from "./refresh.js";
+import * as feed from "./revocation-feed.js";
+import * as revoke from "./revoke.js";
+import * as sessions from "./sessions.js";
+import { type SessionContext, signIn, startSessionForSubject } from "./sign-in.js";
+import * as signingKeys from "./signing-keys.js";
+import * as subjects from "./subjects.js";
+import { purge } from "./upkeep.js";
+
+export interface EngineOptions {
+  store: Store;
+  /** `iss` of every access token (RFC 9068 §2.2); the server's configured URL. */
+  issuer: string;
+  /** `aud` of every access token. Default `prolong`. */
+  audience?: string;
+  policy?: Policy;
+  clock?: Clock;
+  random?: RandomSource;
+  /** Algorithm of new signing keys. Default EdDSA. */
+  alg?: SigningAlg;
+  /** Encrypts private keys at rest when set. */
+  keyEncryptionSecret?: string;
+  /**
+   * Seconds a next key is published before a rotation may promote it: the JWKS
+   * `max-age` plus the servers' key-reload interval and clock skew. Default 305.
+   */
+  keyPublishAhead?: number;
+  claims?: ClaimsHook;
+  /**
+   * Clock skew tolerated when verifying access tokens, in seconds. Default
+   * `DEFAULT_CLOCK_TOLERANCE` of `@prolong/verify` (5), the resource servers' default.
+   */
+  clockTolerance?: number;
+  passwordCost?: ScryptCost;
+  /** Subscribed before anything happens; the same as calling `subscribe`. */
+  onEvent?: EngineListener;
+}
+
+/**
+ * The session engine: every server-side session rule, over any {@link Store}. It knows
+ * nothing of HTTP; callers map {@link ProlongError} codes to responses.
+ *
+ * A thin facade: each operation lives in a module of its own under `engine/`, as a
+ * function of the shared {@link EngineContext}.
+ */
+export class SessionEngine {
+  readonly #ctx: EngineContext;
+
+  private constructor(ctx: EngineContext) {
+    this.#ctx = ctx;
+  }
+
+  /** Loads (or creates, on first start) the key ring and the refresh-token secret from the store. */
+  static async create(options: EngineOptions): Promise<SessionEngine> {
+    const policy = options.policy ?? defaultPolicy();
+    validatePolicy(policy);
+    if (!options.issuer) throw new ProlongError("invalid_config", "issuer: required");
+    const clockTolerance = options.clockTolerance ?? DEFAULT_CLOCK_TOLERANCE;
+    if (!(Number.isFinite(clockTolerance) && clockTolerance >= 0)) {
+      throw new ProlongError("invalid_config", "clockTolerance: must be zero or more seconds");
+    }
+    const { store } = options;
+    const clock = options.clock ?? systemClock;
+    const random = options.random ?? cryptoRandom;
+    const audience = options.audience ?? "prolong";
+    const secret = await store.keys.claimSecret("refresh-token-mac", base64url.encode(random.bytes(32)));
+    const keys = await KeyRing.load({
+      store: store.keys,
+      clock,
+      random,
+      alg: options.alg ?? "EdDSA",
+      // A retired key must verify every token it signed, plus the skew verifiers allow.
+      retainFor: longestAccessTokenTtl(policy) + 60,
+      ...(options.keyPublishAhead === undefined ? {} : { publishAhead: options.keyPublishAhead }),
+      ...(options.keyEncryptionSecret === undefined ? {} : { encryptionSecret: options.keyEncryptionSecret }),
+    });
+    const checkToken = await ownTokenCheck(keys, {
+      issuer: options.issuer,
+      audience,
+      clockTolerance,
+      maxLifetime: longestAccessTokenTtl(policy),
+      now: () => clock.now(),
+    });
+    const events = new EngineEvents();
+    events.subscribe(auditRecorder(store.audit, random));
+    if (options.onEvent) events.subscribe(options.onEvent);
+    const passwordCost = options.passwordCost ?? defaultScryptCost;
+    return new SessionEngine({
+      store,
+      policy,
+      issuer: options.issuer,
+      audience,
+      clock,
+      random,
+      codec: RefreshTokenCodec.create(base64url.decode(secret)),
+      keys,
+      checkToken,
+      claims: options.claims ?? (({ subject }) => subject.claims),
+      events,
+      relevanceMs: (longestAccessTokenTtl(policy) + clockTolerance) * 1000,
+      passwordCost,
+      decoyHash: hashPassword("decoy password, never matches", passwordCost),
+    });
+  }
+
+  // ---- the engine itself --------------------------------------------------------
+
+  /** The signing keys: JWKS, reload, export. Rotate with {@link SessionEngine.rotateKeys}. */
+  get keys(): KeyRing {
+    return this.#ctx.keys;
+  }
+
+  get policy(): Policy {
+    return this.#ctx.policy;
+  }
+
+  get issuer(): string {
+    return this.#ctx.issuer;
+  }
+
+  get audience(): string {
+    return this.#ctx.audience;
+  }
+
+  now(): number {
+    return this.#ctx.clock.now();
+  }
+
+  /**
+   * Subscribes to engine events; returns the unsubscribe function. A listener's failure
+   * never changes an operation's answer; it goes to the failure handlers (events.ts).
+   */
+  subscribe(listener: EngineListener): () => void {
+    return this.#ctx.events.subscribe(listener);
+  }
+
+  /** Where listener failures go (the security-event log's writes included); default stderr. */
+  onListenerFailure(handler: ListenerFailureHandler): () => void {
+    return this.#ctx.events.onListenerFailure(handler);
+  }
+
+  /**
+   * Readiness: resolves when the store can serve, writes included; rejects
+   * (`store_unavailable`) otherwise.
+   */
+  ready(): Promise<void> {
+    return this.#ctx.store.ping();
+  }
+
+  /**
+   * The resource servers' credential kept in the store: the stored one, or `candidate`
+   * stored first when there is none, so every process on one store agrees on it.
+   */
+  resourceSecret(candidate: string): Promise<string> {
+    return this.#ctx.store.keys.claimSecret("resource-secret", candidate);
+  }
+
+  // ---- accounts and subjects ---------------------------------------------------
+
+  createAccount(input: {
+    username: string;
+    password?: string | null;
+    claims?: Record<string, unknown>;
+  }): Promise<subjects.SubjectDetails & { account: AccountRecord }> {
+    return accounts.createAccount(this.#ctx, input);
+  }
+
+  findAccountByName(username: string): Promise<AccountRecord | null> {
+    return accounts.findAccountByName(this.#ctx, username);
+  }
+
+  findAccountBySubject(subjectId: string): Promise<AccountRecord | null> {
+    return accounts.findAccountBySubject(this.#ctx, subjectId);
+  }
+
+  listAccounts(options: {
+    limit: number;
+    after?: string;
+  }): Promise<(subjects.SubjectDetails & { account: AccountRecord })[]> {
+    return accounts.listAccounts(this.#ctx, options);
+  }
+
+  setPassword(subjectId: string, newPassword: string): Promise<void> {
+    return accounts.setPassword(this.#ctx, subjectId, newPassword);
+  }
+
+  changePassword(input: {
+    subjectId: string;
+    sessionId: string;
+    currentPassword: string;
+    newPassword: string;
+    ip?: string | null;
+  }): Promise<number> {
+    return accounts.changePassword(this.#ctx, input);
+  }
+
+  describeSubject(subjectId: string): Promise<subjects.SubjectDetails | null> {
+    return subjects.describeSubject(this.#ctx, subjectId);
+  }
+
+  disableSubject(subjectId: string): Promise<void> {
+    return subjects.disableSubject(this.#ctx, subjectId);
+  }
+
+  enableSubject(subjectId: string): Promise<void> {
+    return subjects.enableSubject(this.#ctx, subjectId);
+  }
+
+  requireReauth(subjectId: string): Promise<void> {
+    return subjects.requireReauth(this.#ctx, subjectId);
+  }
+
+  setClaims(subjectId: string, claims: Record<string, unknown>): Promise<SubjectRecord> {
+    return subjects.setClaims(this.#ctx, subjectId, claims);
+  }
+
+  logoutEverywhere(subjectId: string): Promise<number> {
+    return subjects.logoutEverywhere(this.#ctx, subjectId);
+  }
+
+  /** The security-event log, newest first (`GET /admin/users/:id/events`). */
+  listEvents(query: AuditQuery): Promise<AuditPage> {
+    return this.#ctx.store.audit.list(query);
+  }
+
+  // ---- tokens --------------------------------------------------------------------
+
+  signIn(input: { username: string; password: string } & SessionContext): Promise<IssuedTokens> {
+    return signIn(this.#ctx, input);
+  }
+
+  startSessionForSubject(input: { subjectId: string } & SessionContext): Promise<IssuedTokens> {
+    return startSessionForSubject(this.#ctx, input);
+  }
+
+  openRefreshToken(value: string): RefreshToken | null {
+    return openRefreshToken(this.#ctx, value);
+  }
+
+  refresh(input: { refreshToken: string | RefreshToken; clientId: string }): Promise<IssuedTokens> {
+    return refresh(this.#ctx, input);
+  }
+
+  exchange(input: { accessToken: string; clientId?: string }): Promise<ExchangedToken> {
+    return exchange(this.#ctx, input);
+  }
+
+  authenticate(accessToken: string): Promise<Caller> {
+    return authenticate(this.#ctx, accessToken);
+  }
+
+  introspect(token: string, hint?: string): Promise<Introspection> {
+    return introspect(this.#ctx, token, hint);
+  }
+
+  revokeToken(input: { token: string; tokenTypeHint?: string; clientId?: string }): Promise<void> {
+    return revoke.revokeToken(this.#ctx, input);
+  }
+
+  // ---- sessions (P7) -------------------------------------------------------------
+
+  listSessions(subjectId: string): Promise<SessionRecord[]> {
+    return sessions.listSessions(this.#ctx, subjectId);
+  }
+
+  renameSession(subjectId: string, sessionId: string, deviceName: string): Promise<SessionRecord> {
+    return sessions.renameSession(this.#ctx, subjectId, sessionId, deviceName);
+  }
+
+  /** Ends one of the subject's sessions; pass `subjectId: null` to act as an administrator. */
+  revokeSession(subjectId: string | null, sessionId: string, reason?: RevokeReason): Promise<void> {
+    return revoke.revokeSession(this.#ctx, subjectId, sessionId, reason);
+  }
+
+  /** Ends the current session (logout). */
+  async logout(sessionId: string): Promise<void> {
+    await revoke.endSession(this.#ctx, sessionId, "logout");
+  }
+
+  revokeOtherSessions(subjectId: string, currentSessionId: string): Promise<number> {
+    return revoke.revokeOtherSessions(this.#ctx, subjectId, currentSessionId);
+  }
+
+  // ---- revocation feed, keys, upkeep -------------------------------------------------
+
+  revocationSnapshot(): Promise<feed.RevocationBatch> {
+    return feed.revocationSnapshot(this.#ctx);
+  }
+
+  revocationsAfter(cursor: string, limit: number): Promise<feed.RevocationBatch> {
+    return feed.revocationsAfter(this.#ctx, cursor, limit);
+  }
+
+  watchRevocations(wake: () => void): (() => void) | null {
+    return feed.watchRevocations(this.#ctx, wake);
+  }
+
+  listKeys(): signingKeys.KeyListing {
+    return signingKeys.listKeys(this.#ctx);
+  }
+
+  rotateKeys(options: { force?: boolean } = {}): Promise<RingKey> {
+    return signingKeys.rotateKeys(this.#ctx, options);
+  }
+
+  purge(retain?: number): Promise<number> {
+    return purge(this.#ctx, retain);
+  }
+}

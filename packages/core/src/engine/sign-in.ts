@@ -1,0 +1,118 @@
+import { cleanDeviceName } from "../device-name.js";
+import { ProlongError } from "../errors.js";
+import { normalizeUsername, verifyPassword } from "../passwords.js";
+import { profileOf } from "../policy.js";
+import { randomId } from "../random.js";
+import type { SessionRecord, SubjectRecord } from "../store/index.js";
+import type { EngineContext } from "./context.js";
+import { grantAccess, type IssuedTokens } from "./grants.js";
+
+/** Where a new session comes from; all optional, and cleaned before storing. */
+export interface SessionContext {
+  clientId?: string;
+  deviceName?: string | null;
+  userAgent?: string | null;
+  ip?: string | null;
+}
+
+const USER_AGENT_MAX = 512;
+const IP_MAX = 64;
+
+/**
+ * Password sign-in with a built-in account. Unknown username and wrong password fail
+ * alike, in about the same time.
+ */
+export async function signIn(
+  ctx: EngineContext,
+  input: { username: string; password: string } & SessionContext,
+): Promise<IssuedTokens> {
+  const clientId = input.clientId ?? ctx.policy.defaultClientId;
+  profileOf(ctx.policy, clientId);
+  let username: string | null;
+  try {
+    username = normalizeUsername(input.username);
+  } catch {
+    username = null;
+  }
+  const account = username === null ? null : await ctx.store.accounts.findAccountByName(username);
+  const hash = account?.passwordHash ?? (await ctx.decoyHash);
+  const matches = await verifyPassword(typeof input.password === "string" ? input.password : "", hash);
+  if (!account?.passwordHash || !matches) {
+    await ctx.events.emit({
+      type: "sign_in_failed",
+      subjectId: account?.subjectId ?? null,
+      ip: input.ip ?? null,
+      at: ctx.clock.now(),
+    });
+    throw new ProlongError("invalid_credentials", "username or password is wrong");
+  }
+  // The subject is read, or created should its account have been stored without one.
+  const subject = await ctx.store.sessions.ensureSubject(account.subjectId, ctx.clock.now());
+  if (subject.disabled) throw new ProlongError("user_disabled", "this user is disabled");
+  return startSession(ctx, subject, { ...input, clientId });
+}
+
+/**
+ * Starts a session for a subject the caller authenticated itself (an embedding backend;
+ * the admin API's "create session"). The subject must exist.
+ */
+export async function startSessionForSubject(
+  ctx: EngineContext,
+  input: { subjectId: string } & SessionContext,
+): Promise<IssuedTokens> {
+  const clientId = input.clientId ?? ctx.policy.defaultClientId;
+  profileOf(ctx.policy, clientId);
+  const subject = await ctx.store.sessions.findSubject(input.subjectId);
+  if (!subject) throw new ProlongError("not_found", "no such user");
+  if (subject.disabled) throw new ProlongError("user_disabled", "this user is disabled");
+  return startSession(ctx, subject, { ...input, clientId });
+}
+
+async function startSession(
+  ctx: EngineContext,
+  subject: SubjectRecord,
+  context: SessionContext & { clientId: string },
+): Promise<IssuedTokens> {
+  const profile = profileOf(ctx.policy, context.clientId);
+  const now = ctx.clock.now();
+  const id = randomId(ctx.random);
+  const token = ctx.codec.issue(id, ctx.random);
+  const absoluteExpiresAt = profile.absoluteLifetime === null ? null : now + profile.absoluteLifetime * 1000;
+  const idle = now + profile.idleTimeout * 1000;
+  const session: SessionRecord = {
+    id,
+    subjectId: subject.id,
+    clientId: context.clientId,
+    deviceName: cleanDeviceName(context.deviceName),
+    userAgent: clip(context.userAgent, USER_AGENT_MAX),
+    ip: clip(context.ip, IP_MAX),
+    createdAt: now,
+    authTime: now,
+    lastActiveAt: now,
+    idleExpiresAt: absoluteExpiresAt === null ? idle : Math.min(idle, absoluteExpiresAt),
+    absoluteExpiresAt,
+    tokenVersion: subject.tokenVersion,
+    generation: token.generation,
+    currentHash: token.hash,
+    previousHash: null,
+    rotatedAt: null,
+    revokedAt: null,
+    revokedReason: null,
+  };
+  await ctx.store.sessions.createSession(session);
+  await ctx.events.emit({
+    type: "signed_in",
+    subjectId: subject.id,
+    sessionId: id,
+    clientId: context.clientId,
+    ip: session.ip,
+    at: now,
+  });
+  const grant = await grantAccess(ctx, subject, session, profile);
+  return { ...grant, refreshToken: token.value, replayed: false };
+}
+
+function clip(value: string | null | undefined, max: number): string | null {
+  if (typeof value !== "string" || value.length === 0) return null;
+  return value.slice(0, max);
+}

@@ -1,0 +1,74 @@
+import { ProlongError } from "../errors.js";
+import type { AccountRecord, SubjectPatch, SubjectRecord } from "../store/index.js";
+import type { EngineContext } from "./context.js";
+import { endSubjectSessions } from "./revoke.js";
+
+/** A subject's standing and, when it has one, its built-in account: what an administrator sees. */
+export interface SubjectDetails {
+  subject: SubjectRecord;
+  account: AccountRecord | null;
+}
+
+const noSuchUser = () => new ProlongError("not_found", "no such user");
+
+/** The subject `subjectId` with its account; `null` when no such subject exists. */
+export async function describeSubject(ctx: EngineContext, subjectId: string): Promise<SubjectDetails | null> {
+  const [subject, account] = await Promise.all([
+    ctx.store.sessions.findSubject(subjectId),
+    ctx.store.accounts.findAccountBySubject(subjectId),
+  ]);
+  return subject ? { subject, account } : null;
+}
+
+async function update(ctx: EngineContext, subjectId: string, patch: SubjectPatch): Promise<SubjectRecord> {
+  const subject = await ctx.store.sessions.updateSubject(subjectId, patch, ctx.clock.now());
+  if (!subject) throw noSuchUser();
+  return subject;
+}
+
+/** Disables a subject and ends its sessions: it can neither sign in nor refresh (P8). */
+export async function disableSubject(ctx: EngineContext, subjectId: string): Promise<void> {
+  await update(ctx, subjectId, { disabled: true });
+  await ctx.events.emit({ type: "user_disabled", subjectId, at: ctx.clock.now() });
+  await endSubjectSessions(ctx, subjectId, { reason: "user_disabled" });
+}
+
+/** Lets a subject sign in again; sessions that disabling ended stay ended. */
+export async function enableSubject(ctx: EngineContext, subjectId: string): Promise<void> {
+  await update(ctx, subjectId, { disabled: false });
+}
+
+/** Sessions that signed in up to now may not go on until the subject signs in again (P8). */
+export async function requireReauth(ctx: EngineContext, subjectId: string): Promise<void> {
+  const now = ctx.clock.now();
+  await update(ctx, subjectId, { reauthRequiredAt: now });
+  await ctx.events.emit({ type: "reauth_required", subjectId, at: now });
+}
+
+/** Replaces the subject's application claims; they reach access tokens at the next refresh (P9). */
+export function setClaims(
+  ctx: EngineContext,
+  subjectId: string,
+  claims: Record<string, unknown>,
+): Promise<SubjectRecord> {
+  return update(ctx, subjectId, { claims });
+}
+
+/**
+ * "Log out everywhere" (P8): bumps the subject's token version, so subscribed resource
+ * servers drop every access token at once, and revokes every session. Returns how many
+ * sessions ended.
+ */
+export async function logoutEverywhere(ctx: EngineContext, subjectId: string): Promise<number> {
+  const now = ctx.clock.now();
+  const subject = await ctx.store.sessions.bumpTokenVersion(subjectId, now);
+  if (!subject) throw noSuchUser();
+  await ctx.events.emit({
+    type: "logout_everywhere",
+    subjectId,
+    version: subject.tokenVersion,
+    at: now,
+    relevantUntil: now + ctx.relevanceMs,
+  });
+  return (await endSubjectSessions(ctx, subjectId, { reason: "logout_everywhere" })).length;
+}

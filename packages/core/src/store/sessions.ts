@@ -1,0 +1,204 @@
+/**
+ * Sessions, the standing of their subjects, and the revocation changelog: the concern
+ * every refresh touches (store/index.ts states the rules all operations follow).
+ */
+
+/**
+ * A subject is the application's user as prolong knows it: its id is the `sub` claim.
+ * It holds only what decides whether its sessions may go on (P8, P9). It is created on
+ * first use, with defaults, by {@link SessionStore.ensureSubject}.
+ */
+export interface SubjectRecord {
+  id: string;
+  /** A disabled subject can neither sign in nor refresh (P8). */
+  disabled: boolean;
+  /** Bumped by "log out everywhere"; sessions created under an older version are dead (P8). */
+  tokenVersion: number;
+  /** Sessions signed in at or before this instant may not refresh (the re-auth flag, P8). */
+  reauthRequiredAt: number | null;
+  /** Application claims (roles, …) copied into access tokens on every refresh (P9). */
+  claims: Record<string, unknown>;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export type SubjectPatch = Partial<Pick<SubjectRecord, "disabled" | "reauthRequiredAt" | "claims">>;
+
+export interface SessionRecord {
+  id: string;
+  subjectId: string;
+  clientId: string;
+  deviceName: string | null;
+  userAgent: string | null;
+  ip: string | null;
+  createdAt: number;
+  /** Original sign-in; carried across refreshes as `auth_time`. */
+  authTime: number;
+  lastActiveAt: number;
+  /** Sliding: moved to `min(now + idleTimeout, absoluteExpiresAt)` by each refresh. */
+  idleExpiresAt: number;
+  /** `authTime + absoluteLifetime`, or `null` when the profile has no absolute limit. */
+  absoluteExpiresAt: number | null;
+  /** The subject's token version when the session was created. */
+  tokenVersion: number;
+  /** Generation of the current refresh token; 0 at sign-in, +1 per rotation. */
+  generation: number;
+  /** Hash of the current refresh token. Plaintext tokens are never stored. */
+  currentHash: string;
+  /** Hash of the token that `currentHash` replaced, kept for the grace window. */
+  previousHash: string | null;
+  /** When the last rotation happened. */
+  rotatedAt: number | null;
+  revokedAt: number | null;
+  revokedReason: RevokeReason | null;
+}
+
+/** Why a session ended; recorded with it. */
+export type RevokeReason =
+  | "logout"
+  | "revoked"
+  | "reuse"
+  | "password_change"
+  | "logout_everywhere"
+  | "user_disabled"
+  | "admin";
+
+export interface RotateRequest {
+  sessionId: string;
+  /**
+   * The client presenting the token (RFC 6749 §6: a refresh token is bound to the client
+   * it was issued to). A session of another client answers `unknown` and is not touched.
+   */
+  clientId: string;
+  /** Generation carried by the presented token, already authenticated by the engine. */
+  generation: number;
+  presentedHash: string;
+  /** Hash of the successor the engine derived from the presented token. */
+  successorHash: string;
+  now: number;
+  /** The grace window and idle timeout of `clientId`'s profile. */
+  graceMs: number;
+  idleTimeoutMs: number;
+}
+
+/**
+ * What `rotate` did, with the session as it is afterwards and its subject, so a refresh
+ * needs no other read. Checked in this order against the session as it is at `now`
+ * (`planRotation` in session-rules.ts is the reference): missing (or its subject is),
+ * or of another client → `unknown`; revoked → `revoked`; `now >= idleExpiresAt` or
+ * `now >= absoluteExpiresAt` → `expired`; presented is current → `rotated`; presented
+ * is the previous token and `now - rotatedAt <= graceMs` → `replayed` (nothing written:
+ * the successor is the current token); presented is any older generation → the store
+ * revokes the session with reason `reuse` and appends the revocation to the changelog
+ * in the same transaction → `reused`; anything else (a later generation, a hash that
+ * matches nothing) → `unknown`.
+ */
+export type RotateOutcome =
+  | {
+      status: "rotated" | "replayed" | "reused" | "revoked" | "expired";
+      session: SessionRecord;
+      subject: SubjectRecord;
+    }
+  | { status: "unknown" };
+
+/**
+ * One entry of the revocation changelog, the source of truth of the revocation feed
+ * (docs/protocol.md, "Revocation feed"): a session revoked, or a subject's token version
+ * bumped. `cursor` is opaque to everyone but the store that issued it (an integer
+ * sequence in SQL, a stream id in Redis).
+ */
+export type RevocationChange =
+  | { cursor: string; kind: "revoked"; sessionId: string; subjectId: string; at: number }
+  | { cursor: string; kind: "version"; subjectId: string; version: number; at: number };
+
+/** A page of the changelog, and where to read on from. */
+export interface RevocationPage {
+  changes: RevocationChange[];
+  /**
+   * Pass it as `after` to read the changes that follow. When the page is not full it
+   * stands past every change that existed at the read, the skipped ones included.
+   */
+  cursor: string;
+}
+
+export interface RevocationRead {
+  /** A cursor this store returned, or `null` to read from the oldest retained change. */
+  after: string | null;
+  /** Leaves out changes whose `at` is before this instant (the feed's snapshot window). */
+  since?: number;
+  /** At most this many changes. */
+  limit: number;
+}
+
+export interface SessionStore {
+  // Subjects
+
+  /** The subject `id`, created first (enabled, version 0, no claims) if it does not exist. */
+  ensureSubject(id: string, now: number): Promise<SubjectRecord>;
+  findSubject(id: string): Promise<SubjectRecord | null>;
+  /** Changes a subject that exists; `null` otherwise. */
+  updateSubject(id: string, patch: SubjectPatch, now: number): Promise<SubjectRecord | null>;
+  /**
+   * Atomically increments the subject's token version and appends a `version` change;
+   * returns the updated subject, `null` when it does not exist.
+   */
+  bumpTokenVersion(id: string, now: number): Promise<SubjectRecord | null>;
+
+  // Sessions
+
+  /** Stores a new session; its subject exists (the engine ensured it). */
+  createSession(session: SessionRecord): Promise<void>;
+  /** The hot read: a session and its subject, in one round trip; `null` if either is missing. */
+  readSession(id: string): Promise<{ session: SessionRecord; subject: SubjectRecord } | null>;
+  /** The subject's sessions that are neither revoked nor expired at `now`, newest first. */
+  listSessions(subjectId: string, now: number): Promise<SessionRecord[]>;
+  /** Renames a session that is not revoked; `null` otherwise. */
+  renameSession(id: string, deviceName: string): Promise<SessionRecord | null>;
+  /** The refresh step, settled atomically; see {@link RotateOutcome}. */
+  rotate(request: RotateRequest): Promise<RotateOutcome>;
+  /**
+   * Records activity on a live session without rotating (the stateless exchange, P10):
+   * sets `lastActiveAt = now` and `idleExpiresAt = min(now + idleTimeoutMs, absoluteExpiresAt)`.
+   * Returns `null` when the session is missing, revoked or expired at `now`.
+   */
+  touchSession(id: string, now: number, idleTimeoutMs: number): Promise<SessionRecord | null>;
+  /**
+   * Revokes one session if it is not revoked yet and appends a `revoked` change;
+   * returns the session then, `null` (and appends nothing) otherwise.
+   */
+  revokeSession(id: string, reason: RevokeReason, now: number): Promise<SessionRecord | null>;
+  /**
+   * Revokes every unrevoked session of a subject except `exceptId`, appending one
+   * `revoked` change per session in the order returned; returns those it revoked.
+   */
+  revokeSubjectSessions(
+    subjectId: string,
+    options: { exceptId?: string; reason: RevokeReason; now: number },
+  ): Promise<SessionRecord[]>;
+
+  // Revocation changelog: an outbox. Every revoking operation above appends to it in its
+  // own transaction, so a revocation is never committed without its change, and every
+  // server tails it, whichever process made the change.
+
+  /**
+   * Changes after `after`, in the order they were committed, at most `limit`.
+   * Cursor order must be commit order: once a reader has seen a cursor, no change
+   * may later appear before it (PostgreSQL must not hand out a sequence number that
+   * commits after a higher one has been read, e.g. by serialising appends).
+   */
+  readRevocations(request: RevocationRead): Promise<RevocationPage>;
+  /**
+   * Optional: calls `wake` soon after changes may have been appended, so readers need
+   * not wait for their next poll (PostgreSQL LISTEN/NOTIFY, Redis XREAD BLOCK, or a
+   * store's own writes). A hint only: readers still read from their cursor, so a lost
+   * wake-up costs latency, never a change. Returns the function that stops it.
+   */
+  watchRevocations?(wake: () => void): () => void;
+
+  /**
+   * Deletes sessions that expired or were revoked before `before`, and changelog entries
+   * older than it. Returns how many sessions it deleted. Cursors stay valid: a change
+   * appended later still follows every cursor handed out before.
+   */
+  purge(before: number): Promise<number>;
+}

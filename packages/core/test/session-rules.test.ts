@@ -1,0 +1,112 @@
+import {
+  planRotation,
+  type RotateRequest,
+  type SessionRecord,
+  type SubjectRecord,
+  sessionEndsAt,
+  standing,
+} from "@prolong/core";
+import { describe, expect, it } from "vitest";
+
+const T = Date.UTC(2026, 0, 1);
+
+function session(changes: Partial<SessionRecord> = {}): SessionRecord {
+  return {
+    id: "s1",
+    subjectId: "u1",
+    clientId: "web",
+    deviceName: null,
+    userAgent: null,
+    ip: null,
+    createdAt: T,
+    authTime: T,
+    lastActiveAt: T,
+    idleExpiresAt: T + 3_600_000,
+    absoluteExpiresAt: T + 7_200_000,
+    tokenVersion: 0,
+    generation: 1,
+    currentHash: "current",
+    previousHash: "previous",
+    rotatedAt: T,
+    revokedAt: null,
+    revokedReason: null,
+    ...changes,
+  };
+}
+
+function subject(changes: Partial<SubjectRecord> = {}): SubjectRecord {
+  return {
+    id: "u1",
+    disabled: false,
+    tokenVersion: 0,
+    reauthRequiredAt: null,
+    claims: {},
+    createdAt: T,
+    updatedAt: T,
+    ...changes,
+  };
+}
+
+describe("standing", () => {
+  it("is good for a live session of an enabled subject", () => {
+    expect(standing(session(), subject(), T + 1)).toBe("good");
+  });
+
+  it("names each reason a session may not go on", () => {
+    expect(standing(session({ revokedAt: T }), subject(), T + 1)).toBe("session_revoked");
+    expect(standing(session(), subject(), T + 3_600_000)).toBe("session_expired");
+    expect(standing(session({ idleExpiresAt: T + 9_000_000 }), subject(), T + 7_200_000)).toBe(
+      "session_expired",
+    );
+    expect(standing(session(), subject({ disabled: true }), T + 1)).toBe("user_disabled");
+    expect(standing(session(), subject({ tokenVersion: 1 }), T + 1)).toBe("superseded");
+    // Signed in at or before the request: refused; signed in after it: fine (P8).
+    expect(standing(session(), subject({ reauthRequiredAt: T }), T + 1)).toBe("reauth_required");
+    expect(standing(session({ authTime: T + 1 }), subject({ reauthRequiredAt: T }), T + 2)).toBe("good");
+  });
+
+  it("tells a disabled subject so before anything else, then revoked before expired", () => {
+    const ended = session({ revokedAt: T });
+    expect(standing(ended, subject({ disabled: true }), T + 3_600_000)).toBe("user_disabled");
+    expect(standing(ended, subject({ tokenVersion: 1 }), T + 3_600_000)).toBe("session_revoked");
+    expect(standing(session(), subject({ tokenVersion: 1, reauthRequiredAt: T }), T + 3_600_000)).toBe(
+      "session_expired",
+    );
+  });
+});
+
+describe("sessionEndsAt", () => {
+  it("is the idle deadline or the absolute one, whichever comes first", () => {
+    expect(sessionEndsAt(session())).toBe(T + 3_600_000);
+    expect(sessionEndsAt(session({ idleExpiresAt: T + 9_000_000 }))).toBe(T + 7_200_000);
+    expect(sessionEndsAt(session({ absoluteExpiresAt: null }))).toBe(T + 3_600_000);
+  });
+});
+
+describe("planRotation", () => {
+  const request = (changes: Partial<RotateRequest> = {}): RotateRequest => ({
+    sessionId: "s1",
+    clientId: "web",
+    generation: 1,
+    presentedHash: "current",
+    successorHash: "successor",
+    now: T + 1,
+    graceMs: 30_000,
+    idleTimeoutMs: 3_600_000,
+    ...changes,
+  });
+
+  it("answers unknown, writing nothing, for a token presented by another client (RFC 6749 §6)", () => {
+    expect(planRotation(session(), request({ clientId: "native" }))).toEqual({
+      status: "unknown",
+      changes: null,
+    });
+    // Even an older generation, which from the right client would be reuse and revoke.
+    expect(planRotation(session(), request({ clientId: "native", generation: 0 }))).toEqual({
+      status: "unknown",
+      changes: null,
+    });
+    expect(planRotation(session(), request({ generation: 0 })).status).toBe("reused");
+    expect(planRotation(session(), request()).status).toBe("rotated");
+  });
+});

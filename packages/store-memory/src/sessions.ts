@@ -1,0 +1,210 @@
+import {
+  isSessionExpired,
+  isSessionLive,
+  planRotation,
+  type RevocationChange,
+  type RevocationPage,
+  type RevocationRead,
+  type RevokeReason,
+  type RotateOutcome,
+  type RotateRequest,
+  type SessionRecord,
+  type SessionStore,
+  type SubjectPatch,
+  type SubjectRecord,
+  slideIdleDeadline,
+} from "@prolong/core";
+
+/** A change without its cursor, as an operation appends it. */
+type NewChange =
+  | { kind: "revoked"; sessionId: string; subjectId: string; at: number }
+  | { kind: "version"; subjectId: string; version: number; at: number };
+
+/**
+ * Sessions, subjects and the revocation changelog in process memory.
+ *
+ * Every method runs to completion without awaiting in the middle, so on Node's single
+ * thread each operation is atomic, which is exactly what the contract asks. Records are
+ * copied in and out so callers can never mutate stored state.
+ */
+export class MemorySessionStore implements SessionStore {
+  readonly #subjects = new Map<string, SubjectRecord>();
+  readonly #sessions = new Map<string, SessionRecord>();
+  /** The revocation changelog; `seq` only grows, even when purge empties the list. */
+  readonly #changes: (NewChange & { seq: number })[] = [];
+  #seq = 0;
+  readonly #watchers = new Set<() => void>();
+
+  async ensureSubject(id: string, now: number): Promise<SubjectRecord> {
+    let subject = this.#subjects.get(id);
+    if (!subject) {
+      subject = {
+        id,
+        disabled: false,
+        tokenVersion: 0,
+        reauthRequiredAt: null,
+        claims: {},
+        createdAt: now,
+        updatedAt: now,
+      };
+      this.#subjects.set(id, subject);
+    }
+    return structuredClone(subject);
+  }
+
+  async findSubject(id: string): Promise<SubjectRecord | null> {
+    const subject = this.#subjects.get(id);
+    return subject ? structuredClone(subject) : null;
+  }
+
+  async updateSubject(id: string, patch: SubjectPatch, now: number): Promise<SubjectRecord | null> {
+    const subject = this.#subjects.get(id);
+    if (!subject) return null;
+    if (patch.disabled !== undefined) subject.disabled = patch.disabled;
+    if (patch.reauthRequiredAt !== undefined) subject.reauthRequiredAt = patch.reauthRequiredAt;
+    if (patch.claims !== undefined) subject.claims = structuredClone(patch.claims);
+    subject.updatedAt = now;
+    return structuredClone(subject);
+  }
+
+  async bumpTokenVersion(id: string, now: number): Promise<SubjectRecord | null> {
+    const subject = this.#subjects.get(id);
+    if (!subject) return null;
+    subject.tokenVersion += 1;
+    subject.updatedAt = now;
+    this.#append([{ kind: "version", subjectId: id, version: subject.tokenVersion, at: now }]);
+    return structuredClone(subject);
+  }
+
+  async createSession(session: SessionRecord): Promise<void> {
+    if (this.#sessions.has(session.id)) throw new Error(`session ${session.id} exists`);
+    this.#sessions.set(session.id, structuredClone(session));
+  }
+
+  async readSession(id: string): Promise<{ session: SessionRecord; subject: SubjectRecord } | null> {
+    const found = this.#withSubject(id);
+    return found && { session: structuredClone(found.session), subject: structuredClone(found.subject) };
+  }
+
+  async listSessions(subjectId: string, now: number): Promise<SessionRecord[]> {
+    return [...this.#sessions.values()]
+      .filter((s) => s.subjectId === subjectId && isSessionLive(s, now))
+      .sort((a, b) => b.createdAt - a.createdAt)
+      .map((s) => structuredClone(s));
+  }
+
+  async renameSession(id: string, deviceName: string): Promise<SessionRecord | null> {
+    const session = this.#sessions.get(id);
+    if (!session || session.revokedAt !== null) return null;
+    session.deviceName = deviceName;
+    return structuredClone(session);
+  }
+
+  async rotate(request: RotateRequest): Promise<RotateOutcome> {
+    const found = this.#withSubject(request.sessionId);
+    const plan = planRotation(found?.session ?? null, request);
+    if (!found || plan.status === "unknown") return { status: "unknown" };
+    const { session, subject } = found;
+    if (plan.changes) Object.assign(session, plan.changes);
+    if (plan.status === "reused") this.#appendRevoked([session], request.now);
+    return { status: plan.status, session: structuredClone(session), subject: structuredClone(subject) };
+  }
+
+  async touchSession(id: string, now: number, idleTimeoutMs: number): Promise<SessionRecord | null> {
+    const session = this.#sessions.get(id);
+    if (!session || !isSessionLive(session, now)) return null;
+    session.lastActiveAt = now;
+    session.idleExpiresAt = slideIdleDeadline(session, now, idleTimeoutMs);
+    return structuredClone(session);
+  }
+
+  async revokeSession(id: string, reason: RevokeReason, now: number): Promise<SessionRecord | null> {
+    const session = this.#sessions.get(id);
+    if (!session || session.revokedAt !== null) return null;
+    session.revokedAt = now;
+    session.revokedReason = reason;
+    this.#appendRevoked([session], now);
+    return structuredClone(session);
+  }
+
+  async revokeSubjectSessions(
+    subjectId: string,
+    options: { exceptId?: string; reason: RevokeReason; now: number },
+  ): Promise<SessionRecord[]> {
+    const revoked: SessionRecord[] = [];
+    for (const session of this.#sessions.values()) {
+      if (session.subjectId !== subjectId || session.id === options.exceptId || session.revokedAt !== null)
+        continue;
+      session.revokedAt = options.now;
+      session.revokedReason = options.reason;
+      revoked.push(structuredClone(session));
+    }
+    this.#appendRevoked(revoked, options.now);
+    return revoked;
+  }
+
+  async readRevocations(request: RevocationRead): Promise<RevocationPage> {
+    const after = request.after === null ? 0 : parseCursor(request.after);
+    const since = request.since ?? Number.NEGATIVE_INFINITY;
+    const changes: RevocationChange[] = [];
+    for (const change of this.#changes) {
+      if (changes.length >= request.limit) break;
+      if (change.seq <= after || change.at < since) continue;
+      const { seq, ...rest } = change;
+      changes.push({ ...rest, cursor: String(seq) });
+    }
+    const full = changes.length >= request.limit;
+    const last = changes.at(-1);
+    const cursor = full && last ? last.cursor : String(Math.max(after, this.#seq));
+    return { changes, cursor };
+  }
+
+  watchRevocations(wake: () => void): () => void {
+    this.#watchers.add(wake);
+    return () => this.#watchers.delete(wake);
+  }
+
+  async purge(before: number): Promise<number> {
+    let deleted = 0;
+    for (const [id, s] of this.#sessions) {
+      if ((s.revokedAt !== null && s.revokedAt < before) || isSessionExpired(s, before)) {
+        this.#sessions.delete(id);
+        deleted++;
+      }
+    }
+    for (let i = this.#changes.length - 1; i >= 0; i--) {
+      if ((this.#changes[i] as NewChange).at < before) this.#changes.splice(i, 1);
+    }
+    return deleted;
+  }
+
+  /**
+   * The stored session and its subject, or `null` when either is missing: a session
+   * whose subject is gone is as unknown as a missing one, as a join would find it.
+   */
+  #withSubject(id: string): { session: SessionRecord; subject: SubjectRecord } | null {
+    const session = this.#sessions.get(id);
+    const subject = session && this.#subjects.get(session.subjectId);
+    return session && subject ? { session, subject } : null;
+  }
+
+  #appendRevoked(sessions: readonly SessionRecord[], at: number): void {
+    this.#append(sessions.map((s) => ({ kind: "revoked", sessionId: s.id, subjectId: s.subjectId, at })));
+  }
+
+  #append(changes: readonly NewChange[]): void {
+    if (changes.length === 0) return;
+    for (const change of changes) this.#changes.push({ ...change, seq: ++this.#seq });
+    // After the operation has returned, so a watcher that reads at once sees its result.
+    queueMicrotask(() => {
+      for (const wake of this.#watchers) wake();
+    });
+  }
+}
+
+function parseCursor(cursor: string): number {
+  const seq = Number(cursor);
+  if (!/^\d+$/.test(cursor) || !Number.isSafeInteger(seq))
+    throw new TypeError(`not a cursor of this store: ${cursor}`);
+  return seq;
+}

@@ -1,0 +1,70 @@
+import type { AccountPatch, AccountRecord, AccountStore, NewAccount } from "@prolong/core";
+import type Database from "better-sqlite3";
+import type { Row } from "./database.js";
+import { guardStatements } from "./unavailable.js";
+
+function toAccount(row: Row): AccountRecord {
+  return {
+    subjectId: row.subject_id as string,
+    username: row.username as string,
+    passwordHash: (row.password_hash as string | null) ?? null,
+    createdAt: row.created_at as number,
+    updatedAt: row.updated_at as number,
+  };
+}
+
+/** Built-in username/password accounts on SQLite; each operation is one statement. */
+export class SqliteAccountStore implements AccountStore {
+  readonly #s;
+
+  constructor(db: Database.Database) {
+    this.#s = guardStatements(db, {
+      // No conflict target: a taken username and a subject with an account both insert nothing.
+      insert: db.prepare(`INSERT INTO accounts (subject_id, username, password_hash, created_at, updated_at)
+        VALUES (:subject_id, :username, :password_hash, :created_at, :created_at)
+        ON CONFLICT DO NOTHING RETURNING *`),
+      byName: db.prepare("SELECT * FROM accounts WHERE username = ?"),
+      bySubject: db.prepare("SELECT * FROM accounts WHERE subject_id = ?"),
+      list: db.prepare("SELECT * FROM accounts WHERE username > ? ORDER BY username LIMIT ?"),
+      update: db.prepare(`UPDATE accounts SET
+          password_hash = CASE WHEN :set_password THEN :password_hash ELSE password_hash END,
+          updated_at = :now
+        WHERE subject_id = :subject_id RETURNING *`),
+    });
+  }
+
+  async createAccount(account: NewAccount): Promise<AccountRecord | null> {
+    const row = this.#s.insert.get({
+      subject_id: account.subjectId,
+      username: account.username,
+      password_hash: account.passwordHash,
+      created_at: account.createdAt,
+    }) as Row | undefined;
+    return row ? toAccount(row) : null;
+  }
+
+  async findAccountByName(username: string): Promise<AccountRecord | null> {
+    const row = this.#s.byName.get(username) as Row | undefined;
+    return row ? toAccount(row) : null;
+  }
+
+  async findAccountBySubject(subjectId: string): Promise<AccountRecord | null> {
+    const row = this.#s.bySubject.get(subjectId) as Row | undefined;
+    return row ? toAccount(row) : null;
+  }
+
+  async listAccounts(options: { limit: number; after?: string }): Promise<AccountRecord[]> {
+    // Usernames are never empty, so "" stands before every one of them.
+    return (this.#s.list.all(options.after ?? "", options.limit) as Row[]).map(toAccount);
+  }
+
+  async updateAccount(subjectId: string, patch: AccountPatch, now: number): Promise<AccountRecord | null> {
+    const row = this.#s.update.get({
+      subject_id: subjectId,
+      now,
+      set_password: patch.passwordHash === undefined ? 0 : 1,
+      password_hash: patch.passwordHash ?? null,
+    }) as Row | undefined;
+    return row ? toAccount(row) : null;
+  }
+}

@@ -1,0 +1,122 @@
+import {
+  type AuditLog,
+  type AuditPage,
+  type AuditQuery,
+  ProlongError,
+  type SecurityEvent,
+} from "@prolong/core";
+import type Database from "better-sqlite3";
+import type { Row } from "./database.js";
+import { type GuardedStatement, guard, guardStatements } from "./unavailable.js";
+
+function toEvent(row: Row): SecurityEvent {
+  return {
+    id: row.id as string,
+    type: row.type as string,
+    subjectId: (row.subject_id as string | null) ?? null,
+    sessionId: (row.session_id as string | null) ?? null,
+    at: row.at as number,
+    detail: JSON.parse(row.detail as string) as Record<string, unknown>,
+  };
+}
+
+/** The filters a query may combine, each with the column it tests. */
+const FILTERS = [
+  ["subjectId", "subject_id"],
+  ["sessionId", "session_id"],
+  ["type", "type"],
+] as const;
+
+/**
+ * The listing for one combination of filters, newest first. Equal times fall back on
+ * `seq`, so a page cursor `(at, seq)` has exactly one place to stand: events of one
+ * instant are never skipped or repeated across pages. Each filter column leads an index
+ * ending in `at` (and, as in every SQLite index, the rowid `seq`), so a page is a range
+ * read, never a sort of the whole log.
+ */
+export function listEventsSql(filters: readonly string[], paged: boolean): string {
+  const where = FILTERS.filter(([field]) => filters.includes(field)).map(
+    ([, column]) => `${column} = :${column}`,
+  );
+  if (paged) where.push("(at, seq) < (:after_at, :after_seq)");
+  const clause = where.length === 0 ? "" : `WHERE ${where.join(" AND ")}`;
+  return `SELECT * FROM events ${clause} ORDER BY at DESC, seq DESC LIMIT :limit`;
+}
+
+/** The security-event log on SQLite. */
+export class SqliteAuditLog implements AuditLog {
+  readonly #db: Database.Database;
+  readonly #s;
+  /** One prepared statement per combination of filters, prepared on first use. */
+  readonly #lists = new Map<string, GuardedStatement>();
+
+  constructor(db: Database.Database) {
+    this.#db = db;
+    this.#s = guardStatements(db, {
+      insert: db.prepare(`INSERT INTO events (id, type, subject_id, session_id, at, detail)
+        VALUES (:id, :type, :subject_id, :session_id, :at, :detail)`),
+      purge: db.prepare("DELETE FROM events WHERE at < ?"),
+    });
+  }
+
+  async record(event: SecurityEvent): Promise<void> {
+    this.#s.insert.run({
+      id: event.id,
+      type: event.type,
+      subject_id: event.subjectId,
+      session_id: event.sessionId,
+      at: event.at,
+      detail: JSON.stringify(event.detail),
+    });
+  }
+
+  async list(query: AuditQuery): Promise<AuditPage> {
+    const after = query.after === undefined ? null : parsePageCursor(query.after);
+    const params: Row = { limit: query.limit + 1 };
+    const filters: string[] = [];
+    for (const [field, column] of FILTERS) {
+      const value = query[field];
+      if (value === undefined) continue;
+      filters.push(field);
+      params[column] = value;
+    }
+    if (after) {
+      params.after_at = after.at;
+      params.after_seq = after.seq;
+    }
+    const rows = this.#statement(filters, after !== null).all(params) as Row[];
+    const page = rows.slice(0, query.limit);
+    const last = page.at(-1);
+    return {
+      events: page.map(toEvent),
+      // One row past the page says there is a next page, without a count.
+      next: last && rows.length > page.length ? `${last.at}.${last.seq}` : null,
+    };
+  }
+
+  async purge(before: number): Promise<number> {
+    return this.#s.purge.run(before).changes;
+  }
+
+  #statement(filters: readonly string[], paged: boolean): GuardedStatement {
+    const key = `${filters.join(",")}|${paged}`;
+    let statement = this.#lists.get(key);
+    if (!statement) {
+      const sql = listEventsSql(filters, paged);
+      statement = guardStatements(this.#db, { list: guard(this.#db, () => this.#db.prepare(sql)) }).list;
+      this.#lists.set(key, statement);
+    }
+    return statement;
+  }
+}
+
+/** A cursor this log issued: the time and `seq` of the last event of a page. */
+function parsePageCursor(cursor: string): { at: number; seq: number } {
+  const match = /^(-?\d{1,16})\.(\d{1,16})$/.exec(cursor);
+  const at = Number(match?.[1]);
+  const seq = Number(match?.[2]);
+  if (!match || !Number.isSafeInteger(at) || !Number.isSafeInteger(seq)) {
+    throw new ProlongError("invalid_request", "after: not a page cursor of this audit log");
+  }
+  return { at, seq };
+}

@@ -1,0 +1,91 @@
+import type { KeyPromotion, KeyStore, StoredKey } from "@prolong/core";
+import type Database from "better-sqlite3";
+import type { Row } from "./database.js";
+import { guard, guardStatements } from "./unavailable.js";
+
+function toKey(row: Row): StoredKey {
+  return {
+    kid: row.kid as string,
+    alg: row.alg as string,
+    privateKey: row.private_key as string,
+    publicJwk: (row.public_jwk as string | null) ?? null,
+    createdAt: row.created_at as number,
+    activatedAt: (row.activated_at as number | null) ?? null,
+    retiredAt: (row.retired_at as number | null) ?? null,
+  };
+}
+
+/** Signing keys and server secrets on SQLite; promotion and secret claims in `BEGIN IMMEDIATE`. */
+export class SqliteKeyStore implements KeyStore {
+  readonly #db: Database.Database;
+  readonly #s;
+  readonly #promoteKey;
+  readonly #claimSecret;
+
+  constructor(db: Database.Database) {
+    this.#db = db;
+    const s = guardStatements(db, {
+      insertKey: db.prepare(`INSERT INTO signing_keys
+          (kid, alg, private_key, public_jwk, created_at, activated_at, retired_at)
+        VALUES (:kid, :alg, :private_key, :public_jwk, :created_at, :activated_at, :retired_at)
+        ON CONFLICT DO NOTHING`),
+      listKeys: db.prepare("SELECT * FROM signing_keys ORDER BY created_at, kid"),
+      isNextKey: db.prepare(
+        "SELECT 1 FROM signing_keys WHERE kid = ? AND activated_at IS NULL AND retired_at IS NULL",
+      ),
+      activeKeys: db.prepare(
+        "SELECT kid FROM signing_keys WHERE activated_at IS NOT NULL AND retired_at IS NULL",
+      ),
+      retireActive: db.prepare(
+        "UPDATE signing_keys SET retired_at = ? WHERE activated_at IS NOT NULL AND retired_at IS NULL",
+      ),
+      activateKey: db.prepare("UPDATE signing_keys SET activated_at = ? WHERE kid = ?"),
+      deleteKey: db.prepare("DELETE FROM signing_keys WHERE kid = ?"),
+      insertSecret: db.prepare("INSERT INTO secrets (name, value) VALUES (?, ?) ON CONFLICT DO NOTHING"),
+      secret: db.prepare("SELECT value FROM secrets WHERE name = ?"),
+    });
+    this.#s = s;
+    this.#promoteKey = db.transaction((promotion: KeyPromotion): boolean => {
+      if (!s.isNextKey.get(promotion.next)) return false;
+      const active = (s.activeKeys.all() as { kid: string }[]).map((r) => r.kid);
+      const seen = promotion.active;
+      if (seen === null ? active.length > 0 : !active.includes(seen)) return false;
+      s.retireActive.run(promotion.now);
+      s.activateKey.run(promotion.now, promotion.next);
+      return true;
+    });
+    this.#claimSecret = db.transaction((name: string, candidate: string): string => {
+      s.insertSecret.run(name, candidate);
+      return (s.secret.get(name) as { value: string }).value;
+    });
+  }
+
+  async putKey(key: StoredKey): Promise<boolean> {
+    const result = this.#s.insertKey.run({
+      kid: key.kid,
+      alg: key.alg,
+      private_key: key.privateKey,
+      public_jwk: key.publicJwk,
+      created_at: key.createdAt,
+      activated_at: key.activatedAt,
+      retired_at: key.retiredAt,
+    });
+    return result.changes === 1;
+  }
+
+  async listKeys(): Promise<StoredKey[]> {
+    return (this.#s.listKeys.all() as Row[]).map(toKey);
+  }
+
+  async promoteKey(promotion: KeyPromotion): Promise<boolean> {
+    return guard(this.#db, () => this.#promoteKey.immediate(promotion));
+  }
+
+  async deleteKey(kid: string): Promise<boolean> {
+    return this.#s.deleteKey.run(kid).changes === 1;
+  }
+
+  async claimSecret(name: string, candidate: string): Promise<string> {
+    return guard(this.#db, () => this.#claimSecret.immediate(name, candidate));
+  }
+}

@@ -1,0 +1,399 @@
+import {
+  planRotation,
+  type RevocationChange,
+  type RevocationPage,
+  type RevocationRead,
+  type RevokeReason,
+  type RotateOutcome,
+  type RotateRequest,
+  type SessionRecord,
+  type SessionStore,
+  type SubjectPatch,
+  type SubjectRecord,
+} from "@prolong/core";
+import type Database from "better-sqlite3";
+import type { Row } from "./database.js";
+import { guard, guardStatements } from "./unavailable.js";
+
+const SUBJECT_COLUMNS = "id, disabled, token_version, reauth_required_at, claims, created_at, updated_at";
+
+/** Session columns, as the statements name them and `sessionParams` fills them. */
+const SESSION_COLUMNS = [
+  "id",
+  "subject_id",
+  "client_id",
+  "device_name",
+  "user_agent",
+  "ip",
+  "created_at",
+  "auth_time",
+  "last_active_at",
+  "idle_expires_at",
+  "absolute_expires_at",
+  "token_version",
+  "generation",
+  "current_hash",
+  "previous_hash",
+  "rotated_at",
+  "revoked_at",
+  "revoked_reason",
+] as const;
+
+/**
+ * The hot read: a session and its subject by primary keys, in one statement. Subject
+ * columns are prefixed so they do not shadow the session's. Exported for the query-plan test.
+ */
+export const READ_SESSION_SQL = `SELECT ${SESSION_COLUMNS.map((c) => `s.${c}`).join(", ")},
+    u.disabled AS subject_disabled, u.token_version AS subject_token_version,
+    u.reauth_required_at AS subject_reauth_required_at, u.claims AS subject_claims,
+    u.created_at AS subject_created_at, u.updated_at AS subject_updated_at
+  FROM sessions AS s JOIN subjects AS u ON u.id = s.subject_id
+  WHERE s.id = ?`;
+
+/** Live at :now — the SQL twin of `isSessionLive`. */
+const LIVE = `revoked_at IS NULL AND idle_expires_at > :now
+  AND (absolute_expires_at IS NULL OR absolute_expires_at > :now)`;
+
+/** A subject's live sessions, newest first. Exported for the query-plan test. */
+export const LIST_SESSIONS_SQL = `SELECT * FROM sessions WHERE subject_id = :subject_id AND ${LIVE}
+  ORDER BY created_at DESC`;
+
+function toSubject(row: Row, prefix = ""): SubjectRecord {
+  return {
+    id: (prefix ? row.subject_id : row.id) as string,
+    disabled: row[`${prefix}disabled`] === 1,
+    tokenVersion: row[`${prefix}token_version`] as number,
+    reauthRequiredAt: (row[`${prefix}reauth_required_at`] as number | null) ?? null,
+    claims: JSON.parse(row[`${prefix}claims`] as string) as Record<string, unknown>,
+    createdAt: row[`${prefix}created_at`] as number,
+    updatedAt: row[`${prefix}updated_at`] as number,
+  };
+}
+
+function toSession(row: Row): SessionRecord {
+  return {
+    id: row.id as string,
+    subjectId: row.subject_id as string,
+    clientId: row.client_id as string,
+    deviceName: (row.device_name as string | null) ?? null,
+    userAgent: (row.user_agent as string | null) ?? null,
+    ip: (row.ip as string | null) ?? null,
+    createdAt: row.created_at as number,
+    authTime: row.auth_time as number,
+    lastActiveAt: row.last_active_at as number,
+    idleExpiresAt: row.idle_expires_at as number,
+    absoluteExpiresAt: (row.absolute_expires_at as number | null) ?? null,
+    tokenVersion: row.token_version as number,
+    generation: row.generation as number,
+    currentHash: row.current_hash as string,
+    previousHash: (row.previous_hash as string | null) ?? null,
+    rotatedAt: (row.rotated_at as number | null) ?? null,
+    revokedAt: (row.revoked_at as number | null) ?? null,
+    revokedReason: (row.revoked_reason as RevokeReason | null) ?? null,
+  };
+}
+
+/** A session and its subject from a row of {@link READ_SESSION_SQL}. */
+function toSessionWithSubject(row: Row): { session: SessionRecord; subject: SubjectRecord } {
+  return { session: toSession(row), subject: toSubject(row, "subject_") };
+}
+
+/** Named parameters of a session row, as the statements below spell them. */
+function sessionParams(s: SessionRecord): Row {
+  return {
+    id: s.id,
+    subject_id: s.subjectId,
+    client_id: s.clientId,
+    device_name: s.deviceName,
+    user_agent: s.userAgent,
+    ip: s.ip,
+    created_at: s.createdAt,
+    auth_time: s.authTime,
+    last_active_at: s.lastActiveAt,
+    idle_expires_at: s.idleExpiresAt,
+    absolute_expires_at: s.absoluteExpiresAt,
+    token_version: s.tokenVersion,
+    generation: s.generation,
+    current_hash: s.currentHash,
+    previous_hash: s.previousHash,
+    rotated_at: s.rotatedAt,
+    revoked_at: s.revokedAt,
+    revoked_reason: s.revokedReason,
+  };
+}
+
+function toChange(row: Row): RevocationChange {
+  const cursor = String(row.seq);
+  const at = row.at as number;
+  const subjectId = row.subject_id as string;
+  return row.kind === "revoked"
+    ? { cursor, kind: "revoked", sessionId: row.session_id as string, subjectId, at }
+    : { cursor, kind: "version", subjectId, version: row.version as number, at };
+}
+
+/** Cursors of this store are the changelog's `seq`, written in decimal. */
+function parseCursor(cursor: string): number {
+  const seq = Number(cursor);
+  if (!/^\d+$/.test(cursor) || !Number.isSafeInteger(seq))
+    throw new TypeError(`not a cursor of this store: ${cursor}`);
+  return seq;
+}
+
+/**
+ * Sessions, subjects and the revocation changelog on SQLite. Every read-modify-write
+ * runs in a `BEGIN IMMEDIATE` transaction, so several processes sharing the file still
+ * settle races in the database; each revoking write commits with its changelog entry.
+ */
+export class SqliteSessionStore implements SessionStore {
+  readonly #db: Database.Database;
+  readonly #s;
+  readonly #rotate;
+  readonly #revokeOne;
+  readonly #revokeSubject;
+  readonly #bumpVersion;
+  readonly #readRevocations;
+  readonly #watchers = new Set<() => void>();
+
+  constructor(db: Database.Database) {
+    this.#db = db;
+    this.#s = guardStatements(db, {
+      subjectById: db.prepare(`SELECT ${SUBJECT_COLUMNS} FROM subjects WHERE id = ?`),
+      insertSubject: db.prepare(`INSERT INTO subjects (id, created_at, updated_at) VALUES (:id, :now, :now)
+        ON CONFLICT DO NOTHING RETURNING ${SUBJECT_COLUMNS}`),
+      updateSubject: db.prepare(`UPDATE subjects SET
+          disabled = CASE WHEN :set_disabled THEN :disabled ELSE disabled END,
+          reauth_required_at = CASE WHEN :set_reauth THEN :reauth_required_at ELSE reauth_required_at END,
+          claims = CASE WHEN :set_claims THEN :claims ELSE claims END,
+          updated_at = :now
+        WHERE id = :id RETURNING ${SUBJECT_COLUMNS}`),
+      bumpVersion: db.prepare(`UPDATE subjects SET token_version = token_version + 1,
+        updated_at = :now WHERE id = :id RETURNING ${SUBJECT_COLUMNS}`),
+      insertSession: db.prepare(
+        `INSERT INTO sessions (${SESSION_COLUMNS.join(", ")}) VALUES (${SESSION_COLUMNS.map((c) => `:${c}`).join(", ")})`,
+      ),
+      readSession: db.prepare(READ_SESSION_SQL),
+      listSessions: db.prepare(LIST_SESSIONS_SQL),
+      rename: db.prepare(
+        "UPDATE sessions SET device_name = :name WHERE id = :id AND revoked_at IS NULL RETURNING *",
+      ),
+      applyRotation:
+        db.prepare(`UPDATE sessions SET previous_hash = :previous_hash, current_hash = :current_hash,
+        generation = :generation, rotated_at = :rotated_at, last_active_at = :last_active_at,
+        idle_expires_at = :idle_expires_at WHERE id = :id`),
+      touch: db.prepare(`UPDATE sessions SET last_active_at = :now,
+          idle_expires_at = CASE WHEN absolute_expires_at IS NULL THEN :idle ELSE MIN(:idle, absolute_expires_at) END
+        WHERE id = :id AND ${LIVE} RETURNING *`),
+      revokeOne: db.prepare(`UPDATE sessions SET revoked_at = :now, revoked_reason = :reason
+        WHERE id = :id AND revoked_at IS NULL RETURNING *`),
+      revokeSubject: db.prepare(`UPDATE sessions SET revoked_at = :now, revoked_reason = :reason
+        WHERE subject_id = :subject_id AND revoked_at IS NULL AND id IS NOT :except_id RETURNING *`),
+      appendChange: db.prepare(`INSERT INTO revocation_changes (kind, subject_id, session_id, version, at)
+        VALUES (:kind, :subject_id, :session_id, :version, :at)`),
+      readChanges: db.prepare(`SELECT * FROM revocation_changes
+        WHERE seq > :after AND (:since IS NULL OR at >= :since) ORDER BY seq LIMIT :limit`),
+      lastChange: db.prepare("SELECT max(seq) AS seq FROM revocation_changes"),
+      // INDEXED BY: left alone, SQLite walks the sequence from the oldest row to find the minimum.
+      firstChangeSince: db.prepare(
+        "SELECT min(seq) AS seq FROM revocation_changes INDEXED BY revocation_changes_at WHERE at >= ?",
+      ),
+      purgeSessions: db.prepare(`DELETE FROM sessions WHERE revoked_at < :before OR idle_expires_at <= :before
+        OR absolute_expires_at <= :before`),
+      purgeChanges: db.prepare("DELETE FROM revocation_changes WHERE at < ?"),
+    });
+
+    const s = this.#s;
+    const appendRevoked = (sessions: readonly SessionRecord[], at: number) => {
+      for (const session of sessions) {
+        s.appendChange.run({
+          kind: "revoked",
+          subject_id: session.subjectId,
+          session_id: session.id,
+          version: null,
+          at,
+        });
+      }
+    };
+    // Read, decide (planRotation, the rule every store shares) and write under one lock.
+    this.#rotate = db.transaction((request: RotateRequest): RotateOutcome => {
+      const row = s.readSession.get(request.sessionId) as Row | undefined;
+      const found = row ? toSessionWithSubject(row) : null;
+      const plan = planRotation(found?.session ?? null, request);
+      if (!found || plan.status === "unknown") return { status: "unknown" };
+      const { session, subject } = found;
+      if (plan.changes) {
+        Object.assign(session, plan.changes);
+        if (plan.status === "reused") {
+          s.revokeOne.run({ id: session.id, now: session.revokedAt, reason: session.revokedReason });
+          appendRevoked([session], request.now);
+        } else {
+          s.applyRotation.run({
+            id: session.id,
+            previous_hash: session.previousHash,
+            current_hash: session.currentHash,
+            generation: session.generation,
+            rotated_at: session.rotatedAt,
+            last_active_at: session.lastActiveAt,
+            idle_expires_at: session.idleExpiresAt,
+          });
+        }
+      }
+      return { status: plan.status, session, subject };
+    });
+    // Each revoking write and its changelog entry commit together, or neither does.
+    this.#revokeOne = db.transaction((params: Row): SessionRecord | null => {
+      const row = s.revokeOne.get(params) as Row | undefined;
+      if (!row) return null;
+      const session = toSession(row);
+      appendRevoked([session], params.now as number);
+      return session;
+    });
+    this.#revokeSubject = db.transaction((params: Row): SessionRecord[] => {
+      const sessions = (s.revokeSubject.all(params) as Row[]).map(toSession);
+      appendRevoked(sessions, params.now as number);
+      return sessions;
+    });
+    this.#bumpVersion = db.transaction((id: string, now: number): SubjectRecord | null => {
+      const row = s.bumpVersion.get({ id, now }) as Row | undefined;
+      if (!row) return null;
+      const subject = toSubject(row);
+      s.appendChange.run({
+        kind: "version",
+        subject_id: id,
+        session_id: null,
+        version: subject.tokenVersion,
+        at: now,
+      });
+      return subject;
+    });
+    // One read transaction, so the rows and the head come from the same snapshot.
+    this.#readRevocations = db.transaction((after: number, since: number | null, limit: number) => {
+      // The snapshot asks for the last minutes of a changelog kept for weeks: start at the
+      // first recent change (found through the `at` index), not at the oldest row.
+      const first =
+        since === null ? after + 1 : (s.firstChangeSince.get(since) as { seq: number | null }).seq;
+      const rows =
+        first === null
+          ? []
+          : (s.readChanges.all({ after: Math.max(after, first - 1), since, limit }) as Row[]);
+      const changes = rows.map(toChange);
+      const last = changes.at(-1);
+      if (last && changes.length >= limit) return { changes, cursor: last.cursor };
+      const head = (s.lastChange.get() as { seq: number | null }).seq ?? 0;
+      return { changes, cursor: String(Math.max(after, head)) };
+    });
+  }
+
+  /** Wakes this process's watchers after one of its own revoking writes has committed. */
+  #changed(): void {
+    if (this.#watchers.size === 0) return;
+    queueMicrotask(() => {
+      for (const wake of this.#watchers) wake();
+    });
+  }
+
+  async ensureSubject(id: string, now: number): Promise<SubjectRecord> {
+    // Read first: the subject usually exists, and a read takes no write lock.
+    const row = (this.#s.subjectById.get(id) ??
+      this.#s.insertSubject.get({ id, now }) ??
+      // Another connection inserted it between our read and our insert.
+      this.#s.subjectById.get(id)) as Row;
+    return toSubject(row);
+  }
+
+  async findSubject(id: string): Promise<SubjectRecord | null> {
+    const row = this.#s.subjectById.get(id) as Row | undefined;
+    return row ? toSubject(row) : null;
+  }
+
+  async updateSubject(id: string, patch: SubjectPatch, now: number): Promise<SubjectRecord | null> {
+    const row = this.#s.updateSubject.get({
+      id,
+      now,
+      set_disabled: patch.disabled === undefined ? 0 : 1,
+      disabled: patch.disabled ? 1 : 0,
+      set_reauth: patch.reauthRequiredAt === undefined ? 0 : 1,
+      reauth_required_at: patch.reauthRequiredAt ?? null,
+      set_claims: patch.claims === undefined ? 0 : 1,
+      claims: JSON.stringify(patch.claims ?? {}),
+    }) as Row | undefined;
+    return row ? toSubject(row) : null;
+  }
+
+  async bumpTokenVersion(id: string, now: number): Promise<SubjectRecord | null> {
+    const subject = guard(this.#db, () => this.#bumpVersion.immediate(id, now));
+    if (subject) this.#changed();
+    return subject;
+  }
+
+  async createSession(session: SessionRecord): Promise<void> {
+    this.#s.insertSession.run(sessionParams(session));
+  }
+
+  async readSession(id: string): Promise<{ session: SessionRecord; subject: SubjectRecord } | null> {
+    const row = this.#s.readSession.get(id) as Row | undefined;
+    return row ? toSessionWithSubject(row) : null;
+  }
+
+  async listSessions(subjectId: string, now: number): Promise<SessionRecord[]> {
+    return (this.#s.listSessions.all({ subject_id: subjectId, now }) as Row[]).map(toSession);
+  }
+
+  async renameSession(id: string, deviceName: string): Promise<SessionRecord | null> {
+    const row = this.#s.rename.get({ id, name: deviceName }) as Row | undefined;
+    return row ? toSession(row) : null;
+  }
+
+  async rotate(request: RotateRequest): Promise<RotateOutcome> {
+    // BEGIN IMMEDIATE itself may find the database locked: guarded like the statements.
+    const outcome = guard(this.#db, () => this.#rotate.immediate(request));
+    if (outcome.status === "reused") this.#changed();
+    return outcome;
+  }
+
+  async touchSession(id: string, now: number, idleTimeoutMs: number): Promise<SessionRecord | null> {
+    const row = this.#s.touch.get({ id, now, idle: now + idleTimeoutMs }) as Row | undefined;
+    return row ? toSession(row) : null;
+  }
+
+  async revokeSession(id: string, reason: RevokeReason, now: number): Promise<SessionRecord | null> {
+    const session = guard(this.#db, () => this.#revokeOne.immediate({ id, reason, now }));
+    if (session) this.#changed();
+    return session;
+  }
+
+  async revokeSubjectSessions(
+    subjectId: string,
+    options: { exceptId?: string; reason: RevokeReason; now: number },
+  ): Promise<SessionRecord[]> {
+    const sessions = guard(this.#db, () =>
+      this.#revokeSubject.immediate({
+        subject_id: subjectId,
+        except_id: options.exceptId ?? null,
+        reason: options.reason,
+        now: options.now,
+      }),
+    );
+    if (sessions.length > 0) this.#changed();
+    return sessions;
+  }
+
+  async readRevocations(request: RevocationRead): Promise<RevocationPage> {
+    const after = request.after === null ? 0 : parseCursor(request.after);
+    return guard(this.#db, () => this.#readRevocations(after, request.since ?? null, request.limit));
+  }
+
+  /**
+   * Wakes on this process's own writes only; other processes' changes are found by
+   * polling `readRevocations`, which SQLite answers from an index in microseconds.
+   */
+  watchRevocations(wake: () => void): () => void {
+    this.#watchers.add(wake);
+    return () => this.#watchers.delete(wake);
+  }
+
+  async purge(before: number): Promise<number> {
+    const deleted = this.#s.purgeSessions.run({ before }).changes;
+    this.#s.purgeChanges.run(before);
+    return deleted;
+  }
+}

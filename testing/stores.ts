@@ -1,0 +1,103 @@
+/**
+ * The stores every engine and server suite runs against, chosen by the environment as
+ * Kysely's test setup chooses its dialects:
+ *
+ * ```ts
+ * for (const kind of testStores()) {
+ *   describe(`refresh (${kind})`, () => {
+ *     it("rotates", async () => {
+ *       const store = await openTestStore(kind);
+ *       // …
+ *       await store.close();
+ *     });
+ *   });
+ * }
+ * ```
+ *
+ * `PROLONG_TEST_STORES=sqlite npx vitest run packages/core` runs them on SQLite only.
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { Store } from "@prolong/core";
+import { MemoryStore } from "@prolong/store-memory";
+import { openSqliteStore } from "@prolong/store-sqlite";
+
+/** Every kind of store the tests can open, in the order suites run them. */
+export const storeKinds = ["memory", "sqlite"] as const;
+
+export type StoreKind = (typeof storeKinds)[number];
+
+/** A fresh store for one test; `close` also deletes whatever it kept on disk. */
+export type TestStore = Store & {
+  readonly kind: StoreKind;
+  /** The SQLite file, for a test that locks it or starts a server process on it; `null` otherwise. */
+  readonly path: string | null;
+};
+
+function isStoreKind(value: string): value is StoreKind {
+  return (storeKinds as readonly string[]).includes(value);
+}
+
+/** The kinds `PROLONG_TEST_STORES` selects; see {@link parseStoreKinds}. */
+export function testStores(): StoreKind[] {
+  return parseStoreKinds(process.env.PROLONG_TEST_STORES);
+}
+
+/**
+ * The kinds a comma-separated `selection` names, in order, once each; every kind when it
+ * is unset or empty. An unknown kind is an error naming it and the valid ones, so a typo
+ * never silently runs nothing.
+ */
+export function parseStoreKinds(selection: string | undefined): StoreKind[] {
+  const names = (selection ?? "")
+    .split(",")
+    .map((name) => name.trim())
+    .filter((name) => name !== "");
+  if (names.length === 0) return [...storeKinds];
+  const kinds: StoreKind[] = [];
+  for (const name of names) {
+    if (!isStoreKind(name)) {
+      throw new Error(
+        `PROLONG_TEST_STORES: unknown store kind "${name}"; the kinds are ${storeKinds.join(", ")}`,
+      );
+    }
+    if (!kinds.includes(name)) kinds.push(name);
+  }
+  return kinds;
+}
+
+/** A new, empty store of `kind`. SQLite: a file in a fresh temporary directory, removed on close. */
+export async function openTestStore(kind: StoreKind): Promise<TestStore> {
+  switch (kind) {
+    case "memory":
+      return testStore(new MemoryStore(), kind, null, () => {});
+    case "sqlite": {
+      const dir = mkdtempSync(join(tmpdir(), "prolong-test-"));
+      const path = join(dir, "prolong.db");
+      // A short busy timeout, so a write that meets another connection's lock fails
+      // within the test instead of after the production default of five seconds.
+      const store = openSqliteStore({ path, busyTimeout: 1000 });
+      return testStore(store, kind, path, () => rmSync(dir, { recursive: true, force: true }));
+    }
+  }
+}
+
+function testStore(store: Store, kind: StoreKind, path: string | null, cleanup: () => void): TestStore {
+  return {
+    kind,
+    path,
+    sessions: store.sessions,
+    accounts: store.accounts,
+    keys: store.keys,
+    audit: store.audit,
+    ping: () => store.ping(),
+    close: async () => {
+      try {
+        await store.close();
+      } finally {
+        cleanup();
+      }
+    },
+  };
+}
