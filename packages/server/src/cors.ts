@@ -1,4 +1,4 @@
-import { CSRF_HEADER, ENDPOINT_PATHS } from "@prolong/protocol";
+import { CSRF_HEADER, ENDPOINT_PATHS, METADATA_PATH } from "@prolong/protocol";
 import type { FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from "fastify";
 
 /**
@@ -7,6 +7,8 @@ import type { FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from
  * answer no CORS at all and a browser never lets a page read them.
  */
 export const BROWSER_PATHS: ReadonlySet<string> = new Set([
+  // The client SDK discovers every other endpoint here first (RFC 8414 §3).
+  METADATA_PATH,
   ENDPOINT_PATHS.login,
   ENDPOINT_PATHS.token,
   ENDPOINT_PATHS.revocation,

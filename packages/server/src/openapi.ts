@@ -31,6 +31,7 @@ const preflight = op("CORS preflight, for the configured allowedOrigins", "cors"
 export const operations: Record<string, Record<string, Op>> = {
   "/.well-known/oauth-authorization-server": {
     get: op("Authorization server metadata (RFC 8414)", "discovery"),
+    options: preflight,
   },
   "/.well-known/jwks.json": { get: op("Public signing keys (RFC 7517)", "discovery") },
   "/openapi.json": { get: op("This document", "discovery") },

@@ -43,6 +43,23 @@ describe("CORS for browser apps on other origins (docs/protocol.md)", () => {
     expect(sessions.headers["access-control-allow-methods"]).toBe("PATCH, DELETE, OPTIONS");
   });
 
+  it("lets a configured origin read the metadata document, where the client SDK starts", async () => {
+    const { app } = await testApp({ allowedOrigins: [APP] });
+    const allowed = await app.inject({
+      method: "GET",
+      url: "/.well-known/oauth-authorization-server",
+      headers: { origin: APP },
+    });
+    expect(allowed.statusCode).toBe(200);
+    expect(allowed.headers["access-control-allow-origin"]).toBe(APP);
+    const refused = await app.inject({
+      method: "GET",
+      url: "/.well-known/oauth-authorization-server",
+      headers: { origin: EVIL },
+    });
+    expect(refused.headers["access-control-allow-origin"]).toBeUndefined();
+  });
+
   it("sends the origin and credentials headers on answers, errors included, to a configured origin", async () => {
     const { app } = await testApp({ allowedOrigins: [APP] });
     const signIn = await login(app, {});
