@@ -51,3 +51,5 @@ export {
   standing,
 } from "./session-rules.js";
 export type * from "./store/index.js";
+export type { EventPosition } from "./store/page-cursor.js";
+export { formatEventCursor, parseEventCursor } from "./store/page-cursor.js";

@@ -1,38 +1,9 @@
 import { SessionEngine } from "@prolong/core";
 import { buildApp, policyOf, publishAheadOf, resolveConfig } from "@prolong/server";
 import type { FastifyInstance, LightMyRequestResponse } from "fastify";
-import { afterEach } from "vitest";
-import { openTestStore, parseStoreKinds, type StoreKind, type TestStore } from "../../../testing/stores.js";
+import { FakeClock, storeKind, testStore } from "../../../testing/suite.js";
 
-export class FakeClock {
-  t = Date.UTC(2026, 0, 1);
-  now(): number {
-    return this.t;
-  }
-  advance(seconds: number): void {
-    this.t += seconds * 1000;
-  }
-}
-
-/**
- * The store this run uses: vitest.config.ts makes one project per kind and sets
- * `PROLONG_TEST_STORE` in each, so every server test runs against every store.
- * Memory when the variable is unset (a file run under another configuration).
- */
-export const storeKind: StoreKind = parseStoreKinds(process.env.PROLONG_TEST_STORE)[0] ?? "memory";
-
-const opened: TestStore[] = [];
-
-afterEach(async () => {
-  await Promise.all(opened.splice(0).map((store) => store.close()));
-});
-
-/** A fresh, empty store of this run's kind, closed (and its files removed) after the test. */
-export async function testStore(): Promise<TestStore> {
-  const store = await openTestStore(storeKind);
-  opened.push(store);
-  return store;
-}
+export { FakeClock, storeKind, testStore };
 
 export const PASSWORD = "correct horse battery";
 export const RESOURCE_SECRET = "resource-secret-for-tests";

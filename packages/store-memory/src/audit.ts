@@ -2,7 +2,8 @@ import {
   type AuditLog,
   type AuditPage,
   type AuditQuery,
-  ProlongError,
+  formatEventCursor,
+  parseEventCursor,
   type SecurityEvent,
 } from "@prolong/core";
 
@@ -23,7 +24,7 @@ export class MemoryAuditLog implements AuditLog {
   }
 
   async list(query: AuditQuery): Promise<AuditPage> {
-    const after = query.after === undefined ? null : parsePageCursor(query.after);
+    const after = query.after === undefined ? null : parseEventCursor(query.after);
     const matching = this.#events
       .filter(
         ({ event, seq }) =>
@@ -37,7 +38,10 @@ export class MemoryAuditLog implements AuditLog {
     const last = page.at(-1);
     return {
       events: page.map((s) => structuredClone(s.event)),
-      next: last && matching.length > page.length ? `${last.event.at}.${last.seq}` : null,
+      next:
+        last && matching.length > page.length
+          ? formatEventCursor({ at: last.event.at, seq: last.seq })
+          : null,
     };
   }
 
@@ -47,15 +51,4 @@ export class MemoryAuditLog implements AuditLog {
     this.#events.splice(0, this.#events.length, ...kept);
     return deleted;
   }
-}
-
-/** A cursor this log issued: the time and arrival number of the last event of a page. */
-function parsePageCursor(cursor: string): { at: number; seq: number } {
-  const match = /^(-?\d{1,16})\.(\d{1,16})$/.exec(cursor);
-  const at = Number(match?.[1]);
-  const seq = Number(match?.[2]);
-  if (!match || !Number.isSafeInteger(at) || !Number.isSafeInteger(seq)) {
-    throw new ProlongError("invalid_request", "after: not a page cursor of this audit log");
-  }
-  return { at, seq };
 }

@@ -2,7 +2,8 @@ import {
   type AuditLog,
   type AuditPage,
   type AuditQuery,
-  ProlongError,
+  formatEventCursor,
+  parseEventCursor,
   type SecurityEvent,
 } from "@prolong/core";
 import type Database from "better-sqlite3";
@@ -71,7 +72,7 @@ export class SqliteAuditLog implements AuditLog {
   }
 
   async list(query: AuditQuery): Promise<AuditPage> {
-    const after = query.after === undefined ? null : parsePageCursor(query.after);
+    const after = query.after === undefined ? null : parseEventCursor(query.after);
     const params: Row = { limit: query.limit + 1 };
     const filters: string[] = [];
     for (const [field, column] of FILTERS) {
@@ -90,7 +91,10 @@ export class SqliteAuditLog implements AuditLog {
     return {
       events: page.map(toEvent),
       // One row past the page says there is a next page, without a count.
-      next: last && rows.length > page.length ? `${last.at}.${last.seq}` : null,
+      next:
+        last && rows.length > page.length
+          ? formatEventCursor({ at: last.at as number, seq: last.seq as number })
+          : null,
     };
   }
 
@@ -108,15 +112,4 @@ export class SqliteAuditLog implements AuditLog {
     }
     return statement;
   }
-}
-
-/** A cursor this log issued: the time and `seq` of the last event of a page. */
-function parsePageCursor(cursor: string): { at: number; seq: number } {
-  const match = /^(-?\d{1,16})\.(\d{1,16})$/.exec(cursor);
-  const at = Number(match?.[1]);
-  const seq = Number(match?.[2]);
-  if (!match || !Number.isSafeInteger(at) || !Number.isSafeInteger(seq)) {
-    throw new ProlongError("invalid_request", "after: not a page cursor of this audit log");
-  }
-  return { at, seq };
 }
