@@ -117,7 +117,7 @@ async function storeHash(ctx: EngineContext, subjectId: string, newPassword: str
   checkNewPassword(newPassword);
   const hash = await hashPassword(newPassword, ctx.passwordCost);
   if (!(await ctx.store.accounts.updateAccount(subjectId, { passwordHash: hash }, ctx.clock.now()))) {
-    throw new ProlongError("not_found", "no such user");
+    throw new ProlongError("not_found", "no such subject, or it has no built-in account");
   }
 }
 
