@@ -27,7 +27,7 @@ export function describeSubject({ subject, account }: SubjectDetails | AccountHo
 }
 
 /** Whether a session may still refresh, or why not; the standing of its subject aside. */
-function stateOf(session: SessionRecord, now: number): "live" | "revoked" | "expired" {
+export function sessionState(session: SessionRecord, now: number): "live" | "revoked" | "expired" {
   if (session.revokedAt !== null) return "revoked";
   return isSessionExpired(session, now) ? "expired" : "live";
 }
@@ -45,7 +45,7 @@ export function describeAdminSession(session: SessionRecord, now: number) {
     auth_time: iso(session.authTime),
     last_active_at: iso(session.lastActiveAt),
     expires_at: isoOrNull(sessionEndsAt(session)),
-    state: stateOf(session, now),
+    state: sessionState(session, now),
     revoked_at: isoOrNull(session.revokedAt),
     revoked_reason: session.revokedReason,
   };
