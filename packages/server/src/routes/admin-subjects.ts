@@ -29,9 +29,10 @@ type IdParams = { Params: { id: string } };
 type Query<S extends z.ZodType> = { Querystring: z.output<S> };
 
 /**
- * The admin API's subjects (`/admin/subjects`, registered under `/admin`): the application's users, whether or not
- * they have a built-in account. A subject exists once a session was started for it or
- * an account was created; one that does not is 404 `not_found`.
+ * The admin API's subjects (`/admin/subjects`, registered under `/admin`): the
+ * application's users, whether or not they have a built-in account. A subject exists
+ * once a session was started for it or an account was created; one that does not is
+ * 404 `not_found`.
  */
 export function adminSubjectRoutes(ctx: AppContext) {
   const { engine } = ctx;
