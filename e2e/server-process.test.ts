@@ -1,7 +1,9 @@
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { SessionEngine } from "@prolong/core";
 import { configSettings } from "@prolong/server";
+import { openSqliteStore } from "@prolong/store-sqlite";
 import { afterEach, describe, expect, it } from "vitest";
 import {
   freePort,
@@ -234,11 +236,13 @@ describe("the command line", () => {
       expect(login.status).toBe(200);
       const { session_id } = await login.json();
 
-      const list = await runCli(["sessions", "list", "maryo", ...store]);
+      const list = await runCli(["sessions", "list", "--username", "maryo", ...store]);
       expect(list.stdout).toContain(session_id);
       expect(list.stdout).toContain("cli test");
       expect((await runCli(["sessions", "revoke", session_id, ...store])).code).toBe(0);
-      expect((await runCli(["sessions", "list", "maryo", ...store])).stdout).not.toContain(session_id);
+      expect((await runCli(["sessions", "list", "--username", "maryo", ...store])).stdout).not.toContain(
+        session_id,
+      );
 
       const keys = await runCli(["keys", "list", ...store]);
       expect(keys.stdout).toMatch(/\tEdDSA\tactive\t/);
@@ -254,6 +258,109 @@ describe("the command line", () => {
 
       expect((await runCli(["users", "disable", "maryo", ...store])).code).toBe(0);
       expect((await runCli(["users", "disable", "nobody", ...store])).code).not.toBe(0);
+    } finally {
+      await server?.stop();
+      server = null;
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("looks up subjects, sessions and events on the store, naming a bad argument", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "prolong-cli-"));
+    const path = join(dir, "p.db");
+    const store = ["--store", `sqlite:${path}`];
+    const cli = (...args: string[]) => runCli([...args, ...store]);
+    try {
+      expect((await cli("users", "add", "maryo", "--password", "correct horse battery")).code).toBe(0);
+      server = await startServerProcess(store);
+      const signIn = async (client_id: string) => {
+        const response = await fetch(`${server?.url}/login`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({ username: "maryo", password: "correct horse battery", client_id }),
+        });
+        expect(response.status).toBe(200);
+        return ((await response.json()) as { session_id: string }).session_id;
+      };
+      const onWeb = await signIn("web");
+      const onNative = await signIn("native");
+      await server.stop();
+      server = null;
+
+      // A backend with its own login starts a session for its user "user-42" over the same
+      // file: a subject without an account.
+      const sqlite = openSqliteStore({ path });
+      const engine = await SessionEngine.create({ store: sqlite, issuer: "http://127.0.0.1" });
+      await sqlite.sessions.ensureSubject("user-42", engine.now());
+      const forUser42 = await engine.startSessionForSubject({
+        subjectId: "user-42",
+        clientId: "native",
+        deviceName: "phone",
+      });
+      await sqlite.close();
+
+      const shown = await cli("subjects", "show", "user-42");
+      expect(shown.code).toBe(0);
+      expect(shown.stdout).toContain("id\tuser-42\n");
+      expect(shown.stdout).toContain("username\t-\n");
+      expect(shown.stdout).toContain("state\tactive\n");
+      const found = await cli("subjects", "find", "--username", "MARYO");
+      expect(found.stdout).toContain("username\tmaryo\n");
+      const maryo = /^id\t(\S+)$/m.exec(found.stdout)?.[1] as string;
+
+      const user42 = await cli("sessions", "list", "--subject", "user-42");
+      expect(user42.stdout).toMatch(new RegExp(`^${forUser42.sessionId}\tuser-42\tnative\tphone\tlive\t`));
+      const listed = await cli("sessions", "list", "--username", "maryo");
+      expect(
+        listed.stdout
+          .trim()
+          .split("\n")
+          .map((line) => line.split("\t")[0]),
+      ).toEqual([onNative, onWeb]);
+      expect((await cli("sessions", "list", "--username", "maryo", "--client", "web")).stdout).toMatch(
+        new RegExp(`^${onWeb}\t${maryo}\tweb\t`),
+      );
+      // A page at a time: the cursor to read on goes to stderr.
+      const first = await cli("sessions", "list", "--username", "maryo", "--limit", "1");
+      expect(first.stdout.trim().split("\n")).toHaveLength(1);
+      const after = /--after (\S+)/.exec(first.stderr)?.[1] as string;
+      const second = await cli("sessions", "list", "--username", "maryo", "--limit", "1", "--after", after);
+      expect(second.stdout).toContain(onWeb);
+      expect(second.stderr).toBe("");
+
+      expect((await cli("sessions", "revoke", onWeb)).code).toBe(0);
+      expect((await cli("sessions", "list", "--username", "maryo")).stdout).not.toContain(onWeb);
+      expect((await cli("sessions", "list", "--username", "maryo", "--all")).stdout).toMatch(
+        new RegExp(`^${onWeb}\t.*\trevoked\t`, "m"),
+      );
+
+      const revoked = await cli("events", "list", "--username", "maryo", "--type", "session_revoked");
+      expect(revoked.stdout.trim().split("\n")).toEqual([
+        expect.stringMatching(new RegExp(`\tsession_revoked\t${maryo}\t${onWeb}\t\\{"reason":"admin"\\}$`)),
+      ]);
+      expect((await cli("events", "list", "--subject", "user-42")).stdout).toContain(
+        `\tsigned_in\tuser-42\t${forUser42.sessionId}\t`,
+      );
+      const newest = await cli("events", "list", "--limit", "1");
+      expect(newest.stdout).toContain("\tsession_revoked\t");
+      expect(newest.stderr).toMatch(/--after \S+/);
+
+      // Each mistake exits non-zero with a message naming the argument.
+      for (const [args, message] of [
+        [["subjects", "show", "nobody"], 'no subject "nobody"'],
+        [["subjects", "find"], "--username"],
+        [["subjects", "find", "--username", "nobody"], 'no subject with username "nobody"'],
+        [["sessions", "list"], "--subject ID or --username NAME"],
+        [["sessions", "list", "maryo"], "too many arguments"],
+        [["sessions", "list", "--username", "maryo", "--limit", "0"], "--limit"],
+        [["sessions", "list", "--subject", "user-42", "--username", "maryo"], "cannot be used with"],
+        [["events", "list", "--type", "signed-in"], "--type"],
+        [["events", "list", "--after", "nonsense"], "after: not a page cursor"],
+      ] as const) {
+        const result = await cli(...args);
+        expect(result.code, args.join(" ")).not.toBe(0);
+        expect(result.stderr, args.join(" ")).toContain(message);
+      }
     } finally {
       await server?.stop();
       server = null;

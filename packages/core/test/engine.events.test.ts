@@ -1,4 +1,4 @@
-import { type EngineEvent, ProlongError } from "@prolong/core";
+import { type EngineEvent, ProlongError, SECURITY_EVENT_TYPES } from "@prolong/core";
 import { describe, expect, it } from "vitest";
 import { setup } from "./fixtures.js";
 
@@ -41,6 +41,11 @@ describe("engine events", () => {
     expect(byType("user_disabled")).toHaveLength(1);
     // Routine traffic stays out of the log.
     expect(byType("refreshed")).toEqual([]);
+    // The types an administrator may filter by are exactly those the log holds (a wrong
+    // current password, the one kind not caused above, is covered by the server's tests).
+    expect([...new Set(events.map((e) => e.type))].sort()).toEqual(
+      SECURITY_EVENT_TYPES.filter((type) => type !== "password_change_failed").sort(),
+    );
   });
 
   it("never let a failing listener fail the operation, and report every failure", async () => {

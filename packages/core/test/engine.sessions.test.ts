@@ -65,6 +65,79 @@ describe("devices (P7)", () => {
   });
 });
 
+describe("sessions as administrators see them", () => {
+  it("pages through a subject's sessions, live or all, of one client or any", async () => {
+    const { engine, user, clock } = await setup();
+    const started = [];
+    for (const clientId of ["web", "native", "web", "native", "web"]) {
+      started.push(await engine.signIn({ ...login, clientId }));
+      clock.advance(1);
+    }
+    await engine.logout((started[4] as { sessionId: string }).sessionId);
+    const ids = (page: { sessions: { id: string }[] }) => page.sessions.map((s) => s.id);
+    const newestFirst = started.map((t) => t.sessionId).reverse();
+
+    const first = await engine.findSessions({ subjectId: user.id, limit: 2 });
+    expect(ids(first)).toEqual(newestFirst.slice(1, 3));
+    const second = await engine.findSessions({ subjectId: user.id, limit: 2, after: first.next as string });
+    expect(ids(second)).toEqual(newestFirst.slice(3, 5));
+    expect(second.next).toBeNull();
+
+    expect(ids(await engine.findSessions({ subjectId: user.id, state: "all", limit: 10 }))).toEqual(
+      newestFirst,
+    );
+    expect(ids(await engine.findSessions({ subjectId: user.id, clientId: "native", limit: 10 }))).toEqual([
+      newestFirst[1],
+      newestFirst[3],
+    ]);
+    expect(await engine.findSessions({ subjectId: "nobody", limit: 10 })).toEqual({
+      sessions: [],
+      next: null,
+    });
+  });
+
+  it("refuses a page cursor it did not issue and a limit below one", async () => {
+    const { engine, user } = await setup();
+    for (const after of ["", "x", "12", "-1.abc", "1e3.abc"]) {
+      expect(await codeOf(engine.findSessions({ subjectId: user.id, limit: 1, after })), after).toBe(
+        "invalid_request",
+      );
+    }
+    expect(await codeOf(engine.findSessions({ subjectId: user.id, limit: 0 }))).toBe("invalid_request");
+  });
+
+  it("finds any session by id, ended or not", async () => {
+    const { engine, user } = await setup();
+    const a = await engine.signIn(login);
+    await engine.logout(a.sessionId);
+    expect(await engine.findSession(a.sessionId)).toMatchObject({
+      id: a.sessionId,
+      subjectId: user.id,
+      revokedReason: "logout",
+    });
+    expect(await engine.findSession("no-such-session")).toBeNull();
+  });
+});
+
+describe("subjects as administrators see them", () => {
+  it("pages through the subjects with an account, by username, and finds one by username", async () => {
+    const { engine, user } = await setup();
+    for (const username of ["zoe", "anna", "bob"]) await engine.createAccount({ username });
+    const first = await engine.listSubjects({ limit: 2 });
+    expect(first.subjects.map((s) => s.account.username)).toEqual(["anna", "bob"]);
+    expect(first.next).toBe("bob");
+    const second = await engine.listSubjects({ limit: 2, after: first.next as string });
+    expect(second.subjects.map((s) => s.account.username)).toEqual(["maryo", "zoe"]);
+    expect(second.next).toBeNull();
+
+    const found = await engine.findSubjectByUsername("  MARYO ");
+    expect(found?.subject).toMatchObject({ id: user.id, claims: { roles: ["reader"] } });
+    expect(found?.account.username).toBe("maryo");
+    expect(await engine.findSubjectByUsername("nobody")).toBeNull();
+    expect(await codeOf(engine.listSubjects({ limit: 0 }))).toBe("invalid_request");
+  });
+});
+
 describe("sessions created by an embedding backend", () => {
   it("hands out tokens for a user it authenticated itself", async () => {
     const { engine, user } = await setup();

@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 import { readFileSync } from "node:fs";
-import { isProlongError, type SessionEngine } from "@prolong/core";
-import { Command, CommanderError, Option } from "commander";
+import { isProlongError, SECURITY_EVENT_TYPES, type SessionEngine, type SubjectDetails } from "@prolong/core";
+import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import { fromEnvironment, fromFile, resolveConfig, type ServerConfig } from "./config.js";
+import { sessionState } from "./routes/admin-views.js";
 import { engineFor, resourceSecretOf, startServer } from "./serve.js";
 import { openStore } from "./store.js";
 
@@ -31,6 +32,50 @@ async function accountByName(engine: SessionEngine, name: string) {
 }
 
 class CliError extends Error {}
+
+/** The subject named by `--subject ID` or `--username NAME`, or a CliError saying which is unknown. */
+async function subjectOf(engine: SessionEngine, flags: { subject?: string; username?: string }) {
+  if (flags.username !== undefined) {
+    const found = await engine.findSubjectByUsername(flags.username);
+    if (!found) throw new CliError(`no subject with username "${flags.username}"`);
+    return found;
+  }
+  const id = flags.subject as string;
+  const found = await engine.describeSubject(id);
+  if (!found) throw new CliError(`no subject "${id}"`);
+  return found;
+}
+
+function printSubject({ subject, account }: SubjectDetails): void {
+  const iso = (ms: number | null) => (ms === null ? "-" : new Date(ms).toISOString());
+  const lines = [
+    ["id", subject.id],
+    ["username", account?.username ?? "-"],
+    ["state", subject.disabled ? "disabled" : "active"],
+    ["token version", String(subject.tokenVersion)],
+    ["re-auth required since", iso(subject.reauthRequiredAt)],
+    ["claims", JSON.stringify(subject.claims)],
+    ["created", iso(subject.createdAt)],
+  ];
+  for (const [name, value] of lines) console.log(`${name}\t${value}`);
+}
+
+/** Tells how to read on when a listing stopped at its limit. */
+function printNext(next: string | null): void {
+  if (next !== null) console.error(`prolong: more to list: add --after ${next}`);
+}
+
+const limitOption = () =>
+  new Option("--limit <n>", "at most this many, 1 to 500 (default 100)").argParser((value) => {
+    const n = Number(value);
+    if (!/^\d+$/.test(value) || n < 1 || n > 500)
+      throw new InvalidArgumentError("must be a whole number from 1 to 500");
+    return n;
+  });
+const afterOption = () =>
+  new Option("--after <cursor>", "read on after a previous listing (it prints the cursor)");
+const subjectOption = () => new Option("--subject <id>", "the subject's id (its sub)").conflicts("username");
+const usernameOption = () => new Option("--username <name>", "the username of the subject's account");
 
 const storeOption = () =>
   new Option("--store <spec>", "sqlite:PATH, or memory: (lost on exit); default sqlite:./data/prolong.db");
@@ -116,25 +161,61 @@ users
     });
   });
 
-const sessions = program.command("sessions").description("inspect and revoke sessions");
-sessions
-  .command("list [name]")
-  .description("list live sessions, of one user or of all users")
+const subjects = program
+  .command("subjects")
+  .description("look up subjects: the users sessions belong to, with or without an account");
+subjects
+  .command("show <id>")
+  .description("show a subject's standing and its account's username, if any")
   .addOption(storeOption())
   .addOption(configOption())
-  .action(async (name: string | undefined, flags) => {
-    await withEngine(flags, async (engine) => {
-      const owners = name
-        ? [await accountByName(engine, name)]
-        : (await engine.listAccounts({ limit: 1000 })).map((details) => details.account);
-      for (const account of owners) {
-        for (const s of await engine.listSessions(account.subjectId)) {
-          const seen = new Date(s.lastActiveAt).toISOString();
-          console.log(
-            `${s.id}\t${account.username}\t${s.clientId}\t${s.deviceName ?? "-"}\tlast active ${seen}`,
-          );
-        }
+  .action(async (id: string, flags) => {
+    await withEngine(flags, async (engine) => printSubject(await subjectOf(engine, { subject: id })));
+  });
+subjects
+  .command("find")
+  .description("find the subject whose account has a username")
+  .addOption(usernameOption().makeOptionMandatory())
+  .addOption(storeOption())
+  .addOption(configOption())
+  .action(async (flags) => {
+    const { username, ...rest } = flags;
+    await withEngine(rest, async (engine) => printSubject(await subjectOf(engine, { username })));
+  });
+
+const sessions = program.command("sessions").description("inspect and revoke sessions");
+sessions
+  .command("list")
+  .description("list a subject's sessions, newest first: id, subject, client, device, state, last activity")
+  .addOption(subjectOption())
+  .addOption(usernameOption())
+  .option("--client <id>", "only sessions of this client")
+  .option("--all", "ended sessions too (revoked or expired, until purged)")
+  .addOption(limitOption())
+  .addOption(afterOption())
+  .addOption(storeOption())
+  .addOption(configOption())
+  .action(async (flags) => {
+    const { subject, username, client, all, limit, after, ...rest } = flags;
+    if (subject === undefined && username === undefined)
+      throw new CliError("sessions list: name the subject with --subject ID or --username NAME");
+    await withEngine(rest, async (engine) => {
+      const owner = await subjectOf(engine, { subject, username });
+      const page = await engine.findSessions({
+        subjectId: owner.subject.id,
+        state: all ? "all" : "live",
+        limit: limit ?? 100,
+        ...(client === undefined ? {} : { clientId: client }),
+        ...(after === undefined ? {} : { after }),
+      });
+      const now = engine.now();
+      for (const s of page.sessions) {
+        const seen = new Date(s.lastActiveAt).toISOString();
+        console.log(
+          `${s.id}\t${s.subjectId}\t${s.clientId}\t${s.deviceName ?? "-"}\t${sessionState(s, now)}\tlast active ${seen}`,
+        );
       }
+      printNext(page.next);
     });
   });
 sessions
@@ -146,6 +227,39 @@ sessions
     await withEngine(flags, async (engine) => {
       await engine.revokeSession(null, id, "admin");
       console.log(`revoked ${id}`);
+    });
+  });
+
+const events = program.command("events").description("read the security-event log");
+events
+  .command("list")
+  .description("list security events, newest first: time, type, subject, session, details")
+  .addOption(subjectOption())
+  .addOption(usernameOption())
+  .addOption(new Option("--type <type>", "only events of this type").choices(SECURITY_EVENT_TYPES))
+  .option("--session <id>", "only events of this session")
+  .addOption(limitOption())
+  .addOption(afterOption())
+  .addOption(storeOption())
+  .addOption(configOption())
+  .action(async (flags) => {
+    const { subject, username, type, session, limit, after, ...rest } = flags;
+    await withEngine(rest, async (engine) => {
+      const named = subject !== undefined || username !== undefined;
+      const subjectId = named ? (await subjectOf(engine, { subject, username })).subject.id : undefined;
+      const page = await engine.listEvents({
+        limit: limit ?? 100,
+        ...(subjectId === undefined ? {} : { subjectId }),
+        ...(type === undefined ? {} : { type }),
+        ...(session === undefined ? {} : { sessionId: session }),
+        ...(after === undefined ? {} : { after }),
+      });
+      for (const e of page.events) {
+        console.log(
+          `${new Date(e.at).toISOString()}\t${e.type}\t${e.subjectId ?? "-"}\t${e.sessionId ?? "-"}\t${JSON.stringify(e.detail)}`,
+        );
+      }
+      printNext(page.next);
     });
   });
 

@@ -1,4 +1,5 @@
 import type { SessionEngine } from "@prolong/core";
+import type { ZodType } from "zod";
 import type { ServerConfig } from "./config.js";
 import type { RevocationPublisher } from "./feed.js";
 import type { Limits } from "./limits.js";
@@ -25,5 +26,10 @@ declare module "fastify" {
     accepts?: readonly string[];
     /** Answer errors in the RFC 6749 §5.2 shape. */
     oauth?: boolean;
+    /**
+     * The query parameters an admin route takes, parsed into `request.query` before its
+     * handler runs; without it the route takes none (routes/admin.ts).
+     */
+    query?: ZodType;
   }
 }

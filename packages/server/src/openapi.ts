@@ -3,7 +3,13 @@
  * app registers, so the two cannot drift apart.
  */
 
-type Op = { summary: string; tags: string[]; security?: Record<string, string[]>[]; requestBody?: unknown };
+type Op = {
+  summary: string;
+  tags: string[];
+  security?: Record<string, string[]>[];
+  requestBody?: unknown;
+  parameters?: unknown[];
+};
 
 const form = (properties: Record<string, unknown>, required: string[] = []) => ({
   required: true,
@@ -18,6 +24,25 @@ type Security = Record<string, string[]>[];
 const bearer: Security = [{ bearer: [] }];
 const admin: Security = [{ admin: [] }];
 const resource: Security = [{ resourceBasic: [] }, { resourceBearer: [] }];
+
+/** Query parameters; any other is refused (400 `invalid_request`, docs/protocol.md). */
+const query = (params: Record<string, [description: string, schema?: object]>) =>
+  Object.entries(params).map(([name, [description, schema = str]]) => ({
+    name,
+    in: "query",
+    required: false,
+    description,
+    schema,
+  }));
+const page = {
+  limit: ["page size (default 100)", { type: "integer", minimum: 1, maximum: 500 }],
+  after: ["the `next` of the previous page"],
+} satisfies Record<string, [string, object?]>;
+const eventFilters = {
+  type: ["only events of this type (signed_in, session_revoked, …)"],
+  session: ["only events of this session"],
+  ...page,
+} satisfies Record<string, [string, object?]>;
 
 const op = (summary: string, tag: string, extra: Partial<Op> = {}): Op => ({
   summary,
@@ -100,40 +125,68 @@ export const operations: Record<string, Record<string, Op>> = {
   "/demo/api/hello": { get: op("A protected demo API", "demo", { security: bearer }) },
   "/": { get: op("Demo page", "demo") },
   "/assets/{file}": { get: op("Demo page assets", "demo") },
-  "/admin/users": {
-    get: op("List users", "admin", { security: admin }),
-    post: op("Create a user", "admin", {
+  "/admin/subjects": {
+    get: op("Subjects with a built-in account by username, or the one with `username`", "admin", {
+      security: admin,
+      parameters: query({ username: ["the subject whose account has this username"], ...page }),
+    }),
+    post: op("Create a subject with a built-in account", "admin", {
       security: admin,
       requestBody: json({ username: str, password: str, claims: { type: "object" } }, ["username"]),
     }),
   },
-  "/admin/users/{id}": { get: op("One user", "admin", { security: admin }) },
-  "/admin/users/{id}/disable": {
-    post: op("Disable a user and end their sessions", "admin", { security: admin }),
+  "/admin/subjects/{id}": {
+    get: op("One subject, with or without an account", "admin", { security: admin }),
   },
-  "/admin/users/{id}/enable": { post: op("Enable a user", "admin", { security: admin }) },
-  "/admin/users/{id}/reauth": { post: op("Require re-authentication", "admin", { security: admin }) },
-  "/admin/users/{id}/logout-everywhere": {
-    post: op("Log a user out everywhere", "admin", { security: admin }),
+  "/admin/subjects/{id}/disable": {
+    post: op("Disable a subject and end its sessions", "admin", { security: admin }),
   },
-  "/admin/users/{id}/claims": {
-    put: op("Replace a user's claims", "admin", { security: admin, requestBody: json({}) }),
+  "/admin/subjects/{id}/enable": { post: op("Enable a subject", "admin", { security: admin }) },
+  "/admin/subjects/{id}/reauth": { post: op("Require re-authentication", "admin", { security: admin }) },
+  "/admin/subjects/{id}/logout-everywhere": {
+    post: op("Log a subject out everywhere", "admin", { security: admin }),
   },
-  "/admin/users/{id}/password": {
-    put: op("Set a user's password", "admin", {
+  "/admin/subjects/{id}/claims": {
+    put: op("Replace a subject's claims", "admin", { security: admin, requestBody: json({}) }),
+  },
+  "/admin/subjects/{id}/password": {
+    put: op("Set the password of a subject's account", "admin", {
       security: admin,
       requestBody: json({ password: str }, ["password"]),
     }),
   },
-  "/admin/users/{id}/sessions": { get: op("A user's sessions", "admin", { security: admin }) },
-  "/admin/users/{id}/events": { get: op("A user's security events", "admin", { security: admin }) },
+  "/admin/subjects/{id}/sessions": {
+    get: op("A subject's sessions, newest first", "admin", {
+      security: admin,
+      parameters: query({
+        client: ["only sessions of this client"],
+        state: ["live (default) or all, ended ones included", { type: "string", enum: ["live", "all"] }],
+        ...page,
+      }),
+    }),
+  },
+  "/admin/subjects/{id}/events": {
+    get: op("A subject's security events, newest first", "admin", {
+      security: admin,
+      parameters: query(eventFilters),
+    }),
+  },
+  "/admin/events": {
+    get: op("Security events, newest first", "admin", {
+      security: admin,
+      parameters: query({ subject: ["only events of this subject"], ...eventFilters }),
+    }),
+  },
   "/admin/sessions": {
     post: op("Create a session for a user authenticated elsewhere", "admin", {
       security: admin,
       requestBody: json({ user_id: str, client_id: str, device_name: str }, ["user_id"]),
     }),
   },
-  "/admin/sessions/{id}": { delete: op("Revoke any session", "admin", { security: admin }) },
+  "/admin/sessions/{id}": {
+    get: op("Any session, ended or not", "admin", { security: admin }),
+    delete: op("Revoke any session", "admin", { security: admin }),
+  },
   "/admin/keys": { get: op("Next, active and retired signing keys", "admin", { security: admin }) },
   "/admin/keys/rotate": {
     post: op("Let the published next key sign (docs/protocol.md, Key publication)", "admin", {

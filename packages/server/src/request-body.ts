@@ -9,12 +9,15 @@ import { z } from "zod";
  */
 export const deviceNameField = z.string().max(200);
 
-/** The answer to a request body that fails its schema (docs/protocol.md, errors). */
+/** The answer to a request body or query that fails its schema (docs/protocol.md, errors). */
 export interface InvalidRequest extends ErrorBody {
   error: "invalid_request";
   /** Every problem as `<field>: <problem>`, joined by "; ", unknown fields first. */
   error_description: string;
 }
+
+/** Where the input came from: a JSON body has fields, a query string parameters. */
+type Source = "body" | "query";
 
 const KIND: Record<string, string> = {
   object: "a JSON object",
@@ -32,25 +35,31 @@ const KIND: Record<string, string> = {
  * `input` is what was validated; it tells a missing field from a wrong one. Values are
  * never echoed: a body may hold a password.
  */
-export function invalidRequest(error: z.ZodError, input: unknown): InvalidRequest {
+export function invalidRequest(error: z.ZodError, input: unknown, source: Source = "body"): InvalidRequest {
   const problems: string[] = [];
   const unknown: string[] = [];
+  const stranger = source === "body" ? "unknown field" : "unknown parameter";
   for (const issue of error.issues) {
     const at = issue.path.map(String);
     if (issue.code === "unrecognized_keys") {
-      for (const key of issue.keys) unknown.push(`${[...at, key].join(".")}: unknown field`);
+      for (const key of issue.keys) unknown.push(`${[...at, key].join(".")}: ${stranger}`);
       continue;
     }
-    problems.push(`${at.length === 0 ? "body" : at.join(".")}: ${problemOf(issue, valueAt(input, at))}`);
+    const problem = problemOf(issue, valueAt(input, at), source);
+    problems.push(`${at.length === 0 ? source : at.join(".")}: ${problem}`);
   }
   return { error: "invalid_request", error_description: [...unknown, ...problems].join("; ") };
 }
 
-function problemOf(issue: z.core.$ZodIssue, value: unknown): string {
+function problemOf(issue: z.core.$ZodIssue, value: unknown, source: Source): string {
   switch (issue.code) {
     case "invalid_type":
       if (value === undefined && issue.path.length > 0) return "required";
+      // A query string gives a name several values by repeating it (`?limit=1&limit=2`).
+      if (source === "query" && Array.isArray(value)) return "given more than once";
       return `must be ${KIND[issue.expected] ?? issue.expected}`;
+    case "invalid_value":
+      return `must be one of ${issue.values.map(String).join(", ")}`;
     case "too_big":
       return issue.origin === "string"
         ? `at most ${issue.maximum} characters`
@@ -87,6 +96,35 @@ export function parseBody<S extends z.ZodType>(
   reply.code(400).send(invalidRequest(parsed.error, request.body));
   return null;
 }
+
+/**
+ * The query parameters parsed by `schema` (strict: an unknown parameter is refused), or
+ * `null` after answering 400 `invalid_request` naming each parameter at fault, as for
+ * bodies.
+ */
+export function parseQuery<S extends z.ZodType>(
+  schema: S,
+  request: FastifyRequest,
+  reply: FastifyReply,
+): { data: z.output<S> } | null {
+  const parsed = schema.safeParse(request.query ?? {});
+  if (parsed.success) return { data: parsed.data };
+  reply.code(400).send(invalidRequest(parsed.error, request.query, "query"));
+  return null;
+}
+
+/** The query of a route that takes no parameters. */
+export const noQuery = z.object({}).strict();
+
+/** A page size as sent in a query string: a whole number from 1 to 500. */
+export const limitParam = z
+  .string()
+  .regex(/^\d{1,6}$/, "must be a whole number from 1 to 500")
+  .transform(Number)
+  .pipe(z.number().min(1).max(500));
+
+/** A text parameter as sent in a query string: not empty, bounded. */
+export const textParam = (max: number) => z.string().min(1).max(max);
 
 /** A 400 `invalid_request` for the error handler to answer with. */
 function badBody(message: string): Error {

@@ -122,12 +122,12 @@ describe("CORS for browser apps on other origins (docs/protocol.md)", () => {
 
   it("gives no CORS to the admin API, the feed, introspection and metrics", async () => {
     const { app } = await testApp({ allowedOrigins: [APP] });
-    for (const url of ["/admin/users", "/revocations/feed", "/oauth/introspect", "/metrics", "/healthz"]) {
+    for (const url of ["/admin/subjects", "/revocations/feed", "/oauth/introspect", "/metrics", "/healthz"]) {
       expect((await app.inject(preflight(APP, url, "GET"))).statusCode, url).toBe(404);
     }
     const admin = await app.inject({
       method: "GET",
-      url: "/admin/users",
+      url: "/admin/subjects",
       headers: { origin: APP, ...bearer(ADMIN_TOKEN) },
     });
     expect(admin.statusCode).toBe(200);

@@ -44,10 +44,10 @@ describe("error bodies", () => {
       { method: "POST", url: "/login", headers: { "content-type": "text/plain" }, payload: "maryo" },
       "unsupported_media_type",
     ],
-    ["the admin API without its token", { method: "GET", url: "/admin/users" }, "unauthorized"],
+    ["the admin API without its token", { method: "GET", url: "/admin/subjects" }, "unauthorized"],
     [
-      "an unknown user at the admin API",
-      { method: "GET", url: "/admin/users/nobody", headers: bearer(ADMIN_TOKEN) },
+      "an unknown subject at the admin API",
+      { method: "GET", url: "/admin/subjects/nobody", headers: bearer(ADMIN_TOKEN) },
       "not_found",
     ],
     ["the revocation feed without credentials", { method: "GET", url: "/revocations/feed" }, "unauthorized"],

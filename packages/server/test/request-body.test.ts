@@ -77,14 +77,14 @@ describe("validation errors name the field at fault", () => {
 
   it("at every admin route that takes a body", async () => {
     const t = await testApp();
-    expect((await send(t, "POST", "/admin/users", { id: "u1", username: "bob" }, admin)).body).toEqual({
+    expect((await send(t, "POST", "/admin/subjects", { id: "u1", username: "bob" }, admin)).body).toEqual({
       error: "invalid_request",
       error_description: "id: unknown field",
     });
-    expect((await send(t, "POST", "/admin/users", { claims: [] }, admin)).body.error_description).toBe(
+    expect((await send(t, "POST", "/admin/subjects", { claims: [] }, admin)).body.error_description).toBe(
       "username: required; claims: must be a JSON object",
     );
-    const user = `/admin/users/${t.user.id}`;
+    const user = `/admin/subjects/${t.user.id}`;
     expect((await send(t, "PUT", `${user}/claims`, ["reader"], admin)).body.error_description).toBe(
       "body: must be a JSON object",
     );
@@ -113,7 +113,7 @@ describe("validation errors name the field at fault", () => {
     const ctor = await send(
       t,
       "POST",
-      "/admin/users",
+      "/admin/subjects",
       '{"username":"x","claims":{"constructor":{"prototype":{}}}}',
       admin,
     );

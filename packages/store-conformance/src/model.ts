@@ -120,7 +120,7 @@ class Model {
           now < s.idleExpiresAt &&
           (s.absoluteExpiresAt === null || now < s.absoluteExpiresAt),
       )
-      .sort((a, b) => b.createdAt - a.createdAt)
+      .sort((a, b) => b.createdAt - a.createdAt || (a.id < b.id ? 1 : -1))
       .map((s) => ({ ...s }));
   }
 }

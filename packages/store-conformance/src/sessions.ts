@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { addSessions, DAY, type StoreFactory, sessionRecord, T0, withConcern } from "./fixtures.js";
+import { addSessions, DAY, type StoreFactory, sessionRecord, T0, uniqueId, withConcern } from "./fixtures.js";
 
 /** Subjects, and sessions other than rotation and the changelog. */
 export function sessionCases(factory: StoreFactory): void {
@@ -150,6 +150,52 @@ export function sessionCases(factory: StoreFactory): void {
         expect(await ids(T0 + DAY)).toEqual([newer.id, old.id]);
         expect(await store.listSessions("subject-1", T0 + DAY)).toEqual([newer, old]);
         expect(await store.listSessions("nobody", T0)).toEqual([]);
+      });
+    });
+
+    it("lists ended sessions too when asked, and narrows to one client", async () => {
+      await withConcern(factory, "sessions", async (store) => {
+        const live = sessionRecord({ createdAt: T0 });
+        const native = sessionRecord({ createdAt: T0 + 10, clientId: "native" });
+        const revoked = sessionRecord({ createdAt: T0 + 20, revokedAt: T0 + 30, revokedReason: "logout" });
+        const idle = sessionRecord({ createdAt: T0 + 40, idleExpiresAt: T0 + 50 });
+        const someoneElse = sessionRecord({ subjectId: "subject-2", createdAt: T0 + 60 });
+        await addSessions(store, live, native, revoked, idle, someoneElse);
+        const ids = async (options: Parameters<typeof store.listSessions>[2]) =>
+          (await store.listSessions("subject-1", T0 + DAY, options)).map((s) => s.id);
+        expect(await ids({})).toEqual([native.id, live.id]);
+        expect(await ids({ ended: true })).toEqual([idle.id, revoked.id, native.id, live.id]);
+        expect(await ids({ clientId: "native" })).toEqual([native.id]);
+        expect(await ids({ clientId: "web", ended: true })).toEqual([idle.id, revoked.id, live.id]);
+        expect(await ids({ clientId: "nobody" })).toEqual([]);
+        expect(await store.listSessions("subject-1", T0 + DAY, { ended: true, limit: 1 })).toEqual([idle]);
+      });
+    });
+
+    it("pages through sessions of one millisecond without skipping or repeating any", async () => {
+      await withConcern(factory, "sessions", async (store) => {
+        // Ids in no particular order, most of them created in the same millisecond.
+        const sessions = ["m", "c", "x", "a", "q", "k"].map((id, i) =>
+          sessionRecord({ id: uniqueId(id), createdAt: i === 0 ? T0 - 1 : T0 }),
+        );
+        await addSessions(store, ...sessions);
+        const all = await store.listSessions("subject-1", T0);
+        // Newest first; within one millisecond by id, greatest first.
+        const order = [...sessions].sort((a, b) => b.createdAt - a.createdAt || (a.id < b.id ? 1 : -1));
+        expect(all.map((s) => s.id)).toEqual(order.map((s) => s.id));
+        for (const limit of [1, 2, 4]) {
+          const seen: string[] = [];
+          let after: { createdAt: number; id: string } | undefined;
+          for (let page = 0; page < sessions.length + 1; page++) {
+            const got = await store.listSessions("subject-1", T0, { limit, ...(after ? { after } : {}) });
+            expect(got.length).toBeLessThanOrEqual(limit);
+            seen.push(...got.map((s) => s.id));
+            const last = got.at(-1);
+            if (got.length < limit || !last) break;
+            after = { createdAt: last.createdAt, id: last.id };
+          }
+          expect(seen, `pages of ${limit}`).toEqual(order.map((s) => s.id));
+        }
       });
     });
 

@@ -8,6 +8,7 @@ import {
   type RevokeReason,
   type RotateOutcome,
   type RotateRequest,
+  type SessionListOptions,
   type SessionRecord,
   type SessionStore,
   type SubjectPatch,
@@ -86,10 +87,22 @@ export class MemorySessionStore implements SessionStore {
     return found && { session: structuredClone(found.session), subject: structuredClone(found.subject) };
   }
 
-  async listSessions(subjectId: string, now: number): Promise<SessionRecord[]> {
+  async listSessions(
+    subjectId: string,
+    now: number,
+    options: SessionListOptions = {},
+  ): Promise<SessionRecord[]> {
+    const { after } = options;
     return [...this.#sessions.values()]
-      .filter((s) => s.subjectId === subjectId && isSessionLive(s, now))
-      .sort((a, b) => b.createdAt - a.createdAt)
+      .filter(
+        (s) =>
+          s.subjectId === subjectId &&
+          (options.ended || isSessionLive(s, now)) &&
+          (options.clientId === undefined || s.clientId === options.clientId) &&
+          (after === undefined || newestFirst(s, after) > 0),
+      )
+      .sort(newestFirst)
+      .slice(0, options.limit)
       .map((s) => structuredClone(s));
   }
 
@@ -200,6 +213,11 @@ export class MemorySessionStore implements SessionStore {
       for (const wake of this.#watchers) wake();
     });
   }
+}
+
+/** The listing order of `listSessions`: newest first, then by id, greatest first. */
+function newestFirst(a: Pick<SessionRecord, "createdAt" | "id">, b: Pick<SessionRecord, "createdAt" | "id">) {
+  return b.createdAt - a.createdAt || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0);
 }
 
 function parseCursor(cursor: string): number {

@@ -6,6 +6,7 @@ import {
   type RevokeReason,
   type RotateOutcome,
   type RotateRequest,
+  type SessionListOptions,
   type SessionRecord,
   type SessionStore,
   type SubjectPatch,
@@ -13,7 +14,7 @@ import {
 } from "@prolong/core";
 import type Database from "better-sqlite3";
 import type { Row } from "./database.js";
-import { guard, guardStatements } from "./unavailable.js";
+import { type GuardedStatement, guard, guardStatements } from "./unavailable.js";
 
 const SUBJECT_COLUMNS = "id, disabled, token_version, reauth_required_at, claims, created_at, updated_at";
 
@@ -54,9 +55,21 @@ export const READ_SESSION_SQL = `SELECT ${SESSION_COLUMNS.map((c) => `s.${c}`).j
 const LIVE = `revoked_at IS NULL AND idle_expires_at > :now
   AND (absolute_expires_at IS NULL OR absolute_expires_at > :now)`;
 
-/** A subject's live sessions, newest first. Exported for the query-plan test. */
-export const LIST_SESSIONS_SQL = `SELECT * FROM sessions WHERE subject_id = :subject_id AND ${LIVE}
-  ORDER BY created_at DESC`;
+/**
+ * A subject's sessions for one combination of `listSessions` options, newest first, ties
+ * by id. The index `sessions_subject (subject_id, created_at)` gives the order; only
+ * sessions of one millisecond are sorted by id, so a page is still a range read.
+ * Exported for the query-plan test.
+ */
+export function listSessionsSql(options: { ended: boolean; client: boolean; paged: boolean }): string {
+  const where = ["subject_id = :subject_id"];
+  if (!options.ended) where.push(LIVE);
+  if (options.client) where.push("client_id = :client_id");
+  if (options.paged) where.push("(created_at, id) < (:after_created_at, :after_id)");
+  // A negative LIMIT is no limit in SQLite.
+  return `SELECT * FROM sessions WHERE ${where.join(" AND ")}
+  ORDER BY created_at DESC, id DESC LIMIT :limit`;
+}
 
 function toSubject(row: Row, prefix = ""): SubjectRecord {
   return {
@@ -153,6 +166,7 @@ export class SqliteSessionStore implements SessionStore {
   readonly #bumpVersion;
   readonly #readRevocations;
   readonly #watchers = new Set<() => void>();
+  readonly #lists = new Map<string, GuardedStatement>();
 
   constructor(db: Database.Database) {
     this.#db = db;
@@ -172,7 +186,6 @@ export class SqliteSessionStore implements SessionStore {
         `INSERT INTO sessions (${SESSION_COLUMNS.join(", ")}) VALUES (${SESSION_COLUMNS.map((c) => `:${c}`).join(", ")})`,
       ),
       readSession: db.prepare(READ_SESSION_SQL),
-      listSessions: db.prepare(LIST_SESSIONS_SQL),
       rename: db.prepare(
         "UPDATE sessions SET device_name = :name WHERE id = :id AND revoked_at IS NULL RETURNING *",
       ),
@@ -334,8 +347,36 @@ export class SqliteSessionStore implements SessionStore {
     return row ? toSessionWithSubject(row) : null;
   }
 
-  async listSessions(subjectId: string, now: number): Promise<SessionRecord[]> {
-    return (this.#s.listSessions.all({ subject_id: subjectId, now }) as Row[]).map(toSession);
+  async listSessions(
+    subjectId: string,
+    now: number,
+    options: SessionListOptions = {},
+  ): Promise<SessionRecord[]> {
+    const shape = {
+      ended: options.ended === true,
+      client: options.clientId !== undefined,
+      paged: options.after !== undefined,
+    };
+    const params: Row = { subject_id: subjectId, limit: options.limit ?? -1 };
+    if (!shape.ended) params.now = now;
+    if (options.clientId !== undefined) params.client_id = options.clientId;
+    if (options.after) {
+      params.after_created_at = options.after.createdAt;
+      params.after_id = options.after.id;
+    }
+    return (this.#listStatement(shape).all(params) as Row[]).map(toSession);
+  }
+
+  /** One prepared statement per combination of options, prepared on first use. */
+  #listStatement(shape: { ended: boolean; client: boolean; paged: boolean }): GuardedStatement {
+    const key = `${shape.ended}|${shape.client}|${shape.paged}`;
+    let statement = this.#lists.get(key);
+    if (!statement) {
+      const sql = listSessionsSql(shape);
+      statement = guardStatements(this.#db, { list: guard(this.#db, () => this.#db.prepare(sql)) }).list;
+      this.#lists.set(key, statement);
+    }
+    return statement;
   }
 
   async renameSession(id: string, deviceName: string): Promise<SessionRecord | null> {

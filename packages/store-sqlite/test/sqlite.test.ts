@@ -8,7 +8,7 @@ import Database from "better-sqlite3";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { listEventsSql } from "../src/audit.js";
 import { migrations } from "../src/migrations.js";
-import { LIST_SESSIONS_SQL, READ_SESSION_SQL } from "../src/sessions.js";
+import { listSessionsSql, READ_SESSION_SQL } from "../src/sessions.js";
 
 const T0 = Date.UTC(2026, 0, 1);
 let dir: string;
@@ -100,9 +100,24 @@ describe("SQLite store", () => {
     expect(hot).toMatch(/SEARCH s USING INDEX sqlite_autoindex_sessions_1 \(id=\?\)/);
     expect(hot).toMatch(/SEARCH u USING INDEX sqlite_autoindex_subjects_1 \(id=\?\)/);
     expect(hot).not.toMatch(/SCAN/);
-    const list = plan(LIST_SESSIONS_SQL, { subject_id: "u1", now: T0 });
-    expect(list).toMatch(/USING INDEX sessions_subject/);
-    expect(list).not.toMatch(/SCAN|TEMP B-TREE/);
+    // A subject's sessions, live or all, of one client or any, paged or not: a range of
+    // its index, sorted only within one millisecond (ties by id), never as a whole.
+    for (const ended of [false, true]) {
+      for (const client of [false, true]) {
+        for (const paged of [false, true]) {
+          const shape = { ended, client, paged };
+          const list = plan(listSessionsSql(shape), {
+            subject_id: "u1",
+            limit: 10,
+            ...(ended ? {} : { now: T0 }),
+            ...(client ? { client_id: "web" } : {}),
+            ...(paged ? { after_created_at: T0, after_id: "s1" } : {}),
+          });
+          expect(list, JSON.stringify(shape)).toMatch(/USING INDEX sessions_subject/);
+          expect(list, JSON.stringify(shape)).not.toMatch(/SCAN|USE TEMP B-TREE FOR ORDER BY/);
+        }
+      }
+    }
     // Each audit filter pages through its own index, newest first, without sorting.
     const page = { limit: 10, after_at: T0, after_seq: 5 };
     for (const [filter, index, params] of [

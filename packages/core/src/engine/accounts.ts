@@ -50,12 +50,21 @@ export function findAccountBySubject(ctx: EngineContext, subjectId: string): Pro
   return ctx.store.accounts.findAccountBySubject(subjectId);
 }
 
+/** A subject with its built-in account. */
+export type AccountHolder = SubjectDetails & { account: AccountRecord };
+
 /** Accounts by username, with their subjects; `after` is the last username of the previous page. */
 export async function listAccounts(
   ctx: EngineContext,
   options: { limit: number; after?: string },
-): Promise<(SubjectDetails & { account: AccountRecord })[]> {
-  const accounts = await ctx.store.accounts.listAccounts(options);
+): Promise<AccountHolder[]> {
+  return withSubjects(ctx, await ctx.store.accounts.listAccounts(options));
+}
+
+async function withSubjects(
+  ctx: EngineContext,
+  accounts: readonly AccountRecord[],
+): Promise<AccountHolder[]> {
   const subjects = await Promise.all(accounts.map((a) => ctx.store.sessions.findSubject(a.subjectId)));
   // createAccount stores the subject first, so each account has one.
   return accounts.flatMap((account, i) => {
@@ -64,11 +73,51 @@ export async function listAccounts(
   });
 }
 
+export interface SubjectPage {
+  /** Subjects with a built-in account, by username. */
+  subjects: AccountHolder[];
+  /** Pass as `after` for the next page; `null` when there is none. */
+  next: string | null;
+}
+
+/**
+ * One page of the subjects that have a built-in account, by username. Subjects without
+ * one (an application's own users) are not listed: they are found by id.
+ */
+export async function listSubjects(
+  ctx: EngineContext,
+  options: { limit: number; after?: string },
+): Promise<SubjectPage> {
+  if (!Number.isSafeInteger(options.limit) || options.limit < 1) {
+    throw new ProlongError("invalid_request", "limit: must be a whole number, 1 or more");
+  }
+  // One account past the page says whether there is a next one.
+  const accounts = await ctx.store.accounts.listAccounts({
+    limit: options.limit + 1,
+    ...(options.after === undefined ? {} : { after: options.after }),
+  });
+  const page = accounts.slice(0, options.limit);
+  const last = page.at(-1);
+  return {
+    subjects: await withSubjects(ctx, page),
+    next: last && accounts.length > page.length ? last.username : null,
+  };
+}
+
+/** The subject whose account has this username (in any case and Unicode form); `null` when none. */
+export async function findSubjectByUsername(
+  ctx: EngineContext,
+  username: string,
+): Promise<AccountHolder | null> {
+  const account = await findAccountByName(ctx, username);
+  return account ? ((await withSubjects(ctx, [account]))[0] ?? null) : null;
+}
+
 async function storeHash(ctx: EngineContext, subjectId: string, newPassword: string): Promise<void> {
   checkNewPassword(newPassword);
   const hash = await hashPassword(newPassword, ctx.passwordCost);
   if (!(await ctx.store.accounts.updateAccount(subjectId, { passwordHash: hash }, ctx.clock.now()))) {
-    throw new ProlongError("not_found", "no such user");
+    throw new ProlongError("not_found", "no such subject, or it has no built-in account");
   }
 }
 

@@ -3,13 +3,36 @@ import type { AuditLog, SecurityEvent } from "../store/index.js";
 import type { EngineEvent, EngineListener } from "./events.js";
 
 /**
+ * Whether the log keeps each kind of engine event, so a new kind must choose (routine
+ * traffic, refreshes and exchanges, is left to the metrics).
+ */
+const KEPT: Record<EngineEvent["type"], boolean> = {
+  signed_in: true,
+  sign_in_failed: true,
+  reuse_detected: true,
+  session_revoked: true,
+  logout_everywhere: true,
+  user_disabled: true,
+  reauth_required: true,
+  password_changed: true,
+  password_change_failed: true,
+  refreshed: false,
+  exchanged: false,
+};
+
+/** The `type`s the security-event log holds: what an administrator may filter it by. */
+export const SECURITY_EVENT_TYPES: readonly EngineEvent["type"][] = (
+  Object.keys(KEPT) as EngineEvent["type"][]
+).filter((type) => KEPT[type]);
+
+/**
  * The security-event log as a subscriber of engine events: what an administrator reads
- * back (`GET /admin/users/:id/events`). Routine traffic (refreshes, exchanges) and
+ * back (`GET /admin/events`). Routine traffic (refreshes, exchanges) and
  * failed sign-ins of unknown usernames stay out; the metrics count those.
  */
 export function auditRecorder(log: AuditLog, random: RandomSource): EngineListener {
   return (event) => {
-    const detail = detailOf(event);
+    const detail = KEPT[event.type] ? detailOf(event) : null;
     if (detail === null) return;
     const record: SecurityEvent = {
       id: randomId(random),

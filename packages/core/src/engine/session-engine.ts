@@ -200,11 +200,18 @@ export class SessionEngine {
     return accounts.findAccountBySubject(this.#ctx, subjectId);
   }
 
-  listAccounts(options: {
-    limit: number;
-    after?: string;
-  }): Promise<(subjects.SubjectDetails & { account: AccountRecord })[]> {
+  listAccounts(options: { limit: number; after?: string }): Promise<accounts.AccountHolder[]> {
     return accounts.listAccounts(this.#ctx, options);
+  }
+
+  /** A page of the subjects that have a built-in account, by username (`GET /admin/subjects`). */
+  listSubjects(options: { limit: number; after?: string }): Promise<accounts.SubjectPage> {
+    return accounts.listSubjects(this.#ctx, options);
+  }
+
+  /** The subject whose built-in account has this username; `null` when there is none. */
+  findSubjectByUsername(username: string): Promise<accounts.AccountHolder | null> {
+    return accounts.findSubjectByUsername(this.#ctx, username);
   }
 
   setPassword(subjectId: string, newPassword: string): Promise<void> {
@@ -245,7 +252,7 @@ export class SessionEngine {
     return subjects.logoutEverywhere(this.#ctx, subjectId);
   }
 
-  /** The security-event log, newest first (`GET /admin/users/:id/events`). */
+  /** The security-event log, newest first (`GET /admin/events`). */
   listEvents(query: AuditQuery): Promise<AuditPage> {
     return this.#ctx.store.audit.list(query);
   }
@@ -288,6 +295,16 @@ export class SessionEngine {
 
   listSessions(subjectId: string): Promise<SessionRecord[]> {
     return sessions.listSessions(this.#ctx, subjectId);
+  }
+
+  /** A page of a subject's sessions, live ones or all, for administrators. */
+  findSessions(query: sessions.SessionQuery): Promise<sessions.SessionPage> {
+    return sessions.findSessions(this.#ctx, query);
+  }
+
+  /** Any session by id, ended or not (administrators); `null` when there is none. */
+  findSession(sessionId: string): Promise<SessionRecord | null> {
+    return sessions.findSession(this.#ctx, sessionId);
   }
 
   renameSession(subjectId: string, sessionId: string, deviceName: string): Promise<SessionRecord> {

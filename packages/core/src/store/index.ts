@@ -37,6 +37,7 @@ export type {
   RevokeReason,
   RotateOutcome,
   RotateRequest,
+  SessionListOptions,
   SessionRecord,
   SessionStore,
   SubjectPatch,

@@ -130,6 +130,22 @@ export interface RevocationRead {
   limit: number;
 }
 
+/** What `listSessions` narrows its answer to; every member is optional. */
+export interface SessionListOptions {
+  /** Also the revoked and expired sessions not purged yet. Default: live ones only. */
+  ended?: boolean;
+  /** Only sessions of this client. */
+  clientId?: string;
+  /**
+   * Only sessions that come after this one in the listing's order (keyset paging): created
+   * earlier, or at the same millisecond with a smaller id. Ids compare as strings of
+   * code units (they are ASCII: the engine makes base64url ones).
+   */
+  after?: { createdAt: number; id: string };
+  /** At most this many. Default: no limit. */
+  limit?: number;
+}
+
 export interface SessionStore {
   // Subjects
 
@@ -150,8 +166,13 @@ export interface SessionStore {
   createSession(session: SessionRecord): Promise<void>;
   /** The hot read: a session and its subject, in one round trip; `null` if either is missing. */
   readSession(id: string): Promise<{ session: SessionRecord; subject: SubjectRecord } | null>;
-  /** The subject's sessions that are neither revoked nor expired at `now`, newest first. */
-  listSessions(subjectId: string, now: number): Promise<SessionRecord[]>;
+  /**
+   * The subject's sessions that are neither revoked nor expired at `now` (with `ended`,
+   * every stored one), newest first; sessions created in the same millisecond by id,
+   * greatest first, so a page boundary ({@link SessionListOptions.after}) has exactly
+   * one place to stand.
+   */
+  listSessions(subjectId: string, now: number, options?: SessionListOptions): Promise<SessionRecord[]>;
   /** Renames a session that is not revoked; `null` otherwise. */
   renameSession(id: string, deviceName: string): Promise<SessionRecord | null>;
   /** The refresh step, settled atomically; see {@link RotateOutcome}. */

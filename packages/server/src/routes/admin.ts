@@ -1,49 +1,16 @@
-import type { SecurityEvent, SubjectDetails } from "@prolong/core";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { z } from "zod";
 import type { AppContext } from "../context.js";
 import { secretEquals } from "../credentials.js";
 import { sendError, sendErrorCode } from "../http-errors.js";
-import { deviceNameField, parseBody } from "../request-body.js";
+import { deviceNameField, noQuery, parseBody, parseQuery } from "../request-body.js";
 import { sendTokens } from "../token-response.js";
-import { describeSession } from "./sessions.js";
+import { adminSubjectRoutes } from "./admin-subjects.js";
+import { DEFAULT_PAGE, describeAdminSession, describeEvent, eventsQuery } from "./admin-views.js";
 
 const JSON_ONLY = ["application/json"] as const;
 const isoOrNull = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
-/** A user as the admin API shows it: the subject's standing and its account's name, if any. */
-export function describeUser({ subject, account }: SubjectDetails) {
-  return {
-    id: subject.id,
-    username: account?.username ?? null,
-    disabled: subject.disabled,
-    token_version: subject.tokenVersion,
-    reauth_required_at: isoOrNull(subject.reauthRequiredAt),
-    claims: subject.claims,
-    created_at: new Date(subject.createdAt).toISOString(),
-  };
-}
-
-/** A security event as the admin API shows it. */
-function describeEvent(event: SecurityEvent) {
-  return {
-    id: event.id,
-    type: event.type,
-    userId: event.subjectId,
-    sessionId: event.sessionId,
-    at: new Date(event.at).toISOString(),
-    detail: event.detail,
-  };
-}
-
-const claimsSchema = z.record(z.string(), z.unknown());
-const createUserBody = z
-  .object({
-    username: z.string().max(256),
-    password: z.string().max(1024).optional(),
-    claims: claimsSchema.optional(),
-  })
-  .strict();
 const createSessionBody = z
   .object({
     user_id: z.string().max(100),
@@ -52,7 +19,6 @@ const createSessionBody = z
   })
   .strict();
 
-const setPasswordBody = z.object({ password: z.string().max(1024) }).strict();
 const rotateBody = z.object({ force: z.boolean().optional() }).strict();
 
 type IdParams = { Params: { id: string } };
@@ -75,94 +41,37 @@ export function adminRoutes(ctx: AppContext) {
       }
     });
 
-    const userAction =
-      (action: (id: string) => Promise<unknown>) =>
-      async (request: FastifyRequest<IdParams>, reply: FastifyReply) => {
-        try {
-          await action(request.params.id);
-          const user = await engine.describeSubject(request.params.id);
-          return user ? describeUser(user) : sendErrorCode(reply, "not_found", "no such user");
-        } catch (error) {
-          return sendError(reply, error);
-        }
-      };
+    // Query parameters are validated like bodies: a route takes those its `config.query`
+    // names and no others, so a misspelt filter is an error, never a silent "everything".
+    app.addHook("preValidation", async (request: FastifyRequest, reply: FastifyReply) => {
+      const parsed = parseQuery(request.routeOptions.config.query ?? noQuery, request, reply);
+      if (!parsed) return reply;
+      request.query = parsed.data;
+    });
 
     app.register(
       async (admin) => {
-        admin.get<{ Querystring: { after?: string; limit?: string } }>("/users", async (request) => {
-          const limit = Math.min(Math.max(Number(request.query.limit ?? 100) || 100, 1), 500);
-          const users = await engine.listAccounts({
-            limit,
-            ...(request.query.after ? { after: request.query.after } : {}),
-          });
-          return { users: users.map(describeUser) };
-        });
+        await admin.register(adminSubjectRoutes(ctx));
 
-        admin.post("/users", { config: { accepts: JSON_ONLY } }, async (request, reply) => {
-          const body = parseBody(createUserBody, request, reply);
-          if (!body) return reply;
-          try {
-            const user = await engine.createAccount({
-              username: body.data.username,
-              ...(body.data.password === undefined ? {} : { password: body.data.password }),
-              ...(body.data.claims === undefined ? {} : { claims: body.data.claims }),
-            });
-            return reply.code(201).send(describeUser(user));
-          } catch (error) {
-            return sendError(reply, error);
-          }
-        });
-
-        admin.get<IdParams>("/users/:id", async (request, reply) => {
-          const user = await engine.describeSubject(request.params.id);
-          return user ? describeUser(user) : sendErrorCode(reply, "not_found", "no such user");
-        });
-        admin.post<IdParams>(
-          "/users/:id/disable",
-          userAction((id) => engine.disableSubject(id)),
-        );
-        admin.post<IdParams>(
-          "/users/:id/enable",
-          userAction((id) => engine.enableSubject(id)),
-        );
-        admin.post<IdParams>(
-          "/users/:id/reauth",
-          userAction((id) => engine.requireReauth(id)),
-        );
-        admin.post<IdParams>(
-          "/users/:id/logout-everywhere",
-          userAction((id) => engine.logoutEverywhere(id)),
-        );
-
-        admin.put<IdParams>(
-          "/users/:id/claims",
-          { config: { accepts: JSON_ONLY } },
+        admin.get<{ Querystring: z.output<typeof eventsQuery> }>(
+          "/events",
+          { config: { query: eventsQuery } },
           async (request, reply) => {
-            const claims = parseBody(claimsSchema, request, reply);
-            if (!claims) return reply;
-            return userAction((id) => engine.setClaims(id, claims.data))(request, reply);
+            const { subject, session, type, limit = DEFAULT_PAGE, after } = request.query;
+            try {
+              const page = await engine.listEvents({
+                limit,
+                ...(subject === undefined ? {} : { subjectId: subject }),
+                ...(session === undefined ? {} : { sessionId: session }),
+                ...(type === undefined ? {} : { type }),
+                ...(after === undefined ? {} : { after }),
+              });
+              return { events: page.events.map(describeEvent), next: page.next };
+            } catch (error) {
+              return sendError(reply, error);
+            }
           },
         );
-
-        admin.put<IdParams>(
-          "/users/:id/password",
-          { config: { accepts: JSON_ONLY } },
-          async (request, reply) => {
-            const body = parseBody(setPasswordBody, request, reply);
-            if (!body) return reply;
-            return userAction((id) => engine.setPassword(id, body.data.password))(request, reply);
-          },
-        );
-
-        admin.get<IdParams>("/users/:id/sessions", async (request) => {
-          const sessions = await engine.listSessions(request.params.id);
-          return { sessions: sessions.map((s) => describeSession(s, null)) };
-        });
-
-        admin.get<IdParams>("/users/:id/events", async (request) => {
-          const page = await engine.listEvents({ subjectId: request.params.id, limit: 100 });
-          return { events: page.events.map(describeEvent) };
-        });
 
         // For a backend that authenticated the user itself.
         admin.post("/sessions", { config: { accepts: JSON_ONLY } }, async (request, reply) => {
@@ -179,6 +88,12 @@ export function adminRoutes(ctx: AppContext) {
           } catch (error) {
             return sendError(reply, error);
           }
+        });
+
+        admin.get<IdParams>("/sessions/:id", async (request, reply) => {
+          const session = await engine.findSession(request.params.id);
+          if (!session) return sendErrorCode(reply, "not_found", "no such session");
+          return describeAdminSession(session, engine.now());
         });
 
         admin.delete<IdParams>("/sessions/:id", async (request, reply) => {
