@@ -7,6 +7,8 @@ export type { Caller } from "./engine/authenticate.js";
 export type { ClaimsHook } from "./engine/context.js";
 export type { EngineEvent, EngineListener, ListenerFailureHandler } from "./engine/events.js";
 export type { AccessGrant, ExchangedToken, IssuedTokens } from "./engine/grants.js";
+export type { Handoff } from "./engine/handoff.js";
+export { HANDOFF_TTL_SECONDS } from "./engine/handoff.js";
 export type { Introspection } from "./engine/introspect.js";
 export type { RevocationBatch, RevocationEntry } from "./engine/revocation-feed.js";
 export type { EngineOptions } from "./engine/session-engine.js";
@@ -51,3 +53,4 @@ export {
   standing,
 } from "./session-rules.js";
 export type * from "./store/index.js";
+export { checkSubjectId, SUBJECT_ID_MAX, subjectIdProblem } from "./subject-id.js";
