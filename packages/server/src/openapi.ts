@@ -46,9 +46,16 @@ export const operations: Record<string, Record<string, Op>> = {
   },
   "/oauth/token": {
     options: preflight,
-    post: op("Refresh (RFC 6749 §6) or exchange an access token (RFC 8693)", "oauth", {
+    post: op("Refresh (RFC 6749 §6), exchange an access token (RFC 8693) or redeem a handoff code", "oauth", {
       requestBody: form(
-        { grant_type: str, refresh_token: str, client_id: str, subject_token: str, subject_token_type: str },
+        {
+          grant_type: str,
+          refresh_token: str,
+          client_id: str,
+          subject_token: str,
+          subject_token_type: str,
+          code: str,
+        },
         ["grant_type"],
       ),
     }),
@@ -128,10 +135,14 @@ export const operations: Record<string, Record<string, Op>> = {
   "/admin/users/{id}/sessions": { get: op("A user's sessions", "admin", { security: admin }) },
   "/admin/users/{id}/events": { get: op("A user's security events", "admin", { security: admin }) },
   "/admin/sessions": {
-    post: op("Create a session for a user authenticated elsewhere", "admin", {
-      security: admin,
-      requestBody: json({ user_id: str, client_id: str, device_name: str }, ["user_id"]),
-    }),
+    post: op(
+      "Start a session for a user authenticated elsewhere: tokens (native) or a handoff code (web)",
+      "admin",
+      {
+        security: admin,
+        requestBody: json({ user_id: str, client_id: str, device_name: str }, ["user_id"]),
+      },
+    ),
   },
   "/admin/sessions/{id}": { delete: op("Revoke any session", "admin", { security: admin }) },
   "/admin/keys": { get: op("Next, active and retired signing keys", "admin", { security: admin }) },
