@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { isProlongError, type SessionEngine } from "@prolong/core";
 import { CSRF_HEADER, type ErrorCode } from "@prolong/protocol";
-import Fastify, { type FastifyInstance } from "fastify";
+import Fastify, { type FastifyInstance, type preParsingAsyncHookHandler } from "fastify";
 import { trustProxyOption } from "./client-address.js";
 import type { ServerConfig } from "./config.js";
 import type { AppContext } from "./context.js";
@@ -43,6 +43,8 @@ export interface BuildAppOptions extends ProlongRoutesOptions {
    * which a proxy may front under the issuer's path).
    */
   prefix?: string;
+  /** Runs before a body is parsed (the Express handler gives back a body a host's parser read). */
+  preParsing?: preParsingAsyncHookHandler;
 }
 
 /** Everything a log line could carry a credential in. */
@@ -105,6 +107,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
       if (method !== "HEAD") routes.push({ method, url: route.url });
   });
   registeredRoutes.set(app, routes);
+  if (options.preParsing) app.addHook("preParsing", options.preParsing);
   await app.register(async (scope) => mountProlong(scope, options), { prefix: options.prefix ?? "" });
   return app;
 }

@@ -3,7 +3,8 @@ import { readFileSync } from "node:fs";
 import { isProlongError, type SessionEngine } from "@prolong/core";
 import { Command, CommanderError, Option } from "commander";
 import { fromEnvironment, fromFile, resolveConfig, type ServerConfig } from "./config.js";
-import { engineFor, resourceSecretOf, startServer } from "./serve.js";
+import { engineFor, resourceSecretOf } from "./prolong.js";
+import { startServer } from "./serve.js";
 import { openStore } from "./store.js";
 
 /** Settings from the file, the environment and the flags, later ones winning. */
