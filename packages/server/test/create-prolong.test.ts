@@ -77,9 +77,7 @@ describe("createProlong: one validated configuration", () => {
     await expect(createProlong({ issuer: ISSUER, accessTokenTtl: 10 } as ProlongSettings)).rejects.toThrow(
       /accessTokenTtl: unknown setting; did you mean profiles\.<name>\.accessTokenTtl/,
     );
-    await expect(createProlong({ issuer: ISSUER, jwksMaxAge: 0 })).rejects.toThrow(
-      /^jwksMaxAge: /,
-    );
+    await expect(createProlong({ issuer: ISSUER, jwksMaxAge: 0 })).rejects.toThrow(/^jwksMaxAge: /);
   });
 
   it("refuses a store given both as a setting and as a Store", async () => {
