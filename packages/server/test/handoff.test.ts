@@ -115,6 +115,21 @@ describe("handoff of a web session from a backend to a browser", () => {
     expect(statuses).toEqual([400, 400, 429]);
   });
 
+  it("refuses a genuine code whose user was disabled since, without counting it against the address", async () => {
+    const { app } = await testApp({ rateLimits: { refresh: { max: 1, windowSeconds: 60 } } });
+    const codes = [];
+    for (let i = 0; i < 3; i++)
+      codes.push((await createHandoff(app, { user_id: "user-42" })).json().handoff_code);
+    await app.inject({ method: "POST", url: "/admin/users/user-42/disable", headers: admin });
+    for (const code of codes) {
+      const refused = await redeem(app, code);
+      expect(refused.statusCode).toBe(400);
+      expect(refused.json()).toMatchObject({ error: "invalid_grant", prolong_error: "user_disabled" });
+    }
+    expect((await redeem(app, "A".repeat(43))).statusCode).toBe(400);
+    expect((await redeem(app, "B".repeat(43))).statusCode).toBe(429);
+  });
+
   it("keeps giving native clients their tokens in the body", async () => {
     const { app } = await testApp();
     const created = await createHandoff(app, { user_id: "user-42", client_id: "native" });

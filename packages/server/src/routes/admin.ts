@@ -176,7 +176,7 @@ export function adminRoutes(ctx: AppContext) {
         admin.post("/sessions", { config: { accepts: JSON_ONLY } }, async (request, reply) => {
           const body = parseBody(createSessionBody, request, reply);
           if (!body) return reply;
-          const session = {
+          const start = {
             subjectId: body.data.user_id,
             ...(body.data.client_id === undefined ? {} : { clientId: body.data.client_id }),
             deviceName: body.data.device_name ?? null,
@@ -184,12 +184,12 @@ export function adminRoutes(ctx: AppContext) {
           try {
             const clientId = body.data.client_id ?? engine.policy.defaultClientId;
             if (profileOf(engine.policy, clientId).refreshTransport === "cookie") {
-              const handoff = await engine.createHandoff(session);
+              const handoff = await engine.createHandoff(start);
               return reply
                 .headers(NO_STORE)
                 .send({ handoff_code: handoff.code, expires_in: handoff.expiresIn });
             }
-            const tokens = await engine.startSessionForSubject(session);
+            const tokens = await engine.startSessionForSubject(start);
             return sendTokens(reply, tokens, engine.now(), ctx.refreshCookiePath);
           } catch (error) {
             return sendError(reply, error);

@@ -154,9 +154,10 @@ export function oauthRoutes(ctx: AppContext) {
       });
       return sendTokens(reply, tokens, ctx.engine.now(), ctx.refreshCookiePath);
     } catch (error) {
-      // Codes are 256 random bits: a failure is a mistake or a probe, and spends the
-      // address's budget like a refresh token we never issued (limits.ts).
-      if (isGrantFailure(error)) {
+      // Codes are 256 random bits: one that redeems nothing (unknown, used, late, another
+      // client's) is a mistake or a probe, and spends the address's budget like a refresh
+      // token we never issued (limits.ts). A genuine code refused for its user is not.
+      if (isProlongError(error, "invalid_grant")) {
         const overBy = await limits.grantFailed(request.ip);
         if (overBy > 0) return sendRateLimited(reply, overBy, { oauth: true });
       }
