@@ -9,6 +9,8 @@ export type { Caller } from "./engine/authenticate.js";
 export type { ClaimsHook } from "./engine/context.js";
 export type { EngineEvent, EngineListener, ListenerFailureHandler } from "./engine/events.js";
 export type { AccessGrant, ExchangedToken, IssuedTokens } from "./engine/grants.js";
+export type { Handoff } from "./engine/handoff.js";
+export { HANDOFF_TTL_SECONDS } from "./engine/handoff.js";
 export type { Introspection } from "./engine/introspect.js";
 export type { RevocationBatch, RevocationEntry } from "./engine/revocation-feed.js";
 export type { EngineOptions } from "./engine/session-engine.js";
@@ -56,3 +58,4 @@ export {
 export type * from "./store/index.js";
 export type { EventPosition } from "./store/page-cursor.js";
 export { formatEventCursor, parseEventCursor } from "./store/page-cursor.js";
+export { checkSubjectId, SUBJECT_ID_MAX, subjectIdProblem } from "./subject-id.js";

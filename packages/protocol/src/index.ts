@@ -4,7 +4,12 @@ export type { ErrorBody, ErrorCode, OAuthErrorCode } from "./errors.js";
 export { ERROR_STATUS, GRANT_FAILURES } from "./errors.js";
 export type { FeedEvent, FeedRevoked, FeedSnapshot, FeedVersion } from "./feed.js";
 export { decodeFeedEvent, encodeFeedEvent, FEED_EVENTS } from "./feed.js";
-export { GRANT_TYPE_REFRESH_TOKEN, GRANT_TYPE_TOKEN_EXCHANGE, TOKEN_TYPE_ACCESS_TOKEN } from "./grants.js";
+export {
+  GRANT_TYPE_HANDOFF,
+  GRANT_TYPE_REFRESH_TOKEN,
+  GRANT_TYPE_TOKEN_EXCHANGE,
+  TOKEN_TYPE_ACCESS_TOKEN,
+} from "./grants.js";
 export type { AuthorizationServerMetadata } from "./metadata.js";
 export { ENDPOINT_PATHS, METADATA_PATH } from "./metadata.js";
 export { CSRF_HEADER, CSRF_VALUE, REFRESH_COOKIE, REFRESH_COOKIE_PATH } from "./web-profile.js";

@@ -5,7 +5,11 @@
  */
 export const REFRESH_COOKIE = "__Secure-prolong-rt";
 
-/** The cookie's `Path`: it reaches the token and revocation endpoints and nothing else. */
+/**
+ * The cookie's `Path`, relative to the issuer's path: it reaches the token and revocation
+ * endpoints and nothing else. An issuer `https://app.example.com/auth` (prolong mounted
+ * under `/auth`) sets `Path=/auth/oauth`.
+ */
 export const REFRESH_COOKIE_PATH = "/oauth";
 
 /**

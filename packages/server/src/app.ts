@@ -1,11 +1,12 @@
 import { randomBytes } from "node:crypto";
 import { isProlongError, type SessionEngine } from "@prolong/core";
 import { CSRF_HEADER, type ErrorCode } from "@prolong/protocol";
-import Fastify, { type FastifyInstance } from "fastify";
+import Fastify, { type FastifyInstance, type preParsingAsyncHookHandler } from "fastify";
 import { trustProxyOption } from "./client-address.js";
 import type { ServerConfig } from "./config.js";
 import type { AppContext } from "./context.js";
 import { Cors } from "./cors.js";
+import { refreshCookiePath } from "./credentials.js";
 import { RevocationPublisher } from "./feed.js";
 import { sendErrorCode, sendOAuthError, sendUnavailable } from "./http-errors.js";
 import { Limits } from "./limits.js";
@@ -21,11 +22,10 @@ import { oauthRoutes } from "./routes/oauth.js";
 import { sessionRoutes } from "./routes/sessions.js";
 import { wellKnownRoutes } from "./routes/well-known.js";
 
-export interface BuildAppOptions {
+/** What prolong's routes are built from, wherever they are mounted. */
+export interface ProlongRoutesOptions {
   engine: SessionEngine;
   config: ServerConfig;
-  /** Where JSON log lines go (default stdout); they are redacted wherever they go. */
-  logStream?: { write(line: string): void };
   /** Where the demo page's files are, served when `config.demo` is on; `null` turns the page off. */
   publicDir?: string | null;
   /**
@@ -33,6 +33,18 @@ export interface BuildAppOptions {
    * processes behind one address share their budgets only through a shared store.
    */
   rateLimitStore?: RateLimitStore;
+}
+
+export interface BuildAppOptions extends ProlongRoutesOptions {
+  /** Where JSON log lines go (default stdout); they are redacted wherever they go. */
+  logStream?: { write(line: string): void };
+  /**
+   * The path prolong's routes are served under; default none (the standalone server,
+   * which a proxy may front under the issuer's path).
+   */
+  prefix?: string;
+  /** Runs before a body is parsed (the Express handler gives back a body a host's parser read). */
+  preParsing?: preParsingAsyncHookHandler;
 }
 
 /** Everything a log line could carry a credential in. */
@@ -68,9 +80,12 @@ function allowedOrigins(config: ServerConfig): Set<string> {
   return origins;
 }
 
-/** Builds the prolong HTTP API over an engine. Nothing listens until the caller says so. */
+/**
+ * The standalone prolong HTTP API over an engine, its routes at `prefix` (none by
+ * default); what `prolong serve` listens with. Nothing listens until the caller says so.
+ */
 export async function buildApp(options: BuildAppOptions): Promise<FastifyInstance> {
-  const { engine, config } = options;
+  const { config } = options;
   const app = Fastify({
     logger: {
       level: config.logLevel,
@@ -92,7 +107,24 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
       if (method !== "HEAD") routes.push({ method, url: route.url });
   });
   registeredRoutes.set(app, routes);
-  const cors = new Cors(config.allowedOrigins);
+  if (options.preParsing) app.addHook("preParsing", options.preParsing);
+  await app.register(async (scope) => mountProlong(scope, options), { prefix: options.prefix ?? "" });
+  return app;
+}
+
+/**
+ * Registers prolong's routes on `app`, an encapsulated Fastify context (a plugin's
+ * instance, under its prefix): its hooks, content-type parsers, error and not-found
+ * handlers apply to these routes only, never to the host application's (docs/protocol.md,
+ * "Mounting in a host application").
+ */
+export async function mountProlong(app: FastifyInstance, options: ProlongRoutesOptions): Promise<void> {
+  const { engine, config } = options;
+  // A host's Fastify has its own body limit; prolong's routes keep prolong's.
+  app.addHook("onRoute", (route) => {
+    route.bodyLimit ??= BODY_LIMIT;
+  });
+  const cors = new Cors(config.allowedOrigins, app.prefix);
   app.addHook("onRoute", cors.noteRoute);
   app.addHook("onRequest", cors.onRequest);
 
@@ -120,7 +152,11 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
     origins: allowedOrigins(config),
     resourceSecret: config.resourceSecret ?? randomBytes(32).toString("base64url"),
     publicDir: config.demo ? (options.publicDir ?? null) : null,
+    refreshCookiePath: refreshCookiePath(config.issuer),
   };
+
+  // Ours replace whatever parsers of these types the host set, in this context only.
+  app.removeContentTypeParser(["application/json", "application/x-www-form-urlencoded"]);
 
   app.addContentTypeParser("application/json", { parseAs: "string" }, (_request, body, done) => {
     try {
@@ -224,5 +260,4 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   await app.register(healthRoutes(ctx));
   if (config.demo) await app.register(demoRoutes(ctx));
   cors.registerPreflights(app);
-  return app;
 }

@@ -3,8 +3,9 @@ import { readFileSync } from "node:fs";
 import { isProlongError, SECURITY_EVENT_TYPES, type SessionEngine, type SubjectDetails } from "@prolong/core";
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import { fromEnvironment, fromFile, resolveConfig, type ServerConfig } from "./config.js";
+import { engineFor, resourceSecretOf } from "./prolong.js";
 import { sessionState } from "./routes/admin-views.js";
-import { engineFor, resourceSecretOf, startServer } from "./serve.js";
+import { startServer } from "./serve.js";
 import { openStore } from "./store.js";
 
 /** Settings from the file, the environment and the flags, later ones winning. */

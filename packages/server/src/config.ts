@@ -258,6 +258,12 @@ export const configSchema = z
   })
   .strict();
 
+/**
+ * Settings as written in a configuration file or passed to `createProlong`: every one
+ * optional, each validated by {@link resolveConfig}.
+ */
+export type ProlongSettings = z.input<typeof configSchema>;
+
 /** A resolved configuration: every rate limit filled in (limits.ts). */
 export type ServerConfig = Omit<z.output<typeof configSchema>, "rateLimits"> & {
   issuer: string;

@@ -18,6 +18,8 @@ export interface AppContext {
   resourceSecret: string;
   /** Folder of the built demo page, or `null` when the demo (or its page) is off. */
   publicDir: string | null;
+  /** The refresh cookie's `Path`: the issuer's path plus `/oauth` (credentials.ts). */
+  refreshCookiePath: string;
 }
 
 declare module "fastify" {

@@ -33,25 +33,37 @@ const MAX_AGE_SECONDS = 600;
  */
 export class Cors {
   readonly #origins: ReadonlySet<string>;
+  readonly #prefix: string;
   readonly #methods = new Map<string, string[]>();
 
-  /** `origins` as configured; each is reduced to its serialised origin, as browsers send it. */
-  constructor(origins: readonly string[]) {
+  /**
+   * `origins` as configured; each is reduced to its serialised origin, as browsers send it.
+   * `prefix` is where prolong's routes are mounted (`/auth` in a host app, `""` standalone).
+   */
+  constructor(origins: readonly string[], prefix = "") {
     this.#origins = new Set(origins.map((origin) => new URL(origin).origin));
+    this.#prefix = prefix;
+  }
+
+  /** A route's path relative to prolong's mount point, as `BROWSER_PATHS` names it. */
+  #browserPath(url: string | undefined): string | null {
+    if (url === undefined || !url.startsWith(this.#prefix)) return null;
+    const path = url.slice(this.#prefix.length);
+    return BROWSER_PATHS.has(path) ? path : null;
   }
 
   /** For `onRoute`: remembers the methods of each browser-facing path, for preflights. */
   noteRoute = (route: RouteOptions): void => {
-    if (!BROWSER_PATHS.has(route.url)) return;
-    const methods = this.#methods.get(route.url) ?? [];
+    const path = this.#browserPath(route.url);
+    if (path === null) return;
+    const methods = this.#methods.get(path) ?? [];
     for (const method of [route.method].flat()) if (method !== "HEAD") methods.push(method);
-    this.#methods.set(route.url, methods);
+    this.#methods.set(path, methods);
   };
 
   /** For `onRequest`: the CORS headers of a browser-facing route, set before any answer (errors too). */
   onRequest = async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
-    const path = request.routeOptions.url;
-    if (path === undefined || !BROWSER_PATHS.has(path)) return;
+    if (this.#browserPath(request.routeOptions.url) === null) return;
     // The answer depends on Origin even when it is refused, so shared caches must key on it.
     reply.header("vary", "Origin");
     if (!this.#allows(request)) return;
@@ -61,7 +73,10 @@ export class Cors {
     if (request.method !== "OPTIONS") reply.header("access-control-expose-headers", EXPOSED_HEADERS);
   };
 
-  /** Registers the preflight (OPTIONS) route of every browser-facing path seen so far. */
+  /**
+   * Registers the preflight (OPTIONS) route of every browser-facing path seen so far, on
+   * prolong's own instance (so under its prefix).
+   */
   registerPreflights(app: FastifyInstance): void {
     for (const [path, methods] of this.#methods) {
       const allow = [...methods, "OPTIONS"].join(", ");

@@ -64,13 +64,23 @@ export function readCookie(request: FastifyRequest, name: string): string | unde
   return undefined;
 }
 
-/** The web profile's transport (docs/protocol.md): httpOnly, Secure, SameSite=Strict, scoped to the OAuth path. */
-export function refreshCookie(token: string, maxAgeSeconds: number): string {
-  return `${REFRESH_COOKIE}=${token}; Path=${REFRESH_COOKIE_PATH}; Max-Age=${Math.max(0, Math.floor(maxAgeSeconds))}; HttpOnly; Secure; SameSite=Strict`;
+/**
+ * Where the refresh cookie is sent: the issuer's path plus `/oauth` (docs/protocol.md,
+ * "Web profile: the refresh cookie"), so it reaches the token and revocation endpoints
+ * wherever prolong is mounted (`https://app.example.com/auth` gives `/auth/oauth`) and
+ * never the host application's other routes.
+ */
+export function refreshCookiePath(issuer: string): string {
+  return `${new URL(issuer).pathname.replace(/\/+$/, "")}${REFRESH_COOKIE_PATH}`;
 }
 
-export function clearedRefreshCookie(): string {
-  return `${REFRESH_COOKIE}=; Path=${REFRESH_COOKIE_PATH}; Max-Age=0; HttpOnly; Secure; SameSite=Strict`;
+/** The web profile's transport (docs/protocol.md): httpOnly, Secure, SameSite=Strict, scoped to the OAuth path. */
+export function refreshCookie(token: string, maxAgeSeconds: number, path: string): string {
+  return `${REFRESH_COOKIE}=${token}; Path=${path}; Max-Age=${Math.max(0, Math.floor(maxAgeSeconds))}; HttpOnly; Secure; SameSite=Strict`;
+}
+
+export function clearedRefreshCookie(path: string): string {
+  return `${REFRESH_COOKIE}=; Path=${path}; Max-Age=0; HttpOnly; Secure; SameSite=Strict`;
 }
 
 /**

@@ -1,7 +1,7 @@
-export type { BuildAppOptions } from "./app.js";
+export type { BuildAppOptions, ProlongRoutesOptions } from "./app.js";
 export { BODY_LIMIT, buildApp, redactedPaths, routesOf } from "./app.js";
 export type { TrustProxySetting } from "./client-address.js";
-export type { RateLimitConfig, RateLimits, ServerConfig } from "./config.js";
+export type { ProlongSettings, RateLimitConfig, RateLimits, ServerConfig } from "./config.js";
 export {
   configSchema,
   configSettings,
@@ -12,10 +12,15 @@ export {
   resolveConfig,
 } from "./config.js";
 export { configReference } from "./config-reference.js";
+export type { ConnectHandler, HostRequest } from "./connect-handler.js";
 export { resolveRateLimits } from "./limits.js";
 export { openApiDocument, operations as openApiOperations } from "./openapi.js";
+export type { EngineExtras, Prolong, ProlongOptions } from "./prolong.js";
+export { createProlong, engineFor } from "./prolong.js";
 export type { RateLimitStore, RateWindow } from "./rate-limit.js";
 export { MemoryRateLimitStore } from "./rate-limit.js";
 export { startServer } from "./serve.js";
 export type { Setting, SettingDoc } from "./setting-tree.js";
+export type { HostResponse, StartSessionInput } from "./start-session.js";
 export { openStore } from "./store.js";
+export type { TokenResponseBody } from "./token-response.js";

@@ -71,9 +71,16 @@ export const operations: Record<string, Record<string, Op>> = {
   },
   "/oauth/token": {
     options: preflight,
-    post: op("Refresh (RFC 6749 §6) or exchange an access token (RFC 8693)", "oauth", {
+    post: op("Refresh (RFC 6749 §6), exchange an access token (RFC 8693) or redeem a handoff code", "oauth", {
       requestBody: form(
-        { grant_type: str, refresh_token: str, client_id: str, subject_token: str, subject_token_type: str },
+        {
+          grant_type: str,
+          refresh_token: str,
+          client_id: str,
+          subject_token: str,
+          subject_token_type: str,
+          code: str,
+        },
         ["grant_type"],
       ),
     }),
@@ -178,10 +185,14 @@ export const operations: Record<string, Record<string, Op>> = {
     }),
   },
   "/admin/sessions": {
-    post: op("Create a session for a user authenticated elsewhere", "admin", {
-      security: admin,
-      requestBody: json({ user_id: str, client_id: str, device_name: str }, ["user_id"]),
-    }),
+    post: op(
+      "Start a session for a user authenticated elsewhere: tokens (native) or a handoff code (web)",
+      "admin",
+      {
+        security: admin,
+        requestBody: json({ user_id: str, client_id: str, device_name: str }, ["user_id"]),
+      },
+    ),
   },
   "/admin/sessions/{id}": {
     get: op("Any session, ended or not", "admin", { security: admin }),

@@ -2,31 +2,56 @@ import { type IssuedTokens, type RefreshTransport, sessionEndsAt } from "@prolon
 import type { FastifyReply } from "fastify";
 import { refreshCookie } from "./credentials.js";
 
+/** The body of a successful token answer (RFC 6749 §5.1), as prolong sends it. */
+export interface TokenResponseBody {
+  access_token: string;
+  token_type: "Bearer";
+  /** Seconds until the access token expires. */
+  expires_in: number;
+  session_id: string;
+  /** Only for clients whose refresh token travels in the body (native); web ones get a cookie. */
+  refresh_token?: string;
+}
+
 /**
- * A successful token answer (RFC 6749 §5.1): never cached, and the refresh token in
- * the body for native clients or in the httpOnly cookie for web clients (docs/protocol.md, web profile).
+ * A token answer split into its body and, for the web profile, the refresh cookie: the
+ * refresh token is in one or the other, never both (docs/protocol.md, web profile).
  */
-export function sendTokens(
-  reply: FastifyReply,
+export function tokenResponse(
   tokens: IssuedTokens,
-  now: number,
-  transport: RefreshTransport = tokens.profile.refreshTransport,
-) {
-  reply.header("cache-control", "no-store").header("pragma", "no-cache");
-  const body: Record<string, unknown> = {
+  options: { now: number; cookiePath: string; transport?: RefreshTransport },
+): { body: TokenResponseBody; cookie: string | null } {
+  const body: TokenResponseBody = {
     access_token: tokens.accessToken,
     token_type: "Bearer",
     expires_in: tokens.expiresIn,
     session_id: tokens.sessionId,
   };
-  // The cookie lives exactly as long as the session can.
-  if (transport === "cookie") {
-    reply.header(
-      "set-cookie",
-      refreshCookie(tokens.refreshToken, (sessionEndsAt(tokens.session) - now) / 1000),
-    );
-  } else {
+  if ((options.transport ?? tokens.profile.refreshTransport) === "body") {
     body.refresh_token = tokens.refreshToken;
+    return { body, cookie: null };
   }
+  // The cookie lives exactly as long as the session can.
+  const maxAge = (sessionEndsAt(tokens.session) - options.now) / 1000;
+  return { body, cookie: refreshCookie(tokens.refreshToken, maxAge, options.cookiePath) };
+}
+
+/** Token answers are never cached (RFC 6749 §5.1). */
+export const NO_STORE = { "cache-control": "no-store", pragma: "no-cache" } as const;
+
+/**
+ * A successful token answer: never cached, and the refresh token in the body for native
+ * clients or in the httpOnly cookie for web clients (docs/protocol.md, web profile).
+ */
+export function sendTokens(
+  reply: FastifyReply,
+  tokens: IssuedTokens,
+  now: number,
+  cookiePath: string,
+  transport: RefreshTransport = tokens.profile.refreshTransport,
+) {
+  const { body, cookie } = tokenResponse(tokens, { now, cookiePath, transport });
+  reply.headers(NO_STORE);
+  if (cookie !== null) reply.header("set-cookie", cookie);
   return reply.send(body);
 }

@@ -63,10 +63,22 @@ describe("admin API", () => {
       payload: { username: "bob", password: "bob's password" },
     });
     expect(again.statusCode).toBe(200);
-    expect(
-      (await app.inject({ method: "POST", url: "/admin/subjects/nobody/disable", headers: admin }))
-        .statusCode,
-    ).toBe(404);
+    // A user prolong never met is the application's user all the same (it used to be a
+    // 404): disabling it creates it disabled, so a session for it is refused.
+    const stranger = await app.inject({
+      method: "POST",
+      url: "/admin/subjects/nobody/disable",
+      headers: admin,
+    });
+    expect(stranger.statusCode).toBe(200);
+    expect(stranger.json()).toMatchObject({ id: "nobody", username: null, disabled: true });
+    const refused = await app.inject({
+      method: "POST",
+      url: "/admin/sessions",
+      headers: admin,
+      payload: { user_id: "nobody", client_id: "native" },
+    });
+    expect(refused.json()).toMatchObject({ error: "user_disabled" });
   });
 
   it("requires re-auth, logs out everywhere, sets claims and passwords", async () => {
@@ -121,7 +133,7 @@ describe("admin API", () => {
       method: "POST",
       url: "/admin/sessions",
       headers: admin,
-      payload: { user_id: user.id, device_name: "from the backend" },
+      payload: { user_id: user.id, client_id: "native", device_name: "from the backend" },
     });
     expect(created.statusCode).toBe(200);
     expect(created.json().refresh_token).toMatch(/^[A-Za-z0-9_-]{91}$/);

@@ -2,6 +2,7 @@ import { describe } from "vitest";
 import { accountCases } from "./accounts.js";
 import { auditCases } from "./audit.js";
 import type { Concern, StoreFactory } from "./fixtures.js";
+import { handoffCases } from "./handoffs.js";
 import { keyCases } from "./keys.js";
 import { modelCases } from "./model.js";
 import { type BlockWrites, readinessCases } from "./readiness.js";
@@ -57,6 +58,7 @@ export function runStoreConformance(
         sessionCases(factory);
         rotateCases(factory);
         revocationCases(factory);
+        handoffCases(factory);
         modelCases(factory, options.modelRuns ?? 60);
       });
     }

@@ -1,4 +1,5 @@
 import {
+  type HandoffRecord,
   isSessionExpired,
   isSessionLive,
   planRotation,
@@ -31,6 +32,8 @@ type NewChange =
 export class MemorySessionStore implements SessionStore {
   readonly #subjects = new Map<string, SubjectRecord>();
   readonly #sessions = new Map<string, SessionRecord>();
+  /** Handoffs by the hash of their code. */
+  readonly #handoffs = new Map<string, HandoffRecord>();
   /** The revocation changelog; `seq` only grows, even when purge empties the list. */
   readonly #changes: (NewChange & { seq: number })[] = [];
   #seq = 0;
@@ -156,6 +159,18 @@ export class MemorySessionStore implements SessionStore {
     return revoked;
   }
 
+  async putHandoff(handoff: HandoffRecord): Promise<void> {
+    if (this.#handoffs.has(handoff.hash)) throw new Error("handoff exists");
+    this.#handoffs.set(handoff.hash, { ...handoff });
+  }
+
+  async takeHandoff(hash: string, now: number): Promise<HandoffRecord | null> {
+    const handoff = this.#handoffs.get(hash);
+    if (!handoff) return null;
+    this.#handoffs.delete(hash);
+    return now < handoff.expiresAt ? { ...handoff } : null;
+  }
+
   async readRevocations(request: RevocationRead): Promise<RevocationPage> {
     const after = request.after === null ? 0 : parseCursor(request.after);
     const since = request.since ?? Number.NEGATIVE_INFINITY;
@@ -184,6 +199,9 @@ export class MemorySessionStore implements SessionStore {
         this.#sessions.delete(id);
         deleted++;
       }
+    }
+    for (const [hash, handoff] of this.#handoffs) {
+      if (handoff.expiresAt < before) this.#handoffs.delete(hash);
     }
     for (let i = this.#changes.length - 1; i >= 0; i--) {
       if ((this.#changes[i] as NewChange).at < before) this.#changes.splice(i, 1);

@@ -153,4 +153,18 @@ export const migrations: readonly string[] = [
   CREATE INDEX events_session ON events (session_id, at) WHERE session_id IS NOT NULL;
   CREATE INDEX events_type ON events (type, at);
   `,
+  // 5: one-time handoff codes that start a web session when a browser redeems them.
+  `
+  -- Keyed by the code's hash; taking one deletes its row (DELETE … RETURNING), so a code redeems once.
+  CREATE TABLE handoffs (
+    hash          TEXT PRIMARY KEY,
+    subject_id    TEXT NOT NULL,
+    client_id     TEXT NOT NULL,
+    device_name   TEXT,
+    token_version INTEGER NOT NULL,
+    created_at    INTEGER NOT NULL,
+    expires_at    INTEGER NOT NULL
+  ) STRICT;
+  CREATE INDEX handoffs_expires_at ON handoffs (expires_at);
+  `,
 ];

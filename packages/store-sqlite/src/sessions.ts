@@ -1,4 +1,5 @@
 import {
+  type HandoffRecord,
   planRotation,
   type RevocationChange,
   type RevocationPage,
@@ -212,6 +213,12 @@ export class SqliteSessionStore implements SessionStore {
       purgeSessions: db.prepare(`DELETE FROM sessions WHERE revoked_at < :before OR idle_expires_at <= :before
         OR absolute_expires_at <= :before`),
       purgeChanges: db.prepare("DELETE FROM revocation_changes WHERE at < ?"),
+      insertHandoff: db.prepare(`INSERT INTO handoffs
+        (hash, subject_id, client_id, device_name, token_version, created_at, expires_at)
+        VALUES (:hash, :subject_id, :client_id, :device_name, :token_version, :created_at, :expires_at)`),
+      // One statement: of concurrent takes (any process), exactly one deletes the row.
+      takeHandoff: db.prepare("DELETE FROM handoffs WHERE hash = ? RETURNING *"),
+      purgeHandoffs: db.prepare("DELETE FROM handoffs WHERE expires_at < ?"),
     });
 
     const s = this.#s;
@@ -418,6 +425,32 @@ export class SqliteSessionStore implements SessionStore {
     return sessions;
   }
 
+  async putHandoff(handoff: HandoffRecord): Promise<void> {
+    this.#s.insertHandoff.run({
+      hash: handoff.hash,
+      subject_id: handoff.subjectId,
+      client_id: handoff.clientId,
+      device_name: handoff.deviceName,
+      token_version: handoff.tokenVersion,
+      created_at: handoff.createdAt,
+      expires_at: handoff.expiresAt,
+    });
+  }
+
+  async takeHandoff(hash: string, now: number): Promise<HandoffRecord | null> {
+    const row = this.#s.takeHandoff.get(hash) as Row | undefined;
+    if (!row || now >= (row.expires_at as number)) return null;
+    return {
+      hash: row.hash as string,
+      subjectId: row.subject_id as string,
+      clientId: row.client_id as string,
+      deviceName: (row.device_name as string | null) ?? null,
+      tokenVersion: row.token_version as number,
+      createdAt: row.created_at as number,
+      expiresAt: row.expires_at as number,
+    };
+  }
+
   async readRevocations(request: RevocationRead): Promise<RevocationPage> {
     const after = request.after === null ? 0 : parseCursor(request.after);
     return guard(this.#db, () => this.#readRevocations(after, request.since ?? null, request.limit));
@@ -435,6 +468,7 @@ export class SqliteSessionStore implements SessionStore {
   async purge(before: number): Promise<number> {
     const deleted = this.#s.purgeSessions.run({ before }).changes;
     this.#s.purgeChanges.run(before);
+    this.#s.purgeHandoffs.run(before);
     return deleted;
   }
 }

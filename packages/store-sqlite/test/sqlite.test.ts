@@ -259,9 +259,10 @@ describe("SQLite store", () => {
     await store.close();
   });
 
-  it("upgrades a database of the previous schema: users become subjects with accounts, nothing lost", async () => {
+  it("upgrades a database of the users schema: users become subjects with accounts, nothing lost", async () => {
     const path = join(dir, "prolong.db");
-    const previous = migrations.length - 1;
+    // Version 3, the last with a users table; migration 4 split it (and later ones run too).
+    const previous = 3;
     const old = new Database(path);
     for (const sql of migrations.slice(0, previous)) old.exec(sql);
     old.pragma(`user_version = ${previous}`);
@@ -342,6 +343,33 @@ describe("SQLite store", () => {
     const db = new Database(path, { readonly: true });
     expect(db.prepare("SELECT name FROM sqlite_master WHERE name = 'users'").all()).toEqual([]);
     db.close();
+    await store.close();
+  });
+
+  it("upgrades a database of version 4 to one that keeps handoffs", async () => {
+    const path = join(dir, "prolong.db");
+    // Version 4, subjects and accounts, the last before migration 5 added handoffs.
+    const old = new Database(path);
+    for (const sql of migrations.slice(0, 4)) old.exec(sql);
+    old.pragma("user_version = 4");
+    old.close();
+    const before = openSqliteStore({ path });
+    await before.close();
+    expect(pragma(path, "user_version")).toBe(migrations.length);
+
+    const store = openSqliteStore({ path });
+    const handoff = {
+      hash: "h",
+      subjectId: "u1",
+      clientId: "web",
+      deviceName: null,
+      tokenVersion: 0,
+      createdAt: T0,
+      expiresAt: T0 + 60_000,
+    };
+    await store.sessions.putHandoff(handoff);
+    expect(await store.sessions.takeHandoff("h", T0 + 1)).toEqual(handoff);
+    expect(await store.sessions.takeHandoff("h", T0 + 2)).toBeNull();
     await store.close();
   });
 

@@ -24,6 +24,7 @@ import type { ClaimsHook, EngineContext } from "./context.js";
 import { EngineEvents, type EngineListener, type ListenerFailureHandler } from "./events.js";
 import { exchange } from "./exchange.js";
 import type { ExchangedToken, IssuedTokens } from "./grants.js";
+import { createHandoff, type Handoff, redeemHandoff } from "./handoff.js";
 import { type Introspection, introspect } from "./introspect.js";
 import { openRefreshToken, refresh } from "./refresh.js";
 import * as feed from "./revocation-feed.js";
@@ -263,8 +264,31 @@ export class SessionEngine {
     return signIn(this.#ctx, input);
   }
 
+  /**
+   * A session for a user the caller authenticated itself; `subjectId` is the
+   * application's user id (the `sub`), created on first use.
+   */
   startSessionForSubject(input: { subjectId: string } & SessionContext): Promise<IssuedTokens> {
     return startSessionForSubject(this.#ctx, input);
+  }
+
+  /**
+   * A one-time code a browser redeems at the token endpoint for a web session of
+   * `subjectId` (docs/protocol.md, "Handoff grant").
+   */
+  createHandoff(input: {
+    subjectId: string;
+    clientId?: string;
+    deviceName?: string | null;
+  }): Promise<Handoff> {
+    return createHandoff(this.#ctx, input);
+  }
+
+  /** Redeems a handoff code once: the session starts now, for the client it was made for. */
+  redeemHandoff(
+    input: { code: string; clientId: string } & Omit<SessionContext, "clientId" | "deviceName">,
+  ): Promise<IssuedTokens> {
+    return redeemHandoff(this.#ctx, input);
   }
 
   openRefreshToken(value: string): RefreshToken | null {

@@ -4,6 +4,7 @@ import { normalizeUsername, verifyPassword } from "../passwords.js";
 import { profileOf } from "../policy.js";
 import { randomId } from "../random.js";
 import type { SessionRecord, SubjectRecord } from "../store/index.js";
+import { checkSubjectId } from "../subject-id.js";
 import type { EngineContext } from "./context.js";
 import { grantAccess, type IssuedTokens } from "./grants.js";
 
@@ -53,22 +54,24 @@ export async function signIn(
 }
 
 /**
- * Starts a session for a subject the caller authenticated itself (an embedding backend;
- * the admin API's "create session"). The subject must exist.
+ * Starts a session for a subject the caller authenticated itself (an embedding backend's
+ * own login; the admin API's "create session"). The subject is the application's user
+ * id, validated (subject-id.ts) and created on first use; a disabled one is refused.
  */
 export async function startSessionForSubject(
   ctx: EngineContext,
   input: { subjectId: string } & SessionContext,
 ): Promise<IssuedTokens> {
+  const subjectId = checkSubjectId(input.subjectId);
   const clientId = input.clientId ?? ctx.policy.defaultClientId;
   profileOf(ctx.policy, clientId);
-  const subject = await ctx.store.sessions.findSubject(input.subjectId);
-  if (!subject) throw new ProlongError("not_found", "no such user");
+  const subject = await ctx.store.sessions.ensureSubject(subjectId, ctx.clock.now());
   if (subject.disabled) throw new ProlongError("user_disabled", "this user is disabled");
   return startSession(ctx, subject, { ...input, clientId });
 }
 
-async function startSession(
+/** Starts a session for a subject already read and found enabled. */
+export async function startSession(
   ctx: EngineContext,
   subject: SubjectRecord,
   context: SessionContext & { clientId: string },

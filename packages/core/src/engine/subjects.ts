@@ -1,5 +1,5 @@
-import { ProlongError } from "../errors.js";
 import type { AccountRecord, SubjectPatch, SubjectRecord } from "../store/index.js";
+import { checkSubjectId } from "../subject-id.js";
 import type { EngineContext } from "./context.js";
 import { endSubjectSessions } from "./revoke.js";
 
@@ -8,8 +8,6 @@ export interface SubjectDetails {
   subject: SubjectRecord;
   account: AccountRecord | null;
 }
-
-const noSuchUser = () => new ProlongError("not_found", "no such user");
 
 /** The subject `subjectId` with its account; `null` when no such subject exists. */
 export async function describeSubject(ctx: EngineContext, subjectId: string): Promise<SubjectDetails | null> {
@@ -20,10 +18,17 @@ export async function describeSubject(ctx: EngineContext, subjectId: string): Pr
   return subject ? { subject, account } : null;
 }
 
+/**
+ * Changes a subject, creating it first when it was never seen: the application names its
+ * users before prolong has met them (docs/protocol.md, "Subjects"). Disabling a subject
+ * that has no session yet so refuses its first one; claims set ahead reach its first token.
+ */
 async function update(ctx: EngineContext, subjectId: string, patch: SubjectPatch): Promise<SubjectRecord> {
-  const subject = await ctx.store.sessions.updateSubject(subjectId, patch, ctx.clock.now());
-  if (!subject) throw noSuchUser();
-  return subject;
+  const now = ctx.clock.now();
+  const updated = await ctx.store.sessions.updateSubject(subjectId, patch, now);
+  if (updated) return updated;
+  await ctx.store.sessions.ensureSubject(checkSubjectId(subjectId), now);
+  return (await ctx.store.sessions.updateSubject(subjectId, patch, now)) as SubjectRecord;
 }
 
 /** Disables a subject and ends its sessions: it can neither sign in nor refresh (P8). */
@@ -57,12 +62,16 @@ export function setClaims(
 /**
  * "Log out everywhere" (P8): bumps the subject's token version, so subscribed resource
  * servers drop every access token at once, and revokes every session. Returns how many
- * sessions ended.
+ * sessions ended. A subject never seen is created first, like every other change
+ * (nothing of it can be signed in, so it ends none).
  */
 export async function logoutEverywhere(ctx: EngineContext, subjectId: string): Promise<number> {
   const now = ctx.clock.now();
-  const subject = await ctx.store.sessions.bumpTokenVersion(subjectId, now);
-  if (!subject) throw noSuchUser();
+  let subject = await ctx.store.sessions.bumpTokenVersion(subjectId, now);
+  if (!subject) {
+    await ctx.store.sessions.ensureSubject(checkSubjectId(subjectId), now);
+    subject = (await ctx.store.sessions.bumpTokenVersion(subjectId, now)) as SubjectRecord;
+  }
   await ctx.events.emit({
     type: "logout_everywhere",
     subjectId,

@@ -31,6 +31,7 @@ export type { AccountPatch, AccountRecord, AccountStore, NewAccount } from "./ac
 export type { AuditLog, AuditPage, AuditQuery, SecurityEvent } from "./audit.js";
 export type { KeyPromotion, KeyStore, StoredKey } from "./keys.js";
 export type {
+  HandoffRecord,
   RevocationChange,
   RevocationPage,
   RevocationRead,

@@ -146,6 +146,26 @@ export interface SessionListOptions {
   limit?: number;
 }
 
+/**
+ * A one-time handoff of a web session to a browser (docs/protocol.md, "Handoff grant"):
+ * a backend asked for a session, the browser redeems the code at the token endpoint and
+ * gets the refresh cookie there. The session starts only then, so nothing but the hash of
+ * the code is stored, and no refresh token exists before the browser holds it.
+ */
+export interface HandoffRecord {
+  /** SHA-256 of the code, base64url; the code itself is never stored. */
+  hash: string;
+  subjectId: string;
+  /** The only client that may redeem it. */
+  clientId: string;
+  deviceName: string | null;
+  /** The subject's token version when the code was made; "log out everywhere" since voids it. */
+  tokenVersion: number;
+  createdAt: number;
+  /** Redeemable while `now < expiresAt`. */
+  expiresAt: number;
+}
+
 export interface SessionStore {
   // Subjects
 
@@ -197,6 +217,17 @@ export interface SessionStore {
     options: { exceptId?: string; reason: RevokeReason; now: number },
   ): Promise<SessionRecord[]>;
 
+  // Handoffs
+
+  /** Stores a new handoff; its hash is new (the engine draws 256 random bits per code). */
+  putHandoff(handoff: HandoffRecord): Promise<void>;
+  /**
+   * Atomically removes the handoff with this hash and returns it when `now < expiresAt`;
+   * `null` when there is none or it has expired (removed then too). Of any number of
+   * concurrent takes of one hash, at most one gets the record: a code redeems once.
+   */
+  takeHandoff(hash: string, now: number): Promise<HandoffRecord | null>;
+
   // Revocation changelog: an outbox. Every revoking operation above appends to it in its
   // own transaction, so a revocation is never committed without its change, and every
   // server tails it, whichever process made the change.
@@ -217,9 +248,10 @@ export interface SessionStore {
   watchRevocations?(wake: () => void): () => void;
 
   /**
-   * Deletes sessions that expired or were revoked before `before`, and changelog entries
-   * older than it. Returns how many sessions it deleted. Cursors stay valid: a change
-   * appended later still follows every cursor handed out before.
+   * Deletes sessions that expired or were revoked before `before`, changelog entries
+   * older than it, and handoffs that expired before it. Returns how many sessions it
+   * deleted. Cursors stay valid: a change appended later still follows every cursor
+   * handed out before.
    */
   purge(before: number): Promise<number>;
 }

@@ -1,19 +1,25 @@
+import { profileOf, subjectIdProblem } from "@prolong/core";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { z } from "zod";
 import type { AppContext } from "../context.js";
 import { secretEquals } from "../credentials.js";
 import { sendError, sendErrorCode } from "../http-errors.js";
 import { deviceNameField, noQuery, parseBody, parseQuery } from "../request-body.js";
-import { sendTokens } from "../token-response.js";
+import { NO_STORE, sendTokens } from "../token-response.js";
 import { adminSubjectRoutes } from "./admin-subjects.js";
 import { DEFAULT_PAGE, describeAdminSession, describeEvent, eventsQuery } from "./admin-views.js";
 
 const JSON_ONLY = ["application/json"] as const;
 const isoOrNull = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
+/** The application's user id: the subject of the session and the `sub` of its tokens. */
+const subjectField = z.string().superRefine((id, check) => {
+  const problem = subjectIdProblem(id);
+  if (problem !== null) check.addIssue({ code: "custom", message: problem });
+});
 const createSessionBody = z
   .object({
-    user_id: z.string().max(100),
+    user_id: subjectField,
     client_id: z.string().max(100).optional(),
     device_name: deviceNameField.optional(),
   })
@@ -73,18 +79,28 @@ export function adminRoutes(ctx: AppContext) {
           },
         );
 
-        // For a backend that authenticated the user itself.
+        // For a backend that authenticated the user itself. A web client's refresh token
+        // lives in a cookie only the browser's own request to the token endpoint can get,
+        // so the backend gets a one-time handoff code for the browser instead of tokens
+        // (docs/protocol.md, "Handoff grant"); a native client gets its tokens here.
         admin.post("/sessions", { config: { accepts: JSON_ONLY } }, async (request, reply) => {
           const body = parseBody(createSessionBody, request, reply);
           if (!body) return reply;
+          const start = {
+            subjectId: body.data.user_id,
+            ...(body.data.client_id === undefined ? {} : { clientId: body.data.client_id }),
+            deviceName: body.data.device_name ?? null,
+          };
           try {
-            const tokens = await engine.startSessionForSubject({
-              subjectId: body.data.user_id,
-              ...(body.data.client_id === undefined ? {} : { clientId: body.data.client_id }),
-              deviceName: body.data.device_name ?? null,
-            });
-            // The backend relays the tokens itself, so the refresh token is in the body whatever the profile.
-            return sendTokens(reply, tokens, engine.now(), "body");
+            const clientId = body.data.client_id ?? engine.policy.defaultClientId;
+            if (profileOf(engine.policy, clientId).refreshTransport === "cookie") {
+              const handoff = await engine.createHandoff(start);
+              return reply
+                .headers(NO_STORE)
+                .send({ handoff_code: handoff.code, expires_in: handoff.expiresIn });
+            }
+            const tokens = await engine.startSessionForSubject(start);
+            return sendTokens(reply, tokens, engine.now(), ctx.refreshCookiePath);
           } catch (error) {
             return sendError(reply, error);
           }

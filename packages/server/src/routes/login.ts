@@ -40,7 +40,7 @@ export function loginRoutes(ctx: AppContext) {
           }),
         );
         if (checked.refused) return sendRateLimited(reply, checked.retryAfter, { oauth: false });
-        return sendTokens(reply, checked.result, ctx.engine.now());
+        return sendTokens(reply, checked.result, ctx.engine.now(), ctx.refreshCookiePath);
       } catch (error) {
         return sendError(reply, error);
       }

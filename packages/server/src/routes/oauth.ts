@@ -1,6 +1,7 @@
 import { isProlongError, profileOf } from "@prolong/core";
 import {
   ENDPOINT_PATHS,
+  GRANT_TYPE_HANDOFF,
   GRANT_TYPE_REFRESH_TOKEN,
   GRANT_TYPE_TOKEN_EXCHANGE,
   REFRESH_COOKIE,
@@ -79,13 +80,14 @@ export function oauthRoutes(ctx: AppContext) {
       const tokens = await ctx.engine.refresh({ refreshToken: opened ?? token, clientId });
       // Replays inside the grace window are no new rotation (twenty tabs waking at once).
       if (!tokens.replayed) await limits.sessionUsed(tokens.sessionId);
-      return sendTokens(reply, tokens, ctx.engine.now());
+      return sendTokens(reply, tokens, ctx.engine.now(), ctx.refreshCookiePath);
     } catch (error) {
       if (sessionId !== null && isGrantFailure(error)) await limits.sessionUsed(sessionId);
       ctx.metrics.refreshes.inc({ outcome: isProlongError(error) ? error.code : "error" });
       // A dead session's cookie is useless to keep; the client starts over. Only then:
       // a failure of ours (store down, a bug) must never sign anyone out.
-      if (fromCookie && isGrantFailure(error)) reply.header("set-cookie", clearedRefreshCookie());
+      if (fromCookie && isGrantFailure(error))
+        reply.header("set-cookie", clearedRefreshCookie(ctx.refreshCookiePath));
       return sendGrantError(reply, error);
     }
   }
@@ -130,6 +132,39 @@ export function oauthRoutes(ctx: AppContext) {
     }
   }
 
+  /**
+   * The handoff grant (docs/protocol.md, "Handoff grant"): the browser redeems the
+   * one-time code its backend got from `POST /admin/sessions`, and this answer sets the
+   * refresh cookie, so the refresh token never passes through the backend's JSON, a URL
+   * or the page's script. It needs the anti-CSRF header and an allowed Origin like any
+   * cookie request: a foreign page must not sign the browser in with a code of its own
+   * (login CSRF).
+   */
+  async function handoffGrant(request: FastifyRequest, reply: FastifyReply, form: Form) {
+    if (!passesCsrfCheck(request, ctx.origins)) return refuseCrossSite(reply);
+    if (form.code === undefined) return sendOAuthError(reply, 400, "invalid_request", "code is required");
+    const clientId = form.client_id;
+    if (clientId === undefined) return sendOAuthError(reply, 400, "invalid_request", "client_id is required");
+    try {
+      const tokens = await ctx.engine.redeemHandoff({
+        code: form.code,
+        clientId,
+        userAgent: request.headers["user-agent"] ?? null,
+        ip: request.ip,
+      });
+      return sendTokens(reply, tokens, ctx.engine.now(), ctx.refreshCookiePath);
+    } catch (error) {
+      // Codes are 256 random bits: one that redeems nothing (unknown, used, late, another
+      // client's) is a mistake or a probe, and spends the address's budget like a refresh
+      // token we never issued (limits.ts). A genuine code refused for its user is not.
+      if (isProlongError(error, "invalid_grant")) {
+        const overBy = await limits.grantFailed(request.ip);
+        if (overBy > 0) return sendRateLimited(reply, overBy, { oauth: true });
+      }
+      return sendGrantError(reply, error);
+    }
+  }
+
   return async (app: FastifyInstance) => {
     app.post(ENDPOINT_PATHS.token, { config: { accepts: FORM, oauth: true } }, async (request, reply) => {
       const form = formOf(request);
@@ -138,6 +173,8 @@ export function oauthRoutes(ctx: AppContext) {
           return refreshGrant(request, reply, form);
         case GRANT_TYPE_TOKEN_EXCHANGE:
           return exchangeGrant(request, reply, form);
+        case GRANT_TYPE_HANDOFF:
+          return handoffGrant(request, reply, form);
         case undefined:
           return sendOAuthError(reply, 400, "invalid_request", "grant_type is required");
         default:
@@ -160,7 +197,7 @@ export function oauthRoutes(ctx: AppContext) {
           ...(form.token_type_hint === undefined ? {} : { tokenTypeHint: form.token_type_hint }),
           ...(form.client_id === undefined ? {} : { clientId: form.client_id }),
         });
-        if (fromCookie) reply.header("set-cookie", clearedRefreshCookie());
+        if (fromCookie) reply.header("set-cookie", clearedRefreshCookie(ctx.refreshCookiePath));
         return reply.header("cache-control", "no-store").send({});
       },
     );

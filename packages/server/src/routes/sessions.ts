@@ -97,7 +97,7 @@ export function sessionRoutes(ctx: AppContext) {
       if (!body) return reply;
       if (body.data?.everywhere) await engine.logoutEverywhere(caller.claims.sub);
       else await engine.logout(caller.session.id);
-      return reply.header("set-cookie", clearedRefreshCookie()).code(204).send();
+      return reply.header("set-cookie", clearedRefreshCookie(ctx.refreshCookiePath)).code(204).send();
     });
 
     app.post("/password", { config: { accepts: JSON_ONLY } }, async (request, reply) => {

@@ -1,6 +1,7 @@
 import {
   type AuthorizationServerMetadata,
   ENDPOINT_PATHS,
+  GRANT_TYPE_HANDOFF,
   GRANT_TYPE_REFRESH_TOKEN,
   GRANT_TYPE_TOKEN_EXCHANGE,
   METADATA_PATH,
@@ -17,7 +18,7 @@ export function metadata(issuer: string): AuthorizationServerMetadata {
     revocation_endpoint: `${issuer}${ENDPOINT_PATHS.revocation}`,
     introspection_endpoint: `${issuer}${ENDPOINT_PATHS.introspection}`,
     jwks_uri: `${issuer}${ENDPOINT_PATHS.jwks}`,
-    grant_types_supported: [GRANT_TYPE_REFRESH_TOKEN, GRANT_TYPE_TOKEN_EXCHANGE],
+    grant_types_supported: [GRANT_TYPE_REFRESH_TOKEN, GRANT_TYPE_TOKEN_EXCHANGE, GRANT_TYPE_HANDOFF],
     response_types_supported: [],
     token_endpoint_auth_methods_supported: ["none"],
     revocation_endpoint_auth_methods_supported: ["none"],

@@ -1,0 +1,231 @@
+import { randomBytes } from "node:crypto";
+import { existsSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { type EngineOptions, ProlongError, SessionEngine, type Store } from "@prolong/core";
+import type { FastifyInstance, FastifyPluginAsync } from "fastify";
+import { pino } from "pino";
+import { buildApp, mountProlong, type ProlongRoutesOptions } from "./app.js";
+import { trustProxyOption } from "./client-address.js";
+import {
+  type ProlongSettings,
+  policyOf,
+  publishAheadOf,
+  resolveConfig,
+  type ServerConfig,
+} from "./config.js";
+import { type ConnectHandler, connectHandler, replayParsedBody } from "./connect-handler.js";
+import { refreshCookiePath } from "./credentials.js";
+import type { RateLimitStore } from "./rate-limit.js";
+import { type HostResponse, type StartSessionInput, startSessionOn } from "./start-session.js";
+import { openStore } from "./store.js";
+import type { TokenResponseBody } from "./token-response.js";
+
+/** The built demo page ships inside the package, next to `dist/`. */
+export const defaultPublicDir = fileURLToPath(new URL("../public/", import.meta.url));
+
+/**
+ * How often the key ring is re-read, so a rotation by the CLI or another instance takes
+ * effect within seconds (`publishAheadOf` allows for it).
+ */
+export const KEY_RELOAD_MS = 2_000;
+
+/** How often long-ended sessions, old events and expired handoffs are deleted. */
+const PURGE_MS = 3_600_000;
+
+/**
+ * What an embedding application may give the engine beyond the configuration. Everything
+ * the configuration holds (issuer, audience, alg, policy, clock tolerance, key
+ * publication) comes from it alone, so a setting is never silently overridden.
+ */
+export type EngineExtras = Partial<
+  Pick<EngineOptions, "claims" | "clock" | "random" | "passwordCost" | "onEvent">
+>;
+
+/** The engine a configuration describes, over an open store: for the server, the CLI and embedders alike. */
+export function engineFor(
+  config: ServerConfig,
+  store: Store,
+  extra: EngineExtras = {},
+): Promise<SessionEngine> {
+  return SessionEngine.create({
+    store,
+    issuer: config.issuer,
+    audience: config.audience,
+    alg: config.alg,
+    policy: policyOf(config),
+    ...(config.clockTolerance === undefined ? {} : { clockTolerance: config.clockTolerance }),
+    keyPublishAhead: publishAheadOf(config),
+    ...(config.keyEncryptionKey ? { keyEncryptionSecret: config.keyEncryptionKey } : {}),
+    ...extra,
+  });
+}
+
+/**
+ * The credential of resource servers (introspection, revocation feed): the configured one,
+ * else one generated once and kept in the store, so every process on that store (servers,
+ * `prolong secrets resource`) agrees on it.
+ */
+export function resourceSecretOf(config: ServerConfig, engine: SessionEngine): Promise<string> {
+  if (config.resourceSecret) return Promise.resolve(config.resourceSecret);
+  return engine.resourceSecret(randomBytes(24).toString("base64url"));
+}
+
+export interface ProlongOptions {
+  /**
+   * A store to use instead of opening the `store` setting's (give one or the other). The
+   * caller keeps it: `close()` leaves it open.
+   */
+  store?: Store;
+  /** A claims hook, a clock, password cost… (see {@link EngineExtras}). */
+  engine?: EngineExtras;
+  /** Where JSON log lines of prolong's own Fastify instances and background tasks go; default stdout. */
+  logStream?: { write(line: string): void };
+  /** Shared rate-limit counters for several processes (rate-limit.ts); default this process's memory. */
+  rateLimitStore?: RateLimitStore;
+}
+
+/** prolong, built from one validated configuration, ready to serve or to mount. */
+export interface Prolong {
+  readonly engine: SessionEngine;
+  /** The configuration as validated, defaults filled in. */
+  readonly config: ServerConfig;
+  /**
+   * A Fastify plugin serving prolong's routes in the host's Fastify instance, under the
+   * issuer's path: `app.register(prolong.fastifyPlugin, { prefix: "/auth" })` for the
+   * issuer `https://app.example.com/auth`. Encapsulated: prolong's hooks, parsers and
+   * error handling apply to its own routes only.
+   */
+  readonly fastifyPlugin: FastifyPluginAsync;
+  /**
+   * A handler serving prolong's routes in an Express or Connect app, mounted at the
+   * issuer's path: `app.use("/auth", prolong.expressHandler())`. Works behind
+   * `express.json()` and `express.urlencoded()` too.
+   */
+  expressHandler(): ConnectHandler;
+  /**
+   * For the host's login route, once it has authenticated the user: starts a session
+   * and returns the token answer's body. A web client's refresh cookie is set on
+   * `response` (a Fastify reply or a Node/Express response); a native client's refresh
+   * token is in the body.
+   */
+  startSession(response: HostResponse, input: StartSessionInput): Promise<TokenResponseBody>;
+  /**
+   * The standalone server: prolong's routes at the root of a Fastify instance of their
+   * own, with the configured logging, proxy trust and body limit (what `prolong serve`
+   * listens with on `port` and `host`). Nothing listens until the caller says so.
+   */
+  buildServer(): Promise<FastifyInstance>;
+  /** Stops the background tasks, closes the Express handler's instance and the store prolong opened. */
+  close(): Promise<void>;
+}
+
+/** The issuer's path, without a trailing slash: where prolong's routes live in a host app. */
+function issuerPath(issuer: string): string {
+  return new URL(issuer).pathname.replace(/\/+$/, "");
+}
+
+/**
+ * Builds prolong from settings, validated exactly as `prolong serve` validates its
+ * configuration file (an unknown or out-of-range setting throws `invalid_config` naming
+ * it): opens the store (or takes `options.store`), builds the engine, and returns the
+ * ways to serve it. Key reloads (every 2 s) and the hourly purge run until `close()`.
+ *
+ * ```ts
+ * const prolong = await createProlong({ issuer: "https://app.example.com/auth", store: "sqlite:./data/prolong.db" });
+ * await app.register(prolong.fastifyPlugin, { prefix: "/auth" });
+ * ```
+ */
+export async function createProlong(
+  settings: ProlongSettings,
+  options: ProlongOptions = {},
+): Promise<Prolong> {
+  if (options.store && Object.hasOwn(settings, "store")) {
+    throw new ProlongError("invalid_config", "store: given as a setting and as a Store; give one of them");
+  }
+  const config = resolveConfig(settings as Record<string, unknown>);
+  const store = options.store ?? openStore(config.store);
+  const closeStore = options.store ? async () => {} : () => store.close();
+  let engine: SessionEngine;
+  let resourceSecret: string;
+  try {
+    engine = await engineFor(config, store, options.engine);
+    resourceSecret = await resourceSecretOf(config, engine);
+  } catch (error) {
+    await closeStore();
+    throw error;
+  }
+
+  const log = pino({ level: config.logLevel }, options.logStream ?? process.stdout);
+  // Rotations by the CLI or another instance are picked up within seconds: a reload is
+  // one query, keys already imported are not imported again.
+  const keyReload = setInterval(() => {
+    engine.keys.reload().catch((err: unknown) => log.error({ err }, "key reload failed"));
+  }, KEY_RELOAD_MS);
+  const purge = setInterval(() => {
+    engine.purge().catch((err: unknown) => log.error({ err }, "purge failed"));
+  }, PURGE_MS);
+  keyReload.unref();
+  purge.unref();
+
+  const routes: ProlongRoutesOptions = {
+    engine,
+    config: { ...config, resourceSecret },
+    publicDir: config.demo && existsSync(defaultPublicDir) ? defaultPublicDir : null,
+    ...(options.rateLimitStore ? { rateLimitStore: options.rateLimitStore } : {}),
+  };
+  const appOptions = { ...routes, ...(options.logStream ? { logStream: options.logStream } : {}) };
+  const mountPath = issuerPath(config.issuer);
+  const cookiePath = refreshCookiePath(config.issuer);
+
+  const fastifyPlugin: FastifyPluginAsync = async (host) => {
+    // The metadata, the cookie's path and every token's `iss` name the issuer: routes
+    // served anywhere else would not be where they say.
+    if (host.prefix !== mountPath) {
+      throw new ProlongError(
+        "invalid_config",
+        `prolong is registered at "${host.prefix || "/"}" but its issuer ${config.issuer} has the path "${mountPath || "/"}": register it with { prefix: "${mountPath}" }, or make the issuer the host's URL plus the prefix`,
+      );
+    }
+    // The host's Fastify decides `request.ip` for every route it serves.
+    if (trustProxyOption(config.trustProxy) !== false) {
+      throw new ProlongError(
+        "invalid_config",
+        "trustProxy: inside a host's Fastify its own trustProxy decides client addresses; set it there (Fastify({ trustProxy })) and leave prolong's unset",
+      );
+    }
+    await host.register(async (scope) => mountProlong(scope, routes), { logLevel: config.logLevel });
+  };
+
+  let connectApp: Promise<FastifyInstance> | null = null;
+  const connectInstance = () => {
+    connectApp ??= buildApp({ ...appOptions, prefix: mountPath, preParsing: replayParsedBody });
+    return connectApp;
+  };
+
+  let closed: Promise<void> | null = null;
+  return {
+    engine,
+    config,
+    fastifyPlugin,
+    expressHandler() {
+      if (mountPath === "") {
+        throw new ProlongError(
+          "invalid_config",
+          `issuer: ${config.issuer} has no path, so prolong would answer every path of the Express app; give it the path you mount prolong at (https://app.example.com/auth for app.use("/auth", …))`,
+        );
+      }
+      return connectHandler(mountPath, connectInstance);
+    },
+    startSession: (response, input) => startSessionOn(engine, cookiePath, response, input),
+    buildServer: () => buildApp(appOptions),
+    close() {
+      closed ??= (async () => {
+        clearInterval(keyReload);
+        clearInterval(purge);
+        if (connectApp) await (await connectApp).close();
+        await closeStore();
+      })();
+      return closed;
+    },
+  };
+}
