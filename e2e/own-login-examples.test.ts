@@ -1,7 +1,8 @@
-import { type ChildProcessWithoutNullStreams, spawn } from "node:child_process";
+import { type ChildProcessWithoutNullStreams, execFile, spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { promisify } from "node:util";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { launchChromium } from "./browser.js";
@@ -55,6 +56,16 @@ async function startExample(script: string, env: Record<string, string>): Promis
       child.kill("SIGTERM");
     });
   return { origin, child, output: () => out, stop };
+}
+
+/** Runs `node examples/<script>` to completion; answers what it printed. */
+async function runExample(script: string, env: Record<string, string>): Promise<string> {
+  const file = new URL(`../examples/${script}`, import.meta.url).pathname;
+  const { stdout } = await promisify(execFile)(process.execPath, [file], {
+    env: { PATH: process.env.PATH ?? "", ...env },
+    timeout: 20_000,
+  });
+  return stdout;
 }
 
 let browser: Browser;
@@ -219,6 +230,13 @@ function sameOriginExample(script: string) {
       const afterRevoke = await refresh(next.refresh_token);
       expect(afterRevoke.status).toBe(400);
       expect(await afterRevoke.json()).toMatchObject({ error: "invalid_grant" });
+    });
+
+    it("serves examples/native-app.mjs: @prolong/client's native profile on the login's refresh token", async () => {
+      const printed = await runExample("native-app.mjs", { BASE: base });
+      expect(printed).toContain('GET /api/me: 200 {"id":"user-7","name":"Ada",');
+      expect(printed).toContain("renewed; the saved refresh token rotated: true");
+      expect(printed).toContain("signed out; saved refresh token: null");
     });
   });
 }

@@ -34,8 +34,7 @@ app.use("/auth", prolong.expressHandler());
 // Your login: check the user your way, then start a prolong session for your user id.
 app.post("/login", async (req, res) => {
   const { username, password, deviceName, client = "web" } = req.body ?? {};
-  if (client !== "web" && client !== "native")
-    return res.status(400).json({ error: "client: web or native" });
+  if (client !== "web" && client !== "native") return res.status(400).json({ error: "unknown client" });
   const user = await checkPassword(username, password);
   if (!user) return res.status(401).json({ error: "wrong username or password" });
   res.json(await prolong.startSession(res, { subject: user.id, deviceName, client }));
