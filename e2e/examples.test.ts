@@ -1,8 +1,27 @@
 import { execFile } from "node:child_process";
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
 
 const run = promisify(execFile);
+const root = fileURLToPath(new URL("..", import.meta.url));
+
+/** The text of every source file under examples/ (what e2e/own-login-examples.test.ts runs). */
+function exampleSources(): Map<string, string> {
+  const files = readdirSync(join(root, "examples"), { recursive: true, encoding: "utf8" }).filter((file) =>
+    /\.(mjs|js|html)$/.test(file),
+  );
+  return new Map(files.map((file) => [file, readFileSync(join(root, "examples", file), "utf8")]));
+}
+
+/** The fenced blocks of a Markdown text in the given language, without their fences. */
+function codeBlocks(markdown: string, language: string): string[] {
+  return [...markdown.matchAll(/^```(\w*)\n([\s\S]*?)^```$/gm)]
+    .filter((match) => match[1] === language)
+    .map((match) => (match[2] as string).replace(/\n$/, ""));
+}
 
 // Examples in the docs must keep working: run them as a reader would.
 describe("examples", () => {
@@ -11,5 +30,13 @@ describe("examples", () => {
     expect(stdout).toContain("returns the same successor: true");
     expect(stdout).toContain("replay a minute later: reuse_detected");
     expect(stdout).toContain("the whole session is gone: session_revoked");
+  });
+
+  it("docs/own-login.md quotes the examples: every JavaScript block is in one of their files", () => {
+    const blocks = codeBlocks(readFileSync(join(root, "docs/own-login.md"), "utf8"), "js");
+    expect(blocks.length).toBeGreaterThan(10);
+    const sources = [...exampleSources().values()];
+    const notQuoted = blocks.filter((block) => !sources.some((source) => source.includes(block)));
+    expect(notQuoted).toEqual([]);
   });
 });
