@@ -1,23 +1,26 @@
 // Native refreshes per second through the real server over loopback HTTP, against a bare
 // node:http server answering the same request (the machine's ceiling with this load
-// generator), and the in-process cost of one engine.refresh split by phase.
+// generator) and a minimal Fastify route that parses the same form and answers a fixed
+// token-shaped JSON (the ceiling of the framework the server is built on), and the
+// in-process cost of one engine.refresh split by phase.
 // Run after `npm run build`:
 //   node bench/refresh-http.mjs [--duration 10] [--rounds 2] [--warmup 2] [--connections 16]
 //                               [--sessions 10000] [--users 1000]
 // Prints a table and writes bench/results/refresh-http.json. Figures are ratios within one
 // run on one machine; nothing here is asserted, and it never runs inside `npm test`.
 //
-// Processes: this script seeds the sessions and prints; `prolong serve` and the bare
-// server each run in a process of their own, and so does each load generator
+// Processes: this script seeds the sessions and prints; `prolong serve`, the bare server
+// and the Fastify one each run in a process of their own, and so does each load generator
 // (autocannon), so none shares an event loop with what it measures. Everything binds to
 // 127.0.0.1 and stops by itself.
 import { fork, spawn } from "node:child_process";
-import { copyFileSync, existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer as createHttpServer } from "node:http";
+import { createRequire } from "node:module";
 import { createServer as createNetServer } from "node:net";
 import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { writeResults } from "./lib/report.mjs";
 
 const SELF = fileURLToPath(import.meta.url);
@@ -42,6 +45,51 @@ function runBareServer() {
   });
   server.listen(0, "127.0.0.1", () => process.send({ port: server.address().port }));
   // The parent going away (or saying stop) ends this process.
+  process.on("disconnect", () => process.exit(0));
+}
+
+// ---- child: the Fastify reference server ------------------------------------------
+
+/**
+ * The framework's ceiling: the Fastify the server runs (resolved from its package), with
+ * no logger, one form parser as the server's (URLSearchParams, each name once) and one
+ * route that answers a fixed body shaped like a token response, with the same
+ * no-store headers. No hooks, no engine, no store: what any route of ours costs at least.
+ */
+async function runFastifyServer() {
+  const fromServer = createRequire(
+    fileURLToPath(new URL("../packages/server/package.json", import.meta.url)),
+  );
+  const { default: Fastify } = await import(pathToFileURL(fromServer.resolve("fastify")).href);
+  const app = Fastify({ logger: false });
+  app.addContentTypeParser(
+    "application/x-www-form-urlencoded",
+    { parseAs: "string" },
+    (_request, body, done) => {
+      const out = {};
+      for (const [key, value] of new URLSearchParams(body)) {
+        if (Object.hasOwn(out, key)) return done(Object.assign(new Error("repeated"), { statusCode: 400 }));
+        out[key] = value;
+      }
+      done(null, out);
+    },
+  );
+  // As long as a real answer (~760 bytes): an EdDSA access token, a refresh token.
+  const answer = {
+    access_token: "a".repeat(600),
+    token_type: "Bearer",
+    expires_in: 300,
+    session_id: "s".repeat(22),
+    refresh_token: "r".repeat(91),
+  };
+  app.post("/oauth/token", async (request, reply) => {
+    if (typeof request.body?.refresh_token !== "string")
+      return reply.code(400).send({ error: "invalid_request" });
+    reply.header("cache-control", "no-store").header("pragma", "no-cache");
+    return answer;
+  });
+  await app.listen({ port: 0, host: "127.0.0.1" });
+  process.send({ port: app.server.address().port });
   process.on("disconnect", () => process.exit(0));
 }
 
@@ -201,9 +249,16 @@ async function main() {
       `rate limits in the server's config: ${server.rateLimits ? JSON.stringify(server.rateLimits) : "none (its defaults apply)"}`,
     );
 
-    const bare = await startBare(children);
+    const bare = await startReference("bare", children);
+    const fastify = await startReference("fastify", children);
     const loads = {
       bare: await startLoad("bare node:http", { url: bare.url, tokens, chain: false }, CONNECTIONS, children),
+      fastify: await startLoad(
+        "fastify, form in, fixed JSON out",
+        { url: fastify.url, tokens, chain: false },
+        CONNECTIONS,
+        children,
+      ),
       prolong: await startLoad(
         "prolong refresh",
         { url: server.url, tokens, chain: true },
@@ -211,14 +266,23 @@ async function main() {
         children,
       ),
     };
-    // Alternating slices, so a burst of load from elsewhere on the machine hits both alike.
+    // Alternating slices, so a burst of load from elsewhere on the machine hits all alike.
     const before = await refreshOutcomes(server.url);
     if (WARMUP > 0) for (const load of Object.values(loads)) await load.run("warm-up", WARMUP);
     const slice = DURATION / ROUNDS;
-    const rounds = { bare: [], prolong: [] };
+    const rounds = { bare: [], fastify: [], prolong: [] };
+    const serverPids = { bare: bare.child.pid, fastify: fastify.child.pid, prolong: server.child.pid };
     for (let round = 1; round <= ROUNDS; round++) {
-      for (const [name, load] of Object.entries(loads))
-        rounds[name].push(await load.run(`round ${round}/${ROUNDS}`, slice));
+      for (const [name, load] of Object.entries(loads)) {
+        const cpuBefore = cpuSeconds(serverPids[name]);
+        const figures = await load.run(`round ${round}/${ROUNDS}`, slice);
+        const cpuAfter = cpuSeconds(serverPids[name]);
+        figures.serverCpuMicrosPerRequest =
+          cpuBefore === null || cpuAfter === null || figures.requests === 0
+            ? null
+            : ((cpuAfter - cpuBefore) * 1e6) / figures.requests;
+        rounds[name].push(figures);
+      }
     }
     const after = await refreshOutcomes(server.url);
     const outcomes = Object.fromEntries(
@@ -228,15 +292,22 @@ async function main() {
     );
     for (const load of Object.values(loads)) load.child.disconnect();
     bare.child.disconnect();
+    fastify.child.disconnect();
     await stopServer(server.child);
     clearProgress();
 
-    const http = { bare: summarise(rounds.bare), prolong: { ...summarise(rounds.prolong), outcomes } };
-    http.ratio = {
-      requestsPerSecond: http.prolong.best.requestsPerSecond / http.bare.best.requestsPerSecond,
-      p50: http.prolong.best.p50 / http.bare.best.p50,
-      p99: http.prolong.best.p99 / http.bare.best.p99,
+    const http = {
+      bare: summarise(rounds.bare),
+      fastify: summarise(rounds.fastify),
+      prolong: { ...summarise(rounds.prolong), outcomes },
     };
+    const ratioTo = (reference) => ({
+      requestsPerSecond: http.prolong.best.requestsPerSecond / reference.best.requestsPerSecond,
+      p50: http.prolong.best.p50 / reference.best.p50,
+      p99: http.prolong.best.p99 / reference.best.p99,
+    });
+    http.ratio = ratioTo(http.bare);
+    http.ratioToFastify = ratioTo(http.fastify);
     printHttpTable(http, { connections: CONNECTIONS, slice, rounds: ROUNDS, warmup: WARMUP });
 
     const inProcess = await measureInProcess(measuredInProcess, issuer, tokens);
@@ -384,9 +455,10 @@ async function spawnServer({ dir, port, issuer, store }, configFile, children) {
   children.add(child);
   let out = "";
   let err = "";
-  child.stdout.on("data", (chunk) => {
+  const collect = (chunk) => {
     out += chunk;
-  });
+  };
+  child.stdout.on("data", collect);
   child.stderr.on("data", (chunk) => {
     err += chunk;
   });
@@ -399,21 +471,27 @@ async function spawnServer({ dir, port, issuer, store }, configFile, children) {
       child.kill("SIGKILL");
       fail("server did not print its address within 20 s");
     }, 20_000);
-    child.stdout.on("data", () => {
-      if (/prolong is up at \S+ \(listening on /.test(out)) {
-        clearTimeout(timer);
-        child.removeAllListeners("exit");
-        resolve();
-      }
-    });
-    child.once("exit", (code) => fail(`server exited with code ${code}`));
+    const onExit = (code) => fail(`server exited with code ${code}`);
+    const watch = () => {
+      if (!/prolong is up at \S+ \(listening on /.test(out)) return;
+      clearTimeout(timer);
+      child.off("exit", onExit);
+      // Up: what it prints from now on is drained, not kept (a server logging each request
+      // would fill memory) and not watched (stopServer's own exit listener must stay).
+      child.stdout.off("data", collect);
+      child.stdout.off("data", watch);
+      child.stdout.resume();
+      resolve();
+    };
+    child.stdout.on("data", watch);
+    child.once("exit", onExit);
   });
   return { url: issuer, child };
 }
 
 function stopServer(child) {
   return new Promise((resolve) => {
-    if (child.exitCode !== null) return resolve();
+    if (child.exitCode !== null || child.signalCode !== null) return resolve();
     const force = setTimeout(() => child.kill("SIGKILL"), 10_000);
     child.once("exit", () => {
       clearTimeout(force);
@@ -423,10 +501,27 @@ function stopServer(child) {
   });
 }
 
-async function startBare(children) {
-  const child = fork(SELF, ["--role", "bare"], { stdio: ["ignore", "inherit", "inherit", "ipc"] });
+/**
+ * CPU seconds a process has used so far (user + system, all its threads), from Linux's
+ * /proc; `null` elsewhere. Per request, it is what a server costs even when the load
+ * generator, not the server, sets the pace (the bare and Fastify rows).
+ */
+function cpuSeconds(pid) {
+  try {
+    // Fields after the parenthesised name: utime and stime are the 12th and 13th, in
+    // USER_HZ ticks, which the /proc interface fixes at 100 a second.
+    const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return null;
+  }
+}
+
+/** One of the reference servers ("bare" or "fastify"), in a process of its own. */
+async function startReference(role, children) {
+  const child = fork(SELF, ["--role", role], { stdio: ["ignore", "inherit", "inherit", "ipc"] });
   children.add(child);
-  const { port } = await onceMessage(child, 10_000, "bare server did not start");
+  const { port } = await onceMessage(child, 10_000, `${role} server did not start`);
   return { url: `http://127.0.0.1:${port}`, child };
 }
 
@@ -652,40 +747,47 @@ function printHttpTable(http, run) {
     return parts.join(", ");
   };
   const ratio = (a, b) => `${(a / b).toFixed(2)}x`;
-  const { bare, prolong } = http;
+  const { bare, fastify, prolong } = http;
+  const cpu = (target) => target.best.serverCpuMicrosPerRequest;
+  const row = (name, target) => [
+    name,
+    fmt(target.best.requestsPerSecond),
+    ms(target.best.p50),
+    ms(target.best.p99),
+    cpu(target) === null ? "-" : cpu(target).toFixed(0),
+    errors(target),
+  ];
+  const ratioRow = (name, a, b) => [
+    name,
+    ratio(a.best.requestsPerSecond, b.best.requestsPerSecond),
+    ratio(a.best.p50, b.best.p50),
+    ratio(a.best.p99, b.best.p99),
+    cpu(a) === null || cpu(b) === null ? "-" : ratio(cpu(a), cpu(b)),
+    "",
+  ];
   console.log(
     `\nPOST /oauth/token over loopback, ${run.connections} keep-alive connections; best of ${run.rounds} alternating ${run.slice} s rounds after ${run.warmup} s warm-up; errors over all rounds`,
   );
   table(
-    ["target", "req/s", "p50 ms", "p99 ms", "errors"],
+    ["target", "req/s", "p50 ms", "p99 ms", "server CPU µs/req", "errors"],
     [
-      [
-        "bare node:http",
-        fmt(bare.best.requestsPerSecond),
-        ms(bare.best.p50),
-        ms(bare.best.p99),
-        errors(bare),
-      ],
-      [
-        "prolong refresh",
-        fmt(prolong.best.requestsPerSecond),
-        ms(prolong.best.p50),
-        ms(prolong.best.p99),
-        errors(prolong),
-      ],
-      [
-        "refresh/bare",
-        ratio(prolong.best.requestsPerSecond, bare.best.requestsPerSecond),
-        ratio(prolong.best.p50, bare.best.p50),
-        ratio(prolong.best.p99, bare.best.p99),
-        "",
-      ],
+      row("bare node:http", bare),
+      row("fastify, form in, fixed JSON out", fastify),
+      row("prolong refresh", prolong),
+      ratioRow("refresh/bare", prolong, bare),
+      ratioRow("refresh/fastify", prolong, fastify),
+      ratioRow("fastify/bare", fastify, bare),
     ],
+  );
+  console.log(
+    "server CPU µs/req: each server's own CPU time (user + system, from /proc) per answer. The bare and Fastify servers answer as fast as the one load generator asks, so their req/s is its ceiling and their CPU per request is what they cost.",
   );
   if (prolong.totals.non200 + prolong.totals.connectionErrors + prolong.totals.timeouts > 0)
     console.log("warning: some refreshes failed, so the prolong row measures more than the refresh path");
   const rounds = (r) => r.rounds.map((x) => fmt(x.requestsPerSecond)).join(", ");
-  console.log(`req/s per round: bare ${rounds(bare)}; prolong ${rounds(prolong)}`);
+  console.log(
+    `req/s per round: bare ${rounds(bare)}; fastify ${rounds(fastify)}; prolong ${rounds(prolong)}`,
+  );
   console.log(
     `refresh outcomes the server counted, warm-up included: ${JSON.stringify(prolong.outcomes)} (a replay is a request cut off at the end of a slice, sent again in the next); node ${process.version}, ${cpus().length} CPUs`,
   );
@@ -724,5 +826,6 @@ function printPhaseTable(r) {
 // Last, so every declaration above is initialised whichever role this process plays.
 const role = process.argv[2] === "--role" ? process.argv[3] : "main";
 if (role === "bare") runBareServer();
+else if (role === "fastify") await runFastifyServer();
 else if (role === "load") runLoadGenerator();
 else await main();
