@@ -13,6 +13,7 @@ import { Limits } from "./limits.js";
 import { Metrics } from "./metrics.js";
 import { MemoryRateLimitStore, type RateLimitStore } from "./rate-limit.js";
 import { parseJsonBody } from "./request-body.js";
+import { addRouteHook, contentTypeCheck } from "./route-hooks.js";
 import { adminRoutes } from "./routes/admin.js";
 import { demoRoutes } from "./routes/demo.js";
 import { feedRoutes } from "./routes/feed.js";
@@ -125,8 +126,7 @@ export async function mountProlong(app: FastifyInstance, options: ProlongRoutesO
     route.bodyLimit ??= BODY_LIMIT;
   });
   const cors = new Cors(config.allowedOrigins, app.prefix);
-  app.addHook("onRoute", cors.noteRoute);
-  app.addHook("onRequest", cors.onRequest);
+  app.addHook("onRoute", cors.onRoute);
 
   const metrics = new Metrics();
   const unsubscribe = engine.subscribe((event) => metrics.observe(event));
@@ -187,32 +187,24 @@ export async function mountProlong(app: FastifyInstance, options: ProlongRoutesO
     },
   );
 
-  app.addHook("onRequest", async (request) => {
-    (request as { startedAt?: bigint }).startedAt = process.hrtime.bigint();
+  // Per route, so each hook runs only where it matters and knows its route without
+  // asking Fastify on every request (`request.routeOptions` builds an object each time).
+  app.addHook("onRoute", (route) => {
+    const accepts = route.config?.accepts;
+    if (accepts)
+      addRouteHook(route, "preValidation", contentTypeCheck(accepts, route.config?.oauth === true));
+    // Latency by route template, never the raw URL (unbounded label values).
+    const label = route.url;
+    addRouteHook(route, "onResponse", (request, reply, done) => {
+      metrics.observeRequest(request.method, label, reply.statusCode, reply.elapsedTime / 1000);
+      done();
+    });
   });
-  app.addHook("preValidation", async (request, reply) => {
-    const accepts = request.routeOptions.config.accepts;
-    if (!accepts || request.body === undefined) return;
-    const type = (request.headers["content-type"] ?? "").split(";")[0]?.trim().toLowerCase() ?? "";
-    if (!accepts.includes(type)) {
-      const message = `content type must be ${accepts.join(" or ")}`;
-      if (request.routeOptions.config.oauth)
-        return sendOAuthError(reply.code(415), 415, "invalid_request", message);
-      return sendErrorCode(reply, "unsupported_media_type", message);
-    }
-  });
-  app.addHook("onResponse", async (request, reply) => {
-    const started = (request as { startedAt?: bigint }).startedAt;
-    if (started === undefined) return;
-    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-    metrics.latency.observe(
-      {
-        method: request.method,
-        route: request.routeOptions.url ?? "unknown",
-        status: String(reply.statusCode),
-      },
-      seconds,
-    );
+  // Requests no route matched count as "unknown".
+  app.addHook("onResponse", (request, reply, done) => {
+    if (request.is404)
+      metrics.observeRequest(request.method, "unknown", reply.statusCode, reply.elapsedTime / 1000);
+    done();
   });
 
   app.setErrorHandler((error: Error & { statusCode?: number; code?: string }, request, reply) => {
@@ -243,8 +235,9 @@ export async function mountProlong(app: FastifyInstance, options: ProlongRoutesO
     closing = true;
     feed.close();
   });
-  app.addHook("onSend", async (_request, reply) => {
+  app.addHook("onSend", (_request, reply, payload, done) => {
     if (closing) reply.header("connection", "close");
+    done(null, payload);
   });
   app.addHook("onClose", async () => {
     unsubscribe();

@@ -1,5 +1,6 @@
 import { CSRF_HEADER, ENDPOINT_PATHS, METADATA_PATH } from "@prolong/protocol";
 import type { FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from "fastify";
+import { addRouteHook } from "./route-hooks.js";
 
 /**
  * The endpoints a browser application on another origin calls (docs/protocol.md, CORS).
@@ -52,25 +53,31 @@ export class Cors {
     return BROWSER_PATHS.has(path) ? path : null;
   }
 
-  /** For `onRoute`: remembers the methods of each browser-facing path, for preflights. */
-  noteRoute = (route: RouteOptions): void => {
+  /**
+   * For `onRoute`: gives each browser-facing route the CORS headers (its own `onRequest`
+   * hook, so other routes never pay for it) and remembers its methods, for preflights.
+   */
+  onRoute = (route: RouteOptions): void => {
     const path = this.#browserPath(route.url);
     if (path === null) return;
+    addRouteHook(route, "onRequest", this.#setHeaders);
+    if (route.method === "OPTIONS") return;
     const methods = this.#methods.get(path) ?? [];
     for (const method of [route.method].flat()) if (method !== "HEAD") methods.push(method);
     this.#methods.set(path, methods);
   };
 
-  /** For `onRequest`: the CORS headers of a browser-facing route, set before any answer (errors too). */
-  onRequest = async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
-    if (this.#browserPath(request.routeOptions.url) === null) return;
+  /** The CORS headers of a browser-facing route, set before any answer (errors too). */
+  #setHeaders = (request: FastifyRequest, reply: FastifyReply, done: () => void): void => {
     // The answer depends on Origin even when it is refused, so shared caches must key on it.
     reply.header("vary", "Origin");
-    if (!this.#allows(request)) return;
-    reply
-      .header("access-control-allow-origin", request.headers.origin)
-      .header("access-control-allow-credentials", "true");
-    if (request.method !== "OPTIONS") reply.header("access-control-expose-headers", EXPOSED_HEADERS);
+    if (this.#allows(request)) {
+      reply
+        .header("access-control-allow-origin", request.headers.origin)
+        .header("access-control-allow-credentials", "true");
+      if (request.method !== "OPTIONS") reply.header("access-control-expose-headers", EXPOSED_HEADERS);
+    }
+    done();
   };
 
   /**

@@ -41,6 +41,23 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  /** `latency` per label set, so each request skips prom-client's label lookup. */
+  readonly #latencyOf = new Map<string, Histogram.Internal<"method" | "route" | "status">>();
+
+  /**
+   * Records one answered request. `route` is the route's template (or "unknown"), so the
+   * label sets stay few: routes × methods × statuses.
+   */
+  observeRequest(method: string, route: string, status: number, seconds: number): void {
+    const key = `${method} ${status} ${route}`;
+    let child = this.#latencyOf.get(key);
+    if (!child) {
+      child = this.latency.labels({ method, route, status: String(status) });
+      this.#latencyOf.set(key, child);
+    }
+    child.observe(seconds);
+  }
+
   /** Counts what the engine reports, so the numbers hold whichever route caused them. */
   observe(event: EngineEvent): void {
     switch (event.type) {

@@ -234,6 +234,22 @@ describe("token endpoint: refresh (RFC 6749 §6)", () => {
     expect(json.json()).toMatchObject({ error: "invalid_request" });
   });
 
+  it("takes the form media type in any letter case and with parameters (RFC 9110 §8.3.1)", async () => {
+    const { app } = await testApp();
+    const { body } = await login(app, { client_id: "native" });
+    const response = await app.inject({
+      method: "POST",
+      url: "/oauth/token",
+      headers: { "content-type": "Application/X-WWW-Form-URLEncoded ; charset=UTF-8" },
+      payload: new URLSearchParams({
+        grant_type: "refresh_token",
+        refresh_token: body.refresh_token as string,
+        client_id: "native",
+      }).toString(),
+    });
+    expect(response.statusCode, response.body).toBe(200);
+  });
+
   it("refuses repeated parameters (RFC 6749 §3.1)", async () => {
     const { app } = await testApp();
     const response = await app.inject({

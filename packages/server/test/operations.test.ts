@@ -103,6 +103,24 @@ describe("operations", () => {
     );
   });
 
+  it("labels request latency by route template, and requests no route matched as unknown", async () => {
+    const { app } = await testApp();
+    const { body } = await login(app);
+    const token = body.access_token as string;
+    await app.inject({ method: "DELETE", url: "/sessions/no-such-session", headers: bearer(token) });
+    await app.inject({ method: "GET", url: "/no/such/route?access_token=x" });
+    await app.inject({ method: "GET", url: "/no/such/route" });
+    const metrics = (await app.inject({ method: "GET", url: "/metrics" })).body;
+    const count = (labels: string) =>
+      metrics.match(new RegExp(`prolong_http_request_duration_seconds_count\\{${labels}\\} (\\d+)`))?.[1];
+    expect(count('method="POST",route="/login",status="200"')).toBe("1");
+    expect(count('method="DELETE",route="/sessions/:id",status="404"')).toBe("1");
+    expect(count('method="GET",route="unknown",status="404"')).toBe("2");
+    // Label values come from route templates only: a raw path or query never becomes one.
+    expect(metrics).not.toContain("no-such-session");
+    expect(metrics).not.toContain("/no/such/route");
+  });
+
   it("never writes a token, password or secret into its logs", async () => {
     const { app, logs } = await testApp();
     const { response, body } = await login(app);
