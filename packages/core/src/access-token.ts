@@ -3,25 +3,31 @@ import { ACCESS_TOKEN_TYP, type AccessTokenClaims } from "@prolong/protocol";
 import { ALGORITHMS, createVerifier, type KeyLookup, type VerificationKey } from "@prolong/verify";
 import { ProlongError } from "./errors.js";
 import type { KeyRing, RingKey } from "./keys.js";
-import { prepareSigningKey, signCompactJws } from "./lib/jws.js";
+import { compactJwsSigner, prepareSigningKey } from "./lib/jws.js";
 
 /** Tokens beyond this size are refused before any parsing, so input size cannot be used to burn CPU. */
 export const MAX_ACCESS_TOKEN_BYTES = 8192;
 
-/** Each ring key converted to a node:crypto key once; a reloaded ring brings new objects. */
-const signingKeys = new WeakMap<RingKey, KeyObject>();
+/**
+ * Each ring key's signer, made once: the key converted to a node:crypto key and the
+ * header encoded. A reloaded ring brings new key objects, hence new signers.
+ */
+const signers = new WeakMap<RingKey, (claims: AccessTokenClaims) => string>();
 
 /**
  * Signs an RFC 9068 access token: `typ: at+jwt` (§2.1) and the ring key's `kid`.
  * Synchronous: node:crypto signs on the calling thread.
  */
 export function signAccessToken(key: RingKey, claims: AccessTokenClaims): string {
-  let signingKey = signingKeys.get(key);
-  if (!signingKey) {
-    signingKey = prepareSigningKey(key.alg, key.signingKey);
-    signingKeys.set(key, signingKey);
+  let sign = signers.get(key);
+  if (!sign) {
+    sign = compactJwsSigner(
+      { alg: key.alg, typ: ACCESS_TOKEN_TYP, kid: key.kid },
+      prepareSigningKey(key.alg, key.signingKey),
+    );
+    signers.set(key, sign);
   }
-  return signCompactJws({ alg: key.alg, typ: ACCESS_TOKEN_TYP, kid: key.kid }, claims, signingKey);
+  return sign(claims);
 }
 
 export interface OwnTokenRules {

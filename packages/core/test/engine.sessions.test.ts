@@ -451,6 +451,18 @@ describe("access tokens (RFC 9068)", () => {
     expect(payload.ver).toBe(0);
     expect((payload.exp as number) - (payload.iat as number)).toBe(300);
   });
+
+  it("carries every added claim as it came, a claim named __proto__ included", async () => {
+    // As a store's JSON would hold them: "__proto__" is an own property, not a prototype.
+    const added = JSON.parse('{"roles":["reader"],"__proto__":{"tier":"gold"},"jti":"mine"}');
+    const { engine } = await setup({ claims: () => added });
+    const a = await engine.signIn(login);
+    const payload = JSON.parse(Buffer.from(a.accessToken.split(".")[1] as string, "base64url").toString());
+    expect(Object.getOwnPropertyDescriptor(payload, "__proto__")?.value).toEqual({ tier: "gold" });
+    expect(payload.roles).toEqual(["reader"]);
+    expect(payload.jti).not.toBe("mine");
+    expect(Object.hasOwn(a.claims, "__proto__")).toBe(true);
+  });
 });
 
 describe("users", () => {

@@ -43,8 +43,10 @@ export async function grantAccess(
   const iat = seconds(ctx.clock.now());
   const exp = accessTokenExpiry(session, iat, profile.accessTokenTtl);
   const custom = await ctx.claims({ subject, session });
+  // The registered claims as one literal, the application's added after: built the other
+  // way round (a spread of filtered entries) the object took a slow path in V8 whenever
+  // there was any claim to add, and signing it cost ~7 µs more per token.
   const claims: AccessTokenClaims = {
-    ...Object.fromEntries(Object.entries(custom ?? {}).filter(([name]) => !RESERVED_CLAIMS.has(name))),
     iss: ctx.issuer,
     sub: subject.id,
     aud: ctx.audience,
@@ -57,6 +59,18 @@ export async function grantAccess(
     auth_time: seconds(session.authTime),
     rfa: iat + Math.floor((exp - iat) * profile.refreshAfterRatio),
   };
+  if (custom) {
+    for (const name in custom) {
+      if (!Object.hasOwn(custom, name) || RESERVED_CLAIMS.has(name)) continue;
+      // Defined, not assigned, so a claim named "__proto__" stays a claim.
+      Object.defineProperty(claims, name, {
+        value: custom[name],
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      });
+    }
+  }
   return {
     accessToken: signAccessToken(ctx.keys.active, claims),
     tokenType: "Bearer",

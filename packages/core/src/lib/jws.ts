@@ -14,13 +14,18 @@ const MIN_RSA_BITS = 2048;
 const MIN_HMAC_BYTES = 32;
 
 /**
- * BASE64URL(UTF8(header)) "." BASE64URL(UTF8(payload)) "." BASE64URL(signature)
- * (RFC 7515 §3.1, §7.1), the signature taken over the ASCII of the first two parts
- * (§5.1 step 5). `key` comes from {@link prepareSigningKey} for `header.alg`.
+ * A compact JWS signer (RFC 7515 §3.1, §7.1) for one header and key:
+ * BASE64URL(UTF8(header)) "." BASE64URL(UTF8(payload)) "." BASE64URL(signature), the
+ * signature taken over the ASCII of the first two parts (§5.1 step 5). The header is
+ * encoded once, so a signer kept per key re-encodes only the payload. `key` comes from
+ * {@link prepareSigningKey} for `header.alg`.
  */
-export function signCompactJws(header: JwsHeader, payload: object, key: KeyObject): string {
-  const input = `${encodeJson(header)}.${encodeJson(payload)}`;
-  return `${input}.${signature(header.alg, key, Buffer.from(input, "ascii")).toString("base64url")}`;
+export function compactJwsSigner(header: JwsHeader, key: KeyObject): (payload: object) => string {
+  const encodedHeader = encodeJson(header);
+  return (payload) => {
+    const input = `${encodedHeader}.${encodeJson(payload)}`;
+    return `${input}.${signature(header.alg, key, Buffer.from(input, "ascii")).toString("base64url")}`;
+  };
 }
 
 function encodeJson(value: object): string {
