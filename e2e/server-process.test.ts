@@ -87,7 +87,8 @@ describe("the server process, started as npm start starts it", () => {
   });
 
   it("finishes an in-flight request when told to stop", async () => {
-    server = await startServerProcess(["--demo"], { PROLONG_LOG_LEVEL: "info" });
+    // At debug, where the server logs each request as it comes in.
+    server = await startServerProcess(["--demo"], { PROLONG_LOG_LEVEL: "debug" });
     const running = server;
     // A sign-in spends real scrypt time; stop once the server logged that it has the request.
     const pending = fetch(`${server.url}/login`, {

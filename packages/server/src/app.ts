@@ -13,6 +13,7 @@ import { Limits } from "./limits.js";
 import { Metrics } from "./metrics.js";
 import { MemoryRateLimitStore, type RateLimitStore } from "./rate-limit.js";
 import { parseJsonBody } from "./request-body.js";
+import { RequestLog } from "./request-log.js";
 import { addRouteHook, contentTypeCheck } from "./route-hooks.js";
 import { adminRoutes } from "./routes/admin.js";
 import { demoRoutes } from "./routes/demo.js";
@@ -97,6 +98,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
         req: (req) => ({ method: req.method, url: req.url.split("?")[0], remoteAddress: req.ip }),
       },
     },
+    logController: new RequestLog(),
     bodyLimit: BODY_LIMIT,
     trustProxy: trustProxyOption(config.trustProxy),
     return503OnClosing: true,

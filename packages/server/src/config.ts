@@ -216,7 +216,8 @@ export const configSchema = z
       .enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"])
       .default("info")
       .register(settingDocs, {
-        description: "Level of the JSON logs (pino) on stdout.",
+        description:
+          "Level of the JSON logs (pino) on stdout. Each request is logged at `debug`; `info` has start-up, warnings and failures.",
         env: "PROLONG_LOG_LEVEL",
       }),
     profiles: z.record(z.string(), profileSchema).default({}).register(settingDocs, {

@@ -122,7 +122,8 @@ describe("operations", () => {
   });
 
   it("never writes a token, password or secret into its logs", async () => {
-    const { app, logs } = await testApp();
+    // At debug, so the per-request lines (with their URLs) are among those checked.
+    const { app, logs } = await testApp({ logLevel: "debug" });
     const { response, body } = await login(app);
     const cookie = refreshCookieOf(response) as string;
     await refreshWeb(app, cookie);
@@ -144,6 +145,35 @@ describe("operations", () => {
     for (const secret of [body.access_token, cookie, PASSWORD, "wrong password", RESOURCE_SECRET]) {
       expect(text).not.toContain(secret as string);
     }
+  });
+
+  it("logs each request at debug, and at info only what went wrong", async () => {
+    type Line = { msg?: string; level?: number; req?: { url?: string }; res?: { statusCode?: number } };
+    const perRequest = (lines: Line[]) =>
+      lines.filter((line) => line.msg === "incoming request" || line.msg === "request completed");
+
+    const quiet = await testApp();
+    const signedIn = (await login(quiet.app, { client_id: "native" })).body;
+    expect((await refreshNative(quiet.app, signedIn.refresh_token as string)).statusCode).toBe(200);
+    expect(perRequest(quiet.logs.map((line) => JSON.parse(line) as Line))).toEqual([]);
+    // A failure of ours still reaches the info log.
+    quiet.store.sessions.rotate = async () => {
+      throw new Error("the disk is on fire");
+    };
+    expect((await refreshNative(quiet.app, signedIn.refresh_token as string)).statusCode).toBe(500);
+    const failed = quiet.logs.map((line) => JSON.parse(line) as Line).filter((line) => line.level === 50);
+    expect(failed.map((line) => line.msg)).toEqual(["request failed"]);
+
+    const verbose = await testApp({ logLevel: "debug" });
+    const body = (await login(verbose.app, { client_id: "native" })).body;
+    expect((await refreshNative(verbose.app, body.refresh_token as string)).statusCode).toBe(200);
+    const lines = perRequest(verbose.logs.map((line) => JSON.parse(line) as Line));
+    expect(lines.map((line) => [line.msg, line.level, line.req?.url ?? line.res?.statusCode])).toEqual([
+      ["incoming request", 20, "/login"],
+      ["request completed", 20, 200],
+      ["incoming request", 20, "/oauth/token"],
+      ["request completed", 20, 200],
+    ]);
   });
 
   it("logs and counts a security-event write that fails, and still answers the request", async () => {
