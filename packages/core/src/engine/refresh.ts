@@ -3,7 +3,7 @@ import { profileOf } from "../policy.js";
 import type { RefreshToken } from "../refresh-token.js";
 import { admit } from "./admission.js";
 import type { EngineContext } from "./context.js";
-import { grantAccess, type IssuedTokens } from "./grants.js";
+import { grantAccess, type IssuedTokens, withRefreshToken } from "./grants.js";
 import { reportRevoked } from "./revoke.js";
 
 const invalidGrant = () => new ProlongError("invalid_grant", "refresh token is invalid");
@@ -89,5 +89,5 @@ export async function refresh(
     replayed,
     at: now,
   });
-  return { ...grant, refreshToken: successor.value, replayed };
+  return withRefreshToken(grant, successor.value, replayed);
 }

@@ -6,7 +6,7 @@ import { randomId } from "../random.js";
 import type { SessionRecord, SubjectRecord } from "../store/index.js";
 import { checkSubjectId } from "../subject-id.js";
 import type { EngineContext } from "./context.js";
-import { grantAccess, type IssuedTokens } from "./grants.js";
+import { grantAccess, type IssuedTokens, withRefreshToken } from "./grants.js";
 
 /** Where a new session comes from; all optional, and cleaned before storing. */
 export interface SessionContext {
@@ -112,7 +112,7 @@ export async function startSession(
     at: now,
   });
   const grant = await grantAccess(ctx, subject, session, profile);
-  return { ...grant, refreshToken: token.value, replayed: false };
+  return withRefreshToken(grant, token.value, false);
 }
 
 function clip(value: string | null | undefined, max: number): string | null {
