@@ -5,7 +5,9 @@
 // in-process cost of one engine.refresh split by phase.
 // Run after `npm run build`:
 //   node bench/refresh-http.mjs [--duration 10] [--rounds 2] [--warmup 2] [--connections 16]
-//                               [--sessions 10000] [--users 1000]
+//                               [--sessions 10000] [--users 1000] [--fastify-work 0]
+// --fastify-work N has the Fastify reference spin N µs per request (say, engine.refresh's
+// in-process cost): what a route doing that much work behind Fastify could reach here.
 // Prints a table and writes bench/results/refresh-http.json. Figures are ratios within one
 // run on one machine; nothing here is asserted, and it never runs inside `npm test`.
 //
@@ -56,7 +58,7 @@ function runBareServer() {
  * route that answers a fixed body shaped like a token response, with the same
  * no-store headers. No hooks, no engine, no store: what any route of ours costs at least.
  */
-async function runFastifyServer() {
+async function runFastifyServer(workMicros) {
   const fromServer = createRequire(
     fileURLToPath(new URL("../packages/server/package.json", import.meta.url)),
   );
@@ -85,6 +87,10 @@ async function runFastifyServer() {
   app.post("/oauth/token", async (request, reply) => {
     if (typeof request.body?.refresh_token !== "string")
       return reply.code(400).send({ error: "invalid_request" });
+    if (workMicros > 0) {
+      const until = process.hrtime.bigint() + BigInt(Math.round(workMicros * 1000));
+      while (process.hrtime.bigint() < until);
+    }
     reply.header("cache-control", "no-store").header("pragma", "no-cache");
     return answer;
   });
@@ -203,6 +209,7 @@ async function main() {
   const WARMUP = option("--warmup", 2);
   const ROUNDS = Math.max(1, option("--rounds", 2));
   const CONNECTIONS = option("--connections", 16);
+  const FASTIFY_WORK = option("--fastify-work", 0);
   const SESSIONS = option("--sessions", 10_000);
   const USERS = Math.min(option("--users", 1_000), SESSIONS);
   // High enough that the limiter never answers (the configuration's ceiling, over ten
@@ -250,7 +257,7 @@ async function main() {
     );
 
     const bare = await startReference("bare", children);
-    const fastify = await startReference("fastify", children);
+    const fastify = await startReference("fastify", children, [String(FASTIFY_WORK)]);
     const loads = {
       bare: await startLoad("bare node:http", { url: bare.url, tokens, chain: false }, CONNECTIONS, children),
       fastify: await startLoad(
@@ -308,7 +315,13 @@ async function main() {
     });
     http.ratio = ratioTo(http.bare);
     http.ratioToFastify = ratioTo(http.fastify);
-    printHttpTable(http, { connections: CONNECTIONS, slice, rounds: ROUNDS, warmup: WARMUP });
+    printHttpTable(http, {
+      connections: CONNECTIONS,
+      slice,
+      rounds: ROUNDS,
+      warmup: WARMUP,
+      fastifyWork: FASTIFY_WORK,
+    });
 
     const inProcess = await measureInProcess(measuredInProcess, issuer, tokens);
     printPhaseTable(inProcess);
@@ -322,6 +335,7 @@ async function main() {
         rounds: ROUNDS,
         warmupSeconds: WARMUP,
         connections: CONNECTIONS,
+        fastifyWorkMicros: FASTIFY_WORK,
         sessions: SESSIONS,
         users: USERS,
       },
@@ -518,8 +532,8 @@ function cpuSeconds(pid) {
 }
 
 /** One of the reference servers ("bare" or "fastify"), in a process of its own. */
-async function startReference(role, children) {
-  const child = fork(SELF, ["--role", role], { stdio: ["ignore", "inherit", "inherit", "ipc"] });
+async function startReference(role, children, args = []) {
+  const child = fork(SELF, ["--role", role, ...args], { stdio: ["ignore", "inherit", "inherit", "ipc"] });
   children.add(child);
   const { port } = await onceMessage(child, 10_000, `${role} server did not start`);
   return { url: `http://127.0.0.1:${port}`, child };
@@ -772,7 +786,10 @@ function printHttpTable(http, run) {
     ["target", "req/s", "p50 ms", "p99 ms", "server CPU µs/req", "errors"],
     [
       row("bare node:http", bare),
-      row("fastify, form in, fixed JSON out", fastify),
+      row(
+        `fastify, form in, fixed JSON out${run.fastifyWork > 0 ? `, +${run.fastifyWork} µs work` : ""}`,
+        fastify,
+      ),
       row("prolong refresh", prolong),
       ratioRow("refresh/bare", prolong, bare),
       ratioRow("refresh/fastify", prolong, fastify),
@@ -780,7 +797,7 @@ function printHttpTable(http, run) {
     ],
   );
   console.log(
-    "server CPU µs/req: each server's own CPU time (user + system, from /proc) per answer. The bare and Fastify servers answer as fast as the one load generator asks, so their req/s is its ceiling and their CPU per request is what they cost.",
+    `server CPU µs/req: each server's own CPU time (user + system, from /proc) per answer. The bare${run.fastifyWork > 0 ? "" : " and Fastify"} server${run.fastifyWork > 0 ? " answers" : "s answer"} as fast as the one load generator asks, so its req/s is that generator's ceiling and the CPU per request is what the server costs.`,
   );
   if (prolong.totals.non200 + prolong.totals.connectionErrors + prolong.totals.timeouts > 0)
     console.log("warning: some refreshes failed, so the prolong row measures more than the refresh path");
@@ -826,6 +843,6 @@ function printPhaseTable(r) {
 // Last, so every declaration above is initialised whichever role this process plays.
 const role = process.argv[2] === "--role" ? process.argv[3] : "main";
 if (role === "bare") runBareServer();
-else if (role === "fastify") await runFastifyServer();
+else if (role === "fastify") await runFastifyServer(Number(process.argv[4] ?? 0));
 else if (role === "load") runLoadGenerator();
 else await main();
