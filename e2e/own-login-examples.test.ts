@@ -1,12 +1,9 @@
-import { type ChildProcessWithoutNullStreams, execFile, spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { launchChromium } from "./browser.js";
-import { freePort } from "./server-process.js";
+import { freePort, type NodeProcess, startNodeProcess } from "./server-process.js";
 
 // The example apps of docs/own-login.md, run as a reader runs them (`node examples/…`),
 // each in a fresh directory (its SQLite file under ./data), with 5-second access tokens
@@ -14,48 +11,16 @@ import { freePort } from "./server-process.js";
 const TTL = 5;
 const PASSWORD = "correct horse battery";
 
-interface ExampleProcess {
+interface ExampleProcess extends NodeProcess {
   /** The address it printed, e.g. `http://localhost:3001`. */
   origin: string;
-  child: ChildProcessWithoutNullStreams;
-  output: () => string;
-  stop: () => Promise<number | null>;
 }
 
 /** Starts `node examples/<script>` on the given environment; resolves once it prints its address. */
 async function startExample(script: string, env: Record<string, string>): Promise<ExampleProcess> {
-  const dir = mkdtempSync(join(tmpdir(), "prolong-example-"));
   const file = new URL(`../examples/${script}`, import.meta.url).pathname;
-  const child = spawn(process.execPath, [file], { cwd: dir, env: { PATH: process.env.PATH ?? "", ...env } });
-  let out = "";
-  child.stdout.on("data", (chunk) => {
-    out += chunk;
-  });
-  child.stderr.on("data", (chunk) => {
-    out += chunk;
-  });
-  const origin = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${script} did not start: ${out}`)), 20_000);
-    child.stdout.on("data", () => {
-      const match = /(http:\/\/localhost:\d+)\//.exec(out);
-      if (match?.[1]) {
-        clearTimeout(timer);
-        resolve(match[1]);
-      }
-    });
-    child.once("exit", (code) => reject(new Error(`${script} exited with ${code}: ${out}`)));
-  });
-  const stop = () =>
-    new Promise<number | null>((resolve) => {
-      const done = (code: number | null) => {
-        rmSync(dir, { recursive: true, force: true });
-        resolve(code);
-      };
-      if (child.exitCode !== null) return done(child.exitCode);
-      child.once("exit", done);
-      child.kill("SIGTERM");
-    });
-  return { origin, child, output: () => out, stop };
+  const example = await startNodeProcess([file], env, /(http:\/\/localhost:\d+)\//);
+  return { ...example, origin: example.ready[1] as string };
 }
 
 /** Runs `node examples/<script>` to completion; answers what it printed. */

@@ -29,24 +29,28 @@ export function freePort(): Promise<number> {
   });
 }
 
+/** A node process started for a test, in a directory of its own that `stop` removes. */
+export interface NodeProcess {
+  child: ChildProcessWithoutNullStreams;
+  dir: string;
+  /** What it printed on stdout so far. */
+  stdout: () => string;
+  /** SIGTERM, then the exit code once it has gone. */
+  stop: () => Promise<number | null>;
+}
+
 /**
- * Starts `prolong serve` (`npm start` adds `--demo`), in a fresh directory so `./data`
- * is new, on a free port; resolves once it prints that it is up.
+ * Runs `node ARGS` in a fresh directory (so a `./data` it makes is new) with only PATH
+ * and `env`; resolves once its stdout matches `ready`, with that match, and fails with
+ * what it printed if it exits or stays silent for 20 s first.
  */
-export async function startServerProcess(
-  args: string[] = [],
-  env: Record<string, string> = {},
-): Promise<RunningServer> {
+export async function startNodeProcess(
+  args: string[],
+  env: Record<string, string>,
+  ready: RegExp,
+): Promise<NodeProcess & { ready: RegExpExecArray }> {
   const dir = mkdtempSync(join(tmpdir(), "prolong-e2e-"));
-  const port = await freePort();
-  const child = spawn(
-    process.execPath,
-    [CLI, "serve", "--port", String(port), "--host", "127.0.0.1", ...args],
-    {
-      cwd: dir,
-      env: { PATH: process.env.PATH ?? "", PROLONG_LOG_LEVEL: "warn", ...env },
-    },
-  );
+  const child = spawn(process.execPath, args, { cwd: dir, env: { PATH: process.env.PATH ?? "", ...env } });
   let out = "";
   let err = "";
   child.stdout.on("data", (chunk) => {
@@ -55,38 +59,53 @@ export async function startServerProcess(
   child.stderr.on("data", (chunk) => {
     err += chunk;
   });
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`server did not start: ${out}${err}`)), 20_000);
-    const check = () => {
-      // The bound port, which the issuer of a test may not name.
-      const match = /prolong is up at \S+ \(listening on \S+:(\d+),/.exec(out);
-      if (match?.[1]) {
+  const name = args.join(" ");
+  const match = await new Promise<RegExpExecArray>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${name} did not start: ${out}${err}`)), 20_000);
+    child.stdout.on("data", () => {
+      const found = ready.exec(out);
+      if (found) {
         clearTimeout(timer);
-        resolve(`http://127.0.0.1:${match[1]}`);
+        resolve(found);
       }
-    };
-    child.stdout.on("data", check);
-    child.once("exit", (code) => reject(new Error(`server exited with ${code}: ${out}${err}`)));
+    });
+    child.once("exit", (code) => reject(new Error(`${name} exited with ${code}: ${out}${err}`)));
   });
   const stop = () =>
     new Promise<number | null>((resolve) => {
-      if (child.exitCode !== null) return resolve(child.exitCode);
-      child.once("exit", (code) => {
+      const gone = (code: number | null) => {
         rmSync(dir, { recursive: true, force: true });
         resolve(code);
-      });
+      };
+      if (child.exitCode !== null) return gone(child.exitCode);
+      child.once("exit", gone);
       child.kill("SIGTERM");
     });
+  return { child, dir, stdout: () => out, stop, ready: match };
+}
+
+/**
+ * Starts `prolong serve` (`npm start` adds `--demo`), in a fresh directory so `./data`
+ * is new, on a free port; resolves once it prints that it is up.
+ */
+export async function startServerProcess(
+  args: string[] = [],
+  env: Record<string, string> = {},
+): Promise<RunningServer> {
+  const port = await freePort();
+  const server = await startNodeProcess(
+    [CLI, "serve", "--port", String(port), "--host", "127.0.0.1", ...args],
+    { PROLONG_LOG_LEVEL: "warn", ...env },
+    // The bound port, which the issuer of a test may not name.
+    /prolong is up at \S+ \(listening on \S+:(\d+),/,
+  );
   return {
-    url,
-    child,
-    dir,
-    stdout: () => out,
+    ...server,
+    url: `http://127.0.0.1:${server.ready[1]}`,
     // Read when asked: the start-up lines may arrive in more than one chunk.
     get demoPassword() {
-      return /password "([^"]+)"/.exec(out)?.[1] ?? null;
+      return /password "([^"]+)"/.exec(server.stdout())?.[1] ?? null;
     },
-    stop,
   };
 }
 
