@@ -91,6 +91,7 @@ function testStore(store: Store, kind: StoreKind, path: string | null, cleanup: 
     accounts: store.accounts,
     keys: store.keys,
     audit: store.audit,
+    limits: store.limits,
     ping: () => store.ping(),
     close: async () => {
       try {

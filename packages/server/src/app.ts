@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { isProlongError, type SessionEngine } from "@prolong/core";
+import { isProlongError, type RateLimitStore, type SessionEngine } from "@prolong/core";
 import { CSRF_HEADER, type ErrorCode } from "@prolong/protocol";
 import Fastify, { type FastifyInstance, type preParsingAsyncHookHandler } from "fastify";
 import { trustProxyOption } from "./client-address.js";
@@ -11,7 +11,6 @@ import { RevocationPublisher } from "./feed.js";
 import { sendErrorCode, sendOAuthError, sendUnavailable } from "./http-errors.js";
 import { Limits } from "./limits.js";
 import { Metrics } from "./metrics.js";
-import { MemoryRateLimitStore, type RateLimitStore } from "./rate-limit.js";
 import { parseJsonBody } from "./request-body.js";
 import { RequestLog } from "./request-log.js";
 import { addRouteHook, contentTypeCheck } from "./route-hooks.js";
@@ -31,8 +30,8 @@ export interface ProlongRoutesOptions {
   /** Where the demo page's files are, served when `config.demo` is on; `null` turns the page off. */
   publicDir?: string | null;
   /**
-   * Where rate-limit counters live; default this process's memory. Several server
-   * processes behind one address share their budgets only through a shared store.
+   * Where rate-limit counters live; default the engine's store, so every instance on one
+   * store shares one budget.
    */
   rateLimitStore?: RateLimitStore;
 }
@@ -145,11 +144,7 @@ export async function mountProlong(app: FastifyInstance, options: ProlongRoutesO
     engine,
     config,
     metrics,
-    limits: new Limits(
-      options.rateLimitStore ?? new MemoryRateLimitStore(() => engine.now()),
-      config.rateLimits,
-      () => engine.now(),
-    ),
+    limits: new Limits(options.rateLimitStore ?? engine.rateLimits, config.rateLimits, () => engine.now()),
     feed,
     origins: allowedOrigins(config),
     resourceSecret: config.resourceSecret ?? randomBytes(32).toString("base64url"),

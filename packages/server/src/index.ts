@@ -17,8 +17,6 @@ export { resolveRateLimits } from "./limits.js";
 export { openApiDocument, operations as openApiOperations } from "./openapi.js";
 export type { EngineExtras, Prolong, ProlongOptions } from "./prolong.js";
 export { createProlong, engineFor } from "./prolong.js";
-export type { RateLimitStore, RateWindow } from "./rate-limit.js";
-export { MemoryRateLimitStore } from "./rate-limit.js";
 export { startServer } from "./serve.js";
 export type { Setting, SettingDoc } from "./setting-tree.js";
 export type { HostResponse, StartSessionInput } from "./start-session.js";

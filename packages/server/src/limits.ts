@@ -1,12 +1,13 @@
-import { isProlongError, normalizeUsername, type Policy, ProlongError } from "@prolong/core";
-import { addressKey } from "./client-address.js";
 import {
-  type RateLimitConfig,
+  isProlongError,
+  normalizeUsername,
+  type Policy,
+  ProlongError,
   type RateLimitStore,
   type RateWindow,
-  secondsUntilReset,
-  waitFor,
-} from "./rate-limit.js";
+} from "@prolong/core";
+import { addressKey } from "./client-address.js";
+import { type RateLimitConfig, secondsUntilReset, waitFor } from "./rate-limit.js";
 
 /**
  * The budgets of `rateLimits` in the configuration. Only failures spend the budgets of
@@ -132,10 +133,11 @@ export class Limits {
       { key: `pw:addr:${address}`, windowSeconds: login.windowSeconds },
       { key: `pw:acct:${account}`, windowSeconds: loginPerAccount.windowSeconds },
     ];
+    const started = this.#now();
     const [pair, byAddress, byAccount] = (await Promise.all(
-      counters.map(({ key, windowSeconds }) => this.#store.hit(key, windowSeconds)),
+      counters.map(({ key, windowSeconds }) => this.#store.hit(key, windowSeconds * 1000, started)),
     )) as [RateWindow, RateWindow, RateWindow];
-    const takeBack = () => Promise.all(counters.map(({ key }) => this.#store.takeBack(key)));
+    const takeBack = () => Promise.all(counters.map(({ key }) => this.#store.takeBack(key, this.#now())));
 
     // Counts include this attempt: the pair "already failed" when it counts two or more.
     const spent = [
@@ -165,19 +167,23 @@ export class Limits {
    * to wait when `ip` is now over its budget (answer 429), else 0.
    */
   async grantFailed(ip: string): Promise<number> {
-    const window = await this.#store.hit(`grant:addr:${addressKey(ip)}`, this.budgets.refresh.windowSeconds);
-    return window.count > this.budgets.refresh.max ? secondsUntilReset(window, this.#now()) : 0;
+    const now = this.#now();
+    const key = `grant:addr:${addressKey(ip)}`;
+    const window = await this.#store.hit(key, this.budgets.refresh.windowSeconds * 1000, now);
+    return window.count > this.budgets.refresh.max ? secondsUntilReset(window, now) : 0;
   }
 
   /** Seconds before `sessionId` may have new tokens; 0 when it may now. */
   async sessionWait(sessionId: string): Promise<number> {
-    const window = await this.#store.peek(`grant:session:${sessionId}`);
-    return waitFor(window, this.budgets.refreshPerSession, this.#now());
+    const now = this.#now();
+    const window = await this.#store.peek(`grant:session:${sessionId}`, now);
+    return waitFor(window, this.budgets.refreshPerSession, now);
   }
 
   /** Counts a rotation, an exchange or a failed grant of `sessionId`. */
   async sessionUsed(sessionId: string): Promise<void> {
-    await this.#store.hit(`grant:session:${sessionId}`, this.budgets.refreshPerSession.windowSeconds);
+    const { windowSeconds } = this.budgets.refreshPerSession;
+    await this.#store.hit(`grant:session:${sessionId}`, windowSeconds * 1000, this.#now());
   }
 }
 

@@ -1,7 +1,13 @@
 import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { type EngineOptions, ProlongError, SessionEngine, type Store } from "@prolong/core";
+import {
+  type EngineOptions,
+  ProlongError,
+  type RateLimitStore,
+  SessionEngine,
+  type Store,
+} from "@prolong/core";
 import type { FastifyInstance, FastifyPluginAsync } from "fastify";
 import { pino } from "pino";
 import { buildApp, mountProlong, type ProlongRoutesOptions } from "./app.js";
@@ -15,7 +21,7 @@ import {
 } from "./config.js";
 import { type ConnectHandler, connectHandler, replayParsedBody } from "./connect-handler.js";
 import { refreshCookiePath } from "./credentials.js";
-import type { RateLimitStore } from "./rate-limit.js";
+
 import { type HostResponse, type StartSessionInput, startSessionOn } from "./start-session.js";
 import { openStore } from "./store.js";
 import type { TokenResponseBody } from "./token-response.js";
@@ -80,7 +86,7 @@ export interface ProlongOptions {
   engine?: EngineExtras;
   /** Where JSON log lines of prolong's own Fastify instances and background tasks go; default stdout. */
   logStream?: { write(line: string): void };
-  /** Shared rate-limit counters for several processes (rate-limit.ts); default this process's memory. */
+  /** Where rate-limit counters live; default the store's, shared by every instance on it. */
   rateLimitStore?: RateLimitStore;
 }
 

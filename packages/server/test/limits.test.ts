@@ -1,5 +1,5 @@
 import { SessionEngine } from "@prolong/core";
-import { buildApp, MemoryRateLimitStore, policyOf, resolveConfig } from "@prolong/server";
+import { buildApp, policyOf, resolveConfig } from "@prolong/server";
 import type { FastifyInstance } from "fastify";
 import { describe, expect, it } from "vitest";
 import {
@@ -343,31 +343,5 @@ describe("trustProxy: the right-most untrusted X-Forwarded-For entry is the clie
     expect(await sessionIp({ trustProxy: [PROXY, "127.0.3.0/24"] }, PROXY, chain)).toBe("127.0.3.1");
     // A client that reaches the server directly is not a listed proxy: its header is ignored.
     expect(await sessionIp({ trustProxy: [PROXY] }, "127.0.0.99", chain)).toBe("127.0.0.99");
-  });
-});
-
-describe("the memory counter store", () => {
-  it("counts in fixed windows and stays within its key bound", async () => {
-    const clock = new FakeClock();
-    const store = new MemoryRateLimitStore(() => clock.now(), { maxKeys: 3 });
-    expect(await store.peek("a")).toBeNull();
-    expect((await store.hit("a", 10)).count).toBe(1);
-    expect(await store.hit("a", 10)).toEqual({ count: 2, resetAt: clock.now() + 10_000 });
-    for (const key of ["b", "c", "d", "e"]) await store.hit(key, 10);
-    expect(store.size).toBe(3);
-    // The oldest windows went first.
-    expect(await store.peek("a")).toBeNull();
-    expect((await store.peek("e"))?.count).toBe(1);
-    clock.advance(11);
-    expect(await store.peek("e")).toBeNull();
-    await store.hit("f", 10);
-    expect(store.size).toBe(1);
-    // Taking back an event lowers the running count, never below zero or into a new window.
-    await store.takeBack("f");
-    await store.takeBack("f");
-    expect((await store.peek("f"))?.count).toBe(0);
-    clock.advance(11);
-    await store.takeBack("f");
-    expect(await store.peek("f")).toBeNull();
   });
 });

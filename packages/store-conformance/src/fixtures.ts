@@ -1,4 +1,11 @@
-import type { AccountStore, AuditLog, KeyStore, SessionRecord, SessionStore } from "@prolong/core";
+import type {
+  AccountStore,
+  AuditLog,
+  KeyStore,
+  RateLimitStore,
+  SessionRecord,
+  SessionStore,
+} from "@prolong/core";
 
 /**
  * What the suite tests: a whole `Store`, or a backend that implements only some of its
@@ -9,6 +16,7 @@ export interface StoreUnderTest {
   accounts?: AccountStore;
   keys?: KeyStore;
   audit?: AuditLog;
+  limits?: RateLimitStore;
   ping?(): Promise<void>;
   close(): Promise<void>;
 }
@@ -17,7 +25,7 @@ export interface StoreUnderTest {
 export type StoreFactory = () => Promise<{ store: StoreUnderTest; cleanup?: () => Promise<void> }>;
 
 /** The parts of the suite, one per concern of the store contract, and readiness (`ping`). */
-export type Concern = "sessions" | "accounts" | "keys" | "audit" | "readiness";
+export type Concern = "sessions" | "accounts" | "keys" | "audit" | "limits" | "readiness";
 
 export const T0 = Date.UTC(2026, 0, 1);
 export const MINUTE = 60_000;
@@ -77,7 +85,7 @@ export async function withStore<T>(
   }
 }
 
-type Concerns = Required<Pick<StoreUnderTest, "sessions" | "accounts" | "keys" | "audit">>;
+type Concerns = Required<Pick<StoreUnderTest, "sessions" | "accounts" | "keys" | "audit" | "limits">>;
 
 /** The one concern a test is about, from a fresh store; a store without it fails the test. */
 export async function withConcern<K extends keyof Concerns, T>(

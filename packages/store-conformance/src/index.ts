@@ -4,6 +4,7 @@ import { auditCases } from "./audit.js";
 import type { Concern, StoreFactory } from "./fixtures.js";
 import { handoffCases } from "./handoffs.js";
 import { keyCases } from "./keys.js";
+import { limitCases } from "./limits.js";
 import { modelCases } from "./model.js";
 import { type BlockWrites, readinessCases } from "./readiness.js";
 import { revocationCases } from "./revocations.js";
@@ -14,7 +15,7 @@ export type { Concern, StoreFactory, StoreUnderTest } from "./fixtures.js";
 export type { BlockWrites } from "./readiness.js";
 
 /** Every part of the suite, in the order it runs. */
-export const concerns: readonly Concern[] = ["sessions", "accounts", "keys", "audit", "readiness"];
+export const concerns: readonly Concern[] = ["sessions", "accounts", "keys", "audit", "limits", "readiness"];
 
 export interface ConformanceOptions {
   /**
@@ -65,6 +66,7 @@ export function runStoreConformance(
     if (selected.has("accounts")) accountCases(factory);
     if (selected.has("keys")) keyCases(factory);
     if (selected.has("audit")) auditCases(factory);
+    if (selected.has("limits")) limitCases(factory);
     if (selected.has("readiness")) readinessCases(factory, options.blockWrites);
   });
 }

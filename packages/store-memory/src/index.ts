@@ -2,11 +2,13 @@ import type { Store } from "@prolong/core";
 import { MemoryAccountStore } from "./accounts.js";
 import { MemoryAuditLog } from "./audit.js";
 import { MemoryKeyStore } from "./keys.js";
+import { MemoryRateLimitStore } from "./limits.js";
 import { MemorySessionStore } from "./sessions.js";
 
 export { MemoryAccountStore } from "./accounts.js";
 export { MemoryAuditLog } from "./audit.js";
 export { MemoryKeyStore } from "./keys.js";
+export { MemoryRateLimitStore } from "./limits.js";
 export { MemorySessionStore } from "./sessions.js";
 
 /**
@@ -19,6 +21,7 @@ export class MemoryStore implements Store {
   readonly accounts = new MemoryAccountStore();
   readonly keys = new MemoryKeyStore();
   readonly audit = new MemoryAuditLog();
+  readonly limits = new MemoryRateLimitStore();
   /** Readiness heartbeats written by `ping`; memory can always write, but the contract asks for it. */
   #heartbeats = 0;
 

@@ -1,5 +1,11 @@
 import { runStoreConformance } from "@prolong/store-conformance";
-import { MemoryAuditLog, MemoryKeyStore, MemorySessionStore, MemoryStore } from "@prolong/store-memory";
+import {
+  MemoryAuditLog,
+  MemoryKeyStore,
+  MemoryRateLimitStore,
+  MemorySessionStore,
+  MemoryStore,
+} from "@prolong/store-memory";
 
 runStoreConformance("memory", async () => ({ store: new MemoryStore() }));
 
@@ -11,8 +17,9 @@ runStoreConformance(
       sessions: new MemorySessionStore(),
       keys: new MemoryKeyStore(),
       audit: new MemoryAuditLog(),
+      limits: new MemoryRateLimitStore(),
       close: async () => {},
     },
   }),
-  { concerns: ["sessions", "keys", "audit"], modelRuns: 10 },
+  { concerns: ["sessions", "keys", "audit", "limits"], modelRuns: 10 },
 );

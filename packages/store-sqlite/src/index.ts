@@ -1,9 +1,10 @@
-import type { AccountStore, AuditLog, KeyStore, SessionStore, Store } from "@prolong/core";
+import type { AccountStore, AuditLog, KeyStore, RateLimitStore, SessionStore, Store } from "@prolong/core";
 import type Database from "better-sqlite3";
 import { SqliteAccountStore } from "./accounts.js";
 import { SqliteAuditLog } from "./audit.js";
 import { openDatabase } from "./database.js";
 import { SqliteKeyStore } from "./keys.js";
+import { SqliteRateLimitStore } from "./limits.js";
 import type { SqliteStoreOptions } from "./options.js";
 import { SqliteSessionStore } from "./sessions.js";
 import { guardStatements } from "./unavailable.js";
@@ -23,6 +24,7 @@ export class SqliteStore implements Store {
   readonly accounts: AccountStore;
   readonly keys: KeyStore;
   readonly audit: AuditLog;
+  readonly limits: RateLimitStore;
   readonly #db: Database.Database;
   readonly #heartbeat;
 
@@ -33,6 +35,7 @@ export class SqliteStore implements Store {
     this.accounts = new SqliteAccountStore(db);
     this.keys = new SqliteKeyStore(db);
     this.audit = new SqliteAuditLog(db);
+    this.limits = new SqliteRateLimitStore(db);
     // A committed write, so readiness fails when writes do (the store contract, `ping`).
     this.#heartbeat = guardStatements(db, {
       beat: db.prepare(

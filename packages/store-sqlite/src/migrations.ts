@@ -167,4 +167,13 @@ export const migrations: readonly string[] = [
   ) STRICT;
   CREATE INDEX handoffs_expires_at ON handoffs (expires_at);
   `,
+  // 6: rate-limit counters, shared by every process on the file.
+  `
+  CREATE TABLE rate_windows (
+    key      TEXT PRIMARY KEY,
+    count    INTEGER NOT NULL,
+    reset_at INTEGER NOT NULL
+  ) STRICT;
+  CREATE INDEX rate_windows_reset_at ON rate_windows (reset_at);
+  `,
 ];

@@ -12,6 +12,7 @@ import type {
   AccountRecord,
   AuditPage,
   AuditQuery,
+  RateLimitStore,
   RevokeReason,
   SessionRecord,
   Store,
@@ -136,6 +137,14 @@ export class SessionEngine {
   /** The signing keys: JWKS, reload, export. Rotate with {@link SessionEngine.rotateKeys}. */
   get keys(): KeyRing {
     return this.#ctx.keys;
+  }
+
+  /**
+   * The store's rate-limit counters, shared by every instance on the store; the HTTP
+   * layer decides what to count (the engine itself limits nothing).
+   */
+  get rateLimits(): RateLimitStore {
+    return this.#ctx.store.limits;
   }
 
   get policy(): Policy {

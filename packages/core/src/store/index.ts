@@ -6,7 +6,8 @@
  *   round trip;
  * - {@link AccountStore}: the optional built-in username/password accounts;
  * - {@link KeyStore}: signing keys and server secrets;
- * - {@link AuditLog}: security events.
+ * - {@link AuditLog}: security events;
+ * - {@link RateLimitStore}: rate-limit counters, shared by every instance on the store.
  *
  * A deployment may take each concern from a different backend (sessions in Redis,
  * accounts and keys in PostgreSQL). Every backend passes `@prolong/store-conformance`.
@@ -25,11 +26,13 @@
 import type { AccountStore } from "./accounts.js";
 import type { AuditLog } from "./audit.js";
 import type { KeyStore } from "./keys.js";
+import type { RateLimitStore } from "./limits.js";
 import type { SessionStore } from "./sessions.js";
 
 export type { AccountPatch, AccountRecord, AccountStore, NewAccount } from "./accounts.js";
 export type { AuditLog, AuditPage, AuditQuery, SecurityEvent } from "./audit.js";
 export type { KeyPromotion, KeyStore, StoredKey } from "./keys.js";
+export type { RateLimitStore, RateWindow } from "./limits.js";
 export type {
   HandoffRecord,
   RevocationChange,
@@ -51,6 +54,7 @@ export interface Store {
   readonly accounts: AccountStore;
   readonly keys: KeyStore;
   readonly audit: AuditLog;
+  readonly limits: RateLimitStore;
   /**
    * Readiness: resolves when every concern can serve requests, writes included, and
    * rejects (`store_unavailable`) otherwise. It commits a real, cheap write (a heartbeat
