@@ -77,7 +77,8 @@ export async function startNodeProcess(
         rmSync(dir, { recursive: true, force: true });
         resolve(code);
       };
-      if (child.exitCode !== null) return gone(child.exitCode);
+      // Gone already (exited, or killed by a test): nothing to wait for.
+      if (child.exitCode !== null || child.signalCode !== null) return gone(child.exitCode);
       child.once("exit", gone);
       child.kill("SIGTERM");
     });

@@ -6,7 +6,7 @@ import { fromEnvironment, fromFile, resolveConfig, type ServerConfig } from "./c
 import { engineFor, resourceSecretOf } from "./prolong.js";
 import { sessionState } from "./routes/admin-views.js";
 import { startServer } from "./serve.js";
-import { openStore } from "./store.js";
+import { migrateStore, openStore } from "./store.js";
 
 /** Settings from the file, the environment and the flags, later ones winning. */
 function loadConfig(flags: Record<string, unknown>): ServerConfig {
@@ -117,6 +117,15 @@ program
     };
     process.once("SIGTERM", () => stop("SIGTERM"));
     process.once("SIGINT", () => stop("SIGINT"));
+  });
+
+program
+  .command("migrate")
+  .description("bring the store's schema up to this version of prolong (run it before starting new servers)")
+  .addOption(storeOption())
+  .addOption(configOption())
+  .action(async (flags) => {
+    console.log(await migrateStore(loadConfig(flags).store));
   });
 
 const users = program.command("users").description("manage users");

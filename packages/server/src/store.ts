@@ -38,3 +38,18 @@ export function openStore(spec: string): Store {
     `store: "${spec.split(":")[0]}" is not a known store; use sqlite:PATH`,
   );
 }
+
+/**
+ * Brings the schema of the store `spec` names up to this version and says what it did.
+ * SQLite migrates whenever it is opened, so this only opens it; memory has no schema.
+ */
+export async function migrateStore(spec: string): Promise<string> {
+  if (spec === "memory:") return "memory: has no schema to migrate";
+  const store = openStore(spec);
+  try {
+    await store.ping();
+    return `${spec.split(":")[0]} schema is up to date`;
+  } finally {
+    await store.close();
+  }
+}

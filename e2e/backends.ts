@@ -1,0 +1,31 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+/** A store a server process can be pointed at with `--store`, fresh for one test file. */
+export interface BackendStore {
+  /** The `--store` value. */
+  spec: string;
+  /** Removes what the store kept. */
+  close(): Promise<void>;
+}
+
+/** A kind of store that several server processes can share. */
+export interface Backend {
+  name: string;
+  store(): Promise<BackendStore>;
+}
+
+const sqlite: Backend = {
+  name: "sqlite",
+  async store() {
+    const dir = mkdtempSync(join(tmpdir(), "prolong-shared-sqlite-"));
+    return {
+      spec: `sqlite:${join(dir, "prolong.db")}`,
+      close: async () => rmSync(dir, { recursive: true, force: true }),
+    };
+  },
+};
+
+/** Every store several instances can share, as the scale-out tests run them. */
+export const backends: readonly Backend[] = [sqlite];
