@@ -10,10 +10,19 @@ export interface BackendStore {
   close(): Promise<void>;
 }
 
+/** A store on a server of its own, which a test may take down and bring back. */
+export interface StoppableStore extends BackendStore {
+  stop(): Promise<void>;
+  start(): Promise<void>;
+}
+
 /** A kind of store that several server processes can share. */
 export interface Backend {
   name: string;
+  /** A fresh store; on a database server, one the whole run shares. */
   store(): Promise<BackendStore>;
+  /** A fresh store on a server of its own; absent where there is no server to stop (SQLite). */
+  stoppable?(): Promise<StoppableStore>;
 }
 
 const sqlite: Backend = {
