@@ -15,19 +15,24 @@
 // and the Fastify one each run in a process of their own, and so does each load generator
 // (autocannon), so none shares an event loop with what it measures. Everything binds to
 // 127.0.0.1 and stops by itself.
-import { fork, spawn } from "node:child_process";
-import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { fork } from "node:child_process";
+import { copyFileSync, existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer as createHttpServer } from "node:http";
 import { createRequire } from "node:module";
-import { createServer as createNetServer } from "node:net";
 import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import { writeResults } from "./lib/report.mjs";
+import {
+  freePort,
+  onceMessage,
+  seedNativeSessions,
+  spawnServer,
+  startLoad,
+  stopServer,
+} from "./lib/refresh-load.mjs";
+import { clearProgress, fmt, progress, writeResults } from "./lib/report.mjs";
 
 const SELF = fileURLToPath(import.meta.url);
-const CLI = fileURLToPath(new URL("../packages/server/dist/cli.js", import.meta.url));
-const FORM_HEADERS = { "content-type": "application/x-www-form-urlencoded", accept: "application/json" };
 
 const option = (name, fallback) => {
   const at = process.argv.indexOf(name);
@@ -99,109 +104,6 @@ async function runFastifyServer(workMicros) {
   process.on("disconnect", () => process.exit(0));
 }
 
-// ---- child: the load generator ---------------------------------------------------
-
-/**
- * autocannon with one chain of refresh tokens per session. Connection c of C owns
- * sessions c, c + C, c + 2C, … and walks through them round-robin; each 200 answer's
- * refresh_token replaces the token just sent, so every request is a real rotation.
- *
- * autocannon's per-connection `context` is reset each time a connection loops over its
- * `requests` (with one request: after every response), so it cannot carry a chain. The
- * state lives instead in closures that `setupClient` installs on each connection;
- * pipelining stays at 1, so a connection's next request is built only after the answer
- * to its previous one (autocannon calls onResponse, then setupRequest). Each run makes
- * exactly C connections, so slots stay disjoint; a request cut off at the end of a run
- * may still rotate on the server, and presenting its token again next run is a replay
- * inside the grace window (same successor, counted as "replayed"), not a reuse.
- *
- * The process takes an `init` message, then one `run` message per measured slice.
- */
-async function runLoadGenerator() {
-  // Listening at once: the parent's first messages may arrive before autocannon has loaded.
-  const inbox = [];
-  let arrived = () => {};
-  process.on("message", (message) => {
-    inbox.push(message);
-    arrived();
-  });
-  process.on("disconnect", () => process.exit(0));
-  const nextMessage = async () => {
-    while (inbox.length === 0) await new Promise((resolve) => (arrived = resolve));
-    return inbox.shift();
-  };
-  const { default: autocannon } = await import("autocannon");
-  const init = await nextMessage();
-  const { url, connections, chain, tokens } = init;
-  const count = tokens.length;
-  const cursors = Array.from({ length: connections }, (_, slot) => slot);
-  let clients = 0;
-  let brokenChains = 0;
-
-  function setupClient(client) {
-    const slot = clients++ % connections;
-    let current = slot;
-    client.setRequests([
-      {
-        method: "POST",
-        path: "/oauth/token",
-        headers: FORM_HEADERS,
-        setupRequest(request) {
-          current = cursors[slot];
-          cursors[slot] = current + connections < count ? current + connections : slot;
-          return {
-            ...request,
-            body: `grant_type=refresh_token&client_id=native&refresh_token=${tokens[current]}`,
-          };
-        },
-        onResponse(status, body) {
-          if (!chain || status !== 200) return;
-          let next;
-          try {
-            next = JSON.parse(body).refresh_token;
-          } catch {
-            next = undefined;
-          }
-          if (typeof next === "string") tokens[current] = next;
-          else brokenChains++;
-        },
-      },
-    ]);
-  }
-
-  for (;;) {
-    const { phase, duration } = await nextMessage();
-    clients = 0;
-    brokenChains = 0;
-    const latencies = [];
-    const instance = autocannon({ url, connections, duration, pipelining: 1, timeout: 10, setupClient });
-    let second = 0;
-    instance.on("tick", ({ counter }) => process.send({ type: "tick", phase, second: ++second, counter }));
-    // autocannon's own histogram keeps whole milliseconds; these are exact.
-    instance.on("response", (_client, _status, _bytes, ms) => latencies.push(ms));
-    const result = await instance;
-    latencies.sort((a, b) => a - b);
-    const pct = (p) => latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))];
-    const statuses = Object.fromEntries(
-      Object.entries(result.statusCodeStats).map(([code, { count: n }]) => [code, n]),
-    );
-    process.send({
-      type: "result",
-      phase,
-      requestsPerSecond: result.requests.total / result.duration,
-      requests: result.requests.total,
-      seconds: result.duration,
-      p50: pct(50) ?? 0,
-      p99: pct(99) ?? 0,
-      statuses,
-      non200: Object.entries(statuses).reduce((sum, [code, n]) => sum + (code === "200" ? 0 : n), 0),
-      connectionErrors: result.errors,
-      timeouts: result.timeouts,
-      brokenChains,
-    });
-  }
-}
-
 // ---- the bench itself -------------------------------------------------------------
 
 async function main() {
@@ -241,7 +143,7 @@ async function main() {
     const measuredInProcess = join(dir, "in-process.db");
 
     const seedStart = process.hrtime.bigint();
-    const tokens = await seed(served, issuer, USERS, SESSIONS);
+    const tokens = await seedNativeSessions(served, issuer, USERS, SESSIONS);
     const seedSeconds = Number(process.hrtime.bigint() - seedStart) / 1e9;
     clearProgress();
     console.log(
@@ -375,51 +277,7 @@ function summarise(rounds) {
   };
 }
 
-// ---- seeding -------------------------------------------------------------------------
-
-/**
- * Creates users and native sessions with the engine the server runs, on the SQLite file
- * the server then opens (same issuer, default policy, keys and refresh-token secret kept
- * in the store), before the server starts. Sessions made over the admin API take the
- * same engine path plus HTTP, and would cost this bench most of its minute.
- */
-async function seed(path, issuer, users, sessions) {
-  const { SessionEngine } = await import("@prolong/core");
-  const { openSqliteStore } = await import("@prolong/store-sqlite");
-  const store = openSqliteStore({ path });
-  try {
-    const engine = await SessionEngine.create({ store, issuer });
-    const subjectIds = [];
-    for (let i = 0; i < users; i++)
-      subjectIds.push((await engine.createAccount({ username: `bench-${i}` })).subject.id);
-    const initial = [];
-    for (let i = 0; i < sessions; i++) {
-      if (i % 1000 === 0) progress(`seeding: sessions ${i}/${sessions}`, i % 5000 === 0);
-      const set = await engine.startSessionForSubject({
-        subjectId: subjectIds[i % users],
-        clientId: "native",
-      });
-      initial.push(set.refreshToken);
-    }
-    return initial;
-  } finally {
-    await store.close();
-  }
-}
-
 // ---- processes --------------------------------------------------------------------
-
-/** A port nobody uses right now, so the issuer URL is known before the server starts. */
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const probe = createNetServer();
-    probe.once("error", reject);
-    probe.listen(0, "127.0.0.1", () => {
-      const { port } = probe.address();
-      probe.close(() => resolve(port));
-    });
-  });
-}
 
 /**
  * Starts `prolong serve` on the seeded SQLite file with a config that raises the rate
@@ -454,132 +312,12 @@ async function startProlong(where, wantedLimits, children) {
   }
 }
 
-/**
- * As e2e/server-process.ts does: spawn the CLI, resolve once it prints that it is up.
- * No demo flag: the seeded store is not empty, so no demo user is made, and none is needed.
- */
-async function spawnServer({ dir, port, issuer, store }, configFile, children) {
-  const args = ["serve", "--port", String(port), "--host", "127.0.0.1", "--issuer", issuer];
-  args.push("--store", `sqlite:${store}`, "--config", configFile);
-  const child = spawn(process.execPath, [CLI, ...args], {
-    cwd: dir,
-    // Request logs off: the bench measures the refresh path, not pino.
-    env: { PATH: process.env.PATH ?? "", PROLONG_LOG_LEVEL: "warn" },
-  });
-  children.add(child);
-  let out = "";
-  let err = "";
-  const collect = (chunk) => {
-    out += chunk;
-  };
-  child.stdout.on("data", collect);
-  child.stderr.on("data", (chunk) => {
-    err += chunk;
-  });
-  await new Promise((resolve, reject) => {
-    const fail = (message) => {
-      clearTimeout(timer);
-      reject(Object.assign(new Error(message), { output: `${err}${out}` }));
-    };
-    const timer = setTimeout(() => {
-      child.kill("SIGKILL");
-      fail("server did not print its address within 20 s");
-    }, 20_000);
-    const onExit = (code) => fail(`server exited with code ${code}`);
-    const watch = () => {
-      if (!/prolong is up at \S+ \(listening on /.test(out)) return;
-      clearTimeout(timer);
-      child.off("exit", onExit);
-      // Up: what it prints from now on is drained, not kept (a server logging each request
-      // would fill memory) and not watched (stopServer's own exit listener must stay).
-      child.stdout.off("data", collect);
-      child.stdout.off("data", watch);
-      child.stdout.resume();
-      resolve();
-    };
-    child.stdout.on("data", watch);
-    child.once("exit", onExit);
-  });
-  return { url: issuer, child };
-}
-
-function stopServer(child) {
-  return new Promise((resolve) => {
-    if (child.exitCode !== null || child.signalCode !== null) return resolve();
-    const force = setTimeout(() => child.kill("SIGKILL"), 10_000);
-    child.once("exit", () => {
-      clearTimeout(force);
-      resolve();
-    });
-    child.kill("SIGTERM");
-  });
-}
-
-/**
- * CPU seconds a process has used so far (user + system, all its threads), from Linux's
- * /proc; `null` elsewhere. Per request, it is what a server costs even when the load
- * generator, not the server, sets the pace (the bare and Fastify rows).
- */
-function cpuSeconds(pid) {
-  try {
-    // Fields after the parenthesised name: utime and stime are the 12th and 13th, in
-    // USER_HZ ticks, which the /proc interface fixes at 100 a second.
-    const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
-    return (Number(fields[11]) + Number(fields[12])) / 100;
-  } catch {
-    return null;
-  }
-}
-
 /** One of the reference servers ("bare" or "fastify"), in a process of its own. */
 async function startReference(role, children, args = []) {
   const child = fork(SELF, ["--role", role, ...args], { stdio: ["ignore", "inherit", "inherit", "ipc"] });
   children.add(child);
   const { port } = await onceMessage(child, 10_000, `${role} server did not start`);
   return { url: `http://127.0.0.1:${port}`, child };
-}
-
-/** A load-generator process aimed at `target.url`; `run` resolves with one slice's figures. */
-async function startLoad(name, target, connections, children) {
-  const child = fork(SELF, ["--role", "load"], { stdio: ["ignore", "inherit", "inherit", "ipc"] });
-  children.add(child);
-  const seconds = {};
-  child.on("message", (m) => {
-    if (m.type === "tick")
-      progress(
-        `${name}: ${m.phase}, ${m.second}/${seconds[m.phase]} s, ${fmt(m.counter)} req/s`,
-        m.second === seconds[m.phase],
-      );
-  });
-  child.send({ ...target, connections });
-  const run = async (phase, duration) => {
-    seconds[phase] = Math.ceil(duration);
-    child.send({ phase, duration });
-    for (;;) {
-      const message = await onceMessage(child, (duration + 30) * 1000, `${name}: load generator`);
-      if (message.type === "result") {
-        const { type: _, ...figures } = message;
-        return figures;
-      }
-    }
-  };
-  return { child, run };
-}
-
-function onceMessage(child, ms, what) {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${what} within ${ms / 1000} s`)), ms);
-    const onExit = (code) => {
-      clearTimeout(timer);
-      reject(new Error(`${what}: exited with code ${code}`));
-    };
-    child.once("exit", onExit);
-    child.once("message", (message) => {
-      clearTimeout(timer);
-      child.off("exit", onExit);
-      resolve(message);
-    });
-  });
 }
 
 /** `prolong_refreshes_total` by outcome, from the server's own /metrics. */
@@ -721,26 +459,6 @@ async function measureInProcess(path, issuer, seeded) {
 
 // ---- output ---------------------------------------------------------------------------
 
-function fmt(n) {
-  return Math.round(n).toLocaleString("en-US");
-}
-
-let progressShown = false;
-/** One line that rewrites itself on a terminal; in a log, only the `milestone` lines. */
-function progress(text, milestone) {
-  if (process.stderr.isTTY) {
-    process.stderr.write(`\r\x1b[K${text}`);
-    progressShown = true;
-  } else if (milestone) {
-    process.stderr.write(`${text}\n`);
-  }
-}
-
-function clearProgress() {
-  if (progressShown) process.stderr.write("\r\x1b[K");
-  progressShown = false;
-}
-
 function table(header, lines) {
   const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i].length)));
   const row = (cells) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i])));
@@ -844,5 +562,4 @@ function printPhaseTable(r) {
 const role = process.argv[2] === "--role" ? process.argv[3] : "main";
 if (role === "bare") runBareServer();
 else if (role === "fastify") await runFastifyServer(Number(process.argv[4] ?? 0));
-else if (role === "load") runLoadGenerator();
 else await main();

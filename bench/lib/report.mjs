@@ -17,3 +17,24 @@ export function writeResults(name, data) {
   writeFileSync(new URL(`${name}.json`, results), `${JSON.stringify(data, null, 2)}\n`);
   console.log(`written to bench/results/${name}.json`);
 }
+
+/** A whole number with thousands separators. */
+export function fmt(n) {
+  return Math.round(n).toLocaleString("en-US");
+}
+
+let progressShown = false;
+/** One line that rewrites itself on a terminal; in a log, only the `milestone` lines. */
+export function progress(text, milestone) {
+  if (process.stderr.isTTY) {
+    process.stderr.write(`\r\x1b[K${text}`);
+    progressShown = true;
+  } else if (milestone) {
+    process.stderr.write(`${text}\n`);
+  }
+}
+
+export function clearProgress() {
+  if (progressShown) process.stderr.write("\r\x1b[K");
+  progressShown = false;
+}

@@ -1,4 +1,5 @@
 import { randomBytes } from "node:crypto";
+import { hostname } from "node:os";
 import { isProlongError, type RateLimitStore, type SessionEngine } from "@prolong/core";
 import { CSRF_HEADER, type ErrorCode } from "@prolong/protocol";
 import Fastify, { type FastifyInstance, type preParsingAsyncHookHandler } from "fastify";
@@ -39,6 +40,8 @@ export interface ProlongRoutesOptions {
 export interface BuildAppOptions extends ProlongRoutesOptions {
   /** Where JSON log lines go (default stdout); they are redacted wherever they go. */
   logStream?: { write(line: string): void };
+  /** Fields every log line carries besides pino's `pid` and `hostname`, e.g. a worker's `{ worker: 2 }`. */
+  logBindings?: LogBindings;
   /**
    * The path prolong's routes are served under; default none (the standalone server,
    * which a proxy may front under the issuer's path).
@@ -46,6 +49,17 @@ export interface BuildAppOptions extends ProlongRoutesOptions {
   prefix?: string;
   /** Runs before a body is parsed (the Express handler gives back a body a host's parser read). */
   preParsing?: preParsingAsyncHookHandler;
+}
+
+/** Fields added to every log line of an instance. */
+export type LogBindings = Readonly<Record<string, string | number>>;
+
+/**
+ * pino's `base` option for `bindings`: the fields pino puts on every line by default
+ * (`pid`, `hostname`) plus these. Bound once, not per line as a `mixin` would be.
+ */
+export function logBase(bindings: LogBindings | undefined): { base?: Record<string, unknown> } {
+  return bindings ? { base: { pid: process.pid, hostname: hostname(), ...bindings } } : {};
 }
 
 /** Everything a log line could carry a credential in. */
@@ -91,6 +105,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
     logger: {
       level: config.logLevel,
       ...(options.logStream ? { stream: options.logStream } : {}),
+      ...logBase(options.logBindings),
       redact: { paths: redactedPaths, censor: "[redacted]" },
       serializers: {
         // The default serializer logs the full URL; a query string may hold a token.

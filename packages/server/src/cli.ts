@@ -1,12 +1,14 @@
 #!/usr/bin/env node
+import cluster from "node:cluster";
 import { readFileSync } from "node:fs";
 import { isProlongError, SECURITY_EVENT_TYPES, type SessionEngine, type SubjectDetails } from "@prolong/core";
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import { fromEnvironment, fromFile, resolveConfig, type ServerConfig } from "./config.js";
 import { engineFor, resourceSecretOf } from "./prolong.js";
 import { sessionState } from "./routes/admin-views.js";
-import { startServer } from "./serve.js";
+import { closeOnSignals, startServer } from "./serve.js";
 import { migrateStore, openStore } from "./store.js";
+import { serveAsWorker, superviseWorkers } from "./workers.js";
 
 /** Settings from the file, the environment and the flags, later ones winning. */
 function loadConfig(flags: Record<string, unknown>): ServerConfig {
@@ -100,23 +102,20 @@ program
   .option("--host <host>", "interface to bind (default localhost)")
   .option("--issuer <url>", "public URL of this server (default http://localhost:PORT)")
   .option("--demo", "create a demo user and serve the demo page and its API (also PROLONG_DEMO=1)")
+  .option(
+    "--workers <n>",
+    "processes serving the port (one per core is a good start), 1 to 64 (default 1); needs a sqlite: store",
+    (v) => Number(v),
+  )
   .addOption(storeOption())
   .addOption(configOption())
   .action(async (flags) => {
-    const { app } = await startServer(loadConfig(flags));
-    // Graceful shutdown: stop accepting, let in-flight requests finish, close the store.
-    let closing = false;
-    const stop = (signal: string) => {
-      if (closing) return;
-      closing = true;
-      app.log.info({ signal }, "shutting down");
-      app.close().then(
-        () => process.exit(0),
-        () => process.exit(1),
-      );
-    };
-    process.once("SIGTERM", () => stop("SIGTERM"));
-    process.once("SIGINT", () => stop("SIGINT"));
+    const config = loadConfig(flags);
+    // A worker runs this same command (node:cluster forks the CLI again).
+    if (cluster.isWorker) return serveAsWorker(config);
+    if (config.workers > 1) process.exit(await superviseWorkers(config));
+    const { app } = await startServer(config);
+    closeOnSignals(app, "force");
   });
 
 program
@@ -359,4 +358,6 @@ try {
     console.error(`prolong: unexpected error: ${(error as Error).message}`);
     process.exitCode = 1;
   }
+  // A worker's channel to its primary would keep it alive: it exits, so the primary sees it fail.
+  if (cluster.isWorker) process.exit();
 }

@@ -39,6 +39,10 @@ const duration = (setting: keyof typeof profileBounds, description: string) => {
     .register(settingDocs, { description, unit: "seconds" });
 };
 
+/** The most processes `prolong serve --workers` runs. */
+export const MAX_WORKERS = 64;
+const workerCount = `must be a whole number from 1 to ${MAX_WORKERS}`;
+
 /** A whole number in a range; past the maximum a limit is a typo, not a choice. */
 const whole = (min: number, max: number, unit = "") =>
   z
@@ -149,6 +153,22 @@ export const configSchema = z
       env: "PROLONG_STORE",
       flag: "--store <spec>",
     }),
+    /**
+     * `prolong serve` on several cores: processes sharing one port (workers.ts). Past 64
+     * a number is a typo, not a machine; `memory:` is refused below.
+     */
+    workers: z
+      .number({ error: workerCount })
+      .int(workerCount)
+      .min(1, workerCount)
+      .max(MAX_WORKERS, workerCount)
+      .default(1)
+      .register(settingDocs, {
+        description:
+          "Processes `prolong serve` runs on one port, each a whole server on the one store: one per core at most; `1` is a single process. `memory:` is refused, as each process would have a store of its own.",
+        env: "PROLONG_WORKERS",
+        flag: "--workers <n>",
+      }),
     audience: z.string().min(1).default("prolong").register(settingDocs, {
       description: "The `aud` of access tokens, which resource servers check.",
       env: "PROLONG_AUDIENCE",
@@ -382,6 +402,12 @@ export function resolveConfig(...layers: Record<string, unknown>[]): ServerConfi
     throw new ProlongError(
       "invalid_config",
       "issuer: required with port 0, whose real port is only known later",
+    );
+  }
+  if (config.workers > 1 && config.store === "memory:") {
+    throw new ProlongError(
+      "invalid_config",
+      `workers: ${config.workers} processes cannot share a memory: store (each would have its own, and a session made by one would be unknown to the others); use sqlite:PATH, or one worker`,
     );
   }
   const issuer = (config.issuer ?? `http://localhost:${config.port}`).replace(/\/+$/, "");

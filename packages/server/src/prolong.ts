@@ -10,7 +10,7 @@ import {
 } from "@prolong/core";
 import type { FastifyInstance, FastifyPluginAsync } from "fastify";
 import { pino } from "pino";
-import { buildApp, mountProlong, type ProlongRoutesOptions } from "./app.js";
+import { buildApp, type LogBindings, logBase, mountProlong, type ProlongRoutesOptions } from "./app.js";
 import { trustProxyOption } from "./client-address.js";
 import {
   type ProlongSettings,
@@ -86,6 +86,8 @@ export interface ProlongOptions {
   engine?: EngineExtras;
   /** Where JSON log lines of prolong's own Fastify instances and background tasks go; default stdout. */
   logStream?: { write(line: string): void };
+  /** Fields every one of those log lines carries, e.g. a worker's `{ worker: 2 }`. */
+  logBindings?: LogBindings;
   /** Where rate-limit counters live; default the store's, shared by every instance on it. */
   rateLimitStore?: RateLimitStore;
 }
@@ -161,7 +163,10 @@ export async function createProlong(
     throw error;
   }
 
-  const log = pino({ level: config.logLevel }, options.logStream ?? process.stdout);
+  const log = pino(
+    { level: config.logLevel, ...logBase(options.logBindings) },
+    options.logStream ?? process.stdout,
+  );
   // Rotations by the CLI or another instance are picked up within seconds: a reload is
   // one query, keys already imported are not imported again.
   const keyReload = setInterval(() => {
@@ -179,7 +184,11 @@ export async function createProlong(
     publicDir: config.demo && existsSync(defaultPublicDir) ? defaultPublicDir : null,
     ...(options.rateLimitStore ? { rateLimitStore: options.rateLimitStore } : {}),
   };
-  const appOptions = { ...routes, ...(options.logStream ? { logStream: options.logStream } : {}) };
+  const appOptions = {
+    ...routes,
+    ...(options.logStream ? { logStream: options.logStream } : {}),
+    ...(options.logBindings ? { logBindings: options.logBindings } : {}),
+  };
   const mountPath = issuerPath(config.issuer);
   const cookiePath = refreshCookiePath(config.issuer);
 

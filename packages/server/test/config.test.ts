@@ -85,6 +85,33 @@ describe("demo mode", () => {
   });
 });
 
+describe("workers", () => {
+  it("is one process unless asked for more", () => {
+    expect(resolveConfig({ issuer: "https://auth.example.test" }).workers).toBe(1);
+    expect(resolveConfig({ issuer: "https://auth.example.test", workers: 64 }).workers).toBe(64);
+  });
+
+  it.each([0, 65, 2.5, Number.NaN, "2"])("refuses %s, naming the setting", (workers) => {
+    expect(refusal({ workers })).toBe("workers: must be a whole number from 1 to 64");
+  });
+
+  it("refuses a memory: store for more than one, which each worker would hold alone", () => {
+    expect(refusal({ workers: 2, store: "memory:" })).toMatch(
+      /^workers: 2 processes cannot share a memory: store .*; use sqlite:PATH, or one worker$/,
+    );
+    expect(resolveConfig({ issuer: "https://auth.example.test", workers: 1, store: "memory:" }).workers).toBe(
+      1,
+    );
+  });
+
+  it("is read from PROLONG_WORKERS as a number", () => {
+    expect(fromEnvironment({ PROLONG_WORKERS: "4" })).toEqual({ workers: 4 });
+    expect(refusal(fromEnvironment({ PROLONG_WORKERS: "four" }))).toBe(
+      "workers: must be a whole number from 1 to 64",
+    );
+  });
+});
+
 describe("a misspelt setting", () => {
   it("names the nearest top-level setting", () => {
     expect(refusal({ prot: 3000 })).toBe("prot: unknown setting; did you mean port?");

@@ -1,0 +1,198 @@
+// What the refresh benches share: seeding a SQLite store with native sessions, starting
+// `prolong serve` on it, and driving refreshes with a load generator in a process of its
+// own (refresh-load-generator.mjs). Everything binds to 127.0.0.1.
+import { fork, spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { createServer as createNetServer } from "node:net";
+import { fileURLToPath } from "node:url";
+import { fmt, progress } from "./report.mjs";
+
+const CLI = fileURLToPath(new URL("../../packages/server/dist/cli.js", import.meta.url));
+const GENERATOR = fileURLToPath(new URL("./refresh-load-generator.mjs", import.meta.url));
+
+/**
+ * Creates users and native sessions with the engine the server runs, on the SQLite file
+ * the server then opens (same issuer, default policy, keys and refresh-token secret kept
+ * in the store), before the server starts. Sessions made over the admin API take the
+ * same engine path plus HTTP, and would cost this bench most of its minute.
+ */
+export async function seedNativeSessions(path, issuer, users, sessions) {
+  const { SessionEngine } = await import("@prolong/core");
+  const { openSqliteStore } = await import("@prolong/store-sqlite");
+  const store = openSqliteStore({ path });
+  try {
+    const engine = await SessionEngine.create({ store, issuer });
+    const subjectIds = [];
+    for (let i = 0; i < users; i++)
+      subjectIds.push((await engine.createAccount({ username: `bench-${i}` })).subject.id);
+    const initial = [];
+    for (let i = 0; i < sessions; i++) {
+      if (i % 1000 === 0) progress(`seeding: sessions ${i}/${sessions}`, i % 5000 === 0);
+      const set = await engine.startSessionForSubject({
+        subjectId: subjectIds[i % users],
+        clientId: "native",
+      });
+      initial.push(set.refreshToken);
+    }
+    return initial;
+  } finally {
+    await store.close();
+  }
+}
+
+/** A port nobody uses right now, so the issuer URL is known before the server starts. */
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const probe = createNetServer();
+    probe.once("error", reject);
+    probe.listen(0, "127.0.0.1", () => {
+      const { port } = probe.address();
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
+/**
+ * As e2e/server-process.ts does: spawn the CLI (`args` added to its flags), resolve once
+ * it prints that it is up. No demo flag: the seeded store is not empty, so no demo user
+ * is made, and none is needed.
+ */
+export async function spawnServer({ dir, port, issuer, store, args: extra = [] }, configFile, children) {
+  const args = ["serve", "--port", String(port), "--host", "127.0.0.1", "--issuer", issuer];
+  args.push("--store", `sqlite:${store}`, "--config", configFile, ...extra);
+  const child = spawn(process.execPath, [CLI, ...args], {
+    cwd: dir,
+    // Request logs off: the bench measures the refresh path, not pino.
+    env: { PATH: process.env.PATH ?? "", PROLONG_LOG_LEVEL: "warn" },
+  });
+  children.add(child);
+  let out = "";
+  let err = "";
+  const collect = (chunk) => {
+    out += chunk;
+  };
+  child.stdout.on("data", collect);
+  child.stderr.on("data", (chunk) => {
+    err += chunk;
+  });
+  await new Promise((resolve, reject) => {
+    const fail = (message) => {
+      clearTimeout(timer);
+      reject(Object.assign(new Error(message), { output: `${err}${out}` }));
+    };
+    const timer = setTimeout(() => {
+      child.kill("SIGKILL");
+      fail("server did not print its address within 20 s");
+    }, 20_000);
+    const onExit = (code) => fail(`server exited with code ${code}`);
+    const watch = () => {
+      if (!/prolong is up at \S+ \(listening on /.test(out)) return;
+      clearTimeout(timer);
+      child.off("exit", onExit);
+      // Up: what it prints from now on is drained, not kept (a server logging each request
+      // would fill memory) and not watched (stopServer's own exit listener must stay).
+      child.stdout.off("data", collect);
+      child.stdout.off("data", watch);
+      child.stdout.resume();
+      resolve();
+    };
+    child.stdout.on("data", watch);
+    child.once("exit", onExit);
+  });
+  return { url: issuer, child };
+}
+
+/** SIGTERM, then SIGKILL if it has not exited 10 s later; resolves once it has. */
+export function stopServer(child) {
+  return new Promise((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) return resolve();
+    const force = setTimeout(() => child.kill("SIGKILL"), 10_000);
+    child.once("exit", () => {
+      clearTimeout(force);
+      resolve();
+    });
+    child.kill("SIGTERM");
+  });
+}
+
+/** A load-generator process aimed at `target.url`; `run` resolves with one slice's figures. */
+export async function startLoad(name, target, connections, children) {
+  const child = fork(GENERATOR, [], { stdio: ["ignore", "inherit", "inherit", "ipc"] });
+  children.add(child);
+  const seconds = {};
+  child.on("message", (m) => {
+    if (m.type === "tick")
+      progress(
+        `${name}: ${m.phase}, ${m.second}/${seconds[m.phase]} s, ${fmt(m.counter)} req/s`,
+        m.second === seconds[m.phase],
+      );
+  });
+  child.send({ ...target, connections });
+  const run = async (phase, duration) => {
+    seconds[phase] = Math.ceil(duration);
+    child.send({ phase, duration });
+    for (;;) {
+      const message = await onceMessage(child, (duration + 30) * 1000, `${name}: load generator`);
+      if (message.type === "result") {
+        const { type: _, ...figures } = message;
+        return figures;
+      }
+    }
+  };
+  return { child, run };
+}
+
+/** The child's next message; rejects if it exits first or stays silent for `ms`. */
+export function onceMessage(child, ms, what) {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${what} within ${ms / 1000} s`)), ms);
+    const onExit = (code) => {
+      clearTimeout(timer);
+      reject(new Error(`${what}: exited with code ${code}`));
+    };
+    child.once("exit", onExit);
+    child.once("message", (message) => {
+      clearTimeout(timer);
+      child.off("exit", onExit);
+      resolve(message);
+    });
+  });
+}
+
+/**
+ * CPU seconds a process has used so far (user + system, all its threads), from Linux's
+ * /proc; `null` elsewhere. Per request, it is what a server costs even when the load
+ * generator, not the server, sets the pace (the bare and Fastify rows).
+ */
+export function cpuSeconds(pid) {
+  try {
+    // Fields after the parenthesised name: utime and stime are the 12th and 13th, in
+    // USER_HZ ticks, which the /proc interface fixes at 100 a second.
+    const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * CPU seconds a process and its children have used so far (a `--workers` primary and
+ * its workers), from /proc; `null` elsewhere. Children that have exited are not counted.
+ */
+export function treeCpuSeconds(pid) {
+  const own = cpuSeconds(pid);
+  if (own === null) return null;
+  let children;
+  try {
+    children = readFileSync(`/proc/${pid}/task/${pid}/children`, "utf8").trim().split(/\s+/).filter(Boolean);
+  } catch {
+    return null;
+  }
+  let total = own;
+  for (const child of children) {
+    const seconds = treeCpuSeconds(Number(child));
+    if (seconds === null) return null;
+    total += seconds;
+  }
+  return total;
+}
