@@ -45,10 +45,11 @@ function describeFailure(error: unknown): string | null {
   if (typeof error !== "object" || error === null) return null;
   const { code, message } = error as { code?: unknown; message?: unknown };
   if (typeof code === "string") {
+    // Socket codes first: EPIPE has the shape of a SQLSTATE.
+    if (NETWORK_CODES.has(code)) return code;
     if (/^[0-9A-Z]{5}$/.test(code)) {
       return UNAVAILABLE_STATES.has(code) || UNAVAILABLE_CLASSES.includes(code.slice(0, 2)) ? code : null;
     }
-    if (NETWORK_CODES.has(code)) return code;
   }
   if (typeof message === "string" && DRIVER_MESSAGES.some((pattern) => pattern.test(message))) {
     return message;
