@@ -285,8 +285,10 @@ export class PostgresSessionStore implements SessionStore {
         request.idleTimeoutMs,
       ],
     );
-    const outcome = row?.outcome as { status: RotateOutcome["status"]; session?: Row; subject?: Row };
-    if (outcome.status === "unknown" || !outcome.session || !outcome.subject) return { status: "unknown" };
+    const outcome = row?.outcome as
+      | { status: RotateOutcome["status"]; session?: Row; subject?: Row }
+      | undefined;
+    if (!outcome?.session || !outcome.subject || outcome.status === "unknown") return { status: "unknown" };
     return {
       status: outcome.status,
       session: toSession(outcome.session),

@@ -62,11 +62,6 @@ function describeFailure(error: unknown): string | null {
   return null;
 }
 
-/** True when `error` says the server itself cannot serve now (see {@link classifyFailure}). */
-export function isOutage(error: unknown): boolean {
-  return describeFailure(error) !== null;
-}
-
 /**
  * `store_unavailable`, keeping the driver's error as its cause, for a failure of the
  * server or the connection to it (the store contract: callers answer "try again later",
