@@ -1,8 +1,10 @@
 import { type ChildProcessWithoutNullStreams, spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { freePort } from "../testing/free-port.js";
+
+export { freePort };
 
 const CLI = new URL("../packages/server/dist/cli.js", import.meta.url).pathname;
 
@@ -15,18 +17,6 @@ export interface RunningServer {
   /** Where it runs; its default store is `./data/prolong.db` under it. */
   dir: string;
   stop: () => Promise<number | null>;
-}
-
-/** A port nobody uses right now, so the issuer URL can be known before the server starts. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once("error", reject);
-    probe.listen(0, "127.0.0.1", () => {
-      const { port } = probe.address() as { port: number };
-      probe.close(() => resolve(port));
-    });
-  });
 }
 
 /** A node process started for a test, in a directory of its own that `stop` removes. */

@@ -1,0 +1,64 @@
+import type { KeyPromotion, KeyStore, StoredKey } from "@prolong/core";
+import type { PostgresDatabase, Row } from "./database.js";
+
+function toKey(row: Row): StoredKey {
+  return {
+    kid: row.kid as string,
+    alg: row.alg as string,
+    privateKey: row.private_key as string,
+    publicJwk: row.public_jwk as string | null,
+    createdAt: row.created_at as number,
+    activatedAt: row.activated_at as number | null,
+    retiredAt: row.retired_at as number | null,
+  };
+}
+
+/** Signing keys and server secrets on PostgreSQL; promotion is one function call (migrations.ts). */
+export class PostgresKeyStore implements KeyStore {
+  readonly #db: PostgresDatabase;
+
+  constructor(db: PostgresDatabase) {
+    this.#db = db;
+  }
+
+  async putKey(key: StoredKey): Promise<boolean> {
+    const inserted = await this.#db.run(
+      `INSERT INTO signing_keys (kid, alg, private_key, public_jwk, created_at, activated_at, retired_at)
+        VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING`,
+      [key.kid, key.alg, key.privateKey, key.publicJwk, key.createdAt, key.activatedAt, key.retiredAt],
+    );
+    return inserted === 1;
+  }
+
+  async listKeys(): Promise<StoredKey[]> {
+    return (await this.#db.query("SELECT * FROM signing_keys ORDER BY created_at, kid")).map(toKey);
+  }
+
+  async promoteKey(promotion: KeyPromotion): Promise<boolean> {
+    const [row] = await this.#db.query<{ promoted: boolean }>("SELECT promote_key($1, $2, $3) AS promoted", [
+      promotion.next,
+      promotion.active,
+      promotion.now,
+    ]);
+    return row?.promoted === true;
+  }
+
+  async deleteKey(kid: string): Promise<boolean> {
+    return (await this.#db.run("DELETE FROM signing_keys WHERE kid = $1", [kid])) === 1;
+  }
+
+  async claimSecret(name: string, candidate: string): Promise<string> {
+    // When a concurrent claim inserted first, ON CONFLICT waited for it to commit, so the
+    // read that follows (a new snapshot) finds its value: every claimant agrees on one.
+    const [inserted] = await this.#db.query<{ value: string }>(
+      "INSERT INTO secrets (name, value) VALUES ($1, $2) ON CONFLICT DO NOTHING RETURNING value",
+      [name, candidate],
+    );
+    if (inserted) return inserted.value;
+    const [stored] = await this.#db.query<{ value: string }>("SELECT value FROM secrets WHERE name = $1", [
+      name,
+    ]);
+    if (!stored) throw new Error(`secret ${name} vanished while it was being claimed`);
+    return stored.value;
+  }
+}

@@ -1,0 +1,394 @@
+import type {
+  HandoffRecord,
+  RevocationChange,
+  RevocationPage,
+  RevocationRead,
+  RevokeReason,
+  RotateOutcome,
+  RotateRequest,
+  SessionListOptions,
+  SessionRecord,
+  SessionStore,
+  SubjectPatch,
+  SubjectRecord,
+} from "@prolong/core";
+import type { PostgresDatabase, Row } from "./database.js";
+import type { RevocationWatch } from "./revocation-watch.js";
+
+const SUBJECT_COLUMNS = "id, disabled, token_version, reauth_required_at, claims, created_at, updated_at";
+
+/** Session columns, in the order `createSession` binds them. */
+const SESSION_COLUMNS = [
+  "id",
+  "subject_id",
+  "client_id",
+  "device_name",
+  "user_agent",
+  "ip",
+  "created_at",
+  "auth_time",
+  "last_active_at",
+  "idle_expires_at",
+  "absolute_expires_at",
+  "token_version",
+  "generation",
+  "current_hash",
+  "previous_hash",
+  "rotated_at",
+  "revoked_at",
+  "revoked_reason",
+] as const;
+
+/**
+ * The hot read: a session and its subject by primary keys, in one statement. Subject
+ * columns are prefixed so they do not shadow the session's.
+ */
+const READ_SESSION_SQL = `SELECT s.*,
+    u.disabled AS subject_disabled, u.token_version AS subject_token_version,
+    u.reauth_required_at AS subject_reauth_required_at, u.claims AS subject_claims,
+    u.created_at AS subject_created_at, u.updated_at AS subject_updated_at
+  FROM sessions AS s JOIN subjects AS u ON u.id = s.subject_id
+  WHERE s.id = $1`;
+
+/** Live at $now — the SQL twin of `isSessionLive`. */
+const live = (now: string) => `revoked_at IS NULL AND idle_expires_at > ${now}
+  AND (absolute_expires_at IS NULL OR absolute_expires_at > ${now})`;
+
+/**
+ * A subject's sessions as `listSessions` narrows them, newest first, ties by id
+ * (code-point order: the column's collation is "C"). The index
+ * `sessions_subject (subject_id, created_at, id)` gives the order, so a page is a range read.
+ */
+function listSessionsQuery(
+  subjectId: string,
+  now: number,
+  options: SessionListOptions,
+): { text: string; values: unknown[] } {
+  const values: unknown[] = [];
+  const param = (value: unknown, type: string) => {
+    values.push(value);
+    return `$${values.length}::${type}`;
+  };
+  const where = [`subject_id = ${param(subjectId, "text")}`];
+  if (options.ended !== true) where.push(live(param(now, "bigint")));
+  if (options.clientId !== undefined) where.push(`client_id = ${param(options.clientId, "text")}`);
+  if (options.after) {
+    const { createdAt, id } = options.after;
+    where.push(`(created_at, id) < (${param(createdAt, "bigint")}, ${param(id, "text")})`);
+  }
+  // LIMIT NULL is no limit.
+  const limit = param(options.limit ?? null, "bigint");
+  return {
+    text: `SELECT * FROM sessions WHERE ${where.join(" AND ")} ORDER BY created_at DESC, id DESC LIMIT ${limit}`,
+    values,
+  };
+}
+
+/** A subject from a row of `subjects`, or from the `subject_`-prefixed columns of a joined row. */
+function toSubject(row: Row, prefix = ""): SubjectRecord {
+  return {
+    id: (prefix ? row.subject_id : row.id) as string,
+    disabled: row[`${prefix}disabled`] as boolean,
+    tokenVersion: row[`${prefix}token_version`] as number,
+    reauthRequiredAt: row[`${prefix}reauth_required_at`] as number | null,
+    claims: row[`${prefix}claims`] as Record<string, unknown>,
+    createdAt: row[`${prefix}created_at`] as number,
+    updatedAt: row[`${prefix}updated_at`] as number,
+  };
+}
+
+/** A session from a row of `sessions` (or the same columns as JSON, from `rotate_session`). */
+function toSession(row: Row): SessionRecord {
+  return {
+    id: row.id as string,
+    subjectId: row.subject_id as string,
+    clientId: row.client_id as string,
+    deviceName: row.device_name as string | null,
+    userAgent: row.user_agent as string | null,
+    ip: row.ip as string | null,
+    createdAt: row.created_at as number,
+    authTime: row.auth_time as number,
+    lastActiveAt: row.last_active_at as number,
+    idleExpiresAt: row.idle_expires_at as number,
+    absoluteExpiresAt: row.absolute_expires_at as number | null,
+    tokenVersion: row.token_version as number,
+    generation: row.generation as number,
+    currentHash: row.current_hash as string,
+    previousHash: row.previous_hash as string | null,
+    rotatedAt: row.rotated_at as number | null,
+    revokedAt: row.revoked_at as number | null,
+    revokedReason: row.revoked_reason as RevokeReason | null,
+  };
+}
+
+function toChange(row: Row): RevocationChange {
+  const cursor = String(row.seq);
+  const at = row.at as number;
+  const subjectId = row.subject_id as string;
+  return row.kind === "revoked"
+    ? { cursor, kind: "revoked", sessionId: row.session_id as string, subjectId, at }
+    : { cursor, kind: "version", subjectId, version: row.version as number, at };
+}
+
+/** Cursors of this store are the changelog's `seq`, written in decimal. */
+function parseCursor(cursor: string): number {
+  const seq = Number(cursor);
+  if (!/^\d{1,16}$/.test(cursor) || !Number.isSafeInteger(seq)) {
+    throw new TypeError(`not a cursor of this store: ${cursor}`);
+  }
+  return seq;
+}
+
+/**
+ * Changes after a cursor and the head of the changelog, read by one statement, so both
+ * come from one snapshot. With `since`, the scan starts at the first change at or after
+ * it (found through the `at` index), not at the oldest retained row.
+ */
+const READ_CHANGES_SQL = `SELECT c.*, head.seq AS head
+  FROM (SELECT max(seq) AS seq FROM revocation_changes) AS head
+  LEFT JOIN LATERAL (
+    SELECT * FROM revocation_changes
+      WHERE seq > $1 AND ($2::bigint IS NULL OR (at >= $2 AND seq >= (
+        SELECT min(seq) FROM revocation_changes WHERE at >= $2)))
+      ORDER BY seq LIMIT $3
+  ) AS c ON true
+  ORDER BY c.seq`;
+
+/**
+ * Sessions, subjects and the revocation changelog on PostgreSQL. Every operation is one
+ * statement; those that read, decide and write, or revoke and append to the changelog,
+ * call a function of the migrations, so they commit as one transaction in one round trip.
+ */
+export class PostgresSessionStore implements SessionStore {
+  readonly #db: PostgresDatabase;
+  readonly #watch: RevocationWatch;
+
+  constructor(db: PostgresDatabase, watch: RevocationWatch) {
+    this.#db = db;
+    this.#watch = watch;
+  }
+
+  async ensureSubject(id: string, now: number): Promise<SubjectRecord> {
+    // Read first: the subject usually exists, and a read writes nothing. Then insert;
+    // when a concurrent insert won, ON CONFLICT waited for it to commit, so the last
+    // read (a new snapshot) finds its row.
+    const select = `SELECT ${SUBJECT_COLUMNS} FROM subjects WHERE id = $1`;
+    const row =
+      (await this.#db.query(select, [id]))[0] ??
+      (
+        await this.#db.query(
+          `INSERT INTO subjects (id, created_at, updated_at) VALUES ($1, $2, $2)
+            ON CONFLICT DO NOTHING RETURNING ${SUBJECT_COLUMNS}`,
+          [id, now],
+        )
+      )[0] ??
+      (await this.#db.query(select, [id]))[0];
+    if (!row) throw new Error(`subject ${id} vanished while it was being created`);
+    return toSubject(row);
+  }
+
+  async findSubject(id: string): Promise<SubjectRecord | null> {
+    const [row] = await this.#db.query(`SELECT ${SUBJECT_COLUMNS} FROM subjects WHERE id = $1`, [id]);
+    return row ? toSubject(row) : null;
+  }
+
+  async updateSubject(id: string, patch: SubjectPatch, now: number): Promise<SubjectRecord | null> {
+    const [row] = await this.#db.query(
+      `UPDATE subjects SET
+          disabled = CASE WHEN $3 THEN $4 ELSE disabled END,
+          reauth_required_at = CASE WHEN $5 THEN $6::bigint ELSE reauth_required_at END,
+          claims = CASE WHEN $7 THEN $8::json ELSE claims END,
+          updated_at = $2
+        WHERE id = $1 RETURNING ${SUBJECT_COLUMNS}`,
+      [
+        id,
+        now,
+        patch.disabled !== undefined,
+        patch.disabled === true,
+        patch.reauthRequiredAt !== undefined,
+        patch.reauthRequiredAt ?? null,
+        patch.claims !== undefined,
+        JSON.stringify(patch.claims ?? {}),
+      ],
+    );
+    return row ? toSubject(row) : null;
+  }
+
+  async bumpTokenVersion(id: string, now: number): Promise<SubjectRecord | null> {
+    const [row] = await this.#db.query("SELECT * FROM bump_token_version($1, $2)", [id, now]);
+    return row ? toSubject(row) : null;
+  }
+
+  async createSession(session: SessionRecord): Promise<void> {
+    const s = session;
+    await this.#db.run(
+      `INSERT INTO sessions (${SESSION_COLUMNS.join(", ")})
+        VALUES (${SESSION_COLUMNS.map((_, i) => `$${i + 1}`).join(", ")})`,
+      [
+        s.id,
+        s.subjectId,
+        s.clientId,
+        s.deviceName,
+        s.userAgent,
+        s.ip,
+        s.createdAt,
+        s.authTime,
+        s.lastActiveAt,
+        s.idleExpiresAt,
+        s.absoluteExpiresAt,
+        s.tokenVersion,
+        s.generation,
+        s.currentHash,
+        s.previousHash,
+        s.rotatedAt,
+        s.revokedAt,
+        s.revokedReason,
+      ],
+    );
+  }
+
+  async readSession(id: string): Promise<{ session: SessionRecord; subject: SubjectRecord } | null> {
+    const [row] = await this.#db.query(READ_SESSION_SQL, [id]);
+    return row ? { session: toSession(row), subject: toSubject(row, "subject_") } : null;
+  }
+
+  async listSessions(
+    subjectId: string,
+    now: number,
+    options: SessionListOptions = {},
+  ): Promise<SessionRecord[]> {
+    const { text, values } = listSessionsQuery(subjectId, now, options);
+    const rows = await this.#db.query(text, values);
+    return rows.map(toSession);
+  }
+
+  async renameSession(id: string, deviceName: string): Promise<SessionRecord | null> {
+    const [row] = await this.#db.query(
+      "UPDATE sessions SET device_name = $2 WHERE id = $1 AND revoked_at IS NULL RETURNING *",
+      [id, deviceName],
+    );
+    return row ? toSession(row) : null;
+  }
+
+  async rotate(request: RotateRequest): Promise<RotateOutcome> {
+    // One round trip: the function locks the session row, decides and writes (migrations.ts).
+    const [row] = await this.#db.query<{ outcome: Row }>(
+      "SELECT rotate_session($1, $2, $3, $4, $5, $6, $7, $8) AS outcome",
+      [
+        request.sessionId,
+        request.clientId,
+        request.generation,
+        request.presentedHash,
+        request.successorHash,
+        request.now,
+        request.graceMs,
+        request.idleTimeoutMs,
+      ],
+    );
+    const outcome = row?.outcome as
+      | { status: RotateOutcome["status"]; session?: Row; subject?: Row }
+      | undefined;
+    if (!outcome?.session || !outcome.subject || outcome.status === "unknown") return { status: "unknown" };
+    return {
+      status: outcome.status,
+      session: toSession(outcome.session),
+      subject: toSubject(outcome.subject),
+    };
+  }
+
+  async touchSession(id: string, now: number, idleTimeoutMs: number): Promise<SessionRecord | null> {
+    const [row] = await this.#db.query(
+      `UPDATE sessions SET last_active_at = $2, idle_expires_at = LEAST($2 + $3::bigint, absolute_expires_at)
+        WHERE id = $1 AND ${live("$2::bigint")} RETURNING *`,
+      [id, now, idleTimeoutMs],
+    );
+    return row ? toSession(row) : null;
+  }
+
+  async revokeSession(id: string, reason: RevokeReason, now: number): Promise<SessionRecord | null> {
+    const [row] = await this.#db.query("SELECT * FROM revoke_session($1, $2, $3)", [id, reason, now]);
+    return row ? toSession(row) : null;
+  }
+
+  async revokeSubjectSessions(
+    subjectId: string,
+    options: { exceptId?: string; reason: RevokeReason; now: number },
+  ): Promise<SessionRecord[]> {
+    const rows = await this.#db.query("SELECT * FROM revoke_subject_sessions($1, $2, $3, $4)", [
+      subjectId,
+      options.exceptId ?? null,
+      options.reason,
+      options.now,
+    ]);
+    return rows.map(toSession);
+  }
+
+  async putHandoff(handoff: HandoffRecord): Promise<void> {
+    await this.#db.run(
+      `INSERT INTO handoffs (hash, subject_id, client_id, device_name, token_version, created_at, expires_at)
+        VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+      [
+        handoff.hash,
+        handoff.subjectId,
+        handoff.clientId,
+        handoff.deviceName,
+        handoff.tokenVersion,
+        handoff.createdAt,
+        handoff.expiresAt,
+      ],
+    );
+  }
+
+  async takeHandoff(hash: string, now: number): Promise<HandoffRecord | null> {
+    // One statement: of concurrent takes (any instance), exactly one deletes the row.
+    const [row] = await this.#db.query("DELETE FROM handoffs WHERE hash = $1 RETURNING *", [hash]);
+    if (!row || now >= (row.expires_at as number)) return null;
+    return {
+      hash: row.hash as string,
+      subjectId: row.subject_id as string,
+      clientId: row.client_id as string,
+      deviceName: row.device_name as string | null,
+      tokenVersion: row.token_version as number,
+      createdAt: row.created_at as number,
+      expiresAt: row.expires_at as number,
+    };
+  }
+
+  async readRevocations(request: RevocationRead): Promise<RevocationPage> {
+    const after = request.after === null ? 0 : parseCursor(request.after);
+    const rows = await this.#db.query(READ_CHANGES_SQL, [after, request.since ?? null, request.limit]);
+    const changes = rows.filter((row) => row.seq !== null).map(toChange);
+    const last = changes.at(-1);
+    if (last && changes.length >= request.limit) return { changes, cursor: last.cursor };
+    // Not full: everything committed when the snapshot was taken has been seen, so the
+    // head is a cursor that no later append can come before (appends commit in seq order).
+    const head = (rows[0]?.head as number | null) ?? 0;
+    return { changes, cursor: String(Math.max(after, head)) };
+  }
+
+  /**
+   * Wakes `wake` when any instance appends to this schema's changelog (LISTEN/NOTIFY on a
+   * connection of its own), and once more whenever that connection is (re)established.
+   */
+  watchRevocations(wake: () => void): () => void {
+    return this.#watch.add(wake);
+  }
+
+  async purge(before: number): Promise<number> {
+    // One statement: every data-modifying part runs to completion in one transaction.
+    const [row] = await this.#db.query<{ deleted: number }>(
+      `WITH gone AS (
+          DELETE FROM sessions
+            WHERE revoked_at < $1 OR idle_expires_at <= $1 OR absolute_expires_at <= $1
+            RETURNING 1
+        ), changes AS (
+          DELETE FROM revocation_changes WHERE at < $1
+        ), handoffs AS (
+          DELETE FROM handoffs WHERE expires_at < $1
+        )
+        SELECT count(*) AS deleted FROM gone`,
+      [before],
+    );
+    return row?.deleted ?? 0;
+  }
+}

@@ -1,0 +1,226 @@
+import { isProlongError } from "@prolong/core";
+import { migratePostgres, openPostgresStore, SCHEMA_VERSION } from "@prolong/store-postgres";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  dropSchema,
+  type PostgresServer,
+  startPostgresServer,
+  testSchemaName,
+} from "../../../testing/postgres-server.js";
+import { rejection, withAdmin } from "./admin.js";
+
+const T0 = Date.UTC(2026, 0, 1);
+
+let server: PostgresServer;
+beforeAll(async () => {
+  server = await startPostgresServer();
+});
+afterAll(async () => {
+  await server?.close();
+});
+
+/** The versions `schema_migrations` of `schema` records, in order. */
+async function recordedVersions(schema: string): Promise<number[]> {
+  return withAdmin(server, schema, async (client) => {
+    const { rows } = await client.query<{ version: number }>(
+      "SELECT version FROM schema_migrations ORDER BY version",
+    );
+    return rows.map((row) => row.version);
+  });
+}
+
+async function schemaExists(schema: string): Promise<boolean> {
+  return withAdmin(server, undefined, async (client) => {
+    const { rowCount } = await client.query("SELECT 1 FROM pg_namespace WHERE nspname = $1", [schema]);
+    return rowCount === 1;
+  });
+}
+
+const allVersions = Array.from({ length: SCHEMA_VERSION }, (_, i) => i + 1);
+
+describe("migratePostgres", () => {
+  it("creates the schema and its tables on a fresh database, recording every version", async () => {
+    const schema = testSchemaName();
+    try {
+      expect(await migratePostgres({ connectionString: server.url, schema })).toEqual({
+        from: 0,
+        to: SCHEMA_VERSION,
+      });
+      expect(await recordedVersions(schema)).toEqual(allVersions);
+      const tables = await withAdmin(server, undefined, async (client) => {
+        const { rows } = await client.query<{ name: string }>(
+          "SELECT table_name AS name FROM information_schema.tables WHERE table_schema = $1 ORDER BY 1",
+          [schema],
+        );
+        return rows.map((row) => row.name);
+      });
+      expect(tables).toEqual(
+        expect.arrayContaining(["sessions", "subjects", "revocation_changes", "events", "rate_windows"]),
+      );
+    } finally {
+      await dropSchema(server, schema);
+    }
+  });
+
+  it("finds nothing to do when run again, and changes nothing", async () => {
+    const schema = testSchemaName();
+    try {
+      await migratePostgres({ connectionString: server.url, schema });
+      const applied = await withAdmin(server, schema, (c) => c.query("SELECT * FROM schema_migrations"));
+      expect(await migratePostgres({ connectionString: server.url, schema })).toEqual({
+        from: SCHEMA_VERSION,
+        to: SCHEMA_VERSION,
+      });
+      const again = await withAdmin(server, schema, (c) => c.query("SELECT * FROM schema_migrations"));
+      expect(again.rows).toEqual(applied.rows);
+    } finally {
+      await dropSchema(server, schema);
+    }
+  });
+
+  it("lets instances migrating at the same time take turns: one applies, the others find it done", async () => {
+    const schema = testSchemaName();
+    try {
+      // Each call has its own connection; without the lock they would race to create the
+      // schema and its tables, and all but one would fail.
+      const results = await Promise.all(
+        Array.from({ length: 4 }, () => migratePostgres({ connectionString: server.url, schema })),
+      );
+      expect(results.filter((r) => r.from === 0)).toHaveLength(1);
+      expect(results.filter((r) => r.from === SCHEMA_VERSION)).toHaveLength(3);
+      expect(await recordedVersions(schema)).toEqual(allVersions);
+    } finally {
+      await dropSchema(server, schema);
+    }
+  });
+
+  it("leaves the schema as it was when a migration fails", async () => {
+    const schema = testSchemaName();
+    try {
+      // A table in the way of the first migration.
+      await withAdmin(server, undefined, async (client) => {
+        await client.query(`CREATE SCHEMA "${schema}"`);
+        await client.query(`CREATE TABLE "${schema}".sessions (x integer)`);
+      });
+      const error = await rejection(migratePostgres({ connectionString: server.url, schema }));
+      expect((error as { code?: string }).code).toBe("42P07"); // duplicate_table, passed on as it is
+      const left = await withAdmin(server, undefined, async (client) => {
+        const { rows } = await client.query<{ name: string }>(
+          "SELECT table_name AS name FROM information_schema.tables WHERE table_schema = $1",
+          [schema],
+        );
+        return rows.map((row) => row.name);
+      });
+      expect(left).toEqual(["sessions"]);
+    } finally {
+      await dropSchema(server, schema);
+    }
+  });
+
+  it("works in a schema whose name needs quoting, and keeps every row there", async () => {
+    const schema = `Prolong "odd" schema ${testSchemaName()}`;
+    try {
+      await migratePostgres({ connectionString: server.url, schema });
+      const store = openPostgresStore({ connectionString: server.url, schema });
+      try {
+        await store.sessions.ensureSubject("u1", T0);
+        await store.keys.claimSecret("mac", "value");
+        await store.ping();
+        await store.sessions.bumpTokenVersion("u1", T0 + 1);
+        expect((await store.sessions.readRevocations({ after: null, limit: 10 })).changes).toHaveLength(1);
+      } finally {
+        await store.close();
+      }
+      const counts = await withAdmin(server, undefined, async (client) => {
+        const quoted = `"${schema.replaceAll('"', '""')}"`;
+        const { rows } = await client.query(
+          `SELECT (SELECT count(*) FROM ${quoted}.subjects) AS subjects,
+                  (SELECT count(*) FROM ${quoted}.secrets) AS secrets,
+                  (SELECT count(*) FROM ${quoted}.revocation_changes) AS changes,
+                  to_regclass('public.subjects') AS public_subjects`,
+        );
+        return rows[0];
+      });
+      expect(counts).toEqual({ subjects: "1", secrets: "1", changes: "1", public_subjects: null });
+    } finally {
+      await dropSchema(server, schema);
+    }
+  });
+});
+
+describe("openPostgresStore", () => {
+  it("never migrates: it refuses an unmigrated schema, naming both versions and the command, until migrated", async () => {
+    const schema = testSchemaName();
+    const store = openPostgresStore({ connectionString: server.url, schema });
+    try {
+      const error = await rejection(store.sessions.findSubject("u1"));
+      expect(isProlongError(error, "invalid_config"), String(error)).toBe(true);
+      expect((error as Error).message).toBe(
+        `the PostgreSQL schema "${schema}" is at version 0, this code needs version ${SCHEMA_VERSION}: ` +
+          "run `prolong migrate` (migratePostgres) against this database first",
+      );
+      expect(isProlongError(await rejection(store.ready()), "invalid_config")).toBe(true);
+      expect(isProlongError(await rejection(store.ping()), "invalid_config")).toBe(true);
+      expect(await schemaExists(schema)).toBe(false);
+
+      // Migrated while the store is open: it serves from its next call on.
+      await migratePostgres({ connectionString: server.url, schema });
+      await expect(store.ready()).resolves.toBeUndefined();
+      expect(await store.sessions.findSubject("u1")).toBeNull();
+    } finally {
+      await store.close();
+      await dropSchema(server, schema);
+    }
+  });
+
+  it("refuses a schema an older release migrated, naming the version it found", async () => {
+    const schema = testSchemaName();
+    try {
+      await migratePostgres({ connectionString: server.url, schema });
+      // As an older release would have left it: the last migration not recorded.
+      await withAdmin(server, schema, (c) =>
+        c.query("DELETE FROM schema_migrations WHERE version = $1", [SCHEMA_VERSION]),
+      );
+      const store = openPostgresStore({ connectionString: server.url, schema });
+      try {
+        const error = await rejection(store.ready());
+        expect(isProlongError(error, "invalid_config")).toBe(true);
+        expect((error as Error).message).toContain(
+          `is at version ${SCHEMA_VERSION - 1}, this code needs version ${SCHEMA_VERSION}`,
+        );
+      } finally {
+        await store.close();
+      }
+    } finally {
+      await dropSchema(server, schema);
+    }
+  });
+
+  it("refuses options it cannot use with invalid_config naming the field, never echoing the URL", async () => {
+    const url = "postgres://prolong:hunter2@127.0.0.1:1/prolong";
+    const cases: [Record<string, unknown>, string][] = [
+      [{ connectionString: "mysql://prolong:hunter2@127.0.0.1/prolong" }, "connectionString"],
+      [{ connectionString: `${url}?options=-c%20search_path%3Dx` }, "connectionString"],
+      [{ connectionString: 42 }, "connectionString"],
+      [{ connectionString: url, schema: "" }, "schema"],
+      [{ connectionString: url, schema: "s".repeat(64) }, "schema"],
+      [{ connectionString: url, max: 0 }, "max"],
+      [{ connectionString: url, max: 1.5 }, "max"],
+      [{ connectionString: url, statementTimeout: 0 }, "statementTimeout"],
+      [{ connectionString: url, connectionTimeout: "5000" }, "connectionTimeout"],
+    ];
+    for (const [options, field] of cases) {
+      let error: unknown;
+      try {
+        openPostgresStore(options as never);
+      } catch (thrown) {
+        error = thrown;
+      }
+      expect(isProlongError(error, "invalid_config"), `${field}: ${String(error)}`).toBe(true);
+      expect((error as Error).message).toMatch(new RegExp(`^PostgreSQL store: ${field}: `));
+      expect((error as Error).message).not.toContain("hunter2");
+    }
+    const migrate = await rejection(migratePostgres({ connectionString: url, statementTimeout: -1 }));
+    expect((migrate as Error).message).toMatch(/^PostgreSQL store: statementTimeout: /);
+  });
+});
