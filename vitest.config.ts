@@ -17,7 +17,13 @@ export default defineConfig({
       // named after it, as Kysely runs its suite once per dialect.
       ...testStores().map((kind) => ({
         extends: true as const,
-        test: { name: kind, include: perStore, env: { PROLONG_TEST_STORE: kind } },
+        test: {
+          name: kind,
+          include: perStore,
+          env: { PROLONG_TEST_STORE: kind },
+          // A database server for the whole project, started once (testing/services-setup.ts).
+          globalSetup: ["testing/services-setup.ts"],
+        },
       })),
       // Everything else once: the other packages (the conformance suite loops over the
       // stores itself), the end-to-end tests with real processes and browsers.

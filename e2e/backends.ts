@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { startPostgresServer } from "../testing/postgres-server.js";
 
 /** A store a server process can be pointed at with `--store`, fresh for one test file. */
 export interface BackendStore {
@@ -19,14 +20,17 @@ export interface StoppableStore extends BackendStore {
 /** A kind of store that several server processes can share. */
 export interface Backend {
   name: string;
-  /** A fresh store; on a database server, one the whole run shares. */
+  /** Whether `prolong migrate` must run before a server may start on a new store. */
+  needsMigration: boolean;
+  /** A fresh store (on a database server of its own). */
   store(): Promise<BackendStore>;
-  /** A fresh store on a server of its own; absent where there is no server to stop (SQLite). */
+  /** The same, on a server a test may stop; absent where there is none to stop (SQLite). */
   stoppable?(): Promise<StoppableStore>;
 }
 
 const sqlite: Backend = {
   name: "sqlite",
+  needsMigration: false,
   async store() {
     const dir = mkdtempSync(join(tmpdir(), "prolong-shared-sqlite-"));
     return {
@@ -36,5 +40,22 @@ const sqlite: Backend = {
   },
 };
 
+async function postgresStore(): Promise<StoppableStore> {
+  const server = await startPostgresServer();
+  return {
+    spec: `${server.url}?schema=prolong`,
+    stop: () => server.stop(),
+    start: () => server.start(),
+    close: () => server.close(),
+  };
+}
+
+const postgres: Backend = {
+  name: "postgres",
+  needsMigration: true,
+  store: postgresStore,
+  stoppable: postgresStore,
+};
+
 /** Every store several instances can share, as the scale-out tests run them. */
-export const backends: readonly Backend[] = [sqlite];
+export const backends: readonly Backend[] = [sqlite, postgres];

@@ -165,9 +165,9 @@ describe("the command line", () => {
     expect(unknown.stderr).toContain(
       "PROLONG_PROT: unknown environment variable; did you mean PROLONG_PORT?",
     );
-    const postgres = await runCli(["serve", "--store", "postgres://localhost/prolong"]);
-    expect(postgres.code).not.toBe(0);
-    expect(postgres.stderr).toContain("not available in this version");
+    const unknownStore = await runCli(["serve", "--store", "mysql://localhost/prolong"]);
+    expect(unknownStore.code).not.toBe(0);
+    expect(unknownStore.stderr).toContain('store: "mysql" is not a known store');
     const portZero = await runCli(["serve", "--port", "0"]);
     expect(portZero.code).not.toBe(0);
     expect(portZero.stderr).toContain("issuer");

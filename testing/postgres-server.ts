@@ -209,7 +209,7 @@ export function testSchemaName(): string {
  * (a short `statementTimeout` for a test that holds a lock, …).
  */
 export async function openPostgresTestStore(
-  server: PostgresServer,
+  server: Pick<PostgresServer, "url">,
   options: Partial<PostgresStoreOptions> = {},
 ): Promise<PostgresTestStore> {
   const schema = options.schema ?? testSchemaName();
@@ -224,7 +224,7 @@ export async function openPostgresTestStore(
 }
 
 /** Drops `schema` and everything in it. */
-export async function dropSchema(server: PostgresServer, schema: string): Promise<void> {
+export async function dropSchema(server: Pick<PostgresServer, "url">, schema: string): Promise<void> {
   const client = new pg.Client({ connectionString: server.url });
   client.on("error", () => {});
   await client.connect();

@@ -22,9 +22,11 @@ import { join } from "node:path";
 import type { Store } from "@prolong/core";
 import { MemoryStore } from "@prolong/store-memory";
 import { openSqliteStore } from "@prolong/store-sqlite";
+import { inject } from "vitest";
+import { openPostgresTestStore } from "./postgres-server.js";
 
 /** Every kind of store the tests can open, in the order suites run them. */
-export const storeKinds = ["memory", "sqlite"] as const;
+export const storeKinds = ["memory", "sqlite", "postgres"] as const;
 
 export type StoreKind = (typeof storeKinds)[number];
 
@@ -67,23 +69,40 @@ export function parseStoreKinds(selection: string | undefined): StoreKind[] {
   return kinds;
 }
 
-/** A new, empty store of `kind`. SQLite: a file in a fresh temporary directory, removed on close. */
+/**
+ * A new, empty store of `kind`. SQLite: a file in a fresh temporary directory, removed on
+ * close. PostgreSQL: a fresh schema on the project's server (testing/services-setup.ts),
+ * dropped on close.
+ */
 export async function openTestStore(kind: StoreKind): Promise<TestStore> {
   switch (kind) {
     case "memory":
-      return testStore(new MemoryStore(), kind, null, () => {});
+      return testStore(new MemoryStore(), kind, null, async () => {});
     case "sqlite": {
       const dir = mkdtempSync(join(tmpdir(), "prolong-test-"));
       const path = join(dir, "prolong.db");
       // A short busy timeout, so a write that meets another connection's lock fails
       // within the test instead of after the production default of five seconds.
       const store = openSqliteStore({ path, busyTimeout: 1000 });
-      return testStore(store, kind, path, () => rmSync(dir, { recursive: true, force: true }));
+      return testStore(store, kind, path, async () => rmSync(dir, { recursive: true, force: true }));
+    }
+    case "postgres": {
+      // A short statement timeout, so a test that meets a lock fails within the test.
+      const { store, cleanup } = await openPostgresTestStore(
+        { url: inject("postgresUrl") },
+        { statementTimeout: 2000 },
+      );
+      return testStore(store, kind, null, cleanup);
     }
   }
 }
 
-function testStore(store: Store, kind: StoreKind, path: string | null, cleanup: () => void): TestStore {
+function testStore(
+  store: Store,
+  kind: StoreKind,
+  path: string | null,
+  cleanup: () => Promise<void>,
+): TestStore {
   return {
     kind,
     path,
@@ -97,7 +116,7 @@ function testStore(store: Store, kind: StoreKind, path: string | null, cleanup: 
       try {
         await store.close();
       } finally {
-        cleanup();
+        await cleanup();
       }
     },
   };

@@ -146,14 +146,15 @@ describe("subjects are the application's users", () => {
 
   it("refuses to create a subject with an invalid id through any change", async () => {
     const { engine } = await setup();
+    // Each started only when awaited, so none rejects unobserved while another runs.
     for (const change of [
-      engine.disableSubject(" padded"),
-      engine.enableSubject(""),
-      engine.requireReauth("a\tb\n"),
-      engine.setClaims("x".repeat(300), {}),
-      engine.logoutEverywhere("\u0007"),
+      () => engine.disableSubject(" padded"),
+      () => engine.enableSubject(""),
+      () => engine.requireReauth("a\tb\n"),
+      () => engine.setClaims("x".repeat(300), {}),
+      () => engine.logoutEverywhere("\u0007"),
     ]) {
-      expect(await codeOf(change)).toBe("invalid_request");
+      expect(await codeOf(change())).toBe("invalid_request");
     }
   });
 });

@@ -81,7 +81,10 @@ const subjectOption = () => new Option("--subject <id>", "the subject's id (its 
 const usernameOption = () => new Option("--username <name>", "the username of the subject's account");
 
 const storeOption = () =>
-  new Option("--store <spec>", "sqlite:PATH, or memory: (lost on exit); default sqlite:./data/prolong.db");
+  new Option(
+    "--store <spec>",
+    "sqlite:PATH, postgres://…, or memory: (lost on exit); default sqlite:./data/prolong.db",
+  );
 const configOption = () => new Option("--config <file>", "JSON configuration file");
 
 /** The version of this package, as published (dist/cli.js sits one level below package.json). */

@@ -1,10 +1,33 @@
 import { ProlongError, type Store } from "@prolong/core";
 import { MemoryStore } from "@prolong/store-memory";
+import { migratePostgres, openPostgresStore, type PostgresConnectionOptions } from "@prolong/store-postgres";
 import { openSqliteStore } from "@prolong/store-sqlite";
 
+const STORE_KINDS = "sqlite:PATH, postgres://… or memory:";
+
 /**
- * Opens the store a `--store` / `PROLONG_STORE` value names:
- * `sqlite:PATH` (the default, `sqlite:./data/prolong.db`) or `memory:` (lost on exit).
+ * The PostgreSQL connection a `postgres://` spec names. Its `schema` parameter is
+ * prolong's (default `public`) and is taken out before the URL reaches the driver, which
+ * would send it to the server as a setting.
+ */
+function postgresOptions(spec: string): PostgresConnectionOptions {
+  let url: URL;
+  try {
+    url = new URL(spec);
+  } catch {
+    throw new ProlongError("invalid_config", "store: not a valid postgres:// URL");
+  }
+  const schema = url.searchParams.get("schema");
+  url.searchParams.delete("schema");
+  return { connectionString: url.href, ...(schema ? { schema } : {}) };
+}
+
+const isPostgres = (spec: string) => /^postgres(ql)?:\/\//.test(spec);
+
+/**
+ * Opens the store a `--store` / `PROLONG_STORE` value names: `sqlite:PATH` (the default,
+ * `sqlite:./data/prolong.db`), `postgres://USER:PASSWORD@HOST:PORT/DATABASE[?schema=NAME]`
+ * (migrated first with `prolong migrate`) or `memory:` (lost on exit).
  */
 export function openStore(spec: string): Store {
   if (spec.startsWith("sqlite:")) {
@@ -20,22 +43,15 @@ export function openStore(spec: string): Store {
       throw new ProlongError(
         "invalid_config",
         `store: cannot open SQLite database at ${path}: ${(cause as Error).message}`,
-        {
-          cause,
-        },
+        { cause },
       );
     }
   }
+  if (isPostgres(spec)) return openPostgresStore(postgresOptions(spec));
   if (spec === "memory:") return new MemoryStore();
-  if (/^(postgres|postgresql|redis|rediss):\/\//.test(spec)) {
-    throw new ProlongError(
-      "invalid_config",
-      `store: ${spec.split(":")[0]} stores are not available in this version; use sqlite:PATH`,
-    );
-  }
   throw new ProlongError(
     "invalid_config",
-    `store: "${spec.split(":")[0]}" is not a known store; use sqlite:PATH`,
+    `store: "${spec.split(":")[0]}" is not a known store; use ${STORE_KINDS}`,
   );
 }
 
@@ -45,6 +61,14 @@ export function openStore(spec: string): Store {
  */
 export async function migrateStore(spec: string): Promise<string> {
   if (spec === "memory:") return "memory: has no schema to migrate";
+  if (isPostgres(spec)) {
+    const options = postgresOptions(spec);
+    const { from, to } = await migratePostgres(options);
+    const schema = options.schema ?? "public";
+    return from === to
+      ? `PostgreSQL schema "${schema}" is up to date (version ${to})`
+      : `PostgreSQL schema "${schema}" migrated from version ${from} to ${to}`;
+  }
   const store = openStore(spec);
   try {
     await store.ping();

@@ -1,0 +1,24 @@
+/**
+ * Vitest global setup of the projects that run the engine's and the server's suites on a
+ * database server (vitest.config.ts): starts one real server for the whole project and
+ * hands its URL to the test files (`inject("postgresUrl")`), which give each test a store
+ * of its own on it (testing/stores.ts). Never skipped: a missing server binary fails the
+ * run, saying what to install.
+ */
+import type { TestProject } from "vitest/node";
+import { startPostgresServer } from "./postgres-server.js";
+
+declare module "vitest" {
+  export interface ProvidedContext {
+    postgresUrl: string;
+  }
+}
+
+export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  if (project.name === "postgres") {
+    const server = await startPostgresServer();
+    project.provide("postgresUrl", server.url);
+    return () => server.close();
+  }
+  return async () => {};
+}
