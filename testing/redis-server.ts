@@ -27,7 +27,10 @@ export interface RedisServer {
   url: string;
   /** Stops the server (as an outage would); its port and directory stay for `start`. */
   stop(): Promise<void>;
-  /** Starts it again on the same port, empty (nothing is persisted), and waits until it answers. */
+  /**
+   * Starts it again on the same port, empty (nothing is persisted), and waits until it
+   * answers; nothing when it runs already.
+   */
   start(): Promise<void>;
   /** Stops it and deletes its directory. */
   close(): Promise<void>;
@@ -57,6 +60,7 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
 
   let child: ChildProcess | null = null;
   const start = async () => {
+    if (child && child.exitCode === null && child.signalCode === null) return;
     child = await spawnServer(args);
     await waitUntilReady(url, child, options.cluster === true);
   };
@@ -119,9 +123,13 @@ async function waitUntilReady(url: string, child: ChildProcess, cluster: boolean
     probe.on("error", () => {});
     try {
       await probe.connect();
+      // Answered by this process, not by another one holding the port.
+      const ours = new RegExp(`^process_id:${child.pid}\\r?$`, "m").test(await probe.info("server"));
+      if (!ours) throw new Error(`another process answers on ${url}`);
       if ((await probe.ping()) === "PONG" && (!cluster || (await clusterReady(probe)))) return;
-    } catch {
-      // Not listening yet.
+    } catch (error) {
+      // Not listening yet, unless another process answers in its place.
+      if (error instanceof Error && error.message.startsWith("another process")) throw error;
     } finally {
       probe.disconnect();
     }
