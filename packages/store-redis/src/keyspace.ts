@@ -6,7 +6,7 @@
  * | key | type | holds |
  * |---|---|---|
  * | `{shardN}:u:<subject>` | hash | a subject's standing (disabled, token version, re-auth, claims) |
- * | `{shardN}:x:<subject>` | sorted set | the subject's sessions, members `<createdAt, 16 digits>:<session id>` |
+ * | `{shardN}:x:<subject>` | sorted set | the subject's session ids, scored by creation |
  * | `{shardN}:s:<session>` | hash | a session; null fields are absent |
  * | `{shardN}:ends` | sorted set | the shard's sessions by the instant purge may take them |
  * | `{shardN}:feed` | stream | the shard's revocation changelog |

@@ -19,7 +19,6 @@ import {
   handoffFields,
   instant,
   sessionFields,
-  sortable,
   toHandoff,
   toSession,
   toSubject,
@@ -40,11 +39,6 @@ const HANDOFF_SLACK = 60_000;
 
 const session = (flat: FlatHash) => toSession(fieldsOf(flat));
 const subject = (flat: FlatHash) => toSubject(fieldsOf(flat));
-
-/** A member of a subject's session index: its creation in 16 digits, then its id. */
-function indexMember(createdAt: number, id: string): string {
-  return `${sortable(createdAt, "createdAt")}:${id}`;
-}
 
 /**
  * Sessions, subjects, handoffs and the revocation changelog on Redis. Each operation is
@@ -150,7 +144,7 @@ export class RedisSessionStore implements SessionStore {
         this.#keys.sessionIndex(base, record.subjectId),
         this.#keys.ends(base),
       ],
-      [base, String(lastActiveAt), this.#retention, indexMember(record.createdAt, record.id), ...fields],
+      [base, String(lastActiveAt), this.#retention, String(record.createdAt), ...fields],
     );
   }
 
@@ -176,7 +170,9 @@ export class RedisSessionStore implements SessionStore {
       options.ended ? "1" : "0",
       clientId === undefined ? "0" : "1",
       clientId ?? "",
-      after ? `(${indexMember(after.createdAt, after.id)}` : "+",
+      after ? "1" : "0",
+      after ? whole(after.createdAt, "after.createdAt") : "",
+      after?.id ?? "",
       limit === undefined ? "-1" : whole(Math.max(limit, 0), "limit"),
     ];
     const key = this.#keys.sessionIndex(base, subjectId);

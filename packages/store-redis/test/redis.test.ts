@@ -343,6 +343,18 @@ describe("Redis store: outages it reports, not hides", () => {
   });
 });
 
+describe("the test server", () => {
+  it("says to install redis-server when it is not on PATH, rather than skipping", async () => {
+    const path = process.env.PATH;
+    process.env.PATH = "/nonexistent";
+    try {
+      await expect(startRedisServer()).rejects.toThrow(/install.*redis-server/);
+    } finally {
+      process.env.PATH = path;
+    }
+  });
+});
+
 describe("Redis store: options", () => {
   const url = "redis://127.0.0.1:1";
   const problem = (options: Parameters<typeof openRedisStore>[0]) => {

@@ -6,13 +6,25 @@
  * `:ends` (purge index) and `:feed` (changelog stream).
  *
  * Times arrive as decimal strings of the caller's clock (the store contract: stores never
- * read a clock). Strings are only ever compared for equality: Lua's `<` on strings
- * follows the server's locale, so every ordering is left to sorted sets, which compare bytes.
+ * read a clock). Strings are ordered byte by byte (`precedes`), never with Lua's `<`,
+ * which follows the server's locale.
  */
 import { COMMON, luaScript } from "./script.js";
 
 /** Helpers of the scripts that write sessions or append changes. */
 const SESSIONS = `
+-- a < b comparing bytes, as sorted sets order members of one score (and as the store
+-- contract orders session ids: code units, which are bytes for ASCII ids).
+local function precedes(a, b)
+  for i = 1, math.min(#a, #b) do
+    local x, y = string.byte(a, i), string.byte(b, i)
+    if x ~= y then
+      return x < y
+    end
+  end
+  return #a < #b
+end
+
 -- When a session ends if nothing else happens: its idle deadline, or its absolute one
 -- when that comes first (sessionEndsAt in core's session-rules.ts).
 local function ends_at(s)
@@ -131,7 +143,7 @@ return redis.call('HGETALL', KEYS[1])
 
 /**
  * KEYS: session, its subject's index, ends. ARGV: base, now (its last activity),
- * retention, index member, then the session's field/value pairs.
+ * retention, createdAt, then the session's field/value pairs.
  */
 export const createSession = luaScript(
   "prolongCreateSession",
@@ -141,8 +153,8 @@ export const createSession = luaScript(
   `
 redis.call('DEL', KEYS[1])
 redis.call('HSET', KEYS[1], unpack(ARGV, 5))
-redis.call('ZADD', KEYS[2], 0, ARGV[4])
 local _, s = reread(KEYS[1])
+redis.call('ZADD', KEYS[2], ARGV[4], s.id)
 settle(ARGV[1], s, tonumber(ARGV[2]), tonumber(ARGV[3]))
 return 1
 `,
@@ -311,9 +323,7 @@ export const revokeSubjectSessions = luaScript(
   `
 local base = ARGV[1]
 local out = {}
-for _, member in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
-  -- Index members are '<createdAt, 16 digits>:<session id>'.
-  local id = string.sub(member, 18)
+for _, id in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
   if not (ARGV[5] == '1' and id == ARGV[6]) then
     local key = base .. ':s:' .. id
     if redis.call('HEXISTS', key, 'id') == 1 and redis.call('HEXISTS', key, 'revokedAt') == 0 then
@@ -330,11 +340,11 @@ return out
 );
 
 /**
- * KEYS: the subject's session index. ARGV: base, now, '1' to include ended sessions,
- * '1' to keep only one client's, that client, the exclusive upper bound ('+' for none,
- * or '(' and an index member), the limit (-1 for none). Newest first: members are
- * '<createdAt, 16 digits>:<id>' with one score, so reverse byte order is createdAt
- * descending, then id descending, and a page boundary is exactly one member.
+ * KEYS: the subject's session index (score createdAt, member the session id). ARGV:
+ * base, now, '1' to include ended sessions, '1' to keep only one client's, that client,
+ * '1' to start after a session, its createdAt, its id, the limit (-1 for none). Newest
+ * first: the index in reverse, which orders one score's members by id, greatest first,
+ * so a page boundary (createdAt, id) stands at exactly one place.
  */
 export const listSessions = luaScript(
   "prolongListSessions",
@@ -342,33 +352,42 @@ export const listSessions = luaScript(
   COMMON,
   SESSIONS,
   `
-local limit = tonumber(ARGV[7])
+local limit = tonumber(ARGV[9])
 local out = {}
 if limit == 0 then
   return out
 end
 local now = tonumber(ARGV[2])
-local bound = ARGV[6]
+local paged = ARGV[6] == '1'
+local after_created, after_id = tonumber(ARGV[7]), ARGV[8]
+local top = '+inf'
+if paged then
+  top = ARGV[7]
+end
+local offset = 0
 while true do
-  local members = redis.call('ZREVRANGEBYLEX', KEYS[1], bound, '-', 'LIMIT', 0, 100)
-  for _, member in ipairs(members) do
-    local flat = redis.call('HGETALL', ARGV[1] .. ':s:' .. string.sub(member, 18))
-    -- A member whose session Redis expired is skipped; purge removes it.
-    if #flat > 0 then
-      local s = record(flat)
-      local live = not s.revokedAt and now < ends_at(s)
-      if (ARGV[3] == '1' or live) and (ARGV[4] == '0' or s.clientId == ARGV[5]) then
-        out[#out + 1] = flat
-        if #out == limit then
-          return out
+  local batch = redis.call('ZREVRANGEBYSCORE', KEYS[1], top, '-inf', 'WITHSCORES', 'LIMIT', offset, 100)
+  for i = 1, #batch, 2 do
+    local id = batch[i]
+    if not paged or tonumber(batch[i + 1]) < after_created or precedes(id, after_id) then
+      local flat = redis.call('HGETALL', ARGV[1] .. ':s:' .. id)
+      -- A session Redis expired is skipped; purge removes it from the index.
+      if #flat > 0 then
+        local s = record(flat)
+        local live = not s.revokedAt and now < ends_at(s)
+        if (ARGV[3] == '1' or live) and (ARGV[4] == '0' or s.clientId == ARGV[5]) then
+          out[#out + 1] = flat
+          if #out == limit then
+            return out
+          end
         end
       end
     end
   end
-  if #members < 100 then
+  if #batch < 200 then
     return out
   end
-  bound = '(' .. members[#members]
+  offset = offset + 100
 end
 `,
 );
@@ -391,8 +410,7 @@ for _, id in ipairs(ids) do
   local flat = redis.call('HGETALL', key)
   if #flat > 0 then
     local s = record(flat)
-    redis.call('ZREM', ARGV[1] .. ':x:' .. s.subjectId,
-      string.format('%016d', tonumber(s.createdAt)) .. ':' .. id)
+    redis.call('ZREM', ARGV[1] .. ':x:' .. s.subjectId, id)
     redis.call('DEL', key)
     deleted = deleted + 1
   end
