@@ -83,6 +83,15 @@ export class Keyspace {
     return `${this.#prefix}{handoffs}`;
   }
 
+  handoff(hash: string): string {
+    return `${this.handoffs()}:h:${hash}`;
+  }
+
+  /** Every handoff's hash, scored by its expiry. */
+  handoffExpiry(): string {
+    return `${this.handoffs()}:expiry`;
+  }
+
   /** The base of the account keys; one slot, as a username and a subject are claimed together. */
   accounts(): string {
     return `${this.#prefix}{accounts}`;

@@ -49,15 +49,15 @@ const subject = (flat: FlatHash) => toSubject(fieldsOf(flat));
 export class RedisSessionStore implements SessionStore {
   readonly #client: RedisClient;
   readonly #keys: Keyspace;
-  /** `retention`, in ms, as the scripts take it. */
-  readonly #retention: string;
+  /** How long an ended session stays (the `retention` option), in ms. */
+  readonly #retention: number;
   readonly #watch: RevocationWatch;
   readonly #shards = new Map<string, number>();
 
   constructor(client: RedisClient, keys: Keyspace, retention: number, watch: RevocationWatch) {
     this.#client = client;
     this.#keys = keys;
-    this.#retention = String(retention);
+    this.#retention = retention;
     this.#watch = watch;
   }
 
@@ -134,7 +134,7 @@ export class RedisSessionStore implements SessionStore {
             pointer,
             String(shard),
             "PX",
-            Math.max(absoluteExpiresAt - lastActiveAt, 0) + Number(this.#retention) + DAY,
+            Math.max(absoluteExpiresAt - lastActiveAt, 0) + this.#retention + DAY,
           ),
     );
     await this.#client.run(
@@ -144,7 +144,7 @@ export class RedisSessionStore implements SessionStore {
         this.#keys.sessionIndex(base, record.subjectId),
         this.#keys.ends(base),
       ],
-      [base, String(lastActiveAt), this.#retention, String(record.createdAt), ...fields],
+      [base, String(lastActiveAt), String(this.#retention), String(record.createdAt), ...fields],
     );
   }
 
@@ -203,7 +203,7 @@ export class RedisSessionStore implements SessionStore {
       instant(now, "now"),
       whole(request.graceMs, "graceMs"),
       whole(now + request.idleTimeoutMs, "idleTimeoutMs"),
-      this.#retention,
+      String(this.#retention),
     ];
     const [status, flat, subjectFlat] = (await this.#client.run(
       lua.rotate,
@@ -217,7 +217,12 @@ export class RedisSessionStore implements SessionStore {
   async touchSession(id: string, now: number, idleTimeoutMs: number): Promise<SessionRecord | null> {
     const base = await this.#locate(id);
     if (base === null) return null;
-    const args = [base, whole(now, "now"), whole(now + idleTimeoutMs, "idleTimeoutMs"), this.#retention];
+    const args = [
+      base,
+      whole(now, "now"),
+      whole(now + idleTimeoutMs, "idleTimeoutMs"),
+      String(this.#retention),
+    ];
     const flat = (await this.#client.run(
       lua.touchSession,
       [this.#keys.session(base, id)],
@@ -229,7 +234,7 @@ export class RedisSessionStore implements SessionStore {
   async revokeSession(id: string, reason: RevokeReason, now: number): Promise<SessionRecord | null> {
     const base = await this.#locate(id);
     if (base === null) return null;
-    const args = [base, instant(now, "now"), reason, this.#retention];
+    const args = [base, instant(now, "now"), reason, String(this.#retention)];
     const flat = (await this.#client.run(
       lua.revokeSession,
       [this.#keys.session(base, id)],
@@ -248,7 +253,7 @@ export class RedisSessionStore implements SessionStore {
       base,
       instant(options.now, "now"),
       options.reason,
-      this.#retention,
+      String(this.#retention),
       exceptId === undefined ? "0" : "1",
       exceptId ?? "",
     ];
@@ -257,20 +262,18 @@ export class RedisSessionStore implements SessionStore {
   }
 
   async putHandoff(handoff: HandoffRecord): Promise<void> {
-    const base = this.#keys.handoffs();
     const ttl = Math.max(handoff.expiresAt - handoff.createdAt, 0) + HANDOFF_SLACK;
     await this.#client.run(
       putHandoff,
-      [`${base}:h:${handoff.hash}`, `${base}:expiry`],
+      [this.#keys.handoff(handoff.hash), this.#keys.handoffExpiry()],
       [handoff.hash, whole(handoff.expiresAt, "expiresAt"), String(ttl), ...handoffFields(handoff)],
     );
   }
 
   async takeHandoff(hash: string, now: number): Promise<HandoffRecord | null> {
-    const base = this.#keys.handoffs();
     const flat = (await this.#client.run(
       takeHandoff,
-      [`${base}:h:${hash}`, `${base}:expiry`],
+      [this.#keys.handoff(hash), this.#keys.handoffExpiry()],
       [hash, whole(now, "now")],
     )) as FlatHash | null;
     return flat ? toHandoff(fieldsOf(flat)) : null;
@@ -311,12 +314,11 @@ export class RedisSessionStore implements SessionStore {
         await this.#client.call((redis) => redis.xtrim(this.#keys.feed(base), "MINID", `${cut}-0`));
       }
     }
-    const handoffs = this.#keys.handoffs();
     for (let more = true; more; ) {
       const count = (await this.#client.run(
         purgeHandoffs,
-        [`${handoffs}:expiry`],
-        [handoffs, cut, String(PURGE_CHUNK)],
+        [this.#keys.handoffExpiry()],
+        [this.#keys.handoffs(), cut, String(PURGE_CHUNK)],
       )) as number;
       more = count === PURGE_CHUNK;
     }
