@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startPostgresServer } from "../testing/postgres-server.js";
+import { startRedisServer } from "../testing/redis-server.js";
 
 /** A store a server process can be pointed at with `--store`, fresh for one test file. */
 export interface BackendStore {
@@ -57,5 +58,18 @@ const postgres: Backend = {
   stoppable: postgresStore,
 };
 
+/** Durable, as docs/scale-out.md asks of production: a restart keeps every session. */
+async function redisStore(): Promise<StoppableStore> {
+  const server = await startRedisServer({ durable: true });
+  return {
+    spec: server.url,
+    stop: () => server.stop(),
+    start: () => server.start(),
+    close: () => server.close(),
+  };
+}
+
+const redis: Backend = { name: "redis", needsMigration: false, store: redisStore, stoppable: redisStore };
+
 /** Every store several instances can share, as the scale-out tests run them. */
-export const backends: readonly Backend[] = [sqlite, postgres];
+export const backends: readonly Backend[] = [sqlite, postgres, redis];

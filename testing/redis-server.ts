@@ -20,7 +20,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { openRedisStore, type RedisStore, type RedisStoreOptions } from "@prolong/store-redis";
 import { Redis } from "ioredis";
-import { freePort } from "../e2e/server-process.js";
+import { freePort } from "./free-port.js";
 
 export interface RedisServer {
   /** `redis://127.0.0.1:<port>`. */
@@ -28,7 +28,7 @@ export interface RedisServer {
   /** Stops the server (as an outage would); its port and directory stay for `start`. */
   stop(): Promise<void>;
   /**
-   * Starts it again on the same port, empty (nothing is persisted), and waits until it
+   * Starts it again on the same port, empty unless it is `durable`, and waits until it
    * answers; nothing when it runs already.
    */
   start(): Promise<void>;
@@ -42,6 +42,12 @@ export interface RedisServerOptions {
    * `#!lua` script that touches keys of more than one slot, as a real Cluster does.
    */
   cluster?: boolean;
+  /**
+   * Durable as production should run it (docs/scale-out.md): an append-only file fsynced
+   * at every write, so a stopped and restarted server keeps its data. Default off: a
+   * test server starts empty and never outlives its run.
+   */
+  durable?: boolean;
 }
 
 /** How long a server may take to answer PING after it was started (ms). */
@@ -54,7 +60,10 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
   const dir = mkdtempSync(join(tmpdir(), "prolong-redis-"));
   const port = await freePort();
   const url = `redis://127.0.0.1:${port}`;
-  const args = ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"];
+  const persistence = options.durable
+    ? ["--appendonly", "yes", "--appendfsync", "always"]
+    : ["--appendonly", "no"];
+  const args = ["--port", String(port), "--bind", "127.0.0.1", "--save", "", ...persistence];
   args.push("--dir", dir);
   if (options.cluster) args.push("--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf");
 
@@ -147,7 +156,7 @@ async function clusterReady(redis: Redis): Promise<boolean> {
 
 /** A store of its own on `server`: a fresh random key prefix; `cleanup` closes it and deletes its keys. */
 export async function openRedisTestStore(
-  server: RedisServer,
+  server: Pick<RedisServer, "url">,
   options: Partial<Omit<RedisStoreOptions, "url">> = {},
 ): Promise<{ store: RedisStore; prefix: string; cleanup: () => Promise<void> }> {
   const prefix = options.keyPrefix ?? `t${randomBytes(6).toString("hex")}:`;
@@ -164,7 +173,7 @@ export async function openRedisTestStore(
 }
 
 /** Deletes every key that starts with `prefix` (no glob characters in it), one key per command as a Cluster needs. */
-export async function deleteKeys(server: RedisServer, prefix: string): Promise<void> {
+export async function deleteKeys(server: Pick<RedisServer, "url">, prefix: string): Promise<void> {
   const redis = new Redis(server.url, { maxRetriesPerRequest: 0, retryStrategy: () => null });
   redis.on("error", () => {});
   try {

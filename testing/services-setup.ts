@@ -1,16 +1,18 @@
 /**
  * Vitest global setup of the projects that run the engine's and the server's suites on a
  * database server (vitest.config.ts): starts one real server for the whole project and
- * hands its URL to the test files (`inject("postgresUrl")`), which give each test a store
+ * hands its URL to the test files (`inject("postgresUrl")`, `inject("redisUrl")`), which give each test a store
  * of its own on it (testing/stores.ts). Never skipped: a missing server binary fails the
  * run, saying what to install.
  */
 import type { TestProject } from "vitest/node";
 import { startPostgresServer } from "./postgres-server.js";
+import { startRedisServer } from "./redis-server.js";
 
 declare module "vitest" {
   export interface ProvidedContext {
     postgresUrl: string;
+    redisUrl: string;
   }
 }
 
@@ -18,6 +20,11 @@ export default async function setup(project: TestProject): Promise<() => Promise
   if (project.name === "postgres") {
     const server = await startPostgresServer();
     project.provide("postgresUrl", server.url);
+    return () => server.close();
+  }
+  if (project.name === "redis") {
+    const server = await startRedisServer();
+    project.provide("redisUrl", server.url);
     return () => server.close();
   }
   return async () => {};

@@ -24,9 +24,10 @@ import { MemoryStore } from "@prolong/store-memory";
 import { openSqliteStore } from "@prolong/store-sqlite";
 import { inject } from "vitest";
 import { openPostgresTestStore } from "./postgres-server.js";
+import { openRedisTestStore } from "./redis-server.js";
 
 /** Every kind of store the tests can open, in the order suites run them. */
-export const storeKinds = ["memory", "sqlite", "postgres"] as const;
+export const storeKinds = ["memory", "sqlite", "postgres", "redis"] as const;
 
 export type StoreKind = (typeof storeKinds)[number];
 
@@ -72,7 +73,7 @@ export function parseStoreKinds(selection: string | undefined): StoreKind[] {
 /**
  * A new, empty store of `kind`. SQLite: a file in a fresh temporary directory, removed on
  * close. PostgreSQL: a fresh schema on the project's server (testing/services-setup.ts),
- * dropped on close.
+ * dropped on close. Redis: a fresh key prefix on the project's server, its keys deleted on close.
  */
 export async function openTestStore(kind: StoreKind): Promise<TestStore> {
   switch (kind) {
@@ -92,6 +93,10 @@ export async function openTestStore(kind: StoreKind): Promise<TestStore> {
         { url: inject("postgresUrl") },
         { statementTimeout: 2000 },
       );
+      return testStore(store, kind, null, cleanup);
+    }
+    case "redis": {
+      const { store, cleanup } = await openRedisTestStore({ url: inject("redisUrl") });
       return testStore(store, kind, null, cleanup);
     }
   }

@@ -83,7 +83,7 @@ const usernameOption = () => new Option("--username <name>", "the username of th
 const storeOption = () =>
   new Option(
     "--store <spec>",
-    "sqlite:PATH, postgres://…, or memory: (lost on exit); default sqlite:./data/prolong.db",
+    "sqlite:PATH, postgres://…, redis://…, or memory: (lost on exit); default sqlite:./data/prolong.db",
   );
 const configOption = () => new Option("--config <file>", "JSON configuration file");
 

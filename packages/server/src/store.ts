@@ -1,9 +1,10 @@
 import { ProlongError, type Store } from "@prolong/core";
 import { MemoryStore } from "@prolong/store-memory";
 import { migratePostgres, openPostgresStore, type PostgresConnectionOptions } from "@prolong/store-postgres";
+import { openRedisStore } from "@prolong/store-redis";
 import { openSqliteStore } from "@prolong/store-sqlite";
 
-const STORE_KINDS = "sqlite:PATH, postgres://… or memory:";
+const STORE_KINDS = "sqlite:PATH, postgres://…, redis://… or memory:";
 
 /**
  * The PostgreSQL connection a `postgres://` spec names. Its `schema` parameter is
@@ -23,11 +24,29 @@ function postgresOptions(spec: string): PostgresConnectionOptions {
 }
 
 const isPostgres = (spec: string) => /^postgres(ql)?:\/\//.test(spec);
+const isRedis = (spec: string) => /^rediss?:\/\//.test(spec);
+
+/**
+ * The Redis connection a `redis://` spec names. Its `prefix` parameter is prolong's (the
+ * start of every key, default `prolong:`) and is taken out before the URL reaches the driver.
+ */
+function redisOptions(spec: string): { url: string; keyPrefix?: string } {
+  let url: URL;
+  try {
+    url = new URL(spec);
+  } catch {
+    throw new ProlongError("invalid_config", "store: not a valid redis:// URL");
+  }
+  const keyPrefix = url.searchParams.get("prefix");
+  url.searchParams.delete("prefix");
+  return { url: url.href, ...(keyPrefix ? { keyPrefix } : {}) };
+}
 
 /**
  * Opens the store a `--store` / `PROLONG_STORE` value names: `sqlite:PATH` (the default,
  * `sqlite:./data/prolong.db`), `postgres://USER:PASSWORD@HOST:PORT/DATABASE[?schema=NAME]`
- * (migrated first with `prolong migrate`) or `memory:` (lost on exit).
+ * (migrated first with `prolong migrate`), `redis://[:PASSWORD@]HOST:PORT[/DB][?prefix=P]`
+ * (`rediss://` for TLS) or `memory:` (lost on exit).
  */
 export function openStore(spec: string): Store {
   if (spec.startsWith("sqlite:")) {
@@ -48,6 +67,7 @@ export function openStore(spec: string): Store {
     }
   }
   if (isPostgres(spec)) return openPostgresStore(postgresOptions(spec));
+  if (isRedis(spec)) return openRedisStore(redisOptions(spec));
   if (spec === "memory:") return new MemoryStore();
   throw new ProlongError(
     "invalid_config",
@@ -57,7 +77,8 @@ export function openStore(spec: string): Store {
 
 /**
  * Brings the schema of the store `spec` names up to this version and says what it did.
- * SQLite migrates whenever it is opened, so this only opens it; memory has no schema.
+ * SQLite migrates whenever it is opened, so this only opens it; Redis has no schema (it
+ * is only reached, with a write), nor has memory.
  */
 export async function migrateStore(spec: string): Promise<string> {
   if (spec === "memory:") return "memory: has no schema to migrate";
@@ -72,7 +93,9 @@ export async function migrateStore(spec: string): Promise<string> {
   const store = openStore(spec);
   try {
     await store.ping();
-    return `${spec.split(":")[0]} schema is up to date`;
+    return isRedis(spec)
+      ? "Redis has no schema to migrate; it answers writes"
+      : "sqlite schema is up to date";
   } finally {
     await store.close();
   }

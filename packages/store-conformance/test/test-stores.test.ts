@@ -7,7 +7,7 @@ const T0 = Date.UTC(2026, 0, 1);
 
 describe("parseStoreKinds (PROLONG_TEST_STORES)", () => {
   it("selects every kind when the variable is unset or empty", () => {
-    expect(parseStoreKinds(undefined)).toEqual(["memory", "sqlite", "postgres"]);
+    expect(parseStoreKinds(undefined)).toEqual(["memory", "sqlite", "postgres", "redis"]);
     expect(parseStoreKinds("")).toEqual([...storeKinds]);
     expect(parseStoreKinds(" , ")).toEqual([...storeKinds]);
   });
@@ -19,7 +19,7 @@ describe("parseStoreKinds (PROLONG_TEST_STORES)", () => {
 
   it("refuses an unknown kind, naming it and the valid ones", () => {
     expect(() => parseStoreKinds("memory,postgress")).toThrow(
-      'PROLONG_TEST_STORES: unknown store kind "postgress"; the kinds are memory, sqlite, postgres',
+      'PROLONG_TEST_STORES: unknown store kind "postgress"; the kinds are memory, sqlite, postgres, redis',
     );
   });
 });
