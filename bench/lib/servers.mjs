@@ -174,13 +174,13 @@ export function runProlong(args, env = {}) {
 }
 
 /**
- * `prolong serve` on `store` (a `--store` spec) at a free loopback port, with `issuer`
+ * `prolong serve` on `store` (a `--store` spec) at `port` (default a free loopback one), with `issuer`
  * and only PATH, PROLONG_LOG_LEVEL=warn and `env` in its environment; resolves once it
  * prints that it is up, or fails with what it printed within 20 s. `stop()` sends SIGTERM
  * and waits (SIGKILL after 10 s).
  */
-export async function startProlong({ store, issuer, env = {}, args = [] }) {
-  const port = await freePort();
+export async function startProlong({ store, issuer, env = {}, args = [], port: wanted }) {
+  const port = wanted ?? (await freePort());
   const dir = mkdtempSync(join(tmpdir(), "prolong-bench-serve-"));
   const cliArgs = ["serve", "--port", String(port), "--host", "127.0.0.1", "--store", store, ...args];
   if (issuer) cliArgs.push("--issuer", issuer);
