@@ -35,9 +35,9 @@ export interface SessionClientOptions {
   clientId?: string;
   /** Native only: where the refresh token lives. Default: memory. */
   storage?: TokenStorage;
-  /** Renew this many seconds before `exp` (default 30)... */
+  /** Renew at the token's `rfa`, or this many seconds before `exp` if earlier (default 30)... */
   lead?: number;
-  /** ...plus up to this many random seconds (default 10), so tabs and devices spread out. */
+  /** ...less up to this many random seconds (default 10), so tabs and devices spread out. */
   jitter?: number;
   /** Sign out after this many ms without user activity; `null` (default) never. */
   idleTimeout?: number | null;
@@ -601,13 +601,18 @@ export class SessionClient {
     this.#armIdle();
   }
 
-  /** Server time (ms) to renew: `lead` + jitter before `exp`, or `rfa` if earlier, never before half-life. */
+  /**
+   * Server time (ms) to renew: `rfa`, or `lead` before `exp` if earlier, then up to
+   * `jitter` sooner, never before half-life. The jitter applies to whichever bound
+   * decides, so clients whose tokens were issued in one second (a deploy, a morning
+   * rush) renew over `jitter` seconds instead of in one burst.
+   */
   #renewAt(claims: AccessTokenClaims): number {
     const exp = claims.exp * 1000;
-    const early = exp - this.#o.lead * 1000 - this.#jitterMs;
     const rfa = claims.rfa !== undefined ? claims.rfa * 1000 : Number.POSITIVE_INFINITY;
+    const due = Math.min(exp - this.#o.lead * 1000, rfa) - this.#jitterMs;
     const halfLife = claims.iat * 1000 + (exp - claims.iat * 1000) / 2;
-    return Math.max(Math.min(early, rfa), halfLife);
+    return Math.max(due, halfLife);
   }
 
   async #renewIfActive(): Promise<void> {

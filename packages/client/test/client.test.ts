@@ -115,13 +115,23 @@ describe("proactive refresh (P1)", () => {
     expect(c.accessToken).not.toBe(first);
   });
 
-  it("renews lead plus jitter before exp when that comes before rfa", async () => {
+  it("renews lead before exp when that comes before rfa, less the jitter", async () => {
     server.ttl = 3600;
-    const { c } = await signedIn({ lead: 120, jitter: 60, random: () => 0.5 });
-    // exp - 120 s - 30 s = 3450 s; rfa = 2880 s comes first.
-    await vi.advanceTimersByTimeAsync(2_879_000);
+    // rfa = 2880 s; exp - 900 s = 2700 s comes first; less half of 60 s of jitter: 2670 s.
+    const { c } = await signedIn({ lead: 900, jitter: 60, random: () => 0.5 });
+    await vi.advanceTimersByTimeAsync(2_669_000);
     expect(server.tokenCalls).toBe(0);
     await vi.advanceTimersByTimeAsync(2_000);
+    expect(server.tokenCalls).toBe(1);
+    c.stop();
+  });
+
+  it("spreads renewals of tokens issued together over the jitter before rfa", async () => {
+    // Default 300 s tokens: rfa = 240 s decides. A client drawing 0.9 of 10 s renews at 231 s.
+    const { c } = await signedIn({ random: () => 0.9 });
+    await vi.advanceTimersByTimeAsync(230_500);
+    expect(server.tokenCalls).toBe(0);
+    await vi.advanceTimersByTimeAsync(1_000);
     expect(server.tokenCalls).toBe(1);
     c.stop();
   });
