@@ -146,16 +146,17 @@ async function benchStore(kind, context) {
   const label = LABELS[kind];
   const target = await createTarget(kind, { dir, servers, name: "http" });
   cleanup.add(() => target.drop());
-  const durability = target.durabilities[0];
-  await durability.apply();
   progress(`${label}: prolong migrate --store ${kind === "sqlite" ? "sqlite:…" : target.spec}`, true);
   const migrated = await runProlong(["migrate", "--store", target.spec]);
 
   const store = await target.open();
+  const durability = target.durabilities[0];
   let seeded;
   let ceiling;
   try {
     seeded = await seed(target, store, options.sessions, nativeProfile);
+    // After filling, which may run with durability off; the ceiling and the server run with it.
+    await durability.apply();
     const next = visitingOrder(options.sessions);
     const plan = (count) => planRotations(count, seeded.tokens, seeded.codec, nativeProfile, next);
     await measureRotations(store, plan(Math.min(1000, options.count)), { concurrency: 16, maxSeconds: 2 });

@@ -98,11 +98,16 @@ export async function startRedis() {
       redis.disconnect();
       await server.close();
     },
-    /** `always`, `everysec` or `no` (the last only while filling: nothing is measured then). */
+    /**
+     * Sets `always`, `everysec` or `no` (the last only while filling: nothing is measured
+     * then) and returns the setting it replaced.
+     */
     async appendfsync(mode) {
+      const [, before] = await redis.config("GET", "appendfsync");
       await redis.config("SET", "appendfsync", mode);
       const [, shown] = await redis.config("GET", "appendfsync");
       if (shown !== mode) throw new Error(`Redis appendfsync is ${shown}, not ${mode}`);
+      return before;
     },
     /** `used_memory` of INFO memory: what the allocator holds for data and buffers, in bytes. */
     async usedMemory() {

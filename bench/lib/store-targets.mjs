@@ -270,8 +270,8 @@ function redisTarget(server, prefix) {
       baseline = await server.usedMemory();
     },
     async fill(population, onProgress) {
-      // Nothing is measured while filling: no fsync at every write.
-      await server.appendfsync("no");
+      // Nothing is measured while filling: no fsync at every write, until it is done.
+      const durability = await server.appendfsync("no");
       const store = await this.open();
       try {
         const { sessions } = store;
@@ -289,6 +289,7 @@ function redisTarget(server, prefix) {
         );
       } finally {
         await store.close();
+        await server.appendfsync(durability);
       }
     },
     /** INFO memory's used_memory now, less what it was before the fill. */
