@@ -17,16 +17,17 @@
 // 127.0.0.1 and stops by itself.
 import { fork } from "node:child_process";
 import { copyFileSync, existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { createServer as createHttpServer } from "node:http";
 import { createRequire } from "node:module";
 import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import {
+  cpuSeconds,
   freePort,
   onceMessage,
   seedNativeSessions,
   spawnServer,
+  startBareServer,
   startLoad,
   stopServer,
 } from "./lib/refresh-load.mjs";
@@ -38,22 +39,6 @@ const option = (name, fallback) => {
   const at = process.argv.indexOf(name);
   return at > 0 ? Number(process.argv[at + 1]) : fallback;
 };
-
-// ---- child: the bare server ------------------------------------------------------
-
-/** Reads the whole body, then answers 200 "ok": HTTP parsing and nothing else. */
-function runBareServer() {
-  const server = createHttpServer((request, response) => {
-    request.resume();
-    request.on("end", () => {
-      response.writeHead(200, { "content-type": "text/plain", "content-length": "2" });
-      response.end("ok");
-    });
-  });
-  server.listen(0, "127.0.0.1", () => process.send({ port: server.address().port }));
-  // The parent going away (or saying stop) ends this process.
-  process.on("disconnect", () => process.exit(0));
-}
 
 // ---- child: the Fastify reference server ------------------------------------------
 
@@ -158,7 +143,7 @@ async function main() {
       `rate limits in the server's config: ${server.rateLimits ? JSON.stringify(server.rateLimits) : "none (its defaults apply)"}`,
     );
 
-    const bare = await startReference("bare", children);
+    const bare = await startBareServer(children);
     const fastify = await startReference("fastify", children, [String(FASTIFY_WORK)]);
     const loads = {
       bare: await startLoad("bare node:http", { url: bare.url, tokens, chain: false }, CONNECTIONS, children),
@@ -312,7 +297,7 @@ async function startProlong(where, wantedLimits, children) {
   }
 }
 
-/** One of the reference servers ("bare" or "fastify"), in a process of its own. */
+/** A reference server ("fastify"), in a process of its own. */
 async function startReference(role, children, args = []) {
   const child = fork(SELF, ["--role", role, ...args], { stdio: ["ignore", "inherit", "inherit", "ipc"] });
   children.add(child);
@@ -560,6 +545,5 @@ function printPhaseTable(r) {
 
 // Last, so every declaration above is initialised whichever role this process plays.
 const role = process.argv[2] === "--role" ? process.argv[3] : "main";
-if (role === "bare") runBareServer();
-else if (role === "fastify") await runFastifyServer(Number(process.argv[4] ?? 0));
+if (role === "fastify") await runFastifyServer(Number(process.argv[4] ?? 0));
 else await main();

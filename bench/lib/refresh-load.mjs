@@ -1,7 +1,8 @@
 // What the refresh benches share: seeding a SQLite store with native sessions, starting
-// `prolong serve` on it, and driving refreshes with a load generator in a process of its
-// own (refresh-load-generator.mjs). Everything binds to 127.0.0.1.
-import { fork, spawn } from "node:child_process";
+// `prolong serve` on it (or on any store), the bare node:http reference, and driving
+// refreshes with a load generator in a process of its own (refresh-load-generator.mjs).
+// Everything binds to 127.0.0.1.
+import { execFile, fork, spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { createServer as createNetServer } from "node:net";
 import { fileURLToPath } from "node:url";
@@ -9,6 +10,7 @@ import { fmt, progress } from "./report.mjs";
 
 const CLI = fileURLToPath(new URL("../../packages/server/dist/cli.js", import.meta.url));
 const GENERATOR = fileURLToPath(new URL("./refresh-load-generator.mjs", import.meta.url));
+const BARE_SERVER = fileURLToPath(new URL("./bare-server.mjs", import.meta.url));
 
 /**
  * Creates users and native sessions with the engine the server runs, on the SQLite file
@@ -54,12 +56,16 @@ export function freePort() {
 
 /**
  * As e2e/server-process.ts does: spawn the CLI (`args` added to its flags), resolve once
- * it prints that it is up. No demo flag: the seeded store is not empty, so no demo user
- * is made, and none is needed.
+ * it prints that it is up. `store` is a SQLite file, or `storeSpec` any `--store` value.
+ * No demo flag: the seeded store is not empty, so no demo user is made, and none is needed.
  */
-export async function spawnServer({ dir, port, issuer, store, args: extra = [] }, configFile, children) {
+export async function spawnServer(
+  { dir, port, issuer, store, storeSpec, args: extra = [] },
+  configFile,
+  children,
+) {
   const args = ["serve", "--port", String(port), "--host", "127.0.0.1", "--issuer", issuer];
-  args.push("--store", `sqlite:${store}`, "--config", configFile, ...extra);
+  args.push("--store", storeSpec ?? `sqlite:${store}`, "--config", configFile, ...extra);
   const child = spawn(process.execPath, [CLI, ...args], {
     cwd: dir,
     // Request logs off: the bench measures the refresh path, not pino.
@@ -100,6 +106,29 @@ export async function spawnServer({ dir, port, issuer, store, args: extra = [] }
     child.once("exit", onExit);
   });
   return { url: issuer, child };
+}
+
+/** Runs one `prolong` command (`migrate --store …`) to its end; its output, or an error with it. */
+export function runProlong(args, timeoutMs = 120_000) {
+  return new Promise((resolve, reject) => {
+    execFile(
+      process.execPath,
+      [CLI, ...args],
+      { timeout: timeoutMs, env: { PATH: process.env.PATH ?? "" } },
+      (error, stdout, stderr) => {
+        if (error) reject(new Error(`prolong ${args[0]} failed: ${error.message}\n${stderr}${stdout}`));
+        else resolve(stdout.trim());
+      },
+    );
+  });
+}
+
+/** The bare node:http reference (bare-server.mjs) in a process of its own. */
+export async function startBareServer(children) {
+  const child = fork(BARE_SERVER, [], { stdio: ["ignore", "inherit", "inherit", "ipc"] });
+  children.add(child);
+  const { port } = await onceMessage(child, 10_000, "bare server did not start");
+  return { url: `http://127.0.0.1:${port}`, child };
 }
 
 /** SIGTERM, then SIGKILL if it has not exited 10 s later; resolves once it has. */
