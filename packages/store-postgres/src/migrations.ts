@@ -121,7 +121,10 @@ export const migrations: readonly string[] = [
   );
   CREATE INDEX handoffs_expires_at ON handoffs (expires_at);
 
-  CREATE TABLE rate_windows (
+  -- Unlogged: rate-limit counters are hints that may be forgotten (store/limits.ts), so
+  -- a write to them needs no WAL flush, and a refresh pays one synced commit, not two.
+  -- A crash empties the table; a replica does not have it.
+  CREATE UNLOGGED TABLE rate_windows (
     key      text COLLATE "C" PRIMARY KEY,
     count    integer NOT NULL,
     reset_at bigint NOT NULL
