@@ -710,8 +710,10 @@ for (const alg of ["EdDSA", "ES256"] as const) {
       const wanted: Record<string, Record<string, Seen>> = {};
       for (const forgery of forgeries()) {
         const token = forgery.token();
-        const answers = await Promise.all(gates.map((gate) => gate.ask(token)));
-        seen[forgery.name] = Object.fromEntries(gates.map((gate, i) => [gate.name, answers[i]]));
+        const answers = await Promise.all(
+          gates.map(async (gate) => [gate.name, await gate.ask(token)] as const),
+        );
+        seen[forgery.name] = Object.fromEntries(answers);
         wanted[forgery.name] = Object.fromEntries(
           gates.map((gate) => [gate.name, gate.expected(forgery.verdict)]),
         );
