@@ -39,7 +39,7 @@ const b64 = (data: string | Buffer) => Buffer.from(data).toString("base64url");
 const now = () => Math.floor(Date.now() / 1000);
 
 /** What a gate must answer. */
-type Verdict = "accepted" | "invalid" | "expired" | "malformed" | "header too large";
+type Verdict = "accepted" | "invalid" | "expired" | "malformed" | "header too large" | "no credentials";
 
 interface Seen {
   status: number;
@@ -53,6 +53,8 @@ interface Gate {
   name: string;
   ask(token: string): Promise<Seen>;
   expected(verdict: Verdict): Seen;
+  /** Bearer-protected gates: the answer to exactly this Authorization header (none when null). */
+  askWith?(authorization: string | null): Promise<Seen>;
 }
 
 const challenge = (realm: string, description: string) =>
@@ -67,6 +69,9 @@ function bearerAnswers(realm: string, malformed: Seen, tooLarge: Seen): (verdict
     switch (verdict) {
       case "accepted":
         return { status: 200, challenge: null, error: null };
+      // RFC 6750 §3.1: no error attribute when no bearer credentials came.
+      case "no credentials":
+        return { status: 401, challenge: `Bearer realm="${realm}"`, error: "unauthorized" };
       case "invalid":
       case "expired":
         return {
@@ -84,18 +89,15 @@ function bearerAnswers(realm: string, malformed: Seen, tooLarge: Seen): (verdict
 }
 
 function bearerGate(name: string, url: string, answers: (verdict: Verdict) => Seen): Gate {
-  return {
-    name,
-    async ask(token) {
-      const response = await fetch(url, { headers: { authorization: `Bearer ${token}` } });
-      const text = await response.text();
-      let error: string | null = null;
-      if (response.status !== 200 && text.startsWith("{"))
-        error = (JSON.parse(text) as { error?: string }).error ?? null;
-      return { status: response.status, challenge: response.headers.get("www-authenticate"), error };
-    },
-    expected: answers,
+  const askWith = async (authorization: string | null): Promise<Seen> => {
+    const response = await fetch(url, authorization === null ? {} : { headers: { authorization } });
+    const text = await response.text();
+    let error: string | null = null;
+    if (response.status !== 200 && text.startsWith("{"))
+      error = (JSON.parse(text) as { error?: string }).error ?? null;
+    return { status: response.status, challenge: response.headers.get("www-authenticate"), error };
   };
+  return { name, ask: (token) => askWith(`Bearer ${token}`), askWith, expected: answers };
 }
 
 /** RFC 7662 introspection by a resource server: inactive for every token a gate refuses. */
@@ -722,6 +724,34 @@ for (const alg of ["EdDSA", "ES256"] as const) {
       expect(seen).toEqual(wanted);
       // Nobody followed the token's jku or x5u to the attacker's host.
       expect(keyHostHits).toBe(0);
+    });
+
+    it("reads the Authorization header alike at the server and every adapter (RFC 6750 §2.1, §3.1)", async () => {
+      const token = alice.access_token;
+      const shapes: [string, string | null, Verdict][] = [
+        ["no header", null, "no credentials"],
+        [
+          "another scheme (Basic)",
+          `Basic ${Buffer.from("alice:password").toString("base64")}`,
+          "no credentials",
+        ],
+        ["a scheme that only starts with Bearer", `Bearerx ${token}`, "no credentials"],
+        ["Bearer and no token", "Bearer", "malformed"],
+        ["Bearer and two tokens", `Bearer ${token} ${token}`, "malformed"],
+        ["the scheme in lower case", `bearer ${token}`, "accepted"],
+        ["several spaces after the scheme", `Bearer   ${token}`, "accepted"],
+      ];
+      const seen: Record<string, Record<string, Seen>> = {};
+      const wanted: Record<string, Record<string, Seen>> = {};
+      const bearerGates = gates.filter((gate) => gate.askWith);
+      for (const [shape, header, verdict] of shapes) {
+        const answers = await Promise.all(
+          bearerGates.map(async (gate) => [gate.name, await gate.askWith?.(header)] as const),
+        );
+        seen[shape] = Object.fromEntries(answers) as Record<string, Seen>;
+        wanted[shape] = Object.fromEntries(bearerGates.map((gate) => [gate.name, gate.expected(verdict)]));
+      }
+      expect(seen).toEqual(wanted);
     });
 
     it("refuses a revoked session's token at once at the server, and within 2 s wherever the feed reaches", async () => {

@@ -127,6 +127,32 @@ describe("the sessions API of a real server", () => {
     expect((await refresh(target, bob.refresh_token)).status).toBe(200);
   });
 
+  it("takes the access token from the Authorization header only (RFC 6750 §2.1)", async () => {
+    const inQuery = await fetch(`${target.url}/sessions?access_token=${alice.access_token}`);
+    expect(inQuery.status).toBe(400);
+    expect(inQuery.headers.get("www-authenticate")).toBe('Bearer realm="prolong", error="invalid_request"');
+    expect(((await inQuery.json()) as { error: string }).error).toBe("invalid_request");
+    const both = await fetch(`${target.url}/sessions?access_token=${alice.access_token}`, {
+      headers: { authorization: `Bearer ${alice.access_token}` },
+    });
+    expect(both.status).toBe(400);
+    const basic = await fetch(`${target.url}/sessions`, {
+      headers: { authorization: `Basic ${Buffer.from(`alice:${PASSWORD}`).toString("base64")}` },
+    });
+    // Another scheme is no bearer credential at all (RFC 6750 §3.1): the bare challenge.
+    expect({ status: basic.status, challenge: basic.headers.get("www-authenticate") }).toEqual({
+      status: 401,
+      challenge: 'Bearer realm="prolong"',
+    });
+    expect(((await basic.json()) as { error: string }).error).toBe("unauthorized");
+    const none = await fetch(`${target.url}/sessions`);
+    expect({ status: none.status, challenge: none.headers.get("www-authenticate") }).toEqual({
+      status: 401,
+      challenge: 'Bearer realm="prolong"',
+    });
+    expect(((await none.json()) as { error: string }).error).toBe("unauthorized");
+  });
+
   it("stores hostile device names cleaned, and lists them as JSON strings", async () => {
     const cases: [string, string, string | null][] = [
       ["control characters and an ANSI escape", "Lap\u0000top\u0007\u001b[2J", "Laptop[2J"],

@@ -430,6 +430,43 @@ describe("the token endpoint of a real server", () => {
   });
 });
 
+describe("sign-in", () => {
+  let target: Target;
+  beforeAll(async () => {
+    target = await startTarget();
+    await createAccount(target, "alice", PASSWORD);
+  }, 60_000);
+  afterAll(() => target?.stop());
+
+  const login = (body: unknown, headers: Record<string, string> = {}) =>
+    fetch(`${target.url}/login`, {
+      method: "POST",
+      headers: { "content-type": "application/json", ...headers },
+      body: JSON.stringify(body),
+    });
+
+  it("refuses a sign-in posted with a foreign Origin (login CSRF), before checking the password", async () => {
+    const answer = await login({ username: "alice", password: PASSWORD }, { origin: "https://evil.example" });
+    expect(await oauthError(answer)).toEqual({
+      status: 403,
+      body: { error: "forbidden_origin", error_description: expect.any(String) },
+    });
+    expect(refreshCookieOf(answer)).toBeUndefined();
+  });
+
+  it("answers a wrong password and an unknown user alike: 401 invalid_credentials, word for word", async () => {
+    const wrong = await oauthError(await login({ username: "alice", password: "not her passphrase" }));
+    const unknown = await oauthError(
+      await login({ username: "nobody-here", password: "not her passphrase" }),
+    );
+    expect(wrong).toEqual({
+      status: 401,
+      body: { error: "invalid_credentials", error_description: expect.any(String) },
+    });
+    expect(unknown).toEqual(wrong);
+  });
+});
+
 describe("guessing at the token endpoint", () => {
   let target: Target;
   beforeAll(async () => {

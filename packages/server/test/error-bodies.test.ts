@@ -57,6 +57,11 @@ describe("error bodies", () => {
       "invalid_token",
     ],
     [
+      "another authentication scheme at a bearer route (RFC 6750 §3.1: no bearer credentials)",
+      { method: "GET", url: "/sessions", headers: { authorization: "Basic bWFyeW86cGFzc3dvcmQ=" } },
+      "unauthorized",
+    ],
+    [
       "a path that is not valid percent-encoding",
       { method: "GET", url: "/admin/subjects/%E0%A4", headers: bearer(ADMIN_TOKEN) },
       "invalid_request",
