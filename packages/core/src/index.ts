@@ -58,4 +58,5 @@ export {
 export type * from "./store/index.js";
 export type { EventPosition } from "./store/page-cursor.js";
 export { formatEventCursor, parseEventCursor } from "./store/page-cursor.js";
+export { checkSubjectClaims, MAX_SUBJECT_CLAIMS_BYTES } from "./subject-claims.js";
 export { checkSubjectId, SUBJECT_ID_MAX, subjectIdProblem } from "./subject-id.js";

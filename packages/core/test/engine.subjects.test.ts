@@ -1,4 +1,10 @@
-import { ProlongError, SUBJECT_ID_MAX, subjectIdProblem } from "@prolong/core";
+import {
+  MAX_ACCESS_TOKEN_BYTES,
+  MAX_SUBJECT_CLAIMS_BYTES,
+  ProlongError,
+  SUBJECT_ID_MAX,
+  subjectIdProblem,
+} from "@prolong/core";
 import { describe, expect, it } from "vitest";
 import { setup } from "./fixtures.js";
 
@@ -156,5 +162,29 @@ describe("subjects are the application's users", () => {
     ]) {
       expect(await codeOf(change())).toBe("invalid_request");
     }
+  });
+
+  it("refuses claims that would make access tokens too large for any verifier, naming claims", async () => {
+    const { engine } = await setup();
+    const big = { blob: "x".repeat(MAX_SUBJECT_CLAIMS_BYTES) };
+    expect(await messageOf(engine.setClaims("user-11", big))).toBe(
+      `claims: at most ${MAX_SUBJECT_CLAIMS_BYTES} bytes as JSON`,
+    );
+    expect(await codeOf(engine.createAccount({ username: "bloated", claims: big }))).toBe("invalid_request");
+    expect(await engine.findAccountByName("bloated")).toBeNull();
+    // Deep nesting counts by its bytes too.
+    const deep = JSON.parse(`${'{"a":'.repeat(1_000)}1${"}".repeat(1_000)}`) as Record<string, unknown>;
+    expect(await codeOf(engine.setClaims("user-11", deep))).toBe("invalid_request");
+    // Up to the bound, the token carries them and stays within what verifiers accept.
+    const fits = { blob: "x".repeat(MAX_SUBJECT_CLAIMS_BYTES - 20) };
+    await engine.setClaims("user-11", fits);
+    const tokens = await engine.startSessionForSubject({ subjectId: "user-11" });
+    expect(tokens.accessToken.length).toBeLessThanOrEqual(MAX_ACCESS_TOKEN_BYTES);
+    expect((await engine.authenticate(tokens.accessToken)).claims.blob).toBe(fits.blob);
+  });
+
+  it("refuses to hand out a token a claims hook made too large, rather than one nobody accepts", async () => {
+    const { engine } = await setup({ claims: () => ({ blob: "x".repeat(MAX_ACCESS_TOKEN_BYTES) }) });
+    expect(await codeOf(engine.startSessionForSubject({ subjectId: "user-12" }))).toBe("invalid_config");
   });
 });

@@ -9,6 +9,7 @@ import type { AppContext } from "./context.js";
 import { Cors } from "./cors.js";
 import { refreshCookiePath } from "./credentials.js";
 import { RevocationPublisher } from "./feed.js";
+import { frameworkOptions } from "./framework-errors.js";
 import { sendErrorCode, sendOAuthError, sendUnavailable } from "./http-errors.js";
 import { Limits } from "./limits.js";
 import { Metrics } from "./metrics.js";
@@ -116,6 +117,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
     bodyLimit: BODY_LIMIT,
     trustProxy: trustProxyOption(config.trustProxy),
     return503OnClosing: true,
+    ...frameworkOptions,
   });
 
   const routes: { method: string; url: string }[] = [];

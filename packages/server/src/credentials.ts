@@ -9,19 +9,23 @@ export function secretEquals(presented: string, expected: string): boolean {
   return timingSafeEqual(a, b);
 }
 
-/** RFC 6750 §2.1 b64token. */
-const B64TOKEN = /^[A-Za-z0-9\-._~+/]+=*$/;
-
 export type BearerResult = { token: string } | { missing: true } | { malformed: true };
 
-/** The access token of the Authorization header. Query-string tokens are refused (they end up in logs). */
+/**
+ * The access token of the Authorization header, read as @prolong/verify's adapters read it
+ * (RFC 6750 §2.1, §3.1). Query-string tokens are refused (they end up in logs). Another
+ * scheme (Basic, say) is no bearer credential at all: the bare challenge. A Bearer header
+ * that is not one credential is a malformed request (`invalid_request`); a credential that
+ * is not a well-formed token is passed on, to be refused as a malformed token
+ * (`invalid_token`).
+ */
 export function bearerToken(request: FastifyRequest): BearerResult {
   const query = request.query as Record<string, unknown> | undefined;
   if (query && Object.hasOwn(query, "access_token")) return { malformed: true };
   const header = request.headers.authorization;
-  if (header === undefined) return { missing: true };
+  if (header === undefined || !/^Bearer\b/i.test(header)) return { missing: true };
   const match = /^Bearer +(\S+)$/i.exec(header);
-  if (!match?.[1] || !B64TOKEN.test(match[1])) return { malformed: true };
+  if (!match?.[1]) return { malformed: true };
   return { token: match[1] };
 }
 

@@ -44,6 +44,9 @@ const versionEvent = (e: Version): FeedVersion => ({
   exp: toSeconds(e.relevantUntil),
 });
 
+/** The media type of the feed's stream (Server-Sent Events). */
+export const FEED_CONTENT_TYPE = "text/event-stream; charset=utf-8";
+
 /**
  * The publishing side of the revocation feed (docs/protocol.md): Server-Sent Events to
  * subscribed resource servers, which read them with `RevocationFeed` of `@prolong/verify`.
@@ -109,7 +112,7 @@ export class RevocationPublisher {
       return;
     }
     response.writeHead(200, {
-      "content-type": "text/event-stream; charset=utf-8",
+      "content-type": FEED_CONTENT_TYPE,
       "cache-control": "no-store",
       connection: "keep-alive",
       "x-accel-buffering": "no",

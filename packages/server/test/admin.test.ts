@@ -81,6 +81,30 @@ describe("admin API", () => {
     expect(refused.json()).toMatchObject({ error: "user_disabled" });
   });
 
+  it("refuses claims too large for an access token, naming claims", async () => {
+    const { app, user } = await testApp();
+    const blob = "x".repeat(5_000);
+    const set = await app.inject({
+      method: "PUT",
+      url: `/admin/subjects/${user.id}/claims`,
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
+      payload: { blob },
+    });
+    expect(set.statusCode).toBe(400);
+    expect(set.json()).toEqual({
+      error: "invalid_request",
+      error_description: "claims: at most 4096 bytes as JSON",
+    });
+    const created = await app.inject({
+      method: "POST",
+      url: "/admin/subjects",
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
+      payload: { username: "bloated", claims: { blob } },
+    });
+    expect(created.statusCode).toBe(400);
+    expect(created.json().error_description).toBe("claims: at most 4096 bytes as JSON");
+  });
+
   it("requires re-auth, logs out everywhere, sets claims and passwords", async () => {
     const { app, user } = await testApp();
     const { body } = await login(app, { client_id: "native" });

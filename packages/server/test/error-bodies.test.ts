@@ -51,6 +51,21 @@ describe("error bodies", () => {
       "not_found",
     ],
     ["the revocation feed without credentials", { method: "GET", url: "/revocations/feed" }, "unauthorized"],
+    [
+      "a token of characters outside base64url (a malformed token, RFC 6750 §3.1)",
+      { method: "GET", url: "/sessions", headers: bearer("e30=.e30.AAAA") },
+      "invalid_token",
+    ],
+    [
+      "another authentication scheme at a bearer route (RFC 6750 §3.1: no bearer credentials)",
+      { method: "GET", url: "/sessions", headers: { authorization: "Basic bWFyeW86cGFzc3dvcmQ=" } },
+      "unauthorized",
+    ],
+    [
+      "a path that is not valid percent-encoding",
+      { method: "GET", url: "/admin/subjects/%E0%A4", headers: bearer(ADMIN_TOKEN) },
+      "invalid_request",
+    ],
   ];
 
   it.each(ownEndpoints)("%s: {error, error_description} with the code's status", async (_, request, code) => {
@@ -88,5 +103,37 @@ describe("error bodies", () => {
     });
     const missing = await app.inject({ method: "POST", url: "/oauth/token", ...form({}) });
     expect(missing.json()).toEqual({ error: "invalid_request", error_description: expect.any(String) });
+  });
+
+  it("a path segment longer than any id: 414, the same shape, the path not echoed", async () => {
+    const { app } = await testApp();
+    const segment = "a".repeat(3061);
+    const response = await app.inject({
+      method: "DELETE",
+      url: `/sessions/${segment}`,
+      headers: bearer("x"),
+    });
+    expect(response.statusCode).toBe(414);
+    expect(response.json()).toEqual({ error: "invalid_request", error_description: expect.any(String) });
+    expect(response.body).not.toContain(segment.slice(0, 20));
+  });
+
+  it("reaches a subject whose id is 255 code points of four UTF-8 bytes each (docs/protocol.md, Subjects)", async () => {
+    const { app } = await testApp();
+    const id = "\u{1F600}".repeat(255);
+    const started = await app.inject({
+      method: "POST",
+      url: "/admin/sessions",
+      headers: bearer(ADMIN_TOKEN),
+      payload: { user_id: id, client_id: "native" },
+    });
+    expect(started.statusCode).toBe(200);
+    const found = await app.inject({
+      method: "GET",
+      url: `/admin/subjects/${encodeURIComponent(id)}`,
+      headers: bearer(ADMIN_TOKEN),
+    });
+    expect(found.statusCode).toBe(200);
+    expect(found.json().id).toBe(id);
   });
 });

@@ -125,6 +125,18 @@ describe("revocation feed", () => {
     expect(wrong.statusCode).toBe(401);
   });
 
+  it("answers HEAD with the stream's headers and ends, rather than holding the request open", async () => {
+    const { url } = await feedApp(await testStore());
+    const response = await fetch(`${url}/revocations/feed`, {
+      method: "HEAD",
+      headers: bearer(RESOURCE_SECRET),
+      signal: AbortSignal.timeout(2_000),
+    });
+    expect(response.status).toBe(200);
+    expect(response.headers.get("content-type")).toBe("text/event-stream; charset=utf-8");
+    expect(response.headers.get("cache-control")).toBe("no-store");
+  });
+
   it("sends a snapshot of recent revocations, then each revocation and version bump as it happens", async () => {
     current = await testApp();
     const { app, engine, user } = current;

@@ -2,6 +2,7 @@ import { ProlongError } from "../errors.js";
 import { checkNewPassword, hashPassword, normalizeUsername, verifyPassword } from "../passwords.js";
 import { randomId } from "../random.js";
 import type { AccountRecord } from "../store/index.js";
+import { checkSubjectClaims } from "../subject-claims.js";
 import type { EngineContext } from "./context.js";
 import { endSubjectSessions } from "./revoke.js";
 import type { SubjectDetails } from "./subjects.js";
@@ -15,6 +16,7 @@ export async function createAccount(
   input: { username: string; password?: string | null; claims?: Record<string, unknown> },
 ): Promise<SubjectDetails & { account: AccountRecord }> {
   const username = normalizeUsername(input.username);
+  if (input.claims !== undefined) checkSubjectClaims(input.claims);
   let passwordHash: string | null = null;
   if (input.password !== undefined && input.password !== null) {
     checkNewPassword(input.password);

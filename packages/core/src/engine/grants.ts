@@ -5,6 +5,7 @@ import type { Profile } from "../policy.js";
 import { randomId } from "../random.js";
 import { accessTokenExpiry } from "../session-rules.js";
 import type { SessionRecord, SubjectRecord } from "../store/index.js";
+import { checkAccessTokenSize } from "../subject-claims.js";
 import type { EngineContext } from "./context.js";
 
 /** An access token for a session, and what its host needs to answer with it. */
@@ -72,7 +73,7 @@ export async function grantAccess(
     }
   }
   return {
-    accessToken: signAccessToken(ctx.keys.active, claims),
+    accessToken: checkAccessTokenSize(signAccessToken(ctx.keys.active, claims)),
     tokenType: "Bearer",
     expiresIn: exp - iat,
     sessionId: session.id,

@@ -1,4 +1,5 @@
 import type { AccountRecord, SubjectPatch, SubjectRecord } from "../store/index.js";
+import { checkSubjectClaims } from "../subject-claims.js";
 import { checkSubjectId } from "../subject-id.js";
 import type { EngineContext } from "./context.js";
 import { endSubjectSessions } from "./revoke.js";
@@ -51,12 +52,12 @@ export async function requireReauth(ctx: EngineContext, subjectId: string): Prom
 }
 
 /** Replaces the subject's application claims; they reach access tokens at the next refresh (P9). */
-export function setClaims(
+export async function setClaims(
   ctx: EngineContext,
   subjectId: string,
   claims: Record<string, unknown>,
 ): Promise<SubjectRecord> {
-  return update(ctx, subjectId, { claims });
+  return update(ctx, subjectId, { claims: checkSubjectClaims(claims) });
 }
 
 /**
