@@ -106,11 +106,7 @@ export async function startSessions(url: string, subject: string, n: number): Pr
 }
 
 /** RFC 6749 §6 refresh, as a native client sends it. */
-export function refresh(
-  url: string,
-  refreshToken: string,
-  init: { signal?: AbortSignal } = {},
-): Promise<Response> {
+export function refresh(url: string, refreshToken: string): Promise<Response> {
   return fetch(`${url}/oauth/token`, {
     method: "POST",
     headers: { "content-type": "application/x-www-form-urlencoded" },
@@ -119,7 +115,6 @@ export function refresh(
       refresh_token: refreshToken,
       client_id: "native",
     }),
-    ...init,
   });
 }
 

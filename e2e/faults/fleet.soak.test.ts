@@ -35,7 +35,7 @@ const INSTANCES = 3;
 const OUTAGE_MS = 30_000;
 /** Access tokens of the SessionClients: they renew every few seconds. */
 const TTL_SECONDS = 10;
-/** Each HTTP client's pause between refreshes, ms: about 300 refreshes a second in all. */
+/** Each HTTP client's pause between refreshes, ms: a few hundred refreshes a second in all. */
 const PACE_MS = 200;
 
 interface LoopClient {
