@@ -7,8 +7,9 @@ const perStore = ["packages/core/test/**/*.test.ts", "packages/server/test/**/*.
 
 export default defineConfig({
   test: {
-    // Test files that fail on purpose, run by e2e/plain-summary.test.ts under their own config.
-    exclude: [...configDefaults.exclude, "e2e/fixtures/**"],
+    // Test files that fail on purpose, run by e2e/plain-summary.test.ts under their own config,
+    // and the soak runs (`npm run soak`, vitest.soak.config.ts).
+    exclude: [...configDefaults.exclude, "e2e/fixtures/**", "**/*.soak.test.ts"],
     testTimeout: 20_000,
     hookTimeout: 60_000,
     reporters: ["default", new PlainSummary()],
@@ -32,7 +33,7 @@ export default defineConfig({
         test: {
           name: "once",
           include: ["packages/*/test/**/*.test.ts", "e2e/**/*.test.ts"],
-          exclude: [...configDefaults.exclude, "e2e/fixtures/**", ...perStore],
+          exclude: [...configDefaults.exclude, "e2e/fixtures/**", "**/*.soak.test.ts", ...perStore],
         },
       },
     ],

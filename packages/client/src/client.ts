@@ -91,6 +91,16 @@ function reasonOf(code: ErrorBody["error"] | undefined): SignOutReason {
   return "revoked";
 }
 
+/** A body that arrived whole: its JSON object, or `{}` when it is none (a proxy's HTML error page). */
+function answerOf(text: string): Answer {
+  try {
+    const parsed: unknown = JSON.parse(text);
+    return typeof parsed === "object" && parsed !== null && !Array.isArray(parsed) ? (parsed as Answer) : {};
+  } catch {
+    return {};
+  }
+}
+
 /** RFC 9110 §10.2.3 Retry-After, delay-seconds or an HTTP-date, in ms from `now` (0 when absent). */
 function retryAfter(response: Response | undefined, now: number): number {
   const value = response?.headers.get("retry-after");
@@ -408,7 +418,11 @@ export class SessionClient {
     const cancel = this.#after(this.#o.requestTimeout, () => controller.abort(), outlivesStop);
     try {
       const response = await this.#o.fetch(url, { ...init, signal: controller.signal });
-      const body = (await response.json().catch(() => ({}))) as Answer;
+      // A body cut off on its way (the connection broke after the head arrived) is a lost
+      // answer, not an empty one: reading it throws, and the caller retries as after any
+      // network failure. A rotation the server committed is then answered again inside
+      // the grace window (docs/protocol.md); read as `{}` it would end the session.
+      const body = answerOf(await response.text());
       controller.signal.throwIfAborted();
       return [response, body];
     } finally {

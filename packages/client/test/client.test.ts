@@ -265,6 +265,36 @@ describe("failures", () => {
     expect(errors).toHaveLength(3);
   });
 
+  it.each([200, 400])(
+    "retries an answer (%i) whose body was cut off on its way, as a lost one: never adopted, never a sign-out",
+    async (status) => {
+      const { c, signedOut, refreshed } = await signedIn({ storage: memoryStorage() });
+      const errors: unknown[] = [];
+      c.on("error", (e) => errors.push(e.error));
+      const held = server.refreshToken;
+      // The head arrived, then the connection broke in the middle of the JSON.
+      const cutOff = () =>
+        new Response(
+          new ReadableStream({
+            start(controller) {
+              controller.enqueue(new TextEncoder().encode('{"access_token":"ey'));
+              controller.error(new TypeError("terminated"));
+            },
+          }),
+          { status, headers: { "content-type": "application/json" } },
+        );
+      server.tokenAnswers.push(cutOff);
+      const done = c.refresh();
+      await vi.advanceTimersByTimeAsync(1_000);
+      expect(await done).toBe(true);
+      expect(server.tokenCalls).toBe(2);
+      expect(errors).toHaveLength(1);
+      expect(signedOut).toEqual([]);
+      expect(refreshed).toEqual(["manual"]);
+      expect(server.refreshToken).not.toBe(held);
+    },
+  );
+
   it.each([
     ["reuse_detected", "reused"],
     ["session_revoked", "revoked"],

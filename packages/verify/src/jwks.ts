@@ -45,7 +45,11 @@ export class JwksCache {
     const stale = now - this.#fetchedAt >= this.#options.maxAgeMs;
     const key = this.#keys.get(kid);
     if (key && !stale) return key;
-    if (stale || now - this.#fetchedAt >= this.#options.cooldownMs) {
+    // A fetch already under way (a cold cache, a rotated-in key met by a burst of
+    // requests) may bring this kid: wait for it rather than answer "unknown kid" while
+    // it runs. Its start counts for the cooldown, so this never adds a fetch.
+    const due = this.#inflight !== null || stale || now - this.#fetchedAt >= this.#options.cooldownMs;
+    if (due) {
       try {
         await this.refresh();
       } catch (error) {

@@ -53,6 +53,28 @@ describe("JWKS", () => {
     expect(state.hits).toBe(2);
   });
 
+  it("concurrent requests that meet a kid not cached yet wait for the one fetch, and all verify", async () => {
+    const { state, uri } = await jwksServer([keys.EdDSA.jwk]);
+    let now = NOW * 1000;
+    const verifier = await createVerifier({
+      issuer: ISSUER,
+      audience: AUDIENCE,
+      jwksUri: uri,
+      now: () => now,
+      jwks: { cooldownMs: 30_000 },
+    });
+    // A cold cache: the first requests a resource server takes after it starts.
+    const cold = await Promise.all(Array.from({ length: 20 }, () => verifier.verify(token(keys.EdDSA))));
+    expect(cold.map((r) => r.ok)).toEqual(Array(20).fill(true));
+    expect(state.hits).toBe(1);
+    // A key rotated in: every request in the burst that first meets it.
+    state.keys = [keys.ES256.jwk, keys.EdDSA.jwk];
+    now += 31_000;
+    const rotated = await Promise.all(Array.from({ length: 20 }, () => verifier.verify(token(keys.ES256))));
+    expect(rotated.map((r) => r.ok)).toEqual(Array(20).fill(true));
+    expect(state.hits).toBe(2);
+  });
+
   it("cannot be made to fetch in a loop by made-up kids", async () => {
     const { state, uri } = await jwksServer([keys.EdDSA.jwk]);
     let now = NOW * 1000;

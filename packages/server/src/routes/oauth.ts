@@ -55,6 +55,21 @@ export function oauthRoutes(ctx: AppContext) {
     );
   }
 
+  /**
+   * Counts a committed rotation against its session's budget. The rotation is done, so its
+   * answer must reach the client whatever happens here: answered with an error, the client
+   * would keep the rotated token and present it again once the store is back, after the
+   * grace window maybe, and its session would end as a reuse (P4), a failure of ours
+   * signing someone out. A count lost to a failing store costs one rotation of budget.
+   */
+  async function countRotation(request: FastifyRequest, sessionId: string) {
+    try {
+      await limits.sessionUsed(sessionId);
+    } catch (err) {
+      request.log.warn({ err }, "a rotation could not be counted against its session's budget");
+    }
+  }
+
   /** RFC 6749 §6 refresh: the token from the form (native) or the cookie (web, CSRF-checked). */
   async function refreshGrant(request: FastifyRequest, reply: FastifyReply, form: Form) {
     const presented = tokenOf(request, form.refresh_token);
@@ -79,7 +94,7 @@ export function oauthRoutes(ctx: AppContext) {
     try {
       const tokens = await ctx.engine.refresh({ refreshToken: opened ?? token, clientId });
       // Replays inside the grace window are no new rotation (twenty tabs waking at once).
-      if (!tokens.replayed) await limits.sessionUsed(tokens.sessionId);
+      if (!tokens.replayed) await countRotation(request, tokens.sessionId);
       return sendTokens(reply, tokens, ctx.engine.now(), ctx.refreshCookiePath);
     } catch (error) {
       if (sessionId !== null && isGrantFailure(error)) await limits.sessionUsed(sessionId);
