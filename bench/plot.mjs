@@ -30,6 +30,12 @@ export function formatValue(value) {
   return value.toFixed(abs >= 10 ? 1 : 2);
 }
 
+/** A gridline's value with as many decimals as the step between gridlines needs. */
+function formatTick(value, step) {
+  const decimals = step >= 1 ? 0 : Math.min(6, Math.ceil(-Math.log10(step) - 1e-9));
+  return value.toLocaleString("en-US", { minimumFractionDigits: decimals, maximumFractionDigits: decimals });
+}
+
 /** Width of `text` at `size` px, estimated (no font metrics in a hand-written SVG). */
 const textWidth = (text, size) => String(text).length * size * 0.56;
 
@@ -112,7 +118,7 @@ export function renderPlot(plot) {
     const x = (x0 + scale(tick)).toFixed(1);
     parts.push(
       `<line x1="${x}" y1="${rowsTop - 4}" x2="${x}" y2="${rowsBottom}" stroke="${tick === 0 ? "#888888" : "#e3e3e3"}" stroke-width="1"/>`,
-      `<text x="${x}" y="${rowsBottom + 15}" font-size="11" fill="#666666" text-anchor="middle">${escapeXml(formatValue(tick))}</text>`,
+      `<text x="${x}" y="${rowsBottom + 15}" font-size="11" fill="#666666" text-anchor="middle">${escapeXml(formatTick(tick, step))}</text>`,
     );
   }
 
