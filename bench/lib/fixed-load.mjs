@@ -3,8 +3,8 @@
 // measured in alternating slices with the best slice kept. Everything binds to 127.0.0.1.
 import { fork, spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import { cpuSeconds, onceMessage } from "./refresh-load.mjs";
-import { fmt, progress } from "./report.mjs";
+import { slices } from "./load-slices.mjs";
+import { cpuSeconds } from "./refresh-load.mjs";
 
 const GENERATOR = fileURLToPath(new URL("./fixed-load-generator.mjs", import.meta.url));
 
@@ -55,27 +55,8 @@ export async function startServerScript(script, args, children, env = {}) {
 export async function startFixedLoad(name, { url, request, connectionHeaders }, connections, children) {
   const child = fork(GENERATOR, [], { stdio: ["ignore", "inherit", "inherit", "ipc"] });
   children.add(child);
-  const seconds = {};
-  child.on("message", (m) => {
-    if (m.type === "tick")
-      progress(
-        `${name}: ${m.phase}, ${m.second}/${seconds[m.phase]} s, ${fmt(m.counter)} req/s`,
-        m.second === seconds[m.phase],
-      );
-  });
   child.send({ url, request, connectionHeaders, connections });
-  const run = async (phase, duration) => {
-    seconds[phase] = Math.ceil(duration);
-    child.send({ phase, duration });
-    for (;;) {
-      const message = await onceMessage(child, (duration + 30) * 1000, `${name}: load generator`);
-      if (message.type === "result") {
-        const { type: _, ...figures } = message;
-        return figures;
-      }
-    }
-  };
-  return { child, run };
+  return { child, run: slices(name, child) };
 }
 
 /**
