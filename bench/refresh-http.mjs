@@ -23,6 +23,7 @@ import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import {
+  cpuSeconds,
   freePort,
   onceMessage,
   seedNativeSessions,
