@@ -215,6 +215,10 @@ function report(measured, run) {
     betterAuthTokenToBare: rps("betterAuthToken") / rps("bare"),
   };
   const cpu = (key) => measured[key].best.serverCpuMicrosPerRequest;
+  // Where each server's CPU sets the pace, throughputs stand in the inverse ratio of what
+  // one answer costs the server: the figure the req/s ratio tends to with a core apiece.
+  ratios.cpuPerAnswerBetterAuthTokenToProlong =
+    cpu("prolong") && cpu("betterAuthToken") ? cpu("betterAuthToken") / cpu("prolong") : null;
   console.log(
     `\nover loopback, ${opt.connections} keep-alive connections each; best of ${opt.rounds} alternating ${run.slice} s rounds after ${opt.warmup} s warm-up; errors over all rounds`,
   );
@@ -242,6 +246,12 @@ function report(measured, run) {
       ["prolong refresh / better-auth /get-session", `${ratios.prolongToBetterAuthSession.toFixed(2)}×`],
       ["prolong refresh / bare node:http", `${ratios.prolongToBare.toFixed(2)}×`],
       ["better-auth /token / bare node:http", `${ratios.betterAuthTokenToBare.toFixed(2)}×`],
+      [
+        "server CPU per answer: better-auth /token ÷ prolong refresh",
+        ratios.cpuPerAnswerBetterAuthTokenToProlong === null
+          ? "-"
+          : `${ratios.cpuPerAnswerBetterAuthTokenToProlong.toFixed(2)}×`,
+      ],
     ],
   );
   if (measured.prolong.totals.non200 + measured.prolong.totals.connectionErrors > 0)
