@@ -99,15 +99,16 @@ const NAMES = ["sub", "exp", "a", "b", "__proto__", "constructor", "prototype", 
 /** Strings that look like JSON structure from the inside. */
 const STRINGS = ["", ":", '":', "}", "{", "[", "],", ",", '\\"', "a\\", "é", "x"];
 
-const value: fc.Memo<Value> = fc.memo((depth): fc.Arbitrary<Value> =>
-  depth <= 1
-    ? fc.oneof(fc.integer(), fc.constantFrom(...STRINGS), fc.boolean(), fc.constant(null))
-    : fc.oneof(
-        fc.integer(),
-        fc.constantFrom(...STRINGS),
-        fc.array(value(depth - 1), { maxLength: 3 }),
-        members(depth - 1),
-      ),
+const value: fc.Memo<Value> = fc.memo(
+  (depth): fc.Arbitrary<Value> =>
+    depth <= 1
+      ? fc.oneof(fc.integer(), fc.constantFrom(...STRINGS), fc.boolean(), fc.constant(null))
+      : fc.oneof(
+          fc.integer(),
+          fc.constantFrom(...STRINGS),
+          fc.array(value(depth - 1), { maxLength: 3 }),
+          members(depth - 1),
+        ),
 );
 function members(depth: number): fc.Arbitrary<Member[]> {
   return fc.array(fc.record({ name: fc.constantFrom(...NAMES), value: value(depth) }), { maxLength: 5 });
