@@ -5,6 +5,7 @@ import { fork, spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { slices } from "./load-slices.mjs";
 import { cpuSeconds } from "./refresh-load.mjs";
+import { fmt } from "./report.mjs";
 
 const GENERATOR = fileURLToPath(new URL("./fixed-load-generator.mjs", import.meta.url));
 
