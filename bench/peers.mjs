@@ -290,11 +290,13 @@ function report(measured, run) {
       },
       {
         id: "peers-cpu",
-        title: "Server CPU per answer",
+        title: "Server CPU per answer: prolong refresh vs better-auth",
         unit: "µs/req",
         note: "each server's own user + system CPU time (from /proc) per answer; lower is better",
+        // The reference last, so each series keeps the colour it has in the plot above.
         bars: Object.entries(TARGETS)
           .filter(([key]) => cpu(key) !== null)
+          .sort(([a], [b]) => (a === "bare") - (b === "bare"))
           .map(([key, { label }]) => ({
             label,
             value: Math.round(cpu(key)),
