@@ -12,6 +12,10 @@ const server = createServer((request, response) => {
 server.listen(0, "127.0.0.1", () =>
   console.log(`bare node:http listening on http://127.0.0.1:${server.address().port}`),
 );
-const stop = () => server.close(() => process.exit(0));
+// Keep-alive connections would hold close() open until they time out.
+const stop = () => {
+  server.close(() => process.exit(0));
+  server.closeAllConnections();
+};
 process.on("SIGTERM", stop);
 process.on("SIGINT", stop);

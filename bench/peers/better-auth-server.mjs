@@ -45,6 +45,10 @@ await runMigrations();
 
 const server = createServer(toNodeHandler(auth));
 server.listen(port, "127.0.0.1", () => console.log(`better-auth listening on ${baseURL}`));
-const stop = () => server.close(() => process.exit(0));
+// Keep-alive connections would hold close() open until they time out.
+const stop = () => {
+  server.close(() => process.exit(0));
+  server.closeAllConnections();
+};
 process.on("SIGTERM", stop);
 process.on("SIGINT", stop);
