@@ -2,9 +2,9 @@
 // the app has it anyway), and of peers built the same way in the same run.
 // Run after `npm install`: node bench/client-size.mjs
 // Prints a table and writes bench/results/client-size.json. Nothing here is asserted.
-import { mkdirSync, writeFileSync } from "node:fs";
 import { gzipSync } from "node:zlib";
 import { build } from "esbuild";
+import { writeBenchResults } from "./lib/results.mjs";
 
 const entries = [
   { name: "@prolong/client (fetch client)", code: 'export * from "@prolong/client";' },
@@ -58,5 +58,23 @@ for (const r of rows) {
       `${r.name.padEnd(40)} ${String(r.minified).padStart(9)} ${String(r.gzipped).padStart(9)} ${(r.gzipped / base).toFixed(2).padStart(6)}`,
     );
 }
-mkdirSync(new URL("./results/", import.meta.url), { recursive: true });
-writeFileSync(new URL("./results/client-size.json", import.meta.url), `${JSON.stringify(rows, null, 2)}\n`);
+const built = rows.filter((r) => !r.error);
+const group = (name) =>
+  name.startsWith("@prolong/client")
+    ? "@prolong/client"
+    : name.startsWith("@prolong/react")
+      ? "@prolong/react"
+      : "peers";
+writeBenchResults("client-size", {
+  unit: "bytes",
+  rows,
+  plots: [
+    {
+      id: "client-size",
+      title: "What the browser downloads: client bundles, minified and gzipped",
+      unit: "bytes (min + gzip)",
+      note: "esbuild, ESM, es2022, browser; React and axios left out where the bundle uses them; lower is better",
+      bars: built.map((r) => ({ label: r.name, value: r.gzipped, group: group(r.name) })),
+    },
+  ],
+});

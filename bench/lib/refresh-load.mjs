@@ -6,7 +6,8 @@ import { execFile, fork, spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { createServer as createNetServer } from "node:net";
 import { fileURLToPath } from "node:url";
-import { fmt, progress } from "./report.mjs";
+import { slices } from "./load-slices.mjs";
+import { progress } from "./report.mjs";
 
 const CLI = fileURLToPath(new URL("../../packages/server/dist/cli.js", import.meta.url));
 const GENERATOR = fileURLToPath(new URL("./refresh-load-generator.mjs", import.meta.url));
@@ -148,27 +149,8 @@ export function stopServer(child) {
 export async function startLoad(name, target, connections, children) {
   const child = fork(GENERATOR, [], { stdio: ["ignore", "inherit", "inherit", "ipc"] });
   children.add(child);
-  const seconds = {};
-  child.on("message", (m) => {
-    if (m.type === "tick")
-      progress(
-        `${name}: ${m.phase}, ${m.second}/${seconds[m.phase]} s, ${fmt(m.counter)} req/s`,
-        m.second === seconds[m.phase],
-      );
-  });
   child.send({ ...target, connections });
-  const run = async (phase, duration) => {
-    seconds[phase] = Math.ceil(duration);
-    child.send({ phase, duration });
-    for (;;) {
-      const message = await onceMessage(child, (duration + 30) * 1000, `${name}: load generator`);
-      if (message.type === "result") {
-        const { type: _, ...figures } = message;
-        return figures;
-      }
-    }
-  };
-  return { child, run };
+  return { child, run: slices(name, child) };
 }
 
 /** The child's next message; rejects if it exits first or stays silent for `ms`. */

@@ -1,0 +1,311 @@
+// prolong's refresh endpoint beside better-auth's token endpoints, on the same machine, on
+// SQLite, with the same load generator (autocannon), in one run; a bare node:http server
+// answering "ok" gives the machine's ceiling with that generator.
+// Run after `npm run build`:
+//   node bench/peers.mjs [--quick] [--duration 10] [--rounds 2] [--warmup 2]
+//                        [--connections 16] [--sessions 10000] [--users 1000]
+// Prints a table and writes bench/results/peers.json. Figures are ratios within one run on
+// one machine; nothing here is asserted, and it never runs inside `npm test`.
+//
+// Per request:
+// - prolong, POST /oauth/token (grant_type=refresh_token, the native client): opens the
+//   refresh token (HMAC-SHA-256), rotates it in one SQLite transaction (reads the session
+//   and its subject, writes the successor's hash), signs an EdDSA access token and
+//   answers both tokens. Every request is a real rotation: each load-generator connection
+//   walks its own chains of refresh tokens across the seeded sessions.
+// - better-auth, GET /api/auth/token (its jwt plugin): checks the session cookie's
+//   signature, reads the session and its user from SQLite, reads the newest key of its
+//   jwks table, decrypts that private key with the secret, imports it and signs an EdDSA
+//   JWT. No rotation and no write: the session cookie stays the same.
+// - better-auth, GET /api/auth/get-session: the same cookie check and reads; with the jwt
+//   plugin installed (its default settings) it also signs a JWT into `set-auth-jwt`.
+//
+// Processes: this script seeds and prints; each server and each load generator run in a
+// process of their own. Everything binds to 127.0.0.1 and stops by itself.
+import { randomBytes } from "node:crypto";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import {
+  boundedRun,
+  describeErrors,
+  measureAlternating,
+  options,
+  startFixedLoad,
+  startServerScript,
+} from "./lib/fixed-load.mjs";
+import { freePort, seedNativeSessions, spawnServer, startLoad, stopServer } from "./lib/refresh-load.mjs";
+import { clearProgress, fmt, printTable } from "./lib/report.mjs";
+import { writeBenchResults } from "./lib/results.mjs";
+
+const BETTER_AUTH = fileURLToPath(new URL("./peers/better-auth-server.mjs", import.meta.url));
+const BARE = fileURLToPath(new URL("./peers/bare-server.mjs", import.meta.url));
+
+const opt = options(
+  { duration: 10, rounds: 2, warmup: 2, connections: 16, sessions: 10_000, users: 1_000 },
+  { duration: 3, rounds: 1, warmup: 1, sessions: 2_000, users: 200 },
+);
+const USERS = Math.min(opt.users, opt.sessions);
+// High enough that the limiter never answers: this measures the refresh path.
+const RATE_LIMITS = {
+  login: { max: 1_000_000, windowSeconds: 60 },
+  refresh: { max: 1_000_000, windowSeconds: 60 },
+  refreshPerSession: { max: 1_000_000, windowSeconds: 60 },
+};
+
+const TARGETS = {
+  bare: {
+    label: "bare node:http",
+    does: "reads the request, answers 200 ok (the machine's ceiling with this load generator)",
+  },
+  prolong: {
+    label: "prolong POST /oauth/token",
+    does: "opens the refresh token (HMAC), rotates it in one SQLite transaction, signs an EdDSA access token",
+  },
+  betterAuthToken: {
+    label: "better-auth GET /api/auth/token",
+    does: "checks the cookie, reads session + user, reads and decrypts its key, signs an EdDSA JWT; no rotation",
+  },
+  betterAuthSession: {
+    label: "better-auth GET /api/auth/get-session",
+    does: "checks the cookie, reads session + user; its jwt plugin also signs a JWT into set-auth-jwt",
+  },
+};
+
+/** One better-auth user per connection, signed up over its own API: the session cookies. */
+async function signUp(url, count) {
+  const cookies = [];
+  for (let i = 0; i < count; i++) {
+    const response = await fetch(`${url}/api/auth/sign-up/email`, {
+      method: "POST",
+      // As a browser on the app's own origin sends it: better-auth refuses a sign-up without one.
+      headers: { "content-type": "application/json", origin: url },
+      body: JSON.stringify({
+        email: `bench-${i}@example.test`,
+        password: `bench password ${i}`,
+        name: `b${i}`,
+      }),
+      signal: AbortSignal.timeout(10_000),
+    });
+    const cookie = /better-auth\.session_token=[^;]+/.exec(response.headers.get("set-cookie") ?? "")?.[0];
+    if (response.status !== 200 || !cookie)
+      throw new Error(`better-auth sign-up answered ${response.status}: ${await response.text()}`);
+    cookies.push(cookie);
+  }
+  return cookies;
+}
+
+/** One request before the load, so a misconfigured endpoint stops the bench with its answer. */
+async function expectOk(url, headers, what) {
+  const response = await fetch(url, { headers, signal: AbortSignal.timeout(10_000) });
+  const body = await response.text();
+  if (response.status !== 200) throw new Error(`${what} answered ${response.status}: ${body}`);
+  return body;
+}
+
+async function main() {
+  const children = new Set();
+  const dir = mkdtempSync(join(tmpdir(), "prolong-bench-peers-"));
+  const budgetMs = 120_000 + 4 * (opt.warmup + opt.duration * opt.rounds) * 1000 + opt.sessions * 2;
+  const stopAll = boundedRun(children, budgetMs, () => rmSync(dir, { recursive: true, force: true }));
+  try {
+    const port = await freePort();
+    const issuer = `http://127.0.0.1:${port}`;
+    const store = join(dir, "prolong.db");
+    const tokens = await seedNativeSessions(store, issuer, USERS, opt.sessions);
+    clearProgress();
+    console.log(`seeded ${fmt(USERS)} prolong users and ${fmt(opt.sessions)} native sessions`);
+    const configFile = join(dir, "prolong.json");
+    writeFileSync(configFile, JSON.stringify({ rateLimits: RATE_LIMITS }));
+    const prolong = await spawnServer({ dir, port, issuer, store }, configFile, children);
+
+    const betterAuthPort = await freePort();
+    const betterAuth = await startServerScript(
+      BETTER_AUTH,
+      ["--port", String(betterAuthPort), "--db", join(dir, "better-auth.db")],
+      children,
+      { BETTER_AUTH_SECRET: randomBytes(32).toString("base64url"), NODE_ENV: "production" },
+    );
+    const cookies = await signUp(betterAuth.url, opt.connections);
+    console.log(`signed up ${cookies.length} better-auth users, one session cookie per connection`);
+    const jwt = JSON.parse(
+      await expectOk(`${betterAuth.url}/api/auth/token`, { cookie: cookies[0] }, "better-auth /token"),
+    );
+    const alg = JSON.parse(Buffer.from(jwt.token.split(".")[0], "base64url").toString()).alg;
+    await expectOk(
+      `${betterAuth.url}/api/auth/get-session`,
+      { cookie: cookies[0] },
+      "better-auth /get-session",
+    );
+
+    const bare = await startServerScript(BARE, [], children);
+    const perCookie = cookies.map((cookie) => ({ cookie }));
+    const C = opt.connections;
+    const targets = {
+      bare: {
+        pid: bare.child.pid,
+        load: await startFixedLoad(
+          TARGETS.bare.label,
+          {
+            url: bare.url,
+            request: {
+              method: "POST",
+              path: "/oauth/token",
+              headers: { "content-type": "application/x-www-form-urlencoded" },
+              body: `grant_type=refresh_token&client_id=native&refresh_token=${tokens[0]}`,
+            },
+          },
+          C,
+          children,
+        ),
+      },
+      prolong: {
+        pid: prolong.child.pid,
+        load: await startLoad(TARGETS.prolong.label, { url: prolong.url, tokens, chain: true }, C, children),
+      },
+      betterAuthToken: {
+        pid: betterAuth.child.pid,
+        load: await startFixedLoad(
+          TARGETS.betterAuthToken.label,
+          {
+            url: betterAuth.url,
+            request: { method: "GET", path: "/api/auth/token" },
+            connectionHeaders: perCookie,
+          },
+          C,
+          children,
+        ),
+      },
+      betterAuthSession: {
+        pid: betterAuth.child.pid,
+        load: await startFixedLoad(
+          TARGETS.betterAuthSession.label,
+          {
+            url: betterAuth.url,
+            request: { method: "GET", path: "/api/auth/get-session" },
+            connectionHeaders: perCookie,
+          },
+          C,
+          children,
+        ),
+      },
+    };
+    const slice = opt.duration / opt.rounds;
+    const measured = await measureAlternating(targets, { warmup: opt.warmup, rounds: opt.rounds, slice });
+    for (const { load } of Object.values(targets)) load.child.disconnect();
+    await Promise.all([stopServer(prolong.child), stopServer(betterAuth.child), stopServer(bare.child)]);
+    clearProgress();
+    report(measured, { slice, alg, cookies: cookies.length });
+  } catch (error) {
+    clearProgress();
+    console.error(`bench: ${error.message}`);
+    process.exitCode = 1;
+  } finally {
+    stopAll();
+  }
+}
+
+function report(measured, run) {
+  const rps = (key) => measured[key].best.requestsPerSecond;
+  const ratios = {
+    prolongToBetterAuthToken: rps("prolong") / rps("betterAuthToken"),
+    prolongToBetterAuthSession: rps("prolong") / rps("betterAuthSession"),
+    prolongToBare: rps("prolong") / rps("bare"),
+    betterAuthTokenToBare: rps("betterAuthToken") / rps("bare"),
+  };
+  const cpu = (key) => measured[key].best.serverCpuMicrosPerRequest;
+  // Where each server's CPU sets the pace, throughputs stand in the inverse ratio of what
+  // one answer costs the server: the figure the req/s ratio tends to with a core apiece.
+  ratios.cpuPerAnswerBetterAuthTokenToProlong =
+    cpu("prolong") && cpu("betterAuthToken") ? cpu("betterAuthToken") / cpu("prolong") : null;
+  console.log(
+    `\nover loopback, ${opt.connections} keep-alive connections each; best of ${opt.rounds} alternating ${run.slice} s rounds after ${opt.warmup} s warm-up; errors over all rounds`,
+  );
+  printTable(
+    ["target", "req/s", "p50 ms", "p99 ms", "server CPU µs/req", "errors"],
+    Object.entries(TARGETS).map(([key, { label }]) => [
+      label,
+      fmt(rps(key)),
+      measured[key].best.p50.toFixed(2),
+      measured[key].best.p99.toFixed(2),
+      cpu(key) === null ? "-" : fmt(cpu(key)),
+      describeErrors(measured[key]),
+    ]),
+  );
+  console.log("\nper request:");
+  for (const { label, does } of Object.values(TARGETS)) console.log(`  ${label}: ${does}`);
+  console.log(`\nbetter-auth's JWT alg: ${run.alg}; prolong's: EdDSA`);
+  printTable(
+    ["ratio", "value"],
+    [
+      [
+        "prolong refresh / better-auth /token (target ≥ 10×)",
+        `${ratios.prolongToBetterAuthToken.toFixed(2)}×`,
+      ],
+      ["prolong refresh / better-auth /get-session", `${ratios.prolongToBetterAuthSession.toFixed(2)}×`],
+      ["prolong refresh / bare node:http", `${ratios.prolongToBare.toFixed(2)}×`],
+      ["better-auth /token / bare node:http", `${ratios.betterAuthTokenToBare.toFixed(2)}×`],
+      [
+        "server CPU per answer: better-auth /token ÷ prolong refresh",
+        ratios.cpuPerAnswerBetterAuthTokenToProlong === null
+          ? "-"
+          : `${ratios.cpuPerAnswerBetterAuthTokenToProlong.toFixed(2)}×`,
+      ],
+    ],
+  );
+  if (measured.prolong.totals.non200 + measured.prolong.totals.connectionErrors > 0)
+    console.log("warning: some prolong refreshes failed, so its row measures more than the refresh path");
+
+  const rows = Object.entries(TARGETS).map(([key, { label, does }]) => ({
+    target: key,
+    label,
+    does,
+    requestsPerSecond: rps(key),
+    p50Ms: measured[key].best.p50,
+    p99Ms: measured[key].best.p99,
+    serverCpuMicrosPerRequest: cpu(key),
+    totals: measured[key].totals,
+    rounds: measured[key].rounds.map((r) => r.requestsPerSecond),
+  }));
+  const setup = `${opt.connections} connections, autocannon in its own process, SQLite, ${opt.rounds} × ${run.slice} s rounds (best kept)`;
+  writeBenchResults("peers", {
+    options: { ...opt, betterAuthAlg: run.alg, betterAuthSessions: run.cookies },
+    ratios,
+    rows,
+    plots: [
+      {
+        id: "peers-throughput",
+        title: "Issuing an access token: prolong refresh vs better-auth",
+        unit: "req/s",
+        // The bare server's tens of thousands would flatten the bars that matter: in the note.
+        note: `${setup}; bare node:http answered ${fmt(rps("bare"))} req/s in the same run`,
+        bars: Object.entries(TARGETS)
+          .filter(([key]) => key !== "bare")
+          .map(([key, { label }]) => ({
+            label,
+            value: Math.round(rps(key)),
+            group: key === "prolong" ? "prolong" : "better-auth",
+          })),
+      },
+      {
+        id: "peers-cpu",
+        title: "Server CPU per answer: prolong refresh vs better-auth",
+        unit: "µs/req",
+        note: "each server's own user + system CPU time (from /proc) per answer; lower is better",
+        // The reference last, so each series keeps the colour it has in the plot above.
+        bars: Object.entries(TARGETS)
+          .filter(([key]) => cpu(key) !== null)
+          .sort(([a], [b]) => (a === "bare") - (b === "bare"))
+          .map(([key, { label }]) => ({
+            label,
+            value: Math.round(cpu(key)),
+            group: key === "bare" ? "reference" : key === "prolong" ? "prolong" : "better-auth",
+          })),
+      },
+    ],
+  });
+}
+
+await main();
+process.exit();
