@@ -21,8 +21,8 @@
 //   answer the engine issued for that session), so the sign-ins of all clients land
 //   within a fraction of a second, as if the tokens had just been issued. Every later
 //   request is real HTTP to the server.
-// - Time: a client renews `lead` + jitter before `exp`, or at `rfa` if earlier, never
-//   before half-life (client.ts). Instead of waiting minutes for that, the clients'
+// - Time: a client renews at `rfa`, or `lead` before `exp` if earlier, less its jitter,
+//   never before half-life (client.ts). Instead of waiting minutes for that, the clients'
 //   clock (`now`, one of the SDK's options) jumps forward by the same amount for all of
 //   them right after sign-in, so that the first renewal is due 20 s later. The SDK's own
 //   deadline timers (they re-read the clock at least every 15 s) then fire each client's
@@ -274,13 +274,14 @@ async function runSetup(setup, index) {
     const signInFirst = Math.min(...signedIn);
     const signInLast = Math.max(...signedIn);
 
-    // When the SDK will renew (client.ts): `lead` + jitter before exp, or rfa if earlier,
-    // never before half-life. The earliest any client can be due decides the jump.
+    // When the SDK will renew (client.ts): at rfa, or `lead` before exp if earlier, less
+    // the client's jitter, never before half-life. The earliest any client can be due
+    // decides the jump.
     const claims = claimsOf(answers[0].access_token);
     const jitterMax = setup.jitter ?? SDK_JITTER;
     const renewAt = (jitter) =>
       Math.max(
-        Math.min(claims.exp - SDK_LEAD - jitter, claims.rfa),
+        Math.min(claims.exp - SDK_LEAD, claims.rfa) - jitter,
         claims.iat + (claims.exp - claims.iat) / 2,
       ) - claims.iat;
     const due = [renewAt(jitterMax), renewAt(0)];
@@ -470,7 +471,7 @@ try {
       );
   }
   console.log(
-    "due: when the SDK renews, in seconds after the tokens were issued, for jitter draws of its maximum and 0 (client.ts: `lead` (30 s) + jitter before exp, or rfa if earlier, never before half-life). p50/p99/max: per successful request, from the SDK's fetch call to the whole answer read, the wait for one of the connections included. renewal: per client, from its first request to its new token, retries included.",
+    "due: when the SDK renews, in seconds after the tokens were issued, for jitter draws of its maximum and 0 (client.ts: rfa, or `lead` (30 s) before exp if earlier, less the jitter, never before half-life). p50/p99/max: per successful request, from the SDK's fetch call to the whole answer read, the wait for one of the connections included. renewal: per client, from its first request to its new token, retries included.",
   );
   for (const profile of new Set(rows.map((r) => r.profile))) {
     const [on, off] = [
@@ -481,7 +482,7 @@ try {
     const t = on.token;
     if (on.dueWindowSeconds[0] === on.dueWindowSeconds[1])
       console.log(
-        `${profile}: the jitter cannot spread these renewals. rfa falls ${t.rfa} s after issue, before exp − 30 s − jitter (${t.ttl - 30 - on.jitter}–${t.ttl - 30} s), and the SDK renews at the earlier of the two, so every client is due at ${on.dueWindowSeconds[0]} s whatever its jitter: peak ${fmt(on.peakSentPer100ms)} with jitter against ${fmt(off.peakSentPer100ms)} without.`,
+        `${profile}: the jitter cannot spread these renewals: every client is due at ${on.dueWindowSeconds[0]} s after issue (rfa ${t.rfa} s) whatever its jitter: peak ${fmt(on.peakSentPer100ms)} with jitter against ${fmt(off.peakSentPer100ms)} without.`,
       );
     else
       console.log(

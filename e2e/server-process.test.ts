@@ -240,7 +240,8 @@ describe("the command line", () => {
       const list = await runCli(["sessions", "list", "--username", "maryo", ...store]);
       expect(list.stdout).toContain(session_id);
       expect(list.stdout).toContain("cli test");
-      expect((await runCli(["sessions", "revoke", session_id, ...store])).code).toBe(0);
+      const revoke = await runCli(["sessions", "revoke", session_id, ...store]);
+      expect(revoke.code, revoke.stderr).toBe(0);
       expect((await runCli(["sessions", "list", "--username", "maryo", ...store])).stdout).not.toContain(
         session_id,
       );
