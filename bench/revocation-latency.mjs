@@ -10,7 +10,7 @@
 // and it never runs inside `npm test`.
 //
 // Setups: for each store (SQLite: processes on one file; PostgreSQL and Redis: real
-// servers started as the e2e tests start theirs, see bench/lib/servers.mjs), one
+// servers started as the e2e tests start theirs, see bench/lib/database-servers.mjs), one
 // instance (revoke and subscribe at the same `prolong serve`) and three instances on one
 // store (revoke at the first, the verifier subscribed to the third). Each setup gets a
 // fresh store.
@@ -28,15 +28,9 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { availableParallelism, cpus, tmpdir } from "node:os";
 import { join } from "node:path";
+import { startPostgres, startRedis } from "./lib/database-servers.mjs";
 import { clearProgress, fmt, printTable, progress, writeResults } from "./lib/report.mjs";
-import {
-  percentile,
-  runProlong,
-  startPostgres,
-  startProlong,
-  startRedis,
-  stopEverythingNow,
-} from "./lib/servers.mjs";
+import { percentile, runProlong, startProlong, stopEverythingNow } from "./lib/servers.mjs";
 
 const argv = process.argv.slice(2);
 const option = (name, fallback) => {

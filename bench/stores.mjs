@@ -241,23 +241,14 @@ async function main() {
   const dir = mkdtempSync(join(tmpdir(), "prolong-bench-stores-"));
   cleanup.add(() => rmSync(dir, { recursive: true, force: true }));
   try {
-    const servers = {};
-    if (options.stores.some((kind) => kind !== "sqlite")) {
-      const { startPostgres, startRedis } = await import("./lib/database-servers.mjs");
-      if (options.stores.includes("postgres")) {
-        progress(
-          "starting PostgreSQL (testing/postgres-server.ts, then fsync and full_page_writes on)",
-          true,
-        );
-        servers.postgres = await startPostgres();
-        cleanup.add(() => servers.postgres.close());
-      }
-      if (options.stores.includes("redis")) {
-        progress("starting Redis (testing/redis-server.ts, durable: AOF)", true);
-        servers.redis = await startRedis();
-        cleanup.add(() => servers.redis.close());
-      }
-    }
+    // Imported only when needed: it registers a TypeScript loader for testing/*.ts.
+    const servers = options.stores.some((kind) => kind !== "sqlite")
+      ? await (await import("./lib/database-servers.mjs")).startDatabaseServers(
+          options.stores,
+          cleanup,
+          progress,
+        )
+      : {};
     const rows = [];
     const footprints = [];
     for (const size of options.sizes)

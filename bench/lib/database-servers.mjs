@@ -128,3 +128,22 @@ function parentOf(pid) {
     return null;
   }
 }
+
+/**
+ * The database servers `stores` names (any of "postgres", "redis"; "sqlite" needs none),
+ * each registered with `cleanup` so it stops whatever happens: `{ postgres?, redis? }`.
+ */
+export async function startDatabaseServers(stores, cleanup, progress) {
+  const servers = {};
+  if (stores.includes("postgres")) {
+    progress("starting PostgreSQL (testing/postgres-server.ts, then fsync and full_page_writes on)", true);
+    servers.postgres = await startPostgres();
+    cleanup.add(() => servers.postgres.close());
+  }
+  if (stores.includes("redis")) {
+    progress("starting Redis (testing/redis-server.ts, durable: AOF)", true);
+    servers.redis = await startRedis();
+    cleanup.add(() => servers.redis.close());
+  }
+  return servers;
+}
