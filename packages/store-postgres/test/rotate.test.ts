@@ -1,4 +1,5 @@
 import type { RotateRequest, SessionRecord } from "@prolong/core";
+import { sessionRecord } from "@prolong/store-conformance";
 import { openPostgresStore, type PostgresStore } from "@prolong/store-postgres";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import {
@@ -46,28 +47,17 @@ async function instances(count: number): Promise<{ stores: PostgresStore[]; sche
   return { stores, schema: first.schema };
 }
 
-function session(): SessionRecord {
-  return {
+const session = (): SessionRecord =>
+  sessionRecord({
     id: "s1",
     subjectId: "u1",
-    clientId: "web",
     deviceName: null,
     userAgent: null,
     ip: null,
-    createdAt: T0,
-    authTime: T0,
-    lastActiveAt: T0,
+    currentHash: "h0",
     idleExpiresAt: T0 + DAY,
     absoluteExpiresAt: null,
-    tokenVersion: 0,
-    generation: 0,
-    currentHash: "h0",
-    previousHash: null,
-    rotatedAt: null,
-    revokedAt: null,
-    revokedReason: null,
-  };
-}
+  });
 
 const request = (overrides: Partial<RotateRequest> = {}): RotateRequest => ({
   sessionId: "s1",

@@ -1,4 +1,5 @@
 import type { SessionRecord } from "@prolong/core";
+import { sessionRecord } from "@prolong/store-conformance";
 import pg from "pg";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import {
@@ -33,29 +34,17 @@ async function testStore(): Promise<PostgresTestStore> {
   return opened;
 }
 
-function session(overrides: Partial<SessionRecord>): SessionRecord {
-  return {
+const session = (overrides: Partial<SessionRecord>): SessionRecord =>
+  sessionRecord({
     id: "s1",
     subjectId: "u1",
-    clientId: "web",
     deviceName: "phone",
     userAgent: "agent",
-    ip: "192.0.2.1",
-    createdAt: T0,
-    authTime: T0,
-    lastActiveAt: T0,
+    currentHash: "h0",
     idleExpiresAt: FAR,
     absoluteExpiresAt: FAR,
-    tokenVersion: 0,
-    generation: 0,
-    currentHash: "h0",
-    previousHash: null,
-    rotatedAt: null,
-    revokedAt: null,
-    revokedReason: null,
     ...overrides,
-  };
-}
+  });
 
 describe("rows as the contract types them", () => {
   it("gives millisecond times as numbers, exactly, from bigint columns", async () => {

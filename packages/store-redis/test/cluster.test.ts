@@ -1,5 +1,5 @@
 import type { SessionRecord } from "@prolong/core";
-import { runStoreConformance, type StoreUnderTest } from "@prolong/store-conformance";
+import { runStoreConformance, type StoreUnderTest, sessionRecord } from "@prolong/store-conformance";
 import type { RedisStore } from "@prolong/store-redis";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -49,28 +49,16 @@ runStoreConformance(
   { modelRuns: 30 },
 );
 
-function sessionRecord(id: string, subjectId: string): SessionRecord {
-  return {
+const session = (id: string, subjectId: string): SessionRecord =>
+  sessionRecord({
     id,
     subjectId,
-    clientId: "web",
     deviceName: null,
     userAgent: null,
     ip: null,
-    createdAt: T0,
-    authTime: T0,
-    lastActiveAt: T0,
     idleExpiresAt: T0 + DAY,
     absoluteExpiresAt: T0 + 2 * DAY,
-    tokenVersion: 0,
-    generation: 0,
-    currentHash: "hash-0",
-    previousHash: null,
-    rotatedAt: null,
-    revokedAt: null,
-    revokedReason: null,
-  };
-}
+  });
 
 describe("Redis store: key layout on a cluster", () => {
   it("keeps each subject, its sessions and the stream of its revocations in one slot, and spreads subjects", async () => {
@@ -81,7 +69,7 @@ describe("Redis store: key layout on a cluster", () => {
       const subjects = Array.from({ length: 8 }, (_, i) => `user-${i}`);
       for (const [i, subjectId] of subjects.entries()) {
         await sessions.ensureSubject(subjectId, T0);
-        for (const n of [0, 1, 2]) await sessions.createSession(sessionRecord(`s-${i}-${n}`, subjectId));
+        for (const n of [0, 1, 2]) await sessions.createSession(session(`s-${i}-${n}`, subjectId));
         await sessions.rotate({
           sessionId: `s-${i}-0`,
           clientId: "web",

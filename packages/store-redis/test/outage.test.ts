@@ -1,4 +1,5 @@
 import { isProlongError, type SessionRecord } from "@prolong/core";
+import { sessionRecord } from "@prolong/store-conformance";
 import { Redis } from "ioredis";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { openRedisTestStore, type RedisServer, startRedisServer } from "../../../testing/redis-server.js";
@@ -32,28 +33,15 @@ async function open(options: { keyPrefix?: string } = {}) {
   return opened;
 }
 
-function sessionRecord(id: string): SessionRecord {
-  return {
+const session = (id: string): SessionRecord =>
+  sessionRecord({
     id,
-    subjectId: "subject-1",
-    clientId: "web",
     deviceName: null,
     userAgent: null,
     ip: null,
-    createdAt: T0,
-    authTime: T0,
-    lastActiveAt: T0,
     idleExpiresAt: T0 + DAY,
     absoluteExpiresAt: null,
-    tokenVersion: 0,
-    generation: 0,
-    currentHash: "hash-0",
-    previousHash: null,
-    rotatedAt: null,
-    revokedAt: null,
-    revokedReason: null,
-  };
-}
+  });
 
 /** How an operation ended, and after how many ms. */
 async function settle(operation: () => Promise<unknown>): Promise<{ outcome: unknown; ms: number }> {
@@ -80,7 +68,7 @@ const unavailable = (outcome: unknown) => isProlongError(outcome, "store_unavail
 describe("Redis store: the server goes away and comes back", () => {
   it("fails every operation with store_unavailable within the command timeout, then works again by itself", async () => {
     const { store } = await open();
-    const s = sessionRecord("s-outage");
+    const s = session("s-outage");
     await store.sessions.ensureSubject(s.subjectId, T0);
     await store.sessions.createSession(s);
 
@@ -147,7 +135,7 @@ describe("Redis store: the server goes away and comes back", () => {
 
       const revokeOne = async (id: string) => {
         await sessions.ensureSubject("subject-1", T0);
-        await sessions.createSession(sessionRecord(id));
+        await sessions.createSession(session(id));
         const before = wakes;
         await sessions.revokeSession(id, "logout", T0 + 1);
         await expect.poll(() => wakes, { timeout: 2000 }).toBeGreaterThan(before);

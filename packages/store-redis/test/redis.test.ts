@@ -1,4 +1,5 @@
 import { isProlongError, type RotateRequest, type SessionRecord } from "@prolong/core";
+import { sessionRecord } from "@prolong/store-conformance";
 import { openRedisStore, type RedisStore } from "@prolong/store-redis";
 import { Redis } from "ioredis";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
@@ -39,29 +40,8 @@ async function open(options: { keyPrefix?: string; commandTimeout?: number } = {
   return opened;
 }
 
-function sessionRecord(overrides: Partial<SessionRecord> = {}): SessionRecord {
-  return {
-    id: `s-${Math.random().toString(36).slice(2)}`,
-    subjectId: "subject-1",
-    clientId: "web",
-    deviceName: "laptop",
-    userAgent: null,
-    ip: null,
-    createdAt: T0,
-    authTime: T0,
-    lastActiveAt: T0,
-    idleExpiresAt: T0 + 7 * DAY,
-    absoluteExpiresAt: T0 + 30 * DAY,
-    tokenVersion: 0,
-    generation: 0,
-    currentHash: "hash-0",
-    previousHash: null,
-    rotatedAt: null,
-    revokedAt: null,
-    revokedReason: null,
-    ...overrides,
-  };
-}
+const session = (overrides: Partial<SessionRecord> = {}): SessionRecord =>
+  sessionRecord({ id: `s-${Math.random().toString(36).slice(2)}`, userAgent: null, ip: null, ...overrides });
 
 async function addSession(store: RedisStore, session: SessionRecord): Promise<void> {
   await store.sessions.ensureSubject(session.subjectId, session.createdAt);
@@ -107,7 +87,7 @@ describe("Redis store: races between processes", () => {
     const first = await open();
     const others = [await open({ keyPrefix: first.prefix }), await open({ keyPrefix: first.prefix })];
     const stores = [first.store, ...others.map((o) => o.store)];
-    const s = sessionRecord();
+    const s = session();
     await addSession(first.store, s);
     await Promise.all(stores.map((store) => store.ping()));
     // Three instances, three connections of their own to the one server.
@@ -126,7 +106,7 @@ describe("Redis store: races between processes", () => {
   it("revokes a reused session once, with exactly one changelog entry, however many instances see the reuse", async () => {
     const first = await open();
     const second = await open({ keyPrefix: first.prefix });
-    const s = sessionRecord();
+    const s = session();
     await addSession(first.store, s);
     const r1 = await first.store.sessions.rotate(rotation(s));
     if (r1.status !== "rotated") throw new Error(r1.status);
@@ -157,7 +137,7 @@ describe("Redis store: expiry", () => {
   it("gives session keys TTLs relative to the caller's clock: the session's end plus retention, never past", async () => {
     const { store, prefix } = await open();
     const keys = new Keyspace(prefix, 16);
-    const s = sessionRecord({ idleExpiresAt: T0 + 7 * DAY, absoluteExpiresAt: T0 + 30 * DAY });
+    const s = session({ idleExpiresAt: T0 + 7 * DAY, absoluteExpiresAt: T0 + 30 * DAY });
     await addSession(store, s);
     const base = keys.shard(keys.shardOf(s.subjectId));
     const sessionKey = keys.session(base, s.id);
@@ -198,7 +178,7 @@ describe("Redis store: expiry", () => {
   it("never gives a session without an absolute limit a TTL shorter than its idle deadline plus retention", async () => {
     const { store, prefix } = await open();
     const keys = new Keyspace(prefix, 16);
-    const s = sessionRecord({ absoluteExpiresAt: null, idleExpiresAt: T0 + 90 * DAY });
+    const s = session({ absoluteExpiresAt: null, idleExpiresAt: T0 + 90 * DAY });
     await addSession(store, s);
     const base = keys.shard(keys.shardOf(s.subjectId));
     expect(await admin.pttl(keys.session(base, s.id))).toBeGreaterThan(90 * DAY + RETENTION - 10_000);
@@ -211,7 +191,7 @@ describe("Redis store: expiry", () => {
 
   it("keeps an ended session for retention: listed with ended sessions, a rotation answers expired", async () => {
     const { store } = await open({});
-    const s = sessionRecord({ idleExpiresAt: T0 + MINUTE });
+    const s = session({ idleExpiresAt: T0 + MINUTE });
     await addSession(store, s);
     const later = T0 + 10 * DAY;
     expect((await store.sessions.rotate(rotation(s, { now: later }))).status).toBe("expired");
@@ -236,7 +216,7 @@ describe("Redis store: expiry", () => {
 describe("Redis store: each operation is one script", () => {
   it("refreshes with one EVALSHA once the session's shard is known, and reads it with one GET first", async () => {
     const { store, prefix } = await open();
-    const s = sessionRecord();
+    const s = session();
     await addSession(store, s);
     const warm = openRedisStore({ url: server.url, keyPrefix: prefix });
     cleanups.push(() => warm.close());
@@ -281,7 +261,7 @@ describe("Redis store: each operation is one script", () => {
 describe("Redis store: outages it reports, not hides", () => {
   it("answers store_unavailable when Redis refuses writes for lack of memory, and reads go on", async () => {
     const { store } = await open();
-    const s = sessionRecord();
+    const s = session();
     await addSession(store, s);
     await admin.config("SET", "maxmemory-policy", "noeviction");
     await admin.config("SET", "maxmemory", "1");

@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Worker } from "node:worker_threads";
 import { isProlongError, type SessionRecord } from "@prolong/core";
+import { sessionRecord } from "@prolong/store-conformance";
 import { openSqliteStore } from "@prolong/store-sqlite";
 import Database from "better-sqlite3";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -30,28 +31,17 @@ function pragma(path: string, name: string): unknown {
   }
 }
 
-function session(id: string): SessionRecord {
-  return {
+const session = (id: string): SessionRecord =>
+  sessionRecord({
     id,
     subjectId: "u1",
-    clientId: "web",
     deviceName: null,
     userAgent: null,
     ip: null,
-    createdAt: T0,
-    authTime: T0,
-    lastActiveAt: T0,
+    currentHash: "h0",
     idleExpiresAt: T0 + 86_400_000,
     absoluteExpiresAt: null,
-    tokenVersion: 0,
-    generation: 0,
-    currentHash: "h0",
-    previousHash: null,
-    rotatedAt: null,
-    revokedAt: null,
-    revokedReason: null,
-  };
-}
+  });
 
 describe("SQLite store", () => {
   it("creates the database file and its directory on first use", async () => {
