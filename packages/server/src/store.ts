@@ -7,40 +7,35 @@ import { openSqliteStore } from "@prolong/store-sqlite";
 const STORE_KINDS = "sqlite:PATH, postgres://…, redis://… or memory:";
 
 /**
- * The PostgreSQL connection a `postgres://` spec names. Its `schema` parameter is
- * prolong's (default `public`) and is taken out before the URL reaches the driver, which
- * would send it to the server as a setting.
+ * A store URL without prolong's own query parameter `name`, and that parameter's value:
+ * the driver would otherwise pass it on (PostgreSQL would take it for a server setting).
  */
-function postgresOptions(spec: string): PostgresConnectionOptions {
+function takeParam(spec: string, name: string): { url: string; value: string | null } {
   let url: URL;
   try {
     url = new URL(spec);
   } catch {
-    throw new ProlongError("invalid_config", "store: not a valid postgres:// URL");
+    throw new ProlongError("invalid_config", `store: not a valid ${spec.split(":")[0]}:// URL`);
   }
-  const schema = url.searchParams.get("schema");
-  url.searchParams.delete("schema");
-  return { connectionString: url.href, ...(schema ? { schema } : {}) };
+  const value = url.searchParams.get(name);
+  url.searchParams.delete(name);
+  return { url: url.href, value: value || null };
+}
+
+/** The PostgreSQL connection a `postgres://` spec names; `schema` is prolong's (default `public`). */
+function postgresOptions(spec: string): PostgresConnectionOptions {
+  const { url, value: schema } = takeParam(spec, "schema");
+  return { connectionString: url, ...(schema ? { schema } : {}) };
+}
+
+/** The Redis connection a `redis://` spec names; `prefix` starts every key (default `prolong:`). */
+function redisOptions(spec: string): { url: string; keyPrefix?: string } {
+  const { url, value: keyPrefix } = takeParam(spec, "prefix");
+  return { url, ...(keyPrefix ? { keyPrefix } : {}) };
 }
 
 const isPostgres = (spec: string) => /^postgres(ql)?:\/\//.test(spec);
 const isRedis = (spec: string) => /^rediss?:\/\//.test(spec);
-
-/**
- * The Redis connection a `redis://` spec names. Its `prefix` parameter is prolong's (the
- * start of every key, default `prolong:`) and is taken out before the URL reaches the driver.
- */
-function redisOptions(spec: string): { url: string; keyPrefix?: string } {
-  let url: URL;
-  try {
-    url = new URL(spec);
-  } catch {
-    throw new ProlongError("invalid_config", "store: not a valid redis:// URL");
-  }
-  const keyPrefix = url.searchParams.get("prefix");
-  url.searchParams.delete("prefix");
-  return { url: url.href, ...(keyPrefix ? { keyPrefix } : {}) };
-}
 
 /**
  * Opens the store a `--store` / `PROLONG_STORE` value names: `sqlite:PATH` (the default,
