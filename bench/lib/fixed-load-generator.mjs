@@ -4,19 +4,10 @@
 //
 // The process takes an `init` message { url, connections, request: { method, path,
 // headers, body }, connectionHeaders? }, then one `run` message { phase, duration } per measured slice.
+import { listenToParent } from "./parent-messages.mjs";
+
 async function runLoadGenerator() {
-  // Listening at once: the parent's first messages may arrive before autocannon has loaded.
-  const inbox = [];
-  let arrived = () => {};
-  process.on("message", (message) => {
-    inbox.push(message);
-    arrived();
-  });
-  process.on("disconnect", () => process.exit(0));
-  const nextMessage = async () => {
-    while (inbox.length === 0) await new Promise((resolve) => (arrived = resolve));
-    return inbox.shift();
-  };
+  const nextMessage = listenToParent();
   const { default: autocannon } = await import("autocannon");
   const { url, request, connectionHeaders, connections } = await nextMessage();
 

@@ -1,5 +1,7 @@
 // The load generator of the refresh benches, in a process of its own (refresh-load.mjs's
 // startLoad forks it), so it never shares an event loop with the server it measures.
+import { listenToParent } from "./parent-messages.mjs";
+
 const FORM_HEADERS = { "content-type": "application/x-www-form-urlencoded", accept: "application/json" };
 
 /**
@@ -19,18 +21,7 @@ const FORM_HEADERS = { "content-type": "application/x-www-form-urlencoded", acce
  * The process takes an `init` message, then one `run` message per measured slice.
  */
 async function runLoadGenerator() {
-  // Listening at once: the parent's first messages may arrive before autocannon has loaded.
-  const inbox = [];
-  let arrived = () => {};
-  process.on("message", (message) => {
-    inbox.push(message);
-    arrived();
-  });
-  process.on("disconnect", () => process.exit(0));
-  const nextMessage = async () => {
-    while (inbox.length === 0) await new Promise((resolve) => (arrived = resolve));
-    return inbox.shift();
-  };
+  const nextMessage = listenToParent();
   const { default: autocannon } = await import("autocannon");
   const init = await nextMessage();
   const { url, connections, chain, tokens } = init;
