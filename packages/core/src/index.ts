@@ -48,6 +48,7 @@ export { hashRefreshToken, RefreshTokenCodec } from "./refresh-token.js";
 export type { RotationPlan, Standing } from "./session-rules.js";
 export {
   accessTokenExpiry,
+  accessTokenStanding,
   isSessionExpired,
   isSessionLive,
   planRotation,

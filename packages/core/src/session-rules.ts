@@ -22,8 +22,15 @@ export function isSessionLive(session: SessionRecord, now: number): boolean {
   return session.revokedAt === null && !isSessionExpired(session, now);
 }
 
-/** The idle deadline after activity at `now`: sliding, but never past the absolute limit (P2, P3). */
-export function slideIdleDeadline(session: SessionRecord, now: number, idleTimeoutMs: number): number {
+/**
+ * The idle deadline after activity at `now` (or a sign-in then): sliding, but never past
+ * the absolute limit (P2, P3).
+ */
+export function slideIdleDeadline(
+  session: Pick<SessionRecord, "absoluteExpiresAt">,
+  now: number,
+  idleTimeoutMs: number,
+): number {
   const idle = now + idleTimeoutMs;
   return session.absoluteExpiresAt === null ? idle : Math.min(idle, session.absoluteExpiresAt);
 }
@@ -66,7 +73,7 @@ export type Standing =
   | "reauth_required";
 
 export function standing(session: SessionRecord, subject: SubjectRecord, now: number): Standing {
-  if (subject.disabled) return "user_disabled";
+  if (subjectStanding(subject) !== "good") return "user_disabled";
   if (session.revokedAt !== null) return "session_revoked";
   if (isSessionExpired(session, now)) return "session_expired";
   if (subject.tokenVersion > session.tokenVersion) return "superseded";
@@ -74,6 +81,29 @@ export function standing(session: SessionRecord, subject: SubjectRecord, now: nu
     return "reauth_required";
   }
   return "good";
+}
+
+/** Whether a subject may start or keep sessions at all: the first rule of {@link standing}. */
+export function subjectStanding(subject: SubjectRecord): "good" | "user_disabled" {
+  return subject.disabled ? "user_disabled" : "good";
+}
+
+/**
+ * The standing of the session an access token speaks for: the session's own, and
+ * `superseded` for a token minted before "log out everywhere" bumped the subject's
+ * version (its session is then superseded too; the token's own `ver` is checked as well,
+ * so the rule holds for the token whatever the session row says). One rule for the bearer
+ * routes, the token exchange and introspection.
+ */
+export function accessTokenStanding(
+  claims: { ver: number },
+  session: SessionRecord,
+  subject: SubjectRecord,
+  now: number,
+): Standing {
+  const sessionStanding = standing(session, subject, now);
+  if (sessionStanding === "good" && claims.ver < subject.tokenVersion) return "superseded";
+  return sessionStanding;
 }
 
 /** What `rotate` must do to a session, and what it answers. */

@@ -1,9 +1,11 @@
 import {
+  accessTokenStanding,
   planRotation,
   type RotateRequest,
   type SessionRecord,
   type SubjectRecord,
   sessionEndsAt,
+  slideIdleDeadline,
   standing,
 } from "@prolong/core";
 import { describe, expect, it } from "vitest";
@@ -46,6 +48,28 @@ function subject(changes: Partial<SubjectRecord> = {}): SubjectRecord {
     ...changes,
   };
 }
+
+describe("accessTokenStanding", () => {
+  it("is the session's standing for a token of the subject's current version", () => {
+    expect(accessTokenStanding({ ver: 0 }, session(), subject(), T + 1)).toBe("good");
+    expect(accessTokenStanding({ ver: 0 }, session({ revokedAt: T }), subject(), T + 1)).toBe(
+      "session_revoked",
+    );
+  });
+
+  it("calls a token minted before the subject's version superseded, whatever its session row says", () => {
+    const current = subject({ tokenVersion: 2 });
+    expect(accessTokenStanding({ ver: 1 }, session({ tokenVersion: 2 }), current, T + 1)).toBe("superseded");
+    expect(accessTokenStanding({ ver: 2 }, session({ tokenVersion: 2 }), current, T + 1)).toBe("good");
+  });
+});
+
+describe("slideIdleDeadline", () => {
+  it("slides by the idle timeout, never past the absolute limit", () => {
+    expect(slideIdleDeadline({ absoluteExpiresAt: null }, T, 1000)).toBe(T + 1000);
+    expect(slideIdleDeadline({ absoluteExpiresAt: T + 500 }, T, 1000)).toBe(T + 500);
+  });
+});
 
 describe("standing", () => {
   it("is good for a live session of an enabled subject", () => {

@@ -1,6 +1,8 @@
 import type { AccessTokenClaims } from "@prolong/protocol";
 import { ProlongError } from "../errors.js";
+import { accessTokenStanding } from "../session-rules.js";
 import type { SessionRecord } from "../store/index.js";
+import { sessionOfAccessToken } from "./access-token-session.js";
 import { admit } from "./admission.js";
 import type { EngineContext } from "./context.js";
 
@@ -16,15 +18,9 @@ export interface Caller {
  * take effect there at once.
  */
 export async function authenticate(ctx: EngineContext, accessToken: string): Promise<Caller> {
-  const claims = await ctx.checkToken(accessToken);
-  const found = await ctx.store.sessions.readSession(claims.sid);
-  if (!found || found.session.subjectId !== claims.sub) {
-    throw new ProlongError("session_revoked", "session was revoked");
-  }
-  await admit(ctx, found.session, found.subject, ctx.clock.now());
-  // A token minted before "log out everywhere" names an older version than its subject's.
-  if (claims.ver < found.subject.tokenVersion) {
-    throw new ProlongError("session_revoked", "session was revoked");
-  }
-  return { claims, session: found.session };
+  const found = await sessionOfAccessToken(ctx, accessToken);
+  if (!found) throw new ProlongError("session_revoked", "session was revoked");
+  const { claims, session, subject } = found;
+  await admit(ctx, session, accessTokenStanding(claims, session, subject, ctx.clock.now()));
+  return { claims, session };
 }

@@ -1,5 +1,7 @@
 import { ProlongError } from "../errors.js";
 import { profileOf } from "../policy.js";
+import { accessTokenStanding } from "../session-rules.js";
+import { sessionOfAccessToken } from "./access-token-session.js";
 import { admit } from "./admission.js";
 import type { EngineContext } from "./context.js";
 import { type ExchangedToken, grantAccess } from "./grants.js";
@@ -13,12 +15,9 @@ export async function exchange(
   ctx: EngineContext,
   input: { accessToken: string; clientId?: string },
 ): Promise<ExchangedToken> {
-  const claims = await ctx.checkToken(input.accessToken);
-  const found = await ctx.store.sessions.readSession(claims.sid);
-  if (!found || found.session.subjectId !== claims.sub) {
-    throw new ProlongError("invalid_grant", "token is invalid");
-  }
-  const { session, subject } = found;
+  const found = await sessionOfAccessToken(ctx, input.accessToken);
+  if (!found) throw new ProlongError("invalid_grant", "token is invalid");
+  const { claims, session, subject } = found;
   if (input.clientId !== undefined && input.clientId !== session.clientId) {
     throw new ProlongError("invalid_grant", "token was issued to another client");
   }
@@ -28,8 +27,7 @@ export async function exchange(
     throw new ProlongError("unauthorized_client", "this client may not use the token exchange");
   }
   const now = ctx.clock.now();
-  await admit(ctx, session, subject, now);
-  if (claims.ver < subject.tokenVersion) throw new ProlongError("session_revoked", "session was revoked");
+  await admit(ctx, session, accessTokenStanding(claims, session, subject, now));
   const touched = await ctx.store.sessions.touchSession(session.id, now, profile.idleTimeout * 1000);
   // Live at `now` a moment ago, so only a revocation in between explains a miss.
   if (!touched) throw new ProlongError("session_revoked", "session was revoked");

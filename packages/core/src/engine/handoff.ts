@@ -4,6 +4,7 @@ import { ProlongError } from "../errors.js";
 import { sha256Base64url } from "../lib/crypto.js";
 import { profileOf } from "../policy.js";
 import { checkSubjectId } from "../subject-id.js";
+import { admitSubject } from "./admission.js";
 import type { EngineContext } from "./context.js";
 import type { IssuedTokens } from "./grants.js";
 import { type SessionContext, startSession } from "./sign-in.js";
@@ -46,7 +47,7 @@ export async function createHandoff(
   }
   const now = ctx.clock.now();
   const subject = await ctx.store.sessions.ensureSubject(subjectId, now);
-  if (subject.disabled) throw new ProlongError("user_disabled", "this user is disabled");
+  admitSubject(subject);
   const code = base64url.encode(ctx.random.bytes(CODE_BYTES));
   await ctx.store.sessions.putHandoff({
     hash: sha256Base64url(code),
@@ -82,7 +83,7 @@ export async function redeemHandoff(
   if (!subject) throw unusable();
   // What happened to the subject since the backend vouched for it counts as it would
   // for a session started then (session-rules.ts, `standing`).
-  if (subject.disabled) throw new ProlongError("user_disabled", "this user is disabled");
+  admitSubject(subject);
   if (subject.tokenVersion !== handoff.tokenVersion)
     throw new ProlongError("session_revoked", "the user was logged out everywhere after the code was made");
   if (subject.reauthRequiredAt !== null && handoff.createdAt <= subject.reauthRequiredAt)

@@ -1,9 +1,8 @@
-import type { AccessTokenClaims } from "@prolong/protocol";
 import { MAX_ACCESS_TOKEN_BYTES } from "../access-token.js";
 import { seconds } from "../clock.js";
-import { isProlongError } from "../errors.js";
 import type { RefreshToken } from "../refresh-token.js";
-import { standing } from "../session-rules.js";
+import { accessTokenStanding, standing } from "../session-rules.js";
+import { lookUpByHint, sessionOfAccessToken, unlessRefused } from "./access-token-session.js";
 import type { EngineContext } from "./context.js";
 
 /** RFC 7662 §2.2 answer. */
@@ -33,28 +32,22 @@ const inactive: Introspection = { active: false };
  */
 export async function introspect(ctx: EngineContext, token: string, hint?: string): Promise<Introspection> {
   if (typeof token !== "string" || token.length > MAX_ACCESS_TOKEN_BYTES) return inactive;
-  if (hint !== "access_token") {
-    const refresh = ctx.codec.open(token);
-    if (refresh) return introspectRefresh(ctx, refresh);
-  }
-  let claims: AccessTokenClaims;
-  try {
-    claims = await ctx.checkToken(token);
-  } catch (error) {
-    if (!isProlongError(error)) throw error;
-    // §2.1: the hint only orders the look-ups.
-    const refresh = hint === "access_token" ? ctx.codec.open(token) : null;
-    return refresh ? introspectRefresh(ctx, refresh) : inactive;
-  }
-  const found = await ctx.store.sessions.readSession(claims.sid);
-  if (
-    !found ||
-    found.session.subjectId !== claims.sub ||
-    standing(found.session, found.subject, ctx.clock.now()) !== "good" ||
-    claims.ver < found.subject.tokenVersion
-  ) {
-    return inactive;
-  }
+  const answer = await lookUpByHint(
+    hint,
+    () => {
+      const refresh = ctx.codec.open(token);
+      return refresh ? introspectRefresh(ctx, refresh) : null;
+    },
+    () => unlessRefused(() => introspectAccess(ctx, token)),
+  );
+  return answer ?? inactive;
+}
+
+async function introspectAccess(ctx: EngineContext, token: string): Promise<Introspection> {
+  const found = await sessionOfAccessToken(ctx, token);
+  if (!found) return inactive;
+  const { claims, session, subject } = found;
+  if (accessTokenStanding(claims, session, subject, ctx.clock.now()) !== "good") return inactive;
   return {
     active: true,
     token_type: "Bearer",

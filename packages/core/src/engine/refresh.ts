@@ -1,7 +1,7 @@
 import { ProlongError } from "../errors.js";
 import { profileOf } from "../policy.js";
 import type { RefreshToken } from "../refresh-token.js";
-import { admit } from "./admission.js";
+import { admitSession, standingError } from "./admission.js";
 import type { EngineContext } from "./context.js";
 import { grantAccess, type IssuedTokens, withRefreshToken } from "./grants.js";
 import { reportRevoked } from "./revoke.js";
@@ -70,16 +70,12 @@ export async function refresh(
   // Standing is checked on what `rotate` returned, after it may have rotated. A session
   // that fails here cannot go on whatever the reason: revoked or expired (rotate wrote
   // nothing then), its subject disabled (which revokes every session it has), superseded
-  // by "log out everywhere" (admit revokes it), or signed in before a re-auth was asked
+  // by "log out everywhere" (admission revokes it), or signed in before a re-auth was asked
   // (its auth_time never changes). So its unsent successor is never wanted, and checking
   // before rotating would cost a second round trip on every refresh.
-  await admit(ctx, session, subject, now);
-  if (!current) {
-    // admit refused both already; a store that disagreed with session-rules.ts lands here.
-    throw outcome.status === "revoked"
-      ? new ProlongError("session_revoked", "session was revoked")
-      : new ProlongError("session_expired", "session has expired");
-  }
+  await admitSession(ctx, session, subject, now);
+  // admitSession refused both already; a store that disagreed with session-rules.ts lands here.
+  if (!current) throw standingError(outcome.status === "revoked" ? "session_revoked" : "session_expired");
   const grant = await grantAccess(ctx, subject, session, profile);
   const replayed = outcome.status === "replayed";
   await ctx.events.emit({

@@ -1,6 +1,7 @@
 import { MAX_ACCESS_TOKEN_BYTES } from "../access-token.js";
-import { isProlongError, ProlongError } from "../errors.js";
+import { ProlongError } from "../errors.js";
 import type { RevokeReason, SessionRecord } from "../store/index.js";
+import { lookUpByHint, unlessRefused } from "./access-token-session.js";
 import type { EngineContext } from "./context.js";
 import { ownSession } from "./sessions.js";
 
@@ -63,21 +64,13 @@ export async function revokeToken(
   await endSession(ctx, sessionId, "logout");
 }
 
-async function sessionOfToken(ctx: EngineContext, token: string, hint?: string): Promise<string | null> {
-  if (typeof token !== "string" || token.length > MAX_ACCESS_TOKEN_BYTES) return null;
-  const asRefresh = async () => ctx.codec.open(token)?.sessionId ?? null;
-  const asAccess = async () => {
-    try {
-      return (await ctx.checkToken(token)).sid;
-    } catch (error) {
-      if (isProlongError(error)) return null;
-      throw error;
-    }
-  };
-  // §2.1: the hint only orders the look-ups.
-  return hint === "access_token"
-    ? ((await asAccess()) ?? (await asRefresh()))
-    : ((await asRefresh()) ?? (await asAccess()));
+function sessionOfToken(ctx: EngineContext, token: string, hint?: string): Promise<string | null> {
+  if (typeof token !== "string" || token.length > MAX_ACCESS_TOKEN_BYTES) return Promise.resolve(null);
+  return lookUpByHint(
+    hint,
+    () => ctx.codec.open(token)?.sessionId ?? null,
+    () => unlessRefused(async () => (await ctx.checkToken(token)).sid),
+  );
 }
 
 /**

@@ -3,8 +3,10 @@ import { ProlongError } from "../errors.js";
 import { normalizeUsername, verifyPassword } from "../passwords.js";
 import { profileOf } from "../policy.js";
 import { randomId } from "../random.js";
+import { slideIdleDeadline } from "../session-rules.js";
 import type { SessionRecord, SubjectRecord } from "../store/index.js";
 import { checkSubjectId } from "../subject-id.js";
+import { admitSubject } from "./admission.js";
 import type { EngineContext } from "./context.js";
 import { grantAccess, type IssuedTokens, withRefreshToken } from "./grants.js";
 
@@ -49,7 +51,7 @@ export async function signIn(
   }
   // The subject is read, or created should its account have been stored without one.
   const subject = await ctx.store.sessions.ensureSubject(account.subjectId, ctx.clock.now());
-  if (subject.disabled) throw new ProlongError("user_disabled", "this user is disabled");
+  admitSubject(subject);
   return startSession(ctx, subject, { ...input, clientId });
 }
 
@@ -66,7 +68,7 @@ export async function startSessionForSubject(
   const clientId = input.clientId ?? ctx.policy.defaultClientId;
   profileOf(ctx.policy, clientId);
   const subject = await ctx.store.sessions.ensureSubject(subjectId, ctx.clock.now());
-  if (subject.disabled) throw new ProlongError("user_disabled", "this user is disabled");
+  admitSubject(subject);
   return startSession(ctx, subject, { ...input, clientId });
 }
 
@@ -81,7 +83,6 @@ export async function startSession(
   const id = randomId(ctx.random);
   const token = ctx.codec.issue(id, ctx.random);
   const absoluteExpiresAt = profile.absoluteLifetime === null ? null : now + profile.absoluteLifetime * 1000;
-  const idle = now + profile.idleTimeout * 1000;
   const session: SessionRecord = {
     id,
     subjectId: subject.id,
@@ -92,7 +93,7 @@ export async function startSession(
     createdAt: now,
     authTime: now,
     lastActiveAt: now,
-    idleExpiresAt: absoluteExpiresAt === null ? idle : Math.min(idle, absoluteExpiresAt),
+    idleExpiresAt: slideIdleDeadline({ absoluteExpiresAt }, now, profile.idleTimeout * 1000),
     absoluteExpiresAt,
     tokenVersion: subject.tokenVersion,
     generation: token.generation,
