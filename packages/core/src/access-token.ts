@@ -1,12 +1,14 @@
 import { createSecretKey, KeyObject } from "node:crypto";
-import { ACCESS_TOKEN_TYP, type AccessTokenClaims } from "@prolong/protocol";
-import { ALGORITHMS, createVerifier, type KeyLookup, type VerificationKey } from "@prolong/verify";
+import {
+  ACCESS_TOKEN_TYP,
+  type AccessTokenClaims,
+  MAX_ACCESS_TOKEN_BYTES,
+  SIGNING_ALGS,
+} from "@prolong/protocol";
+import { createVerifier, type KeyLookup, type VerificationKey } from "@prolong/verify";
 import { ProlongError } from "./errors.js";
 import type { KeyRing, RingKey } from "./keys.js";
 import { compactJwsSigner, prepareSigningKey } from "./lib/jws.js";
-
-/** Tokens beyond this size are refused before any parsing, so input size cannot be used to burn CPU. */
-export const MAX_ACCESS_TOKEN_BYTES = 8192;
 
 /**
  * Each ring key's signer, made once: the key converted to a node:crypto key and the
@@ -55,7 +57,7 @@ export async function ownTokenCheck(ring: KeyRing, rules: OwnTokenRules): Promis
     issuer: rules.issuer,
     audience: rules.audience,
     // The ring's keys decide the algorithm of each kid; any the ring can hold is allowed.
-    algorithms: ALGORITHMS,
+    algorithms: SIGNING_ALGS,
     keyLookup: ringKeyLookup(ring),
     clockTolerance: rules.clockTolerance,
     maxTokenAge: rules.maxLifetime,

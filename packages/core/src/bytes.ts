@@ -1,3 +1,5 @@
+import { equalBytes } from "./lib/crypto.js";
+
 const encoder = new TextEncoder();
 
 export function utf8(text: string): Uint8Array {
@@ -9,8 +11,5 @@ export function utf8(text: string): Uint8Array {
  * cannot learn how many leading characters of a secret hash it guessed right.
  */
 export function constantTimeEqual(a: string, b: string): boolean {
-  if (a.length !== b.length) return false;
-  let diff = 0;
-  for (let i = 0; i < a.length; i++) diff |= a.charCodeAt(i) ^ b.charCodeAt(i);
-  return diff === 0;
+  return equalBytes(Buffer.from(a, "utf8"), Buffer.from(b, "utf8"));
 }

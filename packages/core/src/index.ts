@@ -1,4 +1,4 @@
-export { MAX_ACCESS_TOKEN_BYTES, signAccessToken } from "./access-token.js";
+export { signAccessToken } from "./access-token.js";
 export { constantTimeEqual } from "./bytes.js";
 export type { Clock } from "./clock.js";
 export { seconds, systemClock } from "./clock.js";
@@ -20,8 +20,8 @@ export type { SessionContext } from "./engine/sign-in.js";
 export type { KeyListing } from "./engine/signing-keys.js";
 export type { SubjectDetails } from "./engine/subjects.js";
 export { isProlongError, ProlongError } from "./errors.js";
-export type { KeyRingOptions, KeyState, RingKey, SigningAlg } from "./keys.js";
-export { KeyRing, signingAlgs } from "./keys.js";
+export type { KeyRingOptions, KeyState, RingKey } from "./keys.js";
+export { KeyRing } from "./keys.js";
 export type { ScryptCost } from "./passwords.js";
 export {
   checkNewPassword,

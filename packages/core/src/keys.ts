@@ -1,3 +1,4 @@
+import { MIN_HMAC_KEY_BYTES, SIGNING_ALGS, type SigningAlg } from "@prolong/protocol";
 import {
   base64url,
   type CryptoKey,
@@ -13,12 +14,6 @@ import { ProlongError } from "./errors.js";
 import { cryptoRandom, type RandomSource } from "./random.js";
 import type { KeyStore, StoredKey } from "./store/index.js";
 
-/** Signing algorithms prolong issues (docs/protocol.md). EdDSA means Ed25519. */
-export type SigningAlg = "EdDSA" | "ES256" | "RS256" | "HS256";
-export const signingAlgs: readonly SigningAlg[] = ["EdDSA", "ES256", "RS256", "HS256"];
-
-/** HS256 keys are as long as the hash output, the least RFC 7518 §3.2 allows. */
-const MIN_HMAC_BYTES = 32;
 const ENVELOPE_PREFIX = "enc:v1:";
 
 /** Where a key is in its life: published ahead of use, signing, or only verifying. */
@@ -82,10 +77,10 @@ export class KeyRing {
 
   private constructor(options: KeyRingOptions) {
     this.#options = { alg: "EdDSA", random: cryptoRandom, publishAhead: 305, ...options };
-    if (!signingAlgs.includes(this.#options.alg)) {
+    if (!SIGNING_ALGS.includes(this.#options.alg)) {
       throw new ProlongError(
         "invalid_config",
-        `alg: "${this.#options.alg}" is not one of ${signingAlgs.join(", ")}`,
+        `alg: "${this.#options.alg}" is not one of ${SIGNING_ALGS.join(", ")}`,
       );
     }
     this.#wrapKey = options.encryptionSecret === undefined ? null : deriveWrapKey(options.encryptionSecret);
@@ -270,7 +265,7 @@ export class KeyRing {
     let privateJwk: JWK;
     let publicJwk: JWK | null;
     if (alg === "HS256") {
-      privateJwk = { kty: "oct", k: base64url.encode(this.#options.random.bytes(MIN_HMAC_BYTES)) };
+      privateJwk = { kty: "oct", k: base64url.encode(this.#options.random.bytes(MIN_HMAC_KEY_BYTES)) };
       publicJwk = null;
     } else {
       const pair = await generateKeyPair(alg, {

@@ -1,7 +1,8 @@
 // scrypt is memory-hard and ships with Node; WebCrypto has no memory-hard KDF,
 // so this one module of the core uses node:crypto.
-import { randomBytes, scrypt, timingSafeEqual } from "node:crypto";
+import { randomBytes, scrypt } from "node:crypto";
 import { ProlongError } from "./errors.js";
+import { equalBytes } from "./lib/crypto.js";
 
 export interface ScryptCost {
   /** CPU/memory cost, a power of two. */
@@ -54,7 +55,7 @@ export async function verifyPassword(password: string, encoded: string): Promise
   if (![cost.N, cost.r, cost.p].every(Number.isSafeInteger)) return false;
   const expected = Buffer.from(key, "base64url");
   const actual = await derive(password, Buffer.from(salt, "base64url"), cost);
-  return actual.length === expected.length && timingSafeEqual(actual, expected);
+  return equalBytes(actual, expected);
 }
 
 /** Usernames compare case-insensitively and in one Unicode form. */

@@ -1,4 +1,4 @@
-import { MAX_ACCESS_TOKEN_BYTES } from "./access-token.js";
+import { MAX_ACCESS_TOKEN_BYTES } from "@prolong/protocol";
 import { ProlongError } from "./errors.js";
 
 /**

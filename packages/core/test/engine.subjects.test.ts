@@ -1,10 +1,5 @@
-import {
-  MAX_ACCESS_TOKEN_BYTES,
-  MAX_SUBJECT_CLAIMS_BYTES,
-  ProlongError,
-  SUBJECT_ID_MAX,
-  subjectIdProblem,
-} from "@prolong/core";
+import { MAX_SUBJECT_CLAIMS_BYTES, ProlongError, SUBJECT_ID_MAX, subjectIdProblem } from "@prolong/core";
+import { MAX_ACCESS_TOKEN_BYTES } from "@prolong/protocol";
 import { describe, expect, it } from "vitest";
 import { setup } from "./fixtures.js";
 

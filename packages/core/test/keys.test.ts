@@ -1,7 +1,8 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { KeyRing, ProlongError, SessionEngine, type SigningAlg, type Store } from "@prolong/core";
+import { KeyRing, ProlongError, SessionEngine, type Store } from "@prolong/core";
+import type { SigningAlg } from "@prolong/protocol";
 import { openSqliteStore } from "@prolong/store-sqlite";
 import { calculateJwkThumbprint, createLocalJWKSet, importJWK, type JWK, jwtVerify, SignJWT } from "jose";
 import { describe, expect, it } from "vitest";

@@ -5,6 +5,19 @@
 export const ACCESS_TOKEN_TYP = "at+jwt";
 
 /**
+ * Tokens longer than this are refused before any parsing, by the server and by default
+ * by every verifier, so input size cannot be used to burn CPU.
+ */
+export const MAX_ACCESS_TOKEN_BYTES = 8192;
+
+/**
+ * The fraction of an access token's life (`iat` to `exp`) before which a client never
+ * renews it, whatever `rfa` and its lead say: the server's per-session refresh budget
+ * is sized on it (5 s tokens renew at most every 2.5 s).
+ */
+export const EARLIEST_RENEWAL = 0.5;
+
+/**
  * The claims of a prolong access token (docs/protocol.md, "Access tokens and soft
  * expiry"): RFC 9068 §2.2's `iss sub aud exp iat jti client_id` and `auth_time`, prolong's
  * `sid ver rfa`, and the custom claims the server's claims hook adds. Every claim named

@@ -1,5 +1,14 @@
 export type { AccessTokenClaims } from "./access-token.js";
-export { ACCESS_TOKEN_TYP, RESERVED_CLAIMS, SOFT_EXPIRY_HEADER, SOFT_EXPIRY_VALUE } from "./access-token.js";
+export {
+  ACCESS_TOKEN_TYP,
+  EARLIEST_RENEWAL,
+  MAX_ACCESS_TOKEN_BYTES,
+  RESERVED_CLAIMS,
+  SOFT_EXPIRY_HEADER,
+  SOFT_EXPIRY_VALUE,
+} from "./access-token.js";
+export type { SigningAlg } from "./algorithms.js";
+export { MIN_HMAC_KEY_BYTES, MIN_RSA_KEY_BITS, SIGNING_ALGS } from "./algorithms.js";
 export type { ErrorBody, ErrorCode, OAuthErrorCode } from "./errors.js";
 export { ERROR_STATUS, GRANT_FAILURES } from "./errors.js";
 export type { FeedEvent, FeedRevoked, FeedSnapshot, FeedVersion } from "./feed.js";

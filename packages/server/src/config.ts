@@ -6,10 +6,9 @@ import {
   type Profile,
   ProlongError,
   profileBounds,
-  type SigningAlg,
-  signingAlgs,
   validatePolicy,
 } from "@prolong/core";
+import { SIGNING_ALGS, type SigningAlg } from "@prolong/protocol";
 import { z } from "zod";
 import { isProxyEntry } from "./client-address.js";
 import { type RateLimits, resolveRateLimits } from "./limits.js";
@@ -174,7 +173,7 @@ export const configSchema = z
       env: "PROLONG_AUDIENCE",
     }),
     alg: z
-      .enum(signingAlgs as [SigningAlg, ...SigningAlg[]])
+      .enum(SIGNING_ALGS as [SigningAlg, ...SigningAlg[]])
       .default("EdDSA")
       .register(settingDocs, {
         description:

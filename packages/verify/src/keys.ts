@@ -1,10 +1,11 @@
 import { createSecretKey, KeyObject } from "node:crypto";
+import { MIN_HMAC_KEY_BYTES, MIN_RSA_KEY_BITS, SIGNING_ALGS, type SigningAlg } from "@prolong/protocol";
 import { importJWK, type JWK } from "jose";
 import { invalid } from "./errors.js";
 
 /** The algorithms prolong issues. Nothing else is ever accepted, `none` least of all. */
-export type Algorithm = "EdDSA" | "ES256" | "RS256" | "HS256";
-export const ALGORITHMS: readonly Algorithm[] = ["EdDSA", "ES256", "RS256", "HS256"];
+export type Algorithm = SigningAlg;
+export const ALGORITHMS: readonly Algorithm[] = SIGNING_ALGS;
 
 /** A key ready for `node:crypto`, imported once and reused for every verification. */
 export interface VerificationKey {
@@ -12,9 +13,6 @@ export interface VerificationKey {
   alg: Algorithm;
   key: KeyObject;
 }
-
-const MIN_RSA_BITS = 2048;
-const MIN_HMAC_BYTES = 32;
 
 /** The one algorithm a JWK can verify, from its type and curve (RFC 7518 §3). */
 function algorithmOf(jwk: JWK): Algorithm | null {
@@ -45,8 +43,8 @@ export async function importVerificationKey(
   let key: KeyObject;
   if (alg === "HS256") {
     const secret = Buffer.from(String(jwk.k ?? ""), "base64url");
-    if (secret.length < MIN_HMAC_BYTES)
-      throw new TypeError(`HS256 secrets must be at least ${MIN_HMAC_BYTES * 8} bits`);
+    if (secret.length < MIN_HMAC_KEY_BYTES)
+      throw new TypeError(`HS256 secrets must be at least ${MIN_HMAC_KEY_BYTES * 8} bits`);
     key = createSecretKey(secret);
   } else {
     // Only the public members are imported, so a JWKS that leaks a private key (or a
@@ -54,8 +52,8 @@ export async function importVerificationKey(
     const { d: _d, p: _p, q: _q, dp: _dp, dq: _dq, qi: _qi, oth: _oth, ...publicPart } = jwk;
     const imported = await importJWK({ ...publicPart, ext: true }, alg);
     key = imported instanceof Uint8Array ? createSecretKey(imported) : KeyObject.from(imported);
-    if (alg === "RS256" && (key.asymmetricKeyDetails?.modulusLength ?? 0) < MIN_RSA_BITS) {
-      throw new TypeError(`RSA keys must have at least ${MIN_RSA_BITS} bits`);
+    if (alg === "RS256" && (key.asymmetricKeyDetails?.modulusLength ?? 0) < MIN_RSA_KEY_BITS) {
+      throw new TypeError(`RSA keys must have at least ${MIN_RSA_KEY_BITS} bits`);
     }
   }
   return { kid: jwk.kid, alg, key };

@@ -1,4 +1,4 @@
-import { ACCESS_TOKEN_TYP, type AccessTokenClaims } from "@prolong/protocol";
+import { ACCESS_TOKEN_TYP, type AccessTokenClaims, MAX_ACCESS_TOKEN_BYTES } from "@prolong/protocol";
 import type { JWK } from "jose";
 import { checkClaims, DEFAULT_CLOCK_TOLERANCE } from "./claims.js";
 import { invalid, VerifyError, type VerifyErrorCode } from "./errors.js";
@@ -43,7 +43,7 @@ export interface VerifierOptions {
   clockTolerance?: number;
   /** Longest lifetime (`exp - iat`) accepted, in seconds. Default 3600. */
   maxTokenAge?: number;
-  /** Tokens longer than this are refused before parsing. Default 8192. */
+  /** Tokens longer than this are refused before parsing. Default `MAX_ACCESS_TOKEN_BYTES` (8192). */
   maxTokenBytes?: number;
   /** A subscribed revocation feed: revoked sessions are refused at once (P6). */
   revocations?: RevocationSource;
@@ -88,7 +88,7 @@ export async function createVerifier(options: VerifierOptions): Promise<Verifier
   };
   if (!(Number.isFinite(rules.tolerance) && rules.tolerance >= 0))
     throw new TypeError("clockTolerance must be zero or more seconds");
-  const maxBytes = options.maxTokenBytes ?? 8192;
+  const maxBytes = options.maxTokenBytes ?? MAX_ACCESS_TOKEN_BYTES;
   const staticKeys = new Map<string, VerificationKey>();
   for (const jwk of options.keys ?? []) {
     const key = await importVerificationKey(jwk, algorithms);

@@ -1,4 +1,4 @@
-import { MAX_ACCESS_TOKEN_BYTES } from "../access-token.js";
+import { MAX_ACCESS_TOKEN_BYTES } from "@prolong/protocol";
 import { seconds } from "../clock.js";
 import type { RefreshToken } from "../refresh-token.js";
 import { accessTokenStanding, standing } from "../session-rules.js";

@@ -1,4 +1,4 @@
-import { MAX_ACCESS_TOKEN_BYTES } from "../access-token.js";
+import { MAX_ACCESS_TOKEN_BYTES } from "@prolong/protocol";
 import { ProlongError } from "../errors.js";
 import type { RevokeReason, SessionRecord } from "../store/index.js";
 import { lookUpByHint, unlessRefused } from "./access-token-session.js";

@@ -1,9 +1,10 @@
+import type { SigningAlg } from "@prolong/protocol";
 import { DEFAULT_CLOCK_TOLERANCE } from "@prolong/verify";
 import { base64url } from "jose";
 import { ownTokenCheck } from "../access-token.js";
 import { type Clock, systemClock } from "../clock.js";
 import { ProlongError } from "../errors.js";
-import { KeyRing, type RingKey, type SigningAlg } from "../keys.js";
+import { KeyRing, type RingKey } from "../keys.js";
 import { defaultScryptCost, hashPassword, type ScryptCost } from "../passwords.js";
 import { defaultPolicy, longestAccessTokenTtl, type Policy, validatePolicy } from "../policy.js";
 import { cryptoRandom, type RandomSource } from "../random.js";

@@ -4,14 +4,12 @@
  * where WebCrypto would first hop to the libuv thread pool (docs/architecture.md).
  */
 import { createHmac, createSecretKey, KeyObject, sign } from "node:crypto";
+import { MIN_HMAC_KEY_BYTES, MIN_RSA_KEY_BITS, type SigningAlg } from "@prolong/protocol";
 import { ProlongError } from "../errors.js";
-import type { RingKey, SigningAlg } from "../keys.js";
+import type { RingKey } from "../keys.js";
 
 /** The `alg` member is required (RFC 7515 §4.1.1) and decides how the key signs. */
 export type JwsHeader = { readonly alg: SigningAlg } & Readonly<Record<string, unknown>>;
-
-const MIN_RSA_BITS = 2048;
-const MIN_HMAC_BYTES = 32;
 
 /**
  * A compact JWS signer (RFC 7515 §3.1, §7.1) for one header and key:
@@ -60,13 +58,13 @@ export function prepareSigningKey(alg: SigningAlg, material: RingKey["signingKey
   const details = key.asymmetricKeyDetails;
   const fits =
     alg === "HS256"
-      ? key.type === "secret" && (key.symmetricKeySize ?? 0) >= MIN_HMAC_BYTES
+      ? key.type === "secret" && (key.symmetricKeySize ?? 0) >= MIN_HMAC_KEY_BYTES
       : key.type === "private" &&
         (alg === "EdDSA"
           ? key.asymmetricKeyType === "ed25519"
           : alg === "ES256"
             ? key.asymmetricKeyType === "ec" && details?.namedCurve === "prime256v1"
-            : key.asymmetricKeyType === "rsa" && (details?.modulusLength ?? 0) >= MIN_RSA_BITS);
+            : key.asymmetricKeyType === "rsa" && (details?.modulusLength ?? 0) >= MIN_RSA_KEY_BITS);
   if (!fits) throw new ProlongError("invalid_key", `the signing key does not fit ${alg}`);
   return key;
 }
