@@ -1,9 +1,12 @@
+import { fileURLToPath } from "node:url";
 import { configDefaults, defineConfig } from "vitest/config";
 import { PlainSummary } from "./scripts/plain-summary.js";
 import { testStores } from "./testing/stores.js";
 
 /** The engine's and the server's suites: run once per store (packages/*\/test/fixtures.ts). */
 const perStore = ["packages/core/test/**/*.test.ts", "packages/server/test/**/*.test.ts"];
+
+const webBackend = new URL("packages/verify/dist/crypto/web.js", import.meta.url);
 
 export default defineConfig({
   test: {
@@ -26,6 +29,19 @@ export default defineConfig({
           globalSetup: ["testing/services-setup.ts"],
         },
       })),
+      // The verifier's suite again on its Web Crypto backend, the one edge runtimes load
+      // (packages/verify/src/crypto/backend.ts): same cases, other implementation.
+      {
+        extends: true as const,
+        test: {
+          name: "verify-web",
+          include: ["packages/verify/test/**/*.test.ts"],
+          env: { PROLONG_VERIFY_BACKEND: "web" },
+        },
+        resolve: {
+          alias: [{ find: /^#crypto$/, replacement: fileURLToPath(webBackend) }],
+        },
+      },
       // Everything else once: the other packages (the conformance suite loops over the
       // stores itself), the end-to-end tests with real processes and browsers.
       {

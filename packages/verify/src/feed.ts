@@ -124,7 +124,8 @@ export class RevocationFeed {
     // RFC 6749 §2.3.1: both parts are form-urlencoded before they are joined.
     const encode = (s: string) => encodeURIComponent(s).replace(/%20/g, "+");
     const pair = `${encode(credentials.clientId ?? "resource")}:${encode(credentials.secret)}`;
-    return `Basic ${Buffer.from(pair).toString("base64")}`;
+    // Form-urlencoded, so ASCII: `btoa` takes it as it is, on every runtime.
+    return `Basic ${btoa(pair)}`;
   }
 
   async #connect(): Promise<void> {

@@ -1,5 +1,6 @@
 /** The claims of the tokens this package verifies, declared once in `@prolong/protocol`. */
 export type { AccessTokenClaims } from "@prolong/protocol";
+export { isCanonicalBase64url } from "./base64url.js";
 export type { Authorization, BearerInput, Challenge, GuardOptions } from "./bearer.js";
 export { authorize } from "./bearer.js";
 export type { ClaimRules } from "./claims.js";
@@ -11,7 +12,7 @@ export { createRevocationFeed, RevocationFeed } from "./feed.js";
 export type { JwksOptions } from "./jwks.js";
 export { JwksCache } from "./jwks.js";
 export type { ParsedJws } from "./jws.js";
-export { checkSignature, isCanonicalBase64url, parseCompactJws } from "./jws.js";
+export { checkSignature, parseCompactJws } from "./jws.js";
 export type { Algorithm, VerificationKey } from "./keys.js";
 export { ALGORITHMS, importJwks, importVerificationKey } from "./keys.js";
 export { parseStrictObject } from "./strict-json.js";

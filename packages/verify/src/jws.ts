@@ -1,5 +1,5 @@
-import { isUtf8 } from "node:buffer";
-import { createHmac, verify as cryptoVerify, timingSafeEqual } from "node:crypto";
+import { backend } from "#crypto";
+import { decodeCanonical } from "./base64url.js";
 import { invalid } from "./errors.js";
 import type { Algorithm, VerificationKey } from "./keys.js";
 import { parseStrictObject } from "./strict-json.js";
@@ -9,84 +9,15 @@ export interface ParsedJws {
   header: Record<string, unknown> & { alg: Algorithm; kid: string };
   /** `BASE64URL(header) "." BASE64URL(payload)` exactly as received (RFC 7515 §5.2). */
   signingInput: string;
-  payload: Buffer;
-  signature: Buffer;
+  payload: Uint8Array;
+  signature: Uint8Array;
 }
 
 /** Header parameters that would make a verifier fetch or trust key material named by the token itself. */
 const KEY_REFERENCES = ["jku", "x5u", "jwk", "x5c"];
 
-const ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-/** Sextet of each base64url character by its code (RFC 4648 §5), -1 for anything else. */
-const SEXTETS = new Int8Array(128).fill(-1);
-for (let i = 0; i < ALPHABET.length; i++) SEXTETS[ALPHABET.charCodeAt(i)] = i;
-const sextet = (code: number): number => (code < 128 ? (SEXTETS[code] as number) : -1);
-
-/**
- * One spelling per byte string: no padding, no foreign characters, and the unused low
- * bits of the last character zero. Otherwise several strings decode alike and a
- * "different" token would verify with the same signature (malleability).
- */
-export function isCanonicalBase64url(text: string): boolean {
-  return decodeCanonical(text) !== null;
-}
-
-/**
- * The bytes `text` spells, or null unless it is their one canonical spelling (above),
- * checked as it is decoded. Node's own decoder is lenient (it skips what it cannot read,
- * takes `+`, `/` and `=`); worse, measured on Node 20, a native base64 decode slows the
- * signature check that follows by several microseconds (EdDSA, ES256), more than this
- * loop costs. HMAC is the exception: see {@link decodeCanonicalNative}.
- */
-function decodeCanonical(text: string): Buffer | null {
-  const length = text.length;
-  const rest = length & 3;
-  if (rest === 1) return null;
-  const out = Buffer.allocUnsafe((length * 3) >> 2);
-  const whole = length - rest;
-  let o = 0;
-  let i = 0;
-  for (; i < whole; i += 4) {
-    const a = sextet(text.charCodeAt(i));
-    const b = sextet(text.charCodeAt(i + 1));
-    const c = sextet(text.charCodeAt(i + 2));
-    const d = sextet(text.charCodeAt(i + 3));
-    if ((a | b | c | d) < 0) return null;
-    const n = (a << 18) | (b << 12) | (c << 6) | d;
-    out[o++] = n >> 16;
-    out[o++] = (n >> 8) & 0xff;
-    out[o++] = n & 0xff;
-  }
-  if (rest === 2) {
-    const a = sextet(text.charCodeAt(i));
-    const b = sextet(text.charCodeAt(i + 1));
-    // Two characters carry one byte: the last one's low four bits are unused, so zero.
-    if ((a | b) < 0 || (b & 0x0f) !== 0) return null;
-    out[o] = (a << 2) | (b >> 4);
-  } else if (rest === 3) {
-    const a = sextet(text.charCodeAt(i));
-    const b = sextet(text.charCodeAt(i + 1));
-    const c = sextet(text.charCodeAt(i + 2));
-    // Three characters carry two bytes: the last one's low two bits are unused.
-    if ((a | b | c) < 0 || (c & 0x03) !== 0) return null;
-    out[o++] = (a << 2) | (b >> 4);
-    out[o] = ((b & 0x0f) << 4) | (c >> 2);
-  }
-  return out;
-}
-
-/**
- * The same answer as {@link decodeCanonical}, from Node's decoder and a check that the
- * bytes encode back to `text`. Faster for HS256 tokens, whose check is a few
- * microseconds of HMAC that the native decode barely slows (measured with bench/verify.mjs).
- */
-function decodeCanonicalNative(text: string): Buffer | null {
-  const bytes = Buffer.from(text, "base64url");
-  return bytes.toString("base64url") === text ? bytes : null;
-}
-
-function decodePart(part: string, alg: Algorithm): Buffer {
-  const bytes = alg === "HS256" ? decodeCanonicalNative(part) : decodeCanonical(part);
+function decodePart(part: string, alg: Algorithm): Uint8Array {
+  const bytes = backend.decodePart(part, alg);
   if (bytes === null) throw invalid("not canonical base64url");
   return bytes;
 }
@@ -95,9 +26,10 @@ function decodePart(part: string, alg: Algorithm): Buffer {
  * RFC 7515 §5.2 steps 3 and 7, RFC 8259 §8.1: the header (and a JWT's claims) are UTF-8
  * JSON; invalid bytes are refused, not silently replaced by U+FFFD.
  */
-export function decodeUtf8(bytes: Buffer): string {
-  if (!isUtf8(bytes)) throw invalid("not UTF-8");
-  return bytes.toString("utf8");
+export function decodeUtf8(bytes: Uint8Array): string {
+  const text = backend.decodeUtf8(bytes);
+  if (text === null) throw invalid("not UTF-8");
+  return text;
 }
 
 type Header = ParsedJws["header"];
@@ -177,32 +109,20 @@ export function parseCompactJws(
 
 const SIGNATURE_BYTES: Partial<Record<Algorithm, number>> = { EdDSA: 64, ES256: 64, HS256: 32 };
 
-/** Checks the signature over the bytes as received, with a key of the header's algorithm. */
-export function checkSignature(jws: ParsedJws, key: VerificationKey): void {
+/**
+ * Checks the signature over the bytes as received, with a key of the header's algorithm.
+ * Returns nothing when it holds, a promise on runtimes whose crypto is asynchronous (Web
+ * Crypto); throws (or rejects) `invalid_token` when it does not.
+ */
+export function checkSignature(jws: ParsedJws, key: VerificationKey): void | Promise<void> {
   if (key.alg !== jws.header.alg) throw invalid("algorithm does not match the key");
   const expected = SIGNATURE_BYTES[key.alg];
   if (expected !== undefined && jws.signature.length !== expected)
     throw invalid("signature has the wrong length");
-  // HMAC takes the text as it is (base64url and a dot: ASCII, so latin1 is its bytes);
-  // the signature checks need the bytes in a buffer.
-  if (key.alg === "HS256") {
-    const mac = createHmac("sha256", key.key).update(jws.signingInput, "latin1").digest();
-    if (!timingSafeEqual(mac, jws.signature)) throw invalid("signature does not verify");
-    return;
-  }
-  const data = Buffer.from(jws.signingInput, "latin1");
-  let ok: boolean;
-  switch (key.alg) {
-    case "EdDSA":
-      ok = cryptoVerify(null, data, key.key, jws.signature);
-      break;
-    case "ES256":
-      // JWS carries R||S (RFC 7518 §3.4), not DER.
-      ok = cryptoVerify("sha256", data, { key: key.key, dsaEncoding: "ieee-p1363" }, jws.signature);
-      break;
-    case "RS256":
-      ok = cryptoVerify("sha256", data, key.key, jws.signature);
-      break;
-  }
-  if (!ok) throw invalid("signature does not verify");
+  const verdict = backend.verify(key.alg, key.key, jws.signingInput, jws.signature);
+  if (verdict === true) return;
+  if (verdict === false) throw invalid("signature does not verify");
+  return verdict.then((ok) => {
+    if (!ok) throw invalid("signature does not verify");
+  });
 }

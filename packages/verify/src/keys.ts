@@ -1,17 +1,21 @@
-import { createSecretKey, KeyObject } from "node:crypto";
-import { MIN_HMAC_KEY_BYTES, MIN_RSA_KEY_BITS, SIGNING_ALGS, type SigningAlg } from "@prolong/protocol";
+import { MIN_HMAC_KEY_BYTES, SIGNING_ALGS, type SigningAlg } from "@prolong/protocol";
 import { importJWK, type JWK } from "jose";
+import { backend } from "#crypto";
 import { invalid } from "./errors.js";
 
 /** The algorithms prolong issues. Nothing else is ever accepted, `none` least of all. */
 export type Algorithm = SigningAlg;
 export const ALGORITHMS: readonly Algorithm[] = SIGNING_ALGS;
 
-/** A key ready for `node:crypto`, imported once and reused for every verification. */
+/** A key imported once and reused for every verification. */
 export interface VerificationKey {
   kid: string;
   alg: Algorithm;
-  key: KeyObject;
+  /**
+   * The runtime's key object: a `node:crypto` `KeyObject` on Node, a Web Crypto
+   * `CryptoKey` elsewhere (crypto/backend.ts). Make one with {@link importVerificationKey}.
+   */
+  key: object;
 }
 
 /** The one algorithm a JWK can verify, from its type and curve (RFC 7518 §3). */
@@ -40,22 +44,14 @@ export async function importVerificationKey(
   if (jwk.key_ops !== undefined && !jwk.key_ops.includes("verify"))
     throw new TypeError("key_ops lacks verify");
   if (typeof jwk.kid !== "string" || jwk.kid.length === 0) throw new TypeError("key has no kid");
-  let key: KeyObject;
-  if (alg === "HS256") {
-    const secret = Buffer.from(String(jwk.k ?? ""), "base64url");
-    if (secret.length < MIN_HMAC_KEY_BYTES)
-      throw new TypeError(`HS256 secrets must be at least ${MIN_HMAC_KEY_BYTES * 8} bits`);
-    key = createSecretKey(secret);
-  } else {
-    // Only the public members are imported, so a JWKS that leaks a private key (or a
-    // caller passing one) never yields a signing-capable object here.
-    const { d: _d, p: _p, q: _q, dp: _dp, dq: _dq, qi: _qi, oth: _oth, ...publicPart } = jwk;
-    const imported = await importJWK({ ...publicPart, ext: true }, alg);
-    key = imported instanceof Uint8Array ? createSecretKey(imported) : KeyObject.from(imported);
-    if (alg === "RS256" && (key.asymmetricKeyDetails?.modulusLength ?? 0) < MIN_RSA_KEY_BITS) {
-      throw new TypeError(`RSA keys must have at least ${MIN_RSA_KEY_BITS} bits`);
-    }
+  // Only the public members are imported, so a JWKS that leaks a private key (or a
+  // caller passing one) never yields a signing-capable object here.
+  const { d: _d, p: _p, q: _q, dp: _dp, dq: _dq, qi: _qi, oth: _oth, ...publicPart } = jwk;
+  const imported = await importJWK({ ...publicPart, ext: true }, alg);
+  if (imported instanceof Uint8Array && imported.length < MIN_HMAC_KEY_BYTES) {
+    throw new TypeError(`HS256 secrets must be at least ${MIN_HMAC_KEY_BYTES * 8} bits`);
   }
+  const key = await backend.importKey(alg, imported);
   return { kid: jwk.kid, alg, key };
 }
 

@@ -150,7 +150,9 @@ export async function createVerifier(options: VerifierOptions): Promise<Verifier
         lookup?.(header.kid) ??
         jwks?.peek(header.kid) ??
         (await fetchKey(header.kid));
-      checkSignature(jws, key);
+      // A promise only where the runtime's crypto is asynchronous (crypto/backend.ts).
+      const checking = checkSignature(jws, key);
+      if (checking) await checking;
       const claims = checkClaims(parseStrictObject(decodeUtf8(jws.payload)), rules, nowSeconds);
       if (cacheSize > 0) {
         if (cache.size >= cacheSize) cache.delete(cache.keys().next().value as string);

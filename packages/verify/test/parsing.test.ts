@@ -42,7 +42,8 @@ const ALLOWED = new Set(["EdDSA", "HS256"]);
 function decoded(alg: keyof typeof HEADERS, payload: string, signature: string) {
   try {
     const jws = parseCompactJws(`${HEADERS[alg]}.${payload}.${signature}`, ALLOWED, 8192);
-    return { payload: jws.payload.toString("hex"), signature: jws.signature.toString("hex") };
+    const hex = (bytes: Uint8Array) => Buffer.from(bytes).toString("hex");
+    return { payload: hex(jws.payload), signature: hex(jws.signature) };
   } catch (error) {
     return (error as Error).message;
   }

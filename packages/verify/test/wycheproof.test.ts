@@ -47,7 +47,7 @@ async function accepts(keyJwk: JWK | undefined, jws: string | object): Promise<b
     );
     const parsed = parseCompactJws(jws, new Set(ALLOWED), 8192);
     if (parsed.header.kid !== key.kid) return false;
-    checkSignature(parsed, key);
+    await checkSignature(parsed, key);
     return true;
   } catch {
     return false;
