@@ -160,10 +160,26 @@ describe("prolong inside an Express application", () => {
     });
   });
 
-  it("refuses to be mounted anywhere but the issuer's path", async () => {
+  it("refuses to be mounted anywhere but the issuer's path: app.use throws, naming both paths", () => {
+    const elsewhere = express();
+    expect(() => elsewhere.use("/login", prolong.expressHandler())).toThrow(
+      expect.objectContaining({
+        code: "invalid_config",
+        message:
+          'prolong is mounted at /login but its issuer\'s path is /auth: mount it with app.use("/auth", …)',
+      }),
+    );
+    expect(() => elsewhere.use(["/auth", "/login"], prolong.expressHandler())).toThrow(
+      /mounted at \["\/auth","\/login"\] but its issuer's path is \/auth/,
+    );
+  });
+
+  it("answers every request with an invalid_config error when a Router, which does not tell it its path, mounts it elsewhere", async () => {
     const errors: unknown[] = [];
     const elsewhere = express();
-    elsewhere.use("/login", prolong.expressHandler());
+    const router = express.Router();
+    router.use("/login", prolong.expressHandler());
+    elsewhere.use(router);
     elsewhere.use((error: unknown, _req: Request, res: Response, _next: NextFunction) => {
       errors.push(error);
       res.status(500).end();
@@ -178,6 +194,38 @@ describe("prolong inside an Express application", () => {
       expect(String(errors[0])).toMatch(/mounted at \/login but its issuer's path is \/auth/);
     } finally {
       await new Promise((resolve) => other.close(resolve));
+    }
+  });
+
+  it("is served from an application mounted under the rest of the issuer's path, and from an app's root", async () => {
+    const nested = await createProlong(
+      { issuer: "http://localhost:1/v1/auth", store: "memory:" },
+      { logStream: { write: () => {} } },
+    );
+    const api = express();
+    api.use("/auth", nested.expressHandler());
+    const host = express();
+    host.use("/v1", api);
+    const atRoot = express();
+    atRoot.use(prolong.expressHandler());
+    const port = await freePort();
+    const rootPort = await freePort();
+    const listen = (app: express.Express, on: number) =>
+      new Promise<Server>((resolve) => {
+        const listening = app.listen(on, "127.0.0.1", () => resolve(listening));
+      });
+    const [hostServer, rootServer] = [await listen(host, port), await listen(atRoot, rootPort)];
+    try {
+      const metadata = await fetch(`http://127.0.0.1:${port}/v1/auth/.well-known/oauth-authorization-server`);
+      expect(await metadata.json()).toMatchObject({ issuer: "http://localhost:1/v1/auth" });
+      const fromRoot = await fetch(
+        `http://127.0.0.1:${rootPort}/auth/.well-known/oauth-authorization-server`,
+      );
+      expect(await fromRoot.json()).toMatchObject({ issuer });
+    } finally {
+      await new Promise((resolve) => hostServer.close(resolve));
+      await new Promise((resolve) => rootServer.close(resolve));
+      await nested.close();
     }
   });
 

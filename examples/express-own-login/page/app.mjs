@@ -59,13 +59,15 @@ function button(text, onClick) {
   return element;
 }
 
+$("call").addEventListener("click", callApi);
+$("signout").addEventListener("click", () => client.signOut());
+
+// Your page's own way of showing the signed-in app or the login form.
 function show(signedIn) {
   $("signin").hidden = signedIn;
   $("app").hidden = !signedIn;
   if (signedIn) void callApi().then(listDevices);
 }
 
-$("call").addEventListener("click", callApi);
-$("signout").addEventListener("click", () => client.signOut());
 // On load: still signed in from an earlier visit? The cookie says.
 show(await client.start());

@@ -67,24 +67,44 @@ export async function replayParsedBody(request: FastifyRequest, _reply: unknown,
   return sent && raw.readableEnded ? replayedBody(raw) : payload;
 }
 
+/** The `invalid_config` error of a handler mounted where its issuer's routes cannot be. */
+function mountedElsewhere(mountedAt: unknown, mountPath: string): ProlongError {
+  const at = typeof mountedAt === "string" ? mountedAt : JSON.stringify(mountedAt);
+  return new ProlongError(
+    "invalid_config",
+    `prolong is mounted at ${at} but its issuer's path is ${mountPath}: mount it with app.use("${mountPath}", …)`,
+  );
+}
+
+/**
+ * Whether a handler given to `app.use(path, …)` can still end up at the issuer's path:
+ * at its app's root, or at a path the issuer's path ends with (an application mounted
+ * under the rest of it, `api.use("/auth", …)` then `app.use("/v1", api)` for `/v1/auth`).
+ */
+function canReach(mountedAt: unknown, mountPath: string): boolean {
+  if (typeof mountedAt !== "string") return false;
+  const path = mountedAt === "/" ? mountedAt : mountedAt.replace(/\/+$/, "");
+  return path === "/" || (path.startsWith("/") && mountPath.endsWith(path));
+}
+
 /**
  * Serves prolong's routes inside an Express or Connect application: requests under
  * `mountPath` (the issuer's path) are routed into prolong's own Fastify instance, built on
  * first use, by their original URL; anything else goes on to the host's next handler.
- * Mounted at another path than the issuer's, every request is an `invalid_config` error:
- * the metadata and the cookie would name paths nobody serves.
+ *
+ * Mounted elsewhere, the metadata and the cookie would name paths nobody serves, so a
+ * wrong path is refused while the host is set up: Express takes a handler that has
+ * `handle` and `set` for a sub-application, sets its `mountpath` and emits `mount` on it
+ * (both documented for sub-applications), and `app.use` throws from there. Where
+ * Express cannot tell the path (inside an `express.Router()`), every request is an
+ * `invalid_config` error instead.
  */
 export function connectHandler(mountPath: string, build: () => Promise<FastifyInstance>): ConnectHandler {
   let app: Promise<FastifyInstance> | null = null;
-  return (req, res, next) => {
+  const handler: ConnectHandler = (req, res, next) => {
     const url = req.originalUrl ?? req.url ?? "/";
     if (req.baseUrl !== undefined && req.baseUrl !== "" && req.baseUrl !== mountPath) {
-      next(
-        new ProlongError(
-          "invalid_config",
-          `prolong is mounted at ${req.baseUrl} but its issuer's path is ${mountPath}: mount it with app.use("${mountPath}", …)`,
-        ),
-      );
+      next(mountedElsewhere(req.baseUrl, mountPath));
       return;
     }
     const path = url.split("?")[0] ?? "";
@@ -102,4 +122,18 @@ export function connectHandler(mountPath: string, build: () => Promise<FastifyIn
       ready.routing(req, res);
     }, next);
   };
+  const subApplication = Object.assign(handler, {
+    mountpath: undefined as unknown,
+    handle: handler,
+    // Only there for Express to recognise a sub-application; it sets nothing on it.
+    set: () => subApplication,
+    emit(event: string): boolean {
+      if (event !== "mount") return false;
+      if (!canReach(subApplication.mountpath, mountPath)) {
+        throw mountedElsewhere(subApplication.mountpath, mountPath);
+      }
+      return true;
+    },
+  });
+  return subApplication;
 }

@@ -106,8 +106,9 @@ export interface Prolong {
   readonly fastifyPlugin: FastifyPluginAsync;
   /**
    * A handler serving prolong's routes in an Express or Connect app, mounted at the
-   * issuer's path: `app.use("/auth", prolong.expressHandler())`. Works behind
-   * `express.json()` and `express.urlencoded()` too.
+   * issuer's path: `app.use("/auth", prolong.expressHandler())`; Express's `app.use` at
+   * another path throws `invalid_config`. Works behind `express.json()` and
+   * `express.urlencoded()` too.
    */
   expressHandler(): ConnectHandler;
   /**
