@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startPostgresServer } from "../testing/postgres-server.js";
 import { startRedisServer } from "../testing/redis-server.js";
+import type { SystemProgramName } from "../testing/system-programs.js";
 
 /** A store a server process can be pointed at with `--store`, fresh for one test file. */
 export interface BackendStore {
@@ -21,6 +22,11 @@ export interface StoppableStore extends BackendStore {
 /** A kind of store that several server processes can share. */
 export interface Backend {
   name: string;
+  /**
+   * What its server needs on this machine: the test tags of a suite on it, so the suite is
+   * skipped (and counted) where the program is missing (testing/system-programs.ts).
+   */
+  needs: SystemProgramName[];
   /** Whether `prolong migrate` must run before a server may start on a new store. */
   needsMigration: boolean;
   /** A fresh store (on a database server of its own). */
@@ -31,6 +37,7 @@ export interface Backend {
 
 const sqlite: Backend = {
   name: "sqlite",
+  needs: [],
   needsMigration: false,
   async store() {
     const dir = mkdtempSync(join(tmpdir(), "prolong-shared-sqlite-"));
@@ -53,6 +60,7 @@ async function postgresStore(): Promise<StoppableStore> {
 
 const postgres: Backend = {
   name: "postgres",
+  needs: ["postgres"],
   needsMigration: true,
   store: postgresStore,
   stoppable: postgresStore,
@@ -69,7 +77,13 @@ async function redisStore(): Promise<StoppableStore> {
   };
 }
 
-const redis: Backend = { name: "redis", needsMigration: false, store: redisStore, stoppable: redisStore };
+const redis: Backend = {
+  name: "redis",
+  needs: ["redis-server"],
+  needsMigration: false,
+  store: redisStore,
+  stoppable: redisStore,
+};
 
 /** Every store several instances can share, as the scale-out tests run them. */
 export const backends: readonly Backend[] = [sqlite, postgres, redis];

@@ -1,3 +1,4 @@
+// @module-tag chromium
 import { createServer, request, type Server } from "node:http";
 import { build } from "esbuild";
 import type { Browser, Page } from "playwright-core";

@@ -71,7 +71,7 @@ const claimsOf = (token: string) =>
   };
 
 for (const backend of backends) {
-  describe(`three instances on one ${backend.name} store`, () => {
+  describe(`three instances on one ${backend.name} store`, { tags: backend.needs }, () => {
     let store: BackendStore;
     let dir: string;
     let config: string[];

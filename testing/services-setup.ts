@@ -2,8 +2,9 @@
  * Vitest global setup of the projects that run the engine's and the server's suites on a
  * database server (vitest.config.ts): starts one real server for the whole project and
  * hands its URL to the test files (`inject("postgresUrl")`, `inject("redisUrl")`), which give each test a store
- * of its own on it (testing/stores.ts). Never skipped: a missing server binary fails the
- * run, saying what to install.
+ * of its own on it (testing/stores.ts). A project whose server this machine lacks runs
+ * without it, every test skipped and counted (`wholeProjectSkip`, testing/system-programs.ts),
+ * except on CI, where the run fails saying what to install.
  */
 import type { TestProject } from "vitest/node";
 import { startPostgresServer } from "./postgres-server.js";

@@ -25,11 +25,18 @@ import { openSqliteStore } from "@prolong/store-sqlite";
 import { inject } from "vitest";
 import { openPostgresTestStore } from "./postgres-server.js";
 import { openRedisTestStore } from "./redis-server.js";
+import type { SystemProgramName } from "./system-programs.js";
 
 /** Every kind of store the tests can open, in the order suites run them. */
 export const storeKinds = ["memory", "sqlite", "postgres", "redis"] as const;
 
 export type StoreKind = (typeof storeKinds)[number];
+
+/** The program a kind's server runs on (testing/system-programs.ts); the others need none. */
+export const storePrograms: Readonly<Partial<Record<StoreKind, SystemProgramName>>> = {
+  postgres: "postgres",
+  redis: "redis-server",
+};
 
 /** A fresh store for one test; `close` also deletes whatever it kept on disk. */
 export type TestStore = Store & {

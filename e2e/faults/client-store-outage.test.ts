@@ -84,9 +84,10 @@ describe.concurrent(`${CLIENTS} SessionClients while the store is down for 30 s`
   for (const backend of backends) {
     const { stoppable } = backend;
     if (!stoppable) continue;
-    it(`on ${backend.name}: no session lost, retries spaced by Retry-After, all go on after`, async ({
-      expect,
-    }) => {
+    it(`on ${backend.name}: no session lost, retries spaced by Retry-After, all go on after`, {
+      timeout: 120_000,
+      tags: backend.needs,
+    }, async ({ expect }) => {
       const store: StoppableStore = await stoppable();
       const deployment = await deploy(store, { profiles: { native: { accessTokenTtl: TTL_SECONDS } } });
       deployments.push(deployment);
@@ -164,6 +165,6 @@ describe.concurrent(`${CLIENTS} SessionClients while the store is down for 30 s`
       } finally {
         for (const o of observed) o.client.stop();
       }
-    }, 120_000);
+    });
   }
 });

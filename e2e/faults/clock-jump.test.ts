@@ -66,7 +66,7 @@ async function bearer(url: string, accessToken: string): Promise<{ status: numbe
 }
 
 for (const backend of backends) {
-  describe(`the server's clock jumping, on ${backend.name}`, () => {
+  describe(`the server's clock jumping, on ${backend.name}`, { tags: backend.needs }, () => {
     let dir: string;
     let offsetFile: string;
     let deployment: Deployment;

@@ -93,7 +93,9 @@ afterEach(async () => {
 for (const backend of backends) {
   const fault = faults[backend.name];
   if (!fault) continue;
-  describe(`${backend.name} refusing the write that follows a committed rotation`, () => {
+  describe(`${backend.name} refusing the write that follows a committed rotation`, {
+    tags: backend.needs,
+  }, () => {
     it("the client still ends up with a working token, and the session lives on", async () => {
       const store = await backend.store();
       deployment = await deploy(store, {

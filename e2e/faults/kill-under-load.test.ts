@@ -49,7 +49,9 @@ interface Client {
 const causeCode = (error: unknown) => ((error as { cause?: { code?: string } }).cause?.code ?? "") as string;
 
 for (const backend of backends) {
-  describe(`the only server on ${backend.name}, SIGKILLed under refresh load from ${SESSIONS} clients`, () => {
+  describe(`the only server on ${backend.name}, SIGKILLed under refresh load from ${SESSIONS} clients`, {
+    tags: backend.needs,
+  }, () => {
     let deployment: Deployment | undefined;
     afterAll(() => deployment?.close());
 

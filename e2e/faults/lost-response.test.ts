@@ -29,7 +29,7 @@ const SUBJECT = "lost-answer-user";
 const LOSSES: Loss[] = ["drop", "truncate"];
 
 for (const backend of backends) {
-  describe(`an answer lost after the rotation committed, on ${backend.name}`, () => {
+  describe(`an answer lost after the rotation committed, on ${backend.name}`, { tags: backend.needs }, () => {
     let proxy: LossyProxy;
     let deployment: Deployment;
     let server: RunningServer;

@@ -79,7 +79,7 @@ const kinds = ["unknown session", "wrong secret (tag mismatch)", "known session,
 type Kind = (typeof kinds)[number];
 
 for (const backend of backends.filter((b) => b.name === "sqlite" || b.name === "postgres")) {
-  describe(`refresh-token failures take the same time (${backend.name})`, () => {
+  describe(`refresh-token failures take the same time (${backend.name})`, { tags: backend.needs }, () => {
     let store: BackendStore | null = null;
     let target: Target;
     let alice: SignedIn & { refresh_token: string };

@@ -1,3 +1,4 @@
+// @module-tag postgres
 import { runStoreConformance } from "@prolong/store-conformance";
 import { afterAll, beforeAll } from "vitest";
 import {

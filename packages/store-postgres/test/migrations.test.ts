@@ -1,3 +1,4 @@
+// @module-tag postgres
 import { isProlongError } from "@prolong/core";
 import { migratePostgres, openPostgresStore, SCHEMA_VERSION } from "@prolong/store-postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";

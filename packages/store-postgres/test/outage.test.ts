@@ -65,7 +65,7 @@ describe("classifyFailure", () => {
   });
 });
 
-describe("outages of a real server", () => {
+describe("outages of a real server", { tags: ["postgres"] }, () => {
   let server: PostgresServer;
   beforeAll(async () => {
     server = await startPostgresServer();

@@ -1,3 +1,4 @@
+// @module-tag postgres
 import type { RotateRequest, SessionRecord } from "@prolong/core";
 import { sessionRecord } from "@prolong/store-conformance";
 import { openPostgresStore, type PostgresStore } from "@prolong/store-postgres";

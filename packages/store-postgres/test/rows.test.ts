@@ -1,3 +1,4 @@
+// @module-tag postgres
 import type { SessionRecord } from "@prolong/core";
 import { sessionRecord } from "@prolong/store-conformance";
 import pg from "pg";

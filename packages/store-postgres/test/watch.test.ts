@@ -1,3 +1,4 @@
+// @module-tag postgres
 import type { SessionRecord } from "@prolong/core";
 import { openPostgresStore, type PostgresStore } from "@prolong/store-postgres";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";

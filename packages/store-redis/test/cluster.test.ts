@@ -1,3 +1,4 @@
+// @module-tag redis-server
 import type { SessionRecord } from "@prolong/core";
 import { runStoreConformance, type StoreUnderTest, sessionRecord } from "@prolong/store-conformance";
 import type { RedisStore } from "@prolong/store-redis";

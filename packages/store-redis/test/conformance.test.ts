@@ -1,3 +1,4 @@
+// @module-tag redis-server
 import { runStoreConformance } from "@prolong/store-conformance";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll } from "vitest";

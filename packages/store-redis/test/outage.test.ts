@@ -1,3 +1,4 @@
+// @module-tag redis-server
 import { isProlongError, type SessionRecord } from "@prolong/core";
 import { sessionRecord } from "@prolong/store-conformance";
 import { Redis } from "ioredis";
