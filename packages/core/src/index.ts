@@ -1,5 +1,4 @@
 export { signAccessToken } from "./access-token.js";
-export { constantTimeEqual } from "./bytes.js";
 export type { Clock } from "./clock.js";
 export { seconds, systemClock } from "./clock.js";
 export { cleanDeviceName, DEVICE_NAME_MAX, truncateGraphemes } from "./device-name.js";

@@ -1,4 +1,3 @@
-import { constantTimeEqual } from "./bytes.js";
 import type { RotateRequest, SessionRecord, SubjectRecord } from "./store/index.js";
 
 /**
@@ -117,6 +116,11 @@ export type RotationPlan =
  * row and write it back inside one transaction (memory, SQLite). Stores that settle
  * it in one statement or script (PostgreSQL, Redis) encode the same order there; the
  * conformance suite holds them all to it.
+ *
+ * Hashes are compared with plain equality, here and in every store: the engine hands
+ * `rotate` only tokens whose MAC it checked (refresh-token.ts, in constant time), so
+ * whoever can time this comparison already holds a genuine token, and learns nothing
+ * from it that the token does not tell.
  */
 export function planRotation(session: SessionRecord | null, request: RotateRequest): RotationPlan {
   const { now } = request;
@@ -126,10 +130,7 @@ export function planRotation(session: SessionRecord | null, request: RotateReque
   if (request.clientId !== session.clientId) return { status: "unknown", changes: null };
   if (session.revokedAt !== null) return { status: "revoked", changes: null };
   if (isSessionExpired(session, now)) return { status: "expired", changes: null };
-  if (
-    request.generation === session.generation &&
-    constantTimeEqual(request.presentedHash, session.currentHash)
-  ) {
+  if (request.generation === session.generation && request.presentedHash === session.currentHash) {
     return {
       status: "rotated",
       changes: {
@@ -149,7 +150,7 @@ export function planRotation(session: SessionRecord | null, request: RotateReque
     session.previousHash !== null &&
     session.rotatedAt !== null &&
     now - session.rotatedAt <= request.graceMs &&
-    constantTimeEqual(request.presentedHash, session.previousHash)
+    request.presentedHash === session.previousHash
   ) {
     return { status: "replayed", changes: null };
   }

@@ -183,8 +183,7 @@ return {flat, subject}
  * session-rules.ts is the reference, and this is the same order of checks).
  * KEYS: session. ARGV: base, clientId, generation, presented hash, successor hash, now,
  * graceMs, now + idleTimeoutMs, retention. Returns {status} or {status, session, subject}.
- * The hashes compared are of tokens the engine has authenticated already, so plain
- * equality leaks nothing a timing attack could use.
+ * Hashes compared with plain equality, as planRotation explains.
  */
 export const rotate = luaScript(
   "prolongRotate",
