@@ -49,11 +49,7 @@ const pause = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
  * again from the start never commits half of it twice. Any other failure is classified
  * as the statements classify it (unavailable.ts) and not retried.
  */
-export function waitingForLocks(
-  db: Database.Database,
-  maxWaitMs: number,
-  random: () => number = Math.random,
-): Attempt {
+export function waitingForLocks(db: Database.Database, maxWaitMs: number): Attempt {
   return async <T>(work: () => T): Promise<T> => {
     const started = performance.now();
     let next = FIRST_PAUSE_MS;
@@ -72,7 +68,7 @@ export function waitingForLocks(
         }
         // Between half and all of the current step, and never past the deadline, so the
         // last attempt runs when the wait is used up.
-        await pause(Math.min(next * (0.5 + random() / 2), maxWaitMs - waited));
+        await pause(Math.min(next * (0.5 + Math.random() / 2), maxWaitMs - waited));
         next = Math.min(next * 2, LONGEST_PAUSE_MS);
       }
     }
