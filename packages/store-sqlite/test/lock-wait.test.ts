@@ -147,7 +147,7 @@ describe("SQLite store while another process holds the write lock", () => {
 
     lock = await holdSqliteWriteLock(path);
     const watch = watchEventLoop();
-    const writes = Object.entries({
+    const operations: Record<string, () => Promise<unknown>> = {
       ping: () => store.ping(),
       ensureSubject: () => store.sessions.ensureSubject("u2", T0),
       updateSubject: () => store.sessions.updateSubject("u4", { disabled: true }, T0 + 1),
@@ -158,7 +158,7 @@ describe("SQLite store while another process holds the write lock", () => {
       touchSession: () => store.sessions.touchSession("touch-me", T0 + 1, DAY),
       revokeSession: () => store.sessions.revokeSession("revoke-me", "logout", T0 + 1),
       revokeSubjectSessions: () =>
-        store.sessions.revokeSubjectSessions("u3", { reason: "logout_all", now: T0 + 1 }),
+        store.sessions.revokeSubjectSessions("u3", { reason: "logout_everywhere", now: T0 + 1 }),
       putHandoff: () => store.sessions.putHandoff({ ...handoff, hash: "put" }),
       takeHandoff: () => store.sessions.takeHandoff("taken", T0 + 1),
       purgeSessions: () => store.sessions.purge(T0),
@@ -182,7 +182,8 @@ describe("SQLite store while another process holds the write lock", () => {
       hit: () => store.limits.hit("counted", 60_000, T0 + 1),
       takeBack: () => store.limits.takeBack("taken-back", T0 + 1),
       purgeLimits: () => store.limits.purge(T0 - 1),
-    }).map(([name, write]) => [name, tracked(write())] as const);
+    };
+    const writes = Object.entries(operations).map(([name, write]) => [name, tracked(write())] as const);
 
     // Reads need no lock in WAL mode: they answer while the writes wait.
     expect((await store.sessions.readSession("rotate-me"))?.session.generation).toBe(0);
@@ -237,7 +238,7 @@ describe("SQLite store while another process holds the write lock", () => {
     const [rotated, revoked] = await Promise.all([
       store.sessions.rotate(rotation("s1")).catch((e: unknown) => e),
       store.sessions
-        .revokeSubjectSessions("u1", { reason: "logout_all", now: T0 + 1 })
+        .revokeSubjectSessions("u1", { reason: "logout_everywhere", now: T0 + 1 })
         .catch((e: unknown) => e),
     ]);
     const loop = watch.stop();
