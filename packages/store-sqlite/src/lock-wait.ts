@@ -43,11 +43,11 @@ const pause = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
  * `store_unavailable`. Meanwhile every request that needs no lock (JWKS, metadata, reads
  * in WAL mode) is answered.
  *
- * `work` must be all-or-nothing, as one statement or one `db.transaction` is: a lock
- * conflict is met at its first statement or at `BEGIN IMMEDIATE`, before it changed
- * anything, and a transaction that throws is rolled back by the driver, so running it
- * again from the start never commits half of it twice. Any other failure is classified
- * as the statements classify it (unavailable.ts) and not retried.
+ * `work` must be all-or-nothing, as one write statement (after any reads) or one
+ * `db.transaction` is: a lock conflict is met before it changed anything (at the write
+ * statement, or at `BEGIN IMMEDIATE`), and a transaction that throws is rolled back by
+ * the driver, so running it again from the start commits it once and whole. Any other
+ * failure is classified as the statements classify it (unavailable.ts) and not retried.
  */
 export function waitingForLocks(db: Database.Database, maxWaitMs: number): Attempt {
   return async <T>(work: () => T): Promise<T> => {
