@@ -8,6 +8,7 @@ import {
 } from "@prolong/core";
 import type Database from "better-sqlite3";
 import type { Row } from "./database.js";
+import type { Attempt } from "./lock-wait.js";
 import { type GuardedStatement, guard, guardStatements } from "./unavailable.js";
 
 function toEvent(row: Row): SecurityEvent {
@@ -48,11 +49,13 @@ export function listEventsSql(filters: readonly string[], paged: boolean): strin
 export class SqliteAuditLog implements AuditLog {
   readonly #db: Database.Database;
   readonly #s;
+  readonly #attempt: Attempt;
   /** One prepared statement per combination of filters, prepared on first use. */
   readonly #lists = new Map<string, GuardedStatement>();
 
-  constructor(db: Database.Database) {
+  constructor(db: Database.Database, attempt: Attempt) {
     this.#db = db;
+    this.#attempt = attempt;
     this.#s = guardStatements(db, {
       insert: db.prepare(`INSERT INTO events (id, type, subject_id, session_id, at, detail)
         VALUES (:id, :type, :subject_id, :session_id, :at, :detail)`),
@@ -61,14 +64,16 @@ export class SqliteAuditLog implements AuditLog {
   }
 
   async record(event: SecurityEvent): Promise<void> {
-    this.#s.insert.run({
-      id: event.id,
-      type: event.type,
-      subject_id: event.subjectId,
-      session_id: event.sessionId,
-      at: event.at,
-      detail: JSON.stringify(event.detail),
-    });
+    await this.#attempt(() =>
+      this.#s.insert.run({
+        id: event.id,
+        type: event.type,
+        subject_id: event.subjectId,
+        session_id: event.sessionId,
+        at: event.at,
+        detail: JSON.stringify(event.detail),
+      }),
+    );
   }
 
   async list(query: AuditQuery): Promise<AuditPage> {
@@ -85,7 +90,7 @@ export class SqliteAuditLog implements AuditLog {
       params.after_at = after.at;
       params.after_seq = after.seq;
     }
-    const rows = this.#statement(filters, after !== null).all(params) as Row[];
+    const rows = (await this.#attempt(() => this.#statement(filters, after !== null).all(params))) as Row[];
     const page = rows.slice(0, query.limit);
     const last = page.at(-1);
     return {
@@ -99,7 +104,7 @@ export class SqliteAuditLog implements AuditLog {
   }
 
   async purge(before: number): Promise<number> {
-    return this.#s.purge.run(before).changes;
+    return this.#attempt(() => this.#s.purge.run(before).changes);
   }
 
   #statement(filters: readonly string[], paged: boolean): GuardedStatement {

@@ -20,23 +20,34 @@ function migrate(db: Database.Database): void {
   });
 }
 
+/** How long an operation waits for another connection's lock by default, in ms. */
+export const DEFAULT_BUSY_TIMEOUT_MS = 5000;
+
 /**
  * Opens the database every concern of the store shares: WAL, so readers run beside the
- * one writer; a busy timeout, so a write waits for another connection's lock before it
- * gives up; the schema migrated.
+ * one writer; the schema migrated. Opening is synchronous and runs before the store
+ * serves anything, so here a migration may wait up to `busyTimeout` for another
+ * connection's lock in the driver. After that the connection's busy timeout is zero: a
+ * statement that meets a lock fails at once, and the store waits for it on a timer
+ * (lock-wait.ts), never with the thread asleep inside SQLite.
  */
 export function openDatabase(options: SqliteStoreOptions): Database.Database {
   if (options.path !== ":memory:") mkdirSync(dirname(options.path), { recursive: true });
-  const db = new Database(options.path);
+  const db = new Database(options.path, { timeout: busyTimeoutOf(options) });
   try {
     db.pragma("journal_mode = WAL");
-    db.pragma(`busy_timeout = ${Math.trunc(options.busyTimeout ?? 5000)}`);
     // NORMAL is durable across application crashes in WAL mode; only power loss may drop the last commits.
     db.pragma("synchronous = NORMAL");
     migrate(db);
+    db.pragma("busy_timeout = 0");
   } catch (error) {
     db.close();
     throw error;
   }
   return db;
+}
+
+/** The total wait for another connection's lock, in whole ms. */
+export function busyTimeoutOf(options: SqliteStoreOptions): number {
+  return Math.max(0, Math.trunc(options.busyTimeout ?? DEFAULT_BUSY_TIMEOUT_MS));
 }

@@ -2,9 +2,10 @@ import type { AccountStore, AuditLog, KeyStore, RateLimitStore, SessionStore, St
 import type Database from "better-sqlite3";
 import { SqliteAccountStore } from "./accounts.js";
 import { SqliteAuditLog } from "./audit.js";
-import { openDatabase } from "./database.js";
+import { busyTimeoutOf, openDatabase } from "./database.js";
 import { SqliteKeyStore } from "./keys.js";
 import { SqliteRateLimitStore } from "./limits.js";
+import { type Attempt, waitingForLocks } from "./lock-wait.js";
 import type { SqliteStoreOptions } from "./options.js";
 import { SqliteSessionStore } from "./sessions.js";
 import { guardStatements } from "./unavailable.js";
@@ -15,7 +16,8 @@ export type { SqliteStoreOptions } from "./options.js";
  * The embedded store on SQLite (better-sqlite3): every concern on one database file and
  * one connection. WAL lets readers run beside the one writer; every read-modify-write
  * runs in a `BEGIN IMMEDIATE` transaction, so several processes sharing the file still
- * settle races in the database.
+ * settle races in the database. An operation that meets another connection's lock waits
+ * for it on timers (lock-wait.ts), up to `busyTimeout`, never blocking the event loop.
  */
 export class SqliteStore implements Store {
   // Typed by their contracts, and the connection private, so the published types never
@@ -27,15 +29,18 @@ export class SqliteStore implements Store {
   readonly limits: RateLimitStore;
   readonly #db: Database.Database;
   readonly #heartbeat;
+  readonly #attempt: Attempt;
 
   constructor(options: SqliteStoreOptions) {
     const db = openDatabase(options);
     this.#db = db;
-    this.sessions = new SqliteSessionStore(db);
-    this.accounts = new SqliteAccountStore(db);
-    this.keys = new SqliteKeyStore(db);
-    this.audit = new SqliteAuditLog(db);
-    this.limits = new SqliteRateLimitStore(db);
+    const attempt = waitingForLocks(db, busyTimeoutOf(options));
+    this.#attempt = attempt;
+    this.sessions = new SqliteSessionStore(db, attempt);
+    this.accounts = new SqliteAccountStore(db, attempt);
+    this.keys = new SqliteKeyStore(db, attempt);
+    this.audit = new SqliteAuditLog(db, attempt);
+    this.limits = new SqliteRateLimitStore(db, attempt);
     // A committed write, so readiness fails when writes do (the store contract, `ping`).
     this.#heartbeat = guardStatements(db, {
       beat: db.prepare(
@@ -45,7 +50,7 @@ export class SqliteStore implements Store {
   }
 
   async ping(): Promise<void> {
-    this.#heartbeat.run();
+    await this.#attempt(() => this.#heartbeat.run());
   }
 
   async close(): Promise<void> {

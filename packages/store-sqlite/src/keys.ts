@@ -1,7 +1,8 @@
 import type { KeyPromotion, KeyStore, StoredKey } from "@prolong/core";
 import type Database from "better-sqlite3";
 import type { Row } from "./database.js";
-import { guard, guardStatements } from "./unavailable.js";
+import type { Attempt } from "./lock-wait.js";
+import { guardStatements } from "./unavailable.js";
 
 function toKey(row: Row): StoredKey {
   return {
@@ -17,13 +18,13 @@ function toKey(row: Row): StoredKey {
 
 /** Signing keys and server secrets on SQLite; promotion and secret claims in `BEGIN IMMEDIATE`. */
 export class SqliteKeyStore implements KeyStore {
-  readonly #db: Database.Database;
+  readonly #attempt: Attempt;
   readonly #s;
   readonly #promoteKey;
   readonly #claimSecret;
 
-  constructor(db: Database.Database) {
-    this.#db = db;
+  constructor(db: Database.Database, attempt: Attempt) {
+    this.#attempt = attempt;
     const s = guardStatements(db, {
       insertKey: db.prepare(`INSERT INTO signing_keys
           (kid, alg, private_key, public_jwk, created_at, activated_at, retired_at)
@@ -61,31 +62,33 @@ export class SqliteKeyStore implements KeyStore {
   }
 
   async putKey(key: StoredKey): Promise<boolean> {
-    const result = this.#s.insertKey.run({
-      kid: key.kid,
-      alg: key.alg,
-      private_key: key.privateKey,
-      public_jwk: key.publicJwk,
-      created_at: key.createdAt,
-      activated_at: key.activatedAt,
-      retired_at: key.retiredAt,
-    });
+    const result = await this.#attempt(() =>
+      this.#s.insertKey.run({
+        kid: key.kid,
+        alg: key.alg,
+        private_key: key.privateKey,
+        public_jwk: key.publicJwk,
+        created_at: key.createdAt,
+        activated_at: key.activatedAt,
+        retired_at: key.retiredAt,
+      }),
+    );
     return result.changes === 1;
   }
 
   async listKeys(): Promise<StoredKey[]> {
-    return (this.#s.listKeys.all() as Row[]).map(toKey);
+    return ((await this.#attempt(() => this.#s.listKeys.all())) as Row[]).map(toKey);
   }
 
   async promoteKey(promotion: KeyPromotion): Promise<boolean> {
-    return guard(this.#db, () => this.#promoteKey.immediate(promotion));
+    return this.#attempt(() => this.#promoteKey.immediate(promotion));
   }
 
   async deleteKey(kid: string): Promise<boolean> {
-    return this.#s.deleteKey.run(kid).changes === 1;
+    return this.#attempt(() => this.#s.deleteKey.run(kid).changes === 1);
   }
 
   async claimSecret(name: string, candidate: string): Promise<string> {
-    return guard(this.#db, () => this.#claimSecret.immediate(name, candidate));
+    return this.#attempt(() => this.#claimSecret.immediate(name, candidate));
   }
 }

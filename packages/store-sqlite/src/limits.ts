@@ -1,5 +1,6 @@
 import type { RateLimitStore, RateWindow } from "@prolong/core";
 import type Database from "better-sqlite3";
+import type { Attempt } from "./lock-wait.js";
 import { guardStatements } from "./unavailable.js";
 
 /**
@@ -8,8 +9,10 @@ import { guardStatements } from "./unavailable.js";
  */
 export class SqliteRateLimitStore implements RateLimitStore {
   readonly #s;
+  readonly #attempt: Attempt;
 
-  constructor(db: Database.Database) {
+  constructor(db: Database.Database, attempt: Attempt) {
+    this.#attempt = attempt;
     this.#s = guardStatements(db, {
       peek: db.prepare("SELECT count, reset_at FROM rate_windows WHERE key = ? AND reset_at > ?"),
       hit: db.prepare(`INSERT INTO rate_windows (key, count, reset_at) VALUES (:key, 1, :now + :window)
@@ -25,20 +28,25 @@ export class SqliteRateLimitStore implements RateLimitStore {
   }
 
   async peek(key: string, now: number): Promise<RateWindow | null> {
-    const row = this.#s.peek.get(key, now) as { count: number; reset_at: number } | undefined;
+    const row = (await this.#attempt(() => this.#s.peek.get(key, now))) as
+      | { count: number; reset_at: number }
+      | undefined;
     return row ? { count: row.count, resetAt: row.reset_at } : null;
   }
 
   async hit(key: string, windowMs: number, now: number): Promise<RateWindow> {
-    const row = this.#s.hit.get({ key, now, window: windowMs }) as { count: number; reset_at: number };
+    const row = (await this.#attempt(() => this.#s.hit.get({ key, now, window: windowMs }))) as {
+      count: number;
+      reset_at: number;
+    };
     return { count: row.count, resetAt: row.reset_at };
   }
 
   async takeBack(key: string, now: number): Promise<void> {
-    this.#s.takeBack.run(key, now);
+    await this.#attempt(() => this.#s.takeBack.run(key, now));
   }
 
   async purge(before: number): Promise<number> {
-    return this.#s.purge.run(before).changes;
+    return this.#attempt(() => this.#s.purge.run(before).changes);
   }
 }

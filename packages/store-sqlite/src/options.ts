@@ -4,8 +4,9 @@ export interface SqliteStoreOptions {
   /** Database file; created with its directory on first use. `:memory:` for a private in-memory database. */
   path: string;
   /**
-   * How long a write waits for another connection's lock, in ms, before the operation
-   * fails with `store_unavailable`. Default 5000.
+   * How long, in total, an operation waits for another connection's lock, in ms, before
+   * it fails with `store_unavailable`. Default 5000. The wait is on timers, so the event
+   * loop keeps serving meanwhile; only opening the store (and migrating it) waits in the driver.
    */
   busyTimeout?: number;
 }

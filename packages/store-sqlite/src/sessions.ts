@@ -15,6 +15,7 @@ import {
 } from "@prolong/core";
 import type Database from "better-sqlite3";
 import type { Row } from "./database.js";
+import type { Attempt } from "./lock-wait.js";
 import { type GuardedStatement, guard, guardStatements } from "./unavailable.js";
 
 const SUBJECT_COLUMNS = "id, disabled, token_version, reauth_required_at, claims, created_at, updated_at";
@@ -160,17 +161,20 @@ function parseCursor(cursor: string): number {
  */
 export class SqliteSessionStore implements SessionStore {
   readonly #db: Database.Database;
+  readonly #attempt: Attempt;
   readonly #s;
   readonly #rotate;
   readonly #revokeOne;
   readonly #revokeSubject;
   readonly #bumpVersion;
   readonly #readRevocations;
+  readonly #purge;
   readonly #watchers = new Set<() => void>();
   readonly #lists = new Map<string, GuardedStatement>();
 
-  constructor(db: Database.Database) {
+  constructor(db: Database.Database, attempt: Attempt) {
     this.#db = db;
+    this.#attempt = attempt;
     this.#s = guardStatements(db, {
       subjectById: db.prepare(`SELECT ${SUBJECT_COLUMNS} FROM subjects WHERE id = ?`),
       insertSubject: db.prepare(`INSERT INTO subjects (id, created_at, updated_at) VALUES (:id, :now, :now)
@@ -301,6 +305,13 @@ export class SqliteSessionStore implements SessionStore {
       const head = (s.lastChange.get() as { seq: number | null }).seq ?? 0;
       return { changes, cursor: String(Math.max(after, head)) };
     });
+    // One transaction, so a purge retried after meeting a lock starts from the beginning.
+    this.#purge = db.transaction((before: number): number => {
+      const deleted = s.purgeSessions.run({ before }).changes;
+      s.purgeChanges.run(before);
+      s.purgeHandoffs.run(before);
+      return deleted;
+    });
   }
 
   /** Wakes this process's watchers after one of its own revoking writes has committed. */
@@ -313,20 +324,23 @@ export class SqliteSessionStore implements SessionStore {
 
   async ensureSubject(id: string, now: number): Promise<SubjectRecord> {
     // Read first: the subject usually exists, and a read takes no write lock.
-    const row = (this.#s.subjectById.get(id) ??
-      this.#s.insertSubject.get({ id, now }) ??
-      // Another connection inserted it between our read and our insert.
-      this.#s.subjectById.get(id)) as Row;
+    const row = (await this.#attempt(
+      () =>
+        this.#s.subjectById.get(id) ??
+        this.#s.insertSubject.get({ id, now }) ??
+        // Another connection inserted it between our read and our insert.
+        this.#s.subjectById.get(id),
+    )) as Row;
     return toSubject(row);
   }
 
   async findSubject(id: string): Promise<SubjectRecord | null> {
-    const row = this.#s.subjectById.get(id) as Row | undefined;
+    const row = (await this.#attempt(() => this.#s.subjectById.get(id))) as Row | undefined;
     return row ? toSubject(row) : null;
   }
 
   async updateSubject(id: string, patch: SubjectPatch, now: number): Promise<SubjectRecord | null> {
-    const row = this.#s.updateSubject.get({
+    const params = {
       id,
       now,
       set_disabled: patch.disabled === undefined ? 0 : 1,
@@ -335,22 +349,24 @@ export class SqliteSessionStore implements SessionStore {
       reauth_required_at: patch.reauthRequiredAt ?? null,
       set_claims: patch.claims === undefined ? 0 : 1,
       claims: JSON.stringify(patch.claims ?? {}),
-    }) as Row | undefined;
+    };
+    const row = (await this.#attempt(() => this.#s.updateSubject.get(params))) as Row | undefined;
     return row ? toSubject(row) : null;
   }
 
   async bumpTokenVersion(id: string, now: number): Promise<SubjectRecord | null> {
-    const subject = guard(this.#db, () => this.#bumpVersion.immediate(id, now));
+    const subject = await this.#attempt(() => this.#bumpVersion.immediate(id, now));
     if (subject) this.#changed();
     return subject;
   }
 
   async createSession(session: SessionRecord): Promise<void> {
-    this.#s.insertSession.run(sessionParams(session));
+    const params = sessionParams(session);
+    await this.#attempt(() => this.#s.insertSession.run(params));
   }
 
   async readSession(id: string): Promise<{ session: SessionRecord; subject: SubjectRecord } | null> {
-    const row = this.#s.readSession.get(id) as Row | undefined;
+    const row = (await this.#attempt(() => this.#s.readSession.get(id))) as Row | undefined;
     return row ? toSessionWithSubject(row) : null;
   }
 
@@ -371,7 +387,8 @@ export class SqliteSessionStore implements SessionStore {
       params.after_created_at = options.after.createdAt;
       params.after_id = options.after.id;
     }
-    return (this.#listStatement(shape).all(params) as Row[]).map(toSession);
+    const rows = await this.#attempt(() => this.#listStatement(shape).all(params));
+    return (rows as Row[]).map(toSession);
   }
 
   /** One prepared statement per combination of options, prepared on first use. */
@@ -387,24 +404,26 @@ export class SqliteSessionStore implements SessionStore {
   }
 
   async renameSession(id: string, deviceName: string): Promise<SessionRecord | null> {
-    const row = this.#s.rename.get({ id, name: deviceName }) as Row | undefined;
+    const row = (await this.#attempt(() => this.#s.rename.get({ id, name: deviceName }))) as Row | undefined;
     return row ? toSession(row) : null;
   }
 
   async rotate(request: RotateRequest): Promise<RotateOutcome> {
-    // BEGIN IMMEDIATE itself may find the database locked: guarded like the statements.
-    const outcome = guard(this.#db, () => this.#rotate.immediate(request));
+    // BEGIN IMMEDIATE itself may find the database locked: then the whole transaction runs again.
+    const outcome = await this.#attempt(() => this.#rotate.immediate(request));
     if (outcome.status === "reused") this.#changed();
     return outcome;
   }
 
   async touchSession(id: string, now: number, idleTimeoutMs: number): Promise<SessionRecord | null> {
-    const row = this.#s.touch.get({ id, now, idle: now + idleTimeoutMs }) as Row | undefined;
+    const row = (await this.#attempt(() => this.#s.touch.get({ id, now, idle: now + idleTimeoutMs }))) as
+      | Row
+      | undefined;
     return row ? toSession(row) : null;
   }
 
   async revokeSession(id: string, reason: RevokeReason, now: number): Promise<SessionRecord | null> {
-    const session = guard(this.#db, () => this.#revokeOne.immediate({ id, reason, now }));
+    const session = await this.#attempt(() => this.#revokeOne.immediate({ id, reason, now }));
     if (session) this.#changed();
     return session;
   }
@@ -413,20 +432,19 @@ export class SqliteSessionStore implements SessionStore {
     subjectId: string,
     options: { exceptId?: string; reason: RevokeReason; now: number },
   ): Promise<SessionRecord[]> {
-    const sessions = guard(this.#db, () =>
-      this.#revokeSubject.immediate({
-        subject_id: subjectId,
-        except_id: options.exceptId ?? null,
-        reason: options.reason,
-        now: options.now,
-      }),
-    );
+    const params = {
+      subject_id: subjectId,
+      except_id: options.exceptId ?? null,
+      reason: options.reason,
+      now: options.now,
+    };
+    const sessions = await this.#attempt(() => this.#revokeSubject.immediate(params));
     if (sessions.length > 0) this.#changed();
     return sessions;
   }
 
   async putHandoff(handoff: HandoffRecord): Promise<void> {
-    this.#s.insertHandoff.run({
+    const params = {
       hash: handoff.hash,
       subject_id: handoff.subjectId,
       client_id: handoff.clientId,
@@ -434,11 +452,12 @@ export class SqliteSessionStore implements SessionStore {
       token_version: handoff.tokenVersion,
       created_at: handoff.createdAt,
       expires_at: handoff.expiresAt,
-    });
+    };
+    await this.#attempt(() => this.#s.insertHandoff.run(params));
   }
 
   async takeHandoff(hash: string, now: number): Promise<HandoffRecord | null> {
-    const row = this.#s.takeHandoff.get(hash) as Row | undefined;
+    const row = (await this.#attempt(() => this.#s.takeHandoff.get(hash))) as Row | undefined;
     if (!row || now >= (row.expires_at as number)) return null;
     return {
       hash: row.hash as string,
@@ -453,7 +472,7 @@ export class SqliteSessionStore implements SessionStore {
 
   async readRevocations(request: RevocationRead): Promise<RevocationPage> {
     const after = request.after === null ? 0 : parseCursor(request.after);
-    return guard(this.#db, () => this.#readRevocations(after, request.since ?? null, request.limit));
+    return this.#attempt(() => this.#readRevocations(after, request.since ?? null, request.limit));
   }
 
   /**
@@ -466,9 +485,6 @@ export class SqliteSessionStore implements SessionStore {
   }
 
   async purge(before: number): Promise<number> {
-    const deleted = this.#s.purgeSessions.run({ before }).changes;
-    this.#s.purgeChanges.run(before);
-    this.#s.purgeHandoffs.run(before);
-    return deleted;
+    return this.#attempt(() => this.#purge.immediate(before));
   }
 }

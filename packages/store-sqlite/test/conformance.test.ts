@@ -3,9 +3,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { runStoreConformance, type StoreUnderTest } from "@prolong/store-conformance";
 import { openSqliteStore } from "@prolong/store-sqlite";
-import Database from "better-sqlite3";
+import { holdSqliteWriteLock } from "../../../testing/sqlite-lock.js";
 
-/** Where each store under test keeps its file, so a second connection can lock it. */
+/** Where each store under test keeps its file, so a second process can lock it. */
 const files = new WeakMap<StoreUnderTest, string>();
 
 // A real database file per test, in a fresh directory, as production uses it. A short
@@ -24,13 +24,11 @@ runStoreConformance(
   },
   {
     modelRuns: 40,
-    // An outage as production meets it: a second connection holds the write lock.
+    // An outage as production meets it: a second process holds the write lock.
     blockWrites: async (store: StoreUnderTest) => {
-      const other = new Database(files.get(store) as string);
-      other.exec("BEGIN IMMEDIATE");
+      const lock = await holdSqliteWriteLock(files.get(store) as string);
       return async () => {
-        other.exec("COMMIT");
-        other.close();
+        await lock.release();
       };
     },
   },
