@@ -18,6 +18,7 @@ import type { RateLimitConfig } from "./rate-limit.js";
 import {
   allSettings,
   heldSchema,
+  overlay,
   type Setting,
   settingDocs,
   settingsAt,
@@ -98,6 +99,7 @@ const limit = (counts: string) =>
         unit: "seconds",
       }),
     })
+    .partial()
     .strict()
     .register(settingDocs, { description: counts });
 
@@ -274,7 +276,7 @@ export const configSchema = z
       .default({})
       .register(settingDocs, {
         description:
-          'Budgets, each `{ "max": N, "windowSeconds": S }` with both given: at most N per S seconds, then 429 with `Retry-After`. Unset ones keep their defaults; `refreshPerSession`\'s is twice what the profile with the shortest access tokens needs, and at least 20 per 60 s.',
+          'Budgets, each `{ "max": N, "windowSeconds": S }`: at most N per S seconds, then 429 with `Retry-After`. A field left out keeps its default; `refreshPerSession`\'s is twice what the profile with the shortest access tokens needs, and at least 20 per 60 s.',
       }),
   })
   .strict();
@@ -385,9 +387,13 @@ export function fromFile(path: string): Record<string, unknown> {
   }
 }
 
-/** Merges layers (later wins) and validates; throws `invalid_config` naming each bad setting. */
+/**
+ * Lays the layers over each other field by field (later wins, {@link overlay}) and
+ * validates; throws `invalid_config` naming each bad setting. Nested settings left out
+ * keep the defaults they overlay.
+ */
 export function resolveConfig(...layers: Record<string, unknown>[]): ServerConfig {
-  const merged = Object.assign({}, ...layers);
+  const merged = layers.reduce<Record<string, unknown>>((under, layer) => overlay(under, layer), {});
   const result = configSchema.safeParse(merged);
   if (!result.success) {
     const problems = result.error.issues.flatMap((issue) => {
@@ -430,13 +436,9 @@ export function policyOf(config: Pick<ServerConfig, "profiles" | "clients">): Po
   const policy = defaultPolicy();
   for (const [name, overrides] of Object.entries(config.profiles)) {
     const base = policy.profiles[name] ?? policy.profiles.web;
-    policy.profiles[name] = { ...(base as Profile), ...stripUndefined(overrides) };
+    policy.profiles[name] = overlay(base as Profile, overrides);
   }
   for (const [id, client] of Object.entries(config.clients)) policy.clients[id] = client;
   validatePolicy(policy);
   return policy;
-}
-
-function stripUndefined<T extends object>(value: T): Partial<T> {
-  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
