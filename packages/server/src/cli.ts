@@ -336,6 +336,26 @@ keys
     });
   });
 keys
+  .command("unseal")
+  .description(
+    "store the private keys in plain text again, so keyEncryptionKey can be removed (run it with the key still set, servers stopped)",
+  )
+  .addOption(storeOption())
+  .addOption(configOption())
+  .action(async (flags) => {
+    const config = loadConfig(flags);
+    if (!config.keyEncryptionKey)
+      throw new CliError(
+        "keys unseal: needs keyEncryptionKey (PROLONG_KEY_ENCRYPTION_KEY), the key they are sealed with",
+      );
+    await withEngine(flags, async (engine) => {
+      const opened = await engine.keys.unseal();
+      console.log(
+        `${opened} private key${opened === 1 ? "" : "s"} now stored in plain text; remove keyEncryptionKey before the servers start again, or they seal them again`,
+      );
+    });
+  });
+keys
   .command("export <kid>")
   .description("print the JWK a verifier configured with keys up front needs (HS256: the shared secret)")
   .addOption(storeOption())

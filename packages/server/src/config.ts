@@ -205,7 +205,8 @@ export const configSchema = z
       default: "generated once and kept in the store; `prolong secrets resource` prints it",
     }),
     keyEncryptionKey: z.string().min(16, "must be at least 16 characters").optional().register(settingDocs, {
-      description: "Encrypts the private signing keys kept in the store.",
+      description:
+        "Seals the private signing keys kept in the store (AES-256-GCM), those stored before it was set included, at start. While sealed keys exist the server refuses to start without it: `prolong keys unseal` (with it still set) opens them so it can be removed.",
       env: "PROLONG_KEY_ENCRYPTION_KEY",
       default: "unset: private keys are stored unencrypted",
     }),
