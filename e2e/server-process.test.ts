@@ -200,6 +200,8 @@ describe("the command line", () => {
     const flags = [...help.stdout.matchAll(/^ {2}(?:-\w, )?(--[\w-]+(?: <\w+>)?)/gm)].map((m) => m[1]);
     const documented = configSettings.flatMap((s) => (s.doc.flag ? [s.doc.flag] : []));
     expect(flags.sort()).toEqual([...documented, "--config <file>", "--help"].sort());
+    // --workers refuses only a memory: store (each process would hold its own).
+    expect(help.stdout.replace(/\s+/g, " ")).toContain("1 to 64 (default 1); not with a memory: store");
   });
 
   it("refuses a duration beyond its bound, naming the setting, before it listens", async () => {

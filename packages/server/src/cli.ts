@@ -107,7 +107,7 @@ program
   .option("--demo", "create a demo user and serve the demo page and its API (also PROLONG_DEMO=1)")
   .option(
     "--workers <n>",
-    "processes serving the port (one per core is a good start), 1 to 64 (default 1); needs a sqlite: store",
+    "processes serving the port (one per core is a good start), 1 to 64 (default 1); not with a memory: store",
     (v) => Number(v),
   )
   .addOption(storeOption())
