@@ -314,7 +314,7 @@ describe("the command line", () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
-  });
+  }, 60_000);
 
   it("looks up subjects, sessions and events on the store, naming a bad argument", async () => {
     const dir = mkdtempSync(join(tmpdir(), "prolong-cli-"));
