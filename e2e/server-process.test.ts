@@ -200,6 +200,8 @@ describe("the command line", () => {
     const flags = [...help.stdout.matchAll(/^ {2}(?:-\w, )?(--[\w-]+(?: <\w+>)?)/gm)].map((m) => m[1]);
     const documented = configSettings.flatMap((s) => (s.doc.flag ? [s.doc.flag] : []));
     expect(flags.sort()).toEqual([...documented, "--config <file>", "--help"].sort());
+    // --workers refuses only a memory: store (each process would hold its own).
+    expect(help.stdout.replace(/\s+/g, " ")).toContain("1 to 64 (default 1); not with a memory: store");
   });
 
   it("refuses a duration beyond its bound, naming the setting, before it listens", async () => {
@@ -266,6 +268,53 @@ describe("the command line", () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  it("seals a store's keys once keyEncryptionKey is set, and refuses its removal until `keys unseal`", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "prolong-kek-"));
+    const path = join(dir, "p.db");
+    const store = ["--store", `sqlite:${path}`];
+    const kek = { env: { PROLONG_KEY_ENCRYPTION_KEY: "a key-encryption key from a vault" } };
+    const storedKeys = async () => {
+      const sqlite = openSqliteStore({ path });
+      try {
+        return await sqlite.keys.listKeys();
+      } finally {
+        await sqlite.close();
+      }
+    };
+    try {
+      expect((await runCli(["keys", "list", ...store])).code).toBe(0);
+      const plain = await storedKeys();
+      expect(plain.map((k) => JSON.parse(k.privateKey))).toEqual([
+        expect.objectContaining({ d: expect.any(String) }),
+        expect.objectContaining({ d: expect.any(String) }),
+      ]);
+
+      const listed = await runCli(["keys", "list", ...store], kek);
+      expect(listed.code, listed.stderr).toBe(0);
+      const sealed = await storedKeys();
+      expect(sealed.map((k) => k.kid)).toEqual(plain.map((k) => k.kid));
+      for (const key of sealed) {
+        expect(key.privateKey).toMatch(/^enc:v1:/);
+        expect(key.privateKey).not.toContain('"d"');
+      }
+
+      const refused = await runCli(["keys", "list", ...store]);
+      expect(refused.code).toBe(2);
+      expect(refused.stderr).toContain("2 stored signing keys are sealed with a key-encryption key");
+      expect(refused.stderr).toContain("run `prolong keys unseal` with it still set, then remove it");
+      expect((await runCli(["keys", "unseal", ...store])).stderr).toContain(
+        "keys unseal: needs keyEncryptionKey",
+      );
+
+      const unsealed = await runCli(["keys", "unseal", ...store], kek);
+      expect(unsealed.stdout).toContain("2 private keys now stored in plain text");
+      expect((await storedKeys()).map((k) => k.privateKey)).toEqual(plain.map((k) => k.privateKey));
+      expect((await runCli(["keys", "list", ...store])).code).toBe(0);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
 
   it("looks up subjects, sessions and events on the store, naming a bad argument", async () => {
     const dir = mkdtempSync(join(tmpdir(), "prolong-cli-"));

@@ -12,7 +12,7 @@ import { utf8 } from "./bytes.js";
 import type { Clock } from "./clock.js";
 import { ProlongError } from "./errors.js";
 import { cryptoRandom, type RandomSource } from "./random.js";
-import type { KeyStore, StoredKey } from "./store/index.js";
+import type { KeyStore, PrivateKeyChange, StoredKey } from "./store/index.js";
 
 const ENVELOPE_PREFIX = "enc:v1:";
 
@@ -47,7 +47,11 @@ export interface KeyRingOptions {
    * and the clock skew between them. Default 305 (300 s max-age).
    */
   publishAhead?: number;
-  /** When set, private keys are stored encrypted (AES-256-GCM) under a key derived from it. */
+  /**
+   * When set, private keys are stored sealed (AES-256-GCM) under a key derived from it,
+   * those stored before it was set included ({@link KeyRing.load}). Unset while the store
+   * holds sealed keys, the ring refuses to load.
+   */
   encryptionSecret?: string;
   random?: RandomSource;
 }
@@ -89,11 +93,29 @@ export class KeyRing {
   /**
    * Loads the stored keys. On first start it creates both the active key and the next
    * one; afterwards it makes sure a next key of the configured algorithm is published.
+   *
+   * With an encryption secret, keys stored in plain text (before the secret was set) are
+   * sealed first, all in one store operation, so a copy of the store taken from then on
+   * holds no usable private key. Without one, sealed keys are refused with
+   * `invalid_config` saying how to go on: silently making new keys would sign tokens no
+   * verifier has been shown.
    */
   static async load(options: KeyRingOptions): Promise<KeyRing> {
     const ring = new KeyRing(options);
+    await ring.#sealStored();
     await ring.#complete();
     return ring;
+  }
+
+  /**
+   * Stores every sealed private key in plain text again, in one store operation, so the
+   * encryption secret can then be removed; returns how many it opened. An instance that
+   * still has the secret seals them again when it starts, and seals the keys it makes.
+   */
+  async unseal(): Promise<number> {
+    return this.#replaceStored(async (key, wrapKey) =>
+      wrapKey && isSealed(key.privateKey) ? open(wrapKey, key.privateKey, key.kid) : null,
+    );
   }
 
   /** The key that signs new tokens. */
@@ -227,6 +249,45 @@ export class KeyRing {
     return removed;
   }
 
+  /** Seals the keys stored in plain text, or refuses sealed keys when there is no secret. */
+  async #sealStored(): Promise<void> {
+    if (!this.#wrapKey) {
+      const sealed = (await this.#options.store.listKeys()).filter((k) => isSealed(k.privateKey));
+      if (sealed.length > 0) throw sealedWithoutSecret(sealed.length);
+      return;
+    }
+    await this.#replaceStored(async (key, wrapKey) =>
+      wrapKey && !isSealed(key.privateKey) ? seal(wrapKey, key.privateKey, key.kid) : null,
+    );
+  }
+
+  /**
+   * Replaces the private keys `change` gives a new text for (`null`: left as it is), all
+   * at once; when another instance changed or deleted one in between, reads them again.
+   */
+  async #replaceStored(
+    change: (key: StoredKey, wrapKey: CryptoKey | null) => Promise<string | null>,
+  ): Promise<number> {
+    const store = this.#options.store;
+    const wrapKey = this.#wrapKey ? await this.#wrapKey : null;
+    // Each retry follows another instance's change; a handful of them is a store that
+    // keeps changing under us, not a race.
+    for (let attempt = 1; ; attempt++) {
+      const changes: PrivateKeyChange[] = [];
+      for (const key of await store.listKeys()) {
+        const to = await change(key, wrapKey);
+        if (to !== null) changes.push({ kid: key.kid, from: key.privateKey, to });
+      }
+      // The key material itself is unchanged, so what #import holds stays good.
+      if (changes.length === 0 || (await store.replacePrivateKeys(changes))) return changes.length;
+      if (attempt === 5)
+        throw new ProlongError(
+          "conflict",
+          "the stored signing keys kept changing while they were re-encrypted",
+        );
+    }
+  }
+
   /** Next keys of the configured algorithm, oldest first. */
   #nextKeys(): RingKey[] {
     return this.#keys.filter((k) => k.state === "next" && k.alg === this.#options.alg);
@@ -313,10 +374,8 @@ export class KeyRing {
   async #importMaterial(stored: StoredKey): Promise<ImportedKey> {
     const alg = stored.alg as SigningAlg;
     let privateText = stored.privateKey;
-    if (privateText.startsWith(ENVELOPE_PREFIX)) {
-      if (!this.#wrapKey) {
-        throw new ProlongError("invalid_config", "stored keys are encrypted: set the key encryption secret");
-      }
+    if (isSealed(privateText)) {
+      if (!this.#wrapKey) throw sealedWithoutSecret(1);
       privateText = await open(await this.#wrapKey, privateText, stored.kid);
     }
     const privateJwk = JSON.parse(privateText) as JWK;
@@ -325,6 +384,17 @@ export class KeyRing {
     const verificationKey = publicJwk ? await importJWK(publicJwk, alg) : signingKey;
     return { signingKey, verificationKey, publicJwk };
   }
+}
+
+const isSealed = (privateKey: string) => privateKey.startsWith(ENVELOPE_PREFIX);
+
+function sealedWithoutSecret(count: number): ProlongError {
+  return new ProlongError(
+    "invalid_config",
+    `${count} stored signing key${count === 1 ? " is" : "s are"} sealed with a key-encryption key, and none is set: ` +
+      "set keyEncryptionKey (PROLONG_KEY_ENCRYPTION_KEY) to the one they were sealed with; to stop using one, " +
+      "run `prolong keys unseal` with it still set, then remove it",
+  );
 }
 
 async function deriveWrapKey(secret: string): Promise<CryptoKey> {

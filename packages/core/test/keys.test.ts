@@ -252,6 +252,80 @@ describe("key ring", () => {
     expect((none as ProlongError).code).toBe("invalid_config");
   });
 
+  describe("a key-encryption secret set on a store that has keys", () => {
+    const secret = { encryptionSecret: "a long enough secret" };
+    const sealed = (text: string) => text.startsWith("enc:v1:");
+
+    it.each(["EdDSA", "HS256"] as SigningAlg[])(
+      "seals the keys stored before it, at load (%s)",
+      async (alg) => {
+        const store = await testStore();
+        const clock = new FakeClock();
+        const before = await ring(store, clock, { alg });
+        await before.rotate({ force: true });
+        const stored = await store.keys.listKeys();
+        expect(stored).toHaveLength(3);
+        expect(stored.some((k) => sealed(k.privateKey))).toBe(false);
+
+        const after = await ring(store, clock, { alg, ...secret });
+        const resealed = await store.keys.listKeys();
+        expect(resealed.map((k) => k.kid).sort()).toEqual(stored.map((k) => k.kid).sort());
+        for (const key of resealed) {
+          expect(sealed(key.privateKey)).toBe(true);
+          expect(key.privateKey).not.toContain(alg === "HS256" ? '"k"' : '"d"');
+          // Only the private key changed: states and times are as they were.
+          const was = stored.find((k) => k.kid === key.kid);
+          expect({ ...key, privateKey: "" }).toEqual({ ...was, privateKey: "" });
+        }
+        // The same keys sign and verify: a token of the old ring verifies with the new one.
+        expect(after.active.kid).toBe(before.active.kid);
+        const token = await new SignJWT({})
+          .setProtectedHeader({ alg, kid: after.active.kid })
+          .sign(after.active.signingKey);
+        await expect(jwtVerify(token, before.active.verificationKey)).resolves.toBeTruthy();
+      },
+    );
+
+    it("seals once when two instances start with it together", async () => {
+      const store = await testStore();
+      const clock = new FakeClock();
+      await ring(store, clock);
+      const [a, b] = await Promise.all([ring(store, clock, secret), ring(store, clock, secret)]);
+      expect(a.active.kid).toBe(b.active.kid);
+      const stored = await store.keys.listKeys();
+      expect(stored.every((k) => sealed(k.privateKey))).toBe(true);
+      await expect(ring(store, clock, secret)).resolves.toBeTruthy();
+    });
+
+    it("refuses to load without it while sealed keys exist, saying what to do, and makes no key", async () => {
+      const store = await testStore();
+      const clock = new FakeClock();
+      await ring(store, clock);
+      await ring(store, clock, secret);
+      const stored = await store.keys.listKeys();
+      const error = await failure(ring(store, clock));
+      expect(error.code).toBe("invalid_config");
+      expect(error.message).toBe(
+        "2 stored signing keys are sealed with a key-encryption key, and none is set: set keyEncryptionKey (PROLONG_KEY_ENCRYPTION_KEY) to the one they were sealed with; to stop using one, run `prolong keys unseal` with it still set, then remove it",
+      );
+      expect(await store.keys.listKeys()).toEqual(stored);
+    });
+
+    it("can be removed once `unseal` stored the keys in plain text again", async () => {
+      const store = await testStore();
+      const clock = new FakeClock();
+      const withSecret = await ring(store, clock, secret);
+      expect(await withSecret.unseal()).toBe(2);
+      expect(await withSecret.unseal()).toBe(0);
+      for (const key of await store.keys.listKeys()) expect(JSON.parse(key.privateKey)).toHaveProperty("d");
+      const without = await ring(store, clock);
+      expect(without.active.kid).toBe(withSecret.active.kid);
+      expect((await store.keys.listKeys()).map((k) => k.kid).sort()).toEqual(
+        withSecret.keys.map((k) => k.kid).sort(),
+      );
+    });
+  });
+
   it("stores private keys in plain JWK form only when no secret is configured", async () => {
     const store = await testStore();
     await ring(store);

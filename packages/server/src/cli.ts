@@ -107,7 +107,7 @@ program
   .option("--demo", "create a demo user and serve the demo page and its API (also PROLONG_DEMO=1)")
   .option(
     "--workers <n>",
-    "processes serving the port (one per core is a good start), 1 to 64 (default 1); needs a sqlite: store",
+    "processes serving the port (one per core is a good start), 1 to 64 (default 1); not with a memory: store",
     (v) => Number(v),
   )
   .addOption(storeOption())
@@ -333,6 +333,26 @@ keys
       }
       if (listing.rotationPossibleAt !== null)
         console.log(`next rotation possible from ${iso(listing.rotationPossibleAt)}`);
+    });
+  });
+keys
+  .command("unseal")
+  .description(
+    "store the private keys in plain text again, so keyEncryptionKey can be removed (run it with the key still set, servers stopped)",
+  )
+  .addOption(storeOption())
+  .addOption(configOption())
+  .action(async (flags) => {
+    const config = loadConfig(flags);
+    if (!config.keyEncryptionKey)
+      throw new CliError(
+        "keys unseal: needs keyEncryptionKey (PROLONG_KEY_ENCRYPTION_KEY), the key they are sealed with",
+      );
+    await withEngine(flags, async (engine) => {
+      const opened = await engine.keys.unseal();
+      console.log(
+        `${opened} private key${opened === 1 ? "" : "s"} now stored in plain text; remove keyEncryptionKey before the servers start again, or they seal them again`,
+      );
     });
   });
 keys

@@ -27,9 +27,11 @@ const INTRO = `# Configuration reference
 
 \`prolong serve\` takes its settings from a JSON file (\`--config FILE\`), from \`PROLONG_*\`
 environment variables and from flags: flags beat environment variables, which beat the
-file. Every other \`prolong\` command takes \`--config FILE\` and \`--store SPEC\` too, so it
-works on the server's store with the server's rules. An app embedding the server passes
-the same settings to \`resolveConfig()\`.
+file. They merge field by field at every level, so a nested setting left out keeps the
+value beneath it or its default (\`{ "rateLimits": { "login": { "max": 5 } } }\` keeps
+the default window). Every other \`prolong\` command takes \`--config FILE\` and
+\`--store SPEC\` too, so it works on the server's store with the server's rules. An app
+embedding the server passes the same settings to \`resolveConfig()\`.
 
 A setting that is unknown or out of its bounds stops the server before it listens, with
 a message naming the setting; a misspelt name comes with the nearest valid ones

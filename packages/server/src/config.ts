@@ -17,6 +17,7 @@ import type { RateLimitConfig } from "./rate-limit.js";
 import {
   allSettings,
   heldSchema,
+  overlay,
   type Setting,
   settingDocs,
   settingsAt,
@@ -97,6 +98,7 @@ const limit = (counts: string) =>
         unit: "seconds",
       }),
     })
+    .partial()
     .strict()
     .register(settingDocs, { description: counts });
 
@@ -202,7 +204,8 @@ export const configSchema = z
       default: "generated once and kept in the store; `prolong secrets resource` prints it",
     }),
     keyEncryptionKey: z.string().min(16, "must be at least 16 characters").optional().register(settingDocs, {
-      description: "Encrypts the private signing keys kept in the store.",
+      description:
+        "Seals the private signing keys kept in the store (AES-256-GCM), those stored before it was set included, at start. While sealed keys exist the server refuses to start without it: `prolong keys unseal` (with it still set) opens them so it can be removed.",
       env: "PROLONG_KEY_ENCRYPTION_KEY",
       default: "unset: private keys are stored unencrypted",
     }),
@@ -273,7 +276,7 @@ export const configSchema = z
       .default({})
       .register(settingDocs, {
         description:
-          'Budgets, each `{ "max": N, "windowSeconds": S }` with both given: at most N per S seconds, then 429 with `Retry-After`. Unset ones keep their defaults; `refreshPerSession`\'s is twice what the profile with the shortest access tokens needs, and at least 20 per 60 s.',
+          'Budgets, each `{ "max": N, "windowSeconds": S }`: at most N per S seconds, then 429 with `Retry-After`. A field left out keeps its default; `refreshPerSession`\'s is twice what the profile with the shortest access tokens needs, and at least 20 per 60 s.',
       }),
   })
   .strict();
@@ -384,9 +387,13 @@ export function fromFile(path: string): Record<string, unknown> {
   }
 }
 
-/** Merges layers (later wins) and validates; throws `invalid_config` naming each bad setting. */
+/**
+ * Lays the layers over each other field by field (later wins, {@link overlay}) and
+ * validates; throws `invalid_config` naming each bad setting. Nested settings left out
+ * keep the defaults they overlay.
+ */
 export function resolveConfig(...layers: Record<string, unknown>[]): ServerConfig {
-  const merged = Object.assign({}, ...layers);
+  const merged = layers.reduce<Record<string, unknown>>((under, layer) => overlay(under, layer), {});
   const result = configSchema.safeParse(merged);
   if (!result.success) {
     const problems = result.error.issues.flatMap((issue) => {
@@ -429,13 +436,9 @@ export function policyOf(config: Pick<ServerConfig, "profiles" | "clients">): Po
   const policy = defaultPolicy();
   for (const [name, overrides] of Object.entries(config.profiles)) {
     const base = policy.profiles[name] ?? policy.profiles.web;
-    policy.profiles[name] = { ...(base as Profile), ...stripUndefined(overrides) };
+    policy.profiles[name] = overlay(base as Profile, overrides);
   }
   for (const [id, client] of Object.entries(config.clients)) policy.clients[id] = client;
   validatePolicy(policy);
   return policy;
-}
-
-function stripUndefined<T extends object>(value: T): Partial<T> {
-  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
 }

@@ -8,6 +8,7 @@ import {
 } from "@prolong/core";
 import { addressKey } from "./client-address.js";
 import { type RateLimitConfig, secondsUntilReset, waitFor } from "./rate-limit.js";
+import { overlay } from "./setting-tree.js";
 
 /**
  * The budgets of `rateLimits` in the configuration. Only failures spend the budgets of
@@ -43,17 +44,29 @@ function rotationsNeeded(accessTokenTtl: number, windowSeconds: number): number 
   return Math.ceil(windowSeconds / (accessTokenTtl / 2));
 }
 
+/** A budget as configured: either field may be left out and keep its default. */
+export type RateLimitOverrides = { [name in RateLimitName]?: Partial<RateLimitConfig> };
+
 /**
- * The budgets in force: the configured ones, the defaults for the rest. The per-session
- * default is twice what the profile with the shortest access tokens needs (and at least
- * 20 a minute); a configured one that cannot carry some profile's refreshes is an
- * `invalid_config` naming the setting and the profile, because its sessions would be
- * answered 429 in the middle of ordinary use.
+ * The budgets in force: the configured fields over the defaults ({@link overlay}). The
+ * per-session default is twice what the profile with the shortest access tokens needs
+ * (and at least 20 a minute); a per-session budget set in part or whole that cannot carry
+ * some profile's refreshes is an `invalid_config` naming the setting and the profile,
+ * because its sessions would be answered 429 in the middle of ordinary use.
  */
-export function resolveRateLimits(configured: Partial<RateLimits>, policy: Policy): RateLimits {
+export function resolveRateLimits(configured: RateLimitOverrides, policy: Policy): RateLimits {
   const profiles = Object.entries(policy.profiles);
-  const session = configured.refreshPerSession;
-  if (session) {
+  const shortest = Math.min(...profiles.map(([, p]) => p.accessTokenTtl));
+  const defaults: RateLimits = {
+    ...fixedDefaults,
+    refreshPerSession: {
+      max: Math.max(SESSION_FLOOR.max, 2 * rotationsNeeded(shortest, SESSION_FLOOR.windowSeconds)),
+      windowSeconds: SESSION_FLOOR.windowSeconds,
+    },
+  };
+  const budgets = overlay(defaults, configured);
+  if (configured.refreshPerSession) {
+    const session = budgets.refreshPerSession;
     for (const [name, profile] of profiles) {
       const needed = rotationsNeeded(profile.accessTokenTtl, session.windowSeconds);
       if (session.max < needed) {
@@ -64,12 +77,7 @@ export function resolveRateLimits(configured: Partial<RateLimits>, policy: Polic
       }
     }
   }
-  const shortest = Math.min(...profiles.map(([, p]) => p.accessTokenTtl));
-  const derived = {
-    max: Math.max(SESSION_FLOOR.max, 2 * rotationsNeeded(shortest, SESSION_FLOOR.windowSeconds)),
-    windowSeconds: SESSION_FLOOR.windowSeconds,
-  };
-  return { ...fixedDefaults, refreshPerSession: derived, ...configured };
+  return budgets;
 }
 
 /**

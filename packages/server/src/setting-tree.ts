@@ -68,8 +68,16 @@ function settingOf(schema: z.ZodType, path: string[]): Setting {
   const doc = docOf(schema);
   if (!doc) throw new Error(`setting ${path.join(".")} has no description (settingDocs in config.ts)`);
   const inner = heldSchema(schema);
-  if (inner instanceof z.ZodObject)
-    return { path, schema, doc, children: settingsOf(inner, path), record: false };
+  if (inner instanceof z.ZodObject) {
+    const children = settingsOf(inner, path);
+    // What is written overlays the defaults field by field ({@link overlay}), so each
+    // field of a group of settings may be left out and keep its default.
+    for (const [name, field] of Object.entries(inner.shape)) {
+      if (!(field as z.ZodType).isOptional())
+        throw new Error(`setting ${[...path, name].join(".")} must be optional: it overlays a default`);
+    }
+    return { path, schema, doc, children, record: false };
+  }
   if (inner instanceof z.ZodRecord) {
     const value = heldSchema(inner.valueType as z.ZodType);
     const keyPath = [...path, `<${doc.key ?? "key"}>`];
@@ -106,4 +114,33 @@ export function settingsAt(
 /** Every setting, depth first, in the schema's order. */
 export function allSettings(settings: readonly Setting[]): Setting[] {
   return settings.flatMap((s) => [s, ...allSettings(s.children)]);
+}
+
+/** A plain object, as JSON and configuration layers write one: not an array, not null. */
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+/**
+ * `override` laid over `base` field by field, at every depth: an object merges with the
+ * object under it, anything else (a value, a list, `null`) replaces it, and `undefined`
+ * keeps what is under it. So `{ rateLimits: { login: { max: 5 } } }` changes one number
+ * and keeps the window of the default, or of a configuration file under the variables.
+ */
+export function overlay<T>(base: T, override: unknown): T {
+  if (override === undefined) return base;
+  if (!isPlainObject(base) || !isPlainObject(override)) return override as T;
+  const merged: Record<string, unknown> = { ...base };
+  for (const [key, value] of Object.entries(override)) {
+    // Defined, not assigned: a `__proto__` key of parsed JSON stays a key (and an unknown
+    // setting) instead of becoming the prototype.
+    const under = Object.hasOwn(merged, key) ? merged[key] : undefined;
+    Object.defineProperty(merged, key, {
+      value: overlay(under, value),
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    });
+  }
+  return merged as T;
 }

@@ -68,3 +68,14 @@ describe("the configuration reference", () => {
     expect(() => settingsOf(documented)).toThrow("setting nested.b has no description");
   });
 });
+
+describe("the settings tree", () => {
+  it("refuses a required field in a group of settings, which overrides overlay field by field", () => {
+    const group = z.object({
+      nested: z
+        .object({ b: z.string().register(settingDocs, { description: "B." }) })
+        .register(settingDocs, { description: "Nested." }),
+    });
+    expect(() => settingsOf(group)).toThrow("setting nested.b must be optional: it overlays a default");
+  });
+});

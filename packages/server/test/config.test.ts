@@ -1,5 +1,5 @@
 import { isProlongError } from "@prolong/core";
-import { fromEnvironment, resolveConfig } from "@prolong/server";
+import { fromEnvironment, policyOf, resolveConfig } from "@prolong/server";
 import { describe, expect, it } from "vitest";
 import { bearer, login, testApp } from "./fixtures.js";
 
@@ -176,5 +176,72 @@ describe("a misspelt setting", () => {
     expect(
       fromEnvironment({ PROLONG_PORT: "8080", PROLONG_DEMO: "true", PROLONG_STORE: "memory:", HOME: "/x" }),
     ).toEqual({ port: 8080, demo: true, store: "memory:" });
+  });
+});
+
+describe("overrides", () => {
+  const base = { issuer: "https://auth.example.test" };
+
+  it("keep the default of a rate-limit field left out", () => {
+    const { rateLimits } = resolveConfig({ ...base, rateLimits: { refreshPerSession: { max: 1_000_000 } } });
+    expect(rateLimits.refreshPerSession).toEqual({ max: 1_000_000, windowSeconds: 60 });
+    const login = resolveConfig({ ...base, rateLimits: { login: { windowSeconds: 900 } } }).rateLimits;
+    expect(login.login).toEqual({ max: 30, windowSeconds: 900 });
+    expect(login.refresh).toEqual({ max: 60, windowSeconds: 60 });
+  });
+
+  it("merge layer over layer at every level: file, then variables, then flags", () => {
+    const file = {
+      ...base,
+      profiles: { web: { idleTimeout: 86_400 }, kiosk: { accessTokenTtl: 60 } },
+      rateLimits: { login: { max: 5 } },
+    };
+    const later = {
+      port: 4000,
+      profiles: { web: { graceWindow: 30 } },
+      rateLimits: { login: { windowSeconds: 900 }, refresh: { max: 7 } },
+    };
+    const config = resolveConfig(file, {}, later);
+    expect(config.port).toBe(4000);
+    expect(config.profiles).toEqual({
+      web: { idleTimeout: 86_400, graceWindow: 30 },
+      kiosk: { accessTokenTtl: 60 },
+    });
+    expect(config.rateLimits.login).toEqual({ max: 5, windowSeconds: 900 });
+    expect(config.rateLimits.refresh).toEqual({ max: 7, windowSeconds: 60 });
+    const web = policyOf(config).profiles.web;
+    expect(web).toMatchObject({ idleTimeout: 86_400, graceWindow: 30, accessTokenTtl: 300 });
+  });
+
+  it("check a per-session budget given in part against the profiles, with the default it keeps", () => {
+    expect(refusal({ rateLimits: { refreshPerSession: { windowSeconds: 3600 } } })).toMatch(
+      /^rateLimits\.refreshPerSession: 20 per 3600 s is too few for profile "web"/,
+    );
+  });
+
+  it("still name a field that is wrong, unknown or of the wrong type", () => {
+    expect(refusal({ rateLimits: { login: { maxx: 5 } } })).toBe(
+      "rateLimits.login.maxx: unknown setting; did you mean max?",
+    );
+    expect(refusal({ rateLimits: { login: { max: "5" } } })).toMatch(/^rateLimits\.login\.max: .*number/);
+    expect(refusal({ rateLimits: { login: 5 } })).toMatch(/^rateLimits\.login: .*object/);
+    expect(refusal({ profiles: { web: { idleTimeout: "1d" } } })).toMatch(/^profiles\.web\.idleTimeout: /);
+    expect(() => resolveConfig(base, { rateLimits: { login: { max: 5, windowSecond: 60 } } })).toThrow(
+      "rateLimits.login.windowSecond: unknown setting; did you mean windowSeconds?",
+    );
+  });
+
+  it("let a later layer replace a list or a value, not merge into it", () => {
+    const config = resolveConfig(
+      { ...base, allowedOrigins: ["https://a.example.test"], trustProxy: ["10.0.0.1"] },
+      { allowedOrigins: ["https://b.example.test"], trustProxy: 1 },
+    );
+    expect(config.allowedOrigins).toEqual(["https://b.example.test"]);
+    expect(config.trustProxy).toBe(1);
+  });
+
+  it("keep a `__proto__` key of a file a key, refused as unknown", () => {
+    const file = JSON.parse('{"__proto__": {"port": 1}}') as Record<string, unknown>;
+    expect(refusal(file)).toMatch(/^__proto__: unknown setting/);
   });
 });

@@ -1,11 +1,13 @@
 import { mkdtempSync, rmSync } from "node:fs";
+import type { ServerResponse } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { SessionEngine, type Store } from "@prolong/core";
 import { buildApp, resolveConfig } from "@prolong/server";
 import { openSqliteStore } from "@prolong/store-sqlite";
 import type { FastifyInstance } from "fastify";
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { RevocationPublisher } from "../src/feed.js";
 import { bearer, ISSUER, login, RESOURCE_SECRET, type TestApp, testApp, testStore } from "./fixtures.js";
 
 let current: TestApp | null = null;
@@ -111,6 +113,45 @@ async function readEvents(response: Response, count: number): Promise<FeedEvent[
   await reader.cancel();
   return events;
 }
+
+describe("revocation feed heartbeat", () => {
+  /** What the publisher writes to one subscriber, in order; only the calls the publisher makes. */
+  function recordingResponse() {
+    const writes: string[] = [];
+    const response = {
+      destroyed: false,
+      writeHead: () => response,
+      write: (chunk: string) => writes.push(chunk) > 0,
+      end: () => {},
+      on: () => response,
+    };
+    return { writes, response: response as unknown as ServerResponse };
+  }
+
+  it("sends a `: ping` comment every 15 s, so proxies keep an idle stream open", async () => {
+    const engine = await engineOver(await testStore());
+    // Only the publisher's intervals are faked: the store and the engine run as they do.
+    vi.useFakeTimers({ toFake: ["setInterval", "clearInterval"] });
+    const publisher = new RevocationPublisher(engine);
+    cleanups.push(() => {
+      publisher.close();
+      vi.useRealTimers();
+    });
+    const { writes, response } = recordingResponse();
+    await publisher.attach(response);
+    expect(writes).toHaveLength(1);
+    expect(writes[0]).toMatch(/^retry: 2000\nevent: snapshot\n/);
+
+    const pings = () => writes.filter((w) => w === ": ping\n\n").length;
+    vi.advanceTimersByTime(14_999);
+    expect(pings()).toBe(0);
+    vi.advanceTimersByTime(1);
+    expect(pings()).toBe(1);
+    vi.advanceTimersByTime(15_000);
+    expect(pings()).toBe(2);
+    expect(writes.slice(1).every((w) => w === ": ping\n\n")).toBe(true);
+  });
+});
 
 describe("revocation feed", () => {
   it("refuses callers that are not resource servers", async () => {

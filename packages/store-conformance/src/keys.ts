@@ -83,6 +83,62 @@ export function keyCases(factory: StoreFactory): void {
       });
     });
 
+    it("replaces private keys in one step when each still holds what the caller read", async () => {
+      await withConcern(factory, "keys", async (store) => {
+        await store.putKey(key("k1", T0, T0));
+        await store.putKey(key("k2", T0 + 1));
+        await store.putKey(key("k3", T0 + 2));
+        const before = byKid(await store.listKeys());
+        expect(await store.replacePrivateKeys([])).toBe(true);
+        expect(
+          await store.replacePrivateKeys([
+            { kid: "k1", from: '{"kid":"k1"}', to: "sealed-1" },
+            { kid: "k2", from: '{"kid":"k2"}', to: "sealed-2" },
+          ]),
+        ).toBe(true);
+        // Only the private keys changed, and only of the keys named.
+        expect(byKid(await store.listKeys())).toEqual([
+          { ...(before[0] as StoredKey), privateKey: "sealed-1" },
+          { ...(before[1] as StoredKey), privateKey: "sealed-2" },
+          before[2],
+        ]);
+      });
+    });
+
+    it("refuses a replacement of private keys when one key moved on, changing none", async () => {
+      await withConcern(factory, "keys", async (store) => {
+        await store.putKey(key("k1", T0, T0));
+        await store.putKey(key("k2", T0 + 1));
+        const before = byKid(await store.listKeys());
+        // k2 no longer holds what the caller read; "gone" was never stored (or deleted).
+        for (const stale of [
+          { kid: "k2", from: "something else", to: "sealed-2" },
+          { kid: "gone", from: '{"kid":"gone"}', to: "sealed-gone" },
+        ]) {
+          expect(
+            await store.replacePrivateKeys([{ kid: "k1", from: '{"kid":"k1"}', to: "sealed-1" }, stale]),
+          ).toBe(false);
+          expect(byKid(await store.listKeys())).toEqual(before);
+        }
+      });
+    });
+
+    it("lets one of two racing replacements that share a key win, whole", async () => {
+      await withConcern(factory, "keys", async (store) => {
+        for (const kid of ["a", "b", "c"]) await store.putKey(key(kid, T0));
+        const change = (kid: string, to: string) => ({ kid, from: `{"kid":"${kid}"}`, to });
+        const outcomes = await Promise.all([
+          store.replacePrivateKeys([change("a", "first-a"), change("b", "first-b")]),
+          store.replacePrivateKeys([change("b", "second-b"), change("c", "second-c")]),
+        ]);
+        expect(outcomes.filter(Boolean)).toHaveLength(1);
+        const held = byKid(await store.listKeys()).map((k) => k.privateKey);
+        expect(held).toEqual(
+          outcomes[0] ? ["first-a", "first-b", '{"kid":"c"}'] : ['{"kid":"a"}', "second-b", "second-c"],
+        );
+      });
+    });
+
     it("keeps the first value of a secret, even when claims race", async () => {
       await withConcern(factory, "keys", async (store) => {
         const values = await Promise.all(

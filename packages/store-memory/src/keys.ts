@@ -1,4 +1,4 @@
-import type { KeyPromotion, KeyStore, StoredKey } from "@prolong/core";
+import type { KeyPromotion, KeyStore, PrivateKeyChange, StoredKey } from "@prolong/core";
 
 /** Signing keys and server secrets in process memory. */
 export class MemoryKeyStore implements KeyStore {
@@ -30,6 +30,12 @@ export class MemoryKeyStore implements KeyStore {
 
   async deleteKey(kid: string): Promise<boolean> {
     return this.#keys.delete(kid);
+  }
+
+  async replacePrivateKeys(changes: readonly PrivateKeyChange[]): Promise<boolean> {
+    if (!changes.every((c) => this.#keys.get(c.kid)?.privateKey === c.from)) return false;
+    for (const change of changes) (this.#keys.get(change.kid) as StoredKey).privateKey = change.to;
+    return true;
   }
 
   async claimSecret(name: string, candidate: string): Promise<string> {

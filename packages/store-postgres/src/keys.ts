@@ -1,4 +1,4 @@
-import type { KeyPromotion, KeyStore, StoredKey } from "@prolong/core";
+import type { KeyPromotion, KeyStore, PrivateKeyChange, StoredKey } from "@prolong/core";
 import type { PostgresDatabase, Row } from "./database.js";
 
 function toKey(row: Row): StoredKey {
@@ -45,6 +45,28 @@ export class PostgresKeyStore implements KeyStore {
 
   async deleteKey(kid: string): Promise<boolean> {
     return (await this.#db.run("DELETE FROM signing_keys WHERE kid = $1", [kid])) === 1;
+  }
+
+  async replacePrivateKeys(changes: readonly PrivateKeyChange[]): Promise<boolean> {
+    if (changes.length === 0) return true;
+    // One statement. The sub-select locks every named key that still holds its `from`
+    // (FOR UPDATE waits for a concurrent writer and then checks the row it committed),
+    // and the update runs only when all of them do: a caller that lost a race on one
+    // key changes none.
+    const changed = await this.#db.run(
+      `WITH change AS (
+         SELECT * FROM unnest($1::text[], $2::text[], $3::text[]) AS c(kid, old_key, new_key)
+       )
+       UPDATE signing_keys k SET private_key = change.new_key
+         FROM change
+        WHERE k.kid = change.kid AND k.private_key = change.old_key
+          AND (SELECT count(*) FROM (
+                 SELECT 1 FROM signing_keys held JOIN change c ON c.kid = held.kid AND held.private_key = c.old_key
+                 FOR UPDATE OF held
+               ) AS locked) = $4`,
+      [changes.map((c) => c.kid), changes.map((c) => c.from), changes.map((c) => c.to), changes.length],
+    );
+    return changed === changes.length;
   }
 
   async claimSecret(name: string, candidate: string): Promise<string> {

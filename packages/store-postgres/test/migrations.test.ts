@@ -197,6 +197,45 @@ describe("openPostgresStore", () => {
     }
   });
 
+  it("accepts a schema a newer release migrated, so the previous release keeps serving during a roll-out", async () => {
+    const schema = testSchemaName();
+    try {
+      await migratePostgres({ connectionString: server.url, schema });
+      // As a newer release would leave it: one more version recorded, with an added column.
+      await withAdmin(server, schema, async (c) => {
+        await c.query("ALTER TABLE signing_keys ADD COLUMN added_later text");
+        await c.query("INSERT INTO schema_migrations (version) VALUES ($1)", [SCHEMA_VERSION + 1]);
+      });
+      const store = openPostgresStore({ connectionString: server.url, schema });
+      try {
+        await expect(store.ready()).resolves.toBeUndefined();
+        await expect(store.ping()).resolves.toBeUndefined();
+        await store.sessions.ensureSubject("u1", T0);
+        expect((await store.sessions.findSubject("u1"))?.id).toBe("u1");
+        await store.keys.putKey({
+          kid: "k1",
+          alg: "EdDSA",
+          privateKey: "{}",
+          publicJwk: null,
+          createdAt: T0,
+          activatedAt: null,
+          retiredAt: null,
+        });
+        expect((await store.keys.listKeys()).map((k) => k.kid)).toEqual(["k1"]);
+      } finally {
+        await store.close();
+      }
+      // The older release's `prolong migrate` finds nothing to do and leaves the newer version.
+      expect(await migratePostgres({ connectionString: server.url, schema })).toEqual({
+        from: SCHEMA_VERSION + 1,
+        to: SCHEMA_VERSION + 1,
+      });
+      expect(await recordedVersions(schema)).toEqual([...allVersions, SCHEMA_VERSION + 1]);
+    } finally {
+      await dropSchema(server, schema);
+    }
+  });
+
   it("refuses options it cannot use with invalid_config naming the field, never echoing the URL", async () => {
     const url = "postgres://prolong:hunter2@127.0.0.1:1/prolong";
     const cases: [Record<string, unknown>, string][] = [

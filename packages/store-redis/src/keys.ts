@@ -1,4 +1,4 @@
-import type { KeyPromotion, KeyStore, StoredKey } from "@prolong/core";
+import type { KeyPromotion, KeyStore, PrivateKeyChange, StoredKey } from "@prolong/core";
 import type { RedisClient } from "./client.js";
 import { type FlatHash, fieldsOf, keyFields, toKey, whole } from "./codec.js";
 import type { Keyspace } from "./keyspace.js";
@@ -49,6 +49,12 @@ export class RedisKeyStore implements KeyStore {
 
   async deleteKey(kid: string): Promise<boolean> {
     return (await this.#client.run(lua.deleteKey, [this.#key(kid), this.#kids], [kid])) === 1;
+  }
+
+  async replacePrivateKeys(changes: readonly PrivateKeyChange[]): Promise<boolean> {
+    if (changes.length === 0) return true;
+    const args = [this.#base, ...changes.flatMap((c) => [c.kid, c.from, c.to])];
+    return (await this.#client.run(lua.replacePrivateKeys, [this.#kids], args)) === 1;
   }
 
   async claimSecret(name: string, candidate: string): Promise<string> {

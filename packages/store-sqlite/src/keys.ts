@@ -1,4 +1,4 @@
-import type { KeyPromotion, KeyStore, StoredKey } from "@prolong/core";
+import type { KeyPromotion, KeyStore, PrivateKeyChange, StoredKey } from "@prolong/core";
 import type Database from "better-sqlite3";
 import type { Row } from "./database.js";
 import type { Attempt } from "./lock-wait.js";
@@ -16,12 +16,16 @@ function toKey(row: Row): StoredKey {
   };
 }
 
-/** Signing keys and server secrets on SQLite; promotion and secret claims in `BEGIN IMMEDIATE`. */
+/**
+ * Signing keys and server secrets on SQLite; promotion, private-key replacement and
+ * secret claims in `BEGIN IMMEDIATE`.
+ */
 export class SqliteKeyStore implements KeyStore {
   readonly #attempt: Attempt;
   readonly #s;
   readonly #promoteKey;
   readonly #claimSecret;
+  readonly #replacePrivateKeys;
 
   constructor(db: Database.Database, attempt: Attempt) {
     this.#attempt = attempt;
@@ -42,6 +46,8 @@ export class SqliteKeyStore implements KeyStore {
       ),
       activateKey: db.prepare("UPDATE signing_keys SET activated_at = ? WHERE kid = ?"),
       deleteKey: db.prepare("DELETE FROM signing_keys WHERE kid = ?"),
+      privateKey: db.prepare("SELECT private_key FROM signing_keys WHERE kid = ?"),
+      setPrivateKey: db.prepare("UPDATE signing_keys SET private_key = ? WHERE kid = ?"),
       insertSecret: db.prepare("INSERT INTO secrets (name, value) VALUES (?, ?) ON CONFLICT DO NOTHING"),
       secret: db.prepare("SELECT value FROM secrets WHERE name = ?"),
     });
@@ -53,6 +59,13 @@ export class SqliteKeyStore implements KeyStore {
       if (seen === null ? active.length > 0 : !active.includes(seen)) return false;
       s.retireActive.run(promotion.now);
       s.activateKey.run(promotion.now, promotion.next);
+      return true;
+    });
+    this.#replacePrivateKeys = db.transaction((changes: readonly PrivateKeyChange[]): boolean => {
+      const holds = (c: PrivateKeyChange) =>
+        (s.privateKey.get(c.kid) as { private_key: string } | undefined)?.private_key === c.from;
+      if (!changes.every(holds)) return false;
+      for (const change of changes) s.setPrivateKey.run(change.to, change.kid);
       return true;
     });
     this.#claimSecret = db.transaction((name: string, candidate: string): string => {
@@ -86,6 +99,10 @@ export class SqliteKeyStore implements KeyStore {
 
   async deleteKey(kid: string): Promise<boolean> {
     return this.#attempt(() => this.#s.deleteKey.run(kid).changes === 1);
+  }
+
+  async replacePrivateKeys(changes: readonly PrivateKeyChange[]): Promise<boolean> {
+    return guard(this.#db, () => this.#replacePrivateKeys.immediate(changes));
   }
 
   async claimSecret(name: string, candidate: string): Promise<string> {

@@ -8,6 +8,7 @@ import { openSqliteStore } from "@prolong/store-sqlite";
 import Database from "better-sqlite3";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { listEventsSql } from "../src/audit.js";
+import { openDatabase } from "../src/database.js";
 import { migrations } from "../src/migrations.js";
 import { listSessionsSql, READ_SESSION_SQL } from "../src/sessions.js";
 
@@ -51,6 +52,18 @@ describe("SQLite store", () => {
     expect(existsSync(path)).toBe(true);
     expect(pragma(path, "journal_mode")).toBe("wal");
     await store.close();
+  });
+
+  it("syncs as docs/scale-out.md says: WAL with synchronous = NORMAL, not SQLite's FULL", () => {
+    // `synchronous` holds per connection, so it is read on the kind the store opens
+    // (openDatabase), not on a connection of the test's own.
+    const db = openDatabase({ path: join(dir, "prolong.db") });
+    try {
+      expect(db.pragma("journal_mode", { simple: true })).toBe("wal");
+      expect(db.pragma("synchronous", { simple: true })).toBe(1);
+    } finally {
+      db.close();
+    }
   });
 
   it("keeps data across reopening and applies migrations once", async () => {

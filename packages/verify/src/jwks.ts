@@ -4,9 +4,15 @@ import { type Algorithm, importJwks, type VerificationKey } from "./keys.js";
 export interface JwksOptions {
   uri: string;
   algorithms: readonly Algorithm[];
-  /** A fetch on an unknown kid waits at least this long after the previous one (ms). */
+  /**
+   * A fetch on an unknown kid waits at least this long after the previous one (ms); also
+   * the shortest time a fetched key set is used, whatever its `max-age` says.
+   */
   cooldownMs?: number;
-  /** Keys are refetched after this long even when every kid is known (ms). */
+  /**
+   * The longest time a fetched key set is used before it is fetched again, even when every
+   * kid is known (ms); a shorter `Cache-Control: max-age` of the response is honoured.
+   */
   maxAgeMs?: number;
   timeoutMs?: number;
   now?: () => number;
@@ -16,14 +22,39 @@ export interface JwksOptions {
 const MAX_DOCUMENT_BYTES = 64 * 1024;
 
 /**
- * The issuer's keys, fetched once and cached. An unknown `kid` triggers a refetch (a key
- * rotation may have happened), but at most once per cooldown, and concurrent requests
- * share one fetch, so tokens with made-up kids cannot make us hammer the issuer.
+ * How long a JWKS response may be used, in ms, from its `Cache-Control` (RFC 9111 §5.2.2):
+ * `max-age` less the response's `Age` (§4.2.3, time it spent in a cache on the way);
+ * `no-store`, `no-cache` or a `max-age` that is not a whole number mean at once (§4.2.1:
+ * an invalid one is treated as stale). `null` when the response says nothing.
+ */
+export function freshnessOf(headers: Headers): number | null {
+  const directives = (headers.get("cache-control") ?? "")
+    .split(",")
+    .map((d) => d.trim().toLowerCase())
+    .filter((d) => d !== "");
+  if (directives.some((d) => d === "no-store" || d === "no-cache")) return 0;
+  const maxAges = directives.filter((d) => d === "max-age" || d.startsWith("max-age="));
+  if (maxAges.length === 0) return null;
+  const value = /^max-age="?(\d+)"?$/.exec(maxAges[0] as string)?.[1];
+  if (maxAges.length > 1 || value === undefined) return 0;
+  const age = /^\d+$/.test(headers.get("age") ?? "") ? Number(headers.get("age")) : 0;
+  return Math.max(0, Number(value) - age) * 1000;
+}
+
+/**
+ * The issuer's keys, fetched once and cached for the response's `max-age` (prolong's
+ * `jwksMaxAge`), kept between `cooldownMs` and `maxAgeMs`: a max-age of 0 cannot make
+ * every request fetch, nor a huge one keep a key set for days. An unknown `kid`
+ * triggers a refetch (a key rotation may have happened), but at most once per cooldown,
+ * and concurrent requests share one fetch, so tokens with made-up kids cannot make us
+ * hammer the issuer.
  */
 export class JwksCache {
   readonly #options: Required<Omit<JwksOptions, "fetch">> & { fetch: typeof fetch };
   #keys = new Map<string, VerificationKey>();
   #fetchedAt = Number.NEGATIVE_INFINITY;
+  /** How long the last key set fetched may be used (ms), its max-age within the bounds. */
+  #freshFor: number;
   #inflight: Promise<void> | null = null;
   /** How many times the document was fetched; for tests and metrics. */
   fetches = 0;
@@ -37,12 +68,13 @@ export class JwksCache {
       fetch: globalThis.fetch,
       ...options,
     };
+    this.#freshFor = this.#options.maxAgeMs;
   }
 
   /** The key for `kid`, fetching when it is unknown and the cooldown allows. */
   async get(kid: string): Promise<VerificationKey | undefined> {
     const now = this.#options.now();
-    const stale = now - this.#fetchedAt >= this.#options.maxAgeMs;
+    const stale = now - this.#fetchedAt >= this.#freshFor;
     const key = this.#keys.get(kid);
     if (key && !stale) return key;
     // A fetch already under way (a cold cache, a rotated-in key met by a burst of
@@ -64,7 +96,7 @@ export class JwksCache {
 
   /** The key for `kid` if it is cached, without any I/O: the hot path. */
   peek(kid: string): VerificationKey | undefined {
-    if (this.#options.now() - this.#fetchedAt >= this.#options.maxAgeMs) return undefined;
+    if (this.#options.now() - this.#fetchedAt >= this.#freshFor) return undefined;
     return this.#keys.get(kid);
   }
 
@@ -88,5 +120,8 @@ export class JwksCache {
     const text = await response.text();
     if (text.length > MAX_DOCUMENT_BYTES) throw invalid("JWKS document is too large");
     this.#keys = await importJwks(JSON.parse(text), this.#options.algorithms);
+    const { cooldownMs, maxAgeMs } = this.#options;
+    const freshness = freshnessOf(response.headers) ?? maxAgeMs;
+    this.#freshFor = Math.min(Math.max(freshness, cooldownMs), maxAgeMs);
   }
 }

@@ -31,7 +31,7 @@ import type { SessionStore } from "./sessions.js";
 
 export type { AccountPatch, AccountRecord, AccountStore, NewAccount } from "./accounts.js";
 export type { AuditLog, AuditPage, AuditQuery, SecurityEvent } from "./audit.js";
-export type { KeyPromotion, KeyStore, StoredKey } from "./keys.js";
+export type { KeyPromotion, KeyStore, PrivateKeyChange, StoredKey } from "./keys.js";
 export type { RateLimitStore, RateWindow } from "./limits.js";
 export type {
   HandoffRecord,

@@ -29,6 +29,14 @@ export interface KeyPromotion {
   now: number;
 }
 
+/** Asks `replacePrivateKeys` to store `to` as the private key of `kid` in place of `from`. */
+export interface PrivateKeyChange {
+  kid: string;
+  /** The private key the caller read: the change applies only while the key still holds it. */
+  from: string;
+  to: string;
+}
+
 export interface KeyStore {
   /** Inserts a key; `false` if its kid exists already. */
   putKey(key: StoredKey): Promise<boolean>;
@@ -41,6 +49,15 @@ export interface KeyStore {
    */
   promoteKey(promotion: KeyPromotion): Promise<boolean>;
   deleteKey(kid: string): Promise<boolean>;
+  /**
+   * Private-key material replaced in one atomic step: when every key named still holds
+   * its `from`, each gets its `to`; otherwise returns `false`, changing nothing (another
+   * instance changed or deleted one first). Sealing the keys stored before a
+   * key-encryption key was set, or opening them before it is removed, so two instances
+   * starting together never write plain text over an envelope or leave a mix neither
+   * wrote. Nothing else of a key changes; an empty list is `true`.
+   */
+  replacePrivateKeys(changes: readonly PrivateKeyChange[]): Promise<boolean>;
   /**
    * Returns the secret stored under `name`, storing `candidate` first if there is none.
    * Atomic, so instances starting together agree on one value.

@@ -80,6 +80,27 @@ return deleted
 `,
 );
 
+/**
+ * Private keys replaced all at once (PrivateKeyChange). KEYS: the kids. ARGV: base, then
+ * kid, from, to for each key. 1 when every key held its 'from'; 0, changing nothing, otherwise.
+ */
+export const replacePrivateKeys = luaScript(
+  "prolongReplacePrivateKeys",
+  { keys: 1, writes: true },
+  `
+local base = ARGV[1]
+for i = 2, #ARGV, 3 do
+  if redis.call('HGET', base .. ':k:' .. ARGV[i], 'privateKey') ~= ARGV[i + 1] then
+    return 0
+  end
+end
+for i = 2, #ARGV, 3 do
+  redis.call('HSET', base .. ':k:' .. ARGV[i], 'privateKey', ARGV[i + 2])
+end
+return 1
+`,
+);
+
 /** KEYS: the secrets. ARGV: name, candidate. The stored secret, 'candidate' stored first if there is none. */
 export const claimSecret = luaScript(
   "prolongClaimSecret",
