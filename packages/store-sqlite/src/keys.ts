@@ -102,7 +102,7 @@ export class SqliteKeyStore implements KeyStore {
   }
 
   async replacePrivateKeys(changes: readonly PrivateKeyChange[]): Promise<boolean> {
-    return guard(this.#db, () => this.#replacePrivateKeys.immediate(changes));
+    return this.#attempt(() => this.#replacePrivateKeys.immediate(changes));
   }
 
   async claimSecret(name: string, candidate: string): Promise<string> {

@@ -168,6 +168,8 @@ describe("SQLite store while another process holds the write lock", () => {
       putKey: () => store.keys.putKey(key("added", null)),
       promoteKey: () => store.keys.promoteKey({ next: "next", active: null, now: T0 + 1 }),
       deleteKey: () => store.keys.deleteKey("old"),
+      replacePrivateKeys: () =>
+        store.keys.replacePrivateKeys([{ kid: "next", from: "sealed", to: "resealed" }]),
       claimSecret: () => store.keys.claimSecret("resource", "candidate"),
       record: () =>
         store.audit.record({
@@ -216,6 +218,7 @@ describe("SQLite store while another process holds the write lock", () => {
     expect(results.putKey).toBe(true);
     expect(results.promoteKey).toBe(true);
     expect(results.deleteKey).toBe(true);
+    expect(results.replacePrivateKeys).toBe(true);
     expect(results.claimSecret).toBe("candidate");
     expect(results.hit).toMatchObject({ count: 2 });
 
