@@ -1,6 +1,5 @@
 import { MIN_HMAC_KEY_BYTES, SIGNING_ALGS, type SigningAlg } from "@prolong/protocol";
 import {
-  base64url,
   type CryptoKey,
   calculateJwkThumbprint,
   exportJWK,
@@ -11,6 +10,7 @@ import {
 import { utf8 } from "./bytes.js";
 import type { Clock } from "./clock.js";
 import { ProlongError } from "./errors.js";
+import { decodeBase64url, encodeBase64url } from "./lib/base64url.js";
 import { cryptoRandom, type RandomSource } from "./random.js";
 import type { KeyStore, PrivateKeyChange, StoredKey } from "./store/index.js";
 
@@ -161,7 +161,7 @@ export class KeyRing {
     if (key.publicJwk) return { ...key.publicJwk };
     return {
       kty: "oct",
-      k: base64url.encode(key.verificationKey as Uint8Array),
+      k: encodeBase64url(key.verificationKey as Uint8Array),
       kid,
       alg: key.alg,
       use: "sig",
@@ -326,7 +326,7 @@ export class KeyRing {
     let privateJwk: JWK;
     let publicJwk: JWK | null;
     if (alg === "HS256") {
-      privateJwk = { kty: "oct", k: base64url.encode(this.#options.random.bytes(MIN_HMAC_KEY_BYTES)) };
+      privateJwk = { kty: "oct", k: encodeBase64url(this.#options.random.bytes(MIN_HMAC_KEY_BYTES)) };
       publicJwk = null;
     } else {
       const pair = await generateKeyPair(alg, {
@@ -418,17 +418,16 @@ async function seal(key: CryptoKey, text: string, kid: string): Promise<string> 
     key,
     utf8(text),
   );
-  return `${ENVELOPE_PREFIX}${base64url.encode(iv)}.${base64url.encode(new Uint8Array(sealed))}`;
+  return `${ENVELOPE_PREFIX}${encodeBase64url(iv)}.${encodeBase64url(new Uint8Array(sealed))}`;
 }
 
 async function open(key: CryptoKey, envelope: string, kid: string): Promise<string> {
-  const [iv, data] = envelope.slice(ENVELOPE_PREFIX.length).split(".");
+  const [ivText, dataText] = envelope.slice(ENVELOPE_PREFIX.length).split(".");
   try {
-    const plain = await crypto.subtle.decrypt(
-      { name: "AES-GCM", iv: base64url.decode(iv ?? ""), additionalData: utf8(kid) },
-      key,
-      base64url.decode(data ?? ""),
-    );
+    const iv = decodeBase64url(ivText ?? "", 12);
+    const data = decodeBase64url(dataText ?? "");
+    if (!iv || !data) throw new Error("the envelope is not canonical base64url");
+    const plain = await crypto.subtle.decrypt({ name: "AES-GCM", iv, additionalData: utf8(kid) }, key, data);
     return new TextDecoder().decode(plain);
   } catch (cause) {
     throw new ProlongError("invalid_config", `key ${kid} cannot be decrypted with the configured secret`, {

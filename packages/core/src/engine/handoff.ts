@@ -1,6 +1,6 @@
-import { base64url } from "jose";
 import { cleanDeviceName } from "../device-name.js";
 import { ProlongError } from "../errors.js";
+import { encodeBase64url } from "../lib/base64url.js";
 import { sha256Base64url } from "../lib/crypto.js";
 import { profileOf } from "../policy.js";
 import { checkSubjectId } from "../subject-id.js";
@@ -48,7 +48,7 @@ export async function createHandoff(
   const now = ctx.clock.now();
   const subject = await ctx.store.sessions.ensureSubject(subjectId, now);
   admitSubject(subject);
-  const code = base64url.encode(ctx.random.bytes(CODE_BYTES));
+  const code = encodeBase64url(ctx.random.bytes(CODE_BYTES));
   await ctx.store.sessions.putHandoff({
     hash: sha256Base64url(code),
     subjectId,

@@ -1,10 +1,10 @@
 import type { SigningAlg } from "@prolong/protocol";
 import { DEFAULT_CLOCK_TOLERANCE } from "@prolong/verify";
-import { base64url } from "jose";
 import { ownTokenCheck } from "../access-token.js";
 import { type Clock, systemClock } from "../clock.js";
 import { ProlongError } from "../errors.js";
 import { KeyRing, type RingKey } from "../keys.js";
+import { decodeBase64url, encodeBase64url } from "../lib/base64url.js";
 import { defaultScryptCost, hashPassword, type ScryptCost } from "../passwords.js";
 import { defaultPolicy, longestAccessTokenTtl, type Policy, validatePolicy } from "../policy.js";
 import { cryptoRandom, type RandomSource } from "../random.js";
@@ -93,7 +93,7 @@ export class SessionEngine {
     const clock = options.clock ?? systemClock;
     const random = options.random ?? cryptoRandom;
     const audience = options.audience ?? "prolong";
-    const secret = await store.keys.claimSecret("refresh-token-mac", base64url.encode(random.bytes(32)));
+    const secret = await store.keys.claimSecret("refresh-token-mac", encodeBase64url(random.bytes(32)));
     const keys = await KeyRing.load({
       store: store.keys,
       clock,
@@ -122,7 +122,7 @@ export class SessionEngine {
       audience,
       clock,
       random,
-      codec: RefreshTokenCodec.create(base64url.decode(secret)),
+      codec: RefreshTokenCodec.create(refreshTokenSecret(secret)),
       keys,
       checkToken,
       claims: options.claims ?? (({ subject }) => subject.claims),
@@ -384,4 +384,13 @@ export class SessionEngine {
   purge(retain?: number): Promise<number> {
     return purge(this.#ctx, retain);
   }
+}
+
+/** The refresh-token MAC key the store keeps (32 bytes, base64url), checked as it is read. */
+function refreshTokenSecret(stored: string): Uint8Array {
+  const secret = decodeBase64url(stored, 32);
+  if (!secret) {
+    throw new ProlongError("invalid_config", "the stored refresh-token secret is not 32 bytes of base64url");
+  }
+  return secret;
 }
