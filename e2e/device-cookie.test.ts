@@ -31,7 +31,19 @@ async function freshPage(): Promise<Page> {
   return page;
 }
 
+const deviceNames = (page: Page) => page.locator("#devices tr td:first-child").allInnerTexts();
+
 describe("the device cookie in a real browser", () => {
+  it("names the session after the browser when nobody named it, the raw agent beside it", async () => {
+    const page = await freshPage();
+    await submitPassword(page, server.demoPassword as string);
+    await page.waitForSelector("#app:not([hidden])");
+    await expect.poll(() => deviceNames(page)).toEqual([expect.stringContaining("Chrome on Linux")]);
+    const agent = await page.evaluate(() => navigator.userAgent);
+    expect(await page.getAttribute("#devices tr td:first-child", "title")).toBe(agent);
+    await page.context().close();
+  });
+
   it("keeps a browser that signed in before out of its address's lock-out; a new one waits", async () => {
     const known = await freshPage();
     await submitPassword(known, server.demoPassword as string);
