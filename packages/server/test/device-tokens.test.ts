@@ -124,6 +124,14 @@ describe("a browser that signed in before is not locked out by other accounts' f
     expect((await signIn(second.app, "alice", ALICE, { cookie })).statusCode).toBe(429);
   });
 
+  it("a device token counts for a year after its sign-in, and no longer", async () => {
+    const { app, clock } = await withAlice();
+    const cookie = deviceCookieOf(await signIn(app, "alice", ALICE));
+    clock.advance(365 * 86_400 + 1);
+    await typoThenSpraying(app, {});
+    expect((await signIn(app, "alice", ALICE, { cookie })).statusCode).toBe(429);
+  });
+
   it("the device cookie's own budget locks it after loginPerDevice wrong passwords, until its window ends", async () => {
     const { app, clock } = await withAlice({
       rateLimits: { loginPerDevice: { max: 3, windowSeconds: 600 } },
@@ -140,6 +148,17 @@ describe("a browser that signed in before is not locked out by other accounts' f
     expect((await signIn(app, "alice", ALICE, { remoteAddress: HOME })).statusCode).toBe(200);
     clock.advance(601);
     expect((await signIn(app, "alice", ALICE, { cookie })).statusCode).toBe(200);
+  });
+
+  it("guesses sent all at once with one device cookie get no more checks than its budget", async () => {
+    const { app } = await withAlice();
+    const cookie = deviceCookieOf(await signIn(app, "alice", ALICE));
+    const burst = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => signIn(app, "alice", `guess ${i}`, { cookie })),
+    );
+    const codes = burst.map((r) => r.statusCode);
+    expect(codes.filter((c) => c === 401)).toHaveLength(5);
+    expect(codes.filter((c) => c === 429)).toHaveLength(15);
   });
 
   it("the account's budget, spent by guesses from everywhere, does not refuse a known browser", async () => {
