@@ -183,11 +183,16 @@ describe("the web profile in Chromium", () => {
     demo = await context.newPage();
     const loginAnswer = demo.waitForResponse((r) => r.url() === `${issuer}/login`);
     await signInOnDemo(demo, "Victim's browser");
-    const setCookie = await (await loginAnswer).headerValue("set-cookie");
-    // The exact header: prefix, HttpOnly, Secure, SameSite=Strict, scoped to the OAuth endpoints.
-    expect(setCookie).toMatch(
+    const [refresh, device, ...more] = await (await loginAnswer).headerValues("set-cookie");
+    // The exact headers: prefix, HttpOnly, Secure, SameSite=Strict; the refresh cookie
+    // scoped to the OAuth endpoints, the device cookie a __Host- one (docs/security.md).
+    expect(refresh).toMatch(
       /^__Secure-prolong-rt=[A-Za-z0-9_-]{91}; Path=\/oauth; Max-Age=\d+; HttpOnly; Secure; SameSite=Strict$/,
     );
+    expect(device).toMatch(
+      /^__Host-prolong-device=[A-Za-z0-9_-]{22}\.\d+\.[A-Za-z0-9_-]{22}; Path=\/; Max-Age=31536000; HttpOnly; Secure; SameSite=Strict$/,
+    );
+    expect(more).toEqual([]);
   }, 60_000);
   afterAll(() => context?.close());
 

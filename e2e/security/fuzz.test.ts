@@ -178,6 +178,7 @@ describe("a property-based fuzz of every HTTP endpoint of a real server", () => 
       { name: "admin token", value: ADMIN_TOKEN },
       { name: "resource secret", value: RESOURCE_SECRET },
       { name: "refresh-token MAC secret", value: stored.refreshTokenMac.toString("base64url") },
+      { name: "device-token MAC secret", value: stored.deviceTokenMac.toString("base64url") },
       ...stored.keys.map((key) => ({
         name: `private key ${key.kid}`,
         value: JSON.parse(key.privateKey).d as string,

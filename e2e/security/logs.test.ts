@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   createAccount,
+  DEVICE_COOKIE,
   FORM,
   REFRESH_COOKIE,
   RESOURCE_SECRET,
@@ -89,6 +90,17 @@ describe("the logs of a real server at debug level", () => {
     keep("refresh token", native.refresh_token);
     keep("access token", web.access_token);
     keep("refresh cookie", web.cookie);
+    keep("device token", native.device_token);
+    keep("device cookie", web.deviceCookie);
+    // Device tokens sent back, in the body and in the cookie.
+    const known = await signIn(
+      target,
+      { username: "alice", password: PASSWORD, device_token: native.device_token as string },
+      { cookie: `${DEVICE_COOKIE}=${web.deviceCookie}` },
+    );
+    keep("access token", known.access_token);
+    keep("refresh cookie", known.cookie);
+    keep("device cookie", known.deviceCookie);
     const login = (username: string, password: string) =>
       fetch(`${target.url}/login`, {
         method: "POST",
@@ -279,6 +291,7 @@ describe("the logs of a real server at debug level", () => {
     const stored = await readStoreSecrets(target);
     for (const key of stored.keys) keep("private key", JSON.parse(key.privateKey).d as string);
     keep("refresh-token MAC secret", stored.refreshTokenMac.toString("base64url"));
+    keep("device-token MAC secret", stored.deviceTokenMac.toString("base64url"));
     keep("admin token", "admin-token-of-the-security-suite");
     keep("resource secret", RESOURCE_SECRET);
     await target.server.stop();

@@ -165,18 +165,18 @@ describe("the sessions API of a real server", () => {
         "\u{1F469}\u200D\u{1F4BB} laptop",
         "\u{1F469}\u200D\u{1F4BB} laptop",
       ],
-      ["nothing visible", "\u200B\u202E\u2066 \u200D", null],
+      // A name with nothing visible counts as none: the session is named from its agent.
+      ["nothing visible", "\u200B\u202E\u2066 \u200D", "Firefox on Linux"],
       ["200 characters, cut to 100", "x".repeat(200), "x".repeat(100)],
       ["markup, kept as text", '<img src=x onerror="alert(1)">', '<img src=x onerror="alert(1)">'],
     ];
     const stored: Record<string, unknown> = {};
     for (const [name, deviceName] of cases) {
-      const session = await signIn(target, {
-        username: "alice",
-        password: PASSWORD,
-        client_id: "native",
-        device_name: deviceName,
-      });
+      const session = await signIn(
+        target,
+        { username: "alice", password: PASSWORD, client_id: "native", device_name: deviceName },
+        { "user-agent": "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0" },
+      );
       const listed = await fetch(`${target.url}/sessions`, {
         headers: { authorization: `Bearer ${session.access_token}` },
       });

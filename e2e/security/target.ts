@@ -19,6 +19,8 @@ export const RESOURCE_SECRET = "resource-secret-of-the-security-suite";
 export const AUDIENCE = "prolong";
 export const FORM = "application/x-www-form-urlencoded";
 export const REFRESH_COOKIE = "__Secure-prolong-rt";
+/** The device cookie of an issuer at the root of its origin, as this one is. */
+export const DEVICE_COOKIE = "__Host-prolong-device";
 
 export interface Target {
   server: RunningServer;
@@ -92,21 +94,38 @@ export interface SignedIn {
   session_id: string;
   /** The refresh cookie's value (web clients). */
   cookie?: string;
+  /** Native clients only: the proof of this sign-in to send at the next one. */
+  device_token?: string;
+  /** The device cookie's value (web clients). */
+  deviceCookie?: string;
 }
 
 /** POST /login as a program would; fails the test unless it answers 200. */
 export async function signIn(
   target: Target,
-  fields: { username: string; password: string; client_id?: string; device_name?: string },
+  fields: {
+    username: string;
+    password: string;
+    client_id?: string;
+    device_name?: string;
+    device_token?: string;
+  },
+  headers: Record<string, string> = {},
 ): Promise<SignedIn> {
   const response = await fetch(`${target.url}/login`, {
     method: "POST",
-    headers: { "content-type": "application/json" },
+    headers: { "content-type": "application/json", ...headers },
     body: JSON.stringify(fields),
   });
   if (response.status !== 200) throw new Error(`sign-in: ${response.status} ${await response.text()}`);
   const cookie = refreshCookieOf(response);
-  return { ...((await response.json()) as SignedIn), ...(cookie ? { cookie } : {}) };
+  const device = response.headers.getSetCookie().find((c) => c.startsWith(`${DEVICE_COOKIE}=`));
+  const deviceCookie = device?.split(";")[0]?.slice(DEVICE_COOKIE.length + 1);
+  return {
+    ...((await response.json()) as SignedIn),
+    ...(cookie ? { cookie } : {}),
+    ...(deviceCookie ? { deviceCookie } : {}),
+  };
 }
 
 /** The value of the refresh cookie a response sets, if it sets one. */
@@ -148,6 +167,8 @@ export interface StoreSecrets {
   /** The key that signs now. */
   active: StoredKey;
   refreshTokenMac: Buffer;
+  /** The key device tokens are MACed with. */
+  deviceTokenMac: Buffer;
 }
 
 /** Reads the server's keys and secrets from its store (which it created when it started). */
@@ -159,7 +180,13 @@ export async function readStoreSecrets(target: Target): Promise<StoreSecrets> {
     if (!active) throw new Error("the store has no active key");
     // Claiming returns the secret the server claimed at start; the candidate is never stored.
     const mac = await store.keys.claimSecret("refresh-token-mac", "unused");
-    return { keys, active, refreshTokenMac: Buffer.from(mac, "base64url") };
+    const deviceMac = await store.keys.claimSecret("device-token-mac", "unused");
+    return {
+      keys,
+      active,
+      refreshTokenMac: Buffer.from(mac, "base64url"),
+      deviceTokenMac: Buffer.from(deviceMac, "base64url"),
+    };
   } finally {
     await store.close();
   }

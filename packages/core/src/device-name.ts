@@ -62,3 +62,77 @@ function cutCodePoints(text: string, max: number): string {
   }
   return out;
 }
+
+/*
+ * Names for sessions the user did not name, read from the user agent as a person would
+ * say them: "Chrome on Linux", "Safari on iPhone". A small ordered table rather than a
+ * parser: the engine runs anywhere and needs a label, not a version census. The raw
+ * agent stays in the session's `userAgent`.
+ *
+ * Order matters, first match wins. Browsers built on Chromium carry "Chrome/" and
+ * "Safari/" in their agents, and Chrome carries "Safari/", so each is named before the
+ * engine it borrows from: Edge, Opera, Samsung Internet and the rest, then Chrome, then
+ * Safari. Operating systems likewise: iOS agents say "like Mac OS X", Android and
+ * ChromeOS ones say "Linux", so they come before macOS and Linux.
+ */
+
+/** Browsers by the token that names them in `User-Agent`. */
+const BROWSERS: readonly (readonly [RegExp, string])[] = [
+  [/\bEdg(?:e|A|iOS)?\//, "Edge"],
+  [/\bOPR\/|\bOPiOS\/|\bOpera\b/, "Opera"],
+  [/\bSamsungBrowser\//, "Samsung Internet"],
+  [/\bVivaldi\//, "Vivaldi"],
+  [/\bYaBrowser\//, "Yandex Browser"],
+  [/\bUCBrowser\//, "UC Browser"],
+  [/\bElectron\//, "Electron"],
+  [/; wv\)/, "WebView"],
+  [/\bFirefox\/|\bFxiOS\//, "Firefox"],
+  [/\bChromium\//, "Chromium"],
+  [/\b(?:Headless)?Chrome\/|\bCriOS\//, "Chrome"],
+  [/\bVersion\/[\d.]+ (?:Mobile\/\S+ )?Safari\//, "Safari"],
+  [/\bMSIE |\bTrident\//, "Internet Explorer"],
+];
+
+/** Systems by what their agents say; iPads that ask for desktop sites say "Macintosh". */
+const SYSTEMS: readonly (readonly [RegExp, string])[] = [
+  [/\biPad\b/, "iPad"],
+  [/\biPhone\b/, "iPhone"],
+  [/\biPod\b/, "iPod"],
+  [/\bAndroid\b/, "Android"],
+  [/\bCrOS\b/, "ChromeOS"],
+  [/\bWindows\b/, "Windows"],
+  [/\bMacintosh\b|\bMac OS X\b/, "macOS"],
+  [/\bLinux\b|\bX11\b/, "Linux"],
+];
+
+/** The name of a session whose agent says nothing usable. */
+export const UNKNOWN_DEVICE_NAME = "Unknown device";
+
+/** Agents are read up to this many characters; the engine keeps 512. */
+const AGENT_READ_MAX = 512;
+
+/** A non-browser client's own name: the first product token (RFC 9110 §10.1.5), "curl" of "curl/8.0". */
+const PRODUCT = /^([A-Za-z][\w.+-]{0,39})(?:\/|\s|$)/;
+
+function first(table: readonly (readonly [RegExp, string])[], agent: string): string | null {
+  for (const [pattern, name] of table) if (pattern.test(agent)) return name;
+  return null;
+}
+
+/**
+ * A device name read from a `User-Agent` header: "Chrome on Linux", "Safari on iPhone",
+ * "Edge on Windows"; "Browser on Android" for a browser the table does not know; a
+ * program's own name ("curl", "okhttp") for what is no browser; "Unknown device" when the
+ * agent is empty or says nothing readable.
+ */
+export function deviceNameFromUserAgent(userAgent: string | null | undefined): string {
+  const agent = typeof userAgent === "string" ? userAgent.slice(0, AGENT_READ_MAX).trim() : "";
+  if (agent === "") return UNKNOWN_DEVICE_NAME;
+  const browser = first(BROWSERS, agent);
+  const system = first(SYSTEMS, agent);
+  if (browser !== null) return system === null ? browser : `${browser} on ${system}`;
+  const product = PRODUCT.exec(agent)?.[1];
+  if (product === undefined) return system === null ? UNKNOWN_DEVICE_NAME : `Browser on ${system}`;
+  if (product === "Mozilla") return system === null ? "Browser" : `Browser on ${system}`;
+  return system === null ? product : `${product} on ${system}`;
+}

@@ -1,7 +1,13 @@
 export { signAccessToken } from "./access-token.js";
 export type { Clock } from "./clock.js";
 export { seconds, systemClock } from "./clock.js";
-export { cleanDeviceName, DEVICE_NAME_MAX, truncateGraphemes } from "./device-name.js";
+export {
+  cleanDeviceName,
+  DEVICE_NAME_MAX,
+  deviceNameFromUserAgent,
+  truncateGraphemes,
+  UNKNOWN_DEVICE_NAME,
+} from "./device-name.js";
 export type { AccountHolder, SubjectPage } from "./engine/accounts.js";
 export { SECURITY_EVENT_TYPES } from "./engine/audit.js";
 export type { Caller } from "./engine/authenticate.js";

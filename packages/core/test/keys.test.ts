@@ -338,3 +338,17 @@ describe("key ring", () => {
     expect((error as ProlongError).code).toBe("invalid_config");
   });
 });
+
+describe("shared secrets", () => {
+  it("gives every engine on one store the same 256 bits per name, and other bits per name", async () => {
+    const store = await testStore();
+    const engine = () =>
+      SessionEngine.create({ store, issuer: "https://auth.example.test", passwordCost: testPasswordCost });
+    const [first, second] = await Promise.all([engine(), engine()]);
+    const [a, b] = await Promise.all([first.sharedSecret("one"), second.sharedSecret("one")]);
+    expect(a).toHaveLength(32);
+    expect(Buffer.from(b).equals(Buffer.from(a))).toBe(true);
+    const other = await first.sharedSecret("two");
+    expect(Buffer.from(other).equals(Buffer.from(a))).toBe(false);
+  });
+});

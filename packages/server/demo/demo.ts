@@ -77,7 +77,10 @@ function deviceRow(device: Device): HTMLTableRowElement {
   const row = document.createElement("tr");
   row.dataset.session = device.id;
   const name = document.createElement("td");
-  name.textContent = device.device_name ?? device.user_agent?.slice(0, 40) ?? "unnamed device";
+  // The server names sessions nobody named from their user agent ("Chrome on Linux");
+  // the raw agent is in `user_agent`, shown on hover.
+  name.textContent = device.device_name ?? "Unknown device";
+  if (device.user_agent) name.title = device.user_agent;
   if (device.current) {
     const badge = document.createElement("span");
     badge.className = "current";

@@ -1,13 +1,14 @@
 import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
 import { isProlongError, type RateLimitStore, type SessionEngine } from "@prolong/core";
-import { CSRF_HEADER, type ErrorCode } from "@prolong/protocol";
+import { CSRF_HEADER, ENDPOINT_PATHS, type ErrorCode } from "@prolong/protocol";
 import Fastify, { type FastifyInstance, type preParsingAsyncHookHandler } from "fastify";
 import { trustProxyOption } from "./client-address.js";
 import type { ServerConfig } from "./config.js";
 import type { AppContext } from "./context.js";
 import { Cors } from "./cors.js";
 import { refreshCookiePath } from "./credentials.js";
+import { DeviceTokens, deviceCookieFor } from "./device-tokens.js";
 import { RevocationPublisher } from "./feed.js";
 import { frameworkOptions } from "./framework-errors.js";
 import { sendErrorCode, sendOAuthError, sendUnavailable } from "./http-errors.js";
@@ -167,6 +168,9 @@ export async function mountProlong(app: FastifyInstance, options: ProlongRoutesO
     resourceSecret: config.resourceSecret ?? randomBytes(32).toString("base64url"),
     publicDir: config.demo ? (options.publicDir ?? null) : null,
     refreshCookiePath: refreshCookiePath(config.issuer),
+    // One key per store, so a token issued by one instance counts on every other.
+    deviceTokens: new DeviceTokens(await engine.sharedSecret("device-token-mac"), () => engine.now()),
+    deviceCookie: deviceCookieFor(config.issuer, ENDPOINT_PATHS.login),
   };
 
   // Ours replace whatever parsers of these types the host set, in this context only.

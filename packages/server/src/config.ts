@@ -268,6 +268,9 @@ export const configSchema = z
       .object({
         login: limit("Wrong passwords (sign-in and `POST /password`) from one address, any account"),
         loginPerAccount: limit("Wrong passwords for one account, from any address"),
+        loginPerDevice: limit(
+          "Wrong passwords sent with one device token, the only budget a sign-in from a known browser or app answers to",
+        ),
         refresh: limit("Failed token-endpoint grants from one address (tokens the server never issued)"),
         refreshPerSession: limit("Rotations and exchanges of one session, plus its failed grants"),
       })

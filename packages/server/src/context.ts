@@ -1,6 +1,7 @@
 import type { SessionEngine } from "@prolong/core";
 import type { ZodType } from "zod";
 import type { ServerConfig } from "./config.js";
+import type { DeviceCookie, DeviceTokens } from "./device-tokens.js";
 import type { RevocationPublisher } from "./feed.js";
 import type { Limits } from "./limits.js";
 import type { Metrics } from "./metrics.js";
@@ -20,6 +21,10 @@ export interface AppContext {
   publicDir: string | null;
   /** The refresh cookie's `Path`: the issuer's path plus `/oauth` (credentials.ts). */
   refreshCookiePath: string;
+  /** Proofs of an earlier sign-in, which spare a client other clients' limits (limits.ts). */
+  deviceTokens: DeviceTokens;
+  /** Where browsers keep their device tokens (device-tokens.ts). */
+  deviceCookie: DeviceCookie;
 }
 
 declare module "fastify" {

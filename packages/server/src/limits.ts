@@ -11,14 +11,22 @@ import { type RateLimitConfig, secondsUntilReset, waitFor } from "./rate-limit.j
 import { overlay } from "./setting-tree.js";
 
 /**
- * The budgets of `rateLimits` in the configuration. Only failures spend the budgets of
- * an address or an account; a valid credential is never refused for what others did.
+ * The budgets of `rateLimits` in the configuration. Only failures spend them. A client
+ * that proves an earlier sign-in to the account (a device token) answers to its own
+ * budget only, so a valid credential from it is
+ * never refused for what others did; docs/security.md states when a correct password can
+ * still be refused.
  */
 export interface RateLimits {
   /** Wrong passwords (sign-in and `POST /password`) from one address, any account. */
   login: RateLimitConfig;
   /** Wrong passwords for one account, from any address. */
   loginPerAccount: RateLimitConfig;
+  /**
+   * Wrong passwords sent with one device token, the only
+   * budget such attempts answer to: a stolen device cookie buys this many guesses.
+   */
+  loginPerDevice: RateLimitConfig;
   /** Failed token-endpoint grants from one address (tokens we never issued). */
   refresh: RateLimitConfig;
   /** Refresh-token rotations and exchanges of one session, plus its failed grants. */
@@ -30,6 +38,7 @@ export type RateLimitName = keyof RateLimits;
 const fixedDefaults: Omit<RateLimits, "refreshPerSession"> = {
   login: { max: 30, windowSeconds: 300 },
   loginPerAccount: { max: 10, windowSeconds: 300 },
+  loginPerDevice: { max: 5, windowSeconds: 900 },
   refresh: { max: 60, windowSeconds: 60 },
 };
 
@@ -99,6 +108,15 @@ export function resolveRateLimits(configured: RateLimitOverrides, policy: Policy
  * A plain per-account lock-out was rejected: anyone who knows a username could keep its
  * owner out.
  *
+ * Known devices. The rules above can still keep out a user whose own typo came while
+ * their address or account was under attack. A client that signed in to the account
+ * before proves it with a device token (device-tokens.ts, after OWASP's device cookies)
+ * and is then judged by its own budget alone: its attempt is refused only when that proof already failed `loginPerDevice.max`
+ * times in the window, whatever its address or account has seen. Its wrong passwords
+ * still count against its address and account, as every wrong password does, so they
+ * slow down the clients without proof there. A proof names one account, so a stolen
+ * device cookie buys a few guesses per window at that account and none at others.
+ *
  * Tokens. A refresh token is HMAC-tagged (docs/protocol.md), so whether we issued it is
  * known without the store. Tokens we never issued (garbage, truncated, forged) and
  * failed exchanges count against the address; past its budget they are answered 429,
@@ -121,6 +139,8 @@ export class Limits {
    * Checks a password under the limits: `check` runs (and verifies the password) unless
    * the attempt is refused, in which case it does not run at all. A wrong password is
    * `check` throwing `invalid_credentials`; its error, like any other, reaches the caller.
+   * `device` names a proof of an earlier sign-in to `account` (the id of a device token
+   * that checked out for it), whose attempts answer to its budget alone.
    *
    * The attempt is counted before `check` runs and taken back unless the password was
    * wrong, so guesses sent in parallel see each other: a burst of a thousand is not a
@@ -130,33 +150,44 @@ export class Limits {
     account: string,
     ip: string,
     check: () => Promise<T>,
+    device: string | null = null,
   ): Promise<{ refused: false; result: T } | { refused: true; retryAfter: number }> {
     const address = addressKey(ip);
-    const { login, loginPerAccount } = this.budgets;
-    const counters = [
-      {
-        key: pairKey(account, address),
-        windowSeconds: Math.max(login.windowSeconds, loginPerAccount.windowSeconds),
-      },
+    const { login, loginPerAccount, loginPerDevice } = this.budgets;
+    const shared = [
       { key: `pw:addr:${address}`, windowSeconds: login.windowSeconds },
       { key: `pw:acct:${account}`, windowSeconds: loginPerAccount.windowSeconds },
     ];
+    const own =
+      device === null
+        ? {
+            key: pairKey(account, address),
+            windowSeconds: Math.max(login.windowSeconds, loginPerAccount.windowSeconds),
+          }
+        : { key: `pw:device:${device}`, windowSeconds: loginPerDevice.windowSeconds };
+    const counters = [own, ...shared];
     const started = this.#now();
-    const [pair, byAddress, byAccount] = (await Promise.all(
+    const [mine, byAddress, byAccount] = (await Promise.all(
       counters.map(({ key, windowSeconds }) => this.#store.hit(key, windowSeconds * 1000, started)),
     )) as [RateWindow, RateWindow, RateWindow];
     const takeBack = () => Promise.all(counters.map(({ key }) => this.#store.takeBack(key, this.#now())));
 
-    // Counts include this attempt: the pair "already failed" when it counts two or more.
-    const spent = [
-      byAddress.count > login.max ? byAddress : null,
-      byAccount.count > loginPerAccount.max ? byAccount : null,
-    ].filter((w) => w !== null);
-    if (pair.count > 1 && spent.length > 0) {
+    // Counts include this attempt. A known device: refused once it failed its budget's
+    // worth. Otherwise: when the pair already failed (two or more) and the address's or
+    // the account's budget is spent.
+    const spent =
+      device === null
+        ? [
+            byAddress.count > login.max ? byAddress : null,
+            byAccount.count > loginPerAccount.max ? byAccount : null,
+          ].filter((w) => w !== null)
+        : [];
+    const refused = device === null ? mine.count > 1 && spent.length > 0 : mine.count > loginPerDevice.max;
+    if (refused) {
       await takeBack();
-      // The refusal lifts when the pair's window ends or a spent budget refills.
+      // The refusal lifts when the pair's (or the device's) window ends or a spent budget refills.
       const now = this.#now();
-      const retryAfter = Math.min(...[pair, ...spent].map((w) => secondsUntilReset(w, now)));
+      const retryAfter = Math.min(...[mine, ...spent].map((w) => secondsUntilReset(w, now)));
       return { refused: true, retryAfter };
     }
     let wrongPassword = false;

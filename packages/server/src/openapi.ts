@@ -63,10 +63,10 @@ export const operations: Record<string, Record<string, Op>> = {
   "/login": {
     options: preflight,
     post: op("Sign in with username and password", "sessions", {
-      requestBody: json({ username: str, password: str, device_name: str, client_id: str }, [
-        "username",
-        "password",
-      ]),
+      requestBody: json(
+        { username: str, password: str, device_name: str, client_id: str, device_token: str },
+        ["username", "password"],
+      ),
     }),
   },
   "/oauth/token": {

@@ -11,6 +11,12 @@ export interface TokenResponseBody {
   session_id: string;
   /** Only for clients whose refresh token travels in the body (native); web ones get a cookie. */
   refresh_token?: string;
+  /**
+   * Only in a native client's answer to `POST /login`: its proof of this sign-in, to send
+   * back as `device_token` at the next one (docs/security.md, "Device tokens"). Browsers
+   * get it in an httpOnly cookie.
+   */
+  device_token?: string;
 }
 
 /**

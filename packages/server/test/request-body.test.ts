@@ -126,18 +126,28 @@ describe("validation errors name the field at fault", () => {
 });
 
 describe("device names at the routes", () => {
-  it("are cleaned on sign-in, and an invisible one counts as none", async () => {
+  it("are cleaned on sign-in; an invisible one counts as none, and the user agent names the session", async () => {
     const t = await testApp();
-    const named = await login(t.app, { device_name: "\u202Ephone\u200B" });
-    await login(t.app, { device_name: "\u200B\u2066 " });
+    const agent =
+      "Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.1 Mobile/15E148 Safari/604.1";
+    const signIn = (device_name: string) =>
+      t.app.inject({
+        method: "POST",
+        url: "/login",
+        headers: { "user-agent": agent },
+        payload: { username: "maryo", password: PASSWORD, device_name },
+      });
+    const named = await signIn("\u202Ephone\u200B");
+    await signIn("\u200B\u2066 ");
     const list = await t.app.inject({
       method: "GET",
       url: "/sessions",
-      headers: bearer(named.body.access_token as string),
+      headers: bearer(named.json().access_token as string),
     });
-    const names = list.json().sessions.map((s: { device_name: string | null }) => s.device_name);
-    expect(names).toHaveLength(2);
-    expect(names).toEqual(expect.arrayContaining(["phone", null]));
+    const sessions = list.json().sessions as { device_name: string | null; user_agent: string | null }[];
+    expect(sessions.map((s) => s.device_name).sort()).toEqual(["Safari on iPhone", "phone"]);
+    // The raw agent is kept beside the name.
+    expect(sessions.map((s) => s.user_agent)).toEqual([agent, agent]);
   });
 
   it("refuse a rename to a name that is empty once cleaned, naming device_name", async () => {

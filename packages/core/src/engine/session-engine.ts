@@ -193,6 +193,17 @@ export class SessionEngine {
     return this.#ctx.store.keys.claimSecret("resource-secret", candidate);
   }
 
+  /**
+   * 256 random bits kept in the store under `name`, created on first use, so every
+   * process on one store holds the same key (the server signs its device tokens with one).
+   * Give each use its own name: one key serving two purposes lets a value minted for
+   * one pass as the other.
+   */
+  async sharedSecret(name: string): Promise<Uint8Array> {
+    const stored = await this.#ctx.store.keys.claimSecret(name, base64url.encode(this.#ctx.random.bytes(32)));
+    return base64url.decode(stored);
+  }
+
   // ---- accounts and subjects ---------------------------------------------------
 
   createAccount(input: {

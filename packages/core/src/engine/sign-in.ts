@@ -1,4 +1,4 @@
-import { cleanDeviceName } from "../device-name.js";
+import { cleanDeviceName, deviceNameFromUserAgent } from "../device-name.js";
 import { ProlongError } from "../errors.js";
 import { normalizeUsername, verifyPassword } from "../passwords.js";
 import { profileOf } from "../policy.js";
@@ -72,6 +72,16 @@ export async function startSessionForSubject(
   return startSession(ctx, subject, { ...input, clientId });
 }
 
+/**
+ * The name a new session is listed under: the one the client gave, cleaned; else one
+ * read from its user agent ("Chrome on Linux"); none when it sent no agent either.
+ */
+function nameOf(context: SessionContext): string | null {
+  const given = cleanDeviceName(context.deviceName);
+  if (given !== null || typeof context.userAgent !== "string") return given;
+  return deviceNameFromUserAgent(context.userAgent);
+}
+
 /** Starts a session for a subject already read and found enabled. */
 export async function startSession(
   ctx: EngineContext,
@@ -87,7 +97,7 @@ export async function startSession(
     id,
     subjectId: subject.id,
     clientId: context.clientId,
-    deviceName: cleanDeviceName(context.deviceName),
+    deviceName: nameOf(context),
     userAgent: clip(context.userAgent, USER_AGENT_MAX),
     ip: clip(context.ip, IP_MAX),
     createdAt: now,

@@ -2,10 +2,12 @@ import { ENDPOINT_PATHS } from "@prolong/protocol";
 import type { FastifyInstance } from "fastify";
 import { z } from "zod";
 import type { AppContext } from "../context.js";
+import { readCookie } from "../credentials.js";
+import { deviceCookieHeader, tokensIn } from "../device-tokens.js";
 import { sendError, sendErrorCode, sendRateLimited } from "../http-errors.js";
 import { accountOf } from "../limits.js";
 import { deviceNameField, parseBody } from "../request-body.js";
-import { sendTokens } from "../token-response.js";
+import { NO_STORE, tokenResponse } from "../token-response.js";
 
 const loginBody = z
   .object({
@@ -13,6 +15,8 @@ const loginBody = z
     password: z.string().max(1024),
     device_name: deviceNameField.optional(),
     client_id: z.string().max(100).optional(),
+    /** The device token an app got at its last sign-in (docs/security.md, "Device tokens"). */
+    device_token: z.string().max(100).optional(),
   })
   .strict();
 
@@ -27,20 +31,45 @@ export function loginRoutes(ctx: AppContext) {
       const parsed = parseBody(loginBody, request, reply);
       if (!parsed) return reply;
       const body = parsed.data;
+      const account = accountOf(body.username);
+      // A browser's tokens are in its cookie, an app's in the body; either proves an
+      // earlier sign-in to this account only if it checks out for it.
+      const held = tokensIn(readCookie(request, ctx.deviceCookie.name));
+      const presented = body.device_token === undefined ? held : [body.device_token, ...held];
+      const device = ctx.deviceTokens.find(account, presented);
       try {
-        // Only wrong passwords spend budgets, and a first try always gets checked (limits.ts).
-        const checked = await ctx.limits.checkPassword(accountOf(body.username), request.ip, () =>
-          ctx.engine.signIn({
-            username: body.username,
-            password: body.password,
-            ...(body.client_id === undefined ? {} : { clientId: body.client_id }),
-            deviceName: body.device_name ?? null,
-            userAgent: request.headers["user-agent"] ?? null,
-            ip: request.ip,
-          }),
+        // Only wrong passwords spend budgets; a first try always gets checked, and a known
+        // device answers to its own budget only (limits.ts).
+        const checked = await ctx.limits.checkPassword(
+          account,
+          request.ip,
+          () =>
+            ctx.engine.signIn({
+              username: body.username,
+              password: body.password,
+              ...(body.client_id === undefined ? {} : { clientId: body.client_id }),
+              deviceName: body.device_name ?? null,
+              userAgent: request.headers["user-agent"] ?? null,
+              ip: request.ip,
+            }),
+          device?.id ?? null,
         );
         if (checked.refused) return sendRateLimited(reply, checked.retryAfter, { oauth: false });
-        return sendTokens(reply, checked.result, ctx.engine.now(), ctx.refreshCookiePath);
+        const tokens = checked.result;
+        const { body: answer, cookie } = tokenResponse(tokens, {
+          now: ctx.engine.now(),
+          cookiePath: ctx.refreshCookiePath,
+        });
+        // Each sign-in gets a fresh device token, so a locked one is replaced by the
+        // password (OWASP's device cookies). Browsers keep it where scripts cannot read
+        // it; apps, whose refresh token is in the body too, get it in the body.
+        const fresh = ctx.deviceTokens.issue(account);
+        const cookies = cookie === null ? [] : [cookie];
+        if (tokens.profile.refreshTransport === "body") answer.device_token = fresh;
+        else cookies.push(deviceCookieHeader(ctx.deviceCookie, ctx.deviceTokens.held(account, fresh, held)));
+        reply.headers(NO_STORE);
+        if (cookies.length > 0) reply.header("set-cookie", cookies);
+        return reply.send(answer);
       } catch (error) {
         return sendError(reply, error);
       }
