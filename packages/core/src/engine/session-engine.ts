@@ -93,7 +93,7 @@ export class SessionEngine {
     const clock = options.clock ?? systemClock;
     const random = options.random ?? cryptoRandom;
     const audience = options.audience ?? "prolong";
-    const secret = await store.keys.claimSecret("refresh-token-mac", encodeBase64url(random.bytes(32)));
+    const refreshTokenKey = await claimSharedSecret(store, random, "refresh-token-mac");
     const keys = await KeyRing.load({
       store: store.keys,
       clock,
@@ -122,7 +122,7 @@ export class SessionEngine {
       audience,
       clock,
       random,
-      codec: RefreshTokenCodec.create(refreshTokenSecret(secret)),
+      codec: RefreshTokenCodec.create(refreshTokenKey),
       keys,
       checkToken,
       claims: options.claims ?? (({ subject }) => subject.claims),
@@ -199,9 +199,8 @@ export class SessionEngine {
    * Give each use its own name: one key serving two purposes lets a value minted for
    * one pass as the other.
    */
-  async sharedSecret(name: string): Promise<Uint8Array> {
-    const stored = await this.#ctx.store.keys.claimSecret(name, base64url.encode(this.#ctx.random.bytes(32)));
-    return base64url.decode(stored);
+  sharedSecret(name: string): Promise<Uint8Array> {
+    return claimSharedSecret(this.#ctx.store, this.#ctx.random, name);
   }
 
   // ---- accounts and subjects ---------------------------------------------------
@@ -397,11 +396,14 @@ export class SessionEngine {
   }
 }
 
-/** The refresh-token MAC key the store keeps (32 bytes, base64url), checked as it is read. */
-function refreshTokenSecret(stored: string): Uint8Array {
+/**
+ * 256 random bits the store keeps under `name` (base64url), claimed on first use so
+ * every process on one store holds the same, and checked as they are read.
+ */
+async function claimSharedSecret(store: Store, random: RandomSource, name: string): Promise<Uint8Array> {
+  const stored = await store.keys.claimSecret(name, encodeBase64url(random.bytes(32)));
   const secret = decodeBase64url(stored, 32);
-  if (!secret) {
-    throw new ProlongError("invalid_config", "the stored refresh-token secret is not 32 bytes of base64url");
-  }
+  if (!secret)
+    throw new ProlongError("invalid_config", `the stored secret ${name} is not 32 bytes of base64url`);
   return secret;
 }
