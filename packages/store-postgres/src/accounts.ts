@@ -1,15 +1,6 @@
 import type { AccountPatch, AccountRecord, AccountStore, NewAccount } from "@prolong/core";
-import type { PostgresDatabase, Row } from "./database.js";
-
-function toAccount(row: Row): AccountRecord {
-  return {
-    subjectId: row.subject_id as string,
-    username: row.username as string,
-    passwordHash: row.password_hash as string | null,
-    createdAt: row.created_at as number,
-    updatedAt: row.updated_at as number,
-  };
-}
+import { accountFromRow } from "@prolong/core/sql-rows";
+import type { PostgresDatabase } from "./database.js";
 
 /** Built-in username/password accounts on PostgreSQL; each operation is one statement. */
 export class PostgresAccountStore implements AccountStore {
@@ -26,17 +17,17 @@ export class PostgresAccountStore implements AccountStore {
         VALUES ($1, $2, $3, $4, $4) ON CONFLICT DO NOTHING RETURNING *`,
       [account.subjectId, account.username, account.passwordHash, account.createdAt],
     );
-    return row ? toAccount(row) : null;
+    return row ? accountFromRow(row) : null;
   }
 
   async findAccountByName(username: string): Promise<AccountRecord | null> {
     const [row] = await this.#db.query("SELECT * FROM accounts WHERE username = $1", [username]);
-    return row ? toAccount(row) : null;
+    return row ? accountFromRow(row) : null;
   }
 
   async findAccountBySubject(subjectId: string): Promise<AccountRecord | null> {
     const [row] = await this.#db.query("SELECT * FROM accounts WHERE subject_id = $1", [subjectId]);
-    return row ? toAccount(row) : null;
+    return row ? accountFromRow(row) : null;
   }
 
   async listAccounts(options: { limit: number; after?: string }): Promise<AccountRecord[]> {
@@ -45,7 +36,7 @@ export class PostgresAccountStore implements AccountStore {
       "SELECT * FROM accounts WHERE username > $1 ORDER BY username LIMIT $2",
       [options.after ?? "", options.limit],
     );
-    return rows.map(toAccount);
+    return rows.map(accountFromRow);
   }
 
   async updateAccount(subjectId: string, patch: AccountPatch, now: number): Promise<AccountRecord | null> {
@@ -56,6 +47,6 @@ export class PostgresAccountStore implements AccountStore {
         WHERE subject_id = $1 RETURNING *`,
       [subjectId, now, patch.passwordHash !== undefined, patch.passwordHash ?? null],
     );
-    return row ? toAccount(row) : null;
+    return row ? accountFromRow(row) : null;
   }
 }

@@ -6,18 +6,8 @@ import {
   parseEventCursor,
   type SecurityEvent,
 } from "@prolong/core";
-import type { PostgresDatabase, Row } from "./database.js";
-
-function toEvent(row: Row): SecurityEvent {
-  return {
-    id: row.id as string,
-    type: row.type as string,
-    subjectId: row.subject_id as string | null,
-    sessionId: row.session_id as string | null,
-    at: row.at as number,
-    detail: row.detail as Record<string, unknown>,
-  };
-}
+import { EVENT_COLUMNS, eventFromRow, eventToRow } from "@prolong/core/sql-rows";
+import { insertColumns, type PostgresDatabase, postgresColumns } from "./database.js";
 
 /** The filters a query may combine, each with the column it tests. */
 const FILTERS = [
@@ -35,11 +25,9 @@ export class PostgresAuditLog implements AuditLog {
   }
 
   async record(event: SecurityEvent): Promise<void> {
-    await this.#db.run(
-      `INSERT INTO events (id, type, subject_id, session_id, at, detail)
-        VALUES ($1, $2, $3, $4, $5, $6::json)`,
-      [event.id, event.type, event.subjectId, event.sessionId, event.at, JSON.stringify(event.detail)],
-    );
+    // The detail goes as JSON text; the column's type parses it.
+    const { text, values } = insertColumns(EVENT_COLUMNS, eventToRow(event));
+    await this.#db.run(`INSERT INTO events ${text}`, values);
   }
 
   /**
@@ -69,7 +57,7 @@ export class PostgresAuditLog implements AuditLog {
     const page = rows.slice(0, query.limit);
     const last = page.at(-1);
     return {
-      events: page.map(toEvent),
+      events: page.map((row) => eventFromRow(row, postgresColumns)),
       next:
         last && rows.length > page.length
           ? formatEventCursor({ at: last.at as number, seq: last.seq as number })

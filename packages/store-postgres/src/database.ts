@@ -1,4 +1,5 @@
 import { ProlongError } from "@prolong/core";
+import type { SqlDialect, SqlValue } from "@prolong/core/sql-rows";
 import pg from "pg";
 import { SCHEMA_VERSION } from "./migrations.js";
 import { type ResolvedOptions, startupOptions } from "./options.js";
@@ -21,6 +22,26 @@ export const rowTypes: pg.CustomTypesConfig = {
       ? (value: string) => Number(value)
       : pg.types.getTypeParser(oid, format ?? "text")) as pg.CustomTypesConfig["getTypeParser"],
 };
+
+/**
+ * How this store's rows hold booleans and JSON objects: as the driver parses them, in
+ * rows and in the `row_to_json` objects the functions of the migrations return alike.
+ */
+export const postgresColumns: SqlDialect = {
+  readBoolean: (value) => value === true,
+  readJson: (value) => value as Record<string, unknown>,
+};
+
+/** `(a, b) VALUES ($1, $2)` and its values: an INSERT of these columns of a row. */
+export function insertColumns<C extends string>(
+  columns: readonly C[],
+  row: Readonly<Record<C, SqlValue>>,
+): { text: string; values: SqlValue[] } {
+  return {
+    text: `(${columns.join(", ")}) VALUES (${columns.map((_, i) => `$${i + 1}`).join(", ")})`,
+    values: columns.map((column) => row[column]),
+  };
+}
 
 /** The driver configuration of one connection (or a pool of them) to the store's schema. */
 export function connectionConfig(options: ResolvedOptions): pg.ClientConfig {

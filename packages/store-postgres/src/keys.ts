@@ -1,17 +1,6 @@
 import type { KeyPromotion, KeyStore, PrivateKeyChange, StoredKey } from "@prolong/core";
-import type { PostgresDatabase, Row } from "./database.js";
-
-function toKey(row: Row): StoredKey {
-  return {
-    kid: row.kid as string,
-    alg: row.alg as string,
-    privateKey: row.private_key as string,
-    publicJwk: row.public_jwk as string | null,
-    createdAt: row.created_at as number,
-    activatedAt: row.activated_at as number | null,
-    retiredAt: row.retired_at as number | null,
-  };
-}
+import { KEY_COLUMNS, keyFromRow, keyToRow } from "@prolong/core/sql-rows";
+import { insertColumns, type PostgresDatabase } from "./database.js";
 
 /** Signing keys and server secrets on PostgreSQL; promotion is one function call (migrations.ts). */
 export class PostgresKeyStore implements KeyStore {
@@ -22,16 +11,13 @@ export class PostgresKeyStore implements KeyStore {
   }
 
   async putKey(key: StoredKey): Promise<boolean> {
-    const inserted = await this.#db.run(
-      `INSERT INTO signing_keys (kid, alg, private_key, public_jwk, created_at, activated_at, retired_at)
-        VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING`,
-      [key.kid, key.alg, key.privateKey, key.publicJwk, key.createdAt, key.activatedAt, key.retiredAt],
-    );
+    const { text, values } = insertColumns(KEY_COLUMNS, keyToRow(key));
+    const inserted = await this.#db.run(`INSERT INTO signing_keys ${text} ON CONFLICT DO NOTHING`, values);
     return inserted === 1;
   }
 
   async listKeys(): Promise<StoredKey[]> {
-    return (await this.#db.query("SELECT * FROM signing_keys ORDER BY created_at, kid")).map(toKey);
+    return (await this.#db.query("SELECT * FROM signing_keys ORDER BY created_at, kid")).map(keyFromRow);
   }
 
   async promoteKey(promotion: KeyPromotion): Promise<boolean> {

@@ -1,6 +1,5 @@
 import type {
   HandoffRecord,
-  RevocationChange,
   RevocationPage,
   RevocationRead,
   RevokeReason,
@@ -12,41 +11,29 @@ import type {
   SubjectPatch,
   SubjectRecord,
 } from "@prolong/core";
-import type { PostgresDatabase, Row } from "./database.js";
+import {
+  changeFromRow,
+  HANDOFF_COLUMNS,
+  handoffFromRow,
+  handoffToRow,
+  joinedSubjectColumns,
+  SESSION_COLUMNS,
+  SUBJECT_COLUMNS,
+  sessionFromRow,
+  sessionToRow,
+  sessionWithSubjectFromRow,
+  subjectFromRow,
+} from "@prolong/core/sql-rows";
+import { insertColumns, type PostgresDatabase, postgresColumns, type Row } from "./database.js";
 import type { RevocationWatch } from "./revocation-watch.js";
 
-const SUBJECT_COLUMNS = "id, disabled, token_version, reauth_required_at, claims, created_at, updated_at";
-
-/** Session columns, in the order `createSession` binds them. */
-const SESSION_COLUMNS = [
-  "id",
-  "subject_id",
-  "client_id",
-  "device_name",
-  "user_agent",
-  "ip",
-  "created_at",
-  "auth_time",
-  "last_active_at",
-  "idle_expires_at",
-  "absolute_expires_at",
-  "token_version",
-  "generation",
-  "current_hash",
-  "previous_hash",
-  "rotated_at",
-  "revoked_at",
-  "revoked_reason",
-] as const;
+const SUBJECT_SELECT = SUBJECT_COLUMNS.join(", ");
 
 /**
  * The hot read: a session and its subject by primary keys, in one statement. Subject
  * columns are prefixed so they do not shadow the session's.
  */
-const READ_SESSION_SQL = `SELECT s.*,
-    u.disabled AS subject_disabled, u.token_version AS subject_token_version,
-    u.reauth_required_at AS subject_reauth_required_at, u.claims AS subject_claims,
-    u.created_at AS subject_created_at, u.updated_at AS subject_updated_at
+const READ_SESSION_SQL = `SELECT s.*, ${joinedSubjectColumns("u")}
   FROM sessions AS s JOIN subjects AS u ON u.id = s.subject_id
   WHERE s.id = $1`;
 
@@ -84,51 +71,7 @@ function listSessionsQuery(
   };
 }
 
-/** A subject from a row of `subjects`, or from the `subject_`-prefixed columns of a joined row. */
-function toSubject(row: Row, prefix = ""): SubjectRecord {
-  return {
-    id: (prefix ? row.subject_id : row.id) as string,
-    disabled: row[`${prefix}disabled`] as boolean,
-    tokenVersion: row[`${prefix}token_version`] as number,
-    reauthRequiredAt: row[`${prefix}reauth_required_at`] as number | null,
-    claims: row[`${prefix}claims`] as Record<string, unknown>,
-    createdAt: row[`${prefix}created_at`] as number,
-    updatedAt: row[`${prefix}updated_at`] as number,
-  };
-}
-
-/** A session from a row of `sessions` (or the same columns as JSON, from `rotate_session`). */
-function toSession(row: Row): SessionRecord {
-  return {
-    id: row.id as string,
-    subjectId: row.subject_id as string,
-    clientId: row.client_id as string,
-    deviceName: row.device_name as string | null,
-    userAgent: row.user_agent as string | null,
-    ip: row.ip as string | null,
-    createdAt: row.created_at as number,
-    authTime: row.auth_time as number,
-    lastActiveAt: row.last_active_at as number,
-    idleExpiresAt: row.idle_expires_at as number,
-    absoluteExpiresAt: row.absolute_expires_at as number | null,
-    tokenVersion: row.token_version as number,
-    generation: row.generation as number,
-    currentHash: row.current_hash as string,
-    previousHash: row.previous_hash as string | null,
-    rotatedAt: row.rotated_at as number | null,
-    revokedAt: row.revoked_at as number | null,
-    revokedReason: row.revoked_reason as RevokeReason | null,
-  };
-}
-
-function toChange(row: Row): RevocationChange {
-  const cursor = String(row.seq);
-  const at = row.at as number;
-  const subjectId = row.subject_id as string;
-  return row.kind === "revoked"
-    ? { cursor, kind: "revoked", sessionId: row.session_id as string, subjectId, at }
-    : { cursor, kind: "version", subjectId, version: row.version as number, at };
-}
+const toSubject = (row: Row) => subjectFromRow(row, postgresColumns);
 
 /** Cursors of this store are the changelog's `seq`, written in decimal. */
 function parseCursor(cursor: string): number {
@@ -172,13 +115,13 @@ export class PostgresSessionStore implements SessionStore {
     // Read first: the subject usually exists, and a read writes nothing. Then insert;
     // when a concurrent insert won, ON CONFLICT waited for it to commit, so the last
     // read (a new snapshot) finds its row.
-    const select = `SELECT ${SUBJECT_COLUMNS} FROM subjects WHERE id = $1`;
+    const select = `SELECT ${SUBJECT_SELECT} FROM subjects WHERE id = $1`;
     const row =
       (await this.#db.query(select, [id]))[0] ??
       (
         await this.#db.query(
           `INSERT INTO subjects (id, created_at, updated_at) VALUES ($1, $2, $2)
-            ON CONFLICT DO NOTHING RETURNING ${SUBJECT_COLUMNS}`,
+            ON CONFLICT DO NOTHING RETURNING ${SUBJECT_SELECT}`,
           [id, now],
         )
       )[0] ??
@@ -188,7 +131,7 @@ export class PostgresSessionStore implements SessionStore {
   }
 
   async findSubject(id: string): Promise<SubjectRecord | null> {
-    const [row] = await this.#db.query(`SELECT ${SUBJECT_COLUMNS} FROM subjects WHERE id = $1`, [id]);
+    const [row] = await this.#db.query(`SELECT ${SUBJECT_SELECT} FROM subjects WHERE id = $1`, [id]);
     return row ? toSubject(row) : null;
   }
 
@@ -199,7 +142,7 @@ export class PostgresSessionStore implements SessionStore {
           reauth_required_at = CASE WHEN $5 THEN $6::bigint ELSE reauth_required_at END,
           claims = CASE WHEN $7 THEN $8::json ELSE claims END,
           updated_at = $2
-        WHERE id = $1 RETURNING ${SUBJECT_COLUMNS}`,
+        WHERE id = $1 RETURNING ${SUBJECT_SELECT}`,
       [
         id,
         now,
@@ -220,36 +163,13 @@ export class PostgresSessionStore implements SessionStore {
   }
 
   async createSession(session: SessionRecord): Promise<void> {
-    const s = session;
-    await this.#db.run(
-      `INSERT INTO sessions (${SESSION_COLUMNS.join(", ")})
-        VALUES (${SESSION_COLUMNS.map((_, i) => `$${i + 1}`).join(", ")})`,
-      [
-        s.id,
-        s.subjectId,
-        s.clientId,
-        s.deviceName,
-        s.userAgent,
-        s.ip,
-        s.createdAt,
-        s.authTime,
-        s.lastActiveAt,
-        s.idleExpiresAt,
-        s.absoluteExpiresAt,
-        s.tokenVersion,
-        s.generation,
-        s.currentHash,
-        s.previousHash,
-        s.rotatedAt,
-        s.revokedAt,
-        s.revokedReason,
-      ],
-    );
+    const { text, values } = insertColumns(SESSION_COLUMNS, sessionToRow(session));
+    await this.#db.run(`INSERT INTO sessions ${text}`, values);
   }
 
   async readSession(id: string): Promise<{ session: SessionRecord; subject: SubjectRecord } | null> {
     const [row] = await this.#db.query(READ_SESSION_SQL, [id]);
-    return row ? { session: toSession(row), subject: toSubject(row, "subject_") } : null;
+    return row ? sessionWithSubjectFromRow(row, postgresColumns) : null;
   }
 
   async listSessions(
@@ -259,7 +179,7 @@ export class PostgresSessionStore implements SessionStore {
   ): Promise<SessionRecord[]> {
     const { text, values } = listSessionsQuery(subjectId, now, options);
     const rows = await this.#db.query(text, values);
-    return rows.map(toSession);
+    return rows.map(sessionFromRow);
   }
 
   async renameSession(id: string, deviceName: string): Promise<SessionRecord | null> {
@@ -267,7 +187,7 @@ export class PostgresSessionStore implements SessionStore {
       "UPDATE sessions SET device_name = $2 WHERE id = $1 AND revoked_at IS NULL RETURNING *",
       [id, deviceName],
     );
-    return row ? toSession(row) : null;
+    return row ? sessionFromRow(row) : null;
   }
 
   async rotate(request: RotateRequest): Promise<RotateOutcome> {
@@ -291,7 +211,7 @@ export class PostgresSessionStore implements SessionStore {
     if (!outcome?.session || !outcome.subject || outcome.status === "unknown") return { status: "unknown" };
     return {
       status: outcome.status,
-      session: toSession(outcome.session),
+      session: sessionFromRow(outcome.session),
       subject: toSubject(outcome.subject),
     };
   }
@@ -302,12 +222,12 @@ export class PostgresSessionStore implements SessionStore {
         WHERE id = $1 AND ${live("$2::bigint")} RETURNING *`,
       [id, now, idleTimeoutMs],
     );
-    return row ? toSession(row) : null;
+    return row ? sessionFromRow(row) : null;
   }
 
   async revokeSession(id: string, reason: RevokeReason, now: number): Promise<SessionRecord | null> {
     const [row] = await this.#db.query("SELECT * FROM revoke_session($1, $2, $3)", [id, reason, now]);
-    return row ? toSession(row) : null;
+    return row ? sessionFromRow(row) : null;
   }
 
   async revokeSubjectSessions(
@@ -320,44 +240,25 @@ export class PostgresSessionStore implements SessionStore {
       options.reason,
       options.now,
     ]);
-    return rows.map(toSession);
+    return rows.map(sessionFromRow);
   }
 
   async putHandoff(handoff: HandoffRecord): Promise<void> {
-    await this.#db.run(
-      `INSERT INTO handoffs (hash, subject_id, client_id, device_name, token_version, created_at, expires_at)
-        VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-      [
-        handoff.hash,
-        handoff.subjectId,
-        handoff.clientId,
-        handoff.deviceName,
-        handoff.tokenVersion,
-        handoff.createdAt,
-        handoff.expiresAt,
-      ],
-    );
+    const { text, values } = insertColumns(HANDOFF_COLUMNS, handoffToRow(handoff));
+    await this.#db.run(`INSERT INTO handoffs ${text}`, values);
   }
 
   async takeHandoff(hash: string, now: number): Promise<HandoffRecord | null> {
     // One statement: of concurrent takes (any instance), exactly one deletes the row.
     const [row] = await this.#db.query("DELETE FROM handoffs WHERE hash = $1 RETURNING *", [hash]);
     if (!row || now >= (row.expires_at as number)) return null;
-    return {
-      hash: row.hash as string,
-      subjectId: row.subject_id as string,
-      clientId: row.client_id as string,
-      deviceName: row.device_name as string | null,
-      tokenVersion: row.token_version as number,
-      createdAt: row.created_at as number,
-      expiresAt: row.expires_at as number,
-    };
+    return handoffFromRow(row);
   }
 
   async readRevocations(request: RevocationRead): Promise<RevocationPage> {
     const after = request.after === null ? 0 : parseCursor(request.after);
     const rows = await this.#db.query(READ_CHANGES_SQL, [after, request.since ?? null, request.limit]);
-    const changes = rows.filter((row) => row.seq !== null).map(toChange);
+    const changes = rows.filter((row) => row.seq !== null).map(changeFromRow);
     const last = changes.at(-1);
     if (last && changes.length >= request.limit) return { changes, cursor: last.cursor };
     // Not full: everything committed when the snapshot was taken has been seen, so the

@@ -1,18 +1,9 @@
 import type { AccountPatch, AccountRecord, AccountStore, NewAccount } from "@prolong/core";
+import { accountFromRow } from "@prolong/core/sql-rows";
 import type Database from "better-sqlite3";
 import type { Row } from "./database.js";
 import type { Attempt } from "./lock-wait.js";
 import { guardStatements } from "./unavailable.js";
-
-function toAccount(row: Row): AccountRecord {
-  return {
-    subjectId: row.subject_id as string,
-    username: row.username as string,
-    passwordHash: (row.password_hash as string | null) ?? null,
-    createdAt: row.created_at as number,
-    updatedAt: row.updated_at as number,
-  };
-}
 
 /** Built-in username/password accounts on SQLite; each operation is one statement. */
 export class SqliteAccountStore implements AccountStore {
@@ -45,23 +36,23 @@ export class SqliteAccountStore implements AccountStore {
         created_at: account.createdAt,
       }),
     )) as Row | undefined;
-    return row ? toAccount(row) : null;
+    return row ? accountFromRow(row) : null;
   }
 
   async findAccountByName(username: string): Promise<AccountRecord | null> {
     const row = (await this.#attempt(() => this.#s.byName.get(username))) as Row | undefined;
-    return row ? toAccount(row) : null;
+    return row ? accountFromRow(row) : null;
   }
 
   async findAccountBySubject(subjectId: string): Promise<AccountRecord | null> {
     const row = (await this.#attempt(() => this.#s.bySubject.get(subjectId))) as Row | undefined;
-    return row ? toAccount(row) : null;
+    return row ? accountFromRow(row) : null;
   }
 
   async listAccounts(options: { limit: number; after?: string }): Promise<AccountRecord[]> {
     // Usernames are never empty, so "" stands before every one of them.
     const rows = await this.#attempt(() => this.#s.list.all(options.after ?? "", options.limit));
-    return (rows as Row[]).map(toAccount);
+    return (rows as Row[]).map(accountFromRow);
   }
 
   async updateAccount(subjectId: string, patch: AccountPatch, now: number): Promise<AccountRecord | null> {
@@ -73,6 +64,6 @@ export class SqliteAccountStore implements AccountStore {
         password_hash: patch.passwordHash ?? null,
       }),
     )) as Row | undefined;
-    return row ? toAccount(row) : null;
+    return row ? accountFromRow(row) : null;
   }
 }

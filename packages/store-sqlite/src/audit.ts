@@ -6,21 +6,11 @@ import {
   parseEventCursor,
   type SecurityEvent,
 } from "@prolong/core";
+import { EVENT_COLUMNS, eventFromRow, eventToRow } from "@prolong/core/sql-rows";
 import type Database from "better-sqlite3";
-import type { Row } from "./database.js";
+import { insertColumns, type Row, sqliteColumns } from "./database.js";
 import type { Attempt } from "./lock-wait.js";
 import { type GuardedStatement, guard, guardStatements } from "./unavailable.js";
-
-function toEvent(row: Row): SecurityEvent {
-  return {
-    id: row.id as string,
-    type: row.type as string,
-    subjectId: (row.subject_id as string | null) ?? null,
-    sessionId: (row.session_id as string | null) ?? null,
-    at: row.at as number,
-    detail: JSON.parse(row.detail as string) as Record<string, unknown>,
-  };
-}
 
 /** The filters a query may combine, each with the column it tests. */
 const FILTERS = [
@@ -57,23 +47,14 @@ export class SqliteAuditLog implements AuditLog {
     this.#db = db;
     this.#attempt = attempt;
     this.#s = guardStatements(db, {
-      insert: db.prepare(`INSERT INTO events (id, type, subject_id, session_id, at, detail)
-        VALUES (:id, :type, :subject_id, :session_id, :at, :detail)`),
+      insert: db.prepare(`INSERT INTO events ${insertColumns(EVENT_COLUMNS)}`),
       purge: db.prepare("DELETE FROM events WHERE at < ?"),
     });
   }
 
   async record(event: SecurityEvent): Promise<void> {
-    await this.#attempt(() =>
-      this.#s.insert.run({
-        id: event.id,
-        type: event.type,
-        subject_id: event.subjectId,
-        session_id: event.sessionId,
-        at: event.at,
-        detail: JSON.stringify(event.detail),
-      }),
-    );
+    const params = eventToRow(event);
+    await this.#attempt(() => this.#s.insert.run(params));
   }
 
   async list(query: AuditQuery): Promise<AuditPage> {
@@ -94,7 +75,7 @@ export class SqliteAuditLog implements AuditLog {
     const page = rows.slice(0, query.limit);
     const last = page.at(-1);
     return {
-      events: page.map(toEvent),
+      events: page.map((row) => eventFromRow(row, sqliteColumns)),
       // One row past the page says there is a next page, without a count.
       next:
         last && rows.length > page.length

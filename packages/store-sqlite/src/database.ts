@@ -1,11 +1,27 @@
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
+import type { SqlDialect } from "@prolong/core/sql-rows";
 import Database from "better-sqlite3";
 import { migrations } from "./migrations.js";
 import type { SqliteStoreOptions } from "./options.js";
 
 /** A row as the driver returns it. */
 export type Row = Record<string, unknown>;
+
+/**
+ * How this store's rows hold what SQLite has no type for: a boolean as the integer 0 or
+ * 1, a JSON object as its text. Integers come back as numbers (the driver's default,
+ * every stored one being far below 2^53).
+ */
+export const sqliteColumns: SqlDialect = {
+  readBoolean: (value) => value === 1,
+  readJson: (value) => JSON.parse(value as string) as Record<string, unknown>,
+};
+
+/** `(a, b) VALUES (:a, :b)`: an INSERT of these columns, bound by name from a row object. */
+export function insertColumns(columns: readonly string[]): string {
+  return `(${columns.join(", ")}) VALUES (${columns.map((column) => `:${column}`).join(", ")})`;
+}
 
 /** Applies the migrations this file has not seen yet, each in its own write transaction. */
 function migrate(db: Database.Database): void {

@@ -1,20 +1,9 @@
 import type { KeyPromotion, KeyStore, PrivateKeyChange, StoredKey } from "@prolong/core";
+import { KEY_COLUMNS, keyFromRow, keyToRow } from "@prolong/core/sql-rows";
 import type Database from "better-sqlite3";
-import type { Row } from "./database.js";
+import { insertColumns, type Row } from "./database.js";
 import type { Attempt } from "./lock-wait.js";
 import { guardStatements } from "./unavailable.js";
-
-function toKey(row: Row): StoredKey {
-  return {
-    kid: row.kid as string,
-    alg: row.alg as string,
-    privateKey: row.private_key as string,
-    publicJwk: (row.public_jwk as string | null) ?? null,
-    createdAt: row.created_at as number,
-    activatedAt: (row.activated_at as number | null) ?? null,
-    retiredAt: (row.retired_at as number | null) ?? null,
-  };
-}
 
 /**
  * Signing keys and server secrets on SQLite; promotion, private-key replacement and
@@ -30,10 +19,7 @@ export class SqliteKeyStore implements KeyStore {
   constructor(db: Database.Database, attempt: Attempt) {
     this.#attempt = attempt;
     const s = guardStatements(db, {
-      insertKey: db.prepare(`INSERT INTO signing_keys
-          (kid, alg, private_key, public_jwk, created_at, activated_at, retired_at)
-        VALUES (:kid, :alg, :private_key, :public_jwk, :created_at, :activated_at, :retired_at)
-        ON CONFLICT DO NOTHING`),
+      insertKey: db.prepare(`INSERT INTO signing_keys ${insertColumns(KEY_COLUMNS)} ON CONFLICT DO NOTHING`),
       listKeys: db.prepare("SELECT * FROM signing_keys ORDER BY created_at, kid"),
       isNextKey: db.prepare(
         "SELECT 1 FROM signing_keys WHERE kid = ? AND activated_at IS NULL AND retired_at IS NULL",
@@ -75,22 +61,13 @@ export class SqliteKeyStore implements KeyStore {
   }
 
   async putKey(key: StoredKey): Promise<boolean> {
-    const result = await this.#attempt(() =>
-      this.#s.insertKey.run({
-        kid: key.kid,
-        alg: key.alg,
-        private_key: key.privateKey,
-        public_jwk: key.publicJwk,
-        created_at: key.createdAt,
-        activated_at: key.activatedAt,
-        retired_at: key.retiredAt,
-      }),
-    );
+    const params = keyToRow(key);
+    const result = await this.#attempt(() => this.#s.insertKey.run(params));
     return result.changes === 1;
   }
 
   async listKeys(): Promise<StoredKey[]> {
-    return ((await this.#attempt(() => this.#s.listKeys.all())) as Row[]).map(toKey);
+    return ((await this.#attempt(() => this.#s.listKeys.all())) as Row[]).map(keyFromRow);
   }
 
   async promoteKey(promotion: KeyPromotion): Promise<boolean> {

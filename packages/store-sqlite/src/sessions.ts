@@ -1,7 +1,6 @@
 import {
   type HandoffRecord,
   planRotation,
-  type RevocationChange,
   type RevocationPage,
   type RevocationRead,
   type RevokeReason,
@@ -13,43 +12,32 @@ import {
   type SubjectPatch,
   type SubjectRecord,
 } from "@prolong/core";
+import {
+  changeFromRow,
+  HANDOFF_COLUMNS,
+  handoffFromRow,
+  handoffToRow,
+  joinedSubjectColumns,
+  SESSION_COLUMNS,
+  SUBJECT_COLUMNS,
+  sessionFromRow,
+  sessionToRow,
+  sessionWithSubjectFromRow,
+  subjectFromRow,
+} from "@prolong/core/sql-rows";
 import type Database from "better-sqlite3";
-import type { Row } from "./database.js";
+import { insertColumns, type Row, sqliteColumns } from "./database.js";
 import type { Attempt } from "./lock-wait.js";
 import { type GuardedStatement, guard, guardStatements } from "./unavailable.js";
 
-const SUBJECT_COLUMNS = "id, disabled, token_version, reauth_required_at, claims, created_at, updated_at";
-
-/** Session columns, as the statements name them and `sessionParams` fills them. */
-const SESSION_COLUMNS = [
-  "id",
-  "subject_id",
-  "client_id",
-  "device_name",
-  "user_agent",
-  "ip",
-  "created_at",
-  "auth_time",
-  "last_active_at",
-  "idle_expires_at",
-  "absolute_expires_at",
-  "token_version",
-  "generation",
-  "current_hash",
-  "previous_hash",
-  "rotated_at",
-  "revoked_at",
-  "revoked_reason",
-] as const;
+const SUBJECT_SELECT = SUBJECT_COLUMNS.join(", ");
 
 /**
  * The hot read: a session and its subject by primary keys, in one statement. Subject
  * columns are prefixed so they do not shadow the session's. Exported for the query-plan test.
  */
 export const READ_SESSION_SQL = `SELECT ${SESSION_COLUMNS.map((c) => `s.${c}`).join(", ")},
-    u.disabled AS subject_disabled, u.token_version AS subject_token_version,
-    u.reauth_required_at AS subject_reauth_required_at, u.claims AS subject_claims,
-    u.created_at AS subject_created_at, u.updated_at AS subject_updated_at
+    ${joinedSubjectColumns("u")}
   FROM sessions AS s JOIN subjects AS u ON u.id = s.subject_id
   WHERE s.id = ?`;
 
@@ -73,78 +61,8 @@ export function listSessionsSql(options: { ended: boolean; client: boolean; page
   ORDER BY created_at DESC, id DESC LIMIT :limit`;
 }
 
-function toSubject(row: Row, prefix = ""): SubjectRecord {
-  return {
-    id: (prefix ? row.subject_id : row.id) as string,
-    disabled: row[`${prefix}disabled`] === 1,
-    tokenVersion: row[`${prefix}token_version`] as number,
-    reauthRequiredAt: (row[`${prefix}reauth_required_at`] as number | null) ?? null,
-    claims: JSON.parse(row[`${prefix}claims`] as string) as Record<string, unknown>,
-    createdAt: row[`${prefix}created_at`] as number,
-    updatedAt: row[`${prefix}updated_at`] as number,
-  };
-}
-
-function toSession(row: Row): SessionRecord {
-  return {
-    id: row.id as string,
-    subjectId: row.subject_id as string,
-    clientId: row.client_id as string,
-    deviceName: (row.device_name as string | null) ?? null,
-    userAgent: (row.user_agent as string | null) ?? null,
-    ip: (row.ip as string | null) ?? null,
-    createdAt: row.created_at as number,
-    authTime: row.auth_time as number,
-    lastActiveAt: row.last_active_at as number,
-    idleExpiresAt: row.idle_expires_at as number,
-    absoluteExpiresAt: (row.absolute_expires_at as number | null) ?? null,
-    tokenVersion: row.token_version as number,
-    generation: row.generation as number,
-    currentHash: row.current_hash as string,
-    previousHash: (row.previous_hash as string | null) ?? null,
-    rotatedAt: (row.rotated_at as number | null) ?? null,
-    revokedAt: (row.revoked_at as number | null) ?? null,
-    revokedReason: (row.revoked_reason as RevokeReason | null) ?? null,
-  };
-}
-
-/** A session and its subject from a row of {@link READ_SESSION_SQL}. */
-function toSessionWithSubject(row: Row): { session: SessionRecord; subject: SubjectRecord } {
-  return { session: toSession(row), subject: toSubject(row, "subject_") };
-}
-
-/** Named parameters of a session row, as the statements below spell them. */
-function sessionParams(s: SessionRecord): Row {
-  return {
-    id: s.id,
-    subject_id: s.subjectId,
-    client_id: s.clientId,
-    device_name: s.deviceName,
-    user_agent: s.userAgent,
-    ip: s.ip,
-    created_at: s.createdAt,
-    auth_time: s.authTime,
-    last_active_at: s.lastActiveAt,
-    idle_expires_at: s.idleExpiresAt,
-    absolute_expires_at: s.absoluteExpiresAt,
-    token_version: s.tokenVersion,
-    generation: s.generation,
-    current_hash: s.currentHash,
-    previous_hash: s.previousHash,
-    rotated_at: s.rotatedAt,
-    revoked_at: s.revokedAt,
-    revoked_reason: s.revokedReason,
-  };
-}
-
-function toChange(row: Row): RevocationChange {
-  const cursor = String(row.seq);
-  const at = row.at as number;
-  const subjectId = row.subject_id as string;
-  return row.kind === "revoked"
-    ? { cursor, kind: "revoked", sessionId: row.session_id as string, subjectId, at }
-    : { cursor, kind: "version", subjectId, version: row.version as number, at };
-}
+const toSubject = (row: Row) => subjectFromRow(row, sqliteColumns);
+const toSessionWithSubject = (row: Row) => sessionWithSubjectFromRow(row, sqliteColumns);
 
 /** Cursors of this store are the changelog's `seq`, written in decimal. */
 function parseCursor(cursor: string): number {
@@ -176,20 +94,18 @@ export class SqliteSessionStore implements SessionStore {
     this.#db = db;
     this.#attempt = attempt;
     this.#s = guardStatements(db, {
-      subjectById: db.prepare(`SELECT ${SUBJECT_COLUMNS} FROM subjects WHERE id = ?`),
+      subjectById: db.prepare(`SELECT ${SUBJECT_SELECT} FROM subjects WHERE id = ?`),
       insertSubject: db.prepare(`INSERT INTO subjects (id, created_at, updated_at) VALUES (:id, :now, :now)
-        ON CONFLICT DO NOTHING RETURNING ${SUBJECT_COLUMNS}`),
+        ON CONFLICT DO NOTHING RETURNING ${SUBJECT_SELECT}`),
       updateSubject: db.prepare(`UPDATE subjects SET
           disabled = CASE WHEN :set_disabled THEN :disabled ELSE disabled END,
           reauth_required_at = CASE WHEN :set_reauth THEN :reauth_required_at ELSE reauth_required_at END,
           claims = CASE WHEN :set_claims THEN :claims ELSE claims END,
           updated_at = :now
-        WHERE id = :id RETURNING ${SUBJECT_COLUMNS}`),
+        WHERE id = :id RETURNING ${SUBJECT_SELECT}`),
       bumpVersion: db.prepare(`UPDATE subjects SET token_version = token_version + 1,
-        updated_at = :now WHERE id = :id RETURNING ${SUBJECT_COLUMNS}`),
-      insertSession: db.prepare(
-        `INSERT INTO sessions (${SESSION_COLUMNS.join(", ")}) VALUES (${SESSION_COLUMNS.map((c) => `:${c}`).join(", ")})`,
-      ),
+        updated_at = :now WHERE id = :id RETURNING ${SUBJECT_SELECT}`),
+      insertSession: db.prepare(`INSERT INTO sessions ${insertColumns(SESSION_COLUMNS)}`),
       readSession: db.prepare(READ_SESSION_SQL),
       rename: db.prepare(
         "UPDATE sessions SET device_name = :name WHERE id = :id AND revoked_at IS NULL RETURNING *",
@@ -217,9 +133,7 @@ export class SqliteSessionStore implements SessionStore {
       purgeSessions: db.prepare(`DELETE FROM sessions WHERE revoked_at < :before OR idle_expires_at <= :before
         OR absolute_expires_at <= :before`),
       purgeChanges: db.prepare("DELETE FROM revocation_changes WHERE at < ?"),
-      insertHandoff: db.prepare(`INSERT INTO handoffs
-        (hash, subject_id, client_id, device_name, token_version, created_at, expires_at)
-        VALUES (:hash, :subject_id, :client_id, :device_name, :token_version, :created_at, :expires_at)`),
+      insertHandoff: db.prepare(`INSERT INTO handoffs ${insertColumns(HANDOFF_COLUMNS)}`),
       // One statement: of concurrent takes (any process), exactly one deletes the row.
       takeHandoff: db.prepare("DELETE FROM handoffs WHERE hash = ? RETURNING *"),
       purgeHandoffs: db.prepare("DELETE FROM handoffs WHERE expires_at < ?"),
@@ -267,12 +181,12 @@ export class SqliteSessionStore implements SessionStore {
     this.#revokeOne = db.transaction((params: Row): SessionRecord | null => {
       const row = s.revokeOne.get(params) as Row | undefined;
       if (!row) return null;
-      const session = toSession(row);
+      const session = sessionFromRow(row);
       appendRevoked([session], params.now as number);
       return session;
     });
     this.#revokeSubject = db.transaction((params: Row): SessionRecord[] => {
-      const sessions = (s.revokeSubject.all(params) as Row[]).map(toSession);
+      const sessions = (s.revokeSubject.all(params) as Row[]).map(sessionFromRow);
       appendRevoked(sessions, params.now as number);
       return sessions;
     });
@@ -299,7 +213,7 @@ export class SqliteSessionStore implements SessionStore {
         first === null
           ? []
           : (s.readChanges.all({ after: Math.max(after, first - 1), since, limit }) as Row[]);
-      const changes = rows.map(toChange);
+      const changes = rows.map(changeFromRow);
       const last = changes.at(-1);
       if (last && changes.length >= limit) return { changes, cursor: last.cursor };
       const head = (s.lastChange.get() as { seq: number | null }).seq ?? 0;
@@ -361,7 +275,7 @@ export class SqliteSessionStore implements SessionStore {
   }
 
   async createSession(session: SessionRecord): Promise<void> {
-    const params = sessionParams(session);
+    const params = sessionToRow(session);
     await this.#attempt(() => this.#s.insertSession.run(params));
   }
 
@@ -388,7 +302,7 @@ export class SqliteSessionStore implements SessionStore {
       params.after_id = options.after.id;
     }
     const rows = await this.#attempt(() => this.#listStatement(shape).all(params));
-    return (rows as Row[]).map(toSession);
+    return (rows as Row[]).map(sessionFromRow);
   }
 
   /** One prepared statement per combination of options, prepared on first use. */
@@ -405,7 +319,7 @@ export class SqliteSessionStore implements SessionStore {
 
   async renameSession(id: string, deviceName: string): Promise<SessionRecord | null> {
     const row = (await this.#attempt(() => this.#s.rename.get({ id, name: deviceName }))) as Row | undefined;
-    return row ? toSession(row) : null;
+    return row ? sessionFromRow(row) : null;
   }
 
   async rotate(request: RotateRequest): Promise<RotateOutcome> {
@@ -419,7 +333,7 @@ export class SqliteSessionStore implements SessionStore {
     const row = (await this.#attempt(() => this.#s.touch.get({ id, now, idle: now + idleTimeoutMs }))) as
       | Row
       | undefined;
-    return row ? toSession(row) : null;
+    return row ? sessionFromRow(row) : null;
   }
 
   async revokeSession(id: string, reason: RevokeReason, now: number): Promise<SessionRecord | null> {
@@ -444,30 +358,14 @@ export class SqliteSessionStore implements SessionStore {
   }
 
   async putHandoff(handoff: HandoffRecord): Promise<void> {
-    const params = {
-      hash: handoff.hash,
-      subject_id: handoff.subjectId,
-      client_id: handoff.clientId,
-      device_name: handoff.deviceName,
-      token_version: handoff.tokenVersion,
-      created_at: handoff.createdAt,
-      expires_at: handoff.expiresAt,
-    };
+    const params = handoffToRow(handoff);
     await this.#attempt(() => this.#s.insertHandoff.run(params));
   }
 
   async takeHandoff(hash: string, now: number): Promise<HandoffRecord | null> {
     const row = (await this.#attempt(() => this.#s.takeHandoff.get(hash))) as Row | undefined;
     if (!row || now >= (row.expires_at as number)) return null;
-    return {
-      hash: row.hash as string,
-      subjectId: row.subject_id as string,
-      clientId: row.client_id as string,
-      deviceName: (row.device_name as string | null) ?? null,
-      tokenVersion: row.token_version as number,
-      createdAt: row.created_at as number,
-      expiresAt: row.expires_at as number,
-    };
+    return handoffFromRow(row);
   }
 
   async readRevocations(request: RevocationRead): Promise<RevocationPage> {
