@@ -20,7 +20,7 @@ function loadConfig(flags: Record<string, unknown>): ServerConfig {
 /** Runs `body` with an engine over the configured store, closing the store afterwards. */
 async function withEngine(flags: Record<string, unknown>, body: (engine: SessionEngine) => Promise<void>) {
   const config = loadConfig(flags);
-  const store = openStore(config.store);
+  const store = await openStore(config.store);
   try {
     await body(await engineFor(config, store));
   } finally {

@@ -151,7 +151,7 @@ export async function createProlong(
     throw new ProlongError("invalid_config", "store: given as a setting and as a Store; give one of them");
   }
   const config = resolveConfig(settings as Record<string, unknown>);
-  const store = options.store ?? openStore(config.store);
+  const store = options.store ?? (await openStore(config.store));
   const closeStore = options.store ? async () => {} : () => store.close();
   let engine: SessionEngine;
   let resourceSecret: string;

@@ -1,8 +1,9 @@
 import { ProlongError, type Store } from "@prolong/core";
-import { MemoryStore } from "@prolong/store-memory";
-import { migratePostgres, openPostgresStore, type PostgresConnectionOptions } from "@prolong/store-postgres";
-import { openRedisStore } from "@prolong/store-redis";
-import { openSqliteStore } from "@prolong/store-sqlite";
+import type { PostgresConnectionOptions } from "@prolong/store-postgres";
+
+// Each store package is imported when a spec names its kind, not before: PostgreSQL and
+// Redis are optional peer dependencies (an application on SQLite installs neither driver),
+// and a command that opens no store does not pay for loading any.
 
 const STORE_KINDS = "sqlite:PATH, postgres://…, redis://… or memory:";
 
@@ -38,12 +39,37 @@ const isPostgres = (spec: string) => /^postgres(ql)?:\/\//.test(spec);
 const isRedis = (spec: string) => /^rediss?:\/\//.test(spec);
 
 /**
+ * The store package `name`, imported; `invalid_config` saying what to install when it is
+ * not installed (the PostgreSQL and Redis stores are optional peer dependencies).
+ */
+async function storePackage<T>(name: string, kind: string, load: () => Promise<T>): Promise<T> {
+  try {
+    return await load();
+  } catch (cause) {
+    const missing =
+      (cause as { code?: unknown }).code === "ERR_MODULE_NOT_FOUND" &&
+      (cause as Error).message.includes(`'${name}'`);
+    if (!missing) throw cause;
+    throw new ProlongError(
+      "invalid_config",
+      `store: a ${kind} store needs the ${name} package, which is not installed; install it with \`npm install ${name}\``,
+      { cause },
+    );
+  }
+}
+
+const postgresStore = () =>
+  storePackage("@prolong/store-postgres", "postgres://", () => import("@prolong/store-postgres"));
+const redisStore = () =>
+  storePackage("@prolong/store-redis", "redis://", () => import("@prolong/store-redis"));
+
+/**
  * Opens the store a `--store` / `PROLONG_STORE` value names: `sqlite:PATH` (the default,
  * `sqlite:./data/prolong.db`), `postgres://USER:PASSWORD@HOST:PORT/DATABASE[?schema=NAME]`
  * (migrated first with `prolong migrate`), `redis://[:PASSWORD@]HOST:PORT[/DB][?prefix=P]`
  * (`rediss://` for TLS) or `memory:` (lost on exit).
  */
-export function openStore(spec: string): Store {
+export async function openStore(spec: string): Promise<Store> {
   if (spec.startsWith("sqlite:")) {
     const path = spec.slice("sqlite:".length);
     if (!path)
@@ -51,6 +77,7 @@ export function openStore(spec: string): Store {
         "invalid_config",
         "store: sqlite: needs a file path, e.g. sqlite:./data/prolong.db",
       );
+    const { openSqliteStore } = await import("@prolong/store-sqlite");
     try {
       return openSqliteStore({ path });
     } catch (cause) {
@@ -61,9 +88,15 @@ export function openStore(spec: string): Store {
       );
     }
   }
-  if (isPostgres(spec)) return openPostgresStore(postgresOptions(spec));
-  if (isRedis(spec)) return openRedisStore(redisOptions(spec));
-  if (spec === "memory:") return new MemoryStore();
+  if (isPostgres(spec)) {
+    const options = postgresOptions(spec);
+    return (await postgresStore()).openPostgresStore(options);
+  }
+  if (isRedis(spec)) {
+    const options = redisOptions(spec);
+    return (await redisStore()).openRedisStore(options);
+  }
+  if (spec === "memory:") return new (await import("@prolong/store-memory")).MemoryStore();
   throw new ProlongError(
     "invalid_config",
     `store: "${spec.split(":")[0]}" is not a known store; use ${STORE_KINDS}`,
@@ -79,13 +112,13 @@ export async function migrateStore(spec: string): Promise<string> {
   if (spec === "memory:") return "memory: has no schema to migrate";
   if (isPostgres(spec)) {
     const options = postgresOptions(spec);
-    const { from, to } = await migratePostgres(options);
+    const { from, to } = await (await postgresStore()).migratePostgres(options);
     const schema = options.schema ?? "public";
     return from === to
       ? `PostgreSQL schema "${schema}" is up to date (version ${to})`
       : `PostgreSQL schema "${schema}" migrated from version ${from} to ${to}`;
   }
-  const store = openStore(spec);
+  const store = await openStore(spec);
   try {
     await store.ping();
     return isRedis(spec)

@@ -57,7 +57,7 @@ export interface SupervisorOptions {
  * password when one was made.
  */
 export async function prepareStore(config: ServerConfig): Promise<string | null> {
-  const store = openStore(config.store);
+  const store = await openStore(config.store);
   try {
     const engine = await engineFor(config, store);
     await resourceSecretOf(config, engine);
