@@ -4,7 +4,8 @@ import type { SessionEngine } from "@prolong/core";
 import type { FastifyInstance } from "fastify";
 import type { LogBindings } from "./app.js";
 import type { ServerConfig } from "./config.js";
-import { createProlong, defaultPublicDir, type EngineExtras } from "./prolong.js";
+import type { EngineExtras } from "./engine.js";
+import { createProlong, defaultPublicDir } from "./prolong.js";
 
 export interface StartOptions {
   /** Where start-up notes for the person at the console go (not the structured log). */

@@ -1,7 +1,7 @@
 import cluster, { type Worker } from "node:cluster";
 import { pino } from "pino";
 import type { ServerConfig } from "./config.js";
-import { engineFor, resourceSecretOf } from "./prolong.js";
+import { engineFor, resourceSecretOf } from "./engine.js";
 import { closeOnSignals, readyLine, seedDemoUser, startServer, startupNotes } from "./serve.js";
 import { openStore } from "./store.js";
 
