@@ -1,5 +1,5 @@
 import { ProlongError, type Store } from "@prolong/core";
-import type { PostgresConnectionOptions } from "@prolong/store-postgres";
+import type { PostgresStoreOptions } from "@prolong/store-postgres";
 
 // Each store package is imported when a spec names its kind, not before: PostgreSQL and
 // Redis are optional peer dependencies (an application on SQLite installs neither driver),
@@ -8,31 +8,56 @@ import type { PostgresConnectionOptions } from "@prolong/store-postgres";
 const STORE_KINDS = "sqlite:PATH, postgres://…, redis://… or memory:";
 
 /**
- * A store URL without prolong's own query parameter `name`, and that parameter's value:
- * the driver would otherwise pass it on (PostgreSQL would take it for a server setting).
+ * A store URL without prolong's own query parameters `names`, and their values: the
+ * driver would otherwise pass them on (PostgreSQL would take them for server settings).
  */
-function takeParam(spec: string, name: string): { url: string; value: string | null } {
+function takeParams<Name extends string>(
+  spec: string,
+  names: readonly Name[],
+): { url: string; values: Partial<Record<Name, string>> } {
   let url: URL;
   try {
     url = new URL(spec);
   } catch {
     throw new ProlongError("invalid_config", `store: not a valid ${spec.split(":")[0]}:// URL`);
   }
-  const value = url.searchParams.get(name);
-  url.searchParams.delete(name);
-  return { url: url.href, value: value || null };
+  const values: Partial<Record<Name, string>> = {};
+  for (const name of names) {
+    const value = url.searchParams.get(name);
+    url.searchParams.delete(name);
+    if (value) values[name] = value;
+  }
+  return { url: url.href, values };
 }
 
-/** The PostgreSQL connection a `postgres://` spec names; `schema` is prolong's (default `public`). */
-function postgresOptions(spec: string): PostgresConnectionOptions {
-  const { url, value: schema } = takeParam(spec, "schema");
-  return { connectionString: url, ...(schema ? { schema } : {}) };
+/** A whole number from a store URL's parameter `name`; the store checks its range, naming it too. */
+function wholeNumber(name: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  if (!/^\d{1,15}$/.test(value))
+    throw new ProlongError("invalid_config", `store: ${name}: must be a whole number, got "${value}"`);
+  return Number(value);
+}
+
+/**
+ * The PostgreSQL store a `postgres://` spec names. prolong's parameters: `schema`
+ * (default `public`), `max` (connections in the pool, default 10), `statementTimeout`
+ * and `connectionTimeout` (ms, default 5000 each).
+ */
+function postgresOptions(spec: string): PostgresStoreOptions {
+  const { url, values } = takeParams(spec, ["schema", "max", "statementTimeout", "connectionTimeout"]);
+  const options: PostgresStoreOptions = { connectionString: url };
+  if (values.schema) options.schema = values.schema;
+  for (const name of ["max", "statementTimeout", "connectionTimeout"] as const) {
+    const n = wholeNumber(name, values[name]);
+    if (n !== undefined) options[name] = n;
+  }
+  return options;
 }
 
 /** The Redis connection a `redis://` spec names; `prefix` starts every key (default `prolong:`). */
 function redisOptions(spec: string): { url: string; keyPrefix?: string } {
-  const { url, value: keyPrefix } = takeParam(spec, "prefix");
-  return { url, ...(keyPrefix ? { keyPrefix } : {}) };
+  const { url, values } = takeParams(spec, ["prefix"]);
+  return { url, ...(values.prefix ? { keyPrefix: values.prefix } : {}) };
 }
 
 const isPostgres = (spec: string) => /^postgres(ql)?:\/\//.test(spec);
@@ -111,9 +136,14 @@ export async function openStore(spec: string): Promise<Store> {
 export async function migrateStore(spec: string): Promise<string> {
   if (spec === "memory:") return "memory: has no schema to migrate";
   if (isPostgres(spec)) {
-    const options = postgresOptions(spec);
-    const { from, to } = await (await postgresStore()).migratePostgres(options);
-    const schema = options.schema ?? "public";
+    // The pool size and statement timeout are the server's: a migration runs on one
+    // connection and takes what it takes (an index built on a large table).
+    const { connectionString, schema = "public", connectionTimeout } = postgresOptions(spec);
+    const { from, to } = await (await postgresStore()).migratePostgres({
+      connectionString,
+      schema,
+      ...(connectionTimeout === undefined ? {} : { connectionTimeout }),
+    });
     return from === to
       ? `PostgreSQL schema "${schema}" is up to date (version ${to})`
       : `PostgreSQL schema "${schema}" migrated from version ${from} to ${to}`;
