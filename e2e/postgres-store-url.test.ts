@@ -1,9 +1,10 @@
 import type { Store } from "@prolong/core";
-import { openStore } from "@prolong/server";
+import { openStore, redactStoreSpec } from "@prolong/server";
 import { migratePostgres } from "@prolong/store-postgres";
 import pg from "pg";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { type PostgresServer, startPostgresServer, testSchemaName } from "../testing/postgres-server.js";
+import { freePort, type RunningServer, runCli, startServerProcess } from "./server-process.js";
 
 // What a `postgres://` store URL says reaches the store: prolong's own parameters
 // (`schema`, `max`, `statementTimeout`, `connectionTimeout`) against a real PostgreSQL,
@@ -96,5 +97,94 @@ describe("a postgres:// store URL", () => {
       code: "invalid_config",
       message: expect.stringContaining("max: must be an integer from 1 to 1000"),
     });
+  });
+});
+
+// A store URL often holds the database's password; consoles and logs are often shared
+// and kept. The real command is run with one and never prints it.
+describe("a store URL's password", () => {
+  const PASSWORD = "pw-in-the-url-7f3a";
+  let running: RunningServer | null = null;
+  afterEach(async () => {
+    await running?.stop();
+    running = null;
+  });
+
+  /** The server's URL with a user and password (trust authentication lets any password in). */
+  const withPassword = (params: Record<string, string>) => {
+    const url = new URL(server.url);
+    url.password = PASSWORD;
+    for (const [name, value] of Object.entries(params)) url.searchParams.set(name, value);
+    return url.href;
+  };
+
+  it("is never printed by prolong migrate, users, serve or its logs", async () => {
+    const store = withPassword({ schema: testSchemaName(), max: "4" });
+    const printed: string[] = [];
+    const migrate = await runCli(["migrate", "--store", store]);
+    expect(migrate.code, migrate.stderr).toBe(0);
+    printed.push(migrate.stdout, migrate.stderr);
+    const add = await runCli([
+      "users",
+      "add",
+      "maryo",
+      "--password",
+      "correct horse battery",
+      "--store",
+      store,
+    ]);
+    expect(add.code, add.stderr).toBe(0);
+    printed.push(add.stdout, add.stderr);
+
+    // At info level, so the log lines of a request and of the shutdown are printed too.
+    running = await startServerProcess(["--store", store], { PROLONG_LOG_LEVEL: "info" });
+    const login = await fetch(`${running.url}/login`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ username: "maryo", password: "correct horse battery" }),
+    });
+    expect(login.status).toBe(200);
+    const stopped = running;
+    expect(await running.stop()).toBe(0);
+    running = null;
+    printed.push(stopped.stdout(), stopped.stderr());
+    expect(stopped.stdout()).toContain(`store ${store.replace(PASSWORD, "***")}`);
+
+    // A server it cannot reach: the start fails, saying why, without the password.
+    const closed = new URL(store);
+    closed.port = String(await freePort());
+    const down = await runCli([
+      "serve",
+      "--port",
+      "0",
+      "--issuer",
+      "http://127.0.0.1",
+      "--store",
+      closed.href,
+    ]);
+    expect(down.code).not.toBe(0);
+    expect(down.stderr).toMatch(/PostgreSQL/);
+    printed.push(down.stdout, down.stderr);
+    // A bad parameter is named, the URL is not repeated.
+    const bad = await runCli(["users", "list", "--store", `${store}&statementTimeout=soon`]);
+    expect(bad.stderr).toContain('store: statementTimeout: must be a whole number, got "soon"');
+    printed.push(bad.stdout, bad.stderr);
+
+    for (const output of printed) expect(output).not.toContain(PASSWORD);
+  }, 120_000);
+
+  it("is replaced by *** wherever a store spec is shown", () => {
+    expect(redactStoreSpec("postgres://prolong:s3cret@db.internal:5432/prolong?schema=p&max=20")).toBe(
+      "postgres://prolong:***@db.internal:5432/prolong?schema=p&max=20",
+    );
+    expect(redactStoreSpec("redis://:s3cret@127.0.0.1:6379/2?prefix=app:")).toBe(
+      "redis://:***@127.0.0.1:6379/2?prefix=app:",
+    );
+    expect(redactStoreSpec("postgresql://prolong@db/prolong?password=s3cret")).toBe(
+      "postgresql://prolong@db/prolong?password=***",
+    );
+    expect(redactStoreSpec("postgres://prolong@db/prolong")).toBe("postgres://prolong@db/prolong");
+    expect(redactStoreSpec("sqlite:./data/prolong.db")).toBe("sqlite:./data/prolong.db");
+    expect(redactStoreSpec("memory:")).toBe("memory:");
   });
 });

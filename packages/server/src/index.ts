@@ -22,5 +22,5 @@ export { createProlong } from "./prolong.js";
 export { startServer } from "./serve.js";
 export type { Setting, SettingDoc } from "./setting-tree.js";
 export type { HostResponse, StartSessionInput } from "./start-session.js";
-export { openStore } from "./store.js";
+export { openStore, redactStoreSpec } from "./store.js";
 export type { TokenResponseBody } from "./token-response.js";

@@ -60,6 +60,28 @@ function redisOptions(spec: string): { url: string; keyPrefix?: string } {
   return { url, ...(values.prefix ? { keyPrefix: values.prefix } : {}) };
 }
 
+/** Query parameters of a store URL that carry a credential (libpq and ioredis take `password`). */
+const SECRET_PARAMS = ["password", "pass"];
+
+/**
+ * A store spec fit to print: the password of a `postgres://` or `redis://` URL (in its
+ * userinfo or a `password` parameter) replaced by `***`. Every start-up line, message
+ * and error that names the store goes through it, as consoles and logs are often
+ * shared and kept. A URL that does not parse is shown by its scheme alone.
+ */
+export function redactStoreSpec(spec: string): string {
+  if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(spec)) return spec; // sqlite:PATH, memory:
+  let url: URL;
+  try {
+    url = new URL(spec);
+  } catch {
+    return `${spec.split(":")[0]}://…`;
+  }
+  if (url.password) url.password = "***";
+  for (const name of SECRET_PARAMS) if (url.searchParams.has(name)) url.searchParams.set(name, "***");
+  return url.href;
+}
+
 const isPostgres = (spec: string) => /^postgres(ql)?:\/\//.test(spec);
 const isRedis = (spec: string) => /^rediss?:\/\//.test(spec);
 
