@@ -9,7 +9,7 @@ import {
   writeFileSync,
 } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { afterAll, describe, expect, it } from "vitest";
@@ -54,7 +54,7 @@ describe("the packed packages", () => {
     const line = /^ {2}npm install (.+)$/m.exec(packed.stdout)?.[1];
     expect(line, packed.stdout).toBeDefined();
     const tarballs = (line as string).split(" ");
-    expect(tarballs.map((path) => /prolong-([a-z-]+)-\d/.exec(path)?.[1]).sort()).toEqual([
+    expect(tarballs.map((path) => /^prolong-([a-z-]+)-\d/.exec(basename(path))?.[1]).sort()).toEqual([
       "client",
       "core",
       "protocol",
