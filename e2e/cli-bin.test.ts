@@ -39,3 +39,48 @@ describe("the prolong bin", () => {
     }
   });
 });
+
+// Each call of the command pays for what it loads: the HTTP server, the logger, the
+// metrics and the database drivers only when a command uses them (`serve`, a postgres://
+// or redis:// store).
+describe("what a prolong command loads", () => {
+  const RECORDER = join(root, "e2e/fixtures/record-modules.mjs");
+
+  /** The packages (`node_modules/NAME/`) a run of `prolong ARGS` loaded, each once. */
+  async function loadedPackages(args: string[], cwd: string): Promise<string[]> {
+    const list = join(cwd, `modules-${Date.now()}.txt`);
+    await run(
+      process.execPath,
+      ["--import", RECORDER, join(root, "packages/server/bin/prolong.js"), ...args],
+      {
+        cwd,
+        env: { PATH: process.env.PATH ?? "", RECORD_MODULES_FILE: list },
+      },
+    );
+    const urls = readFileSync(list, "utf8").split("\n");
+    const names = urls.map((url) => /\/node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(url)?.[1]);
+    return [...new Set(names.filter((name) => name !== undefined))].sort();
+  }
+
+  const SERVER_ONLY = ["fastify", "pino", "prom-client", "pg", "ioredis"];
+
+  it("--version loads the argument parser and nothing of the server or the stores", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "prolong-modules-"));
+    try {
+      expect(await loadedPackages(["--version"], dir)).toEqual(["commander"]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("a query on a SQLite store loads SQLite's driver and neither the HTTP server nor the other drivers", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "prolong-modules-"));
+    try {
+      const loaded = await loadedPackages(["users", "list", "--store", "sqlite:./p.db"], dir);
+      expect(loaded).toContain("better-sqlite3");
+      for (const name of SERVER_ONLY) expect(loaded, name).not.toContain(name);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

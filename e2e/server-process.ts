@@ -13,6 +13,8 @@ export interface RunningServer {
   child: ChildProcessWithoutNullStreams;
   /** What the server printed for the person at the console. */
   stdout: () => string;
+  /** What it printed on stderr. */
+  stderr: () => string;
   readonly demoPassword: string | null;
   /** Where it runs; its default store is `./data/prolong.db` under it. */
   dir: string;
@@ -25,6 +27,8 @@ export interface NodeProcess {
   dir: string;
   /** What it printed on stdout so far. */
   stdout: () => string;
+  /** What it printed on stderr so far. */
+  stderr: () => string;
   /** SIGTERM, then the exit code once it has gone. */
   stop: () => Promise<number | null>;
 }
@@ -72,7 +76,7 @@ export async function startNodeProcess(
       child.once("exit", gone);
       child.kill("SIGTERM");
     });
-  return { child, dir, stdout: () => out, stop, ready: match };
+  return { child, dir, stdout: () => out, stderr: () => err, stop, ready: match };
 }
 
 /**

@@ -164,7 +164,7 @@ describe("a property-based fuzz of every HTTP endpoint of a real server", () => 
     const stored = await readStoreSecrets(target);
     const hashes = await (async () => {
       const { openStore } = await import("@prolong/server");
-      const store = openStore(target.store);
+      const store = await openStore(target.store);
       try {
         const found = await Promise.all(
           ["victim", "fuzzer"].map((name) => store.accounts.findAccountByName(name)),

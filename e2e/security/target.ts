@@ -173,7 +173,7 @@ export interface StoreSecrets {
 
 /** Reads the server's keys and secrets from its store (which it created when it started). */
 export async function readStoreSecrets(target: Target): Promise<StoreSecrets> {
-  const store = openStore(target.store);
+  const store = await openStore(target.store);
   try {
     const keys = await store.keys.listKeys();
     const active = keys.find((k) => k.activatedAt !== null && k.retiredAt === null);

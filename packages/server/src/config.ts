@@ -150,7 +150,7 @@ export const configSchema = z
       }),
     store: z.string().min(1).default("sqlite:./data/prolong.db").register(settingDocs, {
       description:
-        "Where users, sessions and keys live: `sqlite:PATH` (a SQLite file, created if missing), `postgres://USER:PASSWORD@HOST:PORT/DB` (add `?schema=NAME` for a schema other than `public`; run `prolong migrate` first), `redis://[:PASSWORD@]HOST:PORT` (`rediss://` for TLS; add `?prefix=P` to start every key with P instead of `prolong:`), or `memory:` (in memory, lost on exit: for trials and tests). Several instances share a SQLite file on one machine, or a PostgreSQL or Redis server anywhere (docs/scale-out.md).",
+        "Where users, sessions and keys live: `sqlite:PATH` (a SQLite file, created if missing), `postgres://USER:PASSWORD@HOST:PORT/DB` (run `prolong migrate` first; add `?schema=NAME` for a schema other than `public`, `max=N` for the pool size, default 10, `statementTimeout=MS` and `connectionTimeout=MS`, default 5000 each), `redis://[:PASSWORD@]HOST:PORT` (`rediss://` for TLS; add `?prefix=P` to start every key with P instead of `prolong:`), or `memory:` (in memory, lost on exit: for trials and tests). Several instances share a SQLite file on one machine, or a PostgreSQL or Redis server anywhere (docs/scale-out.md).",
       env: "PROLONG_STORE",
       flag: "--store <spec>",
     }),

@@ -13,12 +13,14 @@ export {
 } from "./config.js";
 export { configReference } from "./config-reference.js";
 export type { ConnectHandler, HostRequest } from "./connect-handler.js";
+export type { EngineExtras } from "./engine.js";
+export { engineFor } from "./engine.js";
 export { resolveRateLimits } from "./limits.js";
 export { openApiDocument, operations as openApiOperations } from "./openapi.js";
-export type { EngineExtras, Prolong, ProlongOptions } from "./prolong.js";
-export { createProlong, engineFor } from "./prolong.js";
+export type { Prolong, ProlongOptions } from "./prolong.js";
+export { createProlong } from "./prolong.js";
 export { startServer } from "./serve.js";
 export type { Setting, SettingDoc } from "./setting-tree.js";
 export type { HostResponse, StartSessionInput } from "./start-session.js";
-export { openStore } from "./store.js";
+export { openStore, redactStoreSpec } from "./store.js";
 export type { TokenResponseBody } from "./token-response.js";

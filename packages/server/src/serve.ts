@@ -4,7 +4,9 @@ import type { SessionEngine } from "@prolong/core";
 import type { FastifyInstance } from "fastify";
 import type { LogBindings } from "./app.js";
 import type { ServerConfig } from "./config.js";
-import { createProlong, defaultPublicDir, type EngineExtras } from "./prolong.js";
+import type { EngineExtras } from "./engine.js";
+import { createProlong, defaultPublicDir } from "./prolong.js";
+import { redactStoreSpec } from "./store.js";
 
 export interface StartOptions {
   /** Where start-up notes for the person at the console go (not the structured log). */
@@ -60,11 +62,12 @@ export async function seedDemoUser(config: ServerConfig, engine: SessionEngine):
 /** What the person at the console is told once the server is up, before {@link readyLine}. */
 export function startupNotes(config: ServerConfig, demoPassword: string | null): string[] {
   const notes: string[] = [];
-  // The console is often a shared log: the secret itself is never printed, only where it is.
+  // The console is often a shared log: a secret is never printed, only where it is (and
+  // the store URL without its password).
   if (demoPassword) notes.push(`demo user created: username "demo", password "${demoPassword}"`);
   if (!config.resourceSecret)
     notes.push(
-      `resource-server secret: kept in the store; print it with \`prolong secrets resource --store ${config.store}\` (or set PROLONG_RESOURCE_SECRET)`,
+      `resource-server secret: kept in the store; print it with \`prolong secrets resource --store ${redactStoreSpec(config.store)}\` (or set PROLONG_RESOURCE_SECRET)`,
     );
   if (!config.adminToken) notes.push("admin API is off; set PROLONG_ADMIN_TOKEN to turn it on");
   if (config.demo && existsSync(defaultPublicDir)) notes.push(`demo page: ${config.issuer}/`);
@@ -78,7 +81,7 @@ export function startupNotes(config: ServerConfig, demoPassword: string | null):
 export function readyLine(config: ServerConfig, port: number, workers = 1): string {
   const host = config.host.includes(":") ? `[${config.host}]` : config.host;
   const processes = workers > 1 ? `, ${workers} workers` : "";
-  return `prolong is up at ${config.issuer} (listening on ${host}:${port}, store ${config.store}${processes})`;
+  return `prolong is up at ${config.issuer} (listening on ${host}:${port}, store ${redactStoreSpec(config.store)}${processes})`;
 }
 
 /**

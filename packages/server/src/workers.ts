@@ -1,7 +1,7 @@
 import cluster, { type Worker } from "node:cluster";
 import { pino } from "pino";
 import type { ServerConfig } from "./config.js";
-import { engineFor, resourceSecretOf } from "./prolong.js";
+import { engineFor, resourceSecretOf } from "./engine.js";
 import { closeOnSignals, readyLine, seedDemoUser, startServer, startupNotes } from "./serve.js";
 import { openStore } from "./store.js";
 
@@ -57,7 +57,7 @@ export interface SupervisorOptions {
  * password when one was made.
  */
 export async function prepareStore(config: ServerConfig): Promise<string | null> {
-  const store = openStore(config.store);
+  const store = await openStore(config.store);
   try {
     const engine = await engineFor(config, store);
     await resourceSecretOf(config, engine);
