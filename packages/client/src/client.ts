@@ -561,6 +561,12 @@ export class SessionClient {
     if (TRANSIENT(response.status))
       return this.#fail(new Error(`token endpoint answered ${response.status}`), response);
     this.#failures = 0;
+    // No refresh cookie reached the server: this browser holds no session (docs/protocol.md,
+    // "Web profile: the refresh cookie"). Quiet on a page load; the end of one we held.
+    if (response.status === 204) {
+      await this.#end("expired");
+      return false;
+    }
     if (response.ok) {
       await this.#adopt(body, source);
       return true;
