@@ -10,7 +10,13 @@ import {
   SOFT_EXPIRY_VALUE,
 } from "@prolong/protocol";
 import { readClaims } from "./claims.js";
-import { type ClientEvents, Emitter, type RefreshSource, type SignOutReason } from "./events.js";
+import {
+  type ClientErrorCode,
+  type ClientEvents,
+  Emitter,
+  type RefreshSource,
+  type SignOutReason,
+} from "./events.js";
 import { Deadline, type Timers } from "./schedule.js";
 import { memoryStorage, type TokenStorage } from "./storage.js";
 
@@ -81,11 +87,19 @@ const HELLO_WAIT_MS = 150;
 /** How long a tab holding the refresh lock waits for a peer's fresher token before refreshing. */
 const PEER_WAIT_MS = 250;
 
-/** Statuses worth retrying: the server or the network is in trouble, not the session. */
-const TRANSIENT = (status: number) => status === 429 || status >= 500;
+/**
+ * What an answer that does not settle the session says went wrong. Only `invalid_grant`
+ * (RFC 6749 §5.2, with prolong's finer code) ends a session; any other status, a proxy's
+ * HTML 404 or a 403 as much as a 503, is a failure to retry.
+ */
+const codeOf = (status: number): ClientErrorCode =>
+  status === 429 ? "rate_limited" : status >= 500 ? "server_error" : "unexpected_answer";
+
+/** An error of ours, its `code` the `error` event's. */
+const failure = (code: ClientErrorCode, message: string) => Object.assign(new Error(message), { code });
 
 /** prolong's fine error codes mapped to the reason a session ended (docs/protocol.md). */
-function reasonOf(code: ErrorBody["error"] | undefined): SignOutReason {
+function reasonOf(code: ErrorBody["prolong_error"]): SignOutReason {
   if (code === "reuse_detected") return "reused";
   if (code === "session_expired" || code === "token_expired") return "expired";
   return "revoked";
@@ -158,7 +172,7 @@ export class SessionClient {
   #inflight: Promise<boolean> | null = null;
   /** Bumped by sign-out and stop: work begun before must not bring a session back. */
   #generation = 0;
-  /** Refresh failures in a row (network, 5xx, 429), across calls; the backoff grows with it. */
+  /** Refresh failures in a row (anything but an answer that settles the session), across calls; the backoff grows with it. */
   #failures = 0;
   /** No refresh request before this time (ms, our clock): backoff or Retry-After. */
   #notBefore = 0;
@@ -451,7 +465,7 @@ export class SessionClient {
   #meta(): Promise<Metadata> {
     this.#metadata ??= this.#send(`${this.#o.issuer.replace(/\/+$/, "")}${METADATA_PATH}`)
       .then(([response, body]) => {
-        if (!response.ok) throw new Error(`metadata answered ${response.status}`);
+        if (!response.ok) throw failure(codeOf(response.status), `metadata answered ${response.status}`);
         return body as unknown as Metadata;
       })
       .catch((error) => {
@@ -558,23 +572,22 @@ export class SessionClient {
       return live() ? this.#fail(error) : false;
     }
     if (!live()) return false;
-    if (TRANSIENT(response.status))
-      return this.#fail(new Error(`token endpoint answered ${response.status}`), response);
-    this.#failures = 0;
     // No refresh cookie reached the server: this browser holds no session (docs/protocol.md,
     // "Web profile: the refresh cookie"). Quiet on a page load; the end of one we held.
-    if (response.status === 204) {
-      await this.#end("expired");
+    if (response.status === 204 || body.error === "invalid_grant") {
+      this.#failures = 0;
+      await this.#end(response.status === 204 ? "expired" : reasonOf(body.prolong_error));
       return false;
     }
-    if (response.ok) {
+    // A 200 without a usable token (a proxy's page) is no answer either.
+    if (response.ok && readClaims(body.access_token ?? "")) {
       await this.#adopt(body, source);
       return true;
     }
-    // A resume that finds no session is not a sign-out: there was nothing to end.
-    if (source === "resume" && !this.#accessToken && body.error === "invalid_request") return false;
-    await this.#end(reasonOf(body.prolong_error ?? body.error));
-    return false;
+    return this.#fail(
+      failure(codeOf(response.status), `token endpoint answered ${response.status}`),
+      response,
+    );
   }
 
   /**
@@ -582,7 +595,14 @@ export class SessionClient {
    * with jitter up to `maxRetryDelay`, and never before the server's Retry-After.
    */
   #fail(error: unknown, response?: Response): undefined {
-    this.#events.emit("error", { error });
+    // Thrown by the platform (fetch: offline, refused, blocked, timed out, cut off): no answer.
+    const code = (error as { code?: unknown }).code;
+    this.#events.emit("error", {
+      error,
+      code: typeof code === "string" ? (code as ClientErrorCode) : "network",
+      fatal: false,
+      ...(response ? { status: response.status } : {}),
+    });
     const backoff =
       Math.min(this.#o.maxRetryDelay, 500 * 2 ** this.#failures++) * (0.5 + this.#o.random() / 2);
     this.#notBefore = this.#o.now() + Math.max(backoff, retryAfter(response, this.serverNow()));

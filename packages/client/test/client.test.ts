@@ -295,6 +295,34 @@ describe("failures", () => {
     },
   );
 
+  it("reports a code for each failure, and takes a 200 without a token or a 401 for failures, not the session's end", async () => {
+    const { c, signedOut } = await signedIn({ storage: memoryStorage() });
+    const held = c.accessToken;
+    const codes: [string, number | undefined, boolean][] = [];
+    c.on("error", (e) => codes.push([e.code, e.status, e.fatal]));
+    server.tokenAnswers.push(
+      () => {
+        throw new TypeError("Failed to fetch");
+      },
+      () => new Response("<html>gateway</html>", { status: 200, headers: { "content-type": "text/html" } }),
+      () => Response.json({ error: "invalid_client" }, { status: 401 }),
+      () => new Response("busy", { status: 502 }),
+      () => new Response("slow down", { status: 429 }),
+    );
+    const done = c.refresh();
+    await vi.advanceTimersByTimeAsync(30_000);
+    expect(await done).toBe(true);
+    expect(codes).toEqual([
+      ["network", undefined, false],
+      ["unexpected_answer", 200, false],
+      ["unexpected_answer", 401, false],
+      ["server_error", 502, false],
+      ["rate_limited", 429, false],
+    ]);
+    expect(signedOut).toEqual([]);
+    expect(c.accessToken).not.toBe(held);
+  });
+
   it.each([
     ["reuse_detected", "reused"],
     ["session_revoked", "revoked"],
