@@ -463,16 +463,64 @@ export class SessionClient {
   }
 
   #meta(): Promise<Metadata> {
-    this.#metadata ??= this.#send(`${this.#o.issuer.replace(/\/+$/, "")}${METADATA_PATH}`)
-      .then(([response, body]) => {
-        if (!response.ok) throw failure(codeOf(response.status), `metadata answered ${response.status}`);
-        return body as unknown as Metadata;
-      })
-      .catch((error) => {
-        this.#metadata = null;
-        throw error;
-      });
+    this.#metadata ??= this.#readMeta().catch((error) => {
+      this.#metadata = null;
+      throw error;
+    });
     return this.#metadata;
+  }
+
+  /**
+   * The RFC 8414 metadata, or a fatal error when this client can never use it: the
+   * document names another issuer, or the issuer answers but not to this page.
+   */
+  async #readMeta(): Promise<Metadata> {
+    const issuer = this.#o.issuer.replace(/\/+$/, "");
+    const url = `${issuer}${METADATA_PATH}`;
+    let answer: [Response, Answer];
+    for (let tries = 0; ; tries++) {
+      try {
+        answer = await this.#send(url);
+        break;
+      } catch (error) {
+        // A request refused by CORS and one that got no answer throw the same TypeError.
+        // An opaque (no-cors) request that gets through tells them apart: the issuer is up,
+        // and does not let this page read it. Once more first, lest a blip decide.
+        if (!(error instanceof TypeError) || !(await this.#answersOpaque(url))) throw error;
+        if (tries)
+          throw this.#fatal(
+            "issuer_unreachable",
+            `${issuer} answers, but not to this page's origin: add it to the server's allowedOrigins, or serve the page from the issuer's origin`,
+          );
+      }
+    }
+    const [response, body] = answer;
+    if (!response.ok) throw failure(codeOf(response.status), `metadata answered ${response.status}`);
+    // RFC 8414 §3.3: the document must name the issuer it was fetched for; the tokens and
+    // endpoints of another are not this client's (a page on 127.0.0.1, an issuer on localhost).
+    if (body.issuer?.replace(/\/+$/, "") !== issuer)
+      throw this.#fatal("issuer_mismatch", `the server's issuer is ${body.issuer}, not ${issuer}`);
+    return body as unknown as Metadata;
+  }
+
+  /** Whether `url`, on another origin than the page's, answers a request the page may not read. */
+  async #answersOpaque(url: string): Promise<boolean> {
+    const page = g.location?.href;
+    if (!page || new URL(url).origin === new URL(page).origin) return false;
+    try {
+      await this.#send(url, { mode: "no-cors", credentials: "omit" });
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /** Reports a mistake no retry can mend, once, and stops the client; answers the error to throw. */
+  #fatal(code: ClientErrorCode, message: string): Error {
+    const error = failure(code, message);
+    this.#events.emit("error", { error, code, fatal: true });
+    this.stop();
+    return error;
   }
 
   #expired(): boolean {

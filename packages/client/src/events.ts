@@ -22,9 +22,19 @@ export interface ClientEvents {
  *   off before its body arrived whole;
  * - `server_error`: a 5xx; `rate_limited`: a 429, retried no sooner than its Retry-After;
  * - `unexpected_answer`: any other answer that does not settle the session: a proxy's
- *   HTML 404, a 403, a 400 other than `invalid_grant`, a 200 without a token.
+ *   HTML 404, a 403, a 400 other than `invalid_grant`, a 200 without a token;
+ * - fatal, the client stops: `issuer_mismatch`, the server's metadata names another issuer
+ *   than `issuer` (RFC 8414 §3.3; a page on `127.0.0.1` whose server calls itself
+ *   `localhost`); `issuer_unreachable`, the issuer answers but not to this page's origin
+ *   (CORS: the origin is not in the server's `allowedOrigins`).
  */
-export type ClientErrorCode = "network" | "server_error" | "rate_limited" | "unexpected_answer";
+export type ClientErrorCode =
+  | "network"
+  | "server_error"
+  | "rate_limited"
+  | "unexpected_answer"
+  | "issuer_mismatch"
+  | "issuer_unreachable";
 
 /** The `error` event's payload. */
 export interface ClientError {

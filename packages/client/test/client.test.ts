@@ -339,6 +339,28 @@ describe("failures", () => {
   });
 });
 
+describe("a server that is not the configured issuer", () => {
+  it("reports issuer_mismatch once, as fatal, and stops: no token request, no retry, no timer", async () => {
+    const { c, signedOut } = client({ issuer: "https://other.test", profile: "web" });
+    const errors: [string, boolean][] = [];
+    c.on("error", (e) => errors.push([e.code, e.fatal]));
+    expect(await c.start()).toBe(false);
+    await vi.advanceTimersByTimeAsync(600_000);
+    expect(errors).toEqual([["issuer_mismatch", true]]);
+    expect(server.tokenCalls).toBe(0);
+    expect(vi.getTimerCount()).toBe(0);
+    expect(signedOut).toEqual([]);
+    const refused = await c.signIn({ username: "maryo", password: "pw" }).catch((error: unknown) => error);
+    expect(refused).toMatchObject({ code: "issuer_mismatch" });
+  });
+
+  it("takes the issuer with or without a trailing slash", async () => {
+    const { c } = client({ issuer: `${server.issuer}/` });
+    await c.signIn({ username: "maryo", password: "pw" });
+    expect(c.accessToken).not.toBeNull();
+  });
+});
+
 describe("idle (P2)", () => {
   it("signs out once with reason idle when nobody is active, and revokes the session at the server", async () => {
     const { c, signedOut } = await signedIn({ idleTimeout: 600_000 });
