@@ -176,6 +176,10 @@ export class SessionClient {
   #failures = 0;
   /** No refresh request before this time (ms, our clock): backoff or Retry-After. */
   #notBefore = 0;
+  /** The last attempt got no answer: the backoff waits for the network, and `online` ends it. */
+  #offline = false;
+  /** Ends the backoff the refresh loop is sleeping through. */
+  #cut: (() => void) | null = null;
   #channel: ChannelLike | null = null;
   /** Another tab has spoken on the channel, so there is someone to ask. */
   #peers = false;
@@ -219,6 +223,17 @@ export class SessionClient {
       this.#renewal.check();
       this.#idle.check();
     };
+    const online = () => {
+      // The network is back: a backoff that waited for it is over (a server's Retry-After is not).
+      if (this.#offline) {
+        this.#offline = false;
+        this.#notBefore = 0;
+        this.#cut?.();
+        // Joins a loop that is sleeping, or retries one that gave up until the backoff's end.
+        void this.refresh("proactive");
+      }
+      wake();
+    };
     const activity = () => {
       const now = this.#o.now();
       this.#lastActivity = now;
@@ -229,10 +244,8 @@ export class SessionClient {
       }
     };
     this.#listeners = [
-      ...["visibilitychange", "focus", "online", "pageshow"].map((type): [string, () => void] => [
-        type,
-        wake,
-      ]),
+      ...["visibilitychange", "focus", "pageshow"].map((type): [string, () => void] => [type, wake]),
+      ["online", online],
       ...this.#o.activityEvents.map((type): [string, () => void] => [type, activity]),
     ];
     this.#arm();
@@ -547,7 +560,14 @@ export class SessionClient {
           this.#renewal.set(this.#notBefore, () => void this.refresh("proactive"));
           return false;
         }
-        await this.#sleep(wait);
+        await new Promise<void>((resolve) => {
+          const cancel = this.#after(wait, resolve);
+          this.#cut = () => {
+            cancel();
+            resolve();
+          };
+        });
+        this.#cut = null;
         continue;
       }
       const settled = await this.#attempt(source, live);
@@ -644,10 +664,12 @@ export class SessionClient {
    */
   #fail(error: unknown, response?: Response): undefined {
     // Thrown by the platform (fetch: offline, refused, blocked, timed out, cut off): no answer.
-    const code = (error as { code?: unknown }).code;
+    const own = (error as { code?: unknown }).code;
+    const code = typeof own === "string" ? (own as ClientErrorCode) : "network";
+    this.#offline = code === "network";
     this.#events.emit("error", {
       error,
-      code: typeof code === "string" ? (code as ClientErrorCode) : "network",
+      code,
       fatal: false,
       ...(response ? { status: response.status } : {}),
     });
@@ -679,6 +701,7 @@ export class SessionClient {
     // A fresh token, ours or another tab's, ends any backoff.
     this.#failures = 0;
     this.#notBefore = 0;
+    this.#offline = false;
     this.#schedule();
   }
 
@@ -727,6 +750,7 @@ export class SessionClient {
     this.#inflight = null;
     this.#accessToken = null;
     this.#claims = null;
+    this.#offline = false;
     this.#renewal.clear();
     this.#idle.clear();
     return token;

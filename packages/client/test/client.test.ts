@@ -664,6 +664,60 @@ describe("backoff", () => {
   });
 });
 
+describe("back online", () => {
+  const offline = () => {
+    throw new TypeError("Failed to fetch");
+  };
+
+  it("`online` ends a network backoff at once, while callers wait on a valid token", async () => {
+    const target = new EventTarget();
+    const { c, refreshed } = await signedIn({ target });
+    server.fallback = offline;
+    const done = c.refresh();
+    // Attempts at 0, 0.25, 0.75, 1.75, 3.75 and 7.75 s; the next would wait until 15.75 s.
+    await vi.advanceTimersByTimeAsync(8_000);
+    expect(server.tokenCalls).toBe(6);
+    server.fallback = null;
+    target.dispatchEvent(new Event("online"));
+    await vi.advanceTimersByTimeAsync(10);
+    expect(server.tokenCalls).toBe(7);
+    expect(await done).toBe(true);
+    expect(refreshed).toEqual(["manual"]);
+  });
+
+  it("`online` retries at once a resume that the network stopped", async () => {
+    const target = new EventTarget();
+    let stored: string | null = "rt-0";
+    const { c } = client({ target, storage: { get: () => stored, set: (t) => void (stored = t) } });
+    const authorized: string[] = [];
+    c.on("authorized", (e) => authorized.push(e.accessToken));
+    server.fallback = offline;
+    expect(await c.start()).toBe(false);
+    await vi.advanceTimersByTimeAsync(8_000);
+    expect(server.tokenCalls).toBe(6);
+    server.fallback = null;
+    target.dispatchEvent(new Event("online"));
+    await vi.advanceTimersByTimeAsync(10);
+    expect(server.tokenCalls).toBe(7);
+    expect(authorized).toEqual([c.accessToken]);
+    expect(stored).toBe(server.refreshToken);
+  });
+
+  it("a server's Retry-After holds through `online`", async () => {
+    const target = new EventTarget();
+    const { c } = await signedIn({ target });
+    server.tokenAnswers.push(() => new Response("busy", { status: 503, headers: { "retry-after": "20" } }));
+    const done = c.refresh();
+    await vi.advanceTimersByTimeAsync(1_000);
+    target.dispatchEvent(new Event("online"));
+    await vi.advanceTimersByTimeAsync(1_000);
+    expect(server.tokenCalls).toBe(1);
+    await vi.advanceTimersByTimeAsync(19_000);
+    expect(await done).toBe(true);
+    expect(server.tokenCalls).toBe(2);
+  });
+});
+
 describe("timeouts", () => {
   /** The server's fetch, except that the first token request hangs until it is aborted. */
   function hangingOnce(): typeof fetch {
