@@ -4,6 +4,7 @@ import {
   CSRF_HEADER,
   CSRF_VALUE,
   type ErrorBody,
+  GRANT_TYPE_HANDOFF,
   GRANT_TYPE_REFRESH_TOKEN,
   METADATA_PATH,
   SOFT_EXPIRY_HEADER,
@@ -70,6 +71,18 @@ export interface SessionClientOptions {
   lockTimeout?: number;
   /** Origins besides the issuer's that `fetch` and the axios adapter send the access token to. */
   allowedOrigins?: string[];
+}
+
+/**
+ * A token answer (RFC 6749 §5.1) as a host's own login hands it to its page: the body
+ * `startSession` returns (docs/own-login.md). The access token's own claims say when it
+ * expires; `expires_in` may be there and is not needed.
+ */
+export interface TokenAnswer {
+  access_token: string;
+  expires_in?: number;
+  /** Native only: the refresh token, kept in `storage`. A web answer has none (the cookie holds it). */
+  refresh_token?: string;
 }
 
 /** What the client reads of the server's RFC 8414 metadata. */
@@ -284,9 +297,31 @@ export class SessionClient {
         ...(input.deviceName ? { device_name: input.deviceName } : {}),
       }),
     });
+    await this.#begin(response, body);
+  }
+
+  /**
+   * Redeems a one-time handoff code the host's backend got for a web session
+   * (docs/protocol.md, "Handoff grant"): the server's answer sets the refresh cookie, and
+   * the session starts here as after `signIn`. Rejects like `signIn` when refused (a used,
+   * expired or unknown code is `invalid_grant`).
+   */
+  async redeemHandoff(code: string): Promise<void> {
+    this.#arm();
+    const { token_endpoint } = await this.#meta();
+    const [response, body] = await this.#post(token_endpoint, { grant_type: GRANT_TYPE_HANDOFF, code });
+    await this.#begin(response, body);
+  }
+
+  /** A session begun by sign-in or handoff, or the server's refusal thrown with its status, body and code. */
+  async #begin(response: Response, body: Answer): Promise<void> {
     if (!response.ok) {
-      const message = body.error_description ?? "sign-in failed";
-      throw Object.assign(new Error(message), { status: response.status, body });
+      const message = body.error_description ?? `the server answered ${response.status}`;
+      throw Object.assign(new Error(message), {
+        status: response.status,
+        body,
+        code: body.prolong_error ?? body.error,
+      });
     }
     this.#lastActivity = this.#o.now();
     await this.#adopt(body, null);
@@ -295,9 +330,17 @@ export class SessionClient {
   /**
    * Resumes an existing session (the cookie, or the stored token); `false` when there is
    * none. After `stop()` it starts the client again: listeners, channel and timers.
+   * Given the token answer of the host's own login, it starts that session with the
+   * answer's access token and spends no refresh.
    */
-  async start(): Promise<boolean> {
+  async start(answer?: TokenAnswer): Promise<boolean> {
     this.#arm();
+    // An answer whose token cannot be read is no reason to fail: the cookie it set resumes.
+    if (answer && readClaims(answer.access_token)) {
+      this.#lastActivity = this.#o.now();
+      await this.#adopt(answer as unknown as Answer, null);
+      return true;
+    }
     if (this.#accessToken && !this.#expired()) {
       this.#schedule();
       return true;

@@ -1,7 +1,7 @@
 /** The claims of the tokens this client holds, declared once in `@prolong/protocol`. */
 export type { AccessTokenClaims } from "@prolong/protocol";
 export { readClaims } from "./claims.js";
-export type { ChannelLike, LockManagerLike, SessionClientOptions } from "./client.js";
+export type { ChannelLike, LockManagerLike, SessionClientOptions, TokenAnswer } from "./client.js";
 export { createSessionClient, SessionClient } from "./client.js";
 export type { ClientError, ClientErrorCode, ClientEvents, RefreshSource, SignOutReason } from "./events.js";
 export type { Timers } from "./schedule.js";
