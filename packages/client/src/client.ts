@@ -669,6 +669,7 @@ export class SessionClient {
   /** RFC 6749 §6 refresh at the token endpoint. */
   async #exchange(source: RefreshSource, live: () => boolean): Promise<boolean | undefined> {
     if (!live()) return false;
+    const held = this.#accessToken;
     let response: Response;
     let body: Answer;
     try {
@@ -683,10 +684,13 @@ export class SessionClient {
       return live() ? this.#fail(error) : false;
     }
     if (!live()) return false;
-    // No refresh cookie reached the server: this browser holds no session (docs/protocol.md,
-    // "Web profile: the refresh cookie"). Quiet on a page load; the end of one we held.
+    // The answers that settle it: `invalid_grant`, or 204 when no refresh cookie reached the
+    // server (docs/protocol.md, "Web profile: the refresh cookie"): quiet on a page load,
+    // the end of a session held. They speak of the session held when this request left: one
+    // begun meanwhile (sign-in, handoff, a login's answer, another tab's token) stands.
     if (response.status === 204 || body.error === "invalid_grant") {
       this.#failures = 0;
+      if (this.#accessToken !== held) return this.#accessToken !== null;
       await this.#end(response.status === 204 ? "expired" : reasonOf(body.prolong_error));
       return false;
     }

@@ -339,6 +339,24 @@ describe("failures", () => {
   });
 });
 
+describe("a session begun while a refresh is in flight", () => {
+  it.each([
+    ["204 (no cookie yet)", () => new Response(null, { status: 204 })],
+    ["invalid_grant", grantError("session_revoked")],
+  ])("a resume's late %s does not end a session signed in meanwhile", async (_name, late) => {
+    const { c, signedOut } = client({ profile: "web" });
+    let answer: (response: Response) => void = () => {};
+    server.tokenAnswers.push(() => new Promise<Response>((resolve) => (answer = resolve)));
+    const started = c.start();
+    await vi.advanceTimersByTimeAsync(10);
+    await c.signIn({ username: "maryo", password: "pw" });
+    answer(late());
+    expect(await started).toBe(true);
+    expect(signedOut).toEqual([]);
+    expect(c.accessToken).not.toBeNull();
+  });
+});
+
 describe("a server that is not the configured issuer", () => {
   it("reports issuer_mismatch once, as fatal, and stops: no token request, no retry, no timer", async () => {
     const { c, signedOut } = client({ issuer: "https://other.test", profile: "web" });
