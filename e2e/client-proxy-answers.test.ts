@@ -54,7 +54,12 @@ describe("the client behind a proxy, against the real server", () => {
     const client = createSessionClient({
       issuer,
       profile: "native",
-      storage: { get: () => stored, set: (token) => void (stored = token) },
+      storage: {
+        get: () => stored,
+        set: (token) => {
+          stored = token;
+        },
+      },
     });
     const errors: Pick<ClientError, "code" | "status" | "fatal">[] = [];
     const reasons: string[] = [];

@@ -706,7 +706,13 @@ describe("back online", () => {
   it("`online` retries at once a resume that the network stopped", async () => {
     const target = new EventTarget();
     let stored: string | null = "rt-0";
-    const { c } = client({ target, storage: { get: () => stored, set: (t) => void (stored = t) } });
+    const storage = {
+      get: () => stored,
+      set: (token: string | null) => {
+        stored = token;
+      },
+    };
+    const { c } = client({ target, storage });
     const authorized: string[] = [];
     c.on("authorized", (e) => authorized.push(e.accessToken));
     server.fallback = offline;
