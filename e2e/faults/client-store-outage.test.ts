@@ -119,7 +119,7 @@ describe.concurrent(`${CLIENTS} SessionClients while the store is down for 30 s`
           })
           .toBe(true);
         for (const o of observed) {
-          const response = await o.client.fetch(`${server.url}/sessions`);
+          const response = await o.client.fetch(`${issuer}/sessions`);
           expect(response.status).toBe(200);
           await response.arrayBuffer();
         }
