@@ -711,7 +711,7 @@ export class SessionClient {
    */
   #fail(error: unknown, response?: Response): undefined {
     // Thrown by the platform (fetch: offline, refused, blocked, timed out, cut off): no answer.
-    const own = (error as { code?: unknown }).code;
+    const own = (error as { code?: unknown } | null)?.code;
     const code = typeof own === "string" ? (own as ClientErrorCode) : "network";
     this.#offline = code === "network";
     this.#events.emit("error", {
