@@ -87,8 +87,10 @@ export function oauthRoutes(ctx: AppContext) {
     if (!presented) {
       // A browser without the cookie holds no session: every signed-out page load of a web
       // app asks, so the answer is not an error, which browsers would log as a failed
-      // request each time (docs/protocol.md, "Web profile: the refresh cookie").
-      if (transport === "cookie") return reply.code(204).headers(NO_STORE).send();
+      // request each time (docs/protocol.md, "Web profile: the refresh cookie"). Only for
+      // the client's own cookie request: a form post from another site stays a 400.
+      if (transport === "cookie" && passesCsrfCheck(request, ctx.origins))
+        return reply.code(204).headers(NO_STORE).send();
       return sendOAuthError(reply, 400, "invalid_request", "refresh_token is required");
     }
     const { token, fromCookie } = presented;
