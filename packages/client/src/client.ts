@@ -4,13 +4,20 @@ import {
   CSRF_HEADER,
   CSRF_VALUE,
   type ErrorBody,
+  GRANT_TYPE_HANDOFF,
   GRANT_TYPE_REFRESH_TOKEN,
   METADATA_PATH,
   SOFT_EXPIRY_HEADER,
   SOFT_EXPIRY_VALUE,
 } from "@prolong/protocol";
 import { readClaims } from "./claims.js";
-import { type ClientEvents, Emitter, type RefreshSource, type SignOutReason } from "./events.js";
+import {
+  type ClientErrorCode,
+  type ClientEvents,
+  Emitter,
+  type RefreshSource,
+  type SignOutReason,
+} from "./events.js";
 import { Deadline, type Timers } from "./schedule.js";
 import { memoryStorage, type TokenStorage } from "./storage.js";
 
@@ -66,6 +73,18 @@ export interface SessionClientOptions {
   allowedOrigins?: string[];
 }
 
+/**
+ * A token answer (RFC 6749 §5.1) as a host's own login hands it to its page: the body
+ * `startSession` returns (docs/own-login.md). The access token's own claims say when it
+ * expires; `expires_in` may be there and is not needed.
+ */
+export interface TokenAnswer {
+  access_token: string;
+  expires_in?: number;
+  /** Native only: the refresh token, kept in `storage`. A web answer has none (the cookie holds it). */
+  refresh_token?: string;
+}
+
 /** What the client reads of the server's RFC 8414 metadata. */
 type Metadata = Pick<
   AuthorizationServerMetadata,
@@ -81,11 +100,19 @@ const HELLO_WAIT_MS = 150;
 /** How long a tab holding the refresh lock waits for a peer's fresher token before refreshing. */
 const PEER_WAIT_MS = 250;
 
-/** Statuses worth retrying: the server or the network is in trouble, not the session. */
-const TRANSIENT = (status: number) => status === 429 || status >= 500;
+/**
+ * What an answer that does not settle the session says went wrong. Only `invalid_grant`
+ * (RFC 6749 §5.2, with prolong's finer code) ends a session; any other status, a proxy's
+ * HTML 404 or a 403 as much as a 503, is a failure to retry.
+ */
+const codeOf = (status: number): ClientErrorCode =>
+  status === 429 ? "rate_limited" : status >= 500 ? "server_error" : "unexpected_answer";
+
+/** An error of ours, its `code` the `error` event's. */
+const failure = (code: ClientErrorCode, message: string) => Object.assign(new Error(message), { code });
 
 /** prolong's fine error codes mapped to the reason a session ended (docs/protocol.md). */
-function reasonOf(code: ErrorBody["error"] | undefined): SignOutReason {
+function reasonOf(code: ErrorBody["prolong_error"]): SignOutReason {
   if (code === "reuse_detected") return "reused";
   if (code === "session_expired" || code === "token_expired") return "expired";
   return "revoked";
@@ -158,10 +185,14 @@ export class SessionClient {
   #inflight: Promise<boolean> | null = null;
   /** Bumped by sign-out and stop: work begun before must not bring a session back. */
   #generation = 0;
-  /** Refresh failures in a row (network, 5xx, 429), across calls; the backoff grows with it. */
+  /** Refresh failures in a row (anything but an answer that settles the session), across calls; the backoff grows with it. */
   #failures = 0;
   /** No refresh request before this time (ms, our clock): backoff or Retry-After. */
   #notBefore = 0;
+  /** The last attempt got no answer: the backoff waits for the network, and `online` ends it. */
+  #offline = false;
+  /** Ends the backoff the refresh loop is sleeping through. */
+  #cut: (() => void) | null = null;
   #channel: ChannelLike | null = null;
   /** Another tab has spoken on the channel, so there is someone to ask. */
   #peers = false;
@@ -205,6 +236,17 @@ export class SessionClient {
       this.#renewal.check();
       this.#idle.check();
     };
+    const online = () => {
+      // The network is back: a backoff that waited for it is over (a server's Retry-After is not).
+      if (this.#offline) {
+        this.#offline = false;
+        this.#notBefore = 0;
+        this.#cut?.();
+        // Joins a loop that is sleeping, or retries one that gave up until the backoff's end.
+        void this.refresh("proactive");
+      }
+      wake();
+    };
     const activity = () => {
       const now = this.#o.now();
       this.#lastActivity = now;
@@ -215,10 +257,8 @@ export class SessionClient {
       }
     };
     this.#listeners = [
-      ...["visibilitychange", "focus", "online", "pageshow"].map((type): [string, () => void] => [
-        type,
-        wake,
-      ]),
+      ...["visibilitychange", "focus", "pageshow"].map((type): [string, () => void] => [type, wake]),
+      ["online", online],
       ...this.#o.activityEvents.map((type): [string, () => void] => [type, activity]),
     ];
     this.#arm();
@@ -257,9 +297,31 @@ export class SessionClient {
         ...(input.deviceName ? { device_name: input.deviceName } : {}),
       }),
     });
+    await this.#begin(response, body);
+  }
+
+  /**
+   * Redeems a one-time handoff code the host's backend got for a web session
+   * (docs/protocol.md, "Handoff grant"): the server's answer sets the refresh cookie, and
+   * the session starts here as after `signIn`. Rejects like `signIn` when refused (a used,
+   * expired or unknown code is `invalid_grant`).
+   */
+  async redeemHandoff(code: string): Promise<void> {
+    this.#arm();
+    const { token_endpoint } = await this.#meta();
+    const [response, body] = await this.#post(token_endpoint, { grant_type: GRANT_TYPE_HANDOFF, code });
+    await this.#begin(response, body);
+  }
+
+  /** A session begun by sign-in or handoff, or the server's refusal thrown with its status, body and code. */
+  async #begin(response: Response, body: Answer): Promise<void> {
     if (!response.ok) {
-      const message = body.error_description ?? "sign-in failed";
-      throw Object.assign(new Error(message), { status: response.status, body });
+      const message = body.error_description ?? `the server answered ${response.status}`;
+      throw Object.assign(new Error(message), {
+        status: response.status,
+        body,
+        code: body.prolong_error ?? body.error,
+      });
     }
     this.#lastActivity = this.#o.now();
     await this.#adopt(body, null);
@@ -268,9 +330,17 @@ export class SessionClient {
   /**
    * Resumes an existing session (the cookie, or the stored token); `false` when there is
    * none. After `stop()` it starts the client again: listeners, channel and timers.
+   * Given the token answer of the host's own login, it starts that session with the
+   * answer's access token and spends no refresh.
    */
-  async start(): Promise<boolean> {
+  async start(answer?: TokenAnswer): Promise<boolean> {
     this.#arm();
+    // An answer whose token cannot be read is no reason to fail: the cookie it set resumes.
+    if (answer && readClaims(answer.access_token)) {
+      this.#lastActivity = this.#o.now();
+      await this.#adopt(answer as unknown as Answer, null);
+      return true;
+    }
     if (this.#accessToken && !this.#expired()) {
       this.#schedule();
       return true;
@@ -449,16 +519,64 @@ export class SessionClient {
   }
 
   #meta(): Promise<Metadata> {
-    this.#metadata ??= this.#send(`${this.#o.issuer.replace(/\/+$/, "")}${METADATA_PATH}`)
-      .then(([response, body]) => {
-        if (!response.ok) throw new Error(`metadata answered ${response.status}`);
-        return body as unknown as Metadata;
-      })
-      .catch((error) => {
-        this.#metadata = null;
-        throw error;
-      });
+    this.#metadata ??= this.#readMeta().catch((error) => {
+      this.#metadata = null;
+      throw error;
+    });
     return this.#metadata;
+  }
+
+  /**
+   * The RFC 8414 metadata, or a fatal error when this client can never use it: the
+   * document names another issuer, or the issuer answers but not to this page.
+   */
+  async #readMeta(): Promise<Metadata> {
+    const issuer = this.#o.issuer.replace(/\/+$/, "");
+    const url = `${issuer}${METADATA_PATH}`;
+    let answer: [Response, Answer];
+    for (let tries = 0; ; tries++) {
+      try {
+        answer = await this.#send(url);
+        break;
+      } catch (error) {
+        // A request refused by CORS and one that got no answer throw the same TypeError.
+        // An opaque (no-cors) request that gets through tells them apart: the issuer is up,
+        // and does not let this page read it. Once more first, lest a blip decide.
+        if (!(error instanceof TypeError) || !(await this.#answersOpaque(url))) throw error;
+        if (tries)
+          throw this.#fatal(
+            "issuer_unreachable",
+            `${issuer} answers, but not to this page's origin: add it to the server's allowedOrigins, or serve the page from the issuer's origin`,
+          );
+      }
+    }
+    const [response, body] = answer;
+    if (!response.ok) throw failure(codeOf(response.status), `metadata answered ${response.status}`);
+    // RFC 8414 §3.3: the document must name the issuer it was fetched for; the tokens and
+    // endpoints of another are not this client's (a page on 127.0.0.1, an issuer on localhost).
+    if (body.issuer?.replace(/\/+$/, "") !== issuer)
+      throw this.#fatal("issuer_mismatch", `the server's issuer is ${body.issuer}, not ${issuer}`);
+    return body as unknown as Metadata;
+  }
+
+  /** Whether `url`, on another origin than the page's, answers a request the page may not read. */
+  async #answersOpaque(url: string): Promise<boolean> {
+    const page = g.location?.href;
+    if (!page || new URL(url).origin === new URL(page).origin) return false;
+    try {
+      await this.#send(url, { mode: "no-cors", credentials: "omit" });
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /** Reports a mistake no retry can mend, once, and stops the client; answers the error to throw. */
+  #fatal(code: ClientErrorCode, message: string): Error {
+    const error = failure(code, message);
+    this.#events.emit("error", { error, code, fatal: true });
+    this.stop();
+    return error;
   }
 
   #expired(): boolean {
@@ -485,7 +603,14 @@ export class SessionClient {
           this.#renewal.set(this.#notBefore, () => void this.refresh("proactive"));
           return false;
         }
-        await this.#sleep(wait);
+        await new Promise<void>((resolve) => {
+          const cancel = this.#after(wait, resolve);
+          this.#cut = () => {
+            cancel();
+            resolve();
+          };
+        });
+        this.#cut = null;
         continue;
       }
       const settled = await this.#attempt(source, live);
@@ -544,6 +669,7 @@ export class SessionClient {
   /** RFC 6749 §6 refresh at the token endpoint. */
   async #exchange(source: RefreshSource, live: () => boolean): Promise<boolean | undefined> {
     if (!live()) return false;
+    const held = this.#accessToken;
     let response: Response;
     let body: Answer;
     try {
@@ -558,17 +684,25 @@ export class SessionClient {
       return live() ? this.#fail(error) : false;
     }
     if (!live()) return false;
-    if (TRANSIENT(response.status))
-      return this.#fail(new Error(`token endpoint answered ${response.status}`), response);
-    this.#failures = 0;
-    if (response.ok) {
+    // The answers that settle it: `invalid_grant`, or 204 when no refresh cookie reached the
+    // server (docs/protocol.md, "Web profile: the refresh cookie"): quiet on a page load,
+    // the end of a session held. They speak of the session held when this request left: one
+    // begun meanwhile (sign-in, handoff, a login's answer, another tab's token) stands.
+    if (response.status === 204 || body.error === "invalid_grant") {
+      this.#failures = 0;
+      if (this.#accessToken !== held) return this.#accessToken !== null;
+      await this.#end(response.status === 204 ? "expired" : reasonOf(body.prolong_error));
+      return false;
+    }
+    // A 200 without a usable token (a proxy's page) is no answer either.
+    if (response.ok && readClaims(body.access_token ?? "")) {
       await this.#adopt(body, source);
       return true;
     }
-    // A resume that finds no session is not a sign-out: there was nothing to end.
-    if (source === "resume" && !this.#accessToken && body.error === "invalid_request") return false;
-    await this.#end(reasonOf(body.prolong_error ?? body.error));
-    return false;
+    return this.#fail(
+      failure(codeOf(response.status), `token endpoint answered ${response.status}`),
+      response,
+    );
   }
 
   /**
@@ -576,7 +710,16 @@ export class SessionClient {
    * with jitter up to `maxRetryDelay`, and never before the server's Retry-After.
    */
   #fail(error: unknown, response?: Response): undefined {
-    this.#events.emit("error", { error });
+    // Thrown by the platform (fetch: offline, refused, blocked, timed out, cut off): no answer.
+    const own = (error as { code?: unknown } | null)?.code;
+    const code = typeof own === "string" ? (own as ClientErrorCode) : "network";
+    this.#offline = code === "network";
+    this.#events.emit("error", {
+      error,
+      code,
+      fatal: false,
+      ...(response ? { status: response.status } : {}),
+    });
     const backoff =
       Math.min(this.#o.maxRetryDelay, 500 * 2 ** this.#failures++) * (0.5 + this.#o.random() / 2);
     this.#notBefore = this.#o.now() + Math.max(backoff, retryAfter(response, this.serverNow()));
@@ -605,6 +748,7 @@ export class SessionClient {
     // A fresh token, ours or another tab's, ends any backoff.
     this.#failures = 0;
     this.#notBefore = 0;
+    this.#offline = false;
     this.#schedule();
   }
 
@@ -653,6 +797,7 @@ export class SessionClient {
     this.#inflight = null;
     this.#accessToken = null;
     this.#claims = null;
+    this.#offline = false;
     this.#renewal.clear();
     this.#idle.clear();
     return token;

@@ -12,8 +12,39 @@ export interface ClientEvents {
   refreshed: { accessToken: string; claims: AccessTokenClaims; source: RefreshSource };
   /** Fired once per session end. */
   signedOut: { reason: SignOutReason };
-  /** Something failed that will be retried (network, 5xx, 429); the session goes on. */
-  error: { error: unknown };
+  /** A request to the server failed; retried with backoff unless `fatal`. The session goes on. */
+  error: ClientError;
+}
+
+/**
+ * What went wrong, for programs (the `error` event's `code`):
+ * - `network`: no answer: offline, refused, blocked, timed out (`requestTimeout`), or cut
+ *   off before its body arrived whole;
+ * - `server_error`: a 5xx; `rate_limited`: a 429, retried no sooner than its Retry-After;
+ * - `unexpected_answer`: any other answer that does not settle the session: a proxy's
+ *   HTML 404, a 403, a 400 other than `invalid_grant`, a 200 without a token;
+ * - fatal, the client stops: `issuer_mismatch`, the server's metadata names another issuer
+ *   than `issuer` (RFC 8414 §3.3; a page on `127.0.0.1` whose server calls itself
+ *   `localhost`); `issuer_unreachable`, the issuer answers but not to this page's origin
+ *   (CORS: the origin is not in the server's `allowedOrigins`).
+ */
+export type ClientErrorCode =
+  | "network"
+  | "server_error"
+  | "rate_limited"
+  | "unexpected_answer"
+  | "issuer_mismatch"
+  | "issuer_unreachable";
+
+/** The `error` event's payload. */
+export interface ClientError {
+  /** What was thrown: the platform's (a `TypeError` from `fetch`), or an `Error` of ours carrying `code`. */
+  error: unknown;
+  code: ClientErrorCode;
+  /** `true`: the client has stopped and will not retry until started again. */
+  fatal: boolean;
+  /** The answer's HTTP status, when there was an answer. */
+  status?: number;
 }
 
 type Listener<T> = (event: T) => void;

@@ -295,6 +295,34 @@ describe("failures", () => {
     },
   );
 
+  it("reports a code for each failure, and takes a 200 without a token or a 401 for failures, not the session's end", async () => {
+    const { c, signedOut } = await signedIn({ storage: memoryStorage() });
+    const held = c.accessToken;
+    const codes: [string, number | undefined, boolean][] = [];
+    c.on("error", (e) => codes.push([e.code, e.status, e.fatal]));
+    server.tokenAnswers.push(
+      () => {
+        throw new TypeError("Failed to fetch");
+      },
+      () => new Response("<html>gateway</html>", { status: 200, headers: { "content-type": "text/html" } }),
+      () => Response.json({ error: "invalid_client" }, { status: 401 }),
+      () => new Response("busy", { status: 502 }),
+      () => new Response("slow down", { status: 429 }),
+    );
+    const done = c.refresh();
+    await vi.advanceTimersByTimeAsync(30_000);
+    expect(await done).toBe(true);
+    expect(codes).toEqual([
+      ["network", undefined, false],
+      ["unexpected_answer", 200, false],
+      ["unexpected_answer", 401, false],
+      ["server_error", 502, false],
+      ["rate_limited", 429, false],
+    ]);
+    expect(signedOut).toEqual([]);
+    expect(c.accessToken).not.toBe(held);
+  });
+
   it.each([
     ["reuse_detected", "reused"],
     ["session_revoked", "revoked"],
@@ -308,6 +336,46 @@ describe("failures", () => {
     await vi.advanceTimersByTimeAsync(600_000);
     expect(signedOut).toEqual([reason]);
     expect(c.accessToken).toBeNull();
+  });
+});
+
+describe("a session begun while a refresh is in flight", () => {
+  it.each([
+    ["204 (no cookie yet)", () => new Response(null, { status: 204 })],
+    ["invalid_grant", grantError("session_revoked")],
+  ])("a resume's late %s does not end a session signed in meanwhile", async (_name, late) => {
+    const { c, signedOut } = client({ profile: "web" });
+    let answer: (response: Response) => void = () => {};
+    server.tokenAnswers.push(() => new Promise<Response>((resolve) => (answer = resolve)));
+    const started = c.start();
+    await vi.advanceTimersByTimeAsync(10);
+    await c.signIn({ username: "maryo", password: "pw" });
+    answer(late());
+    expect(await started).toBe(true);
+    expect(signedOut).toEqual([]);
+    expect(c.accessToken).not.toBeNull();
+  });
+});
+
+describe("a server that is not the configured issuer", () => {
+  it("reports issuer_mismatch once, as fatal, and stops: no token request, no retry, no timer", async () => {
+    const { c, signedOut } = client({ issuer: "https://other.test", profile: "web" });
+    const errors: [string, boolean][] = [];
+    c.on("error", (e) => errors.push([e.code, e.fatal]));
+    expect(await c.start()).toBe(false);
+    await vi.advanceTimersByTimeAsync(600_000);
+    expect(errors).toEqual([["issuer_mismatch", true]]);
+    expect(server.tokenCalls).toBe(0);
+    expect(vi.getTimerCount()).toBe(0);
+    expect(signedOut).toEqual([]);
+    const refused = await c.signIn({ username: "maryo", password: "pw" }).catch((error: unknown) => error);
+    expect(refused).toMatchObject({ code: "issuer_mismatch" });
+  });
+
+  it("takes the issuer with or without a trailing slash", async () => {
+    const { c } = client({ issuer: `${server.issuer}/` });
+    await c.signIn({ username: "maryo", password: "pw" });
+    expect(c.accessToken).not.toBeNull();
   });
 });
 
@@ -611,6 +679,66 @@ describe("backoff", () => {
     await vi.advanceTimersByTimeAsync(1_000);
     expect(c.accessToken).not.toBeNull();
     expect(authorized).toEqual([c.accessToken]);
+  });
+});
+
+describe("back online", () => {
+  const offline = () => {
+    throw new TypeError("Failed to fetch");
+  };
+
+  it("`online` ends a network backoff at once, while callers wait on a valid token", async () => {
+    const target = new EventTarget();
+    const { c, refreshed } = await signedIn({ target });
+    server.fallback = offline;
+    const done = c.refresh();
+    // Attempts at 0, 0.25, 0.75, 1.75, 3.75 and 7.75 s; the next would wait until 15.75 s.
+    await vi.advanceTimersByTimeAsync(8_000);
+    expect(server.tokenCalls).toBe(6);
+    server.fallback = null;
+    target.dispatchEvent(new Event("online"));
+    await vi.advanceTimersByTimeAsync(10);
+    expect(server.tokenCalls).toBe(7);
+    expect(await done).toBe(true);
+    expect(refreshed).toEqual(["manual"]);
+  });
+
+  it("`online` retries at once a resume that the network stopped", async () => {
+    const target = new EventTarget();
+    let stored: string | null = "rt-0";
+    const storage = {
+      get: () => stored,
+      set: (token: string | null) => {
+        stored = token;
+      },
+    };
+    const { c } = client({ target, storage });
+    const authorized: string[] = [];
+    c.on("authorized", (e) => authorized.push(e.accessToken));
+    server.fallback = offline;
+    expect(await c.start()).toBe(false);
+    await vi.advanceTimersByTimeAsync(8_000);
+    expect(server.tokenCalls).toBe(6);
+    server.fallback = null;
+    target.dispatchEvent(new Event("online"));
+    await vi.advanceTimersByTimeAsync(10);
+    expect(server.tokenCalls).toBe(7);
+    expect(authorized).toEqual([c.accessToken]);
+    expect(stored).toBe(server.refreshToken);
+  });
+
+  it("a server's Retry-After holds through `online`", async () => {
+    const target = new EventTarget();
+    const { c } = await signedIn({ target });
+    server.tokenAnswers.push(() => new Response("busy", { status: 503, headers: { "retry-after": "20" } }));
+    const done = c.refresh();
+    await vi.advanceTimersByTimeAsync(1_000);
+    target.dispatchEvent(new Event("online"));
+    await vi.advanceTimersByTimeAsync(1_000);
+    expect(server.tokenCalls).toBe(1);
+    await vi.advanceTimersByTimeAsync(19_000);
+    expect(await done).toBe(true);
+    expect(server.tokenCalls).toBe(2);
   });
 });
 

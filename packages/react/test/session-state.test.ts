@@ -18,6 +18,7 @@ function fakeIssuer() {
     const path = new URL(new Request(input).url).pathname;
     if (path === "/.well-known/oauth-authorization-server") {
       return Response.json({
+        issuer,
         token_endpoint: `${issuer}/oauth/token`,
         login_endpoint: `${issuer}/login`,
         revocation_endpoint: `${issuer}/oauth/revoke`,

@@ -198,6 +198,31 @@ describe("token endpoint: refresh (RFC 6749 §6)", () => {
     expect((await attempt({ "prolong-csrf": "1" })).statusCode).toBe(200);
   });
 
+  it("web: the client's refresh without the cookie is 204, no session and no error; others stay 400", async () => {
+    const { app } = await testApp();
+    const signedOut = await postToken(
+      app,
+      { grant_type: "refresh_token", client_id: "web" },
+      { headers: { "prolong-csrf": "1" } },
+    );
+    expect(signedOut.statusCode).toBe(204);
+    expect(signedOut.body).toBe("");
+    expect(signedOut.headers["cache-control"]).toBe("no-store");
+    expect(signedOut.headers["set-cookie"]).toBeUndefined();
+    // Without the anti-CSRF header it is no cookie client's request (a form post): 400 as before.
+    const formPost = await postToken(app, { grant_type: "refresh_token", client_id: "web" });
+    expect(formPost.statusCode).toBe(400);
+    expect(formPost.json()).toMatchObject({ error: "invalid_request" });
+    const native = await postToken(app, { grant_type: "refresh_token", client_id: "native" });
+    expect(native.statusCode).toBe(400);
+    expect(native.json()).toMatchObject({
+      error: "invalid_request",
+      error_description: "refresh_token is required",
+    });
+    const unknown = await postToken(app, { grant_type: "refresh_token", client_id: "nope" });
+    expect(unknown.statusCode).toBe(401);
+  });
+
   it("maps every grant failure to RFC 6749 §5.2 invalid_grant with prolong's finer code", async () => {
     const { app, clock } = await testApp();
     const { body } = await login(app, { client_id: "native" });

@@ -1,4 +1,4 @@
-import { isProlongError, profileOf } from "@prolong/core";
+import { isProlongError, profileOf, type RefreshTransport } from "@prolong/core";
 import {
   ENDPOINT_PATHS,
   GRANT_TYPE_HANDOFF,
@@ -11,7 +11,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { AppContext } from "../context.js";
 import { clearedRefreshCookie, isResourceServer, passesCsrfCheck, readCookie } from "../credentials.js";
 import { isGrantFailure, sendGrantError, sendOAuthError, sendRateLimited } from "../http-errors.js";
-import { sendTokens } from "../token-response.js";
+import { NO_STORE, sendTokens } from "../token-response.js";
 
 const FORM = ["application/x-www-form-urlencoded"] as const;
 
@@ -74,15 +74,26 @@ export function oauthRoutes(ctx: AppContext) {
   async function refreshGrant(request: FastifyRequest, reply: FastifyReply, form: Form) {
     const presented = tokenOf(request, form.refresh_token);
     if (presented === "csrf") return refuseCrossSite(reply);
-    if (!presented) return sendOAuthError(reply, 400, "invalid_request", "refresh_token is required");
-    const { token, fromCookie } = presented;
     const clientId = form.client_id;
+    if (!presented && clientId === undefined)
+      return sendOAuthError(reply, 400, "invalid_request", "refresh_token is required");
     if (clientId === undefined) return sendOAuthError(reply, 400, "invalid_request", "client_id is required");
+    let transport: RefreshTransport;
     try {
-      profileOf(ctx.engine.policy, clientId);
+      transport = profileOf(ctx.engine.policy, clientId).refreshTransport;
     } catch {
       return sendOAuthError(reply, 401, "invalid_client", "unknown client_id");
     }
+    if (!presented) {
+      // A browser without the cookie holds no session: every signed-out page load of a web
+      // app asks, so the answer is not an error, which browsers would log as a failed
+      // request each time (docs/protocol.md, "Web profile: the refresh cookie"). Only for
+      // the client's own cookie request: a form post from another site stays a 400.
+      if (transport === "cookie" && passesCsrfCheck(request, ctx.origins))
+        return reply.code(204).headers(NO_STORE).send();
+      return sendOAuthError(reply, 400, "invalid_request", "refresh_token is required");
+    }
+    const { token, fromCookie } = presented;
     // The tag tells a token we issued from one we did not, without the store (limits.ts):
     // the first kind is limited per session only, the second counts against the address.
     // Opened once: the engine takes the opened token as it is.
