@@ -14,7 +14,7 @@
 // are ratios within one run on one machine; nothing here is asserted, and it never runs
 // inside `npm test`.
 //
-// Per store: a fresh store (`prolong migrate` first), filled in bulk (store-targets.mjs)
+// Per store: a fresh store (`prolong migrate` first), filled through its own operations (store-targets.mjs)
 // with native sessions whose refresh tokens the bench mints with the store's own
 // refresh-token secret; the store's rotate ceiling on those sessions, which moves their
 // tokens on as the engine would; then `prolong serve` on the store, and slices of load
@@ -236,7 +236,7 @@ async function benchStore(kind, context) {
 async function main() {
   const options = parseOptions();
   const perStore =
-    60 + options.sessions / 5_000 + 2 * options.maxSeconds + 2 * (options.warmup + options.duration);
+    60 + options.sessions / 1_000 + 2 * options.maxSeconds + 2 * (options.warmup + options.duration);
   const cleanup = cleanupOnExit((120 + options.stores.length * perStore * 3) * 1000);
   const children = new Set();
   const dir = mkdtempSync(join(tmpdir(), "prolong-bench-refresh-stores-"));
