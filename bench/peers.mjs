@@ -27,11 +27,11 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { benchOptions } from "./lib/args.mjs";
 import {
   boundedRun,
   describeErrors,
   measureAlternating,
-  options,
   startFixedLoad,
   startServerScript,
 } from "./lib/fixed-load.mjs";
@@ -42,10 +42,14 @@ import { writeBenchResults } from "./lib/results.mjs";
 const BETTER_AUTH = fileURLToPath(new URL("./peers/better-auth-server.mjs", import.meta.url));
 const BARE = fileURLToPath(new URL("./peers/bare-server.mjs", import.meta.url));
 
-const opt = options(
-  { duration: 10, rounds: 2, warmup: 2, connections: 16, sessions: 10_000, users: 1_000 },
-  { duration: 3, rounds: 1, warmup: 1, sessions: 2_000, users: 200 },
-);
+const opt = benchOptions({
+  duration: { type: "number", default: 10, quick: 3, min: 0.5, max: 3600 },
+  rounds: { type: "number", default: 2, quick: 1, min: 1, max: 100, integer: true },
+  warmup: { type: "number", default: 2, quick: 1, min: 0, max: 600 },
+  connections: { type: "number", default: 16, min: 1, max: 1024, integer: true },
+  sessions: { type: "number", default: 10_000, quick: 2_000, min: 1, max: 2_000_000, integer: true },
+  users: { type: "number", default: 1_000, quick: 200, min: 1, max: 1_000_000, integer: true },
+});
 const USERS = Math.min(opt.users, opt.sessions);
 // High enough that the limiter never answers: this measures the refresh path.
 const RATE_LIMITS = {

@@ -20,11 +20,11 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { benchOptions } from "./lib/args.mjs";
 import {
   boundedRun,
   describeErrors,
   measureAlternating,
-  options,
   startFixedLoad,
   startServerScript,
 } from "./lib/fixed-load.mjs";
@@ -36,10 +36,12 @@ const ROUTE_SERVER = fileURLToPath(new URL("./peers/route-server.mjs", import.me
 const ISSUER = "https://auth.example.test";
 const AUDIENCE = "prolong";
 
-const opt = options(
-  { duration: 10, rounds: 2, warmup: 2, connections: 16 },
-  { duration: 3, rounds: 1, warmup: 1 },
-);
+const opt = benchOptions({
+  duration: { type: "number", default: 10, quick: 3, min: 0.5, max: 3600 },
+  rounds: { type: "number", default: 2, quick: 1, min: 1, max: 100, integer: true },
+  warmup: { type: "number", default: 2, quick: 1, min: 0, max: 600 },
+  connections: { type: "number", default: 16, min: 1, max: 1024, integer: true },
+});
 
 /**
  * The guards of each framework. The headline rows are uncached, as each library ships;

@@ -57,6 +57,7 @@ import { parseArgs } from "node:util";
 /** A command line that does not fit the bench's options; the message names the option. */
 export class ArgumentError extends Error {
   code = "bench_bad_argument";
+  /** @override */
   name = "ArgumentError";
 }
 
