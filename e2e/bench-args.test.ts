@@ -63,7 +63,7 @@ describe("bench/lib/args.mjs", () => {
         duration: number;
         rounds: number;
         maxSeconds: number;
-        stores: string[];
+        stores: ("sqlite" | "postgres" | "redis")[];
         sizes: number[];
         results: string;
       } & { quick: boolean }

@@ -42,9 +42,10 @@ import { parseArgs } from "node:util";
 /** @typedef {NumberOption | NumbersOption | StringOption | ListOption} OptionSpec */
 
 /**
- * The value a spec gives.
+ * The value a spec gives; with `choices`, one of them (or a list of them).
  * @template {OptionSpec} O
  * @typedef {O["type"] extends "number" ? number : O["type"] extends "numbers" ? number[]
+ *   : O extends { choices: readonly (infer C)[] } ? (O["type"] extends "list" ? C[] : C)
  *   : O["type"] extends "list" ? string[] : string} ValueOf
  */
 
