@@ -13,7 +13,7 @@ import { listenToParent, sendToParent } from "./parent-messages.mjs";
  * @typedef {object} FixedLoadInit
  * @property {string} url
  * @property {number} connections
- * @property {{ method: string, path: string, headers: Record<string, string>, body?: string }} request
+ * @property {{ method: string, path: string, headers?: Record<string, string>, body?: string }} request
  * @property {Record<string, string>[]} [connectionHeaders]
  */
 
