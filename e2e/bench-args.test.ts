@@ -1,3 +1,4 @@
+import { spawnSync } from "node:child_process";
 import { describe, expect, expectTypeOf, it } from "vitest";
 import { ArgumentError, readOptions } from "../bench/lib/args.mjs";
 
@@ -74,5 +75,17 @@ describe("bench/lib/args.mjs", () => {
     const required = { port: { type: "number", default: 0 }, db: { type: "string" } } as const;
     expect(() => readOptions(required, ["--port", "80"])).toThrow(/--db is required/);
     expect(readOptions(required, ["--db", "x.db"])).toEqual({ quick: false, port: 0, db: "x.db" });
+  });
+});
+
+describe("a bench's command line", () => {
+  it("stops a bench before it starts, with status 2 and the option named", () => {
+    const run = spawnSync(process.execPath, ["bench/plot.mjs", "--results"], {
+      encoding: "utf8",
+      timeout: 20_000,
+    });
+    expect(run.status).toBe(2);
+    expect(run.stderr).toMatch(/bench: .*--results.*; the options are --quick, --results, --out/);
+    expect(run.stdout).toBe("");
   });
 });
