@@ -4,8 +4,15 @@
 // Prints a table and writes bench/results/client-size.json. Nothing here is asserted.
 import { gzipSync } from "node:zlib";
 import { build } from "esbuild";
+import { benchOptions } from "./lib/args.mjs";
 import { writeBenchResults } from "./lib/results.mjs";
 
+// No options: sizes do not depend on time; --quick is accepted, and changes nothing.
+benchOptions({});
+
+/** @typedef {{ name: string, minified: number, gzipped: number } | { name: string, error: string }} SizeRow */
+
+/** @type {{ name: string, code: string, external?: string[] }[]} */
 const entries = [
   { name: "@prolong/client (fetch client)", code: 'export * from "@prolong/client";' },
   {
@@ -28,6 +35,7 @@ const entries = [
   { name: "@auth0/auth0-spa-js", code: 'export * from "@auth0/auth0-spa-js";' },
 ];
 
+/** @type {SizeRow[]} */
 const rows = [];
 for (const entry of entries) {
   try {
@@ -42,24 +50,30 @@ for (const entry of entries) {
       external: entry.external ?? [],
       logLevel: "silent",
     });
-    const bytes = result.outputFiles[0].contents;
+    const bytes = result.outputFiles?.[0]?.contents;
+    if (!bytes) throw new Error("esbuild wrote no bundle");
     rows.push({ name: entry.name, minified: bytes.length, gzipped: gzipSync(bytes, { level: 9 }).length });
   } catch (error) {
-    rows.push({ name: entry.name, error: String(error.message ?? error).split("\n")[0] });
+    const message = error instanceof Error ? error.message : String(error);
+    rows.push({ name: entry.name, error: message.split("\n")[0] ?? message });
   }
 }
 
-const base = rows[0].gzipped;
+const first = rows[0];
+if (!first || "error" in first) throw new Error(`${entries[0]?.name}: the base of every ratio was not built`);
+const base = first.gzipped;
 console.log(`${"bundle".padEnd(40)} ${"min".padStart(9)} ${"min+gzip".padStart(9)} ${"ratio".padStart(6)}`);
 for (const r of rows) {
-  if (r.error) console.log(`${r.name.padEnd(40)} not built: ${r.error}`);
+  if ("error" in r) console.log(`${r.name.padEnd(40)} not built: ${r.error}`);
   else
     console.log(
       `${r.name.padEnd(40)} ${String(r.minified).padStart(9)} ${String(r.gzipped).padStart(9)} ${(r.gzipped / base).toFixed(2).padStart(6)}`,
     );
 }
-const built = rows.filter((r) => !r.error);
-const group = (name) =>
+const built = rows.filter(
+  /** @type {(r: SizeRow) => r is Extract<SizeRow, { gzipped: number }>} */ ((r) => !("error" in r)),
+);
+const group = (/** @type {string} */ name) =>
   name.startsWith("@prolong/client")
     ? "@prolong/client"
     : name.startsWith("@prolong/react")

@@ -27,11 +27,11 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { benchOptions } from "./lib/args.mjs";
 import {
   boundedRun,
   describeErrors,
   measureAlternating,
-  options,
   startFixedLoad,
   startServerScript,
 } from "./lib/fixed-load.mjs";
@@ -42,10 +42,14 @@ import { writeBenchResults } from "./lib/results.mjs";
 const BETTER_AUTH = fileURLToPath(new URL("./peers/better-auth-server.mjs", import.meta.url));
 const BARE = fileURLToPath(new URL("./peers/bare-server.mjs", import.meta.url));
 
-const opt = options(
-  { duration: 10, rounds: 2, warmup: 2, connections: 16, sessions: 10_000, users: 1_000 },
-  { duration: 3, rounds: 1, warmup: 1, sessions: 2_000, users: 200 },
-);
+const opt = benchOptions({
+  duration: { type: "number", default: 10, quick: 3, min: 0.5, max: 3600 },
+  rounds: { type: "number", default: 2, quick: 1, min: 1, max: 100, integer: true },
+  warmup: { type: "number", default: 2, quick: 1, min: 0, max: 600 },
+  connections: { type: "number", default: 16, min: 1, max: 1024, integer: true },
+  sessions: { type: "number", default: 10_000, quick: 2_000, min: 1, max: 2_000_000, integer: true },
+  users: { type: "number", default: 1_000, quick: 200, min: 1, max: 1_000_000, integer: true },
+});
 const USERS = Math.min(opt.users, opt.sessions);
 // High enough that the limiter never answers: this measures the refresh path.
 const RATE_LIMITS = {
@@ -73,8 +77,16 @@ const TARGETS = {
   },
 };
 
-/** One better-auth user per connection, signed up over its own API: the session cookies. */
+/** @typedef {keyof typeof TARGETS} TargetKey */
+/** @typedef {import("./lib/fixed-load.mjs").Measured} Measured */
+
+/**
+ * One better-auth user per connection, signed up over its own API: the session cookies.
+ * @param {string} url
+ * @param {number} count
+ */
 async function signUp(url, count) {
+  /** @type {string[]} */
   const cookies = [];
   for (let i = 0; i < count; i++) {
     const response = await fetch(`${url}/api/auth/sign-up/email`, {
@@ -96,7 +108,12 @@ async function signUp(url, count) {
   return cookies;
 }
 
-/** One request before the load, so a misconfigured endpoint stops the bench with its answer. */
+/**
+ * One request before the load, so a misconfigured endpoint stops the bench with its answer.
+ * @param {string} url
+ * @param {Record<string, string>} headers
+ * @param {string} what
+ */
 async function expectOk(url, headers, what) {
   const response = await fetch(url, { headers, signal: AbortSignal.timeout(10_000) });
   const body = await response.text();
@@ -105,6 +122,7 @@ async function expectOk(url, headers, what) {
 }
 
 async function main() {
+  /** @type {import("./lib/refresh-load.mjs").Children} */
   const children = new Set();
   const dir = mkdtempSync(join(tmpdir(), "prolong-bench-peers-"));
   const budgetMs = 120_000 + 4 * (opt.warmup + opt.duration * opt.rounds) * 1000 + opt.sessions * 2;
@@ -129,15 +147,14 @@ async function main() {
     );
     const cookies = await signUp(betterAuth.url, opt.connections);
     console.log(`signed up ${cookies.length} better-auth users, one session cookie per connection`);
+    const cookie = /** @type {string} */ (cookies[0]);
+    /** @type {{ token: string }} */
     const jwt = JSON.parse(
-      await expectOk(`${betterAuth.url}/api/auth/token`, { cookie: cookies[0] }, "better-auth /token"),
+      await expectOk(`${betterAuth.url}/api/auth/token`, { cookie }, "better-auth /token"),
     );
-    const alg = JSON.parse(Buffer.from(jwt.token.split(".")[0], "base64url").toString()).alg;
-    await expectOk(
-      `${betterAuth.url}/api/auth/get-session`,
-      { cookie: cookies[0] },
-      "better-auth /get-session",
-    );
+    /** @type {string} */
+    const alg = JSON.parse(Buffer.from(jwt.token.split(".")[0] ?? "", "base64url").toString()).alg;
+    await expectOk(`${betterAuth.url}/api/auth/get-session`, { cookie }, "better-auth /get-session");
 
     const bare = await startServerScript(BARE, [], children);
     const perCookie = cookies.map((cookie) => ({ cookie }));
@@ -199,39 +216,48 @@ async function main() {
     report(measured, { slice, alg, cookies: cookies.length });
   } catch (error) {
     clearProgress();
-    console.error(`bench: ${error.message}`);
+    console.error(`bench: ${/** @type {Error} */ (error).message}`);
     process.exitCode = 1;
   } finally {
     stopAll();
   }
 }
 
+/**
+ * @param {Record<TargetKey, Measured>} measured
+ * @param {{ slice: number, alg: string, cookies: number }} run
+ */
 function report(measured, run) {
-  const rps = (key) => measured[key].best.requestsPerSecond;
+  const rps = (/** @type {TargetKey} */ key) => measured[key].best.requestsPerSecond;
+  const cpu = (/** @type {TargetKey} */ key) => measured[key].best.serverCpuMicrosPerRequest ?? null;
+  const [prolongCpu, betterAuthCpu] = [cpu("prolong"), cpu("betterAuthToken")];
   const ratios = {
     prolongToBetterAuthToken: rps("prolong") / rps("betterAuthToken"),
     prolongToBetterAuthSession: rps("prolong") / rps("betterAuthSession"),
     prolongToBare: rps("prolong") / rps("bare"),
     betterAuthTokenToBare: rps("betterAuthToken") / rps("bare"),
+    // Where each server's CPU sets the pace, throughputs stand in the inverse ratio of what
+    // one answer costs the server: the figure the req/s ratio tends to with a core apiece.
+    cpuPerAnswerBetterAuthTokenToProlong: prolongCpu && betterAuthCpu ? betterAuthCpu / prolongCpu : null,
   };
-  const cpu = (key) => measured[key].best.serverCpuMicrosPerRequest;
-  // Where each server's CPU sets the pace, throughputs stand in the inverse ratio of what
-  // one answer costs the server: the figure the req/s ratio tends to with a core apiece.
-  ratios.cpuPerAnswerBetterAuthTokenToProlong =
-    cpu("prolong") && cpu("betterAuthToken") ? cpu("betterAuthToken") / cpu("prolong") : null;
+  /** @type {[TargetKey, { label: string, does: string }][]} */
+  const targets = /** @type {any} */ (Object.entries(TARGETS));
   console.log(
     `\nover loopback, ${opt.connections} keep-alive connections each; best of ${opt.rounds} alternating ${run.slice} s rounds after ${opt.warmup} s warm-up; errors over all rounds`,
   );
   printTable(
     ["target", "req/s", "p50 ms", "p99 ms", "server CPU µs/req", "errors"],
-    Object.entries(TARGETS).map(([key, { label }]) => [
-      label,
-      fmt(rps(key)),
-      measured[key].best.p50.toFixed(2),
-      measured[key].best.p99.toFixed(2),
-      cpu(key) === null ? "-" : fmt(cpu(key)),
-      describeErrors(measured[key]),
-    ]),
+    targets.map(([key, { label }]) => {
+      const perRequest = cpu(key);
+      return [
+        label,
+        fmt(rps(key)),
+        measured[key].best.p50.toFixed(2),
+        measured[key].best.p99.toFixed(2),
+        perRequest === null ? "-" : fmt(perRequest),
+        describeErrors(measured[key]),
+      ];
+    }),
   );
   console.log("\nper request:");
   for (const { label, does } of Object.values(TARGETS)) console.log(`  ${label}: ${does}`);
@@ -257,7 +283,7 @@ function report(measured, run) {
   if (measured.prolong.totals.non200 + measured.prolong.totals.connectionErrors > 0)
     console.log("warning: some prolong refreshes failed, so its row measures more than the refresh path");
 
-  const rows = Object.entries(TARGETS).map(([key, { label, does }]) => ({
+  const rows = targets.map(([key, { label, does }]) => ({
     target: key,
     label,
     does,
@@ -280,7 +306,7 @@ function report(measured, run) {
         unit: "req/s",
         // The bare server's tens of thousands would flatten the bars that matter: in the note.
         note: `${setup}; bare node:http answered ${fmt(rps("bare"))} req/s in the same run`,
-        bars: Object.entries(TARGETS)
+        bars: targets
           .filter(([key]) => key !== "bare")
           .map(([key, { label }]) => ({
             label,
@@ -294,14 +320,13 @@ function report(measured, run) {
         unit: "µs/req",
         note: "each server's own user + system CPU time (from /proc) per answer; lower is better",
         // The reference last, so each series keeps the colour it has in the plot above.
-        bars: Object.entries(TARGETS)
-          .filter(([key]) => cpu(key) !== null)
-          .sort(([a], [b]) => (a === "bare") - (b === "bare"))
-          .map(([key, { label }]) => ({
-            label,
-            value: Math.round(cpu(key)),
-            group: key === "bare" ? "reference" : key === "prolong" ? "prolong" : "better-auth",
-          })),
+        bars: [...targets]
+          .sort(([a], [b]) => Number(a === "bare") - Number(b === "bare"))
+          .flatMap(([key, { label }]) => {
+            const perRequest = cpu(key);
+            const group = key === "bare" ? "reference" : key === "prolong" ? "prolong" : "better-auth";
+            return perRequest === null ? [] : [{ label, value: Math.round(perRequest), group }];
+          }),
       },
     ],
   });

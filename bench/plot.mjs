@@ -4,6 +4,11 @@
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
+import { benchOptions } from "./lib/args.mjs";
+
+// The types are plot.d.mts's, which the module's users read.
+/** @typedef {import("./plot.mjs").Bar} Bar */
+/** @typedef {import("./plot.mjs").Plot} Plot */
 
 const WIDTH = 800;
 const PAD = 20;
@@ -15,32 +20,48 @@ const PALETTE = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00
 /** Plot ids become file names: nothing but lowercase words joined by dashes. */
 const ID = /^[a-z0-9]+(?:-[a-z0-9]+)*$/;
 
-/** Text safe inside an SVG element or attribute. */
+/** @type {Record<string, string>} */
+const ENTITIES = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&apos;" };
+
+/**
+ * Text safe inside an SVG element or attribute.
+ * @param {unknown} text
+ */
 export function escapeXml(text) {
-  return String(text).replace(
-    /[&<>"']/g,
-    (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&apos;" })[c],
-  );
+  return String(text).replace(/[&<>"']/g, (c) => ENTITIES[c] ?? c);
 }
 
-/** 12,345 for large values, 0.87 for small ones, as a reader would write them. */
+/**
+ * 12,345 for large values, 0.87 for small ones, as a reader would write them.
+ * @param {number} value
+ */
 export function formatValue(value) {
   const abs = Math.abs(value);
   if (Number.isInteger(value) || abs >= 100) return Math.round(value).toLocaleString("en-US");
   return value.toFixed(abs >= 10 ? 1 : 2);
 }
 
-/** A gridline's value with as many decimals as the step between gridlines needs. */
+/**
+ * A gridline's value with as many decimals as the step between gridlines needs.
+ * @param {number} value
+ * @param {number} step
+ */
 function formatTick(value, step) {
   const decimals = step >= 1 ? 0 : Math.min(6, Math.ceil(-Math.log10(step) - 1e-9));
   return value.toLocaleString("en-US", { minimumFractionDigits: decimals, maximumFractionDigits: decimals });
 }
 
 /** Width of `text` at `size` px, estimated (no font metrics in a hand-written SVG). */
-const textWidth = (text, size) => String(text).length * size * 0.56;
+const textWidth = (/** @type {unknown} */ text, /** @type {number} */ size) =>
+  String(text).length * size * 0.56;
 
-/** Splits `text` into lines of at most `max` characters at spaces. */
+/**
+ * Splits `text` into lines of at most `max` characters at spaces.
+ * @param {unknown} text
+ * @param {number} max
+ */
 function wrap(text, max) {
+  /** @type {string[]} */
   const lines = [];
   let line = "";
   for (const word of String(text).split(/\s+/).filter(Boolean)) {
@@ -53,7 +74,10 @@ function wrap(text, max) {
   return lines;
 }
 
-/** A round step (1, 2 or 5 times a power of ten) giving about `count` gridlines up to `max`. */
+/**
+ * A round step (1, 2 or 5 times a power of ten) giving about `count` gridlines up to `max`.
+ * @param {number} max
+ */
 function tickStep(max, count = 4) {
   if (!(max > 0)) return 1;
   const raw = max / count;
@@ -62,34 +86,45 @@ function tickStep(max, count = 4) {
   return (scaled <= 1 ? 1 : scaled <= 2 ? 2 : scaled <= 5 ? 5 : 10) * power;
 }
 
-/** Dark text on light bars, white on dark ones (relative luminance, WCAG). */
+/**
+ * Dark text on light bars, white on dark ones (relative luminance, WCAG).
+ * @param {string} hex `#rrggbb`
+ */
 function textOn(hex) {
   const [r, g, b] = [1, 3, 5].map((i) => {
     const c = Number.parseInt(hex.slice(i, i + 2), 16) / 255;
     return c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4;
   });
-  return 0.2126 * r + 0.7152 * g + 0.0722 * b > 0.3 ? "#1a1a1a" : "#ffffff";
+  return 0.2126 * (r ?? 0) + 0.7152 * (g ?? 0) + 0.0722 * (b ?? 0) > 0.3 ? "#1a1a1a" : "#ffffff";
 }
 
-/** Colour per group, in order of first appearance; a group named after prolong comes first. */
+/**
+ * Colour per group, in order of first appearance; a group named after prolong comes first.
+ * @param {readonly Bar[]} bars
+ * @returns {Map<string, string>}
+ */
 function colours(bars) {
-  const groups = [...new Set(bars.map((bar) => bar.group).filter((g) => g !== undefined && g !== null))];
+  /** @type {string[]} */
+  const groups = [];
+  for (const { group } of bars)
+    if (group !== undefined && group !== null && !groups.includes(group)) groups.push(group);
   const ours = groups.filter((g) => /prolong/i.test(g));
   const ordered = [...ours, ...groups.filter((g) => !ours.includes(g))];
-  return new Map(ordered.map((group, i) => [group, PALETTE[i % PALETTE.length]]));
+  return new Map(ordered.map((group, i) => [group, PALETTE[i % PALETTE.length] ?? "#999999"]));
 }
 
 /**
  * One plot (`{ id, title, unit, note?, bars: [{ label, value, group? }] }`) as an SVG
  * document: a horizontal bar per entry, its value printed on it, a legend when bars
- * carry groups.
+ * carry groups. The plot comes from a results file: what it lacks is an error, not a crash.
+ * @param {Plot} plot
  */
 export function renderPlot(plot) {
   if (!ID.test(plot.id ?? "")) throw new Error(`plot id "${plot.id}" is not kebab-case`);
   const bars = (plot.bars ?? []).filter((bar) => Number.isFinite(bar.value));
   if (bars.length === 0) throw new Error(`plot ${plot.id} has no bars with a value`);
   const palette = colours(bars);
-  const single = PALETTE[0];
+  const single = /** @type {string} */ (PALETTE[0]);
   const max = Math.max(...bars.map((bar) => bar.value), 0);
   const step = tickStep(max);
   const top = Math.max(step, Math.ceil(max / step) * step);
@@ -98,7 +133,7 @@ export function renderPlot(plot) {
   const x0 = PAD + labelWidth;
   const valueRoom = Math.max(...bars.map((bar) => textWidth(formatValue(bar.value), 12))) + 14;
   const chartWidth = WIDTH - x0 - PAD - valueRoom;
-  const scale = (value) => (Math.max(0, value) / top) * chartWidth;
+  const scale = (/** @type {number} */ value) => (Math.max(0, value) / top) * chartWidth;
 
   const parts = [];
   let y = PAD + 18;
@@ -125,7 +160,7 @@ export function renderPlot(plot) {
   bars.forEach((bar, i) => {
     const rowY = rowsTop + i * ROW;
     const barY = rowY + (ROW - BAR) / 2;
-    const fill = bar.group !== undefined && bar.group !== null ? palette.get(bar.group) : single;
+    const fill = (bar.group !== undefined && bar.group !== null && palette.get(bar.group)) || single;
     const width = scale(bar.value);
     const value = formatValue(bar.value);
     const inside = width > textWidth(value, 12) + 14;
@@ -172,25 +207,31 @@ export function renderPlot(plot) {
   ].join("\n");
 }
 
-/** Renders every plot of every results file in `resultsDir` into `outDir`; returns what it wrote. */
+/**
+ * Renders every plot of every results file in `resultsDir` into `outDir`; returns what it wrote.
+ * @param {string} resultsDir
+ * @param {string} outDir
+ */
 export function renderAll(resultsDir, outDir) {
+  /** @type {{ id: string, from: string }[]} */
   const written = [];
   const files = readdirSync(resultsDir)
     .filter((name) => name.endsWith(".json"))
     .sort();
   for (const name of files) {
+    /** @type {{ plots?: unknown }} */
     let results;
     try {
       results = JSON.parse(readFileSync(join(resultsDir, name), "utf8"));
     } catch (error) {
-      console.log(`${name}: not JSON (${error.message}); skipped`);
+      console.log(`${name}: not JSON (${/** @type {Error} */ (error).message}); skipped`);
       continue;
     }
     if (!Array.isArray(results.plots) || results.plots.length === 0) {
       console.log(`${name}: no plots; skipped`);
       continue;
     }
-    for (const plot of results.plots) {
+    for (const plot of /** @type {Plot[]} */ (results.plots)) {
       try {
         const svg = renderPlot(plot);
         mkdirSync(outDir, { recursive: true });
@@ -198,7 +239,7 @@ export function renderAll(resultsDir, outDir) {
         written.push({ id: plot.id, from: name });
         console.log(`${name}: ${plot.id}.svg`);
       } catch (error) {
-        console.log(`${name}: plot not drawn: ${error.message}`);
+        console.log(`${name}: plot not drawn: ${/** @type {Error} */ (error).message}`);
       }
     }
   }
@@ -206,18 +247,17 @@ export function renderAll(resultsDir, outDir) {
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  const option = (name, fallback) => {
-    const at = process.argv.indexOf(name);
-    return at > 0 ? process.argv[at + 1] : fallback;
-  };
   const root = fileURLToPath(new URL("..", import.meta.url));
-  const resultsDir = option("--results", join(root, "bench", "results"));
-  const outDir = option("--out", join(root, "docs", "benchmarks"));
+  const { results: resultsDir, out: outDir } = benchOptions({
+    results: { type: "string", default: join(root, "bench", "results") },
+    out: { type: "string", default: join(root, "docs", "benchmarks") },
+  });
+  /** @type {{ id: string, from: string }[]} */
   let written = [];
   try {
     written = renderAll(resultsDir, outDir);
   } catch (error) {
-    console.error(`plot: ${error.message}`);
+    console.error(`plot: ${/** @type {Error} */ (error).message}`);
     process.exitCode = 1;
   }
   console.log(`${written.length} plot(s) written to ${outDir}`);

@@ -8,25 +8,30 @@
 import { createHash, createHmac, createSecretKey } from "node:crypto";
 import { cpus } from "node:os";
 import { RefreshTokenCodec, signAccessToken } from "@prolong/core";
+/** @typedef {import("@prolong/core").RingKey} RingKey */
+/** @typedef {import("@prolong/protocol").SigningAlg} SigningAlg */
 import { generateKeyPair, SignJWT } from "jose";
+import { benchOptions } from "./lib/args.mjs";
 import { printTable, writeResults } from "./lib/report.mjs";
 
-const option = (name, fallback) => {
-  const at = process.argv.indexOf(name);
-  return at > 0 ? Number(process.argv[at + 1]) : fallback;
-};
-/** Each cell is measured ROUNDS times for SECONDS, interleaved with its rival, and the best
- * round is kept: on a shared machine, interference only ever slows a round down. */
-const SECONDS = option("--seconds", 0.3);
-const ROUNDS = option("--rounds", 7);
+/** Each cell is measured `rounds` times for `seconds`, interleaved with its rival, and the
+ * best round is kept: on a shared machine, interference only ever slows a round down. */
+const { seconds: SECONDS, rounds: ROUNDS } = benchOptions({
+  seconds: { type: "number", default: 0.3, quick: 0.1, min: 0.01, max: 60 },
+  rounds: { type: "number", default: 7, quick: 2, min: 1, max: 100, integer: true },
+});
+
+/** @typedef {() => unknown} Contender one call of one side, awaited */
+/** @typedef {{ webcrypto: Contender, node: Contender }} Rivals */
 
 /**
  * Runs `fn` (awaited one call at a time, as one request would) and returns µs per call:
  * `wall`, the latency a request sees, and `cpu`, the process's CPU time on all its threads
  * (thread-pool work included), which other load on the machine disturbs far less.
+ * @param {Contender} fn
  */
 async function measure(fn) {
-  const run = async (ms) => {
+  const run = async (/** @type {number} */ ms) => {
     let calls = 0;
     const cpu = process.cpuUsage();
     const start = process.hrtime.bigint();
@@ -44,6 +49,10 @@ async function measure(fn) {
   return run(SECONDS * 1000);
 }
 
+/**
+ * @param {boolean} ok
+ * @param {string} what
+ */
 function check(ok, what) {
   if (!ok) throw new Error(`${what}: the two contenders disagree`);
 }
@@ -80,23 +89,37 @@ const claims = {
   rfa: now + 240,
   roles: ["reader"],
 };
+/**
+ * An active key of the ring, as signAccessToken takes it.
+ * @param {SigningAlg} alg
+ * @returns {Promise<RingKey>}
+ */
 async function ringKey(alg) {
-  const signingKey =
-    alg === "HS256"
-      ? secret
-      : (await generateKeyPair(alg, alg === "EdDSA" ? { crv: "Ed25519" } : {})).privateKey;
-  return { kid: `bench-${alg}`, alg, signingKey };
+  const pair = alg === "HS256" ? null : await generateKeyPair(alg, alg === "EdDSA" ? { crv: "Ed25519" } : {});
+  return {
+    kid: `bench-${alg}`,
+    alg,
+    state: "active",
+    signingKey: pair?.privateKey ?? secret,
+    verificationKey: pair?.publicKey ?? secret,
+    publicJwk: null,
+    createdAt: Date.now(),
+    activatedAt: Date.now(),
+    retiredAt: null,
+  };
 }
+/** @type {Record<string, { webcrypto: () => Promise<string>, node: () => string }>} */
 const signers = {};
-for (const alg of ["EdDSA", "ES256", "RS256", "HS256"]) {
+for (const alg of /** @type {const} */ (["EdDSA", "ES256", "RS256", "HS256"])) {
   const key = await ringKey(alg);
   const header = { alg, typ: "at+jwt", kid: key.kid };
-  signers[`sign ${alg}`] = {
+  const pair = {
     webcrypto: () => new SignJWT(claims).setProtectedHeader(header).sign(key.signingKey),
     node: () => signAccessToken(key, claims),
   };
+  signers[`sign ${alg}`] = pair;
   // Deterministic schemes must give the very same token; ES256 signatures are randomized.
-  const [a, b] = [await signers[`sign ${alg}`].webcrypto(), await signers[`sign ${alg}`].node()];
+  const [a, b] = [await pair.webcrypto(), pair.node()];
   check(alg === "ES256" ? a.split(".", 2).join() === b.split(".", 2).join() : a === b, `sign ${alg}`);
 }
 
@@ -108,10 +131,11 @@ const issued = await codec.issue("8O_u7ezr6uno5-bl5OPi4Q", {
 });
 const TAG = encoder.encode("prolong refresh-token tag\0");
 const NEXT = encoder.encode("prolong refresh-token next\0");
-const mac = async (label, data) =>
+const mac = async (/** @type {Uint8Array} */ label, /** @type {Uint8Array} */ data) =>
   new Uint8Array(await crypto.subtle.sign("HMAC", subtleKey, Buffer.concat([label, data])));
-const digest = async (value) =>
+const digest = async (/** @type {string} */ value) =>
   Buffer.from(await crypto.subtle.digest("SHA-256", encoder.encode(value))).toString("base64url");
+/** @param {string} value */
 async function subtleOpenNext(value) {
   const bytes = Buffer.from(value, "base64url");
   const body = bytes.subarray(0, 52);
@@ -127,10 +151,15 @@ async function subtleOpenNext(value) {
   const successor = Buffer.concat([next, (await mac(TAG, next)).subarray(0, 16)]).toString("base64url");
   return { value: successor, hash: await digest(successor) };
 }
-const codecOpenNext = async () => codec.next(await codec.open(issued.value));
+const codecOpenNext = async () => {
+  const opened = await codec.open(issued.value);
+  if (opened === null) throw new Error("the codec refused the token it issued");
+  return codec.next(opened);
+};
 const [viaSubtle, viaCodec] = [await subtleOpenNext(issued.value), await codecOpenNext()];
 check(viaSubtle.value === viaCodec.value && viaSubtle.hash === viaCodec.hash, "refresh-token open + next");
 
+/** @type {Record<string, Rivals>} */
 const rivals = {
   "HMAC-SHA256": { webcrypto: subtleHmac, node: nodeHmac },
   "SHA-256 (base64url)": { webcrypto: subtleSha, node: nodeSha },
@@ -139,12 +168,16 @@ const rivals = {
 };
 const results = [];
 for (const [operation, pair] of Object.entries(rivals)) {
-  const row = { operation, wall: {}, cpu: {} };
+  const row = {
+    operation,
+    wall: { webcrypto: Number.POSITIVE_INFINITY, node: Number.POSITIVE_INFINITY },
+    cpu: { webcrypto: Number.POSITIVE_INFINITY, node: Number.POSITIVE_INFINITY },
+  };
   for (let round = 0; round < ROUNDS; round++) {
-    for (const side of ["webcrypto", "node"]) {
+    for (const side of /** @type {const} */ (["webcrypto", "node"])) {
       const { wall, cpu } = await measure(pair[side]);
-      row.wall[side] = Math.min(row.wall[side] ?? Infinity, wall);
-      row.cpu[side] = Math.min(row.cpu[side] ?? Infinity, cpu);
+      row.wall[side] = Math.min(row.wall[side], wall);
+      row.cpu[side] = Math.min(row.cpu[side], cpu);
     }
   }
   results.push(row);

@@ -20,11 +20,11 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { benchOptions } from "./lib/args.mjs";
 import {
   boundedRun,
   describeErrors,
   measureAlternating,
-  options,
   startFixedLoad,
   startServerScript,
 } from "./lib/fixed-load.mjs";
@@ -36,10 +36,12 @@ const ROUTE_SERVER = fileURLToPath(new URL("./peers/route-server.mjs", import.me
 const ISSUER = "https://auth.example.test";
 const AUDIENCE = "prolong";
 
-const opt = options(
-  { duration: 10, rounds: 2, warmup: 2, connections: 16 },
-  { duration: 3, rounds: 1, warmup: 1 },
-);
+const opt = benchOptions({
+  duration: { type: "number", default: 10, quick: 3, min: 0.5, max: 3600 },
+  rounds: { type: "number", default: 2, quick: 1, min: 1, max: 100, integer: true },
+  warmup: { type: "number", default: 2, quick: 1, min: 0, max: 600 },
+  connections: { type: "number", default: 16, min: 1, max: 1024, integer: true },
+});
 
 /**
  * The guards of each framework. The headline rows are uncached, as each library ships;
@@ -56,17 +58,34 @@ const FRAMEWORKS = {
   express: { alg: "ES256", peer: "express-jwt", guards: ["none", "prolong", "peer", "prolong-cached"] },
 };
 
-/** The library behind a guard, as the legend of the plots names it. */
+/** @typedef {keyof typeof FRAMEWORKS} Framework */
+/** @typedef {"EdDSA" | "ES256"} Alg */
+/** @typedef {import("./lib/fixed-load.mjs").Measured} Measured */
+/** @typedef {{ signatureMicros: number, prolongVerifyMicros: number }} Costs */
+/** One route: `key` is "framework/guard". */
+/** @typedef {{ key: string, framework: Framework, guard: string, label: string }} Route */
+
+/** @type {[Framework, { alg: Alg, peer: string, guards: string[] }][]} */
+const FRAMEWORK_LIST = /** @type {any} */ (Object.entries(FRAMEWORKS));
+
+/**
+ * The library behind a guard, as the legend of the plots names it.
+ * @param {Framework} framework
+ * @param {string} guard
+ */
 const library = (framework, guard) =>
   guard === "none"
     ? "unprotected"
     : guard.startsWith("prolong")
       ? "@prolong/verify"
       : FRAMEWORKS[framework].peer;
-const describe = (framework, guard) =>
+const describe = (/** @type {Framework} */ framework, /** @type {string} */ guard) =>
   `${library(framework, guard)}${guard.endsWith("-cached") ? ", cache on" : ""}`;
 
-/** A key pair for `alg`, its public half as a JWK and as SPKI PEM, and a token shaped like prolong's. */
+/**
+ * A key pair for `alg`, its public half as a JWK and as SPKI PEM, and a token shaped like prolong's.
+ * @param {Alg} alg
+ */
 function material(alg) {
   const pair =
     alg === "EdDSA" ? generateKeyPairSync("ed25519") : generateKeyPairSync("ec", { namedCurve: "P-256" });
@@ -85,7 +104,7 @@ function material(alg) {
     auth_time: now - 3600,
     rfa: now + 1500,
   };
-  const encode = (value) => Buffer.from(JSON.stringify(value)).toString("base64url");
+  const encode = (/** @type {unknown} */ value) => Buffer.from(JSON.stringify(value)).toString("base64url");
   const input = `${encode(header)}.${encode(claims)}`;
   const signature =
     alg === "EdDSA"
@@ -94,7 +113,12 @@ function material(alg) {
   return {
     keys: {
       alg,
-      jwk: { ...pair.publicKey.export({ format: "jwk" }), kid: "k1", alg, use: "sig" },
+      jwk: {
+        .../** @type {import("jose").JWK} */ (pair.publicKey.export({ format: "jwk" })),
+        kid: "k1",
+        alg,
+        use: "sig",
+      },
       pem: pair.publicKey.export({ format: "pem", type: "spki" }).toString(),
       issuer: ISSUER,
       audience: AUDIENCE,
@@ -106,6 +130,9 @@ function material(alg) {
 /**
  * CPU µs of one signature check alone (node:crypto on prepared bytes) and of one
  * prolong verify, in this process: what no guard can go below, and what prolong's costs.
+ * @param {ReturnType<typeof material>["keys"]} keys
+ * @param {string} token
+ * @returns {Promise<Costs>}
  */
 async function inProcessCosts({ alg, jwk }, token) {
   const { createVerifier } = await import("@prolong/verify");
@@ -115,8 +142,8 @@ async function inProcessCosts({ alg, jwk }, token) {
     keys: [jwk],
     algorithms: [alg],
   });
-  const key = createPublicKey({ key: jwk, format: "jwk" });
-  const [head, payload, signature] = token.split(".");
+  const key = createPublicKey({ key: /** @type {import("node:crypto").JsonWebKey} */ (jwk), format: "jwk" });
+  const [head, payload, signature = ""] = token.split(".");
   const data = Buffer.from(`${head}.${payload}`);
   const bytes = Buffer.from(signature, "base64url");
   const check =
@@ -125,7 +152,7 @@ async function inProcessCosts({ alg, jwk }, token) {
       : () => verify("sha256", data, { key, dsaEncoding: "ieee-p1363" }, bytes);
   if (!check() || !(await verifier.verify(token)).ok)
     throw new Error(`${alg}: the bench token does not verify`);
-  const cost = async (fn) => {
+  const cost = async (/** @type {() => unknown} */ fn) => {
     let best = Number.POSITIVE_INFINITY;
     for (let round = 0; round < 5; round++) {
       const before = process.cpuUsage();
@@ -141,9 +168,14 @@ async function inProcessCosts({ alg, jwk }, token) {
   };
 }
 
-/** Before any load: the route answers the token's sub, and a guarded one refuses a forged token. */
+/**
+ * Before any load: the route answers the token's sub, and a guarded one refuses a forged token.
+ * @param {string} url
+ * @param {string} token
+ * @param {string} guard
+ */
 async function checkServer(url, token, guard) {
-  const get = (authorization) =>
+  const get = (/** @type {string} */ authorization) =>
     fetch(`${url}/api/me`, { headers: { authorization }, signal: AbortSignal.timeout(10_000) });
   const good = await get(`Bearer ${token}`);
   const body = await good.json();
@@ -151,32 +183,38 @@ async function checkServer(url, token, guard) {
   if (good.status !== 200 || body.sub !== expected)
     throw new Error(`${url} answered ${good.status} ${JSON.stringify(body)} to the bench token`);
   if (guard === "none") return;
-  const [head, payload, signature] = token.split(".");
+  const [head, payload, signature = ""] = token.split(".");
   const altered = Buffer.from(signature, "base64url");
-  altered[10] ^= 1;
+  altered.writeUInt8((altered.readUInt8(10) ^ 1) & 0xff, 10);
   const forged = `${head}.${payload}.${altered.toString("base64url")}`;
   const bad = await get(`Bearer ${forged}`);
   if (bad.status !== 401) throw new Error(`${url} answered ${bad.status} to a forged token`);
 }
 
 async function main() {
+  /** @type {import("./lib/refresh-load.mjs").Children} */
   const children = new Set();
   const dir = mkdtempSync(join(tmpdir(), "prolong-bench-route-"));
   const budgetMs = 120_000 + 9 * (opt.warmup + opt.duration) * 1000;
   const stopAll = boundedRun(children, budgetMs, () => rmSync(dir, { recursive: true, force: true }));
   try {
+    /** @type {Record<string, { pid: number | undefined, load: Awaited<ReturnType<typeof startFixedLoad>> }>} */
     const targets = {};
+    /** @type {{ child: import("node:child_process").ChildProcess }[]} */
     const servers = [];
-    const labels = {};
+    /** @type {Route[]} */
+    const routes = [];
+    /** @type {Partial<Record<Framework, Costs>>} */
     const costs = {};
-    for (const [framework, { alg, guards }] of Object.entries(FRAMEWORKS)) {
+    for (const [framework, { alg, guards }] of FRAMEWORK_LIST) {
       const { keys, token } = material(alg);
       costs[framework] = await inProcessCosts(keys, token);
       const keysFile = join(dir, `${alg}.json`);
       writeFileSync(keysFile, JSON.stringify(keys));
       for (const guard of guards) {
         const key = `${framework}/${guard}`;
-        labels[key] = `${framework}, ${describe(framework, guard)} (${alg})`;
+        const label = `${framework}, ${describe(framework, guard)} (${alg})`;
+        routes.push({ key, framework, guard, label });
         const server = await startServerScript(
           ROUTE_SERVER,
           ["--framework", framework, "--guard", guard, "--keys", keysFile],
@@ -188,7 +226,7 @@ async function main() {
         targets[key] = {
           pid: server.child.pid,
           load: await startFixedLoad(
-            labels[key],
+            label,
             {
               url: server.url,
               request: { method: "GET", path: "/api/me", headers: { authorization: `Bearer ${token}` } },
@@ -204,40 +242,58 @@ async function main() {
     for (const { load } of Object.values(targets)) load.child.disconnect();
     await Promise.all(servers.map((server) => stopServer(server.child)));
     clearProgress();
-    report(measured, labels, slice, costs);
+    report(measured, routes, slice, /** @type {Record<Framework, Costs>} */ (costs));
   } catch (error) {
     clearProgress();
-    console.error(`bench: ${error.message}`);
+    console.error(`bench: ${/** @type {Error} */ (error).message}`);
     process.exitCode = 1;
   } finally {
     stopAll();
   }
 }
 
-function report(measured, labels, slice, costs) {
-  const rps = (key) => measured[key].best.requestsPerSecond;
-  const cpu = (key) => measured[key].best.serverCpuMicrosPerRequest;
+/**
+ * @param {Record<string, Measured>} measured
+ * @param {Route[]} routes
+ * @param {number} slice
+ * @param {Record<Framework, Costs>} costs
+ */
+function report(measured, routes, slice, costs) {
+  const of = (/** @type {string} */ key) => {
+    const figures = measured[key];
+    if (!figures) throw new Error(`${key}: not measured`);
+    return figures;
+  };
+  const rps = (/** @type {string} */ key) => of(key).best.requestsPerSecond;
+  const cpu = (/** @type {string} */ key) => of(key).best.serverCpuMicrosPerRequest ?? null;
   console.log(
     `\nGET /api/me over loopback, ${opt.connections} keep-alive connections; best of ${opt.rounds} alternating ${slice} s rounds after ${opt.warmup} s warm-up; errors over all rounds`,
   );
-  const ratio = (a, b) => `${(a / b).toFixed(2)}×`;
+  const ratio = (/** @type {number} */ a, /** @type {number} */ b) => `${(a / b).toFixed(2)}×`;
   printTable(
     ["route", "req/s", "÷ unprotected", "p50 ms", "p99 ms", "server CPU µs/req", "errors"],
-    Object.keys(labels).map((key) => [
-      labels[key],
-      fmt(rps(key)),
-      ratio(rps(key), rps(`${key.split("/")[0]}/none`)),
-      measured[key].best.p50.toFixed(2),
-      measured[key].best.p99.toFixed(2),
-      cpu(key) === null ? "-" : fmt(cpu(key)),
-      describeErrors(measured[key]),
-    ]),
+    routes.map(({ key, framework, label }) => {
+      const perRequest = cpu(key);
+      return [
+        label,
+        fmt(rps(key)),
+        ratio(rps(key), rps(`${framework}/none`)),
+        of(key).best.p50.toFixed(2),
+        of(key).best.p99.toFixed(2),
+        perRequest === null ? "-" : fmt(perRequest),
+        describeErrors(of(key)),
+      ];
+    }),
   );
+  /** @type {Partial<Record<Framework, Record<string, number | null>>>} */
   const ratios = {};
-  for (const framework of Object.keys(FRAMEWORKS)) {
+  /** @type {[Framework, { prolongToUnprotected: number, prolongToPeer: number, peerToUnprotected: number,
+   *   cachedProlongToUnprotected: number, limitToUnprotected: number | null }][]} */
+  const ratioRows = [];
+  for (const [framework] of FRAMEWORK_LIST) {
     const unprotectedCpu = cpu(`${framework}/none`);
-    const rate = (guard) => rps(`${framework}/${guard}`);
-    ratios[framework] = {
+    const rate = (/** @type {string} */ guard) => rps(`${framework}/${guard}`);
+    const r = {
       prolongToUnprotected: rate("prolong") / rate("none"),
       prolongToPeer: rate("prolong") / rate("peer"),
       peerToUnprotected: rate("peer") / rate("none"),
@@ -247,6 +303,8 @@ function report(measured, labels, slice, costs) {
       limitToUnprotected:
         unprotectedCpu === null ? null : unprotectedCpu / (unprotectedCpu + costs[framework].signatureMicros),
     };
+    ratios[framework] = r;
+    ratioRows.push([framework, r]);
   }
   console.log("");
   printTable(
@@ -258,7 +316,7 @@ function report(measured, labels, slice, costs) {
       "limit: signature check alone",
       "prolong, cache on ÷ unprotected",
     ],
-    Object.entries(ratios).map(([framework, r]) => [
+    ratioRows.map(([framework, r]) => [
       `${framework} (${FRAMEWORKS[framework].alg}, peer ${FRAMEWORKS[framework].peer})`,
       `${r.prolongToUnprotected.toFixed(2)}×`,
       `${r.prolongToPeer.toFixed(2)}×`,
@@ -270,7 +328,7 @@ function report(measured, labels, slice, costs) {
   console.log("\nin-process CPU µs per call, in this process:");
   printTable(
     ["alg", "signature check alone (node:crypto)", "prolong verify"],
-    Object.entries(FRAMEWORKS).map(([framework, { alg }]) => [
+    FRAMEWORK_LIST.map(([framework, { alg }]) => [
       alg,
       costs[framework].signatureMicros.toFixed(1),
       costs[framework].prolongVerifyMicros.toFixed(1),
@@ -280,27 +338,24 @@ function report(measured, labels, slice, costs) {
     "limit: the unprotected route's server CPU per answer ÷ (that + one signature check): what a guard doing nothing but the signature check would keep of the unprotected rate, where the server's CPU sets the pace.",
   );
 
-  const rows = Object.keys(labels).map((key) => {
-    const [framework, guard] = key.split("/");
-    return {
-      framework,
-      guard,
-      alg: FRAMEWORKS[framework].alg,
-      label: labels[key],
-      requestsPerSecond: rps(key),
-      p50Ms: measured[key].best.p50,
-      p99Ms: measured[key].best.p99,
-      serverCpuMicrosPerRequest: cpu(key),
-      totals: measured[key].totals,
-      rounds: measured[key].rounds.map((r) => r.requestsPerSecond),
-    };
-  });
+  const rows = routes.map(({ key, framework, guard, label }) => ({
+    framework,
+    guard,
+    alg: FRAMEWORKS[framework].alg,
+    label,
+    requestsPerSecond: rps(key),
+    p50Ms: of(key).best.p50,
+    p99Ms: of(key).best.p99,
+    serverCpuMicrosPerRequest: cpu(key),
+    totals: of(key).totals,
+    rounds: of(key).rounds.map((r) => r.requestsPerSecond),
+  }));
   writeBenchResults("protected-route", {
     options: opt,
     ratios,
     inProcessMicros: costs,
     rows,
-    plots: Object.entries(FRAMEWORKS).map(([framework, { alg }]) => ({
+    plots: FRAMEWORK_LIST.map(([framework, { alg }]) => ({
       id: `protected-route-${framework}`,
       title: `A protected ${framework === "fastify" ? "Fastify" : "Express"} route (${alg})`,
       unit: "req/s",

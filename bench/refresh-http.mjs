@@ -21,6 +21,8 @@ import { createRequire } from "node:module";
 import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
+import { benchOptions } from "./lib/args.mjs";
+import { sendToParent } from "./lib/parent-messages.mjs";
 import {
   cpuSeconds,
   freePort,
@@ -35,10 +37,27 @@ import { clearProgress, fmt, progress, writeResults } from "./lib/report.mjs";
 
 const SELF = fileURLToPath(import.meta.url);
 
-const option = (name, fallback) => {
-  const at = process.argv.indexOf(name);
-  return at > 0 ? Number(process.argv[at + 1]) : fallback;
-};
+/** @typedef {import("./lib/load-slices.mjs").RefreshFigures} RefreshFigures */
+/** @typedef {"bare" | "fastify" | "prolong"} Target */
+/** @typedef {ReturnType<typeof summarise>} Summary */
+/** @typedef {{ requestsPerSecond: number, p50: number, p99: number }} Ratio */
+/**
+ * @typedef {{ bare: Summary, fastify: Summary, prolong: Summary & { outcomes: Record<string, number> },
+ *   ratio: Ratio, ratioToFastify: Ratio }} HttpFigures
+ */
+/** @typedef {Awaited<ReturnType<typeof measureInProcess>>} InProcessFigures */
+
+// One command line for both roles: this bench (`main`) and the Fastify reference it forks.
+const OPTIONS = benchOptions({
+  role: { type: "string", default: "main", choices: ["main", "fastify"] },
+  duration: { type: "number", default: 10, quick: 3, min: 0.5, max: 3600 },
+  warmup: { type: "number", default: 2, quick: 1, min: 0, max: 600 },
+  rounds: { type: "number", default: 2, quick: 1, integer: true, min: 1, max: 100 },
+  connections: { type: "number", default: 16, integer: true, min: 1, max: 1024 },
+  fastifyWork: { type: "number", default: 0, min: 0, max: 1_000_000 },
+  sessions: { type: "number", default: 10_000, quick: 2_000, integer: true, min: 1, max: 2_000_000 },
+  users: { type: "number", default: 1_000, quick: 200, integer: true, min: 1, max: 1_000_000 },
+});
 
 // ---- child: the Fastify reference server ------------------------------------------
 
@@ -47,19 +66,22 @@ const option = (name, fallback) => {
  * no logger, one form parser as the server's (URLSearchParams, each name once) and one
  * route that answers a fixed body shaped like a token response, with the same
  * no-store headers. No hooks, no engine, no store: what any route of ours costs at least.
+ * @param {number} workMicros
  */
 async function runFastifyServer(workMicros) {
   const fromServer = createRequire(
     fileURLToPath(new URL("../packages/server/package.json", import.meta.url)),
   );
+  /** @type {typeof import("fastify")} */
   const { default: Fastify } = await import(pathToFileURL(fromServer.resolve("fastify")).href);
   const app = Fastify({ logger: false });
   app.addContentTypeParser(
     "application/x-www-form-urlencoded",
     { parseAs: "string" },
     (_request, body, done) => {
+      /** @type {Record<string, string>} */
       const out = {};
-      for (const [key, value] of new URLSearchParams(body)) {
+      for (const [key, value] of new URLSearchParams(/** @type {string} */ (body))) {
         if (Object.hasOwn(out, key)) return done(Object.assign(new Error("repeated"), { statusCode: 400 }));
         out[key] = value;
       }
@@ -75,8 +97,8 @@ async function runFastifyServer(workMicros) {
     refresh_token: "r".repeat(91),
   };
   app.post("/oauth/token", async (request, reply) => {
-    if (typeof request.body?.refresh_token !== "string")
-      return reply.code(400).send({ error: "invalid_request" });
+    const form = /** @type {Record<string, string> | undefined} */ (request.body);
+    if (typeof form?.refresh_token !== "string") return reply.code(400).send({ error: "invalid_request" });
     if (workMicros > 0) {
       const until = process.hrtime.bigint() + BigInt(Math.round(workMicros * 1000));
       while (process.hrtime.bigint() < until);
@@ -85,20 +107,20 @@ async function runFastifyServer(workMicros) {
     return answer;
   });
   await app.listen({ port: 0, host: "127.0.0.1" });
-  process.send({ port: app.server.address().port });
+  sendToParent({ port: /** @type {import("node:net").AddressInfo} */ (app.server.address()).port });
   process.on("disconnect", () => process.exit(0));
 }
 
 // ---- the bench itself -------------------------------------------------------------
 
 async function main() {
-  const DURATION = option("--duration", 10);
-  const WARMUP = option("--warmup", 2);
-  const ROUNDS = Math.max(1, option("--rounds", 2));
-  const CONNECTIONS = option("--connections", 16);
-  const FASTIFY_WORK = option("--fastify-work", 0);
-  const SESSIONS = option("--sessions", 10_000);
-  const USERS = Math.min(option("--users", 1_000), SESSIONS);
+  const DURATION = OPTIONS.duration;
+  const WARMUP = OPTIONS.warmup;
+  const ROUNDS = OPTIONS.rounds;
+  const CONNECTIONS = OPTIONS.connections;
+  const FASTIFY_WORK = OPTIONS.fastifyWork;
+  const SESSIONS = OPTIONS.sessions;
+  const USERS = Math.min(OPTIONS.users, SESSIONS);
   // High enough that the limiter never answers (the configuration's ceiling, over ten
   // times what one core refreshes in a window): this measures the refresh path.
   const WANTED_LIMITS = {
@@ -107,6 +129,7 @@ async function main() {
     refreshPerSession: { max: 1_000_000, windowSeconds: 60 },
   };
 
+  /** @type {import("./lib/refresh-load.mjs").Children} */
   const children = new Set();
   const dir = mkdtempSync(join(tmpdir(), "prolong-bench-http-"));
   const stopAll = () => {
@@ -144,7 +167,7 @@ async function main() {
     );
 
     const bare = await startBareServer(children);
-    const fastify = await startReference("fastify", children, [String(FASTIFY_WORK)]);
+    const fastify = await startReference("fastify", children, ["--fastify-work", String(FASTIFY_WORK)]);
     const loads = {
       bare: await startLoad("bare node:http", { url: bare.url, tokens, chain: false }, CONNECTIONS, children),
       fastify: await startLoad(
@@ -164,10 +187,15 @@ async function main() {
     const before = await refreshOutcomes(server.url);
     if (WARMUP > 0) for (const load of Object.values(loads)) await load.run("warm-up", WARMUP);
     const slice = DURATION / ROUNDS;
+    /** @type {Record<Target, RefreshFigures[]>} */
     const rounds = { bare: [], fastify: [], prolong: [] };
+    /** @type {Record<Target, number | undefined>} */
     const serverPids = { bare: bare.child.pid, fastify: fastify.child.pid, prolong: server.child.pid };
+    /** @type {Target[]} */
+    const order = ["bare", "fastify", "prolong"];
     for (let round = 1; round <= ROUNDS; round++) {
-      for (const [name, load] of Object.entries(loads)) {
+      for (const name of order) {
+        const load = loads[name];
         const cpuBefore = cpuSeconds(serverPids[name]);
         const figures = await load.run(`round ${round}/${ROUNDS}`, slice);
         const cpuAfter = cpuSeconds(serverPids[name]);
@@ -179,29 +207,35 @@ async function main() {
       }
     }
     const after = await refreshOutcomes(server.url);
-    const outcomes = Object.fromEntries(
-      Object.keys(after)
-        .map((k) => [k, after[k] - (before[k] ?? 0)])
-        .filter(([, n]) => n > 0),
-    );
+    /** @type {Record<string, number>} */
+    const outcomes = {};
+    for (const [outcome, n] of Object.entries(after)) {
+      const delta = n - (before[outcome] ?? 0);
+      if (delta > 0) outcomes[outcome] = delta;
+    }
     for (const load of Object.values(loads)) load.child.disconnect();
     bare.child.disconnect();
     fastify.child.disconnect();
     await stopServer(server.child);
     clearProgress();
 
-    const http = {
+    const summaries = {
       bare: summarise(rounds.bare),
       fastify: summarise(rounds.fastify),
       prolong: { ...summarise(rounds.prolong), outcomes },
     };
+    /** @type {(reference: Summary) => Ratio} */
     const ratioTo = (reference) => ({
-      requestsPerSecond: http.prolong.best.requestsPerSecond / reference.best.requestsPerSecond,
-      p50: http.prolong.best.p50 / reference.best.p50,
-      p99: http.prolong.best.p99 / reference.best.p99,
+      requestsPerSecond: summaries.prolong.best.requestsPerSecond / reference.best.requestsPerSecond,
+      p50: summaries.prolong.best.p50 / reference.best.p50,
+      p99: summaries.prolong.best.p99 / reference.best.p99,
     });
-    http.ratio = ratioTo(http.bare);
-    http.ratioToFastify = ratioTo(http.fastify);
+    /** @type {HttpFigures} */
+    const http = {
+      ...summaries,
+      ratio: ratioTo(summaries.bare),
+      ratioToFastify: ratioTo(summaries.fastify),
+    };
     printHttpTable(http, {
       connections: CONNECTIONS,
       slice,
@@ -233,7 +267,7 @@ async function main() {
     });
   } catch (error) {
     clearProgress();
-    console.error(`bench: ${error.message}`);
+    console.error(`bench: ${/** @type {Error} */ (error).message}`);
     process.exitCode = 1;
   } finally {
     stopAll();
@@ -241,12 +275,17 @@ async function main() {
   process.exit();
 }
 
-/** The best round by requests per second (interference only slows a round down), and totals. */
+/**
+ * The best round by requests per second (interference only slows a round down), and totals.
+ * @param {RefreshFigures[]} rounds at least one
+ */
 function summarise(rounds) {
   const best = rounds.reduce((a, b) => (b.requestsPerSecond > a.requestsPerSecond ? b : a));
+  /** @type {Record<string, number>} */
   const statuses = {};
   for (const r of rounds)
     for (const [code, n] of Object.entries(r.statuses)) statuses[code] = (statuses[code] ?? 0) + n;
+  /** @param {"requests" | "non200" | "connectionErrors" | "timeouts" | "brokenChains"} key */
   const total = (key) => rounds.reduce((sum, r) => sum + r[key], 0);
   return {
     best,
@@ -270,8 +309,12 @@ function summarise(rounds) {
  * settings it does not know, the refusal is printed and the start retried without them
  * (the server's defaults then apply, and any 429 shows in the table). Any other refusal
  * stops the bench with the server's own message.
+ * @param {{ dir: string, port: number, issuer: string, store: string }} where
+ * @param {Record<string, { max: number, windowSeconds: number }>} wantedLimits
+ * @param {import("./lib/refresh-load.mjs").Children} children
  */
 async function startProlong(where, wantedLimits, children) {
+  /** @type {Record<string, { max: number, windowSeconds: number }> | null} */
   let rateLimits = structuredClone(wantedLimits);
   for (let attempt = 1; ; attempt++) {
     const configFile = join(where.dir, "config.json");
@@ -279,10 +322,11 @@ async function startProlong(where, wantedLimits, children) {
     try {
       return { ...(await spawnServer(where, configFile, children)), rateLimits };
     } catch (error) {
-      const refusal = error.output?.trim() || error.message;
+      const { output, message } = /** @type {Error & { output?: string }} */ (error);
+      const refusal = output?.trim() || message;
       console.error(`prolong refused to start (attempt ${attempt}):\n  ${refusal.replace(/\n/g, "\n  ")}`);
-      const unknown = [...refusal.matchAll(/([\w.]+(?:, [\w.]+)*): unknown setting/g)].flatMap((m) =>
-        m[1].split(", "),
+      const unknown = [...refusal.matchAll(/([\w.]+(?:, [\w.]+)*): unknown setting/g)].flatMap(
+        (m) => m[1]?.split(", ") ?? [],
       );
       const ours = unknown.filter((path) => path === "rateLimits" || path.startsWith("rateLimits."));
       if (attempt >= 3 || ours.length === 0)
@@ -297,20 +341,30 @@ async function startProlong(where, wantedLimits, children) {
   }
 }
 
-/** A reference server ("fastify"), in a process of its own. */
+/**
+ * A reference server ("fastify"), in a process of its own.
+ * @param {"fastify"} role
+ * @param {import("./lib/refresh-load.mjs").Children} children
+ * @param {readonly string[]} [args]
+ */
 async function startReference(role, children, args = []) {
   const child = fork(SELF, ["--role", role, ...args], { stdio: ["ignore", "inherit", "inherit", "ipc"] });
   children.add(child);
+  /** @type {{ port: number }} */
   const { port } = await onceMessage(child, 10_000, `${role} server did not start`);
   return { url: `http://127.0.0.1:${port}`, child };
 }
 
-/** `prolong_refreshes_total` by outcome, from the server's own /metrics. */
+/**
+ * `prolong_refreshes_total` by outcome, from the server's own /metrics.
+ * @param {string} url
+ */
 async function refreshOutcomes(url) {
   const text = await (await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(10_000) })).text();
+  /** @type {Record<string, number>} */
   const out = {};
   for (const m of text.matchAll(/^prolong_refreshes_total\{outcome="([^"]+)"\} (\d+)/gm))
-    out[m[1]] = Number(m[2]);
+    out[m[1] ?? ""] = Number(m[2]);
   return out;
 }
 
@@ -320,6 +374,9 @@ async function refreshOutcomes(url) {
  * One refresh split into the primitives engine.refresh calls, in its order, each timed
  * with hrtime; then engine.refresh itself, end to end, on the same sessions. Both advance
  * the same token chains, so every call is a real rotation.
+ * @param {string} path
+ * @param {string} issuer
+ * @param {readonly string[]} seeded
  */
 async function measureInProcess(path, issuer, seeded) {
   const { SessionEngine, RefreshTokenCodec, signAccessToken, profileOf, randomId, seconds } = await import(
@@ -334,21 +391,24 @@ async function measureInProcess(path, issuer, seeded) {
   const profile = profileOf(engine.policy, "native");
   const tokens = [...seeded];
   const sessions = tokens.length;
-  if (!codec.open(tokens[0])) throw new Error("the rebuilt codec does not open the engine's tokens");
+  if (!codec.open(tokens[0] ?? "")) throw new Error("the rebuilt codec does not open the engine's tokens");
 
-  const PHASES = ["open", "next", "rotate", "sign"];
-  const samples = Object.fromEntries([...PHASES, "sum", "engine"].map((p) => [p, []]));
+  /** The four phases of one refresh, their sum, and engine.refresh end to end. */
+  /** @type {Record<"open" | "next" | "rotate" | "sign" | "sum" | "engine", number[]>} */
+  const samples = { open: [], next: [], rotate: [], sign: [], sum: [], engine: [] };
   let cursor = 0;
   const nextSession = () => {
     cursor = (cursor + 1) % sessions;
     return cursor;
   };
 
+  /** @param {boolean} record */
   async function byPhase(record) {
     const i = nextSession();
     const t0 = process.hrtime.bigint();
-    const token = codec.open(tokens[i]);
+    const token = codec.open(tokens[i] ?? "");
     const t1 = process.hrtime.bigint();
+    if (token === null) throw new Error(`in-process: the token of session ${i} does not open`);
     const successor = codec.next(token);
     const t2 = process.hrtime.bigint();
     const now = Date.now();
@@ -385,7 +445,7 @@ async function measureInProcess(path, issuer, seeded) {
     const t4 = process.hrtime.bigint();
     tokens[i] = successor.value;
     if (!record) return;
-    const us = (a, b) => Number(b - a) / 1000;
+    const us = (/** @type {bigint} */ a, /** @type {bigint} */ b) => Number(b - a) / 1000;
     samples.open.push(us(t0, t1));
     samples.next.push(us(t1, t2));
     samples.rotate.push(us(t2, t3));
@@ -393,10 +453,11 @@ async function measureInProcess(path, issuer, seeded) {
     samples.sum.push(us(t0, t4));
   }
 
+  /** @param {boolean} record */
   async function endToEnd(record) {
     const i = nextSession();
     const t0 = process.hrtime.bigint();
-    const set = await engine.refresh({ refreshToken: tokens[i], clientId: "native" });
+    const set = await engine.refresh({ refreshToken: tokens[i] ?? "", clientId: "native" });
     const t1 = process.hrtime.bigint();
     tokens[i] = set.refreshToken;
     if (record) samples.engine.push(Number(t1 - t0) / 1000);
@@ -418,7 +479,7 @@ async function measureInProcess(path, issuer, seeded) {
   clearProgress();
   await store.close();
 
-  const summary = (values) => {
+  const summary = (/** @type {number[]} */ values) => {
     const sorted = [...values].sort((a, b) => a - b);
     let bestRoundMean = Number.POSITIVE_INFINITY;
     for (let round = 0; round < ROUNDS; round++) {
@@ -426,7 +487,7 @@ async function measureInProcess(path, issuer, seeded) {
       bestRoundMean = Math.min(bestRoundMean, part.reduce((a, b) => a + b, 0) / part.length);
     }
     return {
-      p50: sorted[Math.floor(sorted.length / 2)],
+      p50: sorted[Math.floor(sorted.length / 2)] ?? Number.NaN,
       bestRoundMean,
       mean: values.reduce((a, b) => a + b, 0) / values.length,
     };
@@ -436,7 +497,12 @@ async function measureInProcess(path, issuer, seeded) {
     refreshesPerPhase: ROUNDS * PER_ROUND,
     rounds: ROUNDS,
     unit: "microseconds",
-    phases: Object.fromEntries(PHASES.map((p) => [p, summary(samples[p])])),
+    phases: {
+      open: summary(samples.open),
+      next: summary(samples.next),
+      rotate: summary(samples.rotate),
+      sign: summary(samples.sign),
+    },
     sumOfPhases: summary(samples.sum),
     engineRefresh: summary(samples.engine),
   };
@@ -444,16 +510,26 @@ async function measureInProcess(path, issuer, seeded) {
 
 // ---- output ---------------------------------------------------------------------------
 
+/**
+ * Columns as wide as their widest cell, the first left-aligned and the figures right-aligned.
+ * @param {readonly string[]} header
+ * @param {readonly (readonly string[])[]} lines
+ */
 function table(header, lines) {
-  const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i].length)));
-  const row = (cells) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i])));
+  const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]?.length ?? 0)));
+  const row = (/** @type {readonly string[]} */ cells) =>
+    cells.map((c, i) => (i === 0 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0)));
   console.log(row(header).join("  "));
   for (const line of lines) console.log(row(line).join("  "));
 }
 
+/**
+ * @param {HttpFigures} http
+ * @param {{ connections: number, slice: number, rounds: number, warmup: number, fastifyWork: number }} run
+ */
 function printHttpTable(http, run) {
-  const ms = (n) => n.toFixed(2);
-  const errors = ({ totals: t }) => {
+  const ms = (/** @type {number} */ n) => n.toFixed(2);
+  const errors = (/** @type {Summary} */ { totals: t }) => {
     const codes = Object.entries(t.statuses).filter(([code]) => code !== "200");
     const parts = [
       `${fmt(t.non200)} non-200${codes.length ? ` (${codes.map(([c, n]) => `${c}: ${fmt(n)}`).join(", ")})` : ""}`,
@@ -463,25 +539,31 @@ function printHttpTable(http, run) {
     if (t.brokenChains) parts.push(`${t.brokenChains} 200s without refresh_token`);
     return parts.join(", ");
   };
-  const ratio = (a, b) => `${(a / b).toFixed(2)}x`;
+  const ratio = (/** @type {number} */ a, /** @type {number} */ b) => `${(a / b).toFixed(2)}x`;
   const { bare, fastify, prolong } = http;
-  const cpu = (target) => target.best.serverCpuMicrosPerRequest;
-  const row = (name, target) => [
-    name,
-    fmt(target.best.requestsPerSecond),
-    ms(target.best.p50),
-    ms(target.best.p99),
-    cpu(target) === null ? "-" : cpu(target).toFixed(0),
-    errors(target),
-  ];
-  const ratioRow = (name, a, b) => [
-    name,
-    ratio(a.best.requestsPerSecond, b.best.requestsPerSecond),
-    ratio(a.best.p50, b.best.p50),
-    ratio(a.best.p99, b.best.p99),
-    cpu(a) === null || cpu(b) === null ? "-" : ratio(cpu(a), cpu(b)),
-    "",
-  ];
+  const cpu = (/** @type {Summary} */ target) => target.best.serverCpuMicrosPerRequest ?? null;
+  const row = (/** @type {string} */ name, /** @type {Summary} */ target) => {
+    const perRequest = cpu(target);
+    return [
+      name,
+      fmt(target.best.requestsPerSecond),
+      ms(target.best.p50),
+      ms(target.best.p99),
+      perRequest === null ? "-" : perRequest.toFixed(0),
+      errors(target),
+    ];
+  };
+  const ratioRow = (/** @type {string} */ name, /** @type {Summary} */ a, /** @type {Summary} */ b) => {
+    const [cpuA, cpuB] = [cpu(a), cpu(b)];
+    return [
+      name,
+      ratio(a.best.requestsPerSecond, b.best.requestsPerSecond),
+      ratio(a.best.p50, b.best.p50),
+      ratio(a.best.p99, b.best.p99),
+      cpuA === null || cpuB === null ? "-" : ratio(cpuA, cpuB),
+      "",
+    ];
+  };
   console.log(
     `\nPOST /oauth/token over loopback, ${run.connections} keep-alive connections; best of ${run.rounds} alternating ${run.slice} s rounds after ${run.warmup} s warm-up; errors over all rounds`,
   );
@@ -504,7 +586,7 @@ function printHttpTable(http, run) {
   );
   if (prolong.totals.non200 + prolong.totals.connectionErrors + prolong.totals.timeouts > 0)
     console.log("warning: some refreshes failed, so the prolong row measures more than the refresh path");
-  const rounds = (r) => r.rounds.map((x) => fmt(x.requestsPerSecond)).join(", ");
+  const rounds = (/** @type {Summary} */ r) => r.rounds.map((x) => fmt(x.requestsPerSecond)).join(", ");
   console.log(
     `req/s per round: bare ${rounds(bare)}; fastify ${rounds(fastify)}; prolong ${rounds(prolong)}`,
   );
@@ -513,22 +595,26 @@ function printHttpTable(http, run) {
   );
 }
 
+/** @param {InProcessFigures} r */
 function printPhaseTable(r) {
-  const us = (n) => n.toFixed(1);
+  const us = (/** @type {number} */ n) => n.toFixed(1);
+  /** @type {Record<keyof InProcessFigures["phases"], string>} */
   const names = {
     open: "open presented token (RefreshTokenCodec.open)",
     next: "derive successor (RefreshTokenCodec.next)",
     rotate: "store rotate",
     sign: "claims + signAccessToken",
   };
-  const p50s = Object.keys(names).reduce((sum, key) => sum + r.phases[key].p50, 0);
+  /** @type {[keyof InProcessFigures["phases"], string][]} */
+  const phases = /** @type {any} */ (Object.entries(names));
+  const p50s = phases.reduce((sum, [key]) => sum + r.phases[key].p50, 0);
   console.log(
     `\nin-process refresh cost, ${fmt(r.refreshesPerPhase)} refreshes each over ${fmt(r.sessions)} SQLite sessions, ${r.rounds} interleaved rounds`,
   );
   table(
     ["phase", "p50 µs", "best-round mean µs", "share of p50s"],
     [
-      ...Object.entries(names).map(([key, label]) => [
+      ...phases.map(([key, label]) => [
         label,
         us(r.phases[key].p50),
         us(r.phases[key].bestRoundMean),
@@ -544,6 +630,5 @@ function printPhaseTable(r) {
 }
 
 // Last, so every declaration above is initialised whichever role this process plays.
-const role = process.argv[2] === "--role" ? process.argv[3] : "main";
-if (role === "fastify") await runFastifyServer(Number(process.argv[4] ?? 0));
+if (OPTIONS.role === "fastify") await runFastifyServer(OPTIONS.fastifyWork);
 else await main();

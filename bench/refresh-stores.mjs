@@ -14,7 +14,7 @@
 // are ratios within one run on one machine; nothing here is asserted, and it never runs
 // inside `npm test`.
 //
-// Per store: a fresh store (`prolong migrate` first), filled in bulk (store-targets.mjs)
+// Per store: a fresh store (`prolong migrate` first), filled through its own operations (store-targets.mjs)
 // with native sessions whose refresh tokens the bench mints with the store's own
 // refresh-token secret; the store's rotate ceiling on those sessions, which moves their
 // tokens on as the engine would; then `prolong serve` on the store, and slices of load
@@ -26,6 +26,7 @@ import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
+import { benchOptions } from "./lib/args.mjs";
 import { cleanupOnExit } from "./lib/cleanup.mjs";
 import { livePopulation, sessionIdOf, visitingOrder } from "./lib/live-sessions.mjs";
 import {
@@ -41,6 +42,18 @@ import { clearProgress, fmt, printTable, progress, writeResults } from "./lib/re
 import { measureRotations } from "./lib/rotate-ceiling.mjs";
 import { createTarget, fillProgress, STORE_KINDS } from "./lib/store-targets.mjs";
 
+/** @typedef {import("./lib/store-targets.mjs").StoreKind} StoreKind */
+/** @typedef {import("./lib/store-targets.mjs").StoreTarget} StoreTarget */
+/** @typedef {import("./lib/rotate-ceiling.mjs").PlannedRotation} PlannedRotation */
+/** @typedef {import("./lib/rotate-ceiling.mjs").RotationFigures} RotationFigures */
+/** @typedef {import("./lib/load-slices.mjs").RefreshFigures} RefreshFigures */
+/** @typedef {import("@prolong/core").RefreshTokenCodec} RefreshTokenCodec */
+/** @typedef {{ idleTimeout: number, absoluteLifetime: number | null, graceWindow: number }} Profile */
+/** @typedef {ReturnType<typeof parseOptions>} Options */
+/** @typedef {{ best: RefreshFigures, rounds: RefreshFigures[], failed: number }} Measured */
+/** @typedef {Awaited<ReturnType<typeof benchStore>>} StoreResult */
+
+/** @type {Record<StoreKind, string>} */
 const LABELS = { sqlite: "SQLite", postgres: "PostgreSQL", redis: "Redis" };
 const CLIENT = "native";
 // High enough that the limiter never answers: this measures the refresh path.
@@ -50,46 +63,35 @@ const RATE_LIMITS = {
   refreshPerSession: { max: 1_000_000, windowSeconds: 60 },
 };
 
-const argument = (name) => {
-  const at = process.argv.indexOf(name);
-  return at > 0 ? process.argv[at + 1] : undefined;
-};
-
 function parseOptions() {
-  const quick = process.argv.includes("--quick");
-  const number = (name, normal, short, min, max) => {
-    const value = Number(argument(name) ?? (quick ? short : normal));
-    if (!(Number.isFinite(value) && value >= min && value <= max))
-      throw new Error(`${name}: a number from ${min} to ${max}`);
-    return value;
-  };
-  const stores = (argument("--stores") ?? STORE_KINDS.join(",")).split(",").map((s) => s.trim());
-  for (const kind of stores)
-    if (!STORE_KINDS.includes(kind))
-      throw new Error(`--stores: unknown store "${kind}"; the stores are ${STORE_KINDS.join(", ")}`);
-  return {
-    stores,
-    sessions: Math.round(number("--sessions", 10_000, 10_000, 1_000, 2_000_000)),
-    duration: number("--duration", 10, 2, 1, 300),
-    rounds: Math.round(number("--rounds", 2, 1, 1, 20)),
-    warmup: number("--warmup", 2, 1, 0, 60),
-    connections: Math.round(number("--connections", 16, 16, 1, 1024)),
-    count: Math.round(number("--count", 10_000, 2_000, 100, 10_000_000)),
-    maxSeconds: number("--max-seconds", 5, 2, 0.1, 600),
-    quick,
-  };
+  return benchOptions({
+    stores: { type: "list", default: STORE_KINDS, choices: STORE_KINDS },
+    sessions: { type: "number", default: 10_000, integer: true, min: 1_000, max: 2_000_000 },
+    duration: { type: "number", default: 10, quick: 2, min: 1, max: 300 },
+    rounds: { type: "number", default: 2, quick: 1, integer: true, min: 1, max: 20 },
+    warmup: { type: "number", default: 2, quick: 1, min: 0, max: 60 },
+    connections: { type: "number", default: 16, integer: true, min: 1, max: 1024 },
+    count: { type: "number", default: 10_000, quick: 2_000, integer: true, min: 100, max: 10_000_000 },
+    maxSeconds: { type: "number", default: 5, quick: 2, min: 0.1, max: 600 },
+  });
 }
 
 /**
  * Fills a fresh store of `kind` with native sessions and returns their refresh tokens:
  * minted with the store's refresh-token secret (claimed here first, as the server's
  * engine claims it at start and then finds this one), so the server accepts them.
+ * @param {StoreTarget} target
+ * @param {import("@prolong/core").Store} store
+ * @param {number} sessions
+ * @param {Profile} profile
  */
 async function seed(target, store, sessions, profile) {
   const { RefreshTokenCodec, cryptoRandom } = await import("@prolong/core");
   const secret = await store.keys.claimSecret("refresh-token-mac", randomBytes(32).toString("base64url"));
   const codec = RefreshTokenCodec.create(Buffer.from(secret, "base64url"));
+  /** @type {string[]} */
   const tokens = new Array(sessions);
+  /** @type {string[]} */
   const hashes = new Array(sessions);
   for (let i = 0; i < sessions; i++) {
     const token = codec.issue(sessionIdOf(i), cryptoRandom);
@@ -100,7 +102,12 @@ async function seed(target, store, sessions, profile) {
     now: Date.now(),
     clientId: CLIENT,
     profile,
-    tokenAt: (i) => ({ generation: 0, currentHash: hashes[i], previousHash: null, rotatedAt: null }),
+    tokenAt: (i) => ({
+      generation: 0,
+      currentHash: /** @type {string} */ (hashes[i]),
+      previousHash: null,
+      rotatedAt: null,
+    }),
   });
   await target.fill(population, fillProgress(`${LABELS[target.kind]}: filling`));
   const stored = await target.count();
@@ -113,12 +120,20 @@ async function seed(target, store, sessions, profile) {
  * The next `count` rotations of the seeded sessions, each as the engine would make it:
  * the presented token opened, its successor derived; once rotated, the session's token
  * becomes the successor, so the HTTP load that follows presents current tokens.
+ * @param {number} count
+ * @param {string[]} tokens
+ * @param {RefreshTokenCodec} codec
+ * @param {Profile} profile
+ * @param {() => number} next
  */
 function planRotations(count, tokens, codec, profile, next) {
+  /** @type {PlannedRotation[]} */
   const plan = [];
   for (let k = 0; k < Math.min(count, tokens.length); k++) {
     const i = next();
-    const presented = codec.open(tokens[i]);
+    const presented = codec.open(tokens[i] ?? "");
+    if (presented === null)
+      throw new Error(`the refresh token of session ${i} does not open with the store's secret`);
     const successor = codec.next(presented);
     plan.push({
       request: {
@@ -139,7 +154,14 @@ function planRotations(count, tokens, codec, profile, next) {
   return plan;
 }
 
-/** One store: seed, its rotate ceiling, then `prolong serve` on it under load beside the bare server. */
+/**
+ * One store: seed, its rotate ceiling, then `prolong serve` on it under load beside the bare server.
+ * @param {StoreKind} kind
+ * @param {{ dir: string, servers: import("./lib/store-targets.mjs").DatabaseServers, options: Options,
+ *   children: import("./lib/refresh-load.mjs").Children, cleanup: import("./lib/cleanup.mjs").Cleanup,
+ *   bareLoad: { run: (phase: string, seconds: number) => Promise<RefreshFigures> },
+ *   bareChild: import("node:child_process").ChildProcess }} context
+ */
 async function benchStore(kind, context) {
   const { dir, servers, options, children, cleanup, bareLoad, bareChild } = context;
   const { nativeProfile } = await import("@prolong/core");
@@ -151,18 +173,23 @@ async function benchStore(kind, context) {
 
   const store = await target.open();
   const durability = target.durabilities[0];
+  if (!durability) throw new Error(`${label}: no durability setting to run it with`);
+  /** @type {{ codec: RefreshTokenCodec, tokens: string[] }} */
   let seeded;
+  /** @type {Record<1 | 16, RotationFigures>} */
   let ceiling;
   try {
     seeded = await seed(target, store, options.sessions, nativeProfile);
     // After filling, which may run with durability off; the ceiling and the server run with it.
     await durability.apply();
     const next = visitingOrder(options.sessions);
-    const plan = (count) => planRotations(count, seeded.tokens, seeded.codec, nativeProfile, next);
+    const plan = (/** @type {number} */ count) =>
+      planRotations(count, seeded.tokens, seeded.codec, nativeProfile, next);
     await measureRotations(store, plan(Math.min(1000, options.count)), { concurrency: 16, maxSeconds: 2 });
-    ceiling = {};
-    for (const concurrency of [1, 16]) {
-      ceiling[concurrency] = await measureRotations(store, plan(options.count), {
+    /** @type {Partial<Record<1 | 16, RotationFigures>>} */
+    const measured = {};
+    for (const concurrency of /** @type {const} */ ([1, 16])) {
+      const figures = await measureRotations(store, plan(options.count), {
         concurrency,
         maxSeconds: options.maxSeconds,
         databaseCpuSeconds: target.databaseCpuSeconds,
@@ -170,10 +197,15 @@ async function benchStore(kind, context) {
           progress(`${label}: store rotate ceiling, ${concurrency} in flight, ${fmt(done)}/${fmt(total)}`),
       });
       progress(
-        `${label}: store rotate ceiling, ${concurrency} in flight: ${fmt(ceiling[concurrency].rotationsPerSecond)} rotations/s`,
+        `${label}: store rotate ceiling, ${concurrency} in flight: ${fmt(figures.rotationsPerSecond)} rotations/s`,
         true,
       );
+      measured[concurrency] = figures;
     }
+    ceiling = {
+      1: /** @type {RotationFigures} */ (measured[1]),
+      16: /** @type {RotationFigures} */ (measured[16]),
+    };
   } finally {
     await store.close();
   }
@@ -190,10 +222,13 @@ async function benchStore(kind, context) {
     options.connections,
     children,
   );
+  /** @type {[Target, Target]} */
   const targets = [
     { name: "bare", load: bareLoad, pid: bareChild.pid, database: () => null, rounds: [] },
     { name: "prolong", load, pid: server.child.pid, database: target.databaseCpuSeconds, rounds: [] },
   ];
+  /** @typedef {{ name: string, load: { run: (phase: string, seconds: number) => Promise<RefreshFigures> },
+   *   pid: number | undefined, database: () => number | null, rounds: RefreshFigures[] }} Target */
   try {
     if (options.warmup > 0) for (const t of targets) await t.load.run(`${label} warm-up`, options.warmup);
     const slice = options.duration / options.rounds;
@@ -203,10 +238,12 @@ async function benchStore(kind, context) {
         const before = { server: cpuSeconds(t.pid), database: t.database() };
         const figures = await t.load.run(`${label}, round ${round}/${options.rounds}`, slice);
         const after = { server: cpuSeconds(t.pid), database: t.database() };
-        const perRequest = (key) =>
-          before[key] === null || after[key] === null || figures.requests === 0
+        const perRequest = (/** @type {"server" | "database"} */ key) => {
+          const [from, to] = [before[key], after[key]];
+          return from === null || to === null || figures.requests === 0
             ? null
-            : ((after[key] - before[key]) * 1e6) / figures.requests;
+            : ((to - from) * 1e6) / figures.requests;
+        };
         figures.serverCpuMicrosPerRequest = perRequest("server");
         figures.databaseCpuMicrosPerRequest = perRequest("database");
         t.rounds.push(figures);
@@ -217,8 +254,9 @@ async function benchStore(kind, context) {
   }
   await target.drop();
   // Interference only slows a round down: each target keeps its best.
-  const best = (rounds) => rounds.reduce((a, b) => (b.requestsPerSecond > a.requestsPerSecond ? b : a));
-  const failed = (rounds) =>
+  const best = (/** @type {RefreshFigures[]} */ rounds) =>
+    rounds.reduce((a, b) => (b.requestsPerSecond > a.requestsPerSecond ? b : a));
+  const failed = (/** @type {RefreshFigures[]} */ rounds) =>
     rounds.reduce((sum, r) => sum + r.non200 + r.connectionErrors + r.timeouts + r.brokenChains, 0);
   const [bare, prolong] = targets;
   return {
@@ -236,8 +274,9 @@ async function benchStore(kind, context) {
 async function main() {
   const options = parseOptions();
   const perStore =
-    60 + options.sessions / 5_000 + 2 * options.maxSeconds + 2 * (options.warmup + options.duration);
+    60 + options.sessions / 1_000 + 2 * options.maxSeconds + 2 * (options.warmup + options.duration);
   const cleanup = cleanupOnExit((120 + options.stores.length * perStore * 3) * 1000);
+  /** @type {import("./lib/refresh-load.mjs").Children} */
   const children = new Set();
   const dir = mkdtempSync(join(tmpdir(), "prolong-bench-refresh-stores-"));
   cleanup.add(() => rmSync(dir, { recursive: true, force: true }));
@@ -277,7 +316,7 @@ async function main() {
     report(results, options);
   } catch (error) {
     clearProgress();
-    if (!cleanup.interrupted) console.error(`bench: ${error.stack ?? error.message}`);
+    if (!cleanup.interrupted) console.error(`bench: ${/** @type {Error} */ (error).stack ?? error}`);
     process.exitCode = 1;
   } finally {
     await cleanup.run();
@@ -285,12 +324,19 @@ async function main() {
   process.exit();
 }
 
+/**
+ * @param {StoreResult[]} results
+ * @param {Options} options
+ */
 function report(results, options) {
-  const ms = (n) => n.toFixed(2);
-  const us = (n) => (n === null ? "-" : n < 100 ? n.toFixed(1) : fmt(n));
-  const perCore = (r) => {
-    const cpu = r.serverCpuMicrosPerRequest + (r.databaseCpuMicrosPerRequest ?? 0);
-    return r.serverCpuMicrosPerRequest === null ? null : 1e6 / cpu;
+  const ms = (/** @type {number} */ n) => n.toFixed(2);
+  const us = (/** @type {number | null | undefined} */ n) =>
+    n === null || n === undefined ? "-" : n < 100 ? n.toFixed(1) : fmt(n);
+  const perCore = (/** @type {RefreshFigures} */ r) => {
+    const server = r.serverCpuMicrosPerRequest;
+    return server === null || server === undefined
+      ? null
+      : 1e6 / (server + (r.databaseCpuMicrosPerRequest ?? 0));
   };
   const slice = options.duration / options.rounds;
   console.log(
@@ -299,6 +345,7 @@ function report(results, options) {
   const lines = [];
   for (const r of results) {
     const p = r.prolong.best;
+    const cores = perCore(p);
     lines.push([
       `prolong on ${r.label} (${r.durability})`,
       fmt(p.requestsPerSecond),
@@ -306,7 +353,7 @@ function report(results, options) {
       ms(p.p99),
       us(p.serverCpuMicrosPerRequest),
       us(p.databaseCpuMicrosPerRequest),
-      perCore(p) === null ? "-" : fmt(perCore(p)),
+      cores === null ? "-" : fmt(cores),
       fmt(r.prolong.failed),
     ]);
     const b = r.bare.best;
@@ -341,7 +388,7 @@ function report(results, options) {
   console.log(
     `\nthe same, beside each store's own rotate ceiling (store.sessions.rotate from this process, no HTTP), this run`,
   );
-  const ratio = (a, b) => `${(a / b).toFixed(2)}x`;
+  const ratio = (/** @type {number} */ a, /** @type {number} */ b) => `${(a / b).toFixed(2)}x`;
   printTable(
     [
       "store",
@@ -420,9 +467,11 @@ function report(results, options) {
         title: `Refreshes per CPU-second by store, ${sessionsLabel}`,
         unit: "req/s",
         note: "1e6 / (prolong's CPU µs + the database server's CPU µs) per refresh; the load generator not counted",
-        bars: rows
-          .filter((r) => r.prolongPerCpuSecond !== null)
-          .map((r) => ({ label: r.label, value: Math.round(r.prolongPerCpuSecond) })),
+        bars: rows.flatMap((r) =>
+          r.prolongPerCpuSecond === null
+            ? []
+            : [{ label: r.label, value: Math.round(r.prolongPerCpuSecond) }],
+        ),
       },
     ],
   });

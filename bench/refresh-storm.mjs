@@ -37,20 +37,20 @@
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { availableParallelism, cpus, tmpdir } from "node:os";
 import { join } from "node:path";
+import { benchOptions } from "./lib/args.mjs";
 import { freePort } from "./lib/refresh-load.mjs";
 import { clearProgress, fmt, printTable, progress, writeResults } from "./lib/report.mjs";
 import { metricValues, percentile, startProlong, stopEverythingNow } from "./lib/servers.mjs";
 
-const argv = process.argv.slice(2);
-const option = (name, fallback) => {
-  const at = argv.indexOf(name);
-  return at >= 0 ? Number(argv[at + 1]) : fallback;
-};
-const QUICK = argv.includes("--quick");
-const SESSIONS = option("--sessions", QUICK ? 1_000 : 10_000);
+const options = benchOptions({
+  sessions: { type: "number", default: 10_000, quick: 1_000, integer: true, min: 1, max: 1_000_000 },
+  connections: { type: "number", default: 64, integer: true, min: 1, max: 4096 },
+  shortTtl: { type: "number", default: 120, integer: true, min: 1, max: 86_400 },
+});
+const SESSIONS = options.sessions;
 const USERS = Math.max(1, Math.floor(SESSIONS / 10));
-const CONNECTIONS = option("--connections", 64);
-const SHORT_TTL = option("--short-ttl", 120);
+const CONNECTIONS = options.connections;
+const SHORT_TTL = options.shortTtl;
 /** Seconds from sign-in to the first renewal due, once the clients' clock has jumped. */
 const LEAD_IN = 20;
 /** How long after the last renewal due the bench waits for stragglers (retries). */
@@ -60,10 +60,16 @@ const BUCKET_MS = 100;
 const SDK_LEAD = 30;
 const SDK_JITTER = 10;
 
-if (!(Number.isInteger(SESSIONS) && SESSIONS > 0)) throw new Error("--sessions: a whole number");
-if (!(Number.isInteger(CONNECTIONS) && CONNECTIONS > 0)) throw new Error("--connections: a whole number");
-if (!(Number.isInteger(SHORT_TTL) && SHORT_TTL > 0)) throw new Error("--short-ttl: whole seconds");
+/** @typedef {{ ttl: number, jitter: number | undefined, profile: string, jitterName: string }} Setup */
+/** @typedef {{ exp: number, iat: number, rfa: number }} Claims */
+/**
+ * One request of the driver: which client, when the SDK asked, when it went on the wire,
+ * when its answer was read (performance.now() ms), and its status or what went wrong.
+ * @typedef {{ client: number, asked: number, sent: number, answered: number, status: number,
+ *   error: string | null }} DriverRecord
+ */
 
+/** @type {Setup[]} */
 const SETUPS = [
   { ttl: 300, jitter: undefined },
   { ttl: 300, jitter: 0 },
@@ -99,16 +105,22 @@ const { SessionEngine, defaultPolicy } = await import("@prolong/core");
 const { openSqliteStore } = await import("@prolong/store-sqlite");
 const { createSessionClient, memoryStorage } = await import("@prolong/client");
 
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+const sleep = (/** @type {number} */ ms) => new Promise((resolve) => setTimeout(resolve, ms));
+/** @type {(token: string) => Claims} */
 const claimsOf = (token) => JSON.parse(Buffer.from(token.split(".")[1] ?? "", "base64url").toString());
 
 /**
  * Native sessions made with the server's engine at one frozen instant; returns, for each,
  * the token answer the login endpoint would have sent (RFC 6749 §5.1, docs/protocol.md).
+ * @param {string} path
+ * @param {string} issuer
+ * @param {number} ttl
  */
 async function seedSessions(path, issuer, ttl) {
   const policy = defaultPolicy();
-  policy.profiles.native.accessTokenTtl = ttl;
+  const native = policy.profiles.native;
+  if (!native) throw new Error("the default policy has no native profile");
+  native.accessTokenTtl = ttl;
   const store = openSqliteStore({ path });
   const issuedAt = Date.now();
   try {
@@ -137,39 +149,50 @@ async function seedSessions(path, issuer, ttl) {
 /**
  * The load driver: `send` is a fetch that waits for one of `size` slots (giving up if the
  * caller's signal aborts meanwhile), reads the whole answer, and records each request.
+ * @param {number} size
  */
 function createDriver(size) {
   let busy = 0;
+  /** @type {{ go: () => void }[]} */
   const waiting = [];
+  /** @type {DriverRecord[]} */
   const records = [];
   const release = () => {
     busy--;
     const next = waiting.shift();
     if (next) next.go();
   };
-  const acquire = (signal) =>
-    new Promise((resolve, reject) => {
-      if (signal?.aborted) return reject(signal.reason);
-      if (busy < size) {
-        busy++;
-        return resolve();
-      }
-      const entry = {
-        go: () => {
-          signal?.removeEventListener("abort", onAbort);
+  const acquire = (/** @type {AbortSignal | null | undefined} */ signal) =>
+    /** @type {Promise<void>} */ (
+      new Promise((resolve, reject) => {
+        if (signal?.aborted) return reject(signal.reason);
+        if (busy < size) {
           busy++;
-          resolve();
-        },
-      };
-      const onAbort = () => {
-        const at = waiting.indexOf(entry);
-        if (at >= 0) waiting.splice(at, 1);
-        reject(signal.reason);
-      };
-      signal?.addEventListener("abort", onAbort, { once: true });
-      waiting.push(entry);
-    });
+          return resolve();
+        }
+        const entry = {
+          go: () => {
+            signal?.removeEventListener("abort", onAbort);
+            busy++;
+            resolve();
+          },
+        };
+        const onAbort = () => {
+          const at = waiting.indexOf(entry);
+          if (at >= 0) waiting.splice(at, 1);
+          reject(signal?.reason);
+        };
+        signal?.addEventListener("abort", onAbort, { once: true });
+        waiting.push(entry);
+      })
+    );
+  /**
+   * @param {string} url
+   * @param {RequestInit | undefined} init
+   * @param {number} client
+   */
   async function send(url, init, client) {
+    /** @type {DriverRecord} */
     const record = { client, asked: performance.now(), sent: 0, answered: 0, status: 0, error: null };
     records.push(record);
     try {
@@ -188,7 +211,10 @@ function createDriver(size) {
       return new Response(text, { status: response.status, headers: response.headers });
     } catch (error) {
       record.answered = performance.now();
-      record.error = error?.name === "AbortError" ? "timed out on the wire" : "network error";
+      record.error =
+        /** @type {{ name?: string } | null} */ (error)?.name === "AbortError"
+          ? "timed out on the wire"
+          : "network error";
       throw error;
     } finally {
       release();
@@ -197,7 +223,11 @@ function createDriver(size) {
   return { send, records, inFlight: () => busy, queued: () => waiting.length };
 }
 
-/** One setup: seed, serve, sign every client in, jump their clock, let them renew, count. */
+/**
+ * One setup: seed, serve, sign every client in, jump their clock, let them renew, count.
+ * @param {Setup} setup
+ * @param {number} index
+ */
 async function runSetup(setup, index) {
   const label = `${setup.profile}, ${setup.jitterName}`;
   const port = await freePort();
@@ -218,6 +248,7 @@ async function runSetup(setup, index) {
     port,
     args: ["--config", configFile],
   });
+  /** @type {import("@prolong/client").SessionClient[]} */
   const clients = [];
   try {
     const metadataUrl = `${issuer}/.well-known/oauth-authorization-server`;
@@ -229,10 +260,11 @@ async function runSetup(setup, index) {
     const driver = createDriver(CONNECTIONS);
     let shift = 0;
     const now = () => Date.now() + shift;
-    const json = (text) =>
+    const json = (/** @type {string} */ text) =>
       new Response(text, { status: 200, headers: { "content-type": "application/json" } });
     const signedIn = new Array(SESSIONS).fill(0);
     const firstRenewal = new Array(SESSIONS).fill(0);
+    /** @type {Record<string, number>} */
     const signedOut = {};
     let renewed = 0;
     let ended = 0;
@@ -277,14 +309,14 @@ async function runSetup(setup, index) {
     // When the SDK will renew (client.ts): at rfa, or `lead` before exp if earlier, less
     // the client's jitter, never before half-life. The earliest any client can be due
     // decides the jump.
-    const claims = claimsOf(answers[0].access_token);
+    const claims = claimsOf(answers[0]?.access_token ?? "");
     const jitterMax = setup.jitter ?? SDK_JITTER;
-    const renewAt = (jitter) =>
+    const renewAt = (/** @type {number} */ jitter) =>
       Math.max(
         Math.min(claims.exp - SDK_LEAD, claims.rfa) - jitter,
         claims.iat + (claims.exp - claims.iat) / 2,
       ) - claims.iat;
-    const due = [renewAt(jitterMax), renewAt(0)];
+    const due = /** @type {const} */ ([renewAt(jitterMax), renewAt(0)]);
     shift = Math.max(0, (due[0] - LEAD_IN) * 1000);
     const shiftedAt = performance.now();
     const deadline = shiftedAt + (LEAD_IN + (due[1] - due[0]) + SETTLE_SECONDS) * 1000;
@@ -303,6 +335,7 @@ async function runSetup(setup, index) {
     const waitedSeconds = (performance.now() - shiftedAt) / 1000;
     for (const client of clients) client.stop();
     const outcomesAfter = await metricValues(server.url, "prolong_refreshes_total");
+    /** @type {Record<string, number>} */
     const outcomes = {};
     for (const [labels, value] of Object.entries(outcomesAfter)) {
       const name = /outcome="([^"]+)"/.exec(labels)?.[1] ?? labels;
@@ -322,7 +355,7 @@ async function runSetup(setup, index) {
       firstRenewal,
       signInSpreadMs: signInLast - signInFirst,
       // Seconds since the tokens were issued, on the clients' (jumped) clock.
-      clientSeconds: (t) => (t - signInFirst + shift) / 1000,
+      clientSeconds: (/** @type {number} */ t) => (t - signInFirst + shift) / 1000,
       due,
       shiftSeconds: shift / 1000,
       waitedSeconds,
@@ -334,17 +367,27 @@ async function runSetup(setup, index) {
   }
 }
 
-/** The figures of one setup from the driver's records. */
+/**
+ * The figures of one setup from the driver's records.
+ * @param {{ setup: Setup, label: string, records: DriverRecord[], renewed: number,
+ *   signedOut: Record<string, number>, errors: number, outcomes: Record<string, number>,
+ *   seedSeconds: number, firstRenewal: number[], signInSpreadMs: number,
+ *   clientSeconds: (t: number) => number, due: readonly [number, number], shiftSeconds: number,
+ *   waitedSeconds: number, claims: Claims }} run
+ */
 function summarise(run) {
   const { records } = run;
+  /** @type {Record<string, number>} */
   const statuses = {};
+  /** @type {Record<string, number>} */
   const failures = {};
   for (const r of records) {
     if (r.error) failures[r.error] = (failures[r.error] ?? 0) + 1;
     else statuses[r.status] = (statuses[r.status] ?? 0) + 1;
   }
-  const bucketOf = (t) => Math.floor((run.clientSeconds(t) * 1000) / BUCKET_MS);
-  const count = (times) => {
+  const bucketOf = (/** @type {number} */ t) => Math.floor((run.clientSeconds(t) * 1000) / BUCKET_MS);
+  const count = (/** @type {number[]} */ times) => {
+    /** @type {Map<number, number>} */
     const buckets = new Map();
     for (const t of times) buckets.set(bucketOf(t), (buckets.get(bucketOf(t)) ?? 0) + 1);
     return buckets;
@@ -360,14 +403,18 @@ function summarise(run) {
   const ok = records.filter((r) => r.status === 200);
   const latency = ok.map((r) => r.answered - r.asked).sort((a, b) => a - b);
   const wire = ok.map((r) => r.answered - r.sent).sort((a, b) => a - b);
+  /** @type {Map<number, number>} */
   const perClient = new Map();
   for (const r of records) perClient.set(r.client, (perClient.get(r.client) ?? 0) + 1);
   // Per client, from its first request to its first new token: retries included.
+  /** @type {Map<number, number>} */
   const firstAsked = new Map();
   for (const r of records) if (!firstAsked.has(r.client)) firstAsked.set(r.client, r.asked);
   const renewal = [...firstAsked]
-    .filter(([client]) => run.firstRenewal[client] > 0)
-    .map(([client, asked]) => run.firstRenewal[client] - asked)
+    .flatMap(([client, asked]) => {
+      const renewedAt = run.firstRenewal[client] ?? 0;
+      return renewedAt > 0 ? [renewedAt - asked] : [];
+    })
     .sort((a, b) => a - b);
   const askedTimes = records.map((r) => r.asked);
   const answeredTimes = ok.map((r) => r.answered);
@@ -411,11 +458,12 @@ function summarise(run) {
 }
 
 try {
+  /** @type {ReturnType<typeof summarise>[]} */
   const rows = [];
   for (const [index, setup] of SETUPS.entries()) rows.push(await runSetup(setup, index));
   clearProgress();
 
-  const ms = (n) => (n === null || Number.isNaN(n) ? "-" : n.toFixed(0));
+  const ms = (/** @type {number | null} */ n) => (n === null || Number.isNaN(n) ? "-" : n.toFixed(0));
   console.log(
     `\n${fmt(SESSIONS)} native sessions, tokens issued in one instant, one SessionClient each, ${CONNECTIONS} connections to one prolong serve (SQLite, default rate limits)`,
   );
@@ -499,7 +547,7 @@ try {
     const ordered = [...buckets].sort((a, b) => a - b);
     return {
       id: `refresh-storm-timeline-${ttl}s`,
-      title: `Refresh requests sent per 100 ms, ${series[0].profile}, ${fmt(SESSIONS)} sessions`,
+      title: `Refresh requests sent per 100 ms, ${series[0]?.profile}, ${fmt(SESSIONS)} sessions`,
       unit: "requests per 100 ms",
       note: "label: seconds after the tokens were issued, on the clients' clock",
       bars: series.flatMap((r) =>
@@ -541,7 +589,7 @@ try {
   });
 } catch (error) {
   clearProgress();
-  console.error(`bench: ${error.stack ?? error.message}`);
+  console.error(`bench: ${/** @type {Error} */ (error).stack ?? error}`);
   process.exitCode = 1;
 } finally {
   cleanUp();

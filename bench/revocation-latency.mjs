@@ -28,19 +28,32 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { availableParallelism, cpus, tmpdir } from "node:os";
 import { join } from "node:path";
+import { benchOptions } from "./lib/args.mjs";
 import { startPostgres, startRedis } from "./lib/database-servers.mjs";
 import { clearProgress, fmt, printTable, progress, writeResults } from "./lib/report.mjs";
 import { percentile, runProlong, startProlong, stopEverythingNow } from "./lib/servers.mjs";
 
-const argv = process.argv.slice(2);
-const option = (name, fallback) => {
-  const at = argv.indexOf(name);
-  return at >= 0 ? argv[at + 1] : fallback;
-};
-const QUICK = argv.includes("--quick");
-const REVOCATIONS = Number(option("--revocations", QUICK ? 100 : 1000));
-const GAP_MS = Number(option("--gap", 50));
-const STORES = option("--stores", "sqlite,postgres,redis").split(",");
+/** @typedef {import("@prolong/verify").Verifier} Verifier */
+/** @typedef {import("@prolong/verify").RevocationFeed} RevocationFeed */
+/** @typedef {import("@prolong/verify").VerifyResult} VerifyResult */
+/** @typedef {import("./lib/servers.mjs").ProlongServer} ProlongServer */
+/** @typedef {Parameters<RevocationFeed["isRevoked"]>[0]} Claims */
+/**
+ * What became of one revocation: refused after `latency` ms, still accepted after
+ * WAIT_MS (`missed`), or a failure on the way.
+ * @typedef {{ latency: number, revokeCall: number } | { missed: true, revokeCall: number }
+ *   | { failed: string }} Outcome
+ */
+
+const STORE_KINDS = /** @type {const} */ (["sqlite", "postgres", "redis"]);
+const options = benchOptions({
+  revocations: { type: "number", default: 1000, quick: 100, integer: true, min: 1, max: 1_000_000 },
+  gap: { type: "number", default: 50, min: 0, max: 60_000 },
+  stores: { type: "list", default: STORE_KINDS, choices: STORE_KINDS },
+});
+const REVOCATIONS = options.revocations;
+const GAP_MS = options.gap;
+const STORES = options.stores;
 /** Revocations started but not yet refused, at most. */
 const MAX_PENDING = 32;
 /** Longest wait for one refusal; a token still accepted then is counted as missed. */
@@ -50,13 +63,7 @@ const ISSUER = "https://auth.bench.test";
 const ADMIN_TOKEN = "bench-admin-token-of-revocation-latency";
 const RESOURCE_SECRET = "bench-resource-secret-of-revocation-latency";
 
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-
-for (const store of STORES)
-  if (!["sqlite", "postgres", "redis"].includes(store))
-    throw new Error(`--stores: unknown store "${store}"; the stores are sqlite, postgres, redis`);
-if (!(Number.isInteger(REVOCATIONS) && REVOCATIONS > 0)) throw new Error("--revocations: a whole number");
-if (!(GAP_MS >= 0)) throw new Error("--gap: milliseconds, zero or more");
+const sleep = (/** @type {number} */ ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 const dir = mkdtempSync(join(tmpdir(), "prolong-bench-revocation-"));
 // Bounded whatever happens: a stuck server or feed never keeps the bench alive.
@@ -78,9 +85,16 @@ process.once("SIGINT", () => {
 
 const { createRevocationFeed, createVerifier } = await import("@prolong/verify");
 
-/** A fresh store of `kind` for one setup, on `server` (PostgreSQL or Redis) when there is one. */
+/**
+ * A fresh store of `kind` for one setup, on `server` (PostgreSQL or Redis) when there is one.
+ * @param {(typeof STORE_KINDS)[number]} kind
+ * @param {{ url: string } | null} server
+ * @param {string} name
+ * @param {string} dir
+ */
 async function freshStore(kind, server, name, dir) {
   if (kind === "sqlite") return `sqlite:${join(dir, `${name}.db`)}`;
+  if (server === null) throw new Error(`${kind}: no database server`);
   if (kind === "redis") return `${server.url}?prefix=${name}:`;
   const spec = `${server.url}?schema=${name}`;
   const migrated = await runProlong(["migrate", "--store", spec]);
@@ -88,14 +102,20 @@ async function freshStore(kind, server, name, dir) {
   return spec;
 }
 
+/** @type {(token: string) => Claims} */
 const claimsOf = (token) => JSON.parse(Buffer.from(token.split(".")[1] ?? "", "base64url").toString());
 
 /**
  * Checks every pending token each millisecond: first `feed.isRevoked` (a map lookup),
  * then the verifier itself, which must refuse it as revoked.
+ * @param {RevocationFeed} feed
+ * @param {Verifier} verifier
  */
 function createWatcher(feed, verifier) {
+  /** @typedef {{ at: number, result: VerifyResult } | null} Seen */
+  /** @type {Set<{ token: string, claims: Claims, resolve: (seen: Seen) => void, deadline: number }>} */
   const pending = new Set();
+  /** @type {ReturnType<typeof setTimeout> | null} */
   let timer = null;
   const tick = () => {
     timer = null;
@@ -112,7 +132,13 @@ function createWatcher(feed, verifier) {
     if (pending.size > 0) timer = setTimeout(tick, 1);
   };
   return {
-    /** Resolves with when the token was seen refused, or null after WAIT_MS. */
+    /**
+     * Resolves with when the token was seen refused, or null after WAIT_MS.
+     * @param {string} token
+     * @param {Claims} claims
+     * @param {number} from
+     * @returns {Promise<Seen>}
+     */
     until(token, claims, from) {
       return new Promise((resolve) => {
         pending.add({ token, claims, resolve, deadline: from + WAIT_MS });
@@ -122,6 +148,12 @@ function createWatcher(feed, verifier) {
   };
 }
 
+/**
+ * @param {string} url
+ * @param {unknown} body
+ * @param {Record<string, string>} [headers]
+ * @returns {Promise<{ status: number, body: any }>}
+ */
 async function postJson(url, body, headers = {}) {
   const response = await fetch(url, {
     method: "POST",
@@ -132,7 +164,14 @@ async function postJson(url, body, headers = {}) {
   return { status: response.status, body: await response.json().catch(() => ({})) };
 }
 
-/** One revocation at `a`, watched through the verifier fed by `c`. */
+/**
+ * One revocation at `a`, watched through the verifier fed by `c`.
+ * @param {ProlongServer} a
+ * @param {Verifier} verifier
+ * @param {ReturnType<typeof createWatcher>} watcher
+ * @param {number} i
+ * @returns {Promise<Outcome>}
+ */
 async function revokeOnce(a, verifier, watcher, i) {
   const started = await postJson(
     `${a.url}/admin/sessions`,
@@ -163,7 +202,12 @@ async function revokeOnce(a, verifier, watcher, i) {
   return { latency: seen.at - returned, revokeCall: returned - asked };
 }
 
-/** Every revocation of one setup, started at random intervals, at most MAX_PENDING at once. */
+/**
+ * Every revocation of one setup, started at random intervals, at most MAX_PENDING at once.
+ * @param {string} label
+ * @param {ProlongServer} a
+ * @param {ProlongServer} c
+ */
 async function measure(label, a, c) {
   const feed = createRevocationFeed({
     url: `${c.url}/revocations/feed`,
@@ -184,15 +228,17 @@ async function measure(label, a, c) {
     // Connections, JIT and the key set warm up on revocations that are not counted.
     for (let i = 0; i < WARMUP; i++) {
       const warm = await revokeOnce(a, verifier, watcher, i);
-      if (warm.failed) throw new Error(`${label}: ${warm.failed}`);
+      if ("failed" in warm) throw new Error(`${label}: ${warm.failed}`);
     }
+    /** @type {Outcome[]} */
     const outcomes = [];
+    /** @type {Set<Promise<void>>} */
     const inFlight = new Set();
     const began = performance.now();
     for (let i = 0; i < REVOCATIONS; i++) {
       while (inFlight.size >= MAX_PENDING) await Promise.race(inFlight);
       const one = revokeOnce(a, verifier, watcher, WARMUP + i)
-        .catch((error) => ({ failed: error.message }))
+        .catch((/** @type {Error} */ error) => ({ failed: error.message }))
         .then((outcome) => {
           outcomes.push(outcome);
           inFlight.delete(one);
@@ -204,20 +250,15 @@ async function measure(label, a, c) {
     }
     await Promise.all(inFlight);
     const seconds = (performance.now() - began) / 1000;
-    const latencies = outcomes
-      .filter((o) => o.latency !== undefined)
-      .map((o) => o.latency)
-      .sort((x, y) => x - y);
-    const calls = outcomes
-      .filter((o) => o.revokeCall !== undefined)
-      .map((o) => o.revokeCall)
-      .sort((x, y) => x - y);
+    const latencies = outcomes.flatMap((o) => ("latency" in o ? [o.latency] : [])).sort((x, y) => x - y);
+    const calls = outcomes.flatMap((o) => ("revokeCall" in o ? [o.revokeCall] : [])).sort((x, y) => x - y);
+    /** @type {Record<string, number>} */
     const failures = {};
-    for (const o of outcomes) if (o.failed) failures[o.failed] = (failures[o.failed] ?? 0) + 1;
+    for (const o of outcomes) if ("failed" in o) failures[o.failed] = (failures[o.failed] ?? 0) + 1;
     return {
       revocations: REVOCATIONS,
       refused: latencies.length,
-      missed: outcomes.filter((o) => o.missed).length,
+      missed: outcomes.filter((o) => "missed" in o).length,
       failures,
       seconds,
       p50: percentile(latencies, 50),
@@ -235,6 +276,7 @@ async function measure(label, a, c) {
 }
 
 const NAMES = { sqlite: "SQLite", postgres: "PostgreSQL", redis: "Redis" };
+/** @type {({ store: string, instances: number, label: string } & Awaited<ReturnType<typeof measure>>)[]} */
 const rows = [];
 const env = { PROLONG_ADMIN_TOKEN: ADMIN_TOKEN, PROLONG_RESOURCE_SECRET: RESOURCE_SECRET };
 try {
@@ -247,11 +289,14 @@ try {
         progress(`${label}: starting`, true);
         const store = await freshStore(kind, server, `bench_${instances}`, dir);
         // One after the other: the first one up makes the keys the others then load.
+        /** @type {ProlongServer[]} */
         const servers = [];
         try {
           for (let i = 0; i < instances; i++)
             servers.push(await startProlong({ store, issuer: ISSUER, env }));
-          const figures = await measure(label, servers[0], servers.at(-1));
+          const [first, last] = [servers[0], servers.at(-1)];
+          if (!first || !last) throw new Error(`${label}: no instance started`);
+          const figures = await measure(label, first, last);
           rows.push({ store: kind, instances, label, ...figures });
         } finally {
           await Promise.all(servers.map((s) => s.stop()));
@@ -263,7 +308,7 @@ try {
   }
   clearProgress();
 
-  const ms = (n) => (Number.isNaN(n) ? "-" : n.toFixed(1));
+  const ms = (/** @type {number} */ n) => (Number.isNaN(n) ? "-" : n.toFixed(1));
   console.log(
     `\nrevoke call returned → verifier refuses the access token; ${fmt(REVOCATIONS)} revocations per setup, ~${GAP_MS} ms apart on average; revoke at the first instance, feed from the last`,
   );
@@ -310,7 +355,7 @@ try {
   });
 } catch (error) {
   clearProgress();
-  console.error(`bench: ${error.message}`);
+  console.error(`bench: ${/** @type {Error} */ (error).message}`);
   process.exitCode = 1;
 } finally {
   stopEverythingNow();

@@ -8,6 +8,7 @@
 import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
+import { benchOptions } from "./lib/args.mjs";
 
 /** In running order; `quick` are the arguments that shorten a bench for --quick. */
 const BENCHES = [
@@ -30,7 +31,12 @@ const BENCHES = [
 /** No bench may keep the run going for ever: one that overruns this is stopped. */
 const LIMIT_MS = 30 * 60 * 1000;
 
-/** Runs `node file ...args` with the terminal shared; resolves with its exit code (or signal). */
+/**
+ * Runs `node file ...args` with the terminal shared; resolves with its exit code (or signal).
+ * @param {string} file
+ * @param {readonly string[]} args
+ * @returns {Promise<number | string>}
+ */
 function run(file, args) {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [file, ...args], { stdio: "inherit" });
@@ -45,7 +51,7 @@ function run(file, args) {
       clearTimeout(timer);
       process.off("SIGINT", stop);
       process.off("SIGTERM", stop);
-      resolve(code ?? signal);
+      resolve(code ?? signal ?? "no exit code");
     });
     child.once("error", (error) => {
       clearTimeout(timer);
@@ -55,13 +61,9 @@ function run(file, args) {
 }
 
 async function main() {
-  const quick = process.argv.includes("--quick");
-  const at = process.argv.indexOf("--only");
-  const only = at > 0 ? new Set(process.argv[at + 1].split(",")) : null;
-  const chosen = BENCHES.filter((bench) => !only || only.has(bench.name));
-  if (only)
-    for (const name of only)
-      if (!BENCHES.some((bench) => bench.name === name)) console.log(`unknown bench "${name}"; ignored`);
+  const names = BENCHES.map((bench) => bench.name);
+  const { quick, only } = benchOptions({ only: { type: "list", default: names, choices: names } });
+  const chosen = BENCHES.filter((bench) => only.includes(bench.name));
   const outcomes = [];
   const started = Date.now();
   for (const [i, bench] of chosen.entries()) {

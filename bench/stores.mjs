@@ -1,7 +1,7 @@
 // Each store's own refresh ceiling and footprint, as the number of live sessions grows:
 // SQLite (a file), PostgreSQL and Redis (real servers on loopback, started as the tests
 // start them, then made durable). For each store and size the bench fills a fresh store
-// with live sessions in bulk (bench/lib/store-targets.mjs says how, per store), checks
+// with live sessions through its own operations (bench/lib/store-targets.mjs), checks
 // the count and rotates a sample through the real store, field by field, then measures
 // `sessions.rotate` at 1 and at 16 in flight under each durability setting, and the
 // bytes each live session takes.
@@ -19,12 +19,32 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
 import { isDeepStrictEqual } from "node:util";
+import { benchOptions } from "./lib/args.mjs";
 import { cleanupOnExit } from "./lib/cleanup.mjs";
 import { livePopulation, sessionIdOf, subjectIdOf, visitingOrder } from "./lib/live-sessions.mjs";
 import { clearProgress, fmt, printTable, progress, writeResults } from "./lib/report.mjs";
 import { measureRotations } from "./lib/rotate-ceiling.mjs";
 import { createTarget, fillProgress, STORE_KINDS } from "./lib/store-targets.mjs";
 
+/** @typedef {import("./lib/store-targets.mjs").StoreKind} StoreKind */
+/** @typedef {import("./lib/store-targets.mjs").Population} Population */
+/** @typedef {import("./lib/rotate-ceiling.mjs").PlannedRotation} PlannedRotation */
+/** @typedef {import("./lib/rotate-ceiling.mjs").RotationFigures} RotationFigures */
+/** @typedef {ReturnType<typeof parseOptions>} Options */
+/** @typedef {RotationFigures & { store: StoreKind, label: string, durability: string, sessions: number }} Row */
+/**
+ * @typedef {object} FootprintRow
+ * @property {StoreKind} store
+ * @property {number} sessions
+ * @property {number} subjects
+ * @property {number} fillSeconds
+ * @property {number} bytesPerSession
+ * @property {number | null} sessionTableBytesPerSession
+ * @property {number | null} subjectTableBytesPerSession
+ * @property {number} [checkedSessions]
+ */
+
+/** @type {Record<StoreKind, string>} */
 const LABELS = { sqlite: "SQLite", postgres: "PostgreSQL", redis: "Redis" };
 /** The web profile's lifetimes (core's policy.ts): 7 days idle, 30 days absolute, 30 s grace. */
 const PROFILE = { idleTimeout: 7 * 86_400, absoluteLifetime: 30 * 86_400, graceWindow: 30 };
@@ -33,41 +53,39 @@ const CONCURRENCIES = [1, 16];
 const SAMPLE = 200;
 
 /** The stand-in for a refresh-token hash (SHA-256, base64url, 43 characters) of session i at generation g. */
-const hashOf = (i, g) => createHash("sha256").update(`token ${i}.${g}`).digest("base64url");
-
-const argument = (name) => {
-  const at = process.argv.indexOf(name);
-  return at > 0 ? process.argv[at + 1] : undefined;
-};
+const hashOf = (/** @type {number} */ i, /** @type {number} */ g) =>
+  createHash("sha256").update(`token ${i}.${g}`).digest("base64url");
 
 /** The command line as options; anything malformed is an error naming it. */
 function parseOptions() {
-  const quick = process.argv.includes("--quick");
-  const list = (name, fallback) => (argument(name) ?? fallback).split(",").map((s) => s.trim());
-  const sizes = list("--sizes", quick ? "10000" : "10000,100000,1000000").map(Number);
-  if (sizes.some((n) => !Number.isInteger(n) || n < 1000 || n > 10_000_000))
-    throw new Error("--sizes: whole numbers from 1000 to 10000000, comma-separated");
-  const stores = list("--stores", STORE_KINDS.join(","));
-  for (const kind of stores)
-    if (!STORE_KINDS.includes(kind))
-      throw new Error(`--stores: unknown store "${kind}"; the stores are ${STORE_KINDS.join(", ")}`);
-  const count = Number(argument("--count") ?? (quick ? 2_000 : 10_000));
-  const maxSeconds = Number(argument("--max-seconds") ?? (quick ? 2 : 5));
-  if (!Number.isInteger(count) || count < 100) throw new Error("--count: a whole number, 100 or more");
-  if (!(maxSeconds > 0 && maxSeconds <= 600)) throw new Error("--max-seconds: more than 0, at most 600");
-  return { sizes, stores, count, maxSeconds, quick };
+  return benchOptions({
+    sizes: {
+      type: "numbers",
+      default: [10_000, 100_000, 1_000_000],
+      quick: [10_000],
+      integer: true,
+      min: 1000,
+      max: 10_000_000,
+    },
+    stores: { type: "list", default: STORE_KINDS, choices: STORE_KINDS },
+    count: { type: "number", default: 10_000, quick: 2_000, integer: true, min: 100, max: 10_000_000 },
+    maxSeconds: { type: "number", default: 5, quick: 2, min: 0.01, max: 600 },
+  });
 }
 
 /**
  * Rotates `SAMPLE` filled sessions, spread over the whole population, through the real
  * store and compares what it answers, every field, with the record that was filled and
- * then rotated: the bulk fill wrote what the store reads.
+ * then rotated: the sessions as created read back unchanged.
+ * @param {import("@prolong/core").Store} store
+ * @param {Population} population
+ * @param {Uint32Array} generations
  */
 async function checkSample(store, population, generations) {
   const n = Math.min(SAMPLE, population.sessions);
   for (let k = 0; k < n; k++) {
     const i = Math.floor((k * population.sessions) / n);
-    const g = generations[i];
+    const g = /** @type {number} */ (generations[i]);
     const now = Date.now();
     const outcome = await store.sessions.rotate({
       sessionId: sessionIdOf(i),
@@ -88,7 +106,10 @@ async function checkSample(store, population, generations) {
         previousHash: hashOf(i, g),
         rotatedAt: now,
         lastActiveAt: now,
-        idleExpiresAt: Math.min(now + PROFILE.idleTimeout * 1000, filled.absoluteExpiresAt),
+        idleExpiresAt: Math.min(
+          now + PROFILE.idleTimeout * 1000,
+          filled.absoluteExpiresAt ?? Number.POSITIVE_INFINITY,
+        ),
       },
       subject: {
         id: subjectIdOf(i % population.subjects),
@@ -112,12 +133,19 @@ async function checkSample(store, population, generations) {
   return n;
 }
 
-/** The next `count` rotations in visiting order, each session at most once. */
+/**
+ * The next `count` rotations in visiting order, each session at most once.
+ * @param {number} count
+ * @param {Population} population
+ * @param {Uint32Array} generations
+ * @param {() => number} next
+ */
 function planRotations(count, population, generations, next) {
+  /** @type {PlannedRotation[]} */
   const plan = [];
   for (let k = 0; k < Math.min(count, population.sessions); k++) {
     const i = next();
-    const g = generations[i];
+    const g = /** @type {number} */ (generations[i]);
     plan.push({
       request: {
         sessionId: sessionIdOf(i),
@@ -137,7 +165,13 @@ function planRotations(count, population, generations, next) {
   return plan;
 }
 
-/** Fills one store of `kind` with `size` sessions, checks it, and measures it under each durability. */
+/**
+ * Fills one store of `kind` with `size` sessions, checks it, and measures it under each durability.
+ * @param {StoreKind} kind
+ * @param {number} size
+ * @param {{ dir: string, servers: import("./lib/store-targets.mjs").DatabaseServers, options: Options,
+ *   cleanup: import("./lib/cleanup.mjs").Cleanup }} context
+ */
 async function benchStore(kind, size, { dir, servers, options, cleanup }) {
   const name = `${kind} ${fmt(size)}`;
   const target = await createTarget(kind, { dir, servers, name: `n${size}` });
@@ -164,13 +198,17 @@ async function benchStore(kind, size, { dir, servers, options, cleanup }) {
   const stored = await target.count();
   if (stored !== size)
     throw new Error(`${name}: ${fmt(stored)} sessions stored after filling, not ${fmt(size)}`);
-  const perSession = (key) => (full[key] === null ? null : (full[key] - empty[key]) / size);
+  const perSession = (/** @type {"sessions" | "subjects"} */ key) => {
+    const [after, before] = [full[key], empty[key]];
+    return after === null || before === null ? null : (after - before) / size;
+  };
+  /** @type {FootprintRow} */
   const footprint = {
     store: kind,
     sessions: size,
     subjects: population.subjects,
     fillSeconds,
-    bytesPerSession: perSession("total"),
+    bytesPerSession: (full.total - empty.total) / size,
     sessionTableBytesPerSession: perSession("sessions"),
     subjectTableBytesPerSession: perSession("subjects"),
   };
@@ -180,6 +218,7 @@ async function benchStore(kind, size, { dir, servers, options, cleanup }) {
   );
 
   const store = await target.open();
+  /** @type {Row[]} */
   const rows = [];
   try {
     const generations = new Uint32Array(size).fill(1);
@@ -224,9 +263,11 @@ async function benchStore(kind, size, { dir, servers, options, cleanup }) {
   return { rows, footprint };
 }
 
+/** @param {StoreKind} kind */
 function describeFill(kind) {
-  if (kind === "sqlite") return "the store's INSERTs, 20 000 rows a transaction";
-  if (kind === "postgres") return "INSERT … SELECT FROM unnest, 5 000 rows a statement, then VACUUM ANALYZE";
+  if (kind === "sqlite") return "the store's ensureSubject and createSession";
+  if (kind === "postgres")
+    return "the store's ensureSubject and createSession, 40 in flight, synchronous_commit off, then VACUUM ANALYZE";
   return "the store's ensureSubject and createSession, 256 in flight, appendfsync no";
 }
 
@@ -249,7 +290,9 @@ async function main() {
           progress,
         )
       : {};
+    /** @type {Row[]} */
     const rows = [];
+    /** @type {FootprintRow[]} */
     const footprints = [];
     for (const size of options.sizes)
       for (const kind of options.stores) {
@@ -261,7 +304,7 @@ async function main() {
     report(rows, footprints, options);
   } catch (error) {
     clearProgress();
-    if (!cleanup.interrupted) console.error(`bench: ${error.stack ?? error.message}`);
+    if (!cleanup.interrupted) console.error(`bench: ${/** @type {Error} */ (error).stack ?? error}`);
     process.exitCode = 1;
   } finally {
     await cleanup.run();
@@ -269,8 +312,13 @@ async function main() {
   process.exit();
 }
 
+/**
+ * @param {Row[]} rows
+ * @param {FootprintRow[]} footprints
+ * @param {Options} options
+ */
 function report(rows, footprints, options) {
-  const us = (n) => (n === null ? "-" : n < 100 ? n.toFixed(1) : fmt(n));
+  const us = (/** @type {number | null} */ n) => (n === null ? "-" : n < 100 ? n.toFixed(1) : fmt(n));
   console.log(
     `\nstore.sessions.rotate from one process, at most ${fmt(options.count)} rotations or ${options.maxSeconds} s per line; every answer "rotated". CPU: this process (the store's client; all of SQLite) and the database server, per rotation`,
   );
@@ -290,7 +338,7 @@ function report(rows, footprints, options) {
   console.log(
     "\nbytes per live session as filled: SQLite file growth (tables by dbstat), PostgreSQL pg_total_relation_size, Redis INFO used_memory growth; subjects' share included (2 sessions a subject)",
   );
-  const bytes = (n) => (n === null ? "-" : fmt(n));
+  const bytes = (/** @type {number | null} */ n) => (n === null ? "-" : fmt(n));
   printTable(
     ["store", "sessions", "fill s", "sessions/s filled", "bytes/session", "sessions table", "subjects table"],
     footprints.map((f) => [
@@ -307,9 +355,10 @@ function report(rows, footprints, options) {
     "durability: SQLite as the store sets it (WAL, synchronous=NORMAL: no fsync per commit); PostgreSQL fsync on, synchronous_commit on (a commit waits for its WAL fsync) or off; Redis AOF fsynced at every write (always) or once a second (everysec). PostgreSQL's pool: the store's default 10 connections.",
   );
 
-  const sizeLabel = (n) => (n >= 1_000_000 ? `${n / 1_000_000} M` : n >= 1000 ? `${n / 1000} k` : String(n));
+  const sizeLabel = (/** @type {number} */ n) =>
+    n >= 1_000_000 ? `${n / 1_000_000} M` : n >= 1000 ? `${n / 1000} k` : String(n);
   const largest = Math.max(...options.sizes);
-  const bars = (value) =>
+  const bars = (/** @type {(r: Row) => number} */ value) =>
     rows.map((r) => ({
       label: `${r.label}, ${sizeLabel(r.sessions)}`,
       value: value(r),

@@ -13,20 +13,33 @@ import { createHmac, generateKeyPairSync, randomBytes, sign, timingSafeEqual, ve
 import { createVerifier } from "@prolong/verify";
 import { createVerifier as fastJwtVerifier } from "fast-jwt";
 import { importJWK, jwtVerify } from "jose";
+import { benchOptions } from "./lib/args.mjs";
 import { fmt, printTable } from "./lib/report.mjs";
 import { writeBenchResults } from "./lib/results.mjs";
 
-const option = (name, fallback) => {
-  const at = process.argv.indexOf(name);
-  return at > 0 ? Number(process.argv[at + 1]) : fallback;
-};
 /** Each cell is measured `ROUNDS` times for `SECONDS`, interleaved with the other contenders,
  * and the best round is kept: on a shared machine, interference only ever slows a round down. */
-const SECONDS = option("--seconds", 0.3);
-const ROUNDS = option("--rounds", 7);
+const { seconds: SECONDS, rounds: ROUNDS } = benchOptions({
+  seconds: { type: "number", default: 0.3, quick: 0.1, min: 0.01, max: 60 },
+  rounds: { type: "number", default: 7, quick: 2, min: 1, max: 100, integer: true },
+});
 const ISSUER = "https://auth.example.test";
 const AUDIENCE = "prolong";
 
+/** @typedef {"EdDSA" | "ES256" | "RS256" | "HS256"} Alg */
+/** @typedef {import("jose").JWK & { kid: string, alg: Alg }} Jwk */
+/**
+ * An HMAC secret (HS256), or a key pair; the public side as a JWK either way.
+ * @typedef {{ secret: Buffer, jwk: Jwk }
+ *   | { privateKey: import("node:crypto").KeyObject, publicKey: import("node:crypto").KeyObject, jwk: Jwk }} Keys
+ */
+/** @typedef {{ alg: Alg, raw: number, floor: number, prolong: number, prolongCached: number, jose: number,
+ *   fastJwt: number }} Row */
+
+/**
+ * @param {Alg} alg
+ * @returns {Keys}
+ */
 function keysFor(alg) {
   if (alg === "HS256") {
     const secret = randomBytes(32);
@@ -41,11 +54,20 @@ function keysFor(alg) {
   return {
     privateKey: pair.privateKey,
     publicKey: pair.publicKey,
-    jwk: { ...pair.publicKey.export({ format: "jwk" }), kid: "k1", alg, use: "sig" },
+    jwk: {
+      .../** @type {import("jose").JWK} */ (pair.publicKey.export({ format: "jwk" })),
+      kid: "k1",
+      alg,
+      use: "sig",
+    },
   };
 }
 
-/** A token shaped like the ones prolong issues (docs/protocol.md), signed with node:crypto. */
+/**
+ * A token shaped like the ones prolong issues (docs/protocol.md), signed with node:crypto.
+ * @param {Alg} alg
+ * @param {Keys} keys
+ */
 function tokenFor(alg, keys) {
   const now = Math.floor(Date.now() / 1000);
   const header = { alg, typ: "at+jwt", kid: "k1" };
@@ -66,7 +88,7 @@ function tokenFor(alg, keys) {
   const input = `${Buffer.from(JSON.stringify(header)).toString("base64url")}.${Buffer.from(JSON.stringify(claims)).toString("base64url")}`;
   const data = Buffer.from(input);
   const signature =
-    alg === "HS256"
+    "secret" in keys
       ? createHmac("sha256", keys.secret).update(data).digest()
       : alg === "EdDSA"
         ? sign(null, data, keys.privateKey)
@@ -76,10 +98,14 @@ function tokenFor(alg, keys) {
   return { token: `${input}.${signature.toString("base64url")}`, data, signature };
 }
 
-/** Runs `fn` in batches for SECONDS (after a short warm-up) and returns calls per CPU second. */
+/**
+ * Runs `fn` in batches for SECONDS (after a short warm-up) and returns calls per CPU second.
+ * @param {() => unknown} fn
+ * @param {boolean} isAsync
+ */
 async function measure(fn, isAsync) {
   const batch = 200;
-  const run = async (ms) => {
+  const run = async (/** @type {number} */ ms) => {
     let calls = 0;
     const cpu = process.cpuUsage();
     const end = process.hrtime.bigint() + BigInt(Math.round(ms * 1e6));
@@ -95,18 +121,24 @@ async function measure(fn, isAsync) {
   return run(SECONDS * 1000);
 }
 
+/**
+ * @param {boolean} ok
+ * @param {string} what
+ */
 function check(ok, what) {
   if (!ok) throw new Error(`${what} did not accept the benchmark token`);
 }
 
+/** @type {Alg[]} */
 const ALGS = ["EdDSA", "ES256", "RS256", "HS256"];
+/** @type {Row[]} */
 const results = [];
 for (const alg of ALGS) {
   const keys = keysFor(alg);
   const { token, data, signature } = tokenFor(alg, keys);
 
   const raw =
-    alg === "HS256"
+    "secret" in keys
       ? () => timingSafeEqual(createHmac("sha256", keys.secret).update(data).digest(), signature)
       : alg === "EdDSA"
         ? () => verify(null, data, keys.publicKey, signature)
@@ -126,7 +158,7 @@ for (const alg of ALGS) {
   check((await jwtVerify(token, joseKey, joseOptions)).payload.sub === "user-42", "jose");
 
   const fastKey =
-    alg === "HS256" ? keys.secret : keys.publicKey.export({ format: "pem", type: "spki" }).toString();
+    "secret" in keys ? keys.secret : keys.publicKey.export({ format: "pem", type: "spki" }).toString();
   const fast = fastJwtVerifier({
     key: fastKey,
     algorithms: [alg],
@@ -137,10 +169,10 @@ for (const alg of ALGS) {
   check(fast(token).sub === "user-42", "fast-jwt");
 
   // The floor: what every verifier of this token must do at least, and nothing more.
-  const [headerPart, payloadPart, signaturePart] = token.split(".");
+  const [headerPart = "", payloadPart = "", signaturePart = ""] = token.split(".");
   const signed = `${headerPart}.${payloadPart}`;
   const floor =
-    alg === "HS256"
+    "secret" in keys
       ? () =>
           timingSafeEqual(
             createHmac("sha256", keys.secret).update(signed, "latin1").digest(),
@@ -159,6 +191,7 @@ for (const alg of ALGS) {
         };
   check(floor().sub === "user-42", "the floor");
 
+  /** @type {Record<Exclude<keyof Row, "alg">, [() => unknown, boolean]>} */
   const contenders = {
     raw: [raw, false],
     floor: [floor, false],
@@ -167,16 +200,19 @@ for (const alg of ALGS) {
     jose: [() => jwtVerify(token, joseKey, joseOptions), true],
     fastJwt: [() => fast(token), false],
   };
-  const row = { alg };
+  /** @type {Row} */
+  const row = { alg, raw: 0, floor: 0, prolong: 0, prolongCached: 0, jose: 0, fastJwt: 0 };
   for (let round = 0; round < ROUNDS; round++) {
-    for (const [name, [fn, isAsync]] of Object.entries(contenders)) {
-      row[name] = Math.max(row[name] ?? 0, await measure(fn, isAsync));
+    for (const [name, [fn, isAsync]] of /** @type {[keyof typeof contenders, [() => unknown, boolean]][]} */ (
+      Object.entries(contenders)
+    )) {
+      row[name] = Math.max(row[name], await measure(fn, isAsync));
     }
   }
   results.push(row);
 }
 
-const ratio = (n, d) => `${(n / d).toFixed(2)}×`;
+const ratio = (/** @type {number} */ n, /** @type {number} */ d) => `${(n / d).toFixed(2)}×`;
 const header = [
   "alg",
   "raw crypto",
@@ -239,11 +275,11 @@ writeBenchResults("verify", {
       unit: "× raw crypto (higher is better)",
       note: `verifications per CPU second ÷ node:crypto's signature check alone; uncached; best of ${ROUNDS} × ${SECONDS} s`,
       bars: results.flatMap((r) =>
-        [
+        /** @type {[string, number][]} */ ([
           ["prolong", r.prolong],
           ["fast-jwt", r.fastJwt],
           ["jose", r.jose],
-        ].map(([name, value]) => ({
+        ]).map(([name, value]) => ({
           label: `${r.alg} · ${name}`,
           value: Math.round((value / r.raw) * 100) / 100,
           group: name,

@@ -15,6 +15,7 @@
 import { copyFileSync, existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { availableParallelism, cpus, tmpdir } from "node:os";
 import { join } from "node:path";
+import { benchOptions } from "./lib/args.mjs";
 import {
   freePort,
   seedNativeSessions,
@@ -25,18 +26,24 @@ import {
 } from "./lib/refresh-load.mjs";
 import { clearProgress, fmt, printTable, writeResults } from "./lib/report.mjs";
 
-const option = (name, fallback) => {
-  const at = process.argv.indexOf(name);
-  return at > 0 ? Number(process.argv[at + 1]) : fallback;
-};
+/** @typedef {import("./lib/load-slices.mjs").RefreshFigures} RefreshFigures */
 
-const WORKERS = option("--workers", 2);
-const DURATION = option("--duration", 10);
-const WARMUP = option("--warmup", 2);
-const ROUNDS = Math.max(1, option("--rounds", 2));
-const CONNECTIONS = option("--connections", 16);
-const SESSIONS = option("--sessions", 5_000);
-const USERS = Math.min(option("--users", 500), SESSIONS);
+const opt = benchOptions({
+  workers: { type: "number", default: 2, min: 2, max: 64, integer: true },
+  duration: { type: "number", default: 10, quick: 3, min: 0.5, max: 3600 },
+  warmup: { type: "number", default: 2, quick: 1, min: 0, max: 600 },
+  rounds: { type: "number", default: 2, quick: 1, min: 1, max: 100, integer: true },
+  connections: { type: "number", default: 16, min: 1, max: 1024, integer: true },
+  sessions: { type: "number", default: 5_000, quick: 2_000, min: 1, max: 2_000_000, integer: true },
+  users: { type: "number", default: 500, min: 1, max: 1_000_000, integer: true },
+});
+const WORKERS = opt.workers;
+const DURATION = opt.duration;
+const WARMUP = opt.warmup;
+const ROUNDS = opt.rounds;
+const CONNECTIONS = opt.connections;
+const SESSIONS = opt.sessions;
+const USERS = Math.min(opt.users, SESSIONS);
 // High enough that the limiter never answers: this measures the refresh path.
 const RATE_LIMITS = {
   login: { max: 1_000_000, windowSeconds: 60 },
@@ -44,6 +51,7 @@ const RATE_LIMITS = {
   refreshPerSession: { max: 1_000_000, windowSeconds: 60 },
 };
 
+/** @type {import("./lib/refresh-load.mjs").Children} */
 const children = new Set();
 const dir = mkdtempSync(join(tmpdir(), "prolong-bench-workers-"));
 const stopAll = () => {
@@ -58,7 +66,12 @@ setTimeout(() => {
   process.exit(1);
 }, budgetMs).unref();
 
-/** `prolong serve --workers n` on its own copy of the seeded file. */
+/**
+ * `prolong serve --workers n` on its own copy of the seeded file.
+ * @param {number} n
+ * @param {string} seeded
+ * @param {readonly string[]} tokens
+ */
 async function startServer(n, seeded, tokens) {
   const port = await freePort();
   const issuer = `http://127.0.0.1:${port}`;
@@ -80,11 +93,12 @@ async function startServer(n, seeded, tokens) {
     CONNECTIONS,
     children,
   );
-  return { name, server, load, rounds: [] };
+  /** @type {RefreshFigures[]} */
+  const rounds = [];
+  return { name, server, load, rounds };
 }
 
 try {
-  if (!Number.isInteger(WORKERS) || WORKERS < 2) throw new Error("--workers must be 2 or more");
   const seeded = join(dir, "seeded.db");
   const seedStart = process.hrtime.bigint();
   // Seeded for an issuer no server has: tokens do not name it, and each server names its own.
@@ -95,14 +109,18 @@ try {
     `seeded ${fmt(USERS)} users and ${fmt(SESSIONS)} native sessions in ${seedSeconds.toFixed(1)} s`,
   );
 
-  const targets = [await startServer(1, seeded, tokens), await startServer(WORKERS, seeded, tokens)];
+  const targets = /** @type {const} */ ([
+    await startServer(1, seeded, tokens),
+    await startServer(WORKERS, seeded, tokens),
+  ]);
   if (WARMUP > 0) for (const t of targets) await t.load.run("warm-up", WARMUP);
   const slice = DURATION / ROUNDS;
   for (let round = 1; round <= ROUNDS; round++)
     for (const t of targets) {
-      const cpuBefore = treeCpuSeconds(t.server.child.pid);
+      const pid = /** @type {number} */ (t.server.child.pid);
+      const cpuBefore = treeCpuSeconds(pid);
       const figures = await t.load.run(`round ${round}/${ROUNDS}`, slice);
-      const cpuAfter = treeCpuSeconds(t.server.child.pid);
+      const cpuAfter = treeCpuSeconds(pid);
       // What serving costs, whichever process does it: the primary and its workers.
       figures.serverCpuMicrosPerRequest =
         cpuBefore === null || cpuAfter === null || figures.requests === 0
@@ -115,27 +133,33 @@ try {
   clearProgress();
 
   // Interference only slows a round down: each configuration keeps its best.
-  const best = (rounds) => rounds.reduce((a, b) => (b.requestsPerSecond > a.requestsPerSecond ? b : a));
-  const [one, many] = targets.map((t) => ({ ...t, best: best(t.rounds) }));
-  const ms = (n) => n.toFixed(2);
-  const failures = (t) => {
-    const sum = (key) => t.rounds.reduce((total, r) => total + r[key], 0);
+  const best = (/** @type {RefreshFigures[]} */ rounds) =>
+    rounds.reduce((a, b) => (b.requestsPerSecond > a.requestsPerSecond ? b : a));
+  /** @typedef {{ name: string, rounds: RefreshFigures[], best: RefreshFigures }} Measured */
+  const one = { ...targets[0], best: best(targets[0].rounds) };
+  const many = { ...targets[1], best: best(targets[1].rounds) };
+  const ms = (/** @type {number} */ n) => n.toFixed(2);
+  const failures = (/** @type {Measured} */ t) => {
+    const sum = (/** @type {"non200" | "connectionErrors" | "timeouts"} */ key) =>
+      t.rounds.reduce((total, r) => total + r[key], 0);
     const failed = sum("non200") + sum("connectionErrors") + sum("timeouts");
     return failed === 0 ? "none" : `${fmt(failed)} (${JSON.stringify(t.rounds.map((r) => r.statuses))})`;
   };
-  const cpu = (t) => t.best.serverCpuMicrosPerRequest;
-  const row = (t) => [
-    t.name,
-    fmt(t.best.requestsPerSecond),
-    ms(t.best.p50),
-    ms(t.best.p99),
-    cpu(t) === null ? "-" : cpu(t).toFixed(0),
-    failures(t),
-  ];
-  const ratio = (key) =>
-    many.best[key] === null || one.best[key] === null
-      ? "-"
-      : `${(many.best[key] / one.best[key]).toFixed(2)}x`;
+  const row = (/** @type {Measured} */ t) => {
+    const cpu = t.best.serverCpuMicrosPerRequest;
+    return [
+      t.name,
+      fmt(t.best.requestsPerSecond),
+      ms(t.best.p50),
+      ms(t.best.p99),
+      cpu == null ? "-" : cpu.toFixed(0),
+      failures(t),
+    ];
+  };
+  const ratio = (/** @type {"requestsPerSecond" | "p50" | "p99" | "serverCpuMicrosPerRequest"} */ key) => {
+    const [a, b] = [many.best[key], one.best[key]];
+    return a == null || b == null ? "-" : `${(a / b).toFixed(2)}x`;
+  };
   console.log(
     `\nPOST /oauth/token (native refresh) over loopback, SQLite, ${CONNECTIONS} keep-alive connections; best of ${ROUNDS} alternating ${slice} s rounds after ${WARMUP} s warm-up`,
   );
@@ -154,7 +178,7 @@ try {
       ],
     ],
   );
-  const perRound = (t) => t.rounds.map((r) => fmt(r.requestsPerSecond)).join(", ");
+  const perRound = (/** @type {Measured} */ t) => t.rounds.map((r) => fmt(r.requestsPerSecond)).join(", ");
   console.log(`req/s per round: 1 worker ${perRound(one)}; ${WORKERS} workers ${perRound(many)}`);
   console.log(
     `server CPU µs/req: the CPU time (user + system, from /proc) of the primary and its workers per answer. node ${process.version}, ${availableParallelism()} cores for the servers and the load generator alike.`,
@@ -183,7 +207,8 @@ try {
   });
 } catch (error) {
   clearProgress();
-  console.error(`bench: ${error.message}${error.output ? `\n${error.output}` : ""}`);
+  const { message, output } = /** @type {Error & { output?: string }} */ (error);
+  console.error(`bench: ${message}${output ? `\n${output}` : ""}`);
   process.exitCode = 1;
 } finally {
   stopAll();

@@ -26,6 +26,8 @@ import { accessSync, constants, existsSync } from "node:fs";
 import { createRequire } from "node:module";
 import { delimiter, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+// Loaded for the augmentation below, in programs (bench/) that reach this file without vitest.
+import type {} from "vitest";
 import type { TestTagDefinition } from "vitest/config";
 
 /** Everything a suite can need from the machine, in the order the closing lines name them. */

@@ -2,6 +2,9 @@
 // in refresh-load.mjs forks it): node:http reading the whole body, then answering 200
 // "ok". HTTP parsing and nothing else: the ceiling of the load generator on this machine.
 import { createServer } from "node:http";
+import { sendToParent } from "./parent-messages.mjs";
+
+/** @typedef {import("node:net").AddressInfo} AddressInfo */
 
 const server = createServer((request, response) => {
   request.resume();
@@ -10,6 +13,8 @@ const server = createServer((request, response) => {
     response.end("ok");
   });
 });
-server.listen(0, "127.0.0.1", () => process.send({ port: server.address().port }));
+server.listen(0, "127.0.0.1", () =>
+  sendToParent({ port: /** @type {AddressInfo} */ (server.address()).port }),
+);
 // The parent going away (or saying stop) ends this process.
 process.on("disconnect", () => process.exit(0));

@@ -2,9 +2,16 @@
 // once, last added first, when the bench ends, on Ctrl-C or SIGTERM, and when it overruns
 // its time budget.
 
-/** Installs the signal handlers and the budget timer; `add` a step as each thing starts. */
+/** @typedef {ReturnType<typeof cleanupOnExit>} Cleanup */
+
+/**
+ * Installs the signal handlers and the budget timer; `add` a step as each thing starts.
+ * @param {number} budgetMs
+ */
 export function cleanupOnExit(budgetMs) {
+  /** @type {(() => unknown)[]} */
   const steps = [];
+  /** @type {Promise<void> | null} */
   let running = null;
   let interrupted = false;
   const run = () => {
@@ -13,13 +20,13 @@ export function cleanupOnExit(budgetMs) {
         try {
           await step();
         } catch (error) {
-          console.error(`cleanup: ${error.message}`);
+          console.error(`cleanup: ${/** @type {Error} */ (error).message}`);
         }
       }
     })();
     return running;
   };
-  const stop = (code, message) => async () => {
+  const stop = (/** @type {number} */ code, /** @type {string} */ message) => async () => {
     interrupted = true;
     console.error(`\n${message}`);
     await run();
@@ -29,7 +36,10 @@ export function cleanupOnExit(budgetMs) {
   process.once("SIGTERM", stop(143, "terminated: stopping servers"));
   setTimeout(stop(1, `still running after ${Math.round(budgetMs / 1000)} s: stopping`), budgetMs).unref();
   return {
-    add: (step) => steps.push(step),
+    /** @param {() => unknown} step */
+    add: (step) => {
+      steps.push(step);
+    },
     run,
     /** True once a signal or the budget stopped the bench: the errors that follow are its echoes. */
     get interrupted() {

@@ -9,6 +9,9 @@ import { cpuSeconds, treeCpuSeconds } from "./refresh-load.mjs";
 
 register("./typescript-hooks.mjs", import.meta.url);
 
+/** @typedef {Awaited<ReturnType<typeof startPostgres>>} PostgresBench */
+/** @typedef {Awaited<ReturnType<typeof startRedis>>} RedisBench */
+
 /**
  * A PostgreSQL cluster of testing/postgres-server.ts made durable again: `fsync` and
  * `full_page_writes` back on (ALTER SYSTEM, then a reload: both take effect without a
@@ -18,7 +21,14 @@ register("./typescript-hooks.mjs", import.meta.url);
 export async function startPostgres() {
   const { startPostgresServer } = await import("../../testing/postgres-server.ts");
   const server = await startPostgresServer();
+  /** @type {number | null} */
   let postmaster = null;
+  /**
+   * Runs `run` on a connection of its own, closed after.
+   * @template T
+   * @param {(client: pg.Client) => Promise<T>} run
+   * @returns {Promise<T>}
+   */
   const admin = async (run) => {
     const client = new pg.Client({ connectionString: server.url });
     client.on("error", () => {});
@@ -29,7 +39,7 @@ export async function startPostgres() {
       await client.end();
     }
   };
-  const settle = (client) => client.query("SELECT pg_reload_conf()");
+  const settle = (/** @type {pg.Client} */ client) => client.query("SELECT pg_reload_conf()");
   try {
     await admin(async (client) => {
       await client.query("ALTER SYSTEM SET fsync = on");
@@ -55,6 +65,7 @@ export async function startPostgres() {
      * connections alike pick it up at their next statement after the reload; the value is
      * read back from a fresh connection.
      */
+    /** @param {"on" | "off"} value */
     async synchronousCommit(value) {
       await admin(async (client) => {
         await client.query(`ALTER SYSTEM SET synchronous_commit = ${value === "on" ? "on" : "off"}`);
@@ -102,10 +113,10 @@ export async function startRedis() {
      * Sets `always`, `everysec` or `no` (the last only while filling: nothing is measured
      * then) and returns the setting it replaced.
      */
-    async appendfsync(mode) {
-      const [, before] = await redis.config("GET", "appendfsync");
+    async appendfsync(/** @type {string} */ mode) {
+      const [, before] = /** @type {[string, string]} */ (await redis.config("GET", "appendfsync"));
       await redis.config("SET", "appendfsync", mode);
-      const [, shown] = await redis.config("GET", "appendfsync");
+      const [, shown] = /** @type {[string, string]} */ (await redis.config("GET", "appendfsync"));
       if (shown !== mode) throw new Error(`Redis appendfsync is ${shown}, not ${mode}`);
       return before;
     },
@@ -120,10 +131,14 @@ export async function startRedis() {
   };
 }
 
-/** The parent pid of `pid`, from /proc; `null` elsewhere. */
+/**
+ * The parent pid of `pid`, from /proc; `null` elsewhere.
+ * @param {number} pid
+ */
 function parentOf(pid) {
   try {
-    return Number(readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ")[1]);
+    const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.split(" ");
+    return fields?.[1] === undefined ? null : Number(fields[1]);
   } catch {
     return null;
   }
@@ -132,18 +147,24 @@ function parentOf(pid) {
 /**
  * The database servers `stores` names (any of "postgres", "redis"; "sqlite" needs none),
  * each registered with `cleanup` so it stops whatever happens: `{ postgres?, redis? }`.
+ * @param {readonly string[]} stores
+ * @param {import("./cleanup.mjs").Cleanup} cleanup
+ * @param {(text: string, milestone?: boolean) => void} progress
  */
 export async function startDatabaseServers(stores, cleanup, progress) {
+  /** @type {{ postgres?: PostgresBench, redis?: RedisBench }} */
   const servers = {};
   if (stores.includes("postgres")) {
     progress("starting PostgreSQL (testing/postgres-server.ts, then fsync and full_page_writes on)", true);
-    servers.postgres = await startPostgres();
-    cleanup.add(() => servers.postgres.close());
+    const postgres = await startPostgres();
+    servers.postgres = postgres;
+    cleanup.add(() => postgres.close());
   }
   if (stores.includes("redis")) {
     progress("starting Redis (testing/redis-server.ts, durable: AOF)", true);
-    servers.redis = await startRedis();
-    cleanup.add(() => servers.redis.close());
+    const redis = await startRedis();
+    servers.redis = redis;
+    cleanup.add(() => redis.close());
   }
   return servers;
 }

@@ -4,22 +4,36 @@
 //
 // The process takes an `init` message { url, connections, request: { method, path,
 // headers, body }, connectionHeaders? }, then one `run` message { phase, duration } per measured slice.
-import { listenToParent } from "./parent-messages.mjs";
+import { listenToParent, sendToParent } from "./parent-messages.mjs";
+
+/** @typedef {import("./load-slices.mjs").TickMessage} TickMessage */
+/** @typedef {import("./load-slices.mjs").ResultMessage} ResultMessage */
+/** @typedef {import("./load-slices.mjs").SliceRequest} SliceRequest */
+/**
+ * @typedef {object} FixedLoadInit
+ * @property {string} url
+ * @property {number} connections
+ * @property {{ method: string, path: string, headers?: Record<string, string>, body?: string }} request
+ * @property {Record<string, string>[]} [connectionHeaders]
+ */
 
 async function runLoadGenerator() {
   const nextMessage = listenToParent();
   const { default: autocannon } = await import("autocannon");
+  /** @type {FixedLoadInit} */
   const { url, request, connectionHeaders, connections } = await nextMessage();
 
   for (;;) {
+    /** @type {SliceRequest} */
     const { phase, duration } = await nextMessage();
     let clients = 0;
     const setupClient = connectionHeaders?.length
-      ? (client) => {
+      ? (/** @type {import("autocannon").Client} */ client) => {
           const own = connectionHeaders[clients++ % connectionHeaders.length];
           client.setHeaders({ ...request.headers, ...own });
         }
       : undefined;
+    /** @type {number[]} */
     const latencies = [];
     const instance = autocannon({
       // autocannon takes the path as part of the URL.
@@ -34,16 +48,20 @@ async function runLoadGenerator() {
       setupClient,
     });
     let second = 0;
-    instance.on("tick", ({ counter }) => process.send({ type: "tick", phase, second: ++second, counter }));
+    instance.on("tick", ({ counter }) =>
+      sendToParent(/** @type {TickMessage} */ ({ type: "tick", phase, second: ++second, counter })),
+    );
     // autocannon's own histogram keeps whole milliseconds; these are exact.
     instance.on("response", (_client, _status, _bytes, ms) => latencies.push(ms));
     const result = await instance;
     latencies.sort((a, b) => a - b);
-    const pct = (p) => latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))];
+    const pct = (/** @type {number} */ p) =>
+      latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))];
     const statuses = Object.fromEntries(
       Object.entries(result.statusCodeStats).map(([code, { count }]) => [code, count]),
     );
-    process.send({
+    /** @type {ResultMessage} */
+    const message = {
       type: "result",
       phase,
       requestsPerSecond: result.requests.total / result.duration,
@@ -55,7 +73,8 @@ async function runLoadGenerator() {
       non200: Object.entries(statuses).reduce((sum, [code, n]) => sum + (code === "200" ? 0 : n), 0),
       connectionErrors: result.errors,
       timeouts: result.timeouts,
-    });
+    };
+    sendToParent(message);
   }
 }
 

@@ -9,9 +9,21 @@ import { fmt } from "./report.mjs";
 
 const GENERATOR = fileURLToPath(new URL("./fixed-load-generator.mjs", import.meta.url));
 
+/** @typedef {import("./refresh-load.mjs").Children} Children */
+/** @typedef {import("./load-slices.mjs").SliceFigures} SliceFigures */
+/** @typedef {(phase: string, seconds: number) => Promise<SliceFigures>} RunSlice */
+/**
+ * A target's rounds, its best, and its totals over them.
+ * @typedef {ReturnType<typeof summarise>} Measured
+ */
+
 /**
  * Spawns `node script ...args` and resolves with its URL once it prints
  * "listening on http://127.0.0.1:PORT". What it prints later is drained, not kept.
+ * @param {string} script
+ * @param {readonly string[]} args
+ * @param {Children} children
+ * @param {Record<string, string>} [env]
  */
 export async function startServerScript(script, args, children, env = {}) {
   const child = spawn(process.execPath, [script, ...args], {
@@ -20,16 +32,17 @@ export async function startServerScript(script, args, children, env = {}) {
   });
   children.add(child);
   let output = "";
+  /** @type {string} */
   const url = await new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       child.kill("SIGKILL");
       reject(new Error(`${script} did not say it was listening within 20 s:\n${output}`));
     }, 20_000);
-    const onExit = (code) => {
+    const onExit = (/** @type {number | null} */ code) => {
       clearTimeout(timer);
       reject(new Error(`${script} exited with code ${code}:\n${output}`));
     };
-    const watch = (chunk) => {
+    const watch = (/** @type {Buffer} */ chunk) => {
       output += chunk;
       const found = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(output);
       if (!found) return;
@@ -38,8 +51,8 @@ export async function startServerScript(script, args, children, env = {}) {
       child.stdout.off("data", watch);
       child.stderr.off("data", watch);
       child.stdout.resume();
-      child.stderr.on("data", (text) => process.stderr.write(text));
-      resolve(found[1]);
+      child.stderr.on("data", (/** @type {Buffer} */ text) => process.stderr.write(text));
+      resolve(/** @type {string} */ (found[1]));
     };
     child.stdout.on("data", watch);
     child.stderr.on("data", watch);
@@ -52,12 +65,21 @@ export async function startServerScript(script, args, children, env = {}) {
  * A load-generator process sending `request` to `url` over `connections` keep-alive
  * connections; connection i adds `connectionHeaders[i % n]` to the request's headers.
  * `run(phase, seconds)` resolves with one slice's figures.
+ * @param {string} name
+ * @param {Omit<import("./fixed-load-generator.mjs").FixedLoadInit, "connections">} target
+ * @param {number} connections
+ * @param {Children} children
  */
 export async function startFixedLoad(name, { url, request, connectionHeaders }, connections, children) {
   const child = fork(GENERATOR, [], { stdio: ["ignore", "inherit", "inherit", "ipc"] });
   children.add(child);
-  child.send({ url, request, connectionHeaders, connections });
-  return { child, run: slices(name, child) };
+  /** @type {import("./fixed-load-generator.mjs").FixedLoadInit} */
+  const init = { url, request, connections };
+  if (connectionHeaders) init.connectionHeaders = connectionHeaders;
+  child.send(init);
+  /** @type {RunSlice} */
+  const run = slices(name, child);
+  return { child, run };
 }
 
 /**
@@ -65,12 +87,19 @@ export async function startFixedLoad(name, { url, request, connectionHeaders }, 
  * the machine hits all alike, and keeps each target's best round (interference only ever
  * slows a round down). A target is `{ load, pid }`; `pid` is the server whose CPU time
  * per answer is recorded. Returns `{ [key]: { best, rounds, totals } }`.
+ * @template {string} K
+ * @param {Record<K, { load: { run: RunSlice }, pid: number | undefined }>} targets
+ * @param {{ warmup: number, rounds: number, slice: number }} schedule
+ * @returns {Promise<Record<K, Measured>>}
  */
 export async function measureAlternating(targets, { warmup, rounds, slice }) {
-  if (warmup > 0) for (const { load } of Object.values(targets)) await load.run("warm-up", warmup);
-  const measured = Object.fromEntries(Object.keys(targets).map((key) => [key, []]));
+  /** @type {[K, { load: { run: RunSlice }, pid: number | undefined }][]} */
+  const entries = /** @type {any} */ (Object.entries(targets));
+  if (warmup > 0) for (const [, { load }] of entries) await load.run("warm-up", warmup);
+  /** @type {Map<K, SliceFigures[]>} */
+  const measured = new Map(entries.map(([key]) => [key, []]));
   for (let round = 1; round <= rounds; round++) {
-    for (const [key, { load, pid }] of Object.entries(targets)) {
+    for (const [key, { load, pid }] of entries) {
       const before = cpuSeconds(pid);
       const figures = await load.run(`round ${round}/${rounds}`, slice);
       const after = cpuSeconds(pid);
@@ -78,17 +107,22 @@ export async function measureAlternating(targets, { warmup, rounds, slice }) {
         before === null || after === null || figures.requests === 0
           ? null
           : ((after - before) * 1e6) / figures.requests;
-      measured[key].push(figures);
+      measured.get(key)?.push(figures);
     }
   }
-  return Object.fromEntries(Object.entries(measured).map(([key, list]) => [key, summarise(list)]));
+  return /** @type {Record<K, Measured>} */ (
+    Object.fromEntries([...measured].map(([key, list]) => [key, summarise(list)]))
+  );
 }
 
+/** @param {SliceFigures[]} rounds at least one */
 function summarise(rounds) {
   const best = rounds.reduce((a, b) => (b.requestsPerSecond > a.requestsPerSecond ? b : a));
+  /** @type {Record<string, number>} */
   const statuses = {};
   for (const r of rounds)
     for (const [code, n] of Object.entries(r.statuses)) statuses[code] = (statuses[code] ?? 0) + n;
+  /** @param {"requests" | "non200" | "connectionErrors" | "timeouts"} key */
   const total = (key) => rounds.reduce((sum, r) => sum + (r[key] ?? 0), 0);
   return {
     best,
@@ -103,7 +137,10 @@ function summarise(rounds) {
   };
 }
 
-/** "N non-200 (code: n), E socket errors, T timeouts" over all rounds, or "none". */
+/**
+ * "N non-200 (code: n), E socket errors, T timeouts" over all rounds, or "none".
+ * @param {Measured} measured
+ */
 export function describeErrors({ totals: t }) {
   const parts = [];
   const codes = Object.entries(t.statuses).filter(([code]) => code !== "200");
@@ -114,21 +151,12 @@ export function describeErrors({ totals: t }) {
   return parts.length ? parts.join(", ") : "none";
 }
 
-/** Reads `--name value` as a number (or `fallback`), and `--quick` as a flag. */
-export function options(defaults, quick) {
-  const isQuick = process.argv.includes("--quick");
-  const out = {};
-  for (const [name, fallback] of Object.entries(defaults)) {
-    const at = process.argv.indexOf(`--${name}`);
-    out[name] = at > 0 ? Number(process.argv[at + 1]) : isQuick && name in quick ? quick[name] : fallback;
-  }
-  out.quick = isQuick;
-  return out;
-}
-
 /**
  * Kills every child still running, when the bench ends or overruns `budgetMs`: a stuck
  * child never keeps a bench alive. Returns the function that stops them.
+ * @param {Children} children
+ * @param {number} budgetMs
+ * @param {() => void} [cleanup]
  */
 export function boundedRun(children, budgetMs, cleanup = () => {}) {
   const stopAll = () => {

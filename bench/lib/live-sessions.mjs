@@ -10,17 +10,30 @@ const SESSIONS_PER_SUBJECT = 2;
 const USER_AGENT =
   "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36";
 
-/** 16 bytes of SHA-256 of `text`, base64url: an id of the engine's shape (22 characters). */
+/**
+ * 16 bytes of SHA-256 of `text`, base64url: an id of the engine's shape (22 characters).
+ * @param {string} text
+ */
 const idOf = (text) => createHash("sha256").update(text).digest().subarray(0, 16).toString("base64url");
 
-export const sessionIdOf = (i) => idOf(`session ${i}`);
-export const subjectIdOf = (j) => idOf(`subject ${j}`);
+export const sessionIdOf = (/** @type {number} */ i) => idOf(`session ${i}`);
+export const subjectIdOf = (/** @type {number} */ j) => idOf(`subject ${j}`);
+
+/**
+ * A session's refresh-token state.
+ * @typedef {Pick<import("@prolong/core").SessionRecord, "generation" | "currentHash" | "previousHash" | "rotatedAt">} TokenState
+ */
 
 /**
  * A population (store-targets.mjs) of `count` live sessions of `clientId`, signed in an
  * hour before `now` under `profile`'s idle timeout and absolute lifetime (seconds, as
  * the policy has them). `tokenAt(i)` gives the i-th session's refresh-token state:
  * `{ generation, currentHash, previousHash, rotatedAt }`.
+ * @param {number} count
+ * @param {{ now: number, clientId: string,
+ *   profile: { idleTimeout: number, absoluteLifetime: number | null },
+ *   tokenAt: (i: number) => TokenState }} how
+ * @returns {import("./store-targets.mjs").Population}
  */
 export function livePopulation(count, { now, clientId, profile, tokenAt }) {
   const subjects = Math.ceil(count / SESSIONS_PER_SUBJECT);
@@ -32,6 +45,7 @@ export function livePopulation(count, { now, clientId, profile, tokenAt }) {
     subjects,
     now,
     subjectAt: subjectIdOf,
+    /** @param {number} i */
     sessionAt(i) {
       const token = tokenAt(i);
       const lastActiveAt = token.rotatedAt ?? signedIn;
@@ -64,8 +78,10 @@ export function livePopulation(count, { now, clientId, profile, tokenAt }) {
  * The order a bench visits sessions in: 0, s, 2s, … modulo `count`, with a step s
  * coprime to `count`, so every session comes once per lap, spread over the whole table
  * (and, ids being random, over the whole index) rather than in insertion order.
+ * @param {number} count
  */
 export function visitingOrder(count) {
+  /** @type {(a: number, b: number) => number} */
   const gcd = (a, b) => (b === 0 ? a : gcd(b, a % b));
   let step = 7919;
   while (gcd(step, count) !== 1) step += 2;

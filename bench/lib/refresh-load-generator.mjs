@@ -1,6 +1,15 @@
 // The load generator of the refresh benches, in a process of its own (refresh-load.mjs's
 // startLoad forks it), so it never shares an event loop with the server it measures.
-import { listenToParent } from "./parent-messages.mjs";
+import { listenToParent, sendToParent } from "./parent-messages.mjs";
+
+/** @typedef {import("./load-slices.mjs").TickMessage} TickMessage */
+/** @typedef {import("./load-slices.mjs").RefreshFigures} RefreshFigures */
+/** @typedef {import("./load-slices.mjs").SliceRequest} SliceRequest */
+/**
+ * What the parent sends first: the server, the connections, and one refresh token per
+ * session; `chain` says whether each answer's refresh_token replaces the one sent.
+ * @typedef {{ url: string, connections: number, chain: boolean, tokens: string[] }} RefreshLoadInit
+ */
 
 const FORM_HEADERS = { "content-type": "application/x-www-form-urlencoded", accept: "application/json" };
 
@@ -23,6 +32,7 @@ const FORM_HEADERS = { "content-type": "application/x-www-form-urlencoded", acce
 async function runLoadGenerator() {
   const nextMessage = listenToParent();
   const { default: autocannon } = await import("autocannon");
+  /** @type {RefreshLoadInit} */
   const init = await nextMessage();
   const { url, connections, chain, tokens } = init;
   const count = tokens.length;
@@ -30,6 +40,7 @@ async function runLoadGenerator() {
   let clients = 0;
   let brokenChains = 0;
 
+  /** @param {import("autocannon").Client} client */
   function setupClient(client) {
     const slot = clients++ % connections;
     let current = slot;
@@ -39,7 +50,7 @@ async function runLoadGenerator() {
         path: "/oauth/token",
         headers: FORM_HEADERS,
         setupRequest(request) {
-          current = cursors[slot];
+          current = cursors[slot] ?? slot;
           cursors[slot] = current + connections < count ? current + connections : slot;
           return {
             ...request,
@@ -62,22 +73,28 @@ async function runLoadGenerator() {
   }
 
   for (;;) {
+    /** @type {SliceRequest} */
     const { phase, duration } = await nextMessage();
     clients = 0;
     brokenChains = 0;
+    /** @type {number[]} */
     const latencies = [];
     const instance = autocannon({ url, connections, duration, pipelining: 1, timeout: 10, setupClient });
     let second = 0;
-    instance.on("tick", ({ counter }) => process.send({ type: "tick", phase, second: ++second, counter }));
+    instance.on("tick", ({ counter }) =>
+      sendToParent(/** @type {TickMessage} */ ({ type: "tick", phase, second: ++second, counter })),
+    );
     // autocannon's own histogram keeps whole milliseconds; these are exact.
     instance.on("response", (_client, _status, _bytes, ms) => latencies.push(ms));
     const result = await instance;
     latencies.sort((a, b) => a - b);
-    const pct = (p) => latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))];
+    const pct = (/** @type {number} */ p) =>
+      latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))];
     const statuses = Object.fromEntries(
       Object.entries(result.statusCodeStats).map(([code, { count: n }]) => [code, n]),
     );
-    process.send({
+    /** @type {{ type: "result" } & RefreshFigures} */
+    const message = {
       type: "result",
       phase,
       requestsPerSecond: result.requests.total / result.duration,
@@ -90,7 +107,8 @@ async function runLoadGenerator() {
       connectionErrors: result.errors,
       timeouts: result.timeouts,
       brokenChains,
-    });
+    };
+    sendToParent(message);
   }
 }
 

@@ -13,11 +13,21 @@ const CLI = fileURLToPath(new URL("../../packages/server/dist/cli.js", import.me
 const GENERATOR = fileURLToPath(new URL("./refresh-load-generator.mjs", import.meta.url));
 const BARE_SERVER = fileURLToPath(new URL("./bare-server.mjs", import.meta.url));
 
+/** @typedef {import("node:child_process").ChildProcess} ChildProcess */
+/** @typedef {import("node:child_process").ChildProcessWithoutNullStreams} ServerProcess */
+/** Every process a bench started, so that it can stop whatever is still running. */
+/** @typedef {Set<ChildProcess>} Children */
+/** @typedef {import("./load-slices.mjs").RefreshFigures} RefreshFigures */
+
 /**
  * Creates users and native sessions with the engine the server runs, on the SQLite file
  * the server then opens (same issuer, default policy, keys and refresh-token secret kept
  * in the store), before the server starts. Sessions made over the admin API take the
  * same engine path plus HTTP, and would cost this bench most of its minute.
+ * @param {string} path
+ * @param {string} issuer
+ * @param {number} users
+ * @param {number} sessions
  */
 export async function seedNativeSessions(path, issuer, users, sessions) {
   const { SessionEngine } = await import("@prolong/core");
@@ -25,6 +35,7 @@ export async function seedNativeSessions(path, issuer, users, sessions) {
   const store = openSqliteStore({ path });
   try {
     const engine = await SessionEngine.create({ store, issuer });
+    /** @type {string[]} */
     const subjectIds = [];
     for (let i = 0; i < users; i++)
       subjectIds.push((await engine.createAccount({ username: `bench-${i}` })).subject.id);
@@ -32,7 +43,7 @@ export async function seedNativeSessions(path, issuer, users, sessions) {
     for (let i = 0; i < sessions; i++) {
       if (i % 1000 === 0) progress(`seeding: sessions ${i}/${sessions}`, i % 5000 === 0);
       const set = await engine.startSessionForSubject({
-        subjectId: subjectIds[i % users],
+        subjectId: /** @type {string} */ (subjectIds[i % users]),
         clientId: "native",
       });
       initial.push(set.refreshToken);
@@ -43,13 +54,16 @@ export async function seedNativeSessions(path, issuer, users, sessions) {
   }
 }
 
-/** A port nobody uses right now, so the issuer URL is known before the server starts. */
+/**
+ * A port nobody uses right now, so the issuer URL is known before the server starts.
+ * @returns {Promise<number>}
+ */
 export function freePort() {
   return new Promise((resolve, reject) => {
     const probe = createNetServer();
     probe.once("error", reject);
     probe.listen(0, "127.0.0.1", () => {
-      const { port } = probe.address();
+      const { port } = /** @type {import("node:net").AddressInfo} */ (probe.address());
       probe.close(() => resolve(port));
     });
   });
@@ -59,6 +73,11 @@ export function freePort() {
  * As e2e/server-process.ts does: spawn the CLI (`args` added to its flags), resolve once
  * it prints that it is up. `store` is a SQLite file, or `storeSpec` any `--store` value.
  * No demo flag: the seeded store is not empty, so no demo user is made, and none is needed.
+ * @param {{ dir: string, port: number, issuer: string, store?: string, storeSpec?: string,
+ *   args?: readonly string[] }} where
+ * @param {string} configFile
+ * @param {Children} children
+ * @returns {Promise<{ url: string, child: ServerProcess }>}
  */
 export async function spawnServer(
   { dir, port, issuer, store, storeSpec, args: extra = [] },
@@ -75,15 +94,16 @@ export async function spawnServer(
   children.add(child);
   let out = "";
   let err = "";
-  const collect = (chunk) => {
+  const collect = (/** @type {Buffer} */ chunk) => {
     out += chunk;
   };
   child.stdout.on("data", collect);
   child.stderr.on("data", (chunk) => {
     err += chunk;
   });
-  await new Promise((resolve, reject) => {
-    const fail = (message) => {
+  /** @type {Promise<void>} */
+  const up = new Promise((resolve, reject) => {
+    const fail = (/** @type {string} */ message) => {
       clearTimeout(timer);
       reject(Object.assign(new Error(message), { output: `${err}${out}` }));
     };
@@ -91,7 +111,7 @@ export async function spawnServer(
       child.kill("SIGKILL");
       fail("server did not print its address within 20 s");
     }, 20_000);
-    const onExit = (code) => fail(`server exited with code ${code}`);
+    const onExit = (/** @type {number | null} */ code) => fail(`server exited with code ${code}`);
     const watch = () => {
       if (!/prolong is up at \S+ \(listening on /.test(out)) return;
       clearTimeout(timer);
@@ -106,10 +126,16 @@ export async function spawnServer(
     child.stdout.on("data", watch);
     child.once("exit", onExit);
   });
+  await up;
   return { url: issuer, child };
 }
 
-/** Runs one `prolong` command (`migrate --store …`) to its end; its output, or an error with it. */
+/**
+ * Runs one `prolong` command (`migrate --store …`) to its end; its output, or an error with it.
+ * @param {readonly string[]} args
+ * @param {number} [timeoutMs]
+ * @returns {Promise<string>}
+ */
 export function runProlong(args, timeoutMs = 120_000) {
   return new Promise((resolve, reject) => {
     execFile(
@@ -124,15 +150,23 @@ export function runProlong(args, timeoutMs = 120_000) {
   });
 }
 
-/** The bare node:http reference (bare-server.mjs) in a process of its own. */
+/**
+ * The bare node:http reference (bare-server.mjs) in a process of its own.
+ * @param {Children} children
+ */
 export async function startBareServer(children) {
   const child = fork(BARE_SERVER, [], { stdio: ["ignore", "inherit", "inherit", "ipc"] });
   children.add(child);
+  /** @type {{ port: number }} */
   const { port } = await onceMessage(child, 10_000, "bare server did not start");
   return { url: `http://127.0.0.1:${port}`, child };
 }
 
-/** SIGTERM, then SIGKILL if it has not exited 10 s later; resolves once it has. */
+/**
+ * SIGTERM, then SIGKILL if it has not exited 10 s later; resolves once it has.
+ * @param {ChildProcess} child
+ * @returns {Promise<void>}
+ */
 export function stopServer(child) {
   return new Promise((resolve) => {
     if (child.exitCode !== null || child.signalCode !== null) return resolve();
@@ -145,19 +179,35 @@ export function stopServer(child) {
   });
 }
 
-/** A load-generator process aimed at `target.url`; `run` resolves with one slice's figures. */
+/**
+ * A load-generator process aimed at `target.url`; `run` resolves with one slice's figures.
+ * @param {string} name
+ * @param {{ url: string, tokens: string[], chain: boolean }} target
+ * @param {number} connections
+ * @param {Children} children
+ */
 export async function startLoad(name, target, connections, children) {
   const child = fork(GENERATOR, [], { stdio: ["ignore", "inherit", "inherit", "ipc"] });
   children.add(child);
-  child.send({ ...target, connections });
-  return { child, run: slices(name, child) };
+  /** @type {import("./refresh-load-generator.mjs").RefreshLoadInit} */
+  const init = { ...target, connections };
+  child.send(init);
+  /** @type {(phase: string, duration: number) => Promise<RefreshFigures>} */
+  const run = slices(name, child);
+  return { child, run };
 }
 
-/** The child's next message; rejects if it exits first or stays silent for `ms`. */
+/**
+ * The child's next message; rejects if it exits first or stays silent for `ms`.
+ * @param {ChildProcess} child
+ * @param {number} ms
+ * @param {string} what
+ * @returns {Promise<any>} the message, whose shape the caller knows from what it started
+ */
 export function onceMessage(child, ms, what) {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`${what} within ${ms / 1000} s`)), ms);
-    const onExit = (code) => {
+    const onExit = (/** @type {number | null} */ code) => {
       clearTimeout(timer);
       reject(new Error(`${what}: exited with code ${code}`));
     };
@@ -174,13 +224,17 @@ export function onceMessage(child, ms, what) {
  * CPU seconds a process has used so far (user + system, all its threads), from Linux's
  * /proc; `null` elsewhere. Per request, it is what a server costs even when the load
  * generator, not the server, sets the pace (the bare and Fastify rows).
+ * @param {number | null | undefined} pid
+ * @returns {number | null}
  */
 export function cpuSeconds(pid) {
+  if (pid === null || pid === undefined) return null;
   try {
     // Fields after the parenthesised name: utime and stime are the 12th and 13th, in
     // USER_HZ ticks, which the /proc interface fixes at 100 a second.
-    const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
-    return (Number(fields[11]) + Number(fields[12])) / 100;
+    const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.split(" ") ?? [];
+    const seconds = (Number(fields[11]) + Number(fields[12])) / 100;
+    return Number.isFinite(seconds) ? seconds : null;
   } catch {
     return null;
   }
@@ -189,6 +243,8 @@ export function cpuSeconds(pid) {
 /**
  * CPU seconds a process and its children have used so far (a `--workers` primary and
  * its workers), from /proc; `null` elsewhere. Children that have exited are not counted.
+ * @param {number} pid
+ * @returns {number | null}
  */
 export function treeCpuSeconds(pid) {
   const own = cpuSeconds(pid);

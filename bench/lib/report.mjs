@@ -2,15 +2,24 @@
 // JSON file under bench/results/ (ignored by git), so runs can be compared later.
 import { mkdirSync, writeFileSync } from "node:fs";
 
-/** Prints rows of text cells in columns as wide as their widest cell, the header first. */
+/**
+ * Prints rows of text cells in columns as wide as their widest cell, the header first.
+ * @param {readonly string[]} header
+ * @param {readonly (readonly string[])[]} lines
+ */
 export function printTable(header, lines) {
-  const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i].length)));
-  const print = (cells) => console.log(cells.map((c, i) => c.padEnd(widths[i])).join("  "));
+  const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]?.length ?? 0)));
+  const print = (/** @type {readonly string[]} */ cells) =>
+    console.log(cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join("  "));
   print(header);
   for (const line of lines) print(line);
 }
 
-/** Writes `data` as bench/results/<name>.json and says where. */
+/**
+ * Writes `data` as bench/results/<name>.json and says where.
+ * @param {string} name
+ * @param {unknown} data
+ */
 export function writeResults(name, data) {
   const results = new URL("../results/", import.meta.url);
   mkdirSync(results, { recursive: true });
@@ -18,13 +27,20 @@ export function writeResults(name, data) {
   console.log(`written to bench/results/${name}.json`);
 }
 
-/** A whole number with thousands separators. */
+/**
+ * A whole number with thousands separators.
+ * @param {number} n
+ */
 export function fmt(n) {
   return Math.round(n).toLocaleString("en-US");
 }
 
 let progressShown = false;
-/** One line that rewrites itself on a terminal; in a log, only the `milestone` lines. */
+/**
+ * One line that rewrites itself on a terminal; in a log, only the `milestone` lines.
+ * @param {string} text
+ * @param {boolean} [milestone]
+ */
 export function progress(text, milestone) {
   if (process.stderr.isTTY) {
     process.stderr.write(`\r\x1b[K${text}`);

@@ -10,7 +10,8 @@ export function machine() {
 
 /**
  * Writes bench/results/<bench>.json as `{ bench, ranAt, machine, rows, plots, ...extra }`.
- * A plot is `{ id, title, unit, note?, bars: [{ label, value, group? }] }`.
+ * @param {string} bench
+ * @param {{ rows: unknown, plots: import("../plot.mjs").Plot[], [extra: string]: unknown }} data
  */
 export function writeBenchResults(bench, { rows, plots, ...extra }) {
   writeResults(bench, { bench, ranAt: new Date().toISOString(), machine: machine(), rows, plots, ...extra });

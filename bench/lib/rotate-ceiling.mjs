@@ -4,11 +4,21 @@
 // bench/refresh-stores.mjs.
 
 /**
- * A rotation to make: `request` is a RotateRequest without `now` (set as it is sent);
+ * A rotation to make: `request` is a RotateRequest whose `now` is set as it is sent;
  * `done` is called once the store answered `rotated`, so the caller's record of each
  * session's current token moves on only for rotations that happened.
- * @typedef {{ request: object, done: () => void }} PlannedRotation
+ * @typedef {{ request: import("@prolong/core").RotateRequest, done: () => void }} PlannedRotation
  */
+
+/**
+ * @typedef {object} RotationOptions
+ * @property {number} concurrency
+ * @property {number} maxSeconds
+ * @property {() => number | null} [databaseCpuSeconds]
+ * @property {(done: number, total: number) => void} [onProgress]
+ */
+
+/** @typedef {Awaited<ReturnType<typeof measureRotations>>} RotationFigures */
 
 /**
  * Sends the rotations of `plan` in order through `store.sessions.rotate`, `concurrency`
@@ -21,6 +31,9 @@
  * so at concurrency > 1 the wait in the store's queue or pool included), and CPU per
  * rotation: this process's (the store's client, or all of SQLite), and the database
  * server's when `databaseCpuSeconds` reads it.
+ * @param {import("@prolong/core").Store} store
+ * @param {readonly PlannedRotation[]} plan
+ * @param {RotationOptions} options
  */
 export async function measureRotations(store, plan, options) {
   const { concurrency, maxSeconds, databaseCpuSeconds = () => null, onProgress = () => {} } = options;
@@ -33,7 +46,7 @@ export async function measureRotations(store, plan, options) {
   const deadline = started + maxSeconds * 1000;
   const lane = async () => {
     while (sent < plan.length && performance.now() < deadline) {
-      const { request, done } = plan[sent++];
+      const { request, done } = /** @type {PlannedRotation} */ (plan[sent++]);
       request.now = Date.now();
       const t0 = performance.now();
       const outcome = await store.sessions.rotate(request);
@@ -49,7 +62,8 @@ export async function measureRotations(store, plan, options) {
   const cpu = process.cpuUsage(cpuBefore);
   const databaseAfter = databaseCpuSeconds();
   const sorted = latencies.subarray(0, answered).sort();
-  const percentile = (p) => sorted[Math.min(answered - 1, Math.floor((p / 100) * answered))] * 1000;
+  const percentile = (/** @type {number} */ p) =>
+    (sorted[Math.min(answered - 1, Math.floor((p / 100) * answered))] ?? Number.NaN) * 1000;
   return {
     concurrency,
     rotations: answered,

@@ -11,7 +11,12 @@ import { freePort } from "./refresh-load.mjs";
 
 const CLI = fileURLToPath(new URL("../../packages/server/dist/cli.js", import.meta.url));
 
-/** Synchronous teardowns of what runs now, so an exit or a Ctrl-C leaves nothing behind. */
+/** @typedef {Awaited<ReturnType<typeof startProlong>>} ProlongServer */
+
+/**
+ * Synchronous teardowns of what runs now, so an exit or a Ctrl-C leaves nothing behind.
+ * @type {Set<() => void>}
+ */
 const running = new Set();
 
 /** Stops every process started here and deletes their directories, synchronously. */
@@ -27,7 +32,12 @@ export function stopEverythingNow() {
 }
 process.once("exit", stopEverythingNow);
 
-/** Runs the CLI to completion (`prolong migrate`, …), for at most 60 s. */
+/**
+ * Runs the CLI to completion (`prolong migrate`, …), for at most 60 s.
+ * @param {readonly string[]} args
+ * @param {Record<string, string>} [env]
+ * @returns {Promise<{ code: number | string, stdout: string, stderr: string }>}
+ */
 export function runProlong(args, env = {}) {
   return new Promise((resolve) => {
     execFile(
@@ -44,6 +54,8 @@ export function runProlong(args, env = {}) {
  * and only PATH, PROLONG_LOG_LEVEL=warn and `env` in its environment; resolves once it
  * prints that it is up, or fails with what it printed within 20 s. `stop()` sends SIGTERM
  * and waits (SIGKILL after 10 s).
+ * @param {{ store: string, issuer?: string, env?: Record<string, string>, args?: readonly string[],
+ *   port?: number }} options
  */
 export async function startProlong({ store, issuer, env = {}, args = [], port: wanted }) {
   const port = wanted ?? (await freePort());
@@ -67,12 +79,13 @@ export async function startProlong({ store, issuer, env = {}, args = [], port: w
   child.stderr.on("data", (chunk) => {
     if (out.length < 20_000) out += chunk;
   });
-  await new Promise((resolve, reject) => {
+  /** @type {Promise<void>} */
+  const up = new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       child.kill("SIGKILL");
       reject(new Error(`prolong serve did not start within 20 s:\n${out}`));
     }, 20_000);
-    const onExit = (code) => {
+    const onExit = (/** @type {number | null} */ code) => {
       clearTimeout(timer);
       reject(new Error(`prolong serve exited with ${code}:\n${out}`));
     };
@@ -85,9 +98,11 @@ export async function startProlong({ store, issuer, env = {}, args = [], port: w
       resolve();
     });
   });
+  await up;
   return {
     url: `http://127.0.0.1:${port}`,
     child,
+    /** @returns {Promise<void>} */
     stop: () =>
       new Promise((resolve) => {
         // Registered until it has gone: an interrupt meanwhile still kills it and cleans up.
@@ -105,17 +120,29 @@ export async function startProlong({ store, issuer, env = {}, args = [], port: w
   };
 }
 
-/** Counters of a server's /metrics whose name is `name`, by their label set. */
+/**
+ * Counters of a server's /metrics whose name is `name`, by their label set.
+ * @param {string} url
+ * @param {string} name
+ */
 export async function metricValues(url, name) {
   const text = await (await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(10_000) })).text();
+  /** @type {Record<string, number>} */
   const out = {};
   for (const m of text.matchAll(new RegExp(`^${name}(\\{[^}]*\\})? (\\S+)$`, "gm")))
     out[m[1] ?? ""] = Number(m[2]);
   return out;
 }
 
-/** The p-th percentile (0–100) of an ascending array; NaN when it is empty. */
+/**
+ * The p-th percentile (0–100) of an ascending array; NaN when it is empty.
+ * @param {ArrayLike<number>} sorted
+ * @param {number} p
+ * @returns {number}
+ */
 export function percentile(sorted, p) {
   if (sorted.length === 0) return Number.NaN;
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? sorted[0];
+  return (
+    sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] ?? Number.NaN
+  );
 }

@@ -1,94 +1,117 @@
 // One store of each kind for the store benches, on a place of its own (a SQLite file, a
 // PostgreSQL schema, a Redis key prefix), with what a bench does to it besides calling
-// the store: fill it fast with live sessions, say how many bytes they take, switch its
+// the store: fill it with live sessions, say how many bytes they take, switch its
 // durability setting, read its database's CPU time, and drop it.
 //
-// Filling writes what the store itself would write, in bulk:
-// - SQLite: the store's own INSERT statements (same columns, same defaults) through a
-//   connection of the bench's, in transactions of many rows;
-// - PostgreSQL: INSERT … SELECT FROM unnest($1::text[], …) into the migrated schema,
-//   set-based like INSERT … SELECT generate_series, with the values made in JavaScript so
-//   one derivation of ids and hashes serves every store and every check;
-// - Redis: the store's own ensureSubject and createSession (its scripts, its key layout),
-//   many in flight on one connection, which ioredis pipelines.
-// A bench then rotates a sample of the filled sessions through the real store to prove
-// the data is what the store reads.
+// Filling goes through the store's own operations, `sessions.ensureSubject` then
+// `sessions.createSession`, many in flight, so what is stored is exactly what the store
+// writes, whatever its schema or key layout becomes. The contract has no bulk insert, so
+// each write is its own transaction (or script); while filling nothing is measured, so the
+// database's per-commit flush is off (PostgreSQL synchronous_commit, Redis appendfsync),
+// and set back afterwards. A bench then rotates a sample of the filled sessions through
+// the real store to prove the data is what the store reads.
 import { existsSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import { fmt, progress } from "./report.mjs";
 
+/** @typedef {import("@prolong/core").SessionRecord} SessionRecord */
+/** @typedef {import("@prolong/core").Store} Store */
+/** @typedef {Awaited<ReturnType<typeof import("./database-servers.mjs").startPostgres>>} PostgresBench */
+/** @typedef {Awaited<ReturnType<typeof import("./database-servers.mjs").startRedis>>} RedisBench */
+/** @typedef {{ postgres?: PostgresBench, redis?: RedisBench }} DatabaseServers */
+/** @typedef {"sqlite" | "postgres" | "redis"} StoreKind */
+
+/** @type {readonly StoreKind[]} */
 export const STORE_KINDS = ["sqlite", "postgres", "redis"];
-
-/** Session columns in the order both SQL stores name them. */
-const COLUMNS = [
-  ["id", "text"],
-  ["subject_id", "text"],
-  ["client_id", "text"],
-  ["device_name", "text"],
-  ["user_agent", "text"],
-  ["ip", "text"],
-  ["created_at", "bigint"],
-  ["auth_time", "bigint"],
-  ["last_active_at", "bigint"],
-  ["idle_expires_at", "bigint"],
-  ["absolute_expires_at", "bigint"],
-  ["token_version", "integer"],
-  ["generation", "integer"],
-  ["current_hash", "text"],
-  ["previous_hash", "text"],
-  ["rotated_at", "bigint"],
-  ["revoked_at", "bigint"],
-  ["revoked_reason", "text"],
-];
-
-/** A SessionRecord as the row of COLUMNS. */
-const rowOf = (s) => [
-  s.id,
-  s.subjectId,
-  s.clientId,
-  s.deviceName,
-  s.userAgent,
-  s.ip,
-  s.createdAt,
-  s.authTime,
-  s.lastActiveAt,
-  s.idleExpiresAt,
-  s.absoluteExpiresAt,
-  s.tokenVersion,
-  s.generation,
-  s.currentHash,
-  s.previousHash,
-  s.rotatedAt,
-  s.revokedAt,
-  s.revokedReason,
-];
 
 /**
  * A population of live sessions: `sessions` of them, `sessionAt(i)` the record of the
  * i-th (made on demand, never all held at once), over `subjects` subjects whose ids are
  * `subjectAt(j)`, all created at `now`.
- * @typedef {{ sessions: number, subjects: number, sessionAt: (i: number) => object,
+ * @typedef {{ sessions: number, subjects: number, sessionAt: (i: number) => SessionRecord,
  *   subjectAt: (j: number) => string, now: number }} Population
+ */
+
+/** @typedef {(what: string, done: number, total: number) => void} FillProgress */
+/** @typedef {{ total: number, sessions: number | null, subjects: number | null }} Footprint */
+/** One durability setting of a store: what it is called, and how to switch to it. */
+/** @typedef {{ label: string, apply: () => Promise<void> }} Durability */
+
+/**
+ * A place for one store: `spec` is what `prolong serve --store` takes.
+ * @typedef {object} StoreTarget
+ * @property {StoreKind} kind
+ * @property {string} spec
+ * @property {Durability[]} durabilities
+ * @property {() => Promise<Store>} open
+ * @property {() => Promise<void>} migrate
+ * @property {(population: Population, onProgress: FillProgress) => Promise<void>} fill
+ * @property {() => Promise<Footprint>} footprint
+ * @property {() => Promise<number>} count
+ * @property {() => number | null} databaseCpuSeconds
+ * @property {() => Promise<unknown>} drop
  */
 
 /**
  * A fresh place for a store of `kind`. `servers` holds the running PostgreSQL and Redis
  * (database-servers.mjs); `dir` a temporary directory for SQLite files; `name` tells
  * this place from others of the same run.
+ * @param {string} kind
+ * @param {{ dir: string, servers: DatabaseServers, name: string }} place
+ * @returns {Promise<StoreTarget>}
  */
 export async function createTarget(kind, { dir, servers, name }) {
   if (kind === "sqlite") return sqliteTarget(join(dir, `${name}.db`));
-  if (kind === "postgres") return postgresTarget(servers.postgres, `bench_${name}`);
-  if (kind === "redis") return redisTarget(servers.redis, `b${name}:`);
+  if (kind === "postgres") return postgresTarget(running(servers.postgres, kind), `bench_${name}`);
+  if (kind === "redis") return redisTarget(running(servers.redis, kind), `b${name}:`);
   throw new Error(`unknown store kind "${kind}"; the kinds are ${STORE_KINDS.join(", ")}`);
 }
 
+/**
+ * @template T
+ * @param {T | undefined} server
+ * @param {string} kind
+ * @returns {T}
+ */
+function running(server, kind) {
+  if (server === undefined) throw new Error(`${kind}: its database server was not started`);
+  return server;
+}
+
+/**
+ * Every subject, then every session, through the store's own `ensureSubject` and
+ * `createSession`, `inFlightLimit` calls pending at once.
+ * @param {Store} store
+ * @param {Population} population
+ * @param {FillProgress} onProgress
+ * @param {number} inFlightLimit
+ */
+async function fillThroughStore(store, population, onProgress, inFlightLimit) {
+  const { sessions } = store;
+  await inFlight(
+    population.subjects,
+    inFlightLimit,
+    (j) => sessions.ensureSubject(population.subjectAt(j), population.now),
+    (n) => onProgress("subjects", n, population.subjects),
+  );
+  await inFlight(
+    population.sessions,
+    inFlightLimit,
+    (i) => sessions.createSession(population.sessionAt(i)),
+    (n) => onProgress("sessions", n, population.sessions),
+  );
+}
+
+/**
+ * @param {string} path
+ * @returns {StoreTarget}
+ */
 function sqliteTarget(path) {
   const files = () => [path, `${path}-wal`].filter(existsSync);
-  return {
+  /** @type {StoreTarget} */
+  const target = {
     kind: "sqlite",
-    /** What `prolong serve --store` takes. */
     spec: `sqlite:${path}`,
     /** The store's settings, fixed by the store: one way to run it. */
     durabilities: [{ label: "WAL, synchronous=NORMAL", apply: async () => {} }],
@@ -98,36 +121,19 @@ function sqliteTarget(path) {
     },
     /** Opening migrates: the schema is there once this resolves. */
     async migrate() {
-      await (await this.open()).close();
+      await (await target.open()).close();
     },
+    // The store's own setting (WAL, synchronous=NORMAL) already commits without an fsync.
     async fill(population, onProgress) {
+      const store = await target.open();
+      try {
+        await fillThroughStore(store, population, onProgress, 64);
+      } finally {
+        await store.close();
+      }
+      // The footprint then counts the pages, not a WAL of them.
       const db = new Database(path);
       try {
-        db.pragma("synchronous = NORMAL");
-        // The store's own statements (store-sqlite/src/sessions.ts: insertSubject, insertSession).
-        const subject = db.prepare("INSERT INTO subjects (id, created_at, updated_at) VALUES (?, ?, ?)");
-        const session = db.prepare(
-          `INSERT INTO sessions (${COLUMNS.map(([c]) => c).join(", ")}) VALUES (${COLUMNS.map(() => "?").join(", ")})`,
-        );
-        const subjects = db.transaction((from, to) => {
-          for (let j = from; j < to; j++)
-            subject.run(population.subjectAt(j), population.now, population.now);
-        });
-        const sessions = db.transaction((from, to) => {
-          for (let i = from; i < to; i++) session.run(rowOf(population.sessionAt(i)));
-        });
-        await inBatches(
-          population.subjects,
-          20_000,
-          (from, to) => subjects(from, to),
-          (n) => onProgress("subjects", n, population.subjects),
-        );
-        await inBatches(
-          population.sessions,
-          20_000,
-          (from, to) => sessions(from, to),
-          (n) => onProgress("sessions", n, population.sessions),
-        );
         db.pragma("wal_checkpoint(TRUNCATE)");
       } finally {
         db.close();
@@ -137,13 +143,15 @@ function sqliteTarget(path) {
     async footprint() {
       const db = new Database(path, { readonly: true });
       try {
-        const part = (table) =>
-          db
-            .prepare(
-              `SELECT coalesce(sum(pgsize), 0) AS bytes FROM dbstat WHERE name IN
-                (SELECT name FROM sqlite_schema WHERE tbl_name = ?)`,
-            )
-            .get(table).bytes;
+        const part = (/** @type {string} */ table) =>
+          /** @type {{ bytes: number }} */ (
+            db
+              .prepare(
+                `SELECT coalesce(sum(pgsize), 0) AS bytes FROM dbstat WHERE name IN
+                  (SELECT name FROM sqlite_schema WHERE tbl_name = ?)`,
+              )
+              .get(table)
+          ).bytes;
         return {
           total: files().reduce((sum, file) => sum + statSync(file).size, 0),
           sessions: part("sessions"),
@@ -156,7 +164,7 @@ function sqliteTarget(path) {
     async count() {
       const db = new Database(path, { readonly: true });
       try {
-        return db.prepare("SELECT count(*) AS n FROM sessions").get().n;
+        return /** @type {{ n: number }} */ (db.prepare("SELECT count(*) AS n FROM sessions").get()).n;
       } finally {
         db.close();
       }
@@ -166,16 +174,28 @@ function sqliteTarget(path) {
       for (const suffix of ["", "-wal", "-shm"]) rmSync(path + suffix, { force: true });
     },
   };
+  return target;
 }
 
+/**
+ * @param {PostgresBench} server
+ * @param {string} schema
+ * @returns {StoreTarget}
+ */
 function postgresTarget(server, schema) {
   const quoted = `"${schema}"`;
+  /**
+   * @template T
+   * @param {(client: import("pg").Client) => Promise<T>} run
+   * @returns {Promise<T>}
+   */
   const inSchema = (run) =>
     server.admin(async (client) => {
       await client.query(`SET search_path TO ${quoted}`);
       return run(client);
     });
-  return {
+  /** @type {StoreTarget} */
+  const target = {
     kind: "postgres",
     spec: `${server.url}?schema=${schema}`,
     // fsync on in both; synchronous_commit decides whether a commit waits for it.
@@ -192,41 +212,21 @@ function postgresTarget(server, schema) {
       await migratePostgres({ connectionString: server.url, schema });
     },
     async fill(population, onProgress) {
-      await inSchema(async (client) => {
-        await inBatches(
-          population.subjects,
-          10_000,
-          async (from, to) => {
-            const ids = [];
-            for (let j = from; j < to; j++) ids.push(population.subjectAt(j));
-            // The store's insert (store-postgres/src/sessions.ts, ensureSubject): id and times, defaults for the rest.
-            await client.query(
-              "INSERT INTO subjects (id, created_at, updated_at) SELECT id, $2, $2 FROM unnest($1::text[]) AS id",
-              [ids, population.now],
-            );
-          },
-          (n) => onProgress("subjects", n, population.subjects),
-        );
-        const insert = `INSERT INTO sessions (${COLUMNS.map(([c]) => c).join(", ")})
-          SELECT * FROM unnest(${COLUMNS.map(([, type], k) => `$${k + 1}::${type}[]`).join(", ")})`;
-        await inBatches(
-          population.sessions,
-          5_000,
-          async (from, to) => {
-            const columns = COLUMNS.map(() => []);
-            for (let i = from; i < to; i++) {
-              const row = rowOf(population.sessionAt(i));
-              for (let k = 0; k < row.length; k++) columns[k].push(row[k]);
-            }
-            await client.query(insert, columns);
-          },
-          (n) => onProgress("sessions", n, population.sessions),
-        );
-        // What autovacuum would have done by the time a table this size is in use: the
-        // visibility map, free-space map and planner statistics.
-        onProgress("VACUUM ANALYZE", population.sessions, population.sessions);
-        await client.query("VACUUM ANALYZE subjects, sessions");
-      });
+      // Commits stop waiting for their WAL flush while filling; the server's default
+      // (on) is back before anything is measured.
+      await server.synchronousCommit("off");
+      const store = await target.open();
+      try {
+        // Four calls queued for each of the store's 10 pooled connections.
+        await fillThroughStore(store, population, onProgress, 40);
+      } finally {
+        await store.close();
+        await server.synchronousCommit("on");
+      }
+      // What autovacuum would have done by the time a table this size is in use: the
+      // visibility map, free-space map and planner statistics.
+      onProgress("VACUUM ANALYZE", population.sessions, population.sessions);
+      await inSchema((client) => client.query("VACUUM ANALYZE subjects, sessions"));
     },
     /** pg_total_relation_size (heap, indexes, TOAST, maps) of sessions and subjects. */
     async footprint() {
@@ -249,16 +249,34 @@ function postgresTarget(server, schema) {
       await server.admin((client) => client.query(`DROP SCHEMA IF EXISTS ${quoted} CASCADE`));
     },
   };
+  return target;
 }
 
+/**
+ * @param {RedisBench} server
+ * @param {string} prefix
+ * @returns {StoreTarget}
+ */
 function redisTarget(server, prefix) {
+  /** @type {number | null} */
   let baseline = null;
-  return {
+  /** @type {StoreTarget} */
+  const target = {
     kind: "redis",
     spec: `${server.url}?prefix=${prefix}`,
     durabilities: [
-      { label: "AOF appendfsync always", apply: () => server.appendfsync("always") },
-      { label: "AOF appendfsync everysec", apply: () => server.appendfsync("everysec") },
+      {
+        label: "AOF appendfsync always",
+        apply: async () => {
+          await server.appendfsync("always");
+        },
+      },
+      {
+        label: "AOF appendfsync everysec",
+        apply: async () => {
+          await server.appendfsync("everysec");
+        },
+      },
     ],
     async open() {
       const { openRedisStore } = await import("@prolong/store-redis");
@@ -272,21 +290,10 @@ function redisTarget(server, prefix) {
     async fill(population, onProgress) {
       // Nothing is measured while filling: no fsync at every write, until it is done.
       const durability = await server.appendfsync("no");
-      const store = await this.open();
+      const store = await target.open();
       try {
-        const { sessions } = store;
-        await inFlight(
-          population.subjects,
-          256,
-          (j) => sessions.ensureSubject(population.subjectAt(j), population.now),
-          (n) => onProgress("subjects", n, population.subjects),
-        );
-        await inFlight(
-          population.sessions,
-          256,
-          (i) => sessions.createSession(population.sessionAt(i)),
-          (n) => onProgress("sessions", n, population.sessions),
-        );
+        // Many in flight on one connection, which ioredis pipelines.
+        await fillThroughStore(store, population, onProgress, 256);
       } finally {
         await store.close();
         await server.appendfsync(durability);
@@ -309,9 +316,14 @@ function redisTarget(server, prefix) {
     databaseCpuSeconds: () => server.cpuSeconds(),
     drop: () => server.flushAll(),
   };
+  return target;
 }
 
-/** A `fill` progress reporter: a line per tenth of each part in a log, every step on a terminal. */
+/**
+ * A `fill` progress reporter: a line per tenth of each part in a log, every step on a terminal.
+ * @param {string} prefix
+ * @returns {FillProgress}
+ */
 export function fillProgress(prefix) {
   let last = "";
   return (what, done, total) => {
@@ -321,16 +333,13 @@ export function fillProgress(prefix) {
   };
 }
 
-/** Runs `batch(from, to)` over [0, total) in slices of `size`, one after the other. */
-async function inBatches(total, size, batch, onDone) {
-  for (let from = 0; from < total; from += size) {
-    const to = Math.min(total, from + size);
-    await batch(from, to);
-    onDone(to);
-  }
-}
-
-/** Calls `task(i)` for i in [0, total), at most `limit` pending at once. */
+/**
+ * Calls `task(i)` for i in [0, total), at most `limit` pending at once.
+ * @param {number} total
+ * @param {number} limit
+ * @param {(i: number) => Promise<unknown>} task
+ * @param {(done: number) => void} onDone
+ */
 async function inFlight(total, limit, task, onDone) {
   let next = 0;
   let done = 0;

@@ -7,17 +7,23 @@ import { readFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 import { transform } from "esbuild";
 
+/** @type {import("node:module").ResolveHook} */
 export async function resolve(specifier, context, nextResolve) {
   try {
     return await nextResolve(specifier, context);
   } catch (error) {
     const fromTypeScript = context.parentURL?.endsWith(".ts") === true;
-    if (error?.code !== "ERR_MODULE_NOT_FOUND" || !fromTypeScript || !/^\.\.?\/.*\.js$/.test(specifier))
+    if (
+      /** @type {{ code?: string }} */ (error)?.code !== "ERR_MODULE_NOT_FOUND" ||
+      !fromTypeScript ||
+      !/^\.\.?\/.*\.js$/.test(specifier)
+    )
       throw error;
     return nextResolve(`${specifier.slice(0, -3)}.ts`, context);
   }
 }
 
+/** @type {import("node:module").LoadHook} */
 export async function load(url, context, nextLoad) {
   if (!url.startsWith("file:") || !url.endsWith(".ts")) return nextLoad(url, context);
   const path = fileURLToPath(url);

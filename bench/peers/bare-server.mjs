@@ -10,7 +10,9 @@ const server = createServer((request, response) => {
   });
 });
 server.listen(0, "127.0.0.1", () =>
-  console.log(`bare node:http listening on http://127.0.0.1:${server.address().port}`),
+  console.log(
+    `bare node:http listening on http://127.0.0.1:${/** @type {import("node:net").AddressInfo} */ (server.address()).port}`,
+  ),
 );
 // Keep-alive connections would hold close() open until they time out.
 const stop = () => {

@@ -10,16 +10,16 @@ import { getMigrations } from "better-auth/db/migration";
 import { toNodeHandler } from "better-auth/node";
 import { jwt } from "better-auth/plugins";
 import Database from "better-sqlite3";
+import { benchOptions } from "../lib/args.mjs";
 
-const argument = (name) => {
-  const at = process.argv.indexOf(name);
-  if (at < 0) throw new Error(`${name} is required`);
-  return process.argv[at + 1];
-};
-const port = Number(argument("--port"));
+const options = benchOptions({
+  port: { type: "number", default: 0, min: 0, max: 65_535, integer: true },
+  db: { type: "string" },
+});
+const port = options.port;
 const baseURL = `http://127.0.0.1:${port}`;
 
-const database = new Database(argument("--db"));
+const database = new Database(options.db);
 // The same journal settings as prolong's SQLite store, so both pay the same for a write.
 database.pragma("journal_mode = WAL");
 database.pragma("synchronous = NORMAL");
