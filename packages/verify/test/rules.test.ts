@@ -179,7 +179,7 @@ describe("claims rules", () => {
     expect(await reason(token(keys.EdDSA, { exp: NOW - 29, iat: NOW - 300 }), lenient)).toBe("accepted");
     expect(await reason(token(keys.EdDSA, { exp: NOW - 31, iat: NOW - 300 }), lenient)).toMatch(/^expired/);
     // An expired forgery is invalid, not expired: the signature is checked first.
-    const tampered = token(keys.EdDSA, { exp: NOW - 100, iat: NOW - 300 }).slice(0, -6) + "AAAAAA";
+    const tampered = `${token(keys.EdDSA, { exp: NOW - 100, iat: NOW - 300 }).slice(0, -6)}AAAAAA`;
     expect(await reason(tampered)).toMatch(/^invalid_token/);
   });
 
