@@ -22,7 +22,8 @@ const HIDDEN = /[\p{Cc}\u2028\u2029\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\
 const LONE_JOINER =
   /(?<!\p{Extended_Pictographic}[\ufe0f\u{1f3fb}-\u{1f3ff}]?)\u200d|\u200d(?!\p{Extended_Pictographic})/gu;
 
-const graphemes = new Intl.Segmenter(undefined, { granularity: "grapheme" });
+/** Made on first use: loading ICU's segmentation rules costs milliseconds at every start otherwise. */
+let graphemes: Intl.Segmenter | undefined;
 
 /**
  * The name to keep for a device, or `null` when nothing visible is left (a sign-in
@@ -44,6 +45,7 @@ export function cleanDeviceName(value: string | null | undefined): string | null
 export function truncateGraphemes(text: string, max: number): string {
   if (text.length <= max) return text;
   let end = 0;
+  graphemes ??= new Intl.Segmenter(undefined, { granularity: "grapheme" });
   for (const { segment, index } of graphemes.segment(text)) {
     if (index + segment.length > max) {
       if (end === 0) return cutCodePoints(segment, max);

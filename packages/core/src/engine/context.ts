@@ -41,6 +41,9 @@ export interface EngineContext {
    */
   readonly relevanceMs: number;
   readonly passwordCost: ScryptCost;
-  /** Verified against on unknown usernames, so a miss takes as long as a wrong password. */
-  readonly decoyHash: Promise<string>;
+  /**
+   * Verified against on unknown usernames, so a miss takes as long as a wrong password.
+   * Made on first use: a process that never signs anyone in (the CLI) never pays its scrypt.
+   */
+  readonly decoyHash: () => Promise<string>;
 }

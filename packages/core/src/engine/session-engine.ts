@@ -129,7 +129,7 @@ export class SessionEngine {
       events,
       relevanceMs: (longestAccessTokenTtl(policy) + clockTolerance) * 1000,
       passwordCost,
-      decoyHash: hashPassword("decoy password, never matches", passwordCost),
+      decoyHash: once(() => hashPassword("decoy password, never matches", passwordCost)),
     });
   }
 
@@ -406,4 +406,13 @@ async function claimSharedSecret(store: Store, random: RandomSource, name: strin
   if (!secret)
     throw new ProlongError("invalid_config", `the stored secret ${name} is not 32 bytes of base64url`);
   return secret;
+}
+
+/** `make`'s promise, made on the first call and shared by every later one. */
+function once<T>(make: () => Promise<T>): () => Promise<T> {
+  let made: Promise<T> | undefined;
+  return () => {
+    made ??= make();
+    return made;
+  };
 }

@@ -37,8 +37,11 @@ export async function signIn(
   } catch {
     username = null;
   }
+  // Awaited by every sign-in, known username or not: the first one of a process makes
+  // it, and must cost the same either way.
+  const decoy = await ctx.decoyHash();
   const account = username === null ? null : await ctx.store.accounts.findAccountByName(username);
-  const hash = account?.passwordHash ?? (await ctx.decoyHash);
+  const hash = account?.passwordHash ?? decoy;
   const matches = await verifyPassword(typeof input.password === "string" ? input.password : "", hash);
   if (!account?.passwordHash || !matches) {
     await ctx.events.emit({
