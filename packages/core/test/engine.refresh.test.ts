@@ -306,6 +306,19 @@ describe("a refresh in one pass", () => {
     ).resolves.toBeTruthy();
   });
 
+  it("hands a straggler's answer only for a token two derivations from the current one", async () => {
+    const { engine, store } = await setup();
+    const first = await engine.signIn(login);
+    issued(await engine.refresh({ refreshToken: first.refreshToken, clientId: "web" }));
+    // A store that took the previous token for a straggler: the engine does not follow it.
+    const rotate = store.sessions.rotate.bind(store.sessions);
+    store.sessions.rotate = async (request) => {
+      const outcome = await rotate(request);
+      return outcome.status === "replayed" ? { ...outcome, status: "overtaken" } : outcome;
+    };
+    await expectCode(engine.refresh({ refreshToken: first.refreshToken, clientId: "web" }), "invalid_grant");
+  });
+
   it("leaves a session untouched when another client presents its token", async () => {
     const { engine, store, clock } = await setup();
     const first = await engine.signIn({ ...login, clientId: "native" });
