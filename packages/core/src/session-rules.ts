@@ -155,9 +155,9 @@ export function planRotation(session: SessionRecord | null, request: RotateReque
     return { status: "replayed", changes: null };
   }
   // A straggler (docs/protocol.md, "Rotation: replays and stragglers"): the token before
-  // the previous one, inside the grace window of the latest rotation. A request sent with
-  // it before the successor's use was answered; it revokes nothing and gets no refresh
-  // token (the engine grants an access token only). Its hash is not kept: only the engine,
+  // the previous one, inside the grace window of the latest rotation: a request that left
+  // with it arrived after its successor was used in turn. It revokes nothing and gets no
+  // refresh token (the engine grants an access token only). Its hash is not kept: only the engine,
   // which checked its MAC, can tell it is genuine, and it checks that the token derives
   // the current one.
   if (
