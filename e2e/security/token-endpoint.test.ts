@@ -81,18 +81,30 @@ describe("the token endpoint of a real server", () => {
     const first = await native(username);
     const second = await rotated(first.refresh_token);
     const third = await rotated(second.refresh_token);
-    // The first token, two generations back and outside any grace: a thief's copy.
+    const fourth = await rotated(third.refresh_token);
+    // Two generations back inside the grace window, a straggler: an access token and no
+    // refresh token, and the session goes on (docs/protocol.md, "Rotation: replays and stragglers").
+    const straggler = await refresh(target, second.refresh_token);
+    expect(straggler.status).toBe(200);
+    expect(straggler.headers.get("cache-control")).toBe("no-store");
+    const late = (await straggler.json()) as Record<string, unknown>;
+    expect(late).toMatchObject({ token_type: "Bearer", session_id: first.session_id });
+    expect(late).not.toHaveProperty("refresh_token");
+    // The first token, three generations back: a thief's copy.
     expect(await oauthError(await refresh(target, first.refresh_token))).toEqual(
       grantFailure("reuse_detected"),
     );
     // Every token of the family is dead now, the newest one too, and its access token.
+    expect(await oauthError(await refresh(target, fourth.refresh_token))).toEqual(
+      grantFailure("session_revoked"),
+    );
     expect(await oauthError(await refresh(target, third.refresh_token))).toEqual(
       grantFailure("session_revoked"),
     );
     expect(await oauthError(await refresh(target, second.refresh_token))).toEqual(
       grantFailure("session_revoked"),
     );
-    const sessions = await fetch(`${target.url}/sessions`, { headers: bearer(third.access_token) });
+    const sessions = await fetch(`${target.url}/sessions`, { headers: bearer(fourth.access_token) });
     expect(sessions.status).toBe(401);
     expect(((await sessions.json()) as { error: string }).error).toBe("invalid_token");
     // The security-event log tells the administrator which generation came back.

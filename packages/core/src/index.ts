@@ -13,7 +13,13 @@ export { SECURITY_EVENT_TYPES } from "./engine/audit.js";
 export type { Caller } from "./engine/authenticate.js";
 export type { ClaimsHook } from "./engine/context.js";
 export type { EngineEvent, EngineListener, ListenerFailureHandler } from "./engine/events.js";
-export type { AccessGrant, ExchangedToken, IssuedTokens } from "./engine/grants.js";
+export type {
+  AccessGrant,
+  ExchangedToken,
+  IssuedTokens,
+  OvertakenTokens,
+  RefreshedTokens,
+} from "./engine/grants.js";
 export type { Handoff } from "./engine/handoff.js";
 export { HANDOFF_TTL_SECONDS } from "./engine/handoff.js";
 export type { Introspection } from "./engine/introspect.js";

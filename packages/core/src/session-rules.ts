@@ -109,7 +109,7 @@ export function accessTokenStanding(
 export type RotationPlan =
   | { status: "rotated"; changes: Partial<SessionRecord> }
   | { status: "reused"; changes: Partial<SessionRecord> }
-  | { status: "replayed" | "revoked" | "expired" | "unknown"; changes: null };
+  | { status: "replayed" | "overtaken" | "revoked" | "expired" | "unknown"; changes: null };
 
 /**
  * The decision of `SessionStore.rotate` as a pure function, for stores that read the
@@ -144,7 +144,7 @@ export function planRotation(session: SessionRecord | null, request: RotateReque
     };
   }
   // P5: the previous token inside the grace window gets the current one again. Once
-  // the successor itself is used it stops being "previous", so the window closes early.
+  // the successor itself is used it stops being "previous": it is a straggler below.
   if (
     request.generation === session.generation - 1 &&
     session.previousHash !== null &&
@@ -153,6 +153,19 @@ export function planRotation(session: SessionRecord | null, request: RotateReque
     request.presentedHash === session.previousHash
   ) {
     return { status: "replayed", changes: null };
+  }
+  // A straggler (docs/protocol.md, "Rotation: replays and stragglers"): the token before
+  // the previous one, inside the grace window of the latest rotation: a request that left
+  // with it arrived after its successor was used in turn. It revokes nothing and gets no
+  // refresh token (the engine grants an access token only). Its hash is not kept: only the engine,
+  // which checked its MAC, can tell it is genuine, and it checks that the token derives
+  // the current one.
+  if (
+    request.generation === session.generation - 2 &&
+    session.rotatedAt !== null &&
+    now - session.rotatedAt <= request.graceMs
+  ) {
+    return { status: "overtaken", changes: null };
   }
   // P4: the engine authenticated the token, so an older generation is a real token replayed.
   if (request.generation < session.generation) {

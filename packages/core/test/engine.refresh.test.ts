@@ -1,8 +1,14 @@
-import { isProlongError, ProlongError } from "@prolong/core";
+import { type IssuedTokens, isProlongError, ProlongError, type RefreshedTokens } from "@prolong/core";
 import { describe, expect, it } from "vitest";
 import { decodeJwt, setup } from "./fixtures.js";
 
 const login = { username: "maryo", password: "correct horse battery" };
+
+/** A refresh's answer that carries a refresh token: every answer but a straggler's. */
+function issued(tokens: RefreshedTokens): IssuedTokens {
+  if (tokens.refreshToken === null) throw new Error("expected a refresh token, got a straggler's answer");
+  return tokens;
+}
 
 async function expectCode(promise: Promise<unknown>, code: string) {
   const error = await promise.then(
@@ -68,7 +74,7 @@ describe("refresh rotation (P4, P5)", () => {
     const { engine, clock } = await setup();
     const first = await engine.signIn(login);
     clock.advance(60);
-    const second = await engine.refresh({ refreshToken: first.refreshToken, clientId: "web" });
+    const second = issued(await engine.refresh({ refreshToken: first.refreshToken, clientId: "web" }));
     expect(second.refreshToken).not.toBe(first.refreshToken);
     expect(second.accessToken).not.toBe(first.accessToken);
     expect(second.session.generation).toBe(1);
@@ -79,7 +85,7 @@ describe("refresh rotation (P4, P5)", () => {
   it("returns the same successor when the rotated token comes back inside the grace window", async () => {
     const { engine, clock } = await setup();
     const first = await engine.signIn(login);
-    const a = await engine.refresh({ refreshToken: first.refreshToken, clientId: "web" });
+    const a = issued(await engine.refresh({ refreshToken: first.refreshToken, clientId: "web" }));
     clock.advance(29);
     const b = await engine.refresh({ refreshToken: first.refreshToken, clientId: "web" });
     expect(b.refreshToken).toBe(a.refreshToken);
@@ -93,7 +99,7 @@ describe("refresh rotation (P4, P5)", () => {
   it("treats a replay after the grace window as reuse: the whole session is revoked and recorded", async () => {
     const { engine, clock, store, events } = await setup();
     const first = await engine.signIn(login);
-    const a = await engine.refresh({ refreshToken: first.refreshToken, clientId: "web" });
+    const a = issued(await engine.refresh({ refreshToken: first.refreshToken, clientId: "web" }));
     clock.advance(31);
     await expectCode(engine.refresh({ refreshToken: first.refreshToken, clientId: "web" }), "reuse_detected");
     // The family is gone: even the legitimate successor no longer works.
@@ -105,12 +111,88 @@ describe("refresh rotation (P4, P5)", () => {
     expect(events.some((e) => e.type === "session_revoked" && e.sessionId === first.sessionId)).toBe(true);
   });
 
-  it("closes the grace window early once the successor has itself been used", async () => {
+  it("answers a straggler inside the grace window with an access token and no refresh token, changing nothing", async () => {
+    const { engine, clock, store, events } = await setup();
+    const first = await engine.signIn(login);
+    const a = issued(await engine.refresh({ refreshToken: first.refreshToken, clientId: "web" }));
+    clock.advance(20);
+    const b = issued(await engine.refresh({ refreshToken: a.refreshToken, clientId: "web" }));
+    // 49 s after the first rotation, 29 s after the latest: the window runs from the latest.
+    clock.advance(29);
+    const before = await store.sessions.readSession(first.sessionId);
+    const late = await engine.refresh({ refreshToken: first.refreshToken, clientId: "web" });
+    expect(late.refreshToken).toBeNull();
+    expect(late.replayed).toBe(false);
+    // A fresh access token of this session, for the profile's lifetime.
+    const claims = decodeJwt(late.accessToken).payload;
+    expect(claims).toMatchObject({ sid: first.sessionId, sub: first.claims.sub, ver: 0 });
+    expect(claims.jti).not.toBe(decodeJwt(b.accessToken).payload.jti);
+    expect(late.expiresIn).toBe(300);
+    expect(await store.sessions.readSession(first.sessionId)).toEqual(before);
+    expect(events.filter((e) => e.type === "refreshed").at(-1)).toMatchObject({
+      straggler: true,
+      replayed: false,
+    });
+    expect(events.some((e) => e.type === "reuse_detected" || e.type === "session_revoked")).toBe(false);
+    // The session goes on with its current token.
+    const c = issued(await engine.refresh({ refreshToken: b.refreshToken, clientId: "web" }));
+    expect(c.session).toMatchObject({ generation: 3, revokedAt: null });
+  });
+
+  it("treats a straggler after the grace window as reuse and revokes the session", async () => {
+    const { engine, clock } = await setup();
+    const first = await engine.signIn(login);
+    const a = issued(await engine.refresh({ refreshToken: first.refreshToken, clientId: "web" }));
+    const b = issued(await engine.refresh({ refreshToken: a.refreshToken, clientId: "web" }));
+    clock.advance(31);
+    await expectCode(engine.refresh({ refreshToken: first.refreshToken, clientId: "web" }), "reuse_detected");
+    await expectCode(engine.refresh({ refreshToken: b.refreshToken, clientId: "web" }), "session_revoked");
+  });
+
+  it("treats a token three generations behind as reuse even inside the grace window", async () => {
     const { engine } = await setup();
     const first = await engine.signIn(login);
-    const a = await engine.refresh({ refreshToken: first.refreshToken, clientId: "web" });
-    await engine.refresh({ refreshToken: a.refreshToken, clientId: "web" });
+    let tokens = issued(await engine.refresh({ refreshToken: first.refreshToken, clientId: "web" }));
+    for (let i = 0; i < 2; i++) {
+      tokens = issued(await engine.refresh({ refreshToken: tokens.refreshToken, clientId: "web" }));
+    }
     await expectCode(engine.refresh({ refreshToken: first.refreshToken, clientId: "web" }), "reuse_detected");
+    await expectCode(
+      engine.refresh({ refreshToken: tokens.refreshToken, clientId: "web" }),
+      "session_revoked",
+    );
+  });
+
+  it("checks a straggler's standing as for any refresh", async () => {
+    const { engine, user, clock } = await setup();
+    const first = await engine.signIn(login);
+    const a = issued(await engine.refresh({ refreshToken: first.refreshToken, clientId: "web" }));
+    await engine.refresh({ refreshToken: a.refreshToken, clientId: "web" });
+    clock.advance(1);
+    await engine.requireReauth(user.id);
+    await expectCode(
+      engine.refresh({ refreshToken: first.refreshToken, clientId: "web" }),
+      "reauth_required",
+    );
+  });
+
+  it("ends a theft race the user loses with the session revoked, the thief holding nothing", async () => {
+    const { engine, clock, store } = await setup();
+    const stolen = await engine.signIn(login);
+    // The thief refreshes first, twice; the user's token is then a straggler.
+    const t1 = issued(await engine.refresh({ refreshToken: stolen.refreshToken, clientId: "web" }));
+    const t2 = issued(await engine.refresh({ refreshToken: t1.refreshToken, clientId: "web" }));
+    clock.advance(10);
+    const user = await engine.refresh({ refreshToken: stolen.refreshToken, clientId: "web" });
+    expect(user.refreshToken).toBeNull();
+    // The user's client keeps the token it holds; its next refresh, past the window, ends it.
+    clock.advance(240);
+    await expectCode(
+      engine.refresh({ refreshToken: stolen.refreshToken, clientId: "web" }),
+      "reuse_detected",
+    );
+    await expectCode(engine.refresh({ refreshToken: t2.refreshToken, clientId: "web" }), "session_revoked");
+    expect((await store.sessions.readSession(stolen.sessionId))?.session.revokedReason).toBe("reuse");
   });
 
   it("settles many concurrent refreshes of one token on one successor without revoking", async () => {
@@ -164,7 +246,7 @@ describe("refresh rotation (P4, P5)", () => {
   it("stores only hashes: no refresh token appears anywhere in the store", async () => {
     const { engine, store } = await setup();
     const first = await engine.signIn(login);
-    const second = await engine.refresh({ refreshToken: first.refreshToken, clientId: "web" });
+    const second = issued(await engine.refresh({ refreshToken: first.refreshToken, clientId: "web" }));
     const dump = JSON.stringify([
       (await store.sessions.readSession(first.sessionId))?.session,
       await store.audit.list({ limit: 100 }),
@@ -213,7 +295,7 @@ describe("a refresh in one pass", () => {
     const first = await engine.signIn(login);
     const opened = engine.openRefreshToken(first.refreshToken);
     if (!opened) throw new Error("a token just issued must open");
-    const second = await engine.refresh({ refreshToken: opened, clientId: "web" });
+    const second = issued(await engine.refresh({ refreshToken: opened, clientId: "web" }));
     expect(second.session.generation).toBe(1);
     // An older generation would be reuse and end the session (P4): only a token the
     // engine authenticated may get that far.
@@ -224,10 +306,23 @@ describe("a refresh in one pass", () => {
     ).resolves.toBeTruthy();
   });
 
+  it("hands a straggler's answer only for a token two derivations from the current one", async () => {
+    const { engine, store } = await setup();
+    const first = await engine.signIn(login);
+    issued(await engine.refresh({ refreshToken: first.refreshToken, clientId: "web" }));
+    // A store that took the previous token for a straggler: the engine does not follow it.
+    const rotate = store.sessions.rotate.bind(store.sessions);
+    store.sessions.rotate = async (request) => {
+      const outcome = await rotate(request);
+      return outcome.status === "replayed" ? { ...outcome, status: "overtaken" } : outcome;
+    };
+    await expectCode(engine.refresh({ refreshToken: first.refreshToken, clientId: "web" }), "invalid_grant");
+  });
+
   it("leaves a session untouched when another client presents its token", async () => {
     const { engine, store, clock } = await setup();
     const first = await engine.signIn({ ...login, clientId: "native" });
-    const second = await engine.refresh({ refreshToken: first.refreshToken, clientId: "native" });
+    const second = issued(await engine.refresh({ refreshToken: first.refreshToken, clientId: "native" }));
     clock.advance(31);
     // Even the rotated token, which from its own client would now be reuse, changes nothing.
     await expectCode(engine.refresh({ refreshToken: first.refreshToken, clientId: "web" }), "invalid_grant");
@@ -244,7 +339,7 @@ describe("session limits (P2, P3)", () => {
     let tokens = await engine.signIn({ ...login, clientId: "native" });
     for (let i = 0; i < 3; i++) {
       clock.advance(89 * 86_400);
-      tokens = await engine.refresh({ refreshToken: tokens.refreshToken, clientId: "native" });
+      tokens = issued(await engine.refresh({ refreshToken: tokens.refreshToken, clientId: "native" }));
     }
     clock.advance(90 * 86_400);
     await expectCode(
@@ -259,7 +354,7 @@ describe("session limits (P2, P3)", () => {
     const signedInAt = clock.now();
     while (clock.now() + 86_400_000 < signedInAt + 30 * 86_400_000) {
       clock.advance(86_400);
-      tokens = await engine.refresh({ refreshToken: tokens.refreshToken, clientId: "web" });
+      tokens = issued(await engine.refresh({ refreshToken: tokens.refreshToken, clientId: "web" }));
     }
     // The access token never outlives the absolute limit.
     expect(tokens.claims.exp).toBeLessThanOrEqual(Math.floor((signedInAt + 30 * 86_400_000) / 1000));
@@ -275,7 +370,7 @@ describe("session limits (P2, P3)", () => {
     let tokens = await engine.signIn({ ...login, clientId: "native" });
     for (let i = 0; i < 6; i++) {
       clock.advance(30 * 86_400);
-      tokens = await engine.refresh({ refreshToken: tokens.refreshToken, clientId: "native" });
+      tokens = issued(await engine.refresh({ refreshToken: tokens.refreshToken, clientId: "native" }));
     }
     expect(tokens.session.revokedAt).toBeNull();
     clock.advance(91 * 86_400);

@@ -62,7 +62,9 @@ export class Metrics {
   observe(event: EngineEvent): void {
     switch (event.type) {
       case "refreshed":
-        this.refreshes.inc({ outcome: event.replayed ? "replayed" : "rotated" });
+        this.refreshes.inc({
+          outcome: event.straggler ? "straggler" : event.replayed ? "replayed" : "rotated",
+        });
         break;
       case "reuse_detected":
         this.reuse.inc();

@@ -1,4 +1,4 @@
-import { type IssuedTokens, type RefreshTransport, sessionEndsAt } from "@prolong/core";
+import { type RefreshedTokens, type RefreshTransport, sessionEndsAt } from "@prolong/core";
 import type { FastifyReply } from "fastify";
 import { refreshCookie } from "./credentials.js";
 
@@ -9,7 +9,11 @@ export interface TokenResponseBody {
   /** Seconds until the access token expires. */
   expires_in: number;
   session_id: string;
-  /** Only for clients whose refresh token travels in the body (native); web ones get a cookie. */
+  /**
+   * Only for clients whose refresh token travels in the body (native); web ones get a
+   * cookie. Left out for a straggler (docs/protocol.md, "Rotation: replays and
+   * stragglers"): the client keeps the refresh token it holds (RFC 6749 §6).
+   */
   refresh_token?: string;
   /**
    * Only in a native client's answer to `POST /login`: its proof of this sign-in, to send
@@ -21,10 +25,11 @@ export interface TokenResponseBody {
 
 /**
  * A token answer split into its body and, for the web profile, the refresh cookie: the
- * refresh token is in one or the other, never both (docs/protocol.md, web profile).
+ * refresh token is in one or the other, never both (docs/protocol.md, web profile), and
+ * in neither for a straggler, so a browser keeps the newer cookie it was given.
  */
 export function tokenResponse(
-  tokens: IssuedTokens,
+  tokens: RefreshedTokens,
   options: { now: number; cookiePath: string; transport?: RefreshTransport },
 ): { body: TokenResponseBody; cookie: string | null } {
   const body: TokenResponseBody = {
@@ -33,6 +38,7 @@ export function tokenResponse(
     expires_in: tokens.expiresIn,
     session_id: tokens.sessionId,
   };
+  if (tokens.refreshToken === null) return { body, cookie: null };
   if ((options.transport ?? tokens.profile.refreshTransport) === "body") {
     body.refresh_token = tokens.refreshToken;
     return { body, cookie: null };
@@ -51,7 +57,7 @@ export const NO_STORE = { "cache-control": "no-store", pragma: "no-cache" } as c
  */
 export function sendTokens(
   reply: FastifyReply,
-  tokens: IssuedTokens,
+  tokens: RefreshedTokens,
   now: number,
   cookiePath: string,
   transport: RefreshTransport = tokens.profile.refreshTransport,

@@ -150,6 +150,52 @@ describe("token endpoint: refresh (RFC 6749 §6)", () => {
     expect(next).not.toBe(cookie);
   });
 
+  it("web: a straggler cookie gets an access token, no-store, and no Set-Cookie, so the newer cookie stays", async () => {
+    const { app, clock } = await testApp();
+    const { response: signIn } = await login(app);
+    const first = refreshCookieOf(signIn) as string;
+    const second = refreshCookieOf(await refreshWeb(app, first)) as string;
+    const third = refreshCookieOf(await refreshWeb(app, second)) as string;
+    clock.advance(29);
+    // A request sent with the first cookie before the second was used arrives last.
+    const late = await refreshWeb(app, first);
+    expect(late.statusCode).toBe(200);
+    expect(late.headers["cache-control"]).toBe("no-store");
+    expect(late.headers["set-cookie"]).toBeUndefined();
+    const body = late.json();
+    expect(body).toMatchObject({ token_type: "Bearer", expires_in: 300 });
+    expect(body).not.toHaveProperty("refresh_token");
+    const sessions = await app.inject({
+      method: "GET",
+      url: "/sessions",
+      headers: bearer(body.access_token),
+    });
+    expect(sessions.statusCode).toBe(200);
+    // The session goes on with the newest cookie.
+    const next = await refreshWeb(app, third);
+    expect(next.statusCode).toBe(200);
+    expect(refreshCookieOf(next)).toBeDefined();
+    const metrics = (await app.inject({ method: "GET", url: "/metrics" })).body;
+    expect(metrics).toContain('prolong_refreshes_total{outcome="straggler"} 1');
+  });
+
+  it("native: a straggler gets an access token and no refresh_token field; past the window it revokes", async () => {
+    const { app, clock } = await testApp();
+    const { body: signIn } = await login(app, { client_id: "native" });
+    const first = signIn.refresh_token as string;
+    const second = (await refreshNative(app, first)).json().refresh_token as string;
+    const third = (await refreshNative(app, second)).json().refresh_token as string;
+    const late = await refreshNative(app, first);
+    expect(late.statusCode).toBe(200);
+    expect(late.headers["cache-control"]).toBe("no-store");
+    expect(late.json().access_token).toMatch(/^ey/);
+    expect(late.json()).not.toHaveProperty("refresh_token");
+    clock.advance(31);
+    const reused = await refreshNative(app, first);
+    expect(reused.json()).toMatchObject({ error: "invalid_grant", prolong_error: "reuse_detected" });
+    expect((await refreshNative(app, third)).json()).toMatchObject({ prolong_error: "session_revoked" });
+  });
+
   it("opens a presented refresh token once and hands the opened token to the engine", async () => {
     const { app, engine } = await testApp();
     const { body } = await login(app, { client_id: "native" });

@@ -94,18 +94,50 @@ export function rotateCases(factory: StoreFactory): void {
       });
     });
 
-    it("closes the grace window once the successor has been used", async () => {
+    it("answers a straggler (two generations behind, inside the grace window of the latest rotation) overtaken and writes nothing", async () => {
+      await withConcern(factory, "sessions", async (store) => {
+        const s = sessionRecord();
+        await addSessions(store, s);
+        const first = await rotated(store, s, T0 + MINUTE);
+        // The window runs from the latest rotation: the first one's has closed by then.
+        const latest = T0 + MINUTE + 2 * GRACE;
+        const after = await rotated(store, first, latest);
+        const subject = await store.findSubject(s.subjectId);
+        for (const now of [latest, latest + GRACE]) {
+          expect(await store.rotate(request(s, { now }))).toEqual({
+            status: "overtaken",
+            session: after,
+            subject,
+          });
+        }
+        // No hash two generations back is kept: the engine vouches for the token.
+        expect((await store.rotate(request(s, { presentedHash: "unkept", now: latest + 1 }))).status).toBe(
+          "overtaken",
+        );
+        expect(await stored(store, s.id)).toEqual(after);
+        expect((await store.readRevocations({ after: null, limit: 10 })).changes).toEqual([]);
+        // The session goes on: its current token still rotates.
+        expect((await store.rotate(request(after, { now: latest + GRACE }))).status).toBe("rotated");
+      });
+    });
+
+    it("treats a token two generations behind one millisecond after the grace window as reuse and revokes", async () => {
       await withConcern(factory, "sessions", async (store) => {
         const s = sessionRecord();
         await addSessions(store, s);
         const first = await rotated(store, s, T0 + MINUTE);
         await rotated(store, first, T0 + MINUTE + 1);
-        const outcome = await store.rotate(request(s, { now: T0 + MINUTE + 2 }));
+        const now = T0 + MINUTE + 1 + GRACE + 1;
+        const outcome = await store.rotate(request(s, { now }));
         expect(outcome.status).toBe("reused");
+        expect((await stored(store, s.id))?.revokedReason).toBe("reuse");
+        expect((await store.readRevocations({ after: null, limit: 10 })).changes).toMatchObject([
+          { kind: "revoked", sessionId: s.id, at: now },
+        ]);
       });
     });
 
-    it("treats any older generation as reuse", async () => {
+    it("treats any older generation as reuse, three behind inside the grace window included", async () => {
       await withConcern(factory, "sessions", async (store) => {
         let s = sessionRecord();
         await addSessions(store, s);
@@ -115,6 +147,7 @@ export function rotateCases(factory: StoreFactory): void {
           request(original, { presentedHash: "anything", now: T0 + MINUTE + 5 }),
         );
         expect(outcome.status).toBe("reused");
+        expect((await stored(store, s.id))?.revokedReason).toBe("reuse");
       });
     });
 

@@ -291,6 +291,64 @@ export const migrations: readonly string[] = [
   END
   $$;
   `,
+  `
+  -- rotate_session again, with stragglers (docs/protocol.md, "Rotation: replays and
+  -- stragglers"): the token two generations behind, inside the grace window of the latest
+  -- rotation, answers 'overtaken' and writes nothing, where it used to revoke as a reuse.
+  -- Same signature and lock; the checks still run in the order of planRotation.
+  CREATE OR REPLACE FUNCTION rotate_session(p_id text, p_client_id text, p_generation integer,
+                                            p_presented text, p_successor text, p_now bigint,
+                                            p_grace bigint, p_idle bigint)
+    RETURNS json
+  LANGUAGE plpgsql AS $$
+  DECLARE
+    s sessions;
+    u subjects;
+    outcome text;
+  BEGIN
+    SELECT * INTO s FROM sessions WHERE id = p_id FOR NO KEY UPDATE;
+    -- RFC 6749 §6: a refresh token is bound to its client; another client's presentation
+    -- says nothing about the session and touches nothing.
+    IF NOT FOUND OR s.client_id <> p_client_id THEN
+      RETURN json_build_object('status', 'unknown');
+    END IF;
+    SELECT * INTO u FROM subjects WHERE id = s.subject_id;
+    IF NOT FOUND THEN
+      RETURN json_build_object('status', 'unknown');
+    END IF;
+
+    IF s.revoked_at IS NOT NULL THEN
+      outcome := 'revoked';
+    ELSIF p_now >= s.idle_expires_at OR p_now >= coalesce(s.absolute_expires_at, p_now + 1) THEN
+      outcome := 'expired';
+    ELSIF p_generation = s.generation AND p_presented = s.current_hash THEN
+      -- LEAST ignores NULL: no absolute limit, the idle deadline slides freely (P2, P3).
+      UPDATE sessions SET previous_hash = current_hash, current_hash = p_successor,
+          generation = generation + 1, rotated_at = p_now, last_active_at = p_now,
+          idle_expires_at = LEAST(p_now + p_idle, absolute_expires_at)
+        WHERE id = p_id RETURNING * INTO s;
+      outcome := 'rotated';
+    ELSIF p_generation = s.generation - 1 AND p_presented = s.previous_hash
+          AND s.rotated_at IS NOT NULL AND p_now - s.rotated_at <= p_grace THEN
+      -- P5: the previous token inside the grace window; the successor stays current.
+      outcome := 'replayed';
+    ELSIF p_generation = s.generation - 2
+          AND s.rotated_at IS NOT NULL AND p_now - s.rotated_at <= p_grace THEN
+      -- A straggler: no hash of it is kept, the engine checked its MAC and its chain.
+      outcome := 'overtaken';
+    ELSIF p_generation < s.generation THEN
+      -- P4: an older generation is a real token presented again: end the session.
+      UPDATE sessions SET revoked_at = p_now, revoked_reason = 'reuse'
+        WHERE id = p_id RETURNING * INTO s;
+      PERFORM append_revocation('revoked', s.subject_id, s.id, NULL, p_now);
+      outcome := 'reused';
+    ELSE
+      RETURN json_build_object('status', 'unknown');
+    END IF;
+    RETURN json_build_object('status', outcome, 'session', row_to_json(s), 'subject', row_to_json(u));
+  END
+  $$;
+  `,
 ];
 
 /** The schema version this code needs: every migration applied. */

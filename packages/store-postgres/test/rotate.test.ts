@@ -109,8 +109,9 @@ describe("rotate across instances", () => {
       (await a.sessions.rotate(request({ generation: 1, presentedHash: "h1", successorHash: "h2" }))).status,
     ).toBe("rotated");
 
-    // Generation 0 again, after its successor was used: a stolen token replayed.
-    const reuseAt = T0 + 2000;
+    // Generation 0 again, after its successor was used and past the grace window (inside
+    // it, two generations behind is a straggler): a stolen token replayed.
+    const reuseAt = T0 + 1000 + 30_001;
     const outcomes = await Promise.all(
       Array.from({ length: 30 }, (_, i) =>
         (stores[i % 3] as PostgresStore).sessions.rotate(request({ now: reuseAt })),

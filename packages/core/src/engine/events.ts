@@ -16,7 +16,19 @@ export type EngineEvent =
     }
   /** `subjectId` is `null` when the username matched no account. */
   | { type: "sign_in_failed"; subjectId: string | null; ip: string | null; at: number }
-  | { type: "refreshed"; subjectId: string; sessionId: string; replayed: boolean; at: number }
+  | {
+      type: "refreshed";
+      subjectId: string;
+      sessionId: string;
+      /** The previous token inside the grace window got the current one again (P5). */
+      replayed: boolean;
+      /**
+       * The token before the previous one, inside the grace window, got an access token
+       * and no refresh token (docs/protocol.md, "Rotation: replays and stragglers").
+       */
+      straggler: boolean;
+      at: number;
+    }
   | { type: "exchanged"; subjectId: string; sessionId: string; at: number }
   /** A rotated refresh token came back outside the grace window (P4); `generation` is the token's. */
   | { type: "reuse_detected"; subjectId: string; sessionId: string; generation: number; at: number }

@@ -31,6 +31,19 @@ export interface IssuedTokens extends AccessGrant {
   replayed: boolean;
 }
 
+/**
+ * What a refresh hands a straggler (docs/protocol.md, "Rotation: replays and
+ * stragglers"): an access token, and no refresh token (RFC 6749 §6 lets the server
+ * omit it; the client keeps the newer one it holds). Told apart by `refreshToken: null`.
+ */
+export interface OvertakenTokens extends AccessGrant {
+  refreshToken: null;
+  replayed: false;
+}
+
+/** What a refresh hands out: the session's refresh token with an access token, or a straggler's answer. */
+export type RefreshedTokens = IssuedTokens | OvertakenTokens;
+
 /** What the stateless exchange (P10) hands out: an access token alone. */
 export type ExchangedToken = AccessGrant;
 
@@ -98,5 +111,20 @@ export function withRefreshToken(grant: AccessGrant, refreshToken: string, repla
     profile: grant.profile,
     refreshToken,
     replayed,
+  };
+}
+
+/** A straggler's answer: the grant alone, no refresh token. */
+export function withoutRefreshToken(grant: AccessGrant): OvertakenTokens {
+  return {
+    accessToken: grant.accessToken,
+    tokenType: grant.tokenType,
+    expiresIn: grant.expiresIn,
+    sessionId: grant.sessionId,
+    claims: grant.claims,
+    session: grant.session,
+    profile: grant.profile,
+    refreshToken: null,
+    replayed: false,
   };
 }

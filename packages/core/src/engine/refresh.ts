@@ -3,7 +3,7 @@ import { profileOf } from "../policy.js";
 import type { RefreshToken } from "../refresh-token.js";
 import { admitSession, standingError } from "./admission.js";
 import type { EngineContext } from "./context.js";
-import { grantAccess, type IssuedTokens, withRefreshToken } from "./grants.js";
+import { grantAccess, type RefreshedTokens, withoutRefreshToken, withRefreshToken } from "./grants.js";
 import { reportRevoked } from "./revoke.js";
 
 const invalidGrant = () => new ProlongError("invalid_grant", "refresh token is invalid");
@@ -23,12 +23,14 @@ export function openRefreshToken(ctx: EngineContext, value: string): RefreshToke
  * everything else (`rotate`: the client binding, revoked, expired, current, grace-window
  * replay or reuse) and returns the session with its subject, whose standing is then
  * checked. Replaying the previous token inside the grace window returns the same
- * successor; replaying any older one revokes the session.
+ * successor; the one before it (a straggler), inside that window, gets an access token
+ * and no refresh token; replaying any older one, or either outside the window, revokes
+ * the session (docs/protocol.md, "Rotation: replays and stragglers").
  */
 export async function refresh(
   ctx: EngineContext,
   input: { refreshToken: string | RefreshToken; clientId: string },
-): Promise<IssuedTokens> {
+): Promise<RefreshedTokens> {
   const presented = input.refreshToken;
   const token =
     typeof presented === "string"
@@ -64,9 +66,13 @@ export async function refresh(
     await reportRevoked(ctx, session, "reuse", now);
     throw new ProlongError("reuse_detected", "refresh token was reused; the session is revoked");
   }
-  // The successor is derived, so a replay must land on the stored current token.
-  const current = outcome.status === "rotated" || outcome.status === "replayed";
-  if (current && session.currentHash !== successor.hash) throw invalidGrant();
+  // The successor is derived, so a replay must land on the stored current token, and a
+  // straggler two derivations away on it: the store keeps no hash of a straggler, and this
+  // ties it to the session's one chain of tokens beyond its MAC.
+  const overtaken = outcome.status === "overtaken";
+  const current = outcome.status === "rotated" || outcome.status === "replayed" || overtaken;
+  const landsOn = overtaken ? ctx.codec.next(successor).hash : successor.hash;
+  if (current && session.currentHash !== landsOn) throw invalidGrant();
   // Standing is checked on what `rotate` returned, after it may have rotated. A session
   // that fails here cannot go on whatever the reason: revoked or expired (rotate wrote
   // nothing then), its subject disabled (which revokes every session it has), superseded
@@ -83,7 +89,10 @@ export async function refresh(
     subjectId: subject.id,
     sessionId: session.id,
     replayed,
+    straggler: overtaken,
     at: now,
   });
-  return withRefreshToken(grant, successor.value, replayed);
+  // A straggler gets no refresh token: the successor it would derive is the previous
+  // token, and the current one is no one's to hand a token that old (docs/protocol.md).
+  return overtaken ? withoutRefreshToken(grant) : withRefreshToken(grant, successor.value, replayed);
 }

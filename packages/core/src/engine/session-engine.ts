@@ -25,7 +25,7 @@ import { authenticate, type Caller } from "./authenticate.js";
 import type { ClaimsHook, EngineContext } from "./context.js";
 import { EngineEvents, type EngineListener, type ListenerFailureHandler } from "./events.js";
 import { exchange } from "./exchange.js";
-import type { ExchangedToken, IssuedTokens } from "./grants.js";
+import type { ExchangedToken, IssuedTokens, RefreshedTokens } from "./grants.js";
 import { createHandoff, type Handoff, redeemHandoff } from "./handoff.js";
 import { type Introspection, introspect } from "./introspect.js";
 import { openRefreshToken, refresh } from "./refresh.js";
@@ -315,7 +315,7 @@ export class SessionEngine {
     return openRefreshToken(this.#ctx, value);
   }
 
-  refresh(input: { refreshToken: string | RefreshToken; clientId: string }): Promise<IssuedTokens> {
+  refresh(input: { refreshToken: string | RefreshToken; clientId: string }): Promise<RefreshedTokens> {
     return refresh(this.#ctx, input);
   }
 

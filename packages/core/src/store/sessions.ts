@@ -88,14 +88,17 @@ export interface RotateRequest {
  * or of another client → `unknown`; revoked → `revoked`; `now >= idleExpiresAt` or
  * `now >= absoluteExpiresAt` → `expired`; presented is current → `rotated`; presented
  * is the previous token and `now - rotatedAt <= graceMs` → `replayed` (nothing written:
- * the successor is the current token); presented is any older generation → the store
- * revokes the session with reason `reuse` and appends the revocation to the changelog
- * in the same transaction → `reused`; anything else (a later generation, a hash that
- * matches nothing) → `unknown`.
+ * the successor is the current token); presented is two generations behind
+ * (`generation === session.generation - 2`, whatever its hash: the store keeps no hash of
+ * it, and the engine checks it) and `now - rotatedAt <= graceMs` → `overtaken` (a
+ * straggler, docs/protocol.md: nothing written); presented is any older generation → the
+ * store revokes the session with reason `reuse` and appends the revocation to the
+ * changelog in the same transaction → `reused`; anything else (a later generation, a hash
+ * that matches nothing) → `unknown`.
  */
 export type RotateOutcome =
   | {
-      status: "rotated" | "replayed" | "reused" | "revoked" | "expired";
+      status: "rotated" | "replayed" | "overtaken" | "reused" | "revoked" | "expired";
       session: SessionRecord;
       subject: SubjectRecord;
     }

@@ -105,6 +105,8 @@ export function oauthRoutes(ctx: AppContext) {
     try {
       const tokens = await ctx.engine.refresh({ refreshToken: opened ?? token, clientId });
       // Replays inside the grace window are no new rotation (twenty tabs waking at once).
+      // A straggler's answer is counted: it mints an access token, and whoever repeats a
+      // stolen straggler inside the window is held to the session's budget.
       if (!tokens.replayed) await countRotation(request, tokens.sessionId);
       return sendTokens(reply, tokens, ctx.engine.now(), ctx.refreshCookiePath);
     } catch (error) {

@@ -225,10 +225,16 @@ if presented == generation and ARGV[4] == s.currentHash then
   return {'rotated', flat, subject}
 end
 -- The previous token inside the grace window gets the current one again; once the
--- successor has been used, the previous token is two generations old: reuse.
+-- successor has been used, the previous token is two generations old: a straggler.
 if presented == generation - 1 and s.previousHash and s.rotatedAt
     and now - tonumber(s.rotatedAt) <= tonumber(ARGV[7]) and ARGV[4] == s.previousHash then
   return {'replayed', flat, subject}
+end
+-- A straggler (docs/protocol.md): two generations behind, inside the grace window of the
+-- latest rotation. Nothing written; no hash of it is kept, the engine checked it.
+if presented == generation - 2 and s.rotatedAt
+    and now - tonumber(s.rotatedAt) <= tonumber(ARGV[7]) then
+  return {'overtaken', flat, subject}
 end
 -- An older generation of an authenticated token: a stolen token replayed. The session
 -- is revoked and its change appended in this same script.
