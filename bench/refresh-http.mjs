@@ -459,6 +459,9 @@ async function measureInProcess(path, issuer, seeded) {
     const t0 = process.hrtime.bigint();
     const set = await engine.refresh({ refreshToken: tokens[i] ?? "", clientId: "native" });
     const t1 = process.hrtime.bigint();
+    // Each chain presents only its current token, so every answer rotates and carries one.
+    if (set.refreshToken === null)
+      throw new Error("bench: a refresh of the current token came back without a successor");
     tokens[i] = set.refreshToken;
     if (record) samples.engine.push(Number(t1 - t0) / 1000);
   }
