@@ -1,18 +1,9 @@
 /**
- * The stores every engine and server suite runs against, chosen by the environment as
- * Kysely's test setup chooses its dialects:
- *
- * ```ts
- * for (const kind of testStores()) {
- *   describe(`refresh (${kind})`, () => {
- *     it("rotates", async () => {
- *       const store = await openTestStore(kind);
- *       // …
- *       await store.close();
- *     });
- *   });
- * }
- * ```
+ * The stores every engine and server suite runs against. vitest.config.ts makes one
+ * project per kind `PROLONG_TEST_STORES` selects (as Kysely runs its suite once per
+ * dialect) and hands the kind to the project's test files as `PROLONG_TEST_STORE`;
+ * `testStore()` in testing/suite.ts opens a fresh store of that kind per test (the
+ * fixtures of packages/core/test and packages/server/test take their stores from it).
  *
  * `PROLONG_TEST_STORES=sqlite npx vitest run packages/core` runs them on SQLite only.
  */
