@@ -3,7 +3,7 @@ import { profileOf } from "../policy.js";
 import type { RefreshToken } from "../refresh-token.js";
 import { admitSession, standingError } from "./admission.js";
 import type { EngineContext } from "./context.js";
-import { grantAccess, type RefreshedTokens, withoutRefreshToken, withRefreshToken } from "./grants.js";
+import { grantAccess, type RefreshedTokens, withRefreshToken } from "./grants.js";
 import { reportRevoked } from "./revoke.js";
 
 const invalidGrant = () => new ProlongError("invalid_grant", "refresh token is invalid");
@@ -94,5 +94,7 @@ export async function refresh(
   });
   // A straggler gets no refresh token: the successor it would derive is the previous
   // token, and the current one is no one's to hand a token that old (docs/protocol.md).
-  return overtaken ? withoutRefreshToken(grant) : withRefreshToken(grant, successor.value, replayed);
+  return overtaken
+    ? withRefreshToken(grant, null, false)
+    : withRefreshToken(grant, successor.value, replayed);
 }
