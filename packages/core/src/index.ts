@@ -26,7 +26,7 @@ export type { KeyListing } from "./engine/signing-keys.js";
 export type { SubjectDetails } from "./engine/subjects.js";
 export { isProlongError, ProlongError } from "./errors.js";
 export type { KeyRingOptions, KeyState, RingKey } from "./keys.js";
-export { KeyRing } from "./keys.js";
+export { DEFAULT_JWKS_MAX_AGE, KeyRing, publishAheadFor } from "./keys.js";
 export type { ScryptCost } from "./passwords.js";
 export {
   checkNewPassword,
@@ -37,6 +37,7 @@ export {
 } from "./passwords.js";
 export type { ClientConfig, Policy, Profile, RefreshTransport } from "./policy.js";
 export {
+  checkedPolicy,
   defaultPolicy,
   durationProblem,
   longestAccessTokenTtl,
@@ -58,6 +59,7 @@ export {
   isSessionLive,
   planRotation,
   sessionEndsAt,
+  sessionState,
   slideIdleDeadline,
   standing,
 } from "./session-rules.js";

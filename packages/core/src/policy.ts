@@ -140,3 +140,29 @@ export function validatePolicy(policy: Policy): void {
     fail("defaultClientId", `no client "${policy.defaultClientId}"`);
   }
 }
+
+/** Policies {@link checkedPolicy} made: frozen, so they are still what was validated. */
+const checked = new WeakSet<Policy>();
+
+/**
+ * `policy` validated ({@link validatePolicy}), as a frozen copy: a configuration is
+ * validated once, where it is read, and an engine given this copy does not validate it
+ * again. Given a copy already checked, returns it.
+ */
+export function checkedPolicy(policy: Policy): Policy {
+  if (checked.has(policy)) return policy;
+  validatePolicy(policy);
+  const profiles = Object.fromEntries(
+    Object.entries(policy.profiles).map(([name, profile]) => [name, Object.freeze({ ...profile })]),
+  );
+  const clients = Object.fromEntries(
+    Object.entries(policy.clients).map(([id, client]) => [id, Object.freeze({ ...client })]),
+  );
+  const copy: Policy = Object.freeze({
+    profiles: Object.freeze(profiles),
+    clients: Object.freeze(clients),
+    defaultClientId: policy.defaultClientId,
+  });
+  checked.add(copy);
+  return copy;
+}
