@@ -1,11 +1,16 @@
 #!/usr/bin/env node
 import cluster from "node:cluster";
 import { readFileSync } from "node:fs";
-import { isProlongError, SECURITY_EVENT_TYPES, type SessionEngine, type SubjectDetails } from "@prolong/core";
+import {
+  isProlongError,
+  SECURITY_EVENT_TYPES,
+  type SessionEngine,
+  type SubjectDetails,
+  sessionState,
+} from "@prolong/core";
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import { fromEnvironment, fromFile, resolveConfig, type ServerConfig } from "./config.js";
 import { engineFor, resourceSecretOf } from "./prolong.js";
-import { sessionState } from "./routes/admin-views.js";
 import { closeOnSignals, startServer } from "./serve.js";
 import { migrateStore, openStore } from "./store.js";
 import { serveAsWorker, superviseWorkers } from "./workers.js";

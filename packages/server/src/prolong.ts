@@ -1,30 +1,21 @@
-import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import {
-  type EngineOptions,
-  ProlongError,
-  type RateLimitStore,
-  SessionEngine,
-  type Store,
-} from "@prolong/core";
+import { ProlongError, type RateLimitStore, type SessionEngine, type Store } from "@prolong/core";
 import type { FastifyInstance, FastifyPluginAsync } from "fastify";
 import { pino } from "pino";
 import { buildApp, type LogBindings, logBase, mountProlong, type ProlongRoutesOptions } from "./app.js";
 import { trustProxyOption } from "./client-address.js";
-import {
-  type ProlongSettings,
-  policyOf,
-  publishAheadOf,
-  resolveConfig,
-  type ServerConfig,
-} from "./config.js";
+import { type ProlongSettings, resolveConfig, type ServerConfig } from "./config.js";
 import { type ConnectHandler, connectHandler, replayParsedBody } from "./connect-handler.js";
 import { refreshCookiePath } from "./credentials.js";
-
+import { type EngineExtras, type ServerCore, serverCore } from "./server-core.js";
 import { type HostResponse, type StartSessionInput, startSessionOn } from "./start-session.js";
 import { openStore } from "./store.js";
 import type { TokenResponseBody } from "./token-response.js";
+
+export type { EngineExtras, ServerCore } from "./server-core.js";
+// Where the CLI has always found them.
+export { engineFor, resourceSecretOf, serverCore } from "./server-core.js";
 
 /** The built demo page ships inside the package, next to `dist/`. */
 export const defaultPublicDir = fileURLToPath(new URL("../public/", import.meta.url));
@@ -37,44 +28,6 @@ export const KEY_RELOAD_MS = 2_000;
 
 /** How often long-ended sessions, old events and expired handoffs are deleted. */
 const PURGE_MS = 3_600_000;
-
-/**
- * What an embedding application may give the engine beyond the configuration. Everything
- * the configuration holds (issuer, audience, alg, policy, clock tolerance, key
- * publication) comes from it alone, so a setting is never silently overridden.
- */
-export type EngineExtras = Partial<
-  Pick<EngineOptions, "claims" | "clock" | "random" | "passwordCost" | "onEvent">
->;
-
-/** The engine a configuration describes, over an open store: for the server, the CLI and embedders alike. */
-export function engineFor(
-  config: ServerConfig,
-  store: Store,
-  extra: EngineExtras = {},
-): Promise<SessionEngine> {
-  return SessionEngine.create({
-    store,
-    issuer: config.issuer,
-    audience: config.audience,
-    alg: config.alg,
-    policy: policyOf(config),
-    ...(config.clockTolerance === undefined ? {} : { clockTolerance: config.clockTolerance }),
-    keyPublishAhead: publishAheadOf(config),
-    ...(config.keyEncryptionKey ? { keyEncryptionSecret: config.keyEncryptionKey } : {}),
-    ...extra,
-  });
-}
-
-/**
- * The credential of resource servers (introspection, revocation feed): the configured one,
- * else one generated once and kept in the store, so every process on that store (servers,
- * `prolong secrets resource`) agrees on it.
- */
-export function resourceSecretOf(config: ServerConfig, engine: SessionEngine): Promise<string> {
-  if (config.resourceSecret) return Promise.resolve(config.resourceSecret);
-  return engine.resourceSecret(randomBytes(24).toString("base64url"));
-}
 
 export interface ProlongOptions {
   /**
@@ -151,18 +104,24 @@ export async function createProlong(
   if (options.store && Object.hasOwn(settings, "store")) {
     throw new ProlongError("invalid_config", "store: given as a setting and as a Store; give one of them");
   }
-  const config = resolveConfig(settings as Record<string, unknown>);
+  return prolongFor(resolveConfig(settings as Record<string, unknown>), options);
+}
+
+/**
+ * prolong from a configuration already resolved (`prolong serve` resolves its own from
+ * the file, the environment and the flags): what {@link createProlong} does after validating.
+ */
+export async function prolongFor(config: ServerConfig, options: ProlongOptions = {}): Promise<Prolong> {
   const store = options.store ?? openStore(config.store);
   const closeStore = options.store ? async () => {} : () => store.close();
-  let engine: SessionEngine;
-  let resourceSecret: string;
+  let core: ServerCore;
   try {
-    engine = await engineFor(config, store, options.engine);
-    resourceSecret = await resourceSecretOf(config, engine);
+    core = await serverCore(config, store, options.engine);
   } catch (error) {
     await closeStore();
     throw error;
   }
+  const { engine } = core;
 
   const log = pino(
     { level: config.logLevel, ...logBase(options.logBindings) },
@@ -180,10 +139,10 @@ export async function createProlong(
   purge.unref();
 
   const routes: ProlongRoutesOptions = {
-    engine,
-    config: { ...config, resourceSecret },
-    publicDir: config.demo && existsSync(defaultPublicDir) ? defaultPublicDir : null,
+    ...core,
     ...(options.rateLimitStore ? { rateLimitStore: options.rateLimitStore } : {}),
+    config,
+    publicDir: config.demo && existsSync(defaultPublicDir) ? defaultPublicDir : null,
   };
   const appOptions = {
     ...routes,

@@ -4,7 +4,7 @@ import type { SessionEngine } from "@prolong/core";
 import type { FastifyInstance } from "fastify";
 import type { LogBindings } from "./app.js";
 import type { ServerConfig } from "./config.js";
-import { createProlong, defaultPublicDir, type EngineExtras } from "./prolong.js";
+import { defaultPublicDir, type EngineExtras, prolongFor } from "./prolong.js";
 
 export interface StartOptions {
   /** Where start-up notes for the person at the console go (not the structured log). */
@@ -15,8 +15,8 @@ export interface StartOptions {
 }
 
 /**
- * `prolong serve`: prolong built from the configuration (`createProlong`, the embedders'
- * path too), a demo user seeded in demo mode, and the standalone server listening. `url`
+ * `prolong serve`: prolong built from the configuration (`prolongFor`, what the embedders'
+ * `createProlong` runs too), a demo user seeded in demo mode, and the standalone server listening. `url`
  * is the issuer: where clients reach the server, which a proxy may front; `port` is the
  * one it listens on.
  */
@@ -25,7 +25,7 @@ export async function startServer(
   options: StartOptions = {},
 ): Promise<{ app: FastifyInstance; engine: SessionEngine; url: string; port: number }> {
   const print = options.print ?? ((line: string) => process.stdout.write(`${line}\n`));
-  const prolong = await createProlong(config, {
+  const prolong = await prolongFor(config, {
     ...(options.engineOptions ? { engine: options.engineOptions } : {}),
     ...(options.logBindings ? { logBindings: options.logBindings } : {}),
   });
