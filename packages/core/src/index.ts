@@ -44,6 +44,7 @@ export {
   nativeProfile,
   profileBounds,
   profileOf,
+  refreshAfterRatioRange,
   validatePolicy,
   webProfile,
 } from "./policy.js";

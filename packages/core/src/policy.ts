@@ -95,6 +95,9 @@ export const profileBounds = {
 
 type Duration = keyof typeof profileBounds;
 
+/** The range of a profile's `refreshAfterRatio`: above 0 (a refresh before any use is none), at most 1. */
+export const refreshAfterRatioRange = { above: 0, max: 1 } as const;
+
 /** Why a duration is out of its bounds, or `null` when it is in them. */
 export function durationProblem(setting: Duration, value: number): string | null {
   const { min, max, note } = profileBounds[setting];
@@ -118,8 +121,9 @@ export function validatePolicy(policy: Policy): void {
     duration(name, "idleTimeout", p.idleTimeout);
     if (p.absoluteLifetime !== null) duration(name, "absoluteLifetime", p.absoluteLifetime);
     duration(name, "graceWindow", p.graceWindow);
-    if (!(p.refreshAfterRatio > 0 && p.refreshAfterRatio <= 1)) {
-      fail(`profiles.${name}.refreshAfterRatio`, "must be in (0, 1]");
+    const ratio = refreshAfterRatioRange;
+    if (!(p.refreshAfterRatio > ratio.above && p.refreshAfterRatio <= ratio.max)) {
+      fail(`profiles.${name}.refreshAfterRatio`, `must be in (${ratio.above}, ${ratio.max}]`);
     }
     if (p.refreshTransport !== "cookie" && p.refreshTransport !== "body") {
       fail(`profiles.${name}.refreshTransport`, 'must be "cookie" or "body"');

@@ -3,12 +3,12 @@ import {
   checkedPolicy,
   DEFAULT_JWKS_MAX_AGE,
   defaultPolicy,
-  durationProblem,
   type Policy,
   type Profile,
   ProlongError,
   profileBounds,
   publishAheadFor,
+  refreshAfterRatioRange,
 } from "@prolong/core";
 import { SIGNING_ALGS, type SigningAlg } from "@prolong/protocol";
 import { z } from "zod";
@@ -27,17 +27,15 @@ import {
 } from "./setting-tree.js";
 
 /**
- * A profile duration, bounded by the core's own rule (`durationProblem`) so embedders and
- * the CLI agree; the bounds are also checks of the schema so the reference shows them.
+ * A profile duration. Its rules (whole seconds within core's `profileBounds`) are core's
+ * `validatePolicy`, run once when `resolveConfig` builds the policy, so the schema checks
+ * only that it is a number; the bounds are given to the reference (`meta`) to show.
  */
 const duration = (setting: keyof typeof profileBounds, description: string) => {
   const { min, max } = profileBounds[setting];
-  const problem = { error: (issue: { input: unknown }) => durationProblem(setting, issue.input as number) };
   return z
     .number()
-    .int(problem)
-    .min(min, problem)
-    .max(max, problem)
+    .meta({ type: "integer", minimum: min, maximum: max })
     .register(settingDocs, { description, unit: "seconds" });
 };
 
@@ -62,13 +60,21 @@ const origin = z.url({ protocol: /^https?$/ }).refine((value) => {
   return url?.pathname === "/" && !url.search && !url.hash && !url.username && !url.password;
 }, "must be an origin such as https://app.example.com, without a path");
 
+/**
+ * A profile's settings, by type: what they must be beyond their types (the bounds, an
+ * `exchange` only with an `absoluteLifetime`) is core's `validatePolicy`, written once
+ * there and run once, by {@link policyOf}.
+ */
 const profileSchema = z
   .object({
     accessTokenTtl: duration("accessTokenTtl", "Lifetime of an access token."),
-    refreshAfterRatio: z.number().gt(0).max(1).register(settingDocs, {
-      description:
-        "Fraction of an access token's lifetime after which clients refresh it (its `rfa` claim, the soft expiry).",
-    }),
+    refreshAfterRatio: z
+      .number()
+      .meta({ exclusiveMinimum: refreshAfterRatioRange.above, maximum: refreshAfterRatioRange.max })
+      .register(settingDocs, {
+        description:
+          "Fraction of an access token's lifetime after which clients refresh it (its `rfa` claim, the soft expiry).",
+      }),
     idleTimeout: duration("idleTimeout", "A session with no refresh for this long ends."),
     absoluteLifetime: duration(
       "absoluteLifetime",
