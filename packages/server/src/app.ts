@@ -1,11 +1,7 @@
 import { hostname } from "node:os";
 import type { RateLimitStore, SessionEngine } from "@prolong/core";
 import { CSRF_HEADER, ENDPOINT_PATHS } from "@prolong/protocol";
-import Fastify, {
-  type FastifyBaseLogger,
-  type FastifyInstance,
-  type preParsingAsyncHookHandler,
-} from "fastify";
+import Fastify, { type FastifyInstance, type preParsingAsyncHookHandler } from "fastify";
 import { trustProxyOption } from "./client-address.js";
 import type { ServerConfig } from "./config.js";
 import type { AppContext } from "./context.js";
@@ -140,7 +136,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
  */
 export async function appContext(
   options: ProlongRoutesOptions,
-  log: Pick<FastifyBaseLogger, "error">,
+  log: { error(fields: object, message: string): void },
 ): Promise<AppContext> {
   const { engine, config } = options;
   return {
