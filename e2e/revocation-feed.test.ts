@@ -1,4 +1,4 @@
-import { SessionEngine } from "@prolong/core";
+import { SessionEngine, type Store } from "@prolong/core";
 import { buildApp, resolveConfig } from "@prolong/server";
 import { MemoryStore } from "@prolong/store-memory";
 import { createRevocationFeed, createVerifier, type RevocationFeed } from "@prolong/verify";
@@ -17,7 +17,7 @@ afterEach(async () => {
 });
 
 /** A real prolong server on loopback, over an engine that outlives it (restarts keep the data). */
-async function serve(engine: SessionEngine, port: number) {
+async function serve(engine: SessionEngine, port: number, store: Store) {
   const config = resolveConfig({
     port,
     issuer: engine.issuer,
@@ -25,7 +25,7 @@ async function serve(engine: SessionEngine, port: number) {
     store: "memory:",
     logLevel: "silent",
   });
-  const server = await buildApp({ engine, config });
+  const server = await buildApp({ engine, config, rateLimitStore: store.limits });
   await server.listen({ port, host: "127.0.0.1" });
   return server;
 }
@@ -34,19 +34,16 @@ async function serve(engine: SessionEngine, port: number) {
 async function engineOnFreePort() {
   const port = await freePort();
   const issuer = `http://127.0.0.1:${port}`;
-  const engine = await SessionEngine.create({
-    store: new MemoryStore(),
-    issuer,
-    passwordCost: { N: 1024, r: 8, p: 1 },
-  });
-  return { port, issuer, engine };
+  const store = new MemoryStore();
+  const engine = await SessionEngine.create({ store, issuer, passwordCost: { N: 1024, r: 8, p: 1 } });
+  return { port, issuer, engine, store };
 }
 
 describe("revocation feed, from a real server to a subscribed verifier", () => {
   it("refuses a revoked session's token within 2 s, and reconnects after the server comes back", async () => {
-    const { port, issuer, engine } = await engineOnFreePort();
+    const { port, issuer, engine, store } = await engineOnFreePort();
     await engine.createAccount({ username: "maryo", password: "correct horse battery" });
-    app = await serve(engine, port);
+    app = await serve(engine, port, store);
 
     feed = createRevocationFeed({
       url: `${issuer}/revocations/feed`,
@@ -80,7 +77,7 @@ describe("revocation feed, from a real server to a subscribed verifier", () => {
     app = null;
     await expect.poll(() => feed?.live, { timeout: 5000 }).toBe(false);
 
-    app = await serve(engine, port);
+    app = await serve(engine, port, store);
     await feed.waitUntilLive(5000);
     expect(feed.connections).toBeGreaterThan(1);
     // Back live: the snapshot still carries the earlier revocation, and new ones arrive.
@@ -94,12 +91,12 @@ describe("revocation feed, from a real server to a subscribed verifier", () => {
   });
 
   it("fails closed when asked to and the feed is down", async () => {
-    const { port, issuer, engine } = await engineOnFreePort();
+    const { port, issuer, engine, store } = await engineOnFreePort();
     const { subject: user } = await engine.createAccount({
       username: "maryo",
       password: "correct horse battery",
     });
-    app = await serve(engine, port);
+    app = await serve(engine, port, store);
     const tokens = await engine.startSessionForSubject({ subjectId: user.id });
     // Wrong credentials: the feed never goes live.
     feed = createRevocationFeed({

@@ -32,7 +32,7 @@ export type { KeyListing } from "./engine/signing-keys.js";
 export type { SubjectDetails } from "./engine/subjects.js";
 export { isProlongError, ProlongError } from "./errors.js";
 export type { KeyRingOptions, KeyState, RingKey } from "./keys.js";
-export { KeyRing } from "./keys.js";
+export { DEFAULT_JWKS_MAX_AGE, KeyRing, publishAheadFor } from "./keys.js";
 export type { ScryptCost } from "./passwords.js";
 export {
   checkNewPassword,
@@ -43,12 +43,14 @@ export {
 } from "./passwords.js";
 export type { ClientConfig, Policy, Profile, RefreshTransport } from "./policy.js";
 export {
+  checkedPolicy,
   defaultPolicy,
   durationProblem,
   longestAccessTokenTtl,
   nativeProfile,
   profileBounds,
   profileOf,
+  refreshAfterRatioRange,
   validatePolicy,
   webProfile,
 } from "./policy.js";
@@ -64,6 +66,7 @@ export {
   isSessionLive,
   planRotation,
   sessionEndsAt,
+  sessionState,
   slideIdleDeadline,
   standing,
 } from "./session-rules.js";

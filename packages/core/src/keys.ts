@@ -44,7 +44,7 @@ export interface KeyRingOptions {
   /**
    * Seconds a next key must have been published before it may sign: the JWKS `max-age`
    * verifiers may cache the key set for, plus the time servers take to reload the ring
-   * and the clock skew between them. Default 305 (300 s max-age).
+   * and the clock skew between them. Default {@link publishAheadFor} the default max-age.
    */
   publishAhead?: number;
   /**
@@ -52,8 +52,21 @@ export interface KeyRingOptions {
    * those stored before it was set included ({@link KeyRing.load}). Unset while the store
    * holds sealed keys, the ring refuses to load.
    */
-  encryptionSecret?: string;
+  keyEncryptionKey?: string;
   random?: RandomSource;
+}
+
+/** The JWKS `max-age` verifiers are told when none is configured, in seconds. */
+export const DEFAULT_JWKS_MAX_AGE = 300;
+
+/**
+ * Seconds a next key is published before it may sign (docs/protocol.md, "Key
+ * publication"): the JWKS max-age, plus 5 s for every server to reload the ring (it does
+ * every 2 s) and for skew between the clock that wrote the key's `createdAt` and the one
+ * that reads it. The one rule, for the server's setting and the ring's default alike.
+ */
+export function publishAheadFor(jwksMaxAge: number): number {
+  return jwksMaxAge + 5;
 }
 
 /** The parts of a key that never change for its kid, imported once. */
@@ -80,21 +93,26 @@ export class KeyRing {
   #keys: RingKey[] = [];
 
   private constructor(options: KeyRingOptions) {
-    this.#options = { alg: "EdDSA", random: cryptoRandom, publishAhead: 305, ...options };
+    this.#options = {
+      alg: "EdDSA",
+      random: cryptoRandom,
+      publishAhead: publishAheadFor(DEFAULT_JWKS_MAX_AGE),
+      ...options,
+    };
     if (!SIGNING_ALGS.includes(this.#options.alg)) {
       throw new ProlongError(
         "invalid_config",
         `alg: "${this.#options.alg}" is not one of ${SIGNING_ALGS.join(", ")}`,
       );
     }
-    this.#wrapKey = options.encryptionSecret === undefined ? null : deriveWrapKey(options.encryptionSecret);
+    this.#wrapKey = options.keyEncryptionKey === undefined ? null : deriveWrapKey(options.keyEncryptionKey);
   }
 
   /**
    * Loads the stored keys. On first start it creates both the active key and the next
    * one; afterwards it makes sure a next key of the configured algorithm is published.
    *
-   * With an encryption secret, keys stored in plain text (before the secret was set) are
+   * With a key-encryption key, keys stored in plain text (before it was set) are
    * sealed first, all in one store operation, so a copy of the store taken from then on
    * holds no usable private key. Without one, sealed keys are refused with
    * `invalid_config` saying how to go on: silently making new keys would sign tokens no
@@ -109,8 +127,8 @@ export class KeyRing {
 
   /**
    * Stores every sealed private key in plain text again, in one store operation, so the
-   * encryption secret can then be removed; returns how many it opened. An instance that
-   * still has the secret seals them again when it starts, and seals the keys it makes.
+   * key-encryption key can then be removed; returns how many it opened. An instance that
+   * still has the key-encryption key seals them again when it starts, and seals the keys it makes.
    */
   async unseal(): Promise<number> {
     return this.#replaceStored(async (key, wrapKey) =>
@@ -249,7 +267,7 @@ export class KeyRing {
     return removed;
   }
 
-  /** Seals the keys stored in plain text, or refuses sealed keys when there is no secret. */
+  /** Seals the keys stored in plain text, or refuses sealed keys when there is no key-encryption key. */
   async #sealStored(): Promise<void> {
     if (!this.#wrapKey) {
       const sealed = (await this.#options.store.listKeys()).filter((k) => isSealed(k.privateKey));
@@ -399,7 +417,7 @@ function sealedWithoutSecret(count: number): ProlongError {
 
 async function deriveWrapKey(secret: string): Promise<CryptoKey> {
   if (secret.length < 16)
-    throw new ProlongError("invalid_config", "key encryption secret must be at least 16 characters");
+    throw new ProlongError("invalid_config", "keyEncryptionKey: must be at least 16 characters");
   const material = await crypto.subtle.importKey("raw", utf8(secret), "HKDF", false, ["deriveKey"]);
   return crypto.subtle.deriveKey(
     { name: "HKDF", hash: "SHA-256", salt: new Uint8Array(0), info: utf8("prolong key wrap v1") },
@@ -430,8 +448,12 @@ async function open(key: CryptoKey, envelope: string, kid: string): Promise<stri
     const plain = await crypto.subtle.decrypt({ name: "AES-GCM", iv, additionalData: utf8(kid) }, key, data);
     return new TextDecoder().decode(plain);
   } catch (cause) {
-    throw new ProlongError("invalid_config", `key ${kid} cannot be decrypted with the configured secret`, {
-      cause,
-    });
+    throw new ProlongError(
+      "invalid_config",
+      `key ${kid} cannot be decrypted with the configured keyEncryptionKey`,
+      {
+        cause,
+      },
+    );
   }
 }

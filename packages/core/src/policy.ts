@@ -95,6 +95,9 @@ export const profileBounds = {
 
 type Duration = keyof typeof profileBounds;
 
+/** The range of a profile's `refreshAfterRatio`: above 0 (a refresh before any use is none), at most 1. */
+export const refreshAfterRatioRange = { above: 0, max: 1 } as const;
+
 /** Why a duration is out of its bounds, or `null` when it is in them. */
 export function durationProblem(setting: Duration, value: number): string | null {
   const { min, max, note } = profileBounds[setting];
@@ -118,8 +121,9 @@ export function validatePolicy(policy: Policy): void {
     duration(name, "idleTimeout", p.idleTimeout);
     if (p.absoluteLifetime !== null) duration(name, "absoluteLifetime", p.absoluteLifetime);
     duration(name, "graceWindow", p.graceWindow);
-    if (!(p.refreshAfterRatio > 0 && p.refreshAfterRatio <= 1)) {
-      fail(`profiles.${name}.refreshAfterRatio`, "must be in (0, 1]");
+    const ratio = refreshAfterRatioRange;
+    if (!(p.refreshAfterRatio > ratio.above && p.refreshAfterRatio <= ratio.max)) {
+      fail(`profiles.${name}.refreshAfterRatio`, `must be in (${ratio.above}, ${ratio.max}]`);
     }
     if (p.refreshTransport !== "cookie" && p.refreshTransport !== "body") {
       fail(`profiles.${name}.refreshTransport`, 'must be "cookie" or "body"');
@@ -139,4 +143,30 @@ export function validatePolicy(policy: Policy): void {
   if (!Object.hasOwn(policy.clients, policy.defaultClientId)) {
     fail("defaultClientId", `no client "${policy.defaultClientId}"`);
   }
+}
+
+/** Policies {@link checkedPolicy} made: frozen, so they are still what was validated. */
+const checked = new WeakSet<Policy>();
+
+/**
+ * `policy` validated ({@link validatePolicy}), as a frozen copy: a configuration is
+ * validated once, where it is read, and an engine given this copy does not validate it
+ * again. Given a copy already checked, returns it.
+ */
+export function checkedPolicy(policy: Policy): Policy {
+  if (checked.has(policy)) return policy;
+  validatePolicy(policy);
+  const profiles = Object.fromEntries(
+    Object.entries(policy.profiles).map(([name, profile]) => [name, Object.freeze({ ...profile })]),
+  );
+  const clients = Object.fromEntries(
+    Object.entries(policy.clients).map(([id, client]) => [id, Object.freeze({ ...client })]),
+  );
+  const copy: Policy = Object.freeze({
+    profiles: Object.freeze(profiles),
+    clients: Object.freeze(clients),
+    defaultClientId: policy.defaultClientId,
+  });
+  checked.add(copy);
+  return copy;
 }

@@ -16,6 +16,15 @@ export function isSessionExpired(session: SessionRecord, now: number): boolean {
   return now >= sessionEndsAt(session);
 }
 
+/**
+ * Whether a session may still refresh at `now`, or why not; its subject's standing aside.
+ * What the admin API and `prolong sessions list` show.
+ */
+export function sessionState(session: SessionRecord, now: number): "live" | "revoked" | "expired" {
+  if (session.revokedAt !== null) return "revoked";
+  return isSessionExpired(session, now) ? "expired" : "live";
+}
+
 /** Neither revoked nor expired at `now`. */
 export function isSessionLive(session: SessionRecord, now: number): boolean {
   return session.revokedAt === null && !isSessionExpired(session, now);

@@ -236,15 +236,15 @@ describe("key ring", () => {
 
   it("encrypts private keys at rest when a secret is configured", async () => {
     const store = await testStore();
-    await ring(store, undefined, { encryptionSecret: "a long enough secret" });
+    await ring(store, undefined, { keyEncryptionKey: "a long enough secret" });
     const stored = await store.keys.listKeys();
     expect(stored).toHaveLength(2);
     for (const key of stored) {
       expect(key.privateKey.startsWith("enc:v1:")).toBe(true);
       expect(key.privateKey).not.toContain('"d"');
     }
-    await expect(ring(store, undefined, { encryptionSecret: "a long enough secret" })).resolves.toBeTruthy();
-    const wrong = await ring(store, undefined, { encryptionSecret: "another long secret" }).catch(
+    await expect(ring(store, undefined, { keyEncryptionKey: "a long enough secret" })).resolves.toBeTruthy();
+    const wrong = await ring(store, undefined, { keyEncryptionKey: "another long secret" }).catch(
       (e: unknown) => e,
     );
     expect((wrong as ProlongError).code).toBe("invalid_config");
@@ -253,7 +253,7 @@ describe("key ring", () => {
   });
 
   describe("a key-encryption secret set on a store that has keys", () => {
-    const secret = { encryptionSecret: "a long enough secret" };
+    const secret = { keyEncryptionKey: "a long enough secret" };
     const sealed = (text: string) => text.startsWith("enc:v1:");
 
     it.each(["EdDSA", "HS256"] as SigningAlg[])(

@@ -1,4 +1,5 @@
 import {
+  checkedPolicy,
   defaultPolicy,
   hashPassword,
   hashRefreshToken,
@@ -188,6 +189,22 @@ describe("policy", () => {
     const policy = defaultPolicy();
     Object.assign(policy.profiles.web as object, { [setting]: value });
     expect(() => validatePolicy(policy)).toThrow(message);
+  });
+
+  it("checks a policy once: a frozen copy, which is given back as it is", () => {
+    const bad = defaultPolicy();
+    (bad.profiles.web as { idleTimeout: number }).idleTimeout = -1;
+    expect(() => checkedPolicy(bad)).toThrow(/profiles\.web\.idleTimeout/);
+    const policy = defaultPolicy();
+    const checked = checkedPolicy(policy);
+    expect(checked).not.toBe(policy);
+    expect(checked).toEqual(policy);
+    expect(Object.isFrozen(checked.profiles.web)).toBe(true);
+    expect(Object.isFrozen(checked.clients)).toBe(true);
+    expect(checkedPolicy(checked)).toBe(checked);
+    // The caller's own object stays theirs to change.
+    (policy.profiles.web as { idleTimeout: number }).idleTimeout = 60;
+    expect(checked.profiles.web?.idleTimeout).toBe(7 * 86_400);
   });
 
   it("accepts the largest value of each bound", () => {

@@ -21,7 +21,7 @@ async function loadConfig(flags: Record<string, unknown>): Promise<ServerConfig>
 async function withEngine(flags: Record<string, unknown>, body: (engine: SessionEngine) => Promise<void>) {
   const config = await loadConfig(flags);
   const { openStore } = await import("./store.js");
-  const { engineFor } = await import("./engine.js");
+  const { engineFor } = await import("./server-core.js");
   const store = await openStore(config.store);
   try {
     await body(await engineFor(config, store));
@@ -216,7 +216,6 @@ sessions
     const { subject, username, client, all, limit, after, ...rest } = flags;
     if (subject === undefined && username === undefined)
       throw new CliError("sessions list: name the subject with --subject ID or --username NAME");
-    const { sessionState } = await import("./routes/admin-views.js");
     await withEngine(rest, async (engine) => {
       const owner = await subjectOf(engine, { subject, username });
       const page = await engine.findSessions({
@@ -227,6 +226,7 @@ sessions
         ...(after === undefined ? {} : { after }),
       });
       const now = engine.now();
+      const { sessionState } = await import("@prolong/core");
       for (const s of page.sessions) {
         const seen = new Date(s.lastActiveAt).toISOString();
         console.log(
@@ -301,7 +301,7 @@ secrets
       process.stdout.write(`${config.resourceSecret}\n`);
       return;
     }
-    const { resourceSecretOf } = await import("./engine.js");
+    const { resourceSecretOf } = await import("./server-core.js");
     await withEngine(flags, async (engine) => {
       process.stdout.write(`${await resourceSecretOf(config, engine)}\n`);
     });

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { configSettings, policyOf, resolveConfig } from "./config.js";
+import { configSettings, resolveConfig } from "./config.js";
 import { alternatives } from "./nearest-names.js";
 import type { Setting } from "./setting-tree.js";
 
@@ -57,7 +57,7 @@ const EXAMPLE = {
 export function configReference(): string {
   resolveConfig(EXAMPLE);
   const resolved = resolveConfig({});
-  const defaults: Record<string, unknown> = { ...resolved, ...policyOf(resolved) };
+  const defaults: Record<string, unknown> = { ...resolved, ...resolved.policy };
   const leaves = (settings: readonly Setting[]): Setting[] =>
     settings.flatMap((s) => (s.children.length > 0 ? leaves(s.children) : [s]));
 

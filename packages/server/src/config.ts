@@ -1,12 +1,14 @@
 import { readFileSync } from "node:fs";
 import {
+  checkedPolicy,
+  DEFAULT_JWKS_MAX_AGE,
   defaultPolicy,
-  durationProblem,
   type Policy,
   type Profile,
   ProlongError,
   profileBounds,
-  validatePolicy,
+  publishAheadFor,
+  refreshAfterRatioRange,
 } from "@prolong/core";
 import { SIGNING_ALGS, type SigningAlg } from "@prolong/protocol";
 import { z } from "zod";
@@ -25,17 +27,15 @@ import {
 } from "./setting-tree.js";
 
 /**
- * A profile duration, bounded by the core's own rule (`durationProblem`) so embedders and
- * the CLI agree; the bounds are also checks of the schema so the reference shows them.
+ * A profile duration. Its rules (whole seconds within core's `profileBounds`) are core's
+ * `validatePolicy`, run once when `resolveConfig` builds the policy, so the schema checks
+ * only that it is a number; the bounds are given to the reference (`meta`) to show.
  */
 const duration = (setting: keyof typeof profileBounds, description: string) => {
   const { min, max } = profileBounds[setting];
-  const problem = { error: (issue: { input: unknown }) => durationProblem(setting, issue.input as number) };
   return z
     .number()
-    .int(problem)
-    .min(min, problem)
-    .max(max, problem)
+    .meta({ type: "integer", minimum: min, maximum: max })
     .register(settingDocs, { description, unit: "seconds" });
 };
 
@@ -60,13 +60,21 @@ const origin = z.url({ protocol: /^https?$/ }).refine((value) => {
   return url?.pathname === "/" && !url.search && !url.hash && !url.username && !url.password;
 }, "must be an origin such as https://app.example.com, without a path");
 
+/**
+ * A profile's settings, by type: what they must be beyond their types (the bounds, an
+ * `exchange` only with an `absoluteLifetime`) is core's `validatePolicy`, written once
+ * there and run once, by {@link policyOf}.
+ */
 const profileSchema = z
   .object({
     accessTokenTtl: duration("accessTokenTtl", "Lifetime of an access token."),
-    refreshAfterRatio: z.number().gt(0).max(1).register(settingDocs, {
-      description:
-        "Fraction of an access token's lifetime after which clients refresh it (its `rfa` claim, the soft expiry).",
-    }),
+    refreshAfterRatio: z
+      .number()
+      .meta({ exclusiveMinimum: refreshAfterRatioRange.above, maximum: refreshAfterRatioRange.max })
+      .register(settingDocs, {
+        description:
+          "Fraction of an access token's lifetime after which clients refresh it (its `rfa` claim, the soft expiry).",
+      }),
     idleTimeout: duration("idleTimeout", "A session with no refresh for this long ends."),
     absoluteLifetime: duration(
       "absoluteLifetime",
@@ -218,7 +226,7 @@ export const configSchema = z
      * published at least this long before it signs (docs/protocol.md, "Key publication"),
      * so a longer max-age means fewer fetches but a longer wait before a rotation.
      */
-    jwksMaxAge: z.number().int().min(1).max(86_400).default(300).register(settingDocs, {
+    jwksMaxAge: z.number().int().min(1).max(86_400).default(DEFAULT_JWKS_MAX_AGE).register(settingDocs, {
       description:
         "How long verifiers may cache the JWKS (`Cache-Control: max-age`); a next key is published this long (plus 5 s) before it signs.",
       unit: "seconds",
@@ -271,15 +279,17 @@ export const configSchema = z
         loginPerDevice: limit(
           "Wrong passwords sent with one device token, the only budget a sign-in from a known browser or app answers to",
         ),
-        refresh: limit("Failed token-endpoint grants from one address (tokens the server never issued)"),
-        refreshPerSession: limit("Rotations and exchanges of one session, plus its failed grants"),
+        failedGrants: limit(
+          "Failed token-endpoint grants from one address (tokens the server never issued, failed exchanges)",
+        ),
+        grantsPerSession: limit("Rotations and exchanges of one session, plus its failed grants"),
       })
       .partial()
       .strict()
       .default({})
       .register(settingDocs, {
         description:
-          'Budgets, each `{ "max": N, "windowSeconds": S }`: at most N per S seconds, then 429 with `Retry-After`. A field left out keeps its default; `refreshPerSession`\'s is twice what the profile with the shortest access tokens needs, and at least 20 per 60 s.',
+          'Budgets, each `{ "max": N, "windowSeconds": S }`: at most N per S seconds, then 429 with `Retry-After`. A field left out keeps its default; `grantsPerSession`\'s is twice what the profile with the shortest access tokens needs, and at least 20 per 60 s. The names `refresh` and `refreshPerSession` are still read, as `failedGrants` and `grantsPerSession`, but are deprecated.',
       }),
   })
   .strict();
@@ -290,10 +300,14 @@ export const configSchema = z
  */
 export type ProlongSettings = z.input<typeof configSchema>;
 
-/** A resolved configuration: every rate limit filled in (limits.ts). */
+/**
+ * A resolved configuration: every rate limit filled in (limits.ts), and the session
+ * policy the profiles and clients make, validated once, here.
+ */
 export type ServerConfig = Omit<z.output<typeof configSchema>, "rateLimits"> & {
   issuer: string;
   rateLimits: RateLimits;
+  policy: Policy;
 };
 
 export type { RateLimitConfig, RateLimits };
@@ -396,7 +410,9 @@ export function fromFile(path: string): Record<string, unknown> {
  * keep the defaults they overlay.
  */
 export function resolveConfig(...layers: Record<string, unknown>[]): ServerConfig {
-  const merged = layers.reduce<Record<string, unknown>>((under, layer) => overlay(under, layer), {});
+  const merged = layers
+    .map(renamedBudgets)
+    .reduce<Record<string, unknown>>((under, layer) => overlay(under, layer), {});
   const result = configSchema.safeParse(merged);
   if (!result.success) {
     const problems = result.error.issues.flatMap((issue) => {
@@ -421,20 +437,45 @@ export function resolveConfig(...layers: Record<string, unknown>[]): ServerConfi
   }
   const issuer = (config.issuer ?? `http://localhost:${config.port}`).replace(/\/+$/, "");
   const policy = policyOf(config);
-  return { ...config, issuer, rateLimits: resolveRateLimits(config.rateLimits, policy) };
+  return { ...config, issuer, policy, rateLimits: resolveRateLimits(config.rateLimits, policy) };
+}
+
+/** Budgets renamed for what they count; the old names are read as the new ones. */
+const BUDGET_RENAMES: Readonly<Record<string, string>> = {
+  refresh: "failedGrants",
+  refreshPerSession: "grantsPerSession",
+};
+
+/**
+ * A layer of settings with each budget under its current name. An old name and its new
+ * one in the same layer would leave it unclear which is meant, so that is refused.
+ */
+function renamedBudgets(layer: Record<string, unknown>): Record<string, unknown> {
+  const budgets = layer.rateLimits;
+  if (typeof budgets !== "object" || budgets === null || Array.isArray(budgets)) return layer;
+  const renamed: Record<string, unknown> = {};
+  for (const [name, value] of Object.entries(budgets)) {
+    const current = Object.hasOwn(BUDGET_RENAMES, name) ? (BUDGET_RENAMES[name] as string) : name;
+    if (current !== name && Object.hasOwn(budgets, current)) {
+      throw new ProlongError(
+        "invalid_config",
+        `rateLimits.${name}: is the old name of rateLimits.${current}; give only ${current}`,
+      );
+    }
+    renamed[current] = value;
+  }
+  return { ...layer, rateLimits: renamed };
+}
+
+/** Seconds a next key is published before it may sign: core's rule (`publishAheadFor`) for the configured max-age. */
+export function publishAheadOf(config: Pick<ServerConfig, "jwksMaxAge">): number {
+  return publishAheadFor(config.jwksMaxAge);
 }
 
 /**
- * Seconds a next key is published before it may sign (docs/protocol.md, "Key
- * publication"): the JWKS max-age, plus 5 s for every server to reload the ring (it
- * does every 2 s) and for skew between the clock that wrote the key's `createdAt` and
- * the one that reads it.
+ * The default policy with the configured overrides, validated (`checkedPolicy`, which an
+ * engine does not validate again). A resolved configuration holds it as `policy`.
  */
-export function publishAheadOf(config: Pick<ServerConfig, "jwksMaxAge">): number {
-  return config.jwksMaxAge + 5;
-}
-
-/** The default policy with the configured overrides; validated. */
 export function policyOf(config: Pick<ServerConfig, "profiles" | "clients">): Policy {
   const policy = defaultPolicy();
   for (const [name, overrides] of Object.entries(config.profiles)) {
@@ -442,6 +483,5 @@ export function policyOf(config: Pick<ServerConfig, "profiles" | "clients">): Po
     policy.profiles[name] = overlay(base as Profile, overrides);
   }
   for (const [id, client] of Object.entries(config.clients)) policy.clients[id] = client;
-  validatePolicy(policy);
-  return policy;
+  return checkedPolicy(policy);
 }

@@ -13,13 +13,13 @@ export {
 } from "./config.js";
 export { configReference } from "./config-reference.js";
 export type { ConnectHandler, HostRequest } from "./connect-handler.js";
-export type { EngineExtras } from "./engine.js";
-export { engineFor } from "./engine.js";
 export { resolveRateLimits } from "./limits.js";
 export { openApiDocument, operations as openApiOperations } from "./openapi.js";
 export type { Prolong, ProlongOptions } from "./prolong.js";
 export { createProlong } from "./prolong.js";
 export { startServer } from "./serve.js";
+export type { EngineExtras, ServerCore } from "./server-core.js";
+export { engineFor, serverCore } from "./server-core.js";
 export type { Setting, SettingDoc } from "./setting-tree.js";
 export type { HostResponse, StartSessionInput } from "./start-session.js";
 export { openStore, redactStoreSpec } from "./store.js";

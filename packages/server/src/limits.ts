@@ -27,19 +27,19 @@ export interface RateLimits {
    * budget such attempts answer to: a stolen device cookie buys this many guesses.
    */
   loginPerDevice: RateLimitConfig;
-  /** Failed token-endpoint grants from one address (tokens we never issued). */
-  refresh: RateLimitConfig;
+  /** Failed token-endpoint grants from one address (tokens we never issued, failed exchanges). */
+  failedGrants: RateLimitConfig;
   /** Refresh-token rotations and exchanges of one session, plus its failed grants. */
-  refreshPerSession: RateLimitConfig;
+  grantsPerSession: RateLimitConfig;
 }
 
 export type RateLimitName = keyof RateLimits;
 
-const fixedDefaults: Omit<RateLimits, "refreshPerSession"> = {
+const fixedDefaults: Omit<RateLimits, "grantsPerSession"> = {
   login: { max: 30, windowSeconds: 300 },
   loginPerAccount: { max: 10, windowSeconds: 300 },
   loginPerDevice: { max: 5, windowSeconds: 900 },
-  refresh: { max: 60, windowSeconds: 60 },
+  failedGrants: { max: 60, windowSeconds: 60 },
 };
 
 /** The per-session default when no profile needs more. */
@@ -68,20 +68,20 @@ export function resolveRateLimits(configured: RateLimitOverrides, policy: Policy
   const shortest = Math.min(...profiles.map(([, p]) => p.accessTokenTtl));
   const defaults: RateLimits = {
     ...fixedDefaults,
-    refreshPerSession: {
+    grantsPerSession: {
       max: Math.max(SESSION_FLOOR.max, 2 * rotationsNeeded(shortest, SESSION_FLOOR.windowSeconds)),
       windowSeconds: SESSION_FLOOR.windowSeconds,
     },
   };
   const budgets = overlay(defaults, configured);
-  if (configured.refreshPerSession) {
-    const session = budgets.refreshPerSession;
+  if (configured.grantsPerSession) {
+    const session = budgets.grantsPerSession;
     for (const [name, profile] of profiles) {
       const needed = rotationsNeeded(profile.accessTokenTtl, session.windowSeconds);
       if (session.max < needed) {
         throw new ProlongError(
           "invalid_config",
-          `rateLimits.refreshPerSession: ${session.max} per ${session.windowSeconds} s is too few for profile "${name}", whose ${profile.accessTokenTtl} s access tokens are refreshed up to ${needed} times per ${session.windowSeconds} s; allow at least ${needed} (${2 * needed} leaves room for retries)`,
+          `rateLimits.grantsPerSession: ${session.max} per ${session.windowSeconds} s is too few for profile "${name}", whose ${profile.accessTokenTtl} s access tokens are refreshed up to ${needed} times per ${session.windowSeconds} s; allow at least ${needed} (${2 * needed} leaves room for retries)`,
         );
       }
     }
@@ -208,20 +208,20 @@ export class Limits {
   async grantFailed(ip: string): Promise<number> {
     const now = this.#now();
     const key = `grant:addr:${addressKey(ip)}`;
-    const window = await this.#store.hit(key, this.budgets.refresh.windowSeconds * 1000, now);
-    return window.count > this.budgets.refresh.max ? secondsUntilReset(window, now) : 0;
+    const window = await this.#store.hit(key, this.budgets.failedGrants.windowSeconds * 1000, now);
+    return window.count > this.budgets.failedGrants.max ? secondsUntilReset(window, now) : 0;
   }
 
   /** Seconds before `sessionId` may have new tokens; 0 when it may now. */
   async sessionWait(sessionId: string): Promise<number> {
     const now = this.#now();
     const window = await this.#store.peek(`grant:session:${sessionId}`, now);
-    return waitFor(window, this.budgets.refreshPerSession, now);
+    return waitFor(window, this.budgets.grantsPerSession, now);
   }
 
   /** Counts a rotation, an exchange or a failed grant of `sessionId`. */
   async sessionUsed(sessionId: string): Promise<void> {
-    const { windowSeconds } = this.budgets.refreshPerSession;
+    const { windowSeconds } = this.budgets.grantsPerSession;
     await this.#store.hit(`grant:session:${sessionId}`, windowSeconds * 1000, this.#now());
   }
 }

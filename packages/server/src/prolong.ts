@@ -8,11 +8,14 @@ import { trustProxyOption } from "./client-address.js";
 import { type ProlongSettings, resolveConfig, type ServerConfig } from "./config.js";
 import { type ConnectHandler, connectHandler, replayParsedBody } from "./connect-handler.js";
 import { refreshCookiePath } from "./credentials.js";
-import { type EngineExtras, engineFor, resourceSecretOf } from "./engine.js";
-
+import { type EngineExtras, type ServerCore, serverCore } from "./server-core.js";
 import { type HostResponse, type StartSessionInput, startSessionOn } from "./start-session.js";
 import { openStore } from "./store.js";
 import type { TokenResponseBody } from "./token-response.js";
+
+export type { EngineExtras, ServerCore } from "./server-core.js";
+// Where the CLI has always found them.
+export { engineFor, resourceSecretOf, serverCore } from "./server-core.js";
 
 /** The built demo page ships inside the package, next to `dist/`. */
 export const defaultPublicDir = fileURLToPath(new URL("../public/", import.meta.url));
@@ -101,18 +104,24 @@ export async function createProlong(
   if (options.store && Object.hasOwn(settings, "store")) {
     throw new ProlongError("invalid_config", "store: given as a setting and as a Store; give one of them");
   }
-  const config = resolveConfig(settings as Record<string, unknown>);
+  return prolongFor(resolveConfig(settings as Record<string, unknown>), options);
+}
+
+/**
+ * prolong from a configuration already resolved (`prolong serve` resolves its own from
+ * the file, the environment and the flags): what {@link createProlong} does after validating.
+ */
+export async function prolongFor(config: ServerConfig, options: ProlongOptions = {}): Promise<Prolong> {
   const store = options.store ?? (await openStore(config.store));
   const closeStore = options.store ? async () => {} : () => store.close();
-  let engine: SessionEngine;
-  let resourceSecret: string;
+  let core: ServerCore;
   try {
-    engine = await engineFor(config, store, options.engine);
-    resourceSecret = await resourceSecretOf(config, engine);
+    core = await serverCore(config, store, options.engine);
   } catch (error) {
     await closeStore();
     throw error;
   }
+  const { engine } = core;
 
   const log = pino(
     { level: config.logLevel, ...logBase(options.logBindings) },
@@ -130,10 +139,10 @@ export async function createProlong(
   purge.unref();
 
   const routes: ProlongRoutesOptions = {
-    engine,
-    config: { ...config, resourceSecret },
-    publicDir: config.demo && existsSync(defaultPublicDir) ? defaultPublicDir : null,
+    ...core,
     ...(options.rateLimitStore ? { rateLimitStore: options.rateLimitStore } : {}),
+    config,
+    publicDir: config.demo && existsSync(defaultPublicDir) ? defaultPublicDir : null,
   };
   const appOptions = {
     ...routes,

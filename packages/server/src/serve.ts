@@ -4,8 +4,7 @@ import type { SessionEngine } from "@prolong/core";
 import type { FastifyInstance } from "fastify";
 import type { LogBindings } from "./app.js";
 import type { ServerConfig } from "./config.js";
-import type { EngineExtras } from "./engine.js";
-import { createProlong, defaultPublicDir } from "./prolong.js";
+import { defaultPublicDir, type EngineExtras, prolongFor } from "./prolong.js";
 import { redactStoreSpec } from "./store.js";
 
 export interface StartOptions {
@@ -17,8 +16,8 @@ export interface StartOptions {
 }
 
 /**
- * `prolong serve`: prolong built from the configuration (`createProlong`, the embedders'
- * path too), a demo user seeded in demo mode, and the standalone server listening. `url`
+ * `prolong serve`: prolong built from the configuration (`prolongFor`, what the embedders'
+ * `createProlong` runs too), a demo user seeded in demo mode, and the standalone server listening. `url`
  * is the issuer: where clients reach the server, which a proxy may front; `port` is the
  * one it listens on.
  */
@@ -27,7 +26,7 @@ export async function startServer(
   options: StartOptions = {},
 ): Promise<{ app: FastifyInstance; engine: SessionEngine; url: string; port: number }> {
   const print = options.print ?? ((line: string) => process.stdout.write(`${line}\n`));
-  const prolong = await createProlong(config, {
+  const prolong = await prolongFor(config, {
     ...(options.engineOptions ? { engine: options.engineOptions } : {}),
     ...(options.logBindings ? { logBindings: options.logBindings } : {}),
   });

@@ -1,8 +1,8 @@
 import cluster, { type Worker } from "node:cluster";
 import { pino } from "pino";
 import type { ServerConfig } from "./config.js";
-import { engineFor, resourceSecretOf } from "./engine.js";
 import { closeOnSignals, readyLine, seedDemoUser, startServer, startupNotes } from "./serve.js";
+import { serverCore } from "./server-core.js";
 import { openStore } from "./store.js";
 
 /** What a worker tells its primary once it listens. */
@@ -59,8 +59,7 @@ export interface SupervisorOptions {
 export async function prepareStore(config: ServerConfig): Promise<string | null> {
   const store = await openStore(config.store);
   try {
-    const engine = await engineFor(config, store);
-    await resourceSecretOf(config, engine);
+    const { engine } = await serverCore(config, store);
     return await seedDemoUser(config, engine);
   } finally {
     await store.close();

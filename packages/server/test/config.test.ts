@@ -38,8 +38,8 @@ describe("configuration bounds", () => {
       "rateLimits.login.max: must be a whole number",
     ],
     [
-      { rateLimits: { refresh: { max: 10, windowSeconds: 1e7 } } },
-      "rateLimits.refresh.windowSeconds: must be at most 86400",
+      { rateLimits: { failedGrants: { max: 10, windowSeconds: 1e7 } } },
+      "rateLimits.failedGrants.windowSeconds: must be at most 86400",
     ],
   ])("refuses %j", (settings, message) => {
     expect(refusal(settings)).toContain(message);
@@ -183,11 +183,11 @@ describe("overrides", () => {
   const base = { issuer: "https://auth.example.test" };
 
   it("keep the default of a rate-limit field left out", () => {
-    const { rateLimits } = resolveConfig({ ...base, rateLimits: { refreshPerSession: { max: 1_000_000 } } });
-    expect(rateLimits.refreshPerSession).toEqual({ max: 1_000_000, windowSeconds: 60 });
+    const { rateLimits } = resolveConfig({ ...base, rateLimits: { grantsPerSession: { max: 1_000_000 } } });
+    expect(rateLimits.grantsPerSession).toEqual({ max: 1_000_000, windowSeconds: 60 });
     const login = resolveConfig({ ...base, rateLimits: { login: { windowSeconds: 900 } } }).rateLimits;
     expect(login.login).toEqual({ max: 30, windowSeconds: 900 });
-    expect(login.refresh).toEqual({ max: 60, windowSeconds: 60 });
+    expect(login.failedGrants).toEqual({ max: 60, windowSeconds: 60 });
   });
 
   it("merge layer over layer at every level: file, then variables, then flags", () => {
@@ -199,7 +199,7 @@ describe("overrides", () => {
     const later = {
       port: 4000,
       profiles: { web: { graceWindow: 30 } },
-      rateLimits: { login: { windowSeconds: 900 }, refresh: { max: 7 } },
+      rateLimits: { login: { windowSeconds: 900 }, failedGrants: { max: 7 } },
     };
     const config = resolveConfig(file, {}, later);
     expect(config.port).toBe(4000);
@@ -208,14 +208,14 @@ describe("overrides", () => {
       kiosk: { accessTokenTtl: 60 },
     });
     expect(config.rateLimits.login).toEqual({ max: 5, windowSeconds: 900 });
-    expect(config.rateLimits.refresh).toEqual({ max: 7, windowSeconds: 60 });
+    expect(config.rateLimits.failedGrants).toEqual({ max: 7, windowSeconds: 60 });
     const web = policyOf(config).profiles.web;
     expect(web).toMatchObject({ idleTimeout: 86_400, graceWindow: 30, accessTokenTtl: 300 });
   });
 
   it("check a per-session budget given in part against the profiles, with the default it keeps", () => {
-    expect(refusal({ rateLimits: { refreshPerSession: { windowSeconds: 3600 } } })).toMatch(
-      /^rateLimits\.refreshPerSession: 20 per 3600 s is too few for profile "web"/,
+    expect(refusal({ rateLimits: { grantsPerSession: { windowSeconds: 3600 } } })).toMatch(
+      /^rateLimits\.grantsPerSession: 20 per 3600 s is too few for profile "web"/,
     );
   });
 
@@ -243,5 +243,51 @@ describe("overrides", () => {
   it("keep a `__proto__` key of a file a key, refused as unknown", () => {
     const file = JSON.parse('{"__proto__": {"port": 1}}') as Record<string, unknown>;
     expect(refusal(file)).toMatch(/^__proto__: unknown setting/);
+  });
+});
+
+describe("budgets named for what they count", () => {
+  const base = { issuer: "https://auth.example.test" };
+
+  it("still reads the old names, refresh and refreshPerSession, as failedGrants and grantsPerSession", () => {
+    const { rateLimits } = resolveConfig({
+      ...base,
+      rateLimits: { refresh: { max: 7 }, refreshPerSession: { max: 500, windowSeconds: 120 } },
+    });
+    expect(rateLimits.failedGrants).toEqual({ max: 7, windowSeconds: 60 });
+    expect(rateLimits.grantsPerSession).toEqual({ max: 500, windowSeconds: 120 });
+    expect(rateLimits).not.toHaveProperty("refresh");
+    expect(rateLimits).not.toHaveProperty("refreshPerSession");
+  });
+
+  it("lets a later layer's new name override an earlier layer's old one, field by field", () => {
+    const config = resolveConfig(
+      { ...base, rateLimits: { refresh: { max: 7, windowSeconds: 300 } } },
+      { rateLimits: { failedGrants: { max: 9 } } },
+    );
+    expect(config.rateLimits.failedGrants).toEqual({ max: 9, windowSeconds: 300 });
+  });
+
+  it("refuses an old name beside its new one in the same layer, naming both", () => {
+    expect(refusal({ rateLimits: { refresh: { max: 7 }, failedGrants: { max: 9 } } })).toBe(
+      "rateLimits.refresh: is the old name of rateLimits.failedGrants; give only failedGrants",
+    );
+  });
+
+  it("checks a budget given by its old name as the new one", () => {
+    expect(refusal({ rateLimits: { refreshPerSession: { windowSeconds: 3600 } } })).toMatch(
+      /^rateLimits\.grantsPerSession: 20 per 3600 s is too few for profile "web"/,
+    );
+  });
+});
+
+describe("the session policy", () => {
+  it("is validated once, where the configuration is read, and the engine keeps that copy", async () => {
+    const { engine, config } = await testApp({ profiles: { web: { idleTimeout: 3600 } } });
+    expect(Object.isFrozen(config.policy)).toBe(true);
+    expect(Object.isFrozen(config.policy.profiles.web)).toBe(true);
+    expect(config.policy.profiles.web?.idleTimeout).toBe(3600);
+    // The engine took the checked policy as it is, rather than validating a copy of its own.
+    expect(engine.policy).toBe(config.policy);
   });
 });

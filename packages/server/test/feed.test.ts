@@ -34,7 +34,7 @@ async function feedApp(store: Store): Promise<{ app: FastifyInstance; engine: Se
     store: "memory:",
     logLevel: "silent",
   });
-  const app = await buildApp({ engine, config });
+  const app = await buildApp({ engine, config, rateLimitStore: store.limits });
   cleanups.push(() => app.close());
   const url = await app.listen({ port: 0, host: "127.0.0.1" });
   return { app, engine, url };

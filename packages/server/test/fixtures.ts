@@ -1,5 +1,4 @@
-import { SessionEngine } from "@prolong/core";
-import { buildApp, policyOf, publishAheadOf, resolveConfig } from "@prolong/server";
+import { buildApp, engineFor, resolveConfig } from "@prolong/server";
 import type { FastifyInstance, LightMyRequestResponse } from "fastify";
 import { FakeClock, storeKind, testStore } from "../../../testing/suite.js";
 
@@ -22,19 +21,12 @@ export async function testApp(settings: Record<string, unknown> = {}, options: {
     ...settings,
   });
   // The engine follows the configuration (profiles, clients, clock tolerance) as `prolong serve`'s does.
-  const engine = await SessionEngine.create({
-    store,
-    clock,
-    issuer: ISSUER,
-    policy: policyOf(config),
-    ...(config.clockTolerance === undefined ? {} : { clockTolerance: config.clockTolerance }),
-    passwordCost: { N: 1024, r: 8, p: 1 },
-    keyPublishAhead: publishAheadOf(config),
-  });
+  const engine = await engineFor(config, store, { clock, passwordCost: { N: 1024, r: 8, p: 1 } });
   const logs: string[] = [];
   const app = await buildApp({
     engine,
     config,
+    rateLimitStore: store.limits,
     publicDir: options.publicDir ?? null,
     logStream: { write: (line) => void logs.push(line) },
   });

@@ -103,7 +103,7 @@ describe("handoff of a web session from a backend to a browser", () => {
   });
 
   it("names what is missing, and counts failed codes against the address", async () => {
-    const { app } = await testApp({ rateLimits: { refresh: { max: 2, windowSeconds: 60 } } });
+    const { app } = await testApp({ rateLimits: { failedGrants: { max: 2, windowSeconds: 60 } } });
     const noCode = await postToken(
       app,
       { grant_type: HANDOFF, client_id: "web" },
@@ -116,7 +116,7 @@ describe("handoff of a web session from a backend to a browser", () => {
   });
 
   it("refuses a genuine code whose user was disabled since, without counting it against the address", async () => {
-    const { app } = await testApp({ rateLimits: { refresh: { max: 1, windowSeconds: 60 } } });
+    const { app } = await testApp({ rateLimits: { failedGrants: { max: 1, windowSeconds: 60 } } });
     const codes = [];
     for (let i = 0; i < 3; i++)
       codes.push((await createHandoff(app, { user_id: "user-42" })).json().handoff_code);

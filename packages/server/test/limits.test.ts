@@ -147,7 +147,7 @@ describe("token endpoint limits: failures per address, valid tokens per session"
   });
 
   it("past the address's budget, garbage is answered rate_limited with Retry-After", async () => {
-    const { app, clock } = await testApp({ rateLimits: { refresh: { max: 3, windowSeconds: 60 } } });
+    const { app, clock } = await testApp({ rateLimits: { failedGrants: { max: 3, windowSeconds: 60 } } });
     for (let i = 0; i < 3; i++) {
       const refused = await refreshNative(app, GARBAGE, { remoteAddress: OFFICE });
       expect(refused.statusCode).toBe(400);
@@ -167,7 +167,7 @@ describe("token endpoint limits: failures per address, valid tokens per session"
   it("web: a valid cookie refresh succeeds from a limited address", async () => {
     const { app } = await testApp({
       profiles: { web: { exchange: true } },
-      rateLimits: { refresh: { max: 3, windowSeconds: 60 } },
+      rateLimits: { failedGrants: { max: 3, windowSeconds: 60 } },
     });
     const { response } = await login(app);
     for (let i = 0; i < 10; i++) await refreshNative(app, GARBAGE, { remoteAddress: OFFICE });
@@ -178,7 +178,7 @@ describe("token endpoint limits: failures per address, valid tokens per session"
   it("a valid access token is exchanged from a limited address; failed exchanges count against it", async () => {
     const { app } = await testApp({
       profiles: { web: { exchange: true } },
-      rateLimits: { refresh: { max: 3, windowSeconds: 60 } },
+      rateLimits: { failedGrants: { max: 3, windowSeconds: 60 } },
     });
     const { body } = await login(app);
     const exchange = (subject: string) => exchangeToken(app, subject, { remoteAddress: OFFICE });
@@ -192,7 +192,7 @@ describe("token endpoint limits: failures per address, valid tokens per session"
     // The exchange needs an absolute lifetime, so this native profile has one.
     const { app } = await testApp({
       profiles: { native: { absoluteLifetime: 86_400, exchange: true } },
-      rateLimits: { refreshPerSession: { max: 2, windowSeconds: 60 } },
+      rateLimits: { grantsPerSession: { max: 2, windowSeconds: 60 } },
     });
     const { body } = await login(app, { client_id: "native" });
     const exchange = () => exchangeToken(app, body.access_token as string);
@@ -227,28 +227,33 @@ describe("the per-session budget fits the profiles", () => {
 
   it("refuses a configured budget below what the shortest access tokens need, naming both", () => {
     expect(() =>
-      resolveConfig({ ...fast, rateLimits: { refreshPerSession: { max: 20, windowSeconds: 60 } } }),
-    ).toThrow(/rateLimits\.refreshPerSession: .*profile "fast".*at least 24/);
+      resolveConfig({ ...fast, rateLimits: { grantsPerSession: { max: 20, windowSeconds: 60 } } }),
+    ).toThrow(/rateLimits\.grantsPerSession: .*profile "fast".*at least 24/);
     expect(() =>
-      resolveConfig({ ...fast, rateLimits: { refreshPerSession: { max: 24, windowSeconds: 60 } } }),
+      resolveConfig({ ...fast, rateLimits: { grantsPerSession: { max: 24, windowSeconds: 60 } } }),
     ).not.toThrow();
   });
 
   it("derives the default from the profiles, so 5 s tokens refresh all day", async () => {
-    expect(resolveConfig({}).rateLimits.refreshPerSession).toEqual({ max: 20, windowSeconds: 60 });
+    expect(resolveConfig({}).rateLimits.grantsPerSession).toEqual({ max: 20, windowSeconds: 60 });
     const config = resolveConfig({ ...fast, issuer: ISSUER, resourceSecret: RESOURCE_SECRET });
-    expect(config.rateLimits.refreshPerSession.max).toBeGreaterThanOrEqual(48);
+    expect(config.rateLimits.grantsPerSession.max).toBeGreaterThanOrEqual(48);
 
     const clock = new FakeClock();
+    const store = await testStore();
     const engine = await SessionEngine.create({
-      store: await testStore(),
+      store,
       clock,
       issuer: ISSUER,
       policy: policyOf(config),
       passwordCost: { N: 1024, r: 8, p: 1 },
     });
     await engine.createAccount({ username: "maryo", password: PASSWORD });
-    const app = await buildApp({ engine, config: { ...config, adminToken: ADMIN_TOKEN } });
+    const app = await buildApp({
+      engine,
+      config: { ...config, adminToken: ADMIN_TOKEN },
+      rateLimitStore: store.limits,
+    });
     const signedIn = await app.inject({
       method: "POST",
       url: "/login",
@@ -305,7 +310,10 @@ describe("trustProxy: the right-most untrusted X-Forwarded-For entry is the clie
   });
 
   it("a rotating left-most X-Forwarded-For does not escape the per-address limit", async () => {
-    const { app } = await testApp({ trustProxy: 1, rateLimits: { refresh: { max: 3, windowSeconds: 60 } } });
+    const { app } = await testApp({
+      trustProxy: 1,
+      rateLimits: { failedGrants: { max: 3, windowSeconds: 60 } },
+    });
     const codes: number[] = [];
     for (let i = 0; i < 6; i++) {
       const forwarded = { remoteAddress: PROXY, headers: { "x-forwarded-for": `127.0.2.${i}, ${OFFICE}` } };
@@ -315,7 +323,10 @@ describe("trustProxy: the right-most untrusted X-Forwarded-For entry is the clie
   });
 
   it("a forged X-Forwarded-For cannot spend a victim's budget", async () => {
-    const { app } = await testApp({ trustProxy: 1, rateLimits: { refresh: { max: 3, windowSeconds: 60 } } });
+    const { app } = await testApp({
+      trustProxy: 1,
+      rateLimits: { failedGrants: { max: 3, windowSeconds: 60 } },
+    });
     const forged = { remoteAddress: PROXY, headers: { "x-forwarded-for": `${HOME}, ${OFFICE}` } };
     for (let i = 0; i < 6; i++) await refreshNative(app, GARBAGE, forged);
     const direct = { remoteAddress: PROXY, headers: { "x-forwarded-for": HOME } };

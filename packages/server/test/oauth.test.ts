@@ -334,7 +334,7 @@ describe("token endpoint: refresh (RFC 6749 §6)", () => {
   });
 
   it("rate-limits refreshes of one session with 429 and Retry-After", async () => {
-    const { app } = await testApp({ rateLimits: { refreshPerSession: { max: 2, windowSeconds: 60 } } });
+    const { app } = await testApp({ rateLimits: { grantsPerSession: { max: 2, windowSeconds: 60 } } });
     let token = (await login(app, { client_id: "native" })).body.refresh_token as string;
     const codes: number[] = [];
     for (let i = 0; i < 3; i++) {

@@ -42,7 +42,7 @@ async function sqliteApp() {
   });
   await engine.createAccount({ username: "maryo", password: PASSWORD });
   const config = resolveConfig({ issuer: ISSUER, store: `sqlite:${path}`, logLevel: "silent" });
-  const app = await buildApp({ engine, config });
+  const app = await buildApp({ engine, config, rateLimitStore: store.limits });
   cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
   cleanups.push(() => store.close());
   cleanups.push(() => app.close());

@@ -6,14 +6,13 @@ import { ProlongError } from "../errors.js";
 import { KeyRing, type RingKey } from "../keys.js";
 import { decodeBase64url, encodeBase64url } from "../lib/base64url.js";
 import { defaultScryptCost, hashPassword, type ScryptCost } from "../passwords.js";
-import { defaultPolicy, longestAccessTokenTtl, type Policy, validatePolicy } from "../policy.js";
+import { checkedPolicy, defaultPolicy, longestAccessTokenTtl, type Policy } from "../policy.js";
 import { cryptoRandom, type RandomSource } from "../random.js";
 import { type RefreshToken, RefreshTokenCodec } from "../refresh-token.js";
 import type {
   AccountRecord,
   AuditPage,
   AuditQuery,
-  RateLimitStore,
   RevokeReason,
   SessionRecord,
   Store,
@@ -48,11 +47,12 @@ export interface EngineOptions {
   random?: RandomSource;
   /** Algorithm of new signing keys. Default EdDSA. */
   alg?: SigningAlg;
-  /** Encrypts private keys at rest when set. */
-  keyEncryptionSecret?: string;
+  /** Seals private keys at rest when set (the server's `keyEncryptionKey` setting). */
+  keyEncryptionKey?: string;
   /**
    * Seconds a next key is published before a rotation may promote it: the JWKS
-   * `max-age` plus the servers' key-reload interval and clock skew. Default 305.
+   * `max-age` plus the servers' key-reload interval and clock skew. Default
+   * `publishAheadFor(DEFAULT_JWKS_MAX_AGE)` (keys.ts).
    */
   keyPublishAhead?: number;
   claims?: ClaimsHook;
@@ -82,8 +82,7 @@ export class SessionEngine {
 
   /** Loads (or creates, on first start) the key ring and the refresh-token secret from the store. */
   static async create(options: EngineOptions): Promise<SessionEngine> {
-    const policy = options.policy ?? defaultPolicy();
-    validatePolicy(policy);
+    const policy = checkedPolicy(options.policy ?? defaultPolicy());
     if (!options.issuer) throw new ProlongError("invalid_config", "issuer: required");
     const clockTolerance = options.clockTolerance ?? DEFAULT_CLOCK_TOLERANCE;
     if (!(Number.isFinite(clockTolerance) && clockTolerance >= 0)) {
@@ -102,7 +101,7 @@ export class SessionEngine {
       // A retired key must verify every token it signed, plus the skew verifiers allow.
       retainFor: longestAccessTokenTtl(policy) + 60,
       ...(options.keyPublishAhead === undefined ? {} : { publishAhead: options.keyPublishAhead }),
-      ...(options.keyEncryptionSecret === undefined ? {} : { encryptionSecret: options.keyEncryptionSecret }),
+      ...(options.keyEncryptionKey === undefined ? {} : { keyEncryptionKey: options.keyEncryptionKey }),
     });
     const checkToken = await ownTokenCheck(keys, {
       issuer: options.issuer,
@@ -138,14 +137,6 @@ export class SessionEngine {
   /** The signing keys: JWKS, reload, export. Rotate with {@link SessionEngine.rotateKeys}. */
   get keys(): KeyRing {
     return this.#ctx.keys;
-  }
-
-  /**
-   * The store's rate-limit counters, shared by every instance on the store; the HTTP
-   * layer decides what to count (the engine itself limits nothing).
-   */
-  get rateLimits(): RateLimitStore {
-    return this.#ctx.store.limits;
   }
 
   get policy(): Policy {

@@ -1,11 +1,11 @@
 import {
   type AccountHolder,
-  isSessionExpired,
   SECURITY_EVENT_TYPES,
   type SecurityEvent,
   type SessionRecord,
   type SubjectDetails,
   sessionEndsAt,
+  sessionState,
 } from "@prolong/core";
 import { z } from "zod";
 import { limitParam, textParam } from "../request-body.js";
@@ -24,12 +24,6 @@ export function describeSubject({ subject, account }: SubjectDetails | AccountHo
     claims: subject.claims,
     created_at: iso(subject.createdAt),
   };
-}
-
-/** Whether a session may still refresh, or why not; the standing of its subject aside. */
-export function sessionState(session: SessionRecord, now: number): "live" | "revoked" | "expired" {
-  if (session.revokedAt !== null) return "revoked";
-  return isSessionExpired(session, now) ? "expired" : "live";
 }
 
 /** A session as the admin API shows it: whose, and how it ended; never a hash or a generation. */
