@@ -6,6 +6,7 @@ import {
   type RateLimitStore,
   type RateWindow,
 } from "@prolong/core";
+import { EARLIEST_RENEWAL } from "@prolong/protocol";
 import { addressKey } from "./client-address.js";
 import { type RateLimitConfig, secondsUntilReset, waitFor } from "./rate-limit.js";
 import { overlay } from "./setting-tree.js";
@@ -47,10 +48,11 @@ const SESSION_FLOOR: RateLimitConfig = { max: 20, windowSeconds: 60 };
 
 /**
  * Rotations a session of `accessTokenTtl` seconds needs per window: clients renew no
- * sooner than half-way through an access token's life, so 5 s tokens renew every 2.5 s.
+ * sooner than `EARLIEST_RENEWAL` (half-way) through an access token's life, so 5 s
+ * tokens renew at most every 2.5 s.
  */
 function rotationsNeeded(accessTokenTtl: number, windowSeconds: number): number {
-  return Math.ceil(windowSeconds / (accessTokenTtl / 2));
+  return Math.ceil(windowSeconds / (accessTokenTtl * EARLIEST_RENEWAL));
 }
 
 /** A budget as configured: either field may be left out and keep its default. */
