@@ -62,6 +62,8 @@ function installPackages(modules: string): void {
       if (!name.startsWith("@prolong/")) thirdParty.add(name);
     }
     for (const name of Object.keys(manifest.peerDependencies ?? {})) {
+      // prolong's own optional peers (the server's stores) are installed above, as packages.
+      if (name.startsWith("@prolong/")) continue;
       thirdParty.add(name);
       thirdParty.add(`@types/${name}`);
     }
