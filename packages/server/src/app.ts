@@ -162,7 +162,7 @@ export async function appContext(
  * instance, under its prefix): its hooks, content-type parsers, error and not-found
  * handlers apply to these routes only, never to the host application's (docs/protocol.md,
  * "Mounting in a host application"). Every way of serving prolong (the standalone
- * server, the Fastify plugin, the Express handler) runs this one assembly.
+ * server, the Fastify plugin, the Express and Fetch handlers) runs this one assembly.
  */
 export async function mountProlong(app: FastifyInstance, options: ProlongRoutesOptions): Promise<void> {
   const ctx = await appContext(options, app.log);

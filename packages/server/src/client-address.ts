@@ -59,3 +59,19 @@ export function addressKey(ip: string): string {
     .map((g) => g.replace(/^0+(?=.)/, ""))
     .join(":")}::/64`;
 }
+
+/**
+ * A client's address as a host hands it over (Next's `x-forwarded-for` reading, SvelteKit's
+ * `getClientAddress()`, Bun's `server.requestIP()`, Deno's `info.remoteAddr`): an IP
+ * address, or `null` when the host has none. Anything else is the host's mistake, refused
+ * here rather than counted in the per-address limits as if it were an address.
+ */
+export function hostClientAddress(value: unknown, field: string): string | null {
+  if (value === undefined || value === null) return null;
+  if (typeof value !== "string" || isIP(value) === 0) {
+    throw new TypeError(
+      `${field}: not an IP address (${typeof value === "string" ? JSON.stringify(value) : typeof value})`,
+    );
+  }
+  return value;
+}

@@ -1,7 +1,8 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { Readable } from "node:stream";
-import { ProlongError } from "@prolong/core";
+import type { ProlongError } from "@prolong/core";
 import type { FastifyInstance, FastifyRequest } from "fastify";
+import { isUnderMountPath, mountedElsewhere as wrongMount } from "./mount-path.js";
 
 /** A request as Express (or Connect) passes it on: the path it was mounted at, a body its parsers read. */
 export type HostRequest = IncomingMessage & { originalUrl?: string; baseUrl?: string; body?: unknown };
@@ -67,13 +68,9 @@ export async function replayParsedBody(request: FastifyRequest, _reply: unknown,
   return sent && raw.readableEnded ? replayedBody(raw) : payload;
 }
 
-/** The `invalid_config` error of a handler mounted where its issuer's routes cannot be. */
+/** The `invalid_config` error of a handler `app.use` mounted away from the issuer's path. */
 function mountedElsewhere(mountedAt: unknown, mountPath: string): ProlongError {
-  const at = typeof mountedAt === "string" ? mountedAt : JSON.stringify(mountedAt);
-  return new ProlongError(
-    "invalid_config",
-    `prolong is mounted at ${at} but its issuer's path is ${mountPath}: mount it with app.use("${mountPath}", …)`,
-  );
+  return wrongMount(mountedAt, mountPath, `mount it with app.use("${mountPath}", …)`);
 }
 
 /**
@@ -108,7 +105,7 @@ export function connectHandler(mountPath: string, build: () => Promise<FastifyIn
       return;
     }
     const path = url.split("?")[0] ?? "";
-    if (path !== mountPath && !path.startsWith(`${mountPath}/`)) {
+    if (!isUnderMountPath(path, mountPath)) {
       next();
       return;
     }

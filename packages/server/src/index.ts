@@ -13,6 +13,7 @@ export {
 } from "./config.js";
 export { configReference } from "./config-reference.js";
 export type { ConnectHandler, HostRequest } from "./connect-handler.js";
+export type { FetchHandler, FetchOptions } from "./fetch-handler.js";
 export { resolveRateLimits } from "./limits.js";
 export { openApiDocument, operations as openApiOperations } from "./openapi.js";
 export type { Prolong, ProlongOptions } from "./prolong.js";
@@ -21,6 +22,11 @@ export { startServer } from "./serve.js";
 export type { EngineExtras, ServerCore } from "./server-core.js";
 export { engineFor, serverCore } from "./server-core.js";
 export type { Setting, SettingDoc } from "./setting-tree.js";
-export type { HostResponse, StartSessionInput } from "./start-session.js";
+export type {
+  FetchSession,
+  FetchSessionInput,
+  HostResponse,
+  StartSessionInput,
+} from "./start-session.js";
 export { openStore, redactStoreSpec } from "./store.js";
 export type { TokenResponseBody } from "./token-response.js";

@@ -8,8 +8,16 @@ import { trustProxyOption } from "./client-address.js";
 import { type ProlongSettings, resolveConfig, type ServerConfig } from "./config.js";
 import { type ConnectHandler, connectHandler, replayParsedBody } from "./connect-handler.js";
 import { refreshCookiePath } from "./credentials.js";
+import { type FetchOptions, fetchHandler } from "./fetch-handler.js";
 import { type EngineExtras, type ServerCore, serverCore } from "./server-core.js";
-import { type HostResponse, type StartSessionInput, startSessionOn } from "./start-session.js";
+import {
+  type FetchSession,
+  type FetchSessionInput,
+  type HostResponse,
+  type StartSessionInput,
+  startFetchSession,
+  startSessionOn,
+} from "./start-session.js";
 import { openStore } from "./store.js";
 import type { TokenResponseBody } from "./token-response.js";
 
@@ -72,12 +80,26 @@ export interface Prolong {
    */
   startSession(response: HostResponse, input: StartSessionInput): Promise<TokenResponseBody>;
   /**
+   * prolong's routes for a Fetch-API host (Next.js route handlers, SvelteKit endpoints,
+   * React Router resource routes, Hono, Bun, Deno), served from the Express handler's
+   * instance: give it each `Request` for the issuer's path or below, URL unchanged, and
+   * answer with the `Response`. Runs on Node (or Bun, Deno), not on edge runtimes. A
+   * request outside the issuer's path is an `invalid_config` error.
+   */
+  fetch(request: Request, options?: FetchOptions): Promise<Response>;
+  /**
+   * {@link startSession} for a Fetch-API host's login route: the token answer's body and
+   * the headers to send it with (`Cache-Control: no-store`, a web client's refresh
+   * cookie), for `Response.json(body, { headers })`.
+   */
+  startFetchSession(request: Request, input: FetchSessionInput): Promise<FetchSession>;
+  /**
    * The standalone server: prolong's routes at the root of a Fastify instance of their
    * own, with the configured logging, proxy trust and body limit (what `prolong serve`
    * listens with on `port` and `host`). Nothing listens until the caller says so.
    */
   buildServer(): Promise<FastifyInstance>;
-  /** Stops the background tasks, closes the Express handler's instance and the store prolong opened. */
+  /** Stops the background tasks, closes the Express and Fetch handlers' instance and the store prolong opened. */
   close(): Promise<void>;
 }
 
@@ -171,10 +193,12 @@ export async function prolongFor(config: ServerConfig, options: ProlongOptions =
     await host.register(async (scope) => mountProlong(scope, routes), { logLevel: config.logLevel });
   };
 
-  let connectApp: Promise<FastifyInstance> | null = null;
-  const connectInstance = () => {
-    connectApp ??= buildApp({ ...appOptions, prefix: mountPath, preParsing: replayParsedBody });
-    return connectApp;
+  // One instance serves the Express and the Fetch handler, built on first use; a
+  // request the Fetch handler dispatches has its body unread, so the replay leaves it be.
+  let hostedApp: Promise<FastifyInstance> | null = null;
+  const hostedInstance = () => {
+    hostedApp ??= buildApp({ ...appOptions, prefix: mountPath, preParsing: replayParsedBody });
+    return hostedApp;
   };
 
   let closed: Promise<void> | null = null;
@@ -189,15 +213,17 @@ export async function prolongFor(config: ServerConfig, options: ProlongOptions =
           `issuer: ${config.issuer} has no path, so prolong would answer every path of the Express app; give it the path you mount prolong at (https://app.example.com/auth for app.use("/auth", …))`,
         );
       }
-      return connectHandler(mountPath, connectInstance);
+      return connectHandler(mountPath, hostedInstance);
     },
+    fetch: fetchHandler(mountPath, hostedInstance),
     startSession: (response, input) => startSessionOn(engine, cookiePath, response, input),
+    startFetchSession: (request, input) => startFetchSession(engine, cookiePath, request, input),
     buildServer: () => buildApp(appOptions),
     close() {
       closed ??= (async () => {
         clearInterval(keyReload);
         clearInterval(purge);
-        if (connectApp) await (await connectApp).close();
+        if (hostedApp) await (await hostedApp).close();
         await closeStore();
       })();
       return closed;

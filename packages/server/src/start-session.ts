@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { SessionEngine } from "@prolong/core";
 import type { FastifyReply } from "fastify";
+import { hostClientAddress } from "./client-address.js";
 import { NO_STORE, type TokenResponseBody, tokenResponse } from "./token-response.js";
 
 /** Who the host application's own login signed in, and for which client. */
@@ -12,15 +13,68 @@ export interface StartSessionInput {
   client?: string;
 }
 
+/** The same, from a Fetch-API host, which also says where the request came from. */
+export interface FetchSessionInput extends StartSessionInput {
+  /**
+   * The client's IP address as the host knows it (a `Request` has no socket); recorded on
+   * the session. Without it the session records no address.
+   */
+  clientAddress?: string | null | undefined;
+}
+
+/** A started session for a Fetch-API host to answer with: `Response.json(body, { headers })`. */
+export interface FetchSession {
+  body: TokenResponseBody;
+  /** `Cache-Control: no-store`, and for a web client its refresh cookie (`Set-Cookie`). */
+  headers: Headers;
+}
+
 /** The host's answer to its login request: a Fastify reply, or a Node (Express, Connect) response. */
 export type HostResponse = FastifyReply | ServerResponse;
+
+/** What a session records of the request that started it. */
+interface RequestSeen {
+  userAgent: string | null;
+  ip: string | null;
+}
+
+/** A started session's answer, the same on every surface: its body and the headers it goes with. */
+interface SessionAnswer {
+  body: TokenResponseBody;
+  headers: [name: string, value: string][];
+}
+
+/**
+ * Starts a session for a user the host application authenticated itself: a web-profile
+ * client gets the refresh cookie (on the issuer's path, docs/protocol.md, "Web profile:
+ * the refresh cookie") and a body without the refresh token; a native client gets both
+ * tokens in the body. Token answers are never cached (RFC 6749 §5.1), so the headers
+ * always mark the answer `no-store`.
+ */
+async function sessionAnswer(
+  engine: SessionEngine,
+  cookiePath: string,
+  input: StartSessionInput,
+  seen: RequestSeen,
+): Promise<SessionAnswer> {
+  const tokens = await engine.startSessionForSubject({
+    subjectId: input.subject,
+    ...(input.client === undefined ? {} : { clientId: input.client }),
+    deviceName: input.deviceName ?? null,
+    ...seen,
+  });
+  const { body, cookie } = tokenResponse(tokens, { now: engine.now(), cookiePath });
+  const headers: [string, string][] = Object.entries(NO_STORE);
+  if (cookie !== null) headers.push(["set-cookie", cookie]);
+  return { body, headers };
+}
 
 function isFastifyReply(target: HostResponse): target is FastifyReply {
   return "raw" in target && "request" in target && typeof (target as FastifyReply).header === "function";
 }
 
 /** What the session records of the request: its user agent and the client's address as the host sees it. */
-function requestOf(target: HostResponse): { userAgent: string | null; ip: string | null } {
+function requestOf(target: HostResponse): RequestSeen {
   if (isFastifyReply(target)) {
     return { userAgent: target.request.headers["user-agent"] ?? null, ip: target.request.ip };
   }
@@ -44,12 +98,9 @@ function appendCookie(response: ServerResponse, cookie: string): void {
 }
 
 /**
- * Starts a session for a user the host application authenticated itself, on the host's
- * own answer to its login request: a web-profile client gets the refresh cookie (on the
- * issuer's path, docs/protocol.md, "Web profile: the refresh cookie") set on that answer
- * and a body without the refresh token; a native client gets both tokens in the body.
- * Token answers are never cached (RFC 6749 §5.1), so the answer is marked `no-store`.
- * The host sends the returned body as it likes (`return body` in Fastify, `res.json(body)`
+ * Starts a session (see {@link sessionAnswer}) on the host's own answer to its login
+ * request, a Fastify reply or a Node response: the headers are set on it, the body is
+ * returned for the host to send as it likes (`return body` in Fastify, `res.json(body)`
  * in Express).
  */
 export async function startSessionOn(
@@ -58,21 +109,42 @@ export async function startSessionOn(
   target: HostResponse,
   input: StartSessionInput,
 ): Promise<TokenResponseBody> {
+  // A Fetch Response (Next's NextResponse, say) has neither; its host wants startFetchSession.
+  if (!isFastifyReply(target) && typeof target?.setHeader !== "function") {
+    throw new TypeError(
+      "startSession: takes a Fastify reply or a Node response; for a Fetch Response use startFetchSession(request, input) and answer with its body and headers",
+    );
+  }
   // Checked first, so a late call never leaves a session that no browser holds.
   if (headersSent(target)) throw new TypeError("startSession: the response's headers are already sent");
-  const tokens = await engine.startSessionForSubject({
-    subjectId: input.subject,
-    ...(input.client === undefined ? {} : { clientId: input.client }),
-    deviceName: input.deviceName ?? null,
-    ...requestOf(target),
-  });
-  const { body, cookie } = tokenResponse(tokens, { now: engine.now(), cookiePath });
-  if (isFastifyReply(target)) {
-    target.headers(NO_STORE);
-    if (cookie !== null) target.header("set-cookie", cookie);
-  } else {
-    for (const [name, value] of Object.entries(NO_STORE)) target.setHeader(name, value);
-    if (cookie !== null) appendCookie(target, cookie);
+  const { body, headers } = await sessionAnswer(engine, cookiePath, input, requestOf(target));
+  for (const [name, value] of headers) {
+    // Fastify adds a `Set-Cookie` to those already set; on a Node response it is appended here.
+    if (isFastifyReply(target)) target.header(name, value);
+    else if (name === "set-cookie") appendCookie(target, value);
+    else target.setHeader(name, value);
   }
   return body;
+}
+
+/**
+ * Starts a session (see {@link sessionAnswer}) for a Fetch-API host's login route: the
+ * body and the headers to answer with, as a `Headers` the host passes to its `Response`
+ * (`Response.json(body, { headers })`) or appends to one it built (`Headers.append`
+ * keeps every `Set-Cookie`).
+ */
+export async function startFetchSession(
+  engine: SessionEngine,
+  cookiePath: string,
+  request: Request,
+  input: FetchSessionInput,
+): Promise<FetchSession> {
+  const seen = {
+    userAgent: request.headers.get("user-agent"),
+    ip: hostClientAddress(input.clientAddress, "startFetchSession: clientAddress"),
+  };
+  const answer = await sessionAnswer(engine, cookiePath, input, seen);
+  const headers = new Headers();
+  for (const [name, value] of answer.headers) headers.append(name, value);
+  return { body: answer.body, headers };
 }
