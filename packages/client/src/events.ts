@@ -1,7 +1,7 @@
-import type { AccessTokenClaims } from "@prolong/protocol";
+import type { AccessTokenClaims, SignOutReason } from "@prolong/protocol";
 
-/** Why a session ended on this client. */
-export type SignOutReason = "revoked" | "expired" | "reused" | "idle" | "logout";
+/** Why a session ended on this client: `@prolong/protocol`'s, as tabs tell each other. */
+export type { SignOutReason };
 
 /** How a new access token came about. */
 export type RefreshSource = "proactive" | "reactive" | "soft-expiry" | "resume" | "other-tab" | "manual";

@@ -11,45 +11,44 @@ export interface Timers {
  */
 export const MAX_WAIT_MS = 15_000;
 
-/** Calls `fire` once the wall clock reaches `at`, checking at least every MAX_WAIT_MS. */
-export class Deadline {
-  readonly #timers: Timers;
-  readonly #now: () => number;
-  #handle: unknown = null;
-  #at = Number.POSITIVE_INFINITY;
-  #fire: () => void = () => {};
-
-  constructor(timers: Timers, now: () => number) {
-    this.#timers = timers;
-    this.#now = now;
-  }
-
-  set(at: number, fire: () => void): void {
-    this.#at = at;
-    this.#fire = fire;
-    this.check();
-  }
-
+/** A deadline: `set(at, fire)` calls `fire` once the wall clock reaches `at`. */
+export interface Deadline {
+  set(at: number, fire: () => void): void;
   /** Re-reads the clock now (after wake-up, visibility change, going online). */
-  check(): void {
-    this.cancel();
-    if (!Number.isFinite(this.#at)) return;
-    const wait = this.#at - this.#now();
+  check(): void;
+  clear(): void;
+}
+
+/** A deadline on `timers` and the clock `now`, checked at least every MAX_WAIT_MS. */
+export function deadline(timers: Timers, now: () => number): Deadline {
+  let handle: unknown = null;
+  let at = Number.POSITIVE_INFINITY;
+  let fire = () => {};
+  const cancel = () => {
+    if (handle !== null) timers.clearTimeout(handle);
+    handle = null;
+  };
+  const check = () => {
+    cancel();
+    if (!Number.isFinite(at)) return;
+    const wait = at - now();
     if (wait <= 0) {
-      this.#at = Number.POSITIVE_INFINITY;
-      this.#fire();
+      at = Number.POSITIVE_INFINITY;
+      fire();
       return;
     }
-    this.#handle = this.#timers.setTimeout(() => this.check(), Math.min(wait, MAX_WAIT_MS));
-  }
-
-  cancel(): void {
-    if (this.#handle !== null) this.#timers.clearTimeout(this.#handle);
-    this.#handle = null;
-  }
-
-  clear(): void {
-    this.cancel();
-    this.#at = Number.POSITIVE_INFINITY;
-  }
+    handle = timers.setTimeout(check, Math.min(wait, MAX_WAIT_MS));
+  };
+  return {
+    set(when, then) {
+      at = when;
+      fire = then;
+      check();
+    },
+    check,
+    clear() {
+      cancel();
+      at = Number.POSITIVE_INFINITY;
+    },
+  };
 }

@@ -480,6 +480,41 @@ describe("tabs", () => {
   });
 });
 
+describe("tab messages", () => {
+  /** A client on a channel, and a function that posts `data` to it as another tab would. */
+  function listening() {
+    let deliver: (data: unknown) => void = () => {};
+    const channel = (): ChannelLike => ({
+      postMessage: () => {},
+      addEventListener: (_type, listener) => {
+        deliver = (data) => listener({ data });
+      },
+      close: () => {},
+    });
+    return { made: client({ profile: "web", channel, locks: null }), post: (data: unknown) => deliver(data) };
+  }
+
+  it("ignores messages not of a tab message's shape, and acts on well-formed ones", async () => {
+    const { made, post } = listening();
+    await made.c.signIn({ username: "maryo", password: "pw" });
+    const held = made.c.accessToken;
+    for (const data of [
+      { type: "signedOut", reason: "because" },
+      { type: "signedOut" },
+      { type: "tokens", accessToken: 42 },
+      { type: "tokens" },
+      "signedOut",
+      null,
+    ])
+      post(data);
+    expect(made.signedOut).toEqual([]);
+    expect(made.c.accessToken).toBe(held);
+    post({ type: "signedOut", reason: "reused" });
+    expect(made.signedOut).toEqual(["reused"]);
+    expect(made.c.accessToken).toBeNull();
+  });
+});
+
 describe("lifecycle", () => {
   it("stop() cancels every timer", async () => {
     const { c } = await signedIn({ idleTimeout: 60_000 });
@@ -487,6 +522,25 @@ describe("lifecycle", () => {
     await vi.advanceTimersByTimeAsync(3_600_000);
     expect(server.tokenCalls).toBe(0);
     expect(vi.getTimerCount()).toBe(0);
+  });
+
+  it("a token answer without refresh_token keeps the refresh token held (native)", async () => {
+    const presented: (string | null)[] = [];
+    const { c } = await signedIn({
+      fetch: (input, init) => {
+        if (String(input).endsWith("/oauth/token"))
+          presented.push(new URLSearchParams(String(init?.body)).get("refresh_token"));
+        return server.fetch(input, init);
+      },
+    });
+    const held = server.refreshToken;
+    // A request that lost a race inside the grace window gets an access token and no refresh token.
+    server.tokenAnswers.push(() =>
+      Response.json({ access_token: server.accessToken(), token_type: "Bearer", expires_in: server.ttl }),
+    );
+    expect(await c.refresh()).toBe(true);
+    expect(await c.refresh()).toBe(true);
+    expect(presented).toEqual([held, held]);
   });
 
   it("native clients keep the refresh token in their storage and resume from it", async () => {

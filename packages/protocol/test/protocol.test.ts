@@ -1,6 +1,7 @@
 import {
   type AccessTokenClaims,
   decodeFeedEvent,
+  decodeTabMessage,
   ERROR_STATUS,
   type ErrorCode,
   encodeFeedEvent,
@@ -8,6 +9,8 @@ import {
   type FeedEvent,
   GRANT_FAILURES,
   RESERVED_CLAIMS,
+  SIGN_OUT_REASONS,
+  type TabMessage,
 } from "@prolong/protocol";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
@@ -150,5 +153,40 @@ describe("revocation feed events", () => {
         at: 1,
       },
     });
+  });
+});
+
+describe("tab messages", () => {
+  it("decode every message of the union as it was sent, without extra fields", () => {
+    const sent: TabMessage[] = [
+      { type: "hello" },
+      { type: "tokens", accessToken: "a.b.c" },
+      ...SIGN_OUT_REASONS.map((reason): TabMessage => ({ type: "signedOut", reason })),
+      { type: "activity", at: 1_700_000_000_000 },
+    ];
+    for (const message of sent) {
+      expect(decodeTabMessage(structuredClone(message))).toEqual(message);
+      expect(decodeTabMessage({ ...message, extra: 1 })).toEqual(message);
+    }
+  });
+
+  it("are null when not of a message's shape", () => {
+    for (const data of [
+      null,
+      undefined,
+      "hello",
+      42,
+      [],
+      {},
+      { type: "welcome" },
+      { type: "tokens" },
+      { type: "tokens", accessToken: "" },
+      { type: "tokens", accessToken: 7 },
+      { type: "signedOut" },
+      { type: "signedOut", reason: "bored" },
+      { type: "activity", at: "now" },
+      { type: "activity", at: Number.NaN },
+    ])
+      expect(decodeTabMessage(data)).toBeNull();
   });
 });
