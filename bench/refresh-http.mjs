@@ -16,14 +16,15 @@
 // (autocannon), so none shares an event loop with what it measures. Everything binds to
 // 127.0.0.1 and stops by itself.
 import { fork } from "node:child_process";
-import { copyFileSync, existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
-import { cpus, tmpdir } from "node:os";
+import { cpus } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { benchOptions } from "./lib/args.mjs";
 import { sendToParent } from "./lib/parent-messages.mjs";
 import {
+  benchScratch,
   cpuSeconds,
   freePort,
   onceMessage,
@@ -32,6 +33,7 @@ import {
   startBareServer,
   startLoad,
   stopServer,
+  UNLIMITED_RATE_LIMITS,
 } from "./lib/refresh-load.mjs";
 import { clearProgress, fmt, progress, writeResults } from "./lib/report.mjs";
 
@@ -121,28 +123,10 @@ async function main() {
   const FASTIFY_WORK = OPTIONS.fastifyWork;
   const SESSIONS = OPTIONS.sessions;
   const USERS = Math.min(OPTIONS.users, SESSIONS);
-  // High enough that the limiter never answers (the configuration's ceiling, over ten
-  // times what one core refreshes in a window): this measures the refresh path.
-  const WANTED_LIMITS = {
-    login: { max: 1_000_000, windowSeconds: 60 },
-    refresh: { max: 1_000_000, windowSeconds: 60 },
-    refreshPerSession: { max: 1_000_000, windowSeconds: 60 },
-  };
-
-  /** @type {import("./lib/refresh-load.mjs").Children} */
-  const children = new Set();
-  const dir = mkdtempSync(join(tmpdir(), "prolong-bench-http-"));
-  const stopAll = () => {
-    for (const child of children) if (child.exitCode === null) child.kill("SIGKILL");
-    rmSync(dir, { recursive: true, force: true });
-  };
-  // Bounded in time whatever happens: a stuck child never keeps the bench alive.
-  const budgetMs = 120_000 + 2 * (WARMUP + DURATION) * 1000 + SESSIONS * 2;
-  setTimeout(() => {
-    console.error(`\nbench: still running after ${budgetMs / 1000} s; stopping`);
-    stopAll();
-    process.exit(1);
-  }, budgetMs).unref();
+  const { children, dir, stopAll } = benchScratch(
+    "http",
+    120_000 + 2 * (WARMUP + DURATION) * 1000 + SESSIONS * 2,
+  );
 
   try {
     const port = await freePort();
@@ -161,7 +145,7 @@ async function main() {
     for (const suffix of ["", "-wal", "-shm"])
       if (existsSync(served + suffix)) copyFileSync(served + suffix, measuredInProcess + suffix);
 
-    const server = await startProlong({ dir, port, issuer, store: served }, WANTED_LIMITS, children);
+    const server = await startProlong({ dir, port, issuer, store: served }, UNLIMITED_RATE_LIMITS, children);
     console.log(
       `rate limits in the server's config: ${server.rateLimits ? JSON.stringify(server.rateLimits) : "none (its defaults apply)"}`,
     );

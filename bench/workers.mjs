@@ -12,17 +12,19 @@
 // of refresh tokens stay within that copy; they are measured in alternating slices, so a
 // burst of load from elsewhere on the machine hits both alike. The load generator needs
 // a core too: on a machine with N cores or fewer, N workers share them with it.
-import { copyFileSync, existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { availableParallelism, cpus, tmpdir } from "node:os";
+import { copyFileSync, existsSync, writeFileSync } from "node:fs";
+import { availableParallelism, cpus } from "node:os";
 import { join } from "node:path";
 import { benchOptions } from "./lib/args.mjs";
 import {
+  benchScratch,
   freePort,
   seedNativeSessions,
   spawnServer,
   startLoad,
   stopServer,
   treeCpuSeconds,
+  UNLIMITED_RATE_LIMITS,
 } from "./lib/refresh-load.mjs";
 import { clearProgress, fmt, printTable, writeResults } from "./lib/report.mjs";
 
@@ -44,27 +46,10 @@ const ROUNDS = opt.rounds;
 const CONNECTIONS = opt.connections;
 const SESSIONS = opt.sessions;
 const USERS = Math.min(opt.users, SESSIONS);
-// High enough that the limiter never answers: this measures the refresh path.
-const RATE_LIMITS = {
-  login: { max: 1_000_000, windowSeconds: 60 },
-  refresh: { max: 1_000_000, windowSeconds: 60 },
-  refreshPerSession: { max: 1_000_000, windowSeconds: 60 },
-};
-
-/** @type {import("./lib/refresh-load.mjs").Children} */
-const children = new Set();
-const dir = mkdtempSync(join(tmpdir(), "prolong-bench-workers-"));
-const stopAll = () => {
-  for (const child of children) if (child.exitCode === null) child.kill("SIGKILL");
-  rmSync(dir, { recursive: true, force: true });
-};
-// Bounded in time whatever happens: a stuck child never keeps the bench alive.
-const budgetMs = 120_000 + 2 * (WARMUP + DURATION) * 1000 + SESSIONS * 2;
-setTimeout(() => {
-  console.error(`\nbench: still running after ${budgetMs / 1000} s; stopping`);
-  stopAll();
-  process.exit(1);
-}, budgetMs).unref();
+const { children, dir, stopAll } = benchScratch(
+  "workers",
+  120_000 + 2 * (WARMUP + DURATION) * 1000 + SESSIONS * 2,
+);
 
 /**
  * `prolong serve --workers n` on its own copy of the seeded file.
@@ -79,7 +64,7 @@ async function startServer(n, seeded, tokens) {
   for (const suffix of ["", "-wal", "-shm"])
     if (existsSync(seeded + suffix)) copyFileSync(seeded + suffix, store + suffix);
   const configFile = join(dir, `workers-${n}.json`);
-  writeFileSync(configFile, JSON.stringify({ rateLimits: RATE_LIMITS }));
+  writeFileSync(configFile, JSON.stringify({ rateLimits: UNLIMITED_RATE_LIMITS }));
   const server = await spawnServer(
     { dir, port, issuer, store, args: ["--workers", String(n)] },
     configFile,

@@ -3,8 +3,10 @@
 // refreshes with a load generator in a process of its own (refresh-load-generator.mjs).
 // Everything binds to 127.0.0.1.
 import { execFile, fork, spawn } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { createServer as createNetServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { slices } from "./load-slices.mjs";
 import { progress } from "./report.mjs";
@@ -18,6 +20,40 @@ const BARE_SERVER = fileURLToPath(new URL("./bare-server.mjs", import.meta.url))
 /** Every process a bench started, so that it can stop whatever is still running. */
 /** @typedef {Set<ChildProcess>} Children */
 /** @typedef {import("./load-slices.mjs").RefreshFigures} RefreshFigures */
+
+/**
+ * Budgets high enough that the limiter never answers (over ten times what one core
+ * refreshes in a window), for benches that measure the refresh path itself.
+ */
+export const UNLIMITED_RATE_LIMITS = {
+  login: { max: 1_000_000, windowSeconds: 60 },
+  failedGrants: { max: 1_000_000, windowSeconds: 60 },
+  grantsPerSession: { max: 1_000_000, windowSeconds: 60 },
+};
+
+/**
+ * A bench's scratch space: the set of processes it starts, a temporary folder, and a
+ * `stopAll` that kills what still runs and removes the folder. Bounded in time whatever
+ * happens: after `budgetMs` a stuck child never keeps the bench alive.
+ * @param {string} name a word for the folder's name
+ * @param {number} budgetMs
+ * @returns {{ children: Children, dir: string, stopAll: () => void }}
+ */
+export function benchScratch(name, budgetMs) {
+  /** @type {Children} */
+  const children = new Set();
+  const dir = mkdtempSync(join(tmpdir(), `prolong-bench-${name}-`));
+  const stopAll = () => {
+    for (const child of children) if (child.exitCode === null) child.kill("SIGKILL");
+    rmSync(dir, { recursive: true, force: true });
+  };
+  setTimeout(() => {
+    console.error(`\nbench: still running after ${budgetMs / 1000} s; stopping`);
+    stopAll();
+    process.exit(1);
+  }, budgetMs).unref();
+  return { children, dir, stopAll };
+}
 
 /**
  * Creates users and native sessions with the engine the server runs, on the SQLite file
