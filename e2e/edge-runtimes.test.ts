@@ -206,9 +206,13 @@ const worker :Workerd.Worker = (
 );
 `,
     );
+    // A process group of its own: the npm bin is a Node launcher that starts the real
+    // binary as its child, and the test must stop both.
     const server = spawn(bin("workerd"), ["serve", join(dir, "config.capnp")], {
       stdio: ["ignore", "ignore", "pipe"],
+      detached: true,
     });
+    const exited = new Promise((resolve) => server.once("exit", resolve));
     let stderr = "";
     server.stderr.on("data", (chunk) => {
       stderr += chunk;
@@ -229,7 +233,8 @@ const worker :Workerd.Worker = (
       expect(output?.verdicts).toEqual(onNode.verdicts);
       expect(output?.accepted).toEqual(onNode.accepted);
     } finally {
-      server.kill();
+      if (server.pid !== undefined && server.exitCode === null) process.kill(-server.pid, "SIGKILL");
+      await exited;
     }
   }, 90_000);
 });
