@@ -29,24 +29,23 @@ export async function sessionOfAccessToken(
 /**
  * A token found by trying both kinds, in the order a `token_type_hint` asks for: RFC 7009
  * §2.1 and RFC 7662 §2.1 let the hint only order the look-ups, never narrow them. Each
- * look-up answers `null` for a token that is not of its kind.
+ * look-up answers `null` for a token that is not of its kind; an access-token look-up
+ * whose checks refuse the token (a `ProlongError`) counts as that too.
  */
 export async function lookUpByHint<T>(
   hint: string | undefined,
   asRefresh: () => Promise<T | null> | T | null,
   asAccess: () => Promise<T | null>,
 ): Promise<T | null> {
+  const access = async () => {
+    try {
+      return await asAccess();
+    } catch (error) {
+      if (isProlongError(error)) return null;
+      throw error;
+    }
+  };
   return hint === "access_token"
-    ? ((await asAccess()) ?? (await asRefresh()))
-    : ((await asRefresh()) ?? (await asAccess()));
-}
-
-/** `look` for a token that passes the access-token checks, `null` for one that fails them. */
-export async function unlessRefused<T>(look: () => Promise<T>): Promise<T | null> {
-  try {
-    return await look();
-  } catch (error) {
-    if (isProlongError(error)) return null;
-    throw error;
-  }
+    ? ((await access()) ?? (await asRefresh()))
+    : ((await asRefresh()) ?? (await access()));
 }

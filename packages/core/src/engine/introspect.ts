@@ -2,7 +2,7 @@ import { MAX_ACCESS_TOKEN_BYTES } from "@prolong/protocol";
 import { seconds } from "../clock.js";
 import type { RefreshToken } from "../refresh-token.js";
 import { accessTokenStanding, standing } from "../session-rules.js";
-import { lookUpByHint, sessionOfAccessToken, unlessRefused } from "./access-token-session.js";
+import { lookUpByHint, sessionOfAccessToken } from "./access-token-session.js";
 import type { EngineContext } from "./context.js";
 
 /** RFC 7662 §2.2 answer. */
@@ -38,7 +38,7 @@ export async function introspect(ctx: EngineContext, token: string, hint?: strin
       const refresh = ctx.codec.open(token);
       return refresh ? introspectRefresh(ctx, refresh) : null;
     },
-    () => unlessRefused(() => introspectAccess(ctx, token)),
+    () => introspectAccess(ctx, token),
   );
   return answer ?? inactive;
 }

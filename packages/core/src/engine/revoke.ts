@@ -1,7 +1,7 @@
 import { MAX_ACCESS_TOKEN_BYTES } from "@prolong/protocol";
 import { ProlongError } from "../errors.js";
 import type { RevokeReason, SessionRecord } from "../store/index.js";
-import { lookUpByHint, unlessRefused } from "./access-token-session.js";
+import { lookUpByHint } from "./access-token-session.js";
 import type { EngineContext } from "./context.js";
 import { ownSession } from "./sessions.js";
 
@@ -69,7 +69,7 @@ function sessionOfToken(ctx: EngineContext, token: string, hint?: string): Promi
   return lookUpByHint(
     hint,
     () => ctx.codec.open(token)?.sessionId ?? null,
-    () => unlessRefused(async () => (await ctx.checkToken(token)).sid),
+    async () => (await ctx.checkToken(token)).sid,
   );
 }
 
