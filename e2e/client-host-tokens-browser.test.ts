@@ -1,3 +1,4 @@
+// @module-tag chromium
 import { createProlong, type Prolong } from "@prolong/server";
 import express from "express";
 import type { Browser } from "playwright-core";

@@ -1,0 +1,48 @@
+/**
+ * A test file that launches Chromium must say so in a module tag comment (the tag
+ * `chromium`, as the browser tests carry on their first line), or on a
+ * machine without Chromium it fails instead of being skipped and named (vitest.config.ts,
+ * testing/system-programs.ts). Read from the files themselves, so a new browser test
+ * cannot forget it unnoticed.
+ */
+import { readdirSync, readFileSync } from "node:fs";
+import { join, relative } from "node:path";
+import { fileURLToPath } from "node:url";
+import { describe, expect, it } from "vitest";
+
+const root = fileURLToPath(new URL("..", import.meta.url));
+
+function testFiles(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory())
+      return entry.name === "node_modules" || entry.name === "fixtures" ? [] : testFiles(path);
+    return entry.name.endsWith(".test.ts") ? [path] : [];
+  });
+}
+
+describe("test files that need Chromium", () => {
+  const files = [
+    join(root, "e2e"),
+    ...readdirSync(join(root, "packages")).map((p) => join(root, "packages", p, "test")),
+  ]
+    .flatMap((dir) => {
+      try {
+        return testFiles(dir);
+      } catch {
+        return [];
+      }
+    })
+    .filter((path) => readFileSync(path, "utf8").includes("launchChromium("));
+
+  it("are found", () => {
+    expect(files.length).toBeGreaterThan(10);
+  });
+
+  it("carry the chromium module tag", () => {
+    const untagged = files
+      .filter((path) => !/^\/\/ @module-tag chromium$/m.test(readFileSync(path, "utf8")))
+      .map((path) => relative(root, path));
+    expect(untagged).toEqual([]);
+  });
+});
