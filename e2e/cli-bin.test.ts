@@ -73,6 +73,31 @@ describe("what a prolong command loads", () => {
     }
   });
 
+  it("takes an id that starts with '-' (base64url) as the id, not as an option", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "prolong-dash-id-"));
+    try {
+      for (const args of [
+        ["sessions", "revoke", "-rzwZl_ZK1e47cKf_BcHZA"],
+        ["subjects", "show", "-rzwZl_ZK1e47cKf_BcHZA"],
+        ["keys", "export", "-rzwZl_ZK1e47cKf_BcHZA"],
+      ]) {
+        const failed = await run(
+          join(root, "node_modules/.bin/prolong"),
+          [...args, "--store", "sqlite:./p.db"],
+          {
+            cwd: dir,
+          },
+        ).catch((error: { stderr: string; code: number }) => error);
+        expect("code" in failed ? failed.code : 0, args.join(" ")).toBe(2);
+        const stderr = "stderr" in failed ? String(failed.stderr) : "";
+        expect(stderr, args.join(" ")).not.toContain("unknown option");
+        expect(stderr, args.join(" ")).toMatch(/^prolong: no (such session|subject|key)/);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it("a query on a SQLite store loads SQLite's driver and neither the HTTP server nor the other drivers", async () => {
     const dir = mkdtempSync(join(tmpdir(), "prolong-modules-"));
     try {

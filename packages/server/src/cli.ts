@@ -184,6 +184,9 @@ const subjects = program
 subjects
   .command("show <id>")
   .description("show a subject's standing and its account's username, if any")
+  // Ids and kids are base64url, so one in 32 starts with "-": read it as the argument,
+  // not as an unknown option.
+  .allowUnknownOption()
   .addOption(storeOption())
   .addOption(configOption())
   .action(async (id: string, flags) => {
@@ -239,6 +242,9 @@ sessions
 sessions
   .command("revoke <id>")
   .description("revoke a session")
+  // Ids and kids are base64url, so one in 32 starts with "-": read it as the argument,
+  // not as an unknown option.
+  .allowUnknownOption()
   .addOption(storeOption())
   .addOption(configOption())
   .action(async (id: string, flags) => {
@@ -374,6 +380,9 @@ keys
 keys
   .command("export <kid>")
   .description("print the JWK a verifier configured with keys up front needs (HS256: the shared secret)")
+  // Ids and kids are base64url, so one in 32 starts with "-": read it as the argument,
+  // not as an unknown option.
+  .allowUnknownOption()
   .addOption(storeOption())
   .addOption(configOption())
   .action(async (kid: string, flags) => {
