@@ -11,7 +11,7 @@ function setCookies(response: LightMyRequestResponse): Map<string, string> {
   return new Map(lines.map((line) => [line.slice(0, line.indexOf("=")), line]));
 }
 
-const valueOf = (line: string | undefined) => line?.split(";")[0]?.split("=").slice(1).join("=");
+const cookieValue = (line: string | undefined) => line?.split(";")[0]?.split("=").slice(1).join("=");
 
 function refreshSsr(app: Parameters<typeof postToken>[0], refresh: string) {
   return postToken(
@@ -28,9 +28,9 @@ describe("the cookies of a server-rendered app (cookies.access)", () => {
     const cookies = setCookies(response);
     const access = cookies.get("__Host-prolong-at") as string;
     const refresh = cookies.get("__Host-prolong-rt") as string;
-    expect(valueOf(access)).toBe(body.access_token);
+    expect(cookieValue(access)).toBe(body.access_token);
     expect(access).toContain(`Max-Age=${body.expires_in}`);
-    expect(valueOf(refresh)).toMatch(/^[A-Za-z0-9_-]{91}$/);
+    expect(cookieValue(refresh)).toMatch(/^[A-Za-z0-9_-]{91}$/);
     for (const line of [access, refresh])
       for (const attribute of ["Path=/;", "HttpOnly", "Secure", "SameSite=Lax"])
         expect(line).toContain(attribute);
@@ -40,12 +40,12 @@ describe("the cookies of a server-rendered app (cookies.access)", () => {
 
   it("renews both from the __Host- refresh cookie; a straggler gets the access cookie alone", async () => {
     const { app } = await testApp(SSR);
-    const first = valueOf(setCookies((await login(app)).response).get("__Host-prolong-rt")) as string;
+    const first = cookieValue(setCookies((await login(app)).response).get("__Host-prolong-rt")) as string;
     const renewed = await refreshSsr(app, first);
     expect(renewed.statusCode).toBe(200);
     const cookies = setCookies(renewed);
-    expect(valueOf(cookies.get("__Host-prolong-at"))).toBe(renewed.json().access_token);
-    const second = valueOf(cookies.get("__Host-prolong-rt")) as string;
+    expect(cookieValue(cookies.get("__Host-prolong-at"))).toBe(renewed.json().access_token);
+    const second = cookieValue(cookies.get("__Host-prolong-rt")) as string;
     expect(second).not.toBe(first);
     expect(renewed.headers["cache-control"]).toBe("private, no-store");
     await refreshSsr(app, second);
@@ -96,7 +96,7 @@ describe("the cookies of a server-rendered app (cookies.access)", () => {
         sessionCookies(issuer, settings);
         return null;
       } catch (error) {
-        return (error as { code: string; message: string }).code + ": " + (error as Error).message;
+        return `${(error as { code: string; message: string }).code}: ${(error as Error).message}`;
       }
     };
     expect(refusal("https://a.test/auth", { refresh: { path: "/app" } })).toBe(
