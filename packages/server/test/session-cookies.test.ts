@@ -62,7 +62,7 @@ describe("the cookies of a server-rendered app (cookies.access)", () => {
     const out = await app.inject({
       method: "POST",
       url: "/logout",
-      headers: { ...bearer(body.access_token), "content-type": "application/json" },
+      headers: { ...bearer(body.access_token as string), "content-type": "application/json" },
       payload: {},
     });
     expect(out.statusCode).toBe(204);
