@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { type AccessTokenClaims, readClaims, type TokenAnswer } from "@prolong/client";
 import { createProlong, type Prolong } from "@prolong/server";
+import { CACHE_CONTROL_PRIVATE, createServerSessions } from "@prolong/ssr";
 import { build } from "esbuild";
 import express from "express";
 import type { Browser, Page } from "playwright-core";
@@ -105,51 +106,44 @@ export const render = (issuer, initial) => renderToString(h(App, { issuer, initi
   return loaded.render;
 }
 
-const cookieOf = (header: string | undefined, name: string): string | null => {
-  for (const part of header?.split(";") ?? []) {
-    const [key, ...value] = part.trim().split("=");
-    if (key === name) return decodeURIComponent(value.join("="));
-  }
-  return null;
-};
-
 let prolong: Prolong;
 let server: Server;
 let origin: string;
 let browser: Browser;
 let folder: string;
-/** When each request reached prolong's token endpoint (ms). */
-const tokenPosts: number[] = [];
+/** Requests to prolong's token endpoint: when (ms), and from the browser or the server's renewal. */
+const tokenPosts: { at: number; from: "browser" | "server" }[] = [];
 
 beforeAll(async () => {
   folder = mkdtempSync(join(tmpdir(), "prolong-ssr-"));
   const [script, render, port] = await Promise.all([browserBundle(), serverRenderer(folder), freePort()]);
   origin = `http://localhost:${port}`;
   const issuer = `${origin}/auth`;
+  // The access cookie beside the refresh cookie on every web token answer (docs/ssr.md).
   prolong = await createProlong(
-    { issuer, store: "memory:", profiles: { web: { accessTokenTtl: TTL } } },
+    { issuer, store: "memory:", cookies: { access: true }, profiles: { web: { accessTokenTtl: TTL } } },
     { logStream: { write: () => {} } },
   );
+  const sessions = createServerSessions({
+    issuer,
+    fetch: (request) => {
+      if (request.method === "POST" && new URL(request.url).pathname === "/auth/oauth/token")
+        tokenPosts.push({ at: Date.now(), from: "server" });
+      return prolong.fetch(request);
+    },
+  });
   const app = express();
   app.use((req, _res, next) => {
-    if (req.method === "POST" && req.path === "/auth/oauth/token") tokenPosts.push(Date.now());
+    if (req.method === "POST" && req.path === "/auth/oauth/token")
+      tokenPosts.push({ at: Date.now(), from: "browser" });
     next();
   });
   app.use("/auth", prolong.expressHandler());
-  // The host's own login, a form: it starts the session (prolong sets the refresh cookie)
-  // and keeps the access token in a cookie of its own, which the next render reads.
+  // The host's own login, a form: it starts the session (prolong sets both cookies) and
+  // sends the browser to the server-rendered page.
   app.post("/login", express.urlencoded({ extended: false }), async (req, res, next) => {
     try {
-      const answer = await prolong.startSession(res, {
-        subject: String(req.body.user),
-        deviceName: "Chromium",
-      });
-      res.cookie("app-at", answer.access_token, {
-        httpOnly: true,
-        sameSite: "lax",
-        path: "/",
-        maxAge: answer.expires_in * 1000,
-      });
+      await prolong.startSession(res, { subject: String(req.body.user), deviceName: "Chromium" });
       res.redirect(303, "/");
     } catch (error) {
       next(error);
@@ -158,22 +152,22 @@ beforeAll(async () => {
   app.get("/app.js", (_req, res) => {
     res.type("text/javascript").send(Buffer.from(script));
   });
-  // The server render: the session it verified (prolong's own check, signature and
-  // standing), handed to the page with what the token has left.
+  // The server render, after the renewal a middleware makes (none while the access cookie
+  // is before its rfa): the session verified, handed to the page with what the token has left.
   app.get("/", async (req, res) => {
-    const token = cookieOf(req.headers.cookie, "app-at");
-    const caller = token ? await prolong.engine.authenticate(token).catch(() => null) : null;
-    const initial: TokenAnswer | null =
-      token && caller
-        ? { access_token: token, expires_in: (caller.claims.exp * 1000 - Date.now()) / 1000 }
-        : null;
-    const session = JSON.stringify({ issuer, initial }).replace(/</g, "\\u003c");
+    const request = new Request(`${origin}${req.url}`, { headers: { cookie: req.headers.cookie ?? "" } });
+    const { session, setCookies } = await sessions.renew(request);
+    if (setCookies.length > 0) res.append("set-cookie", setCookies);
+    const initial: TokenAnswer | null = session
+      ? { access_token: session.accessToken, expires_in: (session.expiresAt - Date.now()) / 1000 }
+      : null;
+    const data = JSON.stringify({ issuer, initial }).replace(/</g, "\\u003c");
     res
-      .set("cache-control", "private, no-store")
+      .set("cache-control", CACHE_CONTROL_PRIVATE)
       .type("html")
       .send(`<!doctype html><html><head><meta charset="utf-8"><link rel="icon" href="data:,"><title>SSR</title><script>${WATCH}</script></head>
 <body><div id="root">${render(issuer, initial)}</div>
-<script type="application/json" id="session">${session}</script>
+<script type="application/json" id="session">${data}</script>
 <script type="module" src="/app.js"></script></body></html>`);
   });
   await new Promise<void>((resolve) => {
@@ -217,7 +211,7 @@ const seen = (page: Page) =>
   });
 
 describe("@prolong/react hydrates the session the server rendered, in Chromium", () => {
-  it("signed in: rendered and hydrated signedIn, no loading, no hydration warning, no token request at load; one renewal after rfa", async () => {
+  it("signed in: rendered and hydrated signedIn, no loading, no hydration warning, no token request at load; one renewal after rfa, which the next render reads", async () => {
     const { page, problems } = await watchedPage();
     await page.goto(`${origin}/`);
     await hydrated(page);
@@ -244,7 +238,8 @@ describe("@prolong/react hydrates the session the server rendered, in Chromium",
     expect(await page.textContent("#sub")).toBe("user-42");
     expect(problems).toEqual([]);
 
-    // Past rfa (8 s after issue), before the renewed token's own rfa: exactly one renewal.
+    // Past rfa (8 s after issue), before the renewed token's own rfa: exactly one renewal,
+    // by the page.
     const rendered = await page.evaluate(
       () =>
         JSON.parse(document.getElementById("session")?.textContent ?? "{}").initial.access_token as string,
@@ -252,13 +247,25 @@ describe("@prolong/react hydrates the session the server rendered, in Chromium",
     const { exp, rfa } = readClaims(rendered) as AccessTokenClaims;
     await sleep(Math.max(0, (rfa as number) * 1000 + 2_500 - Date.now()));
     const renewals = tokenPosts.slice(before);
-    expect(renewals).toHaveLength(1);
-    expect(renewals[0]).toBeGreaterThanOrEqual((rfa as number) * 1000);
-    expect(renewals[0]).toBeLessThan(exp * 1000);
+    expect(renewals.map((r) => r.from)).toEqual(["browser"]);
+    expect(renewals[0]?.at).toBeGreaterThanOrEqual((rfa as number) * 1000);
+    expect(renewals[0]?.at).toBeLessThan(exp * 1000);
     const renewed = await seen(page);
     expect(renewed.shown).toEqual(["signedIn"]);
     expect(renewed.committed).toHaveLength(2);
-    expect(renewed.committed[1]).not.toBe(renewed.committed[0]);
+    const newest = (renewed.committed[1] as string).split(" ")[1];
+    expect(newest).not.toBe(loaded.committed[0]?.split(" ")[1]);
+    // The browser renewed through the token endpoint with its cookies: both were replaced,
+    // so the server's next render reads the page's own token and has nothing to renew.
+    const accessCookie = (await page.context().cookies()).find((c) => c.name === "__Host-prolong-at");
+    expect(readClaims(accessCookie?.value ?? "")?.jti).toBe(newest);
+    const reloaded = nextPage(page);
+    await page.reload();
+    expect(await reloaded).toContain('<output id="status">signedIn</output>');
+    await page.waitForFunction(() => (window as unknown as { committed: string[] }).committed.length > 0);
+    await sleep(1_000);
+    expect(tokenPosts.length - before).toBe(1);
+    expect((await seen(page)).committed).toEqual([`signedIn ${newest}`]);
     expect(problems).toEqual([]);
     await page.context().close();
   }, 60_000);
