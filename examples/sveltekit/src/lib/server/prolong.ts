@@ -17,8 +17,17 @@ export function prolong(): Promise<Prolong> {
   started ??= createProlong({
     issuer,
     store: env.PROLONG_STORE || "sqlite:./data/sveltekit.db",
-    // Seconds; the tests use 5 to cross renewals quickly.
-    profiles: { web: { accessTokenTtl: Number(env.ACCESS_TOKEN_TTL || 300) } },
+    profiles: {
+      web: {
+        // Seconds; the tests use 5 to cross renewals quickly.
+        accessTokenTtl: Number(env.ACCESS_TOKEN_TTL || 300),
+        // How long a replaced refresh cookie is still answered (a request that left before
+        // the browser had its successor) instead of counting as reuse.
+        ...(env.GRACE_WINDOW ? { graceWindow: Number(env.GRACE_WINDOW) } : {}),
+      },
+    },
+    // Both tokens in httpOnly cookies on `/`, so a server render knows the session.
+    cookies: { access: true },
     logLevel: "warn",
   });
   return started;
