@@ -114,6 +114,34 @@ describe("examples/sveltekit", () => {
     }
   }, 60_000);
 
+  it("keeps what was typed into the login form before the page's scripts ran, and says when the password is wrong", async () => {
+    const slow = await context({ javaScriptEnabled: true });
+    try {
+      const page = await slow.newPage();
+      // The app's scripts held back until the form is filled, as on a slow network.
+      let release = () => {};
+      const scripts = new Promise<void>((resolve) => {
+        release = resolve;
+      });
+      await page.route("**/_app/immutable/**", async (route) => {
+        await scripts;
+        await route.continue();
+      });
+      await page.goto(`${app.url}/login`, { waitUntil: "domcontentloaded" });
+      await page.fill('input[name="username"]', ADA.username);
+      await page.fill('input[name="password"]', "not the password");
+      release();
+      await page.waitForLoadState("networkidle");
+      expect(await page.inputValue('input[name="username"]')).toBe(ADA.username);
+      await Promise.all([page.waitForSelector("#wrong"), page.click('#signin button[type="submit"]')]);
+      expect(page.url()).toBe(`${app.url}/login`);
+      expect(await page.inputValue('input[name="username"]')).toBe(ADA.username);
+      expect(await slow.cookies(app.url)).toEqual([]);
+    } finally {
+      await slow.close();
+    }
+  }, 30_000);
+
   it("with 5 s access tokens, bursts of navigations, data loads and API calls around rfa and exp never get a 401 or a sign-out, and rotate the refresh token at most once per burst", async () => {
     const phone = await context({ javaScriptEnabled: true });
     try {
