@@ -78,7 +78,7 @@ describe("prolong inside an Express application", () => {
   it("starts a web session from the host's login: the cookie on the host's response, which then refreshes", async () => {
     const signedIn = await json("/my-login", { user: "user-42", password: PASSWORD });
     expect(signedIn.status).toBe(200);
-    expect(signedIn.headers.get("cache-control")).toBe("no-store");
+    expect(signedIn.headers.get("cache-control")).toBe("private, no-store");
     const body = (await signedIn.json()) as Record<string, string>;
     expect(body.refresh_token).toBeUndefined();
     const cookies = setCookies(signedIn);

@@ -111,7 +111,7 @@ describe("prolong behind a Fetch-API host (Hono on Node)", () => {
     const signedIn = await json("/auth/login", { username: "maryo", password: PASSWORD }, { origin: SPA });
     expect(signedIn.status).toBe(200);
     expect(signedIn.headers.get("access-control-allow-origin")).toBe(SPA);
-    expect(signedIn.headers.get("cache-control")).toBe("no-store");
+    expect(signedIn.headers.get("cache-control")).toBe("private, no-store");
     // Two Set-Cookie headers, each whole: the refresh cookie and the device cookie.
     const cookies = setCookies(signedIn);
     expect(cookies).toHaveLength(2);
@@ -158,7 +158,7 @@ describe("prolong behind a Fetch-API host (Hono on Node)", () => {
   it("starts a web session from the host's login: a Fetch Response with the host's cookie and prolong's", async () => {
     const signedIn = await json("/my-login", { user: "user-42", password: PASSWORD });
     expect(signedIn.status).toBe(200);
-    expect(signedIn.headers.get("cache-control")).toBe("no-store");
+    expect(signedIn.headers.get("cache-control")).toBe("private, no-store");
     expect((await signedIn.json()) as Record<string, string>).not.toHaveProperty("refresh_token");
     const cookies = setCookies(signedIn);
     expect(cookies.some((c) => c.startsWith("host-session=1"))).toBe(true);

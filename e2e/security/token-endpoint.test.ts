@@ -86,7 +86,7 @@ describe("the token endpoint of a real server", () => {
     // refresh token, and the session goes on (docs/protocol.md, "Rotation: replays and stragglers").
     const straggler = await refresh(target, second.refresh_token);
     expect(straggler.status).toBe(200);
-    expect(straggler.headers.get("cache-control")).toBe("no-store");
+    expect(straggler.headers.get("cache-control")).toBe("private, no-store");
     const late = (await straggler.json()) as Record<string, unknown>;
     expect(late).toMatchObject({ token_type: "Bearer", session_id: first.session_id });
     expect(late).not.toHaveProperty("refresh_token");

@@ -23,4 +23,11 @@ export type { AuthorizationServerMetadata } from "./metadata.js";
 export { ENDPOINT_PATHS, METADATA_PATH } from "./metadata.js";
 export type { SignOutReason, TabMessage } from "./tabs.js";
 export { decodeTabMessage, SIGN_OUT_REASONS } from "./tabs.js";
-export { CSRF_HEADER, CSRF_VALUE, REFRESH_COOKIE, REFRESH_COOKIE_PATH } from "./web-profile.js";
+export {
+  ACCESS_COOKIE,
+  CSRF_HEADER,
+  CSRF_VALUE,
+  REFRESH_COOKIE,
+  REFRESH_COOKIE_PATH,
+  SSR_REFRESH_COOKIE,
+} from "./web-profile.js";

@@ -5,7 +5,6 @@ import Fastify, { type FastifyInstance, type preParsingAsyncHookHandler } from "
 import { trustProxyOption } from "./client-address.js";
 import type { ServerConfig } from "./config.js";
 import type { AppContext } from "./context.js";
-import { refreshCookiePath } from "./credentials.js";
 import { DeviceTokens, deviceCookieFor } from "./device-tokens.js";
 import { RevocationPublisher } from "./feed.js";
 import { frameworkOptions } from "./framework-errors.js";
@@ -15,9 +14,11 @@ import { errors } from "./plugins/errors.js";
 import { lifecycle } from "./plugins/lifecycle.js";
 import { observability } from "./plugins/observability.js";
 import { BODY_LIMIT, parsers } from "./plugins/parsers.js";
+import { privateCookies } from "./plugins/private-cookies.js";
 import { routes } from "./plugins/routes.js";
 import { RequestLog } from "./request-log.js";
 import { resourceSecretOf } from "./server-core.js";
+import { sessionCookies } from "./session-cookies.js";
 
 export { BODY_LIMIT };
 
@@ -150,7 +151,7 @@ export async function appContext(
     origins: allowedOrigins(config),
     resourceSecret: options.resourceSecret ?? (await resourceSecretOf(config, engine)),
     publicDir: config.demo ? (options.publicDir ?? null) : null,
-    refreshCookiePath: refreshCookiePath(config.issuer),
+    cookies: sessionCookies(config.issuer, config.cookies),
     // One key per store, so a token issued by one instance counts on every other.
     deviceTokens: new DeviceTokens(await engine.sharedSecret("device-token-mac"), () => engine.now()),
     deviceCookie: deviceCookieFor(config.issuer, ENDPOINT_PATHS.login),
@@ -173,5 +174,6 @@ export async function mountProlong(app: FastifyInstance, options: ProlongRoutesO
   await app.register(observability, { engine: ctx.engine, metrics: ctx.metrics });
   await app.register(errors);
   await app.register(lifecycle, { feed: ctx.feed });
+  await app.register(privateCookies);
   await app.register(routes, { ctx });
 }

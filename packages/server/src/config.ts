@@ -16,6 +16,7 @@ import { isProxyEntry } from "./client-address.js";
 import { type RateLimits, resolveRateLimits } from "./limits.js";
 import { alternatives, nearestNames } from "./nearest-names.js";
 import type { RateLimitConfig } from "./rate-limit.js";
+import { sessionCookies } from "./session-cookies.js";
 import {
   allSettings,
   heldSchema,
@@ -129,6 +130,47 @@ const trustProxySchema = z.union(
   },
 );
 
+/** A cookie name as RFC 6265 §4.1.1 allows it (a token): no separators, no spaces. */
+const cookieName = z
+  .string()
+  .regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,64}$/, "must be a cookie name: letters, digits and !#$%&'*+-.^_`|~");
+const cookiePath = z.string().regex(/^\/[^;\s]*$/, "must be a path starting with / (no spaces or ;)");
+
+/**
+ * The session's cookies (session-cookies.ts). Their names and paths meet the rules of
+ * their prefixes there, where the issuer's path is known too.
+ */
+const cookiesSchema = z
+  .object({
+    access: z
+      .union([z.boolean(), z.object({ name: cookieName, path: cookiePath }).partial().strict()])
+      .register(settingDocs, {
+        description:
+          'Also sets the access token in an httpOnly cookie (`__Host-prolong-at`, `Path=/`) on every web token answer, for server-rendered apps (docs/ssr.md): `true`, or `{ "name", "path" }`. The refresh cookie then defaults to `__Host-prolong-rt` on `Path=/` with `SameSite=Lax`, so the app\'s middleware can renew before a render.',
+        default: "`false`",
+      }),
+    refresh: z
+      .object({
+        name: cookieName.register(settingDocs, {
+          description: "The refresh cookie's name.",
+          default: "`__Secure-prolong-rt`; `__Host-prolong-rt` with `access`",
+        }),
+        path: cookiePath.register(settingDocs, {
+          description: "The refresh cookie's `Path`; it must cover the token endpoint.",
+          default: "the issuer's path plus `/oauth`; `/` with `access`",
+        }),
+        sameSite: z.enum(["strict", "lax"]).register(settingDocs, {
+          description: "The refresh cookie's `SameSite`.",
+          default: "`strict`; `lax` with `access`",
+        }),
+      })
+      .partial()
+      .strict()
+      .register(settingDocs, { description: "The web profile's refresh cookie." }),
+  })
+  .partial()
+  .strict();
+
 /**
  * Every setting, validated; unknown keys are errors so a typo never goes unnoticed. Each
  * carries its description (`settingDocs`), from which docs/configuration.md is generated
@@ -234,6 +276,10 @@ export const configSchema = z
     trustProxy: trustProxySchema.default(false).register(settingDocs, {
       description:
         "Proxies whose `X-Forwarded-For` is believed for the client's address (rate limits, logs): how many there are, or their addresses (IP or CIDR); `true` is refused.",
+    }),
+    cookies: cookiesSchema.default({}).register(settingDocs, {
+      description:
+        "The cookies of web clients: the refresh cookie's name, path and `SameSite`, and whether the access token travels in a cookie too (server-rendered apps, docs/ssr.md).",
     }),
     /** Demo user, page and API: only when asked for (`--demo`, `PROLONG_DEMO=1`). */
     demo: z.boolean().default(false).register(settingDocs, {
@@ -436,6 +482,8 @@ export function resolveConfig(...layers: Record<string, unknown>[]): ServerConfi
     );
   }
   const issuer = (config.issuer ?? `http://localhost:${config.port}`).replace(/\/+$/, "");
+  // Names and paths a browser would refuse or never send back stop the start, not the first sign-in.
+  sessionCookies(issuer, config.cookies);
   const policy = policyOf(config);
   return { ...config, issuer, policy, rateLimits: resolveRateLimits(config.rateLimits, policy) };
 }

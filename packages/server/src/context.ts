@@ -5,6 +5,7 @@ import type { DeviceCookie, DeviceTokens } from "./device-tokens.js";
 import type { RevocationPublisher } from "./feed.js";
 import type { Limits } from "./limits.js";
 import type { Metrics } from "./metrics.js";
+import type { SessionCookies } from "./session-cookies.js";
 
 /** What every route module gets: the engine and the app's shared services. */
 export interface AppContext {
@@ -19,8 +20,8 @@ export interface AppContext {
   resourceSecret: string;
   /** Folder of the built demo page, or `null` when the demo (or its page) is off. */
   publicDir: string | null;
-  /** The refresh cookie's `Path`: the issuer's path plus `/oauth` (credentials.ts). */
-  refreshCookiePath: string;
+  /** The cookies of web clients: the refresh cookie, and the access cookie if on (session-cookies.ts). */
+  cookies: SessionCookies;
   /** Proofs of an earlier sign-in, which spare a client other clients' limits (limits.ts). */
   deviceTokens: DeviceTokens;
   /** Where browsers keep their device tokens (device-tokens.ts). */

@@ -1,5 +1,5 @@
 import { createHash, timingSafeEqual } from "node:crypto";
-import { CSRF_HEADER, CSRF_VALUE, REFRESH_COOKIE, REFRESH_COOKIE_PATH } from "@prolong/protocol";
+import { CSRF_HEADER, CSRF_VALUE } from "@prolong/protocol";
 import type { FastifyRequest } from "fastify";
 
 /** Compares secrets of any length in constant time (hashing first hides the length too). */
@@ -66,25 +66,6 @@ export function readCookie(request: FastifyRequest, name: string): string | unde
     if (eq > 0 && part.slice(0, eq).trim() === name) return part.slice(eq + 1).trim();
   }
   return undefined;
-}
-
-/**
- * Where the refresh cookie is sent: the issuer's path plus `/oauth` (docs/protocol.md,
- * "Web profile: the refresh cookie"), so it reaches the token and revocation endpoints
- * wherever prolong is mounted (`https://app.example.com/auth` gives `/auth/oauth`) and
- * never the host application's other routes.
- */
-export function refreshCookiePath(issuer: string): string {
-  return `${new URL(issuer).pathname.replace(/\/+$/, "")}${REFRESH_COOKIE_PATH}`;
-}
-
-/** The web profile's transport (docs/protocol.md): httpOnly, Secure, SameSite=Strict, scoped to the OAuth path. */
-export function refreshCookie(token: string, maxAgeSeconds: number, path: string): string {
-  return `${REFRESH_COOKIE}=${token}; Path=${path}; Max-Age=${Math.max(0, Math.floor(maxAgeSeconds))}; HttpOnly; Secure; SameSite=Strict`;
-}
-
-export function clearedRefreshCookie(path: string): string {
-  return `${REFRESH_COOKIE}=; Path=${path}; Max-Age=0; HttpOnly; Secure; SameSite=Strict`;
 }
 
 /**

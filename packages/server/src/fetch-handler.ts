@@ -70,8 +70,42 @@ function responseOf(request: Request, injected: InjectedResponse): Response {
     stream.destroy();
     return new Response(null, { status: injected.statusCode, headers });
   }
-  const body = Readable.toWeb(stream) as ReadableStream<Uint8Array>;
-  return new Response(body, { status: injected.statusCode, headers });
+  return new Response(webStreamOf(stream), { status: injected.statusCode, headers });
+}
+
+/**
+ * The answer's Node stream as a web stream. Not `Readable.toWeb`: on Node 20 a host that
+ * cancels the body (reads the status and drops the rest, or its client went away) makes
+ * it close a closed controller, an error thrown where nobody can catch it. Backpressure:
+ * the Node stream pauses while the web stream's queue is full.
+ */
+function webStreamOf(stream: Readable): ReadableStream<Uint8Array> {
+  let settled = false;
+  return new ReadableStream<Uint8Array>({
+    start(controller) {
+      const settle = (end: () => void) => {
+        if (settled) return;
+        settled = true;
+        end();
+      };
+      stream.on("data", (chunk: Buffer) => {
+        if (settled) return;
+        controller.enqueue(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+        if ((controller.desiredSize ?? 1) <= 0) stream.pause();
+      });
+      stream.once("end", () => settle(() => controller.close()));
+      stream.once("error", (error) => settle(() => controller.error(error)));
+      // Destroyed before its end (the request aborted): the reader learns it was cut short.
+      stream.once("close", () => settle(() => controller.error(new Error("the answer was cut short"))));
+    },
+    pull() {
+      stream.resume();
+    },
+    cancel() {
+      settled = true;
+      stream.destroy();
+    },
+  });
 }
 
 /**

@@ -7,9 +7,9 @@ import { buildApp, type LogBindings, logBase, mountProlong, type ProlongRoutesOp
 import { trustProxyOption } from "./client-address.js";
 import { type ProlongSettings, resolveConfig, type ServerConfig } from "./config.js";
 import { type ConnectHandler, connectHandler, replayParsedBody } from "./connect-handler.js";
-import { refreshCookiePath } from "./credentials.js";
 import { type FetchOptions, fetchHandler } from "./fetch-handler.js";
 import { type EngineExtras, type ServerCore, serverCore } from "./server-core.js";
+import { sessionCookies } from "./session-cookies.js";
 import {
   type FetchSession,
   type FetchSessionInput,
@@ -172,7 +172,7 @@ export async function prolongFor(config: ServerConfig, options: ProlongOptions =
     ...(options.logBindings ? { logBindings: options.logBindings } : {}),
   };
   const mountPath = issuerPath(config.issuer);
-  const cookiePath = refreshCookiePath(config.issuer);
+  const cookies = sessionCookies(config.issuer, config.cookies);
 
   const fastifyPlugin: FastifyPluginAsync = async (host) => {
     // The metadata, the cookie's path and every token's `iss` name the issuer: routes
@@ -216,8 +216,8 @@ export async function prolongFor(config: ServerConfig, options: ProlongOptions =
       return connectHandler(mountPath, hostedInstance);
     },
     fetch: fetchHandler(mountPath, hostedInstance),
-    startSession: (response, input) => startSessionOn(engine, cookiePath, response, input),
-    startFetchSession: (request, input) => startFetchSession(engine, cookiePath, request, input),
+    startSession: (response, input) => startSessionOn(engine, cookies, response, input),
+    startFetchSession: (request, input) => startFetchSession(engine, cookies, request, input),
     buildServer: () => buildApp(appOptions),
     close() {
       closed ??= (async () => {

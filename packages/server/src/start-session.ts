@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { SessionEngine } from "@prolong/core";
 import type { FastifyReply } from "fastify";
 import { hostClientAddress } from "./client-address.js";
+import type { SessionCookies } from "./session-cookies.js";
 import { NO_STORE, type TokenResponseBody, tokenResponse } from "./token-response.js";
 
 /** Who the host application's own login signed in, and for which client. */
@@ -25,7 +26,7 @@ export interface FetchSessionInput extends StartSessionInput {
 /** A started session for a Fetch-API host to answer with: `Response.json(body, { headers })`. */
 export interface FetchSession {
   body: TokenResponseBody;
-  /** `Cache-Control: no-store`, and for a web client its refresh cookie (`Set-Cookie`). */
+  /** `Cache-Control: private, no-store`, and for a web client its cookies (`Set-Cookie`). */
   headers: Headers;
 }
 
@@ -53,7 +54,7 @@ interface SessionAnswer {
  */
 async function sessionAnswer(
   engine: SessionEngine,
-  cookiePath: string,
+  cookies: SessionCookies,
   input: StartSessionInput,
   seen: RequestSeen,
 ): Promise<SessionAnswer> {
@@ -63,9 +64,9 @@ async function sessionAnswer(
     deviceName: input.deviceName ?? null,
     ...seen,
   });
-  const { body, cookie } = tokenResponse(tokens, { now: engine.now(), cookiePath });
+  const { body, cookies: set } = tokenResponse(tokens, { now: engine.now(), cookies });
   const headers: [string, string][] = Object.entries(NO_STORE);
-  if (cookie !== null) headers.push(["set-cookie", cookie]);
+  for (const cookie of set) headers.push(["set-cookie", cookie]);
   return { body, headers };
 }
 
@@ -105,7 +106,7 @@ function appendCookie(response: ServerResponse, cookie: string): void {
  */
 export async function startSessionOn(
   engine: SessionEngine,
-  cookiePath: string,
+  cookies: SessionCookies,
   target: HostResponse,
   input: StartSessionInput,
 ): Promise<TokenResponseBody> {
@@ -117,7 +118,7 @@ export async function startSessionOn(
   }
   // Checked first, so a late call never leaves a session that no browser holds.
   if (headersSent(target)) throw new TypeError("startSession: the response's headers are already sent");
-  const { body, headers } = await sessionAnswer(engine, cookiePath, input, requestOf(target));
+  const { body, headers } = await sessionAnswer(engine, cookies, input, requestOf(target));
   for (const [name, value] of headers) {
     // Fastify adds a `Set-Cookie` to those already set; on a Node response it is appended here.
     if (isFastifyReply(target)) target.header(name, value);
@@ -135,7 +136,7 @@ export async function startSessionOn(
  */
 export async function startFetchSession(
   engine: SessionEngine,
-  cookiePath: string,
+  cookies: SessionCookies,
   request: Request,
   input: FetchSessionInput,
 ): Promise<FetchSession> {
@@ -143,7 +144,7 @@ export async function startFetchSession(
     userAgent: request.headers.get("user-agent"),
     ip: hostClientAddress(input.clientAddress, "startFetchSession: clientAddress"),
   };
-  const answer = await sessionAnswer(engine, cookiePath, input, seen);
+  const answer = await sessionAnswer(engine, cookies, input, seen);
   const headers = new Headers();
   for (const [name, value] of answer.headers) headers.append(name, value);
   return { body: answer.body, headers };

@@ -1,6 +1,6 @@
 import { type RefreshedTokens, type RefreshTransport, sessionEndsAt } from "@prolong/core";
 import type { FastifyReply } from "fastify";
-import { refreshCookie } from "./credentials.js";
+import type { SessionCookies } from "./session-cookies.js";
 
 /** The body of a successful token answer (RFC 6749 §5.1), as prolong sends it. */
 export interface TokenResponseBody {
@@ -24,32 +24,41 @@ export interface TokenResponseBody {
 }
 
 /**
- * A token answer split into its body and, for the web profile, the refresh cookie: the
- * refresh token is in one or the other, never both (docs/protocol.md, web profile), and
- * in neither for a straggler, so a browser keeps the newer cookie it was given.
+ * A token answer split into its body and, for the web profile, its cookies: the refresh
+ * token is in the body or a cookie, never both (docs/protocol.md, web profile), and in
+ * neither for a straggler, so a browser keeps the newer cookie it was given. With the
+ * access cookie on (docs/ssr.md) a web answer sets that one too.
  */
 export function tokenResponse(
   tokens: RefreshedTokens,
-  options: { now: number; cookiePath: string; transport?: RefreshTransport },
-): { body: TokenResponseBody; cookie: string | null } {
+  options: { now: number; cookies: SessionCookies; transport?: RefreshTransport },
+): { body: TokenResponseBody; cookies: string[] } {
   const body: TokenResponseBody = {
     access_token: tokens.accessToken,
     token_type: "Bearer",
     expires_in: tokens.expiresIn,
     session_id: tokens.sessionId,
   };
-  if (tokens.refreshToken === null) return { body, cookie: null };
   if ((options.transport ?? tokens.profile.refreshTransport) === "body") {
-    body.refresh_token = tokens.refreshToken;
-    return { body, cookie: null };
+    if (tokens.refreshToken !== null) body.refresh_token = tokens.refreshToken;
+    return { body, cookies: [] };
   }
-  // The cookie lives exactly as long as the session can.
-  const maxAge = (sessionEndsAt(tokens.session) - options.now) / 1000;
-  return { body, cookie: refreshCookie(tokens.refreshToken, maxAge, options.cookiePath) };
+  const cookies = options.cookies.issued({
+    accessToken: tokens.accessToken,
+    expiresIn: tokens.expiresIn,
+    refreshToken: tokens.refreshToken,
+    // The refresh cookie lives exactly as long as the session can.
+    sessionLeft: (sessionEndsAt(tokens.session) - options.now) / 1000,
+  });
+  return { body, cookies };
 }
 
-/** Token answers are never cached (RFC 6749 §5.1). */
-export const NO_STORE = { "cache-control": "no-store", pragma: "no-cache" } as const;
+/**
+ * Token answers are never cached (RFC 6749 §5.1), and `private` keeps a shared cache
+ * that ignores `no-store` from keeping one that sets a session's cookies (docs/ssr.md,
+ * "Behind a CDN").
+ */
+export const NO_STORE = { "cache-control": "private, no-store", pragma: "no-cache" } as const;
 
 /**
  * A successful token answer: never cached, and the refresh token in the body for native
@@ -59,11 +68,11 @@ export function sendTokens(
   reply: FastifyReply,
   tokens: RefreshedTokens,
   now: number,
-  cookiePath: string,
+  cookies: SessionCookies,
   transport: RefreshTransport = tokens.profile.refreshTransport,
 ) {
-  const { body, cookie } = tokenResponse(tokens, { now, cookiePath, transport });
+  const answer = tokenResponse(tokens, { now, cookies, transport });
   reply.headers(NO_STORE);
-  if (cookie !== null) reply.header("set-cookie", cookie);
-  return reply.send(body);
+  if (answer.cookies.length > 0) reply.header("set-cookie", answer.cookies);
+  return reply.send(answer.body);
 }

@@ -148,7 +148,7 @@ describe("a misspelt setting", () => {
     );
     const top = refusal({ zzz: 1 });
     expect(top).toMatch(/^zzz: unknown setting; valid settings here: port, host, issuer, store, /);
-    expect(top).toContain("trustProxy, demo, logLevel, profiles, clients, rateLimits");
+    expect(top).toContain("trustProxy, cookies, demo, logLevel, profiles, clients, rateLimits");
   });
 
   it("reports each unknown setting with its own suggestion, among other problems", () => {

@@ -195,7 +195,7 @@ describe("the Fastify plugin in a host application", () => {
     const { app } = await hostApp();
     const signedIn = await app.inject({ method: "POST", url: "/my-login", payload: { user: "user-42" } });
     expect(signedIn.statusCode).toBe(200);
-    expect(signedIn.headers["cache-control"]).toBe("no-store");
+    expect(signedIn.headers["cache-control"]).toBe("private, no-store");
     const body = signedIn.json();
     expect(body.refresh_token).toBeUndefined();
     expect(claimsOf(body.access_token).sub).toBe("user-42");

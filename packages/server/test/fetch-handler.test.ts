@@ -125,6 +125,25 @@ describe("the Fetch handler", () => {
     expect(stream.closed).toBe(true);
   });
 
+  it("lets the host drop a short answer's body unread, with no error thrown where nobody catches it", async () => {
+    const { handle } = handlerOver();
+    const errors: unknown[] = [];
+    const record = (error: unknown) => void errors.push(error);
+    process.on("uncaughtException", record);
+    try {
+      for (let i = 0; i < 20; i++) {
+        const response = await handle(at("/auth/cookies"));
+        expect(response.status).toBe(200);
+        await response.body?.cancel();
+      }
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    } finally {
+      process.off("uncaughtException", record);
+    }
+    expect(errors).toEqual([]);
+    expect(await (await handle(at("/auth/cookies"))).text()).toBe("ok");
+  });
+
   it("closes a streamed answer when the host aborts the request (its client went away)", async () => {
     const { handle, stream } = handlerOver();
     const abort = new AbortController();

@@ -33,7 +33,7 @@ describe("handoff of a web session from a backend to a browser", () => {
     const { app } = await testApp();
     const created = await createHandoff(app, { user_id: "user-42", device_name: "Maryo's laptop" });
     expect(created.statusCode).toBe(200);
-    expect(created.headers["cache-control"]).toBe("no-store");
+    expect(created.headers["cache-control"]).toBe("private, no-store");
     expect(created.headers["set-cookie"]).toBeUndefined();
     const body = created.json();
     expect(Object.keys(body).sort()).toEqual(["expires_in", "handoff_code"]);
@@ -41,7 +41,7 @@ describe("handoff of a web session from a backend to a browser", () => {
 
     const redeemed = await redeem(app, body.handoff_code);
     expect(redeemed.statusCode).toBe(200);
-    expect(redeemed.headers["cache-control"]).toBe("no-store");
+    expect(redeemed.headers["cache-control"]).toBe("private, no-store");
     const tokens = redeemed.json();
     expect(tokens.refresh_token).toBeUndefined();
     expect(claimsOf(tokens.access_token)).toMatchObject({ sub: "user-42", client_id: "web" });

@@ -25,7 +25,7 @@ describe("login", () => {
     expect(body).toMatchObject({ token_type: "Bearer", expires_in: 300 });
     expect(body.access_token).toMatch(/^ey/);
     expect(body).not.toHaveProperty("refresh_token");
-    expect(response.headers["cache-control"]).toBe("no-store");
+    expect(response.headers["cache-control"]).toBe("private, no-store");
     const cookie = String(response.headers["set-cookie"]);
     expect(cookie).toMatch(/^__Secure-prolong-rt=[A-Za-z0-9_-]{91};/);
     for (const attribute of ["HttpOnly", "Secure", "SameSite=Strict", "Path=/oauth"])
@@ -132,7 +132,7 @@ describe("token endpoint: refresh (RFC 6749 §6)", () => {
     const { body } = await login(app, { client_id: "native" });
     const response = await refreshNative(app, body.refresh_token as string);
     expect(response.statusCode).toBe(200);
-    expect(response.headers["cache-control"]).toBe("no-store");
+    expect(response.headers["cache-control"]).toBe("private, no-store");
     const next = response.json();
     expect(next.refresh_token).not.toBe(body.refresh_token);
     expect(next.token_type).toBe("Bearer");
@@ -160,7 +160,7 @@ describe("token endpoint: refresh (RFC 6749 §6)", () => {
     // A request sent with the first cookie before the second was used arrives last.
     const late = await refreshWeb(app, first);
     expect(late.statusCode).toBe(200);
-    expect(late.headers["cache-control"]).toBe("no-store");
+    expect(late.headers["cache-control"]).toBe("private, no-store");
     expect(late.headers["set-cookie"]).toBeUndefined();
     const body = late.json();
     expect(body).toMatchObject({ token_type: "Bearer", expires_in: 300 });
@@ -187,7 +187,7 @@ describe("token endpoint: refresh (RFC 6749 §6)", () => {
     const third = (await refreshNative(app, second)).json().refresh_token as string;
     const late = await refreshNative(app, first);
     expect(late.statusCode).toBe(200);
-    expect(late.headers["cache-control"]).toBe("no-store");
+    expect(late.headers["cache-control"]).toBe("private, no-store");
     expect(late.json().access_token).toMatch(/^ey/);
     expect(late.json()).not.toHaveProperty("refresh_token");
     clock.advance(31);
@@ -253,7 +253,7 @@ describe("token endpoint: refresh (RFC 6749 §6)", () => {
     );
     expect(signedOut.statusCode).toBe(204);
     expect(signedOut.body).toBe("");
-    expect(signedOut.headers["cache-control"]).toBe("no-store");
+    expect(signedOut.headers["cache-control"]).toBe("private, no-store");
     expect(signedOut.headers["set-cookie"]).toBeUndefined();
     // Without the anti-CSRF header it is no cookie client's request (a form post): 400 as before.
     const formPost = await postToken(app, { grant_type: "refresh_token", client_id: "web" });

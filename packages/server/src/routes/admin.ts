@@ -100,7 +100,7 @@ export function adminRoutes(ctx: AppContext) {
                 .send({ handoff_code: handoff.code, expires_in: handoff.expiresIn });
             }
             const tokens = await engine.startSessionForSubject(start);
-            return sendTokens(reply, tokens, engine.now(), ctx.refreshCookiePath);
+            return sendTokens(reply, tokens, engine.now(), ctx.cookies);
           } catch (error) {
             return sendError(reply, error);
           }

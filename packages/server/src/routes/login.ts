@@ -56,15 +56,14 @@ export function loginRoutes(ctx: AppContext) {
         );
         if (checked.refused) return sendRateLimited(reply, checked.retryAfter, { oauth: false });
         const tokens = checked.result;
-        const { body: answer, cookie } = tokenResponse(tokens, {
+        const { body: answer, cookies } = tokenResponse(tokens, {
           now: ctx.engine.now(),
-          cookiePath: ctx.refreshCookiePath,
+          cookies: ctx.cookies,
         });
         // Each sign-in gets a fresh device token, so a locked one is replaced by the
         // password (OWASP's device cookies). Browsers keep it where scripts cannot read
         // it; apps, whose refresh token is in the body too, get it in the body.
         const fresh = ctx.deviceTokens.issue(account);
-        const cookies = cookie === null ? [] : [cookie];
         if (tokens.profile.refreshTransport === "body") answer.device_token = fresh;
         else cookies.push(deviceCookieHeader(ctx.deviceCookie, ctx.deviceTokens.held(account, fresh, held)));
         reply.headers(NO_STORE);

@@ -4,12 +4,11 @@ import {
   GRANT_TYPE_HANDOFF,
   GRANT_TYPE_REFRESH_TOKEN,
   GRANT_TYPE_TOKEN_EXCHANGE,
-  REFRESH_COOKIE,
   TOKEN_TYPE_ACCESS_TOKEN,
 } from "@prolong/protocol";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { AppContext } from "../context.js";
-import { clearedRefreshCookie, isResourceServer, passesCsrfCheck, readCookie } from "../credentials.js";
+import { isResourceServer, passesCsrfCheck, readCookie } from "../credentials.js";
 import { isGrantFailure, sendGrantError, sendOAuthError, sendRateLimited } from "../http-errors.js";
 import { NO_STORE, sendTokens } from "../token-response.js";
 
@@ -41,7 +40,7 @@ export function oauthRoutes(ctx: AppContext) {
    */
   function tokenOf(request: FastifyRequest, field: string | undefined) {
     if (field !== undefined) return { token: field, fromCookie: false };
-    const cookie = readCookie(request, REFRESH_COOKIE);
+    const cookie = readCookie(request, ctx.cookies.refreshName);
     if (!cookie) return null;
     return passesCsrfCheck(request, ctx.origins) ? { token: cookie, fromCookie: true } : ("csrf" as const);
   }
@@ -108,14 +107,13 @@ export function oauthRoutes(ctx: AppContext) {
       // A straggler's answer is counted: it mints an access token, and whoever repeats a
       // stolen straggler inside the window is held to the session's budget.
       if (!tokens.replayed) await countRotation(request, tokens.sessionId);
-      return sendTokens(reply, tokens, ctx.engine.now(), ctx.refreshCookiePath);
+      return sendTokens(reply, tokens, ctx.engine.now(), ctx.cookies);
     } catch (error) {
       if (sessionId !== null && isGrantFailure(error)) await limits.sessionUsed(sessionId);
       ctx.metrics.refreshes.inc({ outcome: isProlongError(error) ? error.code : "error" });
       // A dead session's cookie is useless to keep; the client starts over. Only then:
       // a failure of ours (store down, a bug) must never sign anyone out.
-      if (fromCookie && isGrantFailure(error))
-        reply.header("set-cookie", clearedRefreshCookie(ctx.refreshCookiePath));
+      if (fromCookie && isGrantFailure(error)) reply.header("set-cookie", ctx.cookies.cleared());
       return sendGrantError(reply, error);
     }
   }
@@ -180,7 +178,7 @@ export function oauthRoutes(ctx: AppContext) {
         userAgent: request.headers["user-agent"] ?? null,
         ip: request.ip,
       });
-      return sendTokens(reply, tokens, ctx.engine.now(), ctx.refreshCookiePath);
+      return sendTokens(reply, tokens, ctx.engine.now(), ctx.cookies);
     } catch (error) {
       // Codes are 256 random bits: one that redeems nothing (unknown, used, late, another
       // client's) is a mistake or a probe, and spends the address's budget like a refresh
@@ -225,8 +223,8 @@ export function oauthRoutes(ctx: AppContext) {
           ...(form.token_type_hint === undefined ? {} : { tokenTypeHint: form.token_type_hint }),
           ...(form.client_id === undefined ? {} : { clientId: form.client_id }),
         });
-        if (fromCookie) reply.header("set-cookie", clearedRefreshCookie(ctx.refreshCookiePath));
-        return reply.header("cache-control", "no-store").send({});
+        if (fromCookie) reply.header("set-cookie", ctx.cookies.cleared());
+        return reply.headers(NO_STORE).send({});
       },
     );
 

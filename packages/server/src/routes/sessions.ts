@@ -4,7 +4,6 @@ import type { FastifyInstance } from "fastify";
 import { z } from "zod";
 import { authenticateCaller } from "../bearer-auth.js";
 import type { AppContext } from "../context.js";
-import { clearedRefreshCookie } from "../credentials.js";
 import { sendError, sendErrorCode, sendRateLimited } from "../http-errors.js";
 import { accountOf } from "../limits.js";
 import { deviceNameField, parseBody } from "../request-body.js";
@@ -97,7 +96,7 @@ export function sessionRoutes(ctx: AppContext) {
       if (!body) return reply;
       if (body.data?.everywhere) await engine.logoutEverywhere(caller.claims.sub);
       else await engine.logout(caller.session.id);
-      return reply.header("set-cookie", clearedRefreshCookie(ctx.refreshCookiePath)).code(204).send();
+      return reply.header("set-cookie", ctx.cookies.cleared()).code(204).send();
     });
 
     app.post("/password", { config: { accepts: JSON_ONLY } }, async (request, reply) => {

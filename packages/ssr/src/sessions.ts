@@ -1,0 +1,246 @@
+import {
+  ACCESS_COOKIE,
+  type AccessTokenClaims,
+  CSRF_HEADER,
+  CSRF_VALUE,
+  ENDPOINT_PATHS,
+  SSR_REFRESH_COOKIE,
+} from "@prolong/protocol";
+import { createVerifier, type Verifier } from "@prolong/verify";
+import {
+  type CookieSource,
+  cookieHeaderAfter,
+  cookieOf,
+  parseCookieHeader,
+  setCookiesOf,
+} from "./cookies.js";
+
+/**
+ * The `Cache-Control` of every response that carries a session's `Set-Cookie`: a shared
+ * cache (a CDN, a proxy) must never keep it and hand it to someone else.
+ */
+export const CACHE_CONTROL_PRIVATE = "private, no-store";
+
+/** The signed-in user as the server sees them, from the verified access cookie. */
+export interface ServerSession {
+  /** The user's id: the access token's `sub`. */
+  subject: string;
+  /** The session's id (`sid`): what the device list and sign-out name. */
+  sessionId: string;
+  /** Every claim of the access token, custom ones included. */
+  claims: AccessTokenClaims;
+  /** When the access token expires, in milliseconds since the epoch. */
+  expiresAt: number;
+  /**
+   * The access token itself: for calls the server makes on the user's behalf (prolong's
+   * `GET /sessions`, your API), and for the browser's client to start from (docs/ssr.md).
+   */
+  accessToken: string;
+}
+
+/** What a renewal decided for one request, for a framework adapter to apply. */
+export interface Renewal {
+  /** The session the render should see, or `null` when signed out. */
+  session: ServerSession | null;
+  /** `Set-Cookie` lines for the browser; send them with `Cache-Control: private, no-store`. */
+  setCookies: string[];
+  /**
+   * The `Cookie` header the same request's render must see (the new access token), or
+   * `null` when it is unchanged.
+   */
+  requestCookie: string | null;
+}
+
+export interface ServerSessionsOptions {
+  /** prolong's issuer, as in its tokens' `iss`: its routes (token endpoint, JWKS) are under it. */
+  issuer: string;
+  /** The `aud` of prolong's access tokens; default `prolong`. */
+  audience?: string;
+  /** The web client whose cookies these are; default `web`. */
+  clientId?: string;
+  /** The cookies' names, if the server's `cookies` setting changed them. */
+  cookies?: { access?: string; refresh?: string };
+  /**
+   * How to reach prolong's routes: by default the global `fetch` to the issuer's URLs.
+   * Where prolong runs in the same process, `(request) => prolong.fetch(request)` spares
+   * the network.
+   */
+  fetch?: (request: Request) => Promise<Response>;
+  /**
+   * A verifier of your own (`@prolong/verify`'s `createVerifier`), to subscribe it to the
+   * revocation feed, say. By default one is made for the issuer, fetching its JWKS with
+   * `fetch` and remembering 1 000 verified tokens.
+   */
+  verifier?: Verifier;
+  /** Milliseconds since the epoch; for tests. */
+  now?: () => number;
+}
+
+export interface ServerSessions {
+  /**
+   * The session of a request, from its access cookie, verified locally: no call to prolong
+   * once its keys are known. `null` when signed out or the token expired; renewing is the
+   * middleware's work ({@link ServerSessions.renew}).
+   */
+  getSession(source: CookieSource): Promise<ServerSession | null>;
+  /**
+   * Renews the access token before a render when it is missing, expired or past its `rfa`
+   * and the refresh cookie is there. Concurrent renewals with one refresh cookie in this
+   * process share one call to the token endpoint; across processes the server's grace
+   * window answers them all with the same tokens (docs/protocol.md, "Rotation: replays and
+   * stragglers"). A failure of prolong's (5xx, unreachable, rate limited) keeps the cookies
+   * and, while it lasts, the old token: it never signs anyone out.
+   */
+  renew(request: Request): Promise<Renewal>;
+  /** Ends the session at prolong (RFC 7009, with the refresh cookie) and clears both cookies. */
+  signOut(request: Request): Promise<{ setCookies: string[] }>;
+}
+
+/** What the token endpoint said to a renewal. */
+type TokenAnswer =
+  | { kind: "renewed"; accessToken: string; setCookies: string[] }
+  | { kind: "ended"; setCookies: string[] }
+  | { kind: "unavailable" };
+
+function invalidOption(message: string): TypeError {
+  return Object.assign(new TypeError(`createServerSessions: ${message}`), { code: "invalid_options" });
+}
+
+/** Sessions of a server-rendered app whose cookies prolong sets (its `cookies.access` setting, docs/ssr.md). */
+export function createServerSessions(options: ServerSessionsOptions): ServerSessions {
+  if (typeof options?.issuer !== "string" || !URL.canParse(options.issuer))
+    throw invalidOption("issuer must be prolong's issuer URL, as in its tokens' iss");
+  const issuer = options.issuer.replace(/\/+$/, "");
+  const names = {
+    access: options.cookies?.access ?? ACCESS_COOKIE,
+    refresh: options.cookies?.refresh ?? SSR_REFRESH_COOKIE,
+  };
+  const clientId = options.clientId ?? "web";
+  const now = options.now ?? Date.now;
+  const send = options.fetch ?? ((request: Request) => fetch(request));
+
+  let verifier: Promise<Verifier> | null = options.verifier ? Promise.resolve(options.verifier) : null;
+  const verifierOf = () => {
+    verifier ??= createVerifier({
+      issuer,
+      audience: options.audience ?? "prolong",
+      jwksUri: `${issuer}/.well-known/jwks.json`,
+      cacheSize: 1000,
+      now,
+      jwks: {
+        fetch: ((input: RequestInfo | URL, init?: RequestInit) =>
+          send(new Request(input, init))) as typeof fetch,
+      },
+    });
+    return verifier;
+  };
+
+  /** The session an access token carries, and whether it is due for renewal; `null` if it is not valid. */
+  async function read(token: string | undefined) {
+    if (!token) return null;
+    const result = await (await verifierOf()).verify(token);
+    if (!result.ok) return null;
+    const { claims } = result;
+    const session: ServerSession = {
+      subject: claims.sub,
+      sessionId: claims.sid,
+      claims,
+      expiresAt: claims.exp * 1000,
+      accessToken: token,
+    };
+    return { session, due: result.renewSoon };
+  }
+
+  const endpoint = (path: string) => `${issuer}${path}`;
+  /** A cookie request to one of prolong's OAuth endpoints, as the browser's client sends it. */
+  const oauthRequest = (path: string, refresh: string, fields: Record<string, string>) =>
+    new Request(endpoint(path), {
+      method: "POST",
+      headers: {
+        "content-type": "application/x-www-form-urlencoded",
+        cookie: `${names.refresh}=${refresh}`,
+        [CSRF_HEADER]: CSRF_VALUE,
+      },
+      body: new URLSearchParams(fields).toString(),
+    });
+
+  async function askTokenEndpoint(refresh: string): Promise<TokenAnswer> {
+    let response: Response;
+    try {
+      response = await send(
+        oauthRequest(ENDPOINT_PATHS.token, refresh, { grant_type: "refresh_token", client_id: clientId }),
+      );
+    } catch {
+      return { kind: "unavailable" };
+    }
+    const setCookies = setCookiesOf(response.headers);
+    if (response.ok) {
+      const body = (await response.json().catch(() => null)) as { access_token?: unknown } | null;
+      if (typeof body?.access_token !== "string") return { kind: "unavailable" };
+      return { kind: "renewed", accessToken: body.access_token, setCookies };
+    }
+    // Only the server's word that the grant is dead ends the session (RFC 6749 §5.2); any
+    // other refusal (an unknown client, a missing header) is a set-up mistake of ours,
+    // and signing everyone out for it would make it worse.
+    const body = (await response.json().catch(() => null)) as { error?: unknown } | null;
+    if (response.status === 400 && body?.error === "invalid_grant")
+      return { kind: "ended", setCookies: setCookies.length > 0 ? setCookies : clearedCookies() };
+    return { kind: "unavailable" };
+  }
+
+  /** Cookies that delete both, for when prolong could not be told (they are set on `/` by default). */
+  const clearedCookies = () =>
+    [names.refresh, names.access].map(
+      (name) => `${name}=; Path=/; Max-Age=0; HttpOnly; Secure; SameSite=Lax`,
+    );
+
+  // One token request per refresh cookie at a time: a burst of parallel page requests
+  // (prefetches, RSC, data loaders) renews once here.
+  const inFlight = new Map<string, Promise<TokenAnswer>>();
+  function renewOnce(refresh: string): Promise<TokenAnswer> {
+    let answer = inFlight.get(refresh);
+    if (!answer) {
+      answer = askTokenEndpoint(refresh).finally(() => inFlight.delete(refresh));
+      inFlight.set(refresh, answer);
+    }
+    return answer;
+  }
+
+  return {
+    async getSession(source) {
+      return (await read(cookieOf(source, names.access)))?.session ?? null;
+    },
+
+    async renew(request) {
+      const header = request.headers.get("cookie") ?? "";
+      const cookies = parseCookieHeader(header);
+      const current = await read(cookies.get(names.access) || undefined);
+      const refresh = cookies.get(names.refresh);
+      const unchanged = { session: current?.session ?? null, setCookies: [], requestCookie: null };
+      if ((current && !current.due) || !refresh) return unchanged;
+      const answer = await renewOnce(refresh);
+      if (answer.kind === "unavailable") return unchanged;
+      const requestCookie = cookieHeaderAfter(header, answer.setCookies);
+      if (answer.kind === "ended") return { session: null, setCookies: answer.setCookies, requestCookie };
+      const renewed = await read(answer.accessToken);
+      return { session: renewed?.session ?? null, setCookies: answer.setCookies, requestCookie };
+    },
+
+    async signOut(request) {
+      const refresh = cookieOf(request, names.refresh);
+      if (refresh) {
+        try {
+          const response = await send(
+            oauthRequest(ENDPOINT_PATHS.revocation, refresh, { client_id: clientId }),
+          );
+          const cleared = setCookiesOf(response.headers);
+          await response.body?.cancel();
+          if (response.ok && cleared.length > 0) return { setCookies: cleared };
+        } catch {
+          // prolong unreachable: the browser still forgets the session it asked to end.
+        }
+      }
+      return { setCookies: clearedCookies() };
+    },
+  };
+}
