@@ -292,9 +292,13 @@ describe("examples/react-router, built and served", () => {
               ].map((path) => fetch(path).then((response) => response.status)),
             ),
           ),
-          page.click("#to-devices").then(() => page.waitForSelector("#devices")),
+          // Hovering prefetches the page's data (`prefetch="intent"`), then the click navigates.
+          page
+            .hover("#to-devices")
+            .then(() => page.click("#to-devices"))
+            .then(() => page.waitForSelector("#devices")),
         ]);
-        expect(fetched.every((status) => status === 200)).toBe(true);
+        expect(fetched).toEqual(fetched.map(() => 200));
         await page.goto(`${origin}/`);
         await page.waitForSelector("html[data-hydrated] #user");
         expect(await page.textContent("#user")).toBe("Maryo");
@@ -309,13 +313,11 @@ describe("examples/react-router, built and served", () => {
         await burst();
       }
 
-      expect(rotationsPerBurst.every((count) => count <= 1)).toBe(true);
       // Each burst came after its token was due: each renewed it, once.
-      expect(rotationsPerBurst.reduce((a, b) => a + b, 0)).toBeGreaterThanOrEqual(3);
+      expect(rotationsPerBurst).toEqual([1, 1, 1]);
       expect(statuses.filter(({ status }) => status === 401)).toEqual([]);
       expect(new URL(page.url()).pathname).toBe("/");
       expect((await eventsOf(sessionId)).map((event) => event.type)).not.toContain("reuse_detected");
-      expect(generationOf(sessionId)).toBeGreaterThanOrEqual(3);
     } finally {
       await context.close();
     }
@@ -441,7 +443,8 @@ describe("examples/react-router, built and served", () => {
         else await tabletPage.waitForTimeout(500);
       }
       expect(signedOutAfter).not.toBeNull();
-      expect(signedOutAfter as number).toBeLessThanOrEqual((TTL + 1) * 1000);
+      // Its token was issued before the revocation: it lapses within TTL of it (plus one poll).
+      expect(signedOutAfter as number).toBeLessThanOrEqual(TTL * 1000 + 1500);
       // The phone is untouched.
       await phonePage.goto(`${origin}/`);
       expect(await phonePage.textContent("#user")).toBe("Maryo");
