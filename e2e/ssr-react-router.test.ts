@@ -230,6 +230,8 @@ describe("examples/react-router, built and served", () => {
       // Each browser gets its own user's page again on a later request.
       const again = await adaPage.goto(`${origin}/`);
       expect(await again?.text()).toContain('<span id="user">Ada</span>');
+      // A page rendered for a user is theirs: no shared cache may keep it, cookies or not.
+      expect(again?.headers()["cache-control"]).toBe("private, no-store");
       const api = await adaPage.goto(`${origin}/api/me`);
       expect(api?.status()).toBe(200);
       expect(await api?.json()).toMatchObject({ id: USERS.ada.id, name: "Ada" });
@@ -265,14 +267,17 @@ describe("examples/react-router, built and served", () => {
 
   it("navigations and parallel fetches as the token passes rfa and exp: no 401, no sign-out, one rotation per burst", async () => {
     const context = await newContext();
-    const statuses: { url: string; status: number }[] = [];
+    const statuses: { url: string; status: number; cacheControl: string | null }[] = [];
     context.on("response", (response) => {
-      if (response.url().startsWith(origin))
-        statuses.push({ url: response.url(), status: response.status() });
+      if (response.url().startsWith(origin)) {
+        const cacheControl = response.headers()["cache-control"] ?? null;
+        statuses.push({ url: response.url(), status: response.status(), cacheControl });
+      }
     });
     try {
       const page = await context.newPage();
       await signIn(page, "maryo", "Burst laptop", true);
+      const signedInFrom = statuses.length;
       const first = await cookiesOf(context);
       const sessionId = first.claims?.sid as string;
       expect(sessionId).toBeTruthy();
@@ -316,6 +321,13 @@ describe("examples/react-router, built and served", () => {
       // Each burst came after its token was due: each renewed it, once.
       expect(rotationsPerBurst).toEqual([1, 1, 1]);
       expect(statuses.filter(({ status }) => status === 401)).toEqual([]);
+      // Every page, data and API answer to the signed-in user was private (the scripts
+      // under /assets and React Router's route manifest are the same for everyone).
+      const answers = statuses
+        .slice(signedInFrom)
+        .filter(({ url }) => !/^\/(assets\/|__manifest$)/.test(new URL(url).pathname));
+      expect(answers.length).toBeGreaterThan(20);
+      expect(answers.filter(({ cacheControl }) => cacheControl !== "private, no-store")).toEqual([]);
       expect(new URL(page.url()).pathname).toBe("/");
       expect((await eventsOf(sessionId)).map((event) => event.type)).not.toContain("reuse_detected");
     } finally {
