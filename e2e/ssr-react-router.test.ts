@@ -190,12 +190,15 @@ async function cookiesOf(context: BrowserContext) {
 }
 
 /** How many times the session's refresh token has rotated, as the store counts it. */
-function generationOf(sessionId: string): number {
-  const row = db.prepare("SELECT generation FROM sessions WHERE id = ?").get(sessionId) as
-    | { generation: number }
+const generationOf = (sessionId: string) => sessionRow(sessionId).generation;
+
+/** The session's row in the store: how often it rotated, and whether it has ended. */
+function sessionRow(sessionId: string): { generation: number; revoked: boolean } {
+  const row = db.prepare("SELECT generation, revoked_at FROM sessions WHERE id = ?").get(sessionId) as
+    | { generation: number; revoked_at: number | null }
     | undefined;
   if (!row) throw new Error(`no session ${sessionId} in the store`);
-  return row.generation;
+  return { generation: row.generation, revoked: row.revoked_at !== null };
 }
 
 /** The security events the admin API reports for a session. */
@@ -409,9 +412,15 @@ describe("examples/react-router, built and served", () => {
       const laptopSession = (await cookiesOf(laptop)).claims?.sid as string;
       const tabletSession = (await cookiesOf(tablet)).claims?.sid as string;
 
-      // The laptop signs out by the form: its next render is the login page.
+      // The laptop signs out by the form once its token is due, so the same request first
+      // renews (the middleware) and then revokes (the action): the session ends at the
+      // server all the same, and the laptop's next render is the login page.
+      const laptopToken = (await cookiesOf(laptop)).claims;
+      await until(laptopPage, laptopToken?.rfa as number, 150);
+      const generation = generationOf(laptopSession);
       await laptopPage.click("#signout");
       await laptopPage.waitForURL(`${origin}/login`);
+      expect(sessionRow(laptopSession)).toMatchObject({ generation: generation + 1, revoked: true });
       expect(await cookiesOf(laptop)).toMatchObject({ access: null, refresh: null });
       await laptopPage.goto(`${origin}/`);
       expect(new URL(laptopPage.url()).pathname).toBe("/login");
