@@ -27,10 +27,10 @@ interface Manifest {
   sideEffects?: boolean;
 }
 
-// The example apps are workspaces too, private ones: never published, so not held to this.
+// The examples are workspaces too, private ones: nothing of theirs is published.
 const workspaces = rootManifest.workspaces
   .map((dir) => ({ dir, manifest: read(`${dir}/package.json`) as Manifest }))
-  .filter(({ dir, manifest }) => !(dir.startsWith("examples/") && manifest.private === true));
+  .filter(({ manifest }) => manifest.private !== true);
 
 /** Every file path an exports map points at, however deeply its conditions nest. */
 function exportTargets(value: unknown): string[] {
