@@ -6,6 +6,8 @@
  */
 import { createServerSessions, type ServerSessions } from "@prolong/ssr";
 import type { NextRequest } from "next/server.js";
+// By the `imports` of e2e/edge/package.json: Next's bundler does not read `../cases.js`
+// as the TypeScript file, as tsc does.
 import { type CaseInput, runCases } from "#cases";
 
 declare const EdgeRuntime: string | undefined;
