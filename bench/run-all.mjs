@@ -13,6 +13,7 @@ import { benchOptions } from "./lib/args.mjs";
 /** In running order; `quick` are the arguments that shorten a bench for --quick. */
 const BENCHES = [
   { name: "verify", quick: ["--seconds", "0.1", "--rounds", "2"] },
+  { name: "edge-verify", quick: ["--quick"] },
   { name: "client-size", quick: [] },
   { name: "primitives", quick: ["--seconds", "0.1", "--rounds", "2"] },
   { name: "stores", quick: ["--quick"] },
