@@ -13,6 +13,7 @@ import { benchOptions } from "./lib/args.mjs";
 /** In running order; `quick` are the arguments that shorten a bench for --quick. */
 const BENCHES = [
   { name: "verify", quick: ["--seconds", "0.1", "--rounds", "2"] },
+  { name: "edge-verify", quick: ["--quick"] },
   { name: "client-size", quick: [] },
   { name: "primitives", quick: ["--seconds", "0.1", "--rounds", "2"] },
   { name: "stores", quick: ["--quick"] },
@@ -23,6 +24,7 @@ const BENCHES = [
   },
   { name: "peers", quick: ["--quick"] },
   { name: "protected-route", quick: ["--quick"] },
+  { name: "ssr-page", quick: ["--quick"] },
   { name: "workers", quick: ["--duration", "3", "--rounds", "1", "--warmup", "1", "--sessions", "2000"] },
   { name: "revocation-latency", quick: ["--quick"] },
   { name: "refresh-storm", quick: ["--quick"] },

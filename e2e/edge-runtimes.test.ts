@@ -1,12 +1,13 @@
 /**
  * `@prolong/verify` really running in other runtimes, each installed from npm with its
- * binary inside: Deno and Cloudflare's workerd load the Web Crypto backend (as Next.js
- * middleware on the Edge runtime does), Bun loads `node:crypto`. Each runs the very cases
- * of e2e/edge/cases.ts, and must reach the verdicts Node reaches: valid tokens of every
- * algorithm, forgeries, and the Wycheproof JWS vectors.
+ * binary inside: Deno, Cloudflare's workerd and Next.js middleware on the Edge runtime
+ * load the Web Crypto backend, Bun loads `node:crypto`. Each runs the very cases of
+ * e2e/edge/cases.ts, and must reach the verdicts Node reaches: valid tokens of every
+ * algorithm, forgeries, and the Wycheproof JWS vectors. In the Next.js middleware,
+ * `@prolong/ssr` also reads the session of a real prolong server's access cookie.
  */
-import { execFile, spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { type ChildProcess, execFile, spawn } from "node:child_process";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -26,6 +27,7 @@ import {
 } from "../packages/verify/test/fixtures.js";
 import { freePort } from "../testing/free-port.js";
 import { type CaseInput, type CaseOutput, runCases, type TokenCase } from "./edge/cases.js";
+import { type RunningServer, startServerWithConfig } from "./server-process.js";
 
 const run = promisify(execFile);
 const root = fileURLToPath(new URL("..", import.meta.url));
@@ -237,4 +239,134 @@ const worker :Workerd.Worker = (
       await exited;
     }
   }, 90_000);
+
+  describe("in Next.js 15 middleware on its default runtime, Edge (built and started as in production)", () => {
+    const runner = fileURLToPath(new URL("edge/next-runner/", import.meta.url));
+    const nextCli = join(root, "node_modules/next/dist/bin/next");
+    // Next's telemetry would call out to the network; production, as `next start` expects.
+    const env = { ...process.env, NEXT_TELEMETRY_DISABLED: "1", NODE_ENV: "production" };
+    let prolong: RunningServer;
+    let next: ChildProcess;
+    let nextUrl: string;
+    let nextOutput = "";
+
+    beforeAll(async () => {
+      prolong = await startServerWithConfig({ demo: true, cookies: { access: true } });
+      // A build left from an earlier run must not stand in for this one.
+      rmSync(join(runner, ".next"), { recursive: true, force: true });
+      await run(process.execPath, [nextCli, "build"], { cwd: runner, env, timeout: 300_000 });
+      // Its own process group, so the test stops whatever `next start` starts.
+      next = spawn(process.execPath, [nextCli, "start", "--hostname", "127.0.0.1", "--port", "0"], {
+        cwd: runner,
+        // The server's issuer, as its tokens' `iss` name it (its default: localhost).
+        env: { ...env, PROLONG_ISSUER: prolong.url.replace("127.0.0.1", "localhost") },
+        stdio: ["ignore", "pipe", "pipe"],
+        detached: true,
+      });
+      nextUrl = await new Promise<string>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`next start did not start: ${nextOutput}`)), 60_000);
+        const read = (chunk: Buffer) => {
+          nextOutput += chunk;
+          const local = /Local:\s+(http:\/\/127\.0\.0\.1:\d+)/.exec(nextOutput);
+          if (local?.[1] && /Ready in/.test(nextOutput)) {
+            clearTimeout(timer);
+            resolve(local[1]);
+          }
+        };
+        next.stdout?.on("data", read);
+        next.stderr?.on("data", read);
+        next.once("exit", (code) => reject(new Error(`next start exited with ${code}: ${nextOutput}`)));
+      });
+    }, 400_000);
+
+    afterAll(async () => {
+      if (next?.pid !== undefined && next.exitCode === null && next.signalCode === null) {
+        const exited = new Promise((resolve) => next.once("exit", resolve));
+        process.kill(-next.pid, "SIGKILL");
+        await exited;
+      }
+      await prolong?.stop();
+    });
+
+    interface RuntimeReport {
+      edgeRuntime: string | null;
+      nodeVersion: string | null;
+      nodeCrypto: boolean;
+    }
+
+    function expectEdge(runtime: RuntimeReport) {
+      // Next's Edge runtime names itself in `EdgeRuntime`; Node's modules cannot be reached.
+      expect(runtime.edgeRuntime).toEqual(expect.any(String));
+      expect(runtime.nodeVersion).toBeNull();
+      expect(runtime.nodeCrypto).toBe(false);
+    }
+
+    it("the middleware bundle holds the Web Crypto backend and no node:crypto", () => {
+      const manifest = JSON.parse(
+        readFileSync(join(runner, ".next/server/middleware-manifest.json"), "utf8"),
+      ) as {
+        middleware: Record<string, { files: string[] }>;
+      };
+      const files = Object.values(manifest.middleware).flatMap((entry) => entry.files);
+      expect(files.length).toBeGreaterThan(0);
+      const code = files.map((file) => readFileSync(join(runner, ".next", file), "utf8")).join("\n");
+      expect(code).toContain("crypto.subtle");
+      expect(code).not.toMatch(
+        /require\(["'](node:)?crypto["']\)|from\s*["']node:crypto|import\(["']node:crypto/,
+      );
+      // Nothing else on the Node runtime: the app is the middleware alone.
+      const nodeFunctions = join(runner, ".next/server/functions-config-manifest.json");
+      if (existsSync(nodeFunctions)) {
+        const config = JSON.parse(readFileSync(nodeFunctions, "utf8")) as { functions?: object };
+        expect(Object.keys(config.functions ?? {})).not.toContain("/_middleware");
+      }
+      expect(readdirSync(join(runner, "pages")).filter((name) => !name.startsWith("."))).toEqual([]);
+    });
+
+    it("reaches the same verdicts as Node, on Web Crypto, on the Edge runtime", async () => {
+      const response = await fetch(`${nextUrl}/cases`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify(input),
+      });
+      expect(response.status, nextOutput).toBe(200);
+      const { runtime, output } = (await response.json()) as { runtime: RuntimeReport; output: CaseOutput };
+      expectEdge(runtime);
+      expect(output.asynchronous).toBe(true);
+      expect(output.verdicts).toEqual(expected);
+      expect(output.verdicts).toEqual(onNode.verdicts);
+      expect(output.accepted).toEqual(onNode.accepted);
+    }, 60_000);
+
+    it("@prolong/ssr reads a real prolong server's access cookie there, with its JWKS fetched over loopback", async () => {
+      const login = await fetch(`${prolong.url}/login`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ username: "demo", password: prolong.demoPassword }),
+      });
+      expect(login.status).toBe(200);
+      const accessCookie = login.headers.getSetCookie().find((line) => line.startsWith("__Host-prolong-at="));
+      const token = accessCookie?.slice("__Host-prolong-at=".length).split(";")[0] as string;
+      const [header, payload, signature] = token.split(".") as [string, string, string];
+      const claims = JSON.parse(Buffer.from(payload, "base64url").toString()) as { sub: string; sid: string };
+
+      const sessionOf = async (cookie: string) => {
+        const response = await fetch(`${nextUrl}/session`, { headers: { cookie } });
+        expect(response.status, nextOutput).toBe(200);
+        return (await response.json()) as {
+          runtime: RuntimeReport;
+          session: { subject: string; sessionId: string } | null;
+        };
+      };
+      const signedIn = await sessionOf(`theme=dark; __Host-prolong-at=${token}`);
+      expectEdge(signedIn.runtime);
+      expect(signedIn.session).toMatchObject({ subject: claims.sub, sessionId: claims.sid });
+      const forged = `${header}.${b64(JSON.stringify({ ...claims, sub: "admin" }))}.${signature}`;
+      expect((await sessionOf(`__Host-prolong-at=${forged}`)).session).toBeNull();
+      expect((await sessionOf("theme=dark")).session).toBeNull();
+      // The keys came from the server itself, by the middleware's own request.
+      const metrics = await (await fetch(`${prolong.url}/metrics`)).text();
+      expect(metrics).toMatch(/route="\/\.well-known\/jwks\.json"[^}]*\} [1-9]/);
+    }, 60_000);
+  });
 });

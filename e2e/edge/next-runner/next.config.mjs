@@ -1,0 +1,2 @@
+/** Nothing of its own: the middleware runs on Next's defaults. */
+export default {};
