@@ -11,8 +11,8 @@
  * ```
  */
 import { createContext, type MiddlewareFunction, type RouterContext } from "react-router";
-import { setCookiesOf } from "./cookies.js";
-import { CACHE_CONTROL_PRIVATE, type ServerSession, type ServerSessions } from "./sessions.js";
+import { withSession } from "./responses.js";
+import type { ServerSession, ServerSessions } from "./sessions.js";
 
 /**
  * The request's session as the middleware left it: `null` when signed out. It has no
@@ -26,37 +26,12 @@ export interface SessionMiddlewareOptions {
   context?: RouterContext<ServerSession | null>;
 }
 
-/** A `Set-Cookie` line's cookie name. */
-const nameOf = (line: string) => line.slice(0, line.indexOf("=")).trim();
-
-/**
- * The response with the renewal's cookies: those the route set itself win (a sign-out's
- * clearing comes after a renewal in the same request), and any response carrying a
- * `Set-Cookie` is kept out of shared caches.
- */
-function withCookies(response: Response, setCookies: readonly string[]): Response {
-  const own = setCookiesOf(response.headers);
-  const ownNames = new Set(own.map(nameOf));
-  const added = setCookies.filter((line) => !ownNames.has(nameOf(line)));
-  if (own.length === 0 && added.length === 0) return response;
-  let target = response;
-  try {
-    for (const line of added) target.headers.append("set-cookie", line);
-    target.headers.set("cache-control", CACHE_CONTROL_PRIVATE);
-  } catch {
-    // Immutable headers (`Response.redirect`, a fetched response): the same answer, copied.
-    target = new Response(response.body, response);
-    for (const line of added) target.headers.append("set-cookie", line);
-    target.headers.set("cache-control", CACHE_CONTROL_PRIVATE);
-  }
-  return target;
-}
-
 /**
  * The middleware: renews the session (see {@link ServerSessions.renew}), gives the
  * request's loaders and actions the `Cookie` header the browser will send next (so a
  * sign-out in the same request revokes the new refresh token, not its predecessor), and
- * adds the new cookies to whatever response the route produced.
+ * adds the new cookies to whatever response the route produced ({@link withSession}:
+ * the route's own cookies win, and an answer for a session is private).
  */
 export function sessionMiddleware(
   sessions: Pick<ServerSessions, "renew">,
@@ -64,10 +39,10 @@ export function sessionMiddleware(
 ): MiddlewareFunction<Response> {
   const key = options.context ?? sessionContext;
   return async ({ request, context }, next) => {
-    const { session, setCookies, requestCookie } = await sessions.renew(request);
-    context.set(key, session);
-    if (requestCookie !== null) setRequestCookie(request, requestCookie);
-    return withCookies(await next(), setCookies);
+    const renewal = await sessions.renew(request);
+    context.set(key, renewal.session);
+    if (renewal.requestCookie !== null) setRequestCookie(request, renewal.requestCookie);
+    return withSession(await next(), renewal);
   };
 }
 

@@ -73,6 +73,15 @@ describe("React Router sessionMiddleware", () => {
     expect(response.headers.get("cache-control")).toBe("public, max-age=60");
   });
 
+  it("marks a page rendered for a session private though no cookie changed: it is that user's page", async () => {
+    const { response } = await run(
+      { session: SESSION, setCookies: [], requestCookie: null },
+      () => new Response("page", { headers: { "cache-control": "public, max-age=60" } }),
+    );
+    expect(response.headers.getSetCookie()).toEqual([]);
+    expect(response.headers.get("cache-control")).toBe("private, no-store");
+  });
+
   it("lets the route's own cookies win (a sign-out after a renewal) and still keeps the answer private", async () => {
     const signedOut = new Response(null, {
       status: 303,

@@ -31,7 +31,7 @@ function eventFor(path: string, cookie = "__Host-prolong-rt=rt1; theme=dark"): E
 }
 
 /** The hook over a `renew` that answers `renewal` and counts its calls. */
-function hook(renewal: Renewal, skip?: (event: RequestEvent) => boolean) {
+function hook(renewal: Renewal) {
   const calls: Request[] = [];
   const handle = sessionHandle({
     sessions: {
@@ -40,7 +40,6 @@ function hook(renewal: Renewal, skip?: (event: RequestEvent) => boolean) {
         return renewal;
       },
     },
-    ...(skip ? { skip } : {}),
   });
   return { handle, calls };
 }
@@ -151,23 +150,6 @@ describe("sessionHandle", () => {
       return new Response("");
     });
     expect(request?.headers.has("cookie")).toBe(false);
-  });
-
-  it("does not renew for the requests `skip` names (prolong's own routes), whose session is null", async () => {
-    const { handle, calls } = hook(
-      { session: SESSION, setCookies: NEW_COOKIES, requestCookie: null },
-      (event) => event.url.pathname.startsWith("/auth/"),
-    );
-    const event = eventFor("/auth/oauth/token");
-    const response = await run(
-      handle,
-      event,
-      () => new Response("{}", { headers: { "cache-control": "no-store" } }),
-    );
-    expect(calls).toEqual([]);
-    expect((event.locals as { session?: unknown }).session).toBeNull();
-    expect(response.headers.getSetCookie()).toEqual([]);
-    expect(response.headers.get("cache-control")).toBe("no-store");
   });
 
   it("says so when setCookies or renewedRequest is used on a request the hook did not see", () => {
