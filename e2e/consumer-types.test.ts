@@ -22,16 +22,17 @@ const read = (path: string) => JSON.parse(readFileSync(path, "utf8"));
 
 interface Manifest {
   name: string;
+  private?: boolean;
   exports: Record<string, unknown>;
   files: string[];
   dependencies?: Record<string, string>;
   peerDependencies?: Record<string, string>;
 }
 
-const packages = (read(join(root, "package.json")).workspaces as string[]).map((dir) => ({
-  dir: join(root, dir),
-  manifest: read(join(root, dir, "package.json")) as Manifest,
-}));
+// The private workspaces are the example apps, which nobody installs.
+const packages = (read(join(root, "package.json")).workspaces as string[])
+  .map((dir) => ({ dir: join(root, dir), manifest: read(join(root, dir, "package.json")) as Manifest }))
+  .filter(({ manifest }) => !manifest.private);
 
 /** Every public entry point, as a consumer imports it: `@prolong/verify/express`, … */
 const entryPoints = (only?: string) =>

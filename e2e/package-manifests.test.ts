@@ -14,6 +14,7 @@ const REPOSITORY_URL = "git+https://github.com/prolong-dev/prolong.git";
 
 interface Manifest {
   name: string;
+  private?: boolean;
   license?: string;
   repository?: { type?: string; url?: string; directory?: string };
   engines?: { node?: string };
@@ -26,10 +27,10 @@ interface Manifest {
   sideEffects?: boolean;
 }
 
-const workspaces = rootManifest.workspaces.map((dir) => ({
-  dir,
-  manifest: read(`${dir}/package.json`) as Manifest,
-}));
+// The examples are workspaces too, private ones: apps, not packages anyone installs.
+const workspaces = rootManifest.workspaces
+  .map((dir) => ({ dir, manifest: read(`${dir}/package.json`) as Manifest }))
+  .filter(({ manifest }) => !manifest.private);
 
 /** Every file path an exports map points at, however deeply its conditions nest. */
 function exportTargets(value: unknown): string[] {
