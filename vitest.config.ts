@@ -6,7 +6,7 @@ import { programsToSkip, programTags, wholeProjectSkip } from "./testing/system-
 
 /**
  * What this machine lacks of what some suites need (PostgreSQL, redis-server, Chromium,
- * root): their tests are skipped and counted, and the run ends saying what to install.
+ * nginx, root): their tests are skipped and counted, and the run ends saying what to install.
  * With CI=true this throws instead, naming each one: CI skips nothing.
  */
 const skipped = programsToSkip();

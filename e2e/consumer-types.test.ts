@@ -29,10 +29,10 @@ interface Manifest {
   peerDependencies?: Record<string, string>;
 }
 
-// The private workspaces are the example apps, which nobody installs.
+// The published packages: the example apps are private workspaces, installed by no one.
 const packages = (read(join(root, "package.json")).workspaces as string[])
   .map((dir) => ({ dir: join(root, dir), manifest: read(join(root, dir, "package.json")) as Manifest }))
-  .filter(({ manifest }) => !manifest.private);
+  .filter(({ manifest }) => manifest.private !== true);
 
 /** Every public entry point, as a consumer imports it: `@prolong/verify/express`, … */
 const entryPoints = (only?: string) =>
@@ -70,8 +70,11 @@ function installPackages(modules: string): void {
     }
   }
   for (const name of thirdParty) {
-    const installed = join(root, "node_modules", name);
-    if (!existsSync(installed)) continue; // peers that ship their own types have no @types
+    // Hoisted, or kept in the package's own node_modules when its version clashes with another's.
+    const installed = [root, ...packages.map((p) => p.dir)]
+      .map((dir) => join(dir, "node_modules", name))
+      .find((path) => existsSync(path));
+    if (!installed) continue; // peers that ship their own types have no @types
     mkdirSync(dirname(join(modules, name)), { recursive: true });
     symlinkSync(realpathSync(installed), join(modules, name), "dir");
   }

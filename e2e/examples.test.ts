@@ -8,12 +8,20 @@ import { describe, expect, it } from "vitest";
 const run = promisify(execFile);
 const root = fileURLToPath(new URL("..", import.meta.url));
 
-/** The text of every source file under examples/ (what e2e/own-login-examples.test.ts runs). */
+/**
+ * The text of every source file under examples/ (what e2e/own-login-examples.test.ts runs);
+ * not an example's installed packages or build output (node_modules, build, dot folders
+ * such as .svelte-kit), which a test may be writing or removing meanwhile.
+ */
 function exampleSources(): Map<string, string> {
-  const files = readdirSync(join(root, "examples"), { recursive: true, encoding: "utf8" }).filter((file) =>
-    /\.(mjs|js|html)$/.test(file),
-  );
-  return new Map(files.map((file) => [file, readFileSync(join(root, "examples", file), "utf8")]));
+  const generated = (name: string) => name === "node_modules" || name === "build" || name.startsWith(".");
+  const walk = (dir: string): string[] =>
+    readdirSync(join(root, "examples", dir), { withFileTypes: true }).flatMap((entry) => {
+      const path = dir ? `${dir}/${entry.name}` : entry.name;
+      if (entry.isDirectory()) return generated(entry.name) ? [] : walk(path);
+      return /\.(mjs|js|html)$/.test(entry.name) ? [path] : [];
+    });
+  return new Map(walk("").map((file) => [file, readFileSync(join(root, "examples", file), "utf8")]));
 }
 
 /** The fenced blocks of a Markdown text in the given language, without their fences. */

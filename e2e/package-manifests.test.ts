@@ -27,10 +27,10 @@ interface Manifest {
   sideEffects?: boolean;
 }
 
-// The examples are workspaces too, private ones: apps, not packages anyone installs.
+// The examples are workspaces too, private ones: nothing of theirs is published.
 const workspaces = rootManifest.workspaces
   .map((dir) => ({ dir, manifest: read(`${dir}/package.json`) as Manifest }))
-  .filter(({ manifest }) => !manifest.private);
+  .filter(({ manifest }) => manifest.private !== true);
 
 /** Every file path an exports map points at, however deeply its conditions nest. */
 function exportTargets(value: unknown): string[] {

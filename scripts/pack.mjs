@@ -5,7 +5,7 @@
 // their tarballs alongside it: the line this prints does that for the SQLite setup.
 
 import { execFileSync } from "node:child_process";
-import { mkdirSync, readdirSync, rmSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { join, resolve } from "node:path";
 
 const root = resolve(import.meta.dirname, "..");
@@ -14,7 +14,11 @@ const into = resolve(process.argv[2] ?? resolve(root, "packs"));
 mkdirSync(into, { recursive: true });
 // A tarball of an older version left here would be installed too by a `*.tgz` pattern.
 for (const old of readdirSync(into).filter((name) => name.endsWith(".tgz"))) rmSync(resolve(into, old));
-execFileSync("npm", ["pack", "--workspaces", "--pack-destination", into, "--silent"], {
+// The published packages only: the examples are private workspaces.
+const manifestOf = (dir) => JSON.parse(readFileSync(resolve(root, dir, "package.json"), "utf8"));
+const published = manifestOf(".").workspaces.filter((dir) => manifestOf(dir).private !== true);
+const workspaceFlags = published.flatMap((dir) => ["--workspace", dir]);
+execFileSync("npm", ["pack", ...workspaceFlags, "--pack-destination", into, "--silent"], {
   cwd: root,
   stdio: ["ignore", "ignore", "inherit"],
 });

@@ -1,8 +1,8 @@
 /**
  * A test file that launches Chromium must say so in a module tag comment (the tag
- * `chromium`, as the browser tests carry on their first line), or on a
- * machine without Chromium it fails instead of being skipped and named (vitest.config.ts,
- * testing/system-programs.ts). Read from the files themselves, so a new browser test
+ * `chromium`, as the browser tests carry on their first line; one that runs nginx, the
+ * tag `nginx`), or on a machine without it it fails instead of being skipped and named
+ * (vitest.config.ts, testing/system-programs.ts). Read from the files themselves, so a new browser test
  * cannot forget it unnoticed.
  */
 import { readdirSync, readFileSync } from "node:fs";
@@ -21,19 +21,19 @@ function testFiles(dir: string): string[] {
   });
 }
 
+const allTestFiles = [
+  join(root, "e2e"),
+  ...readdirSync(join(root, "packages")).map((p) => join(root, "packages", p, "test")),
+].flatMap((dir) => {
+  try {
+    return testFiles(dir);
+  } catch {
+    return [];
+  }
+});
+
 describe("test files that need Chromium", () => {
-  const files = [
-    join(root, "e2e"),
-    ...readdirSync(join(root, "packages")).map((p) => join(root, "packages", p, "test")),
-  ]
-    .flatMap((dir) => {
-      try {
-        return testFiles(dir);
-      } catch {
-        return [];
-      }
-    })
-    .filter((path) => readFileSync(path, "utf8").includes("launchChromium("));
+  const files = allTestFiles.filter((path) => readFileSync(path, "utf8").includes("launchChromium("));
 
   it("are found", () => {
     expect(files.length).toBeGreaterThan(10);
@@ -42,6 +42,21 @@ describe("test files that need Chromium", () => {
   it("carry the chromium module tag", () => {
     const untagged = files
       .filter((path) => !/^\/\/ @module-tag chromium$/m.test(readFileSync(path, "utf8")))
+      .map((path) => relative(root, path));
+    expect(untagged).toEqual([]);
+  });
+});
+
+describe("test files that run nginx", () => {
+  const files = allTestFiles.filter((path) => readFileSync(path, "utf8").includes("findNginx("));
+
+  it("are found", () => {
+    expect(files.length).toBeGreaterThan(0);
+  });
+
+  it("carry the nginx module tag", () => {
+    const untagged = files
+      .filter((path) => !/^\/\/ @module-tag nginx$/m.test(readFileSync(path, "utf8")))
       .map((path) => relative(root, path));
     expect(untagged).toEqual([]);
   });

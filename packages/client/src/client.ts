@@ -71,10 +71,12 @@ export class SessionClient {
   /**
    * Resumes an existing session (the cookie, or the stored token); `false` when there is
    * none. After `stop()` it starts the client again: listeners, channel and timers.
-   * Given the token answer of the host's own login, it starts that session with the
-   * answer's access token and spends no refresh.
+   * Given the token answer of the host's own login or of a server-rendered page, it
+   * starts that session with the answer's access token and makes no request; given
+   * `null` (a page the server rendered signed out), it makes none either and answers
+   * `false`, hearing other tabs from then on.
    */
-  async start(answer?: TokenAnswer): Promise<boolean> {
+  async start(answer?: TokenAnswer | null): Promise<boolean> {
     const s = this.#s;
     arm(s);
     // An answer whose token cannot be read is no reason to fail: the cookie it set resumes.
@@ -87,6 +89,7 @@ export class SessionClient {
       schedule(s);
       return true;
     }
+    if (answer === null) return false;
     if (s.o.profile === "native" && !(await s.o.storage.get())) return false;
     // A new tab first asks the open ones for their token, so opening tabs costs no refresh.
     if (s.channel) {

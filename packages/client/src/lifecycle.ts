@@ -37,20 +37,31 @@ export async function adopt(s: State, body: Answer, source: RefreshSource | null
   // No refresh token in the answer means "keep the one you hold": the server answers so a
   // request that lost a race inside the grace window (docs/protocol.md).
   if (s.o.profile === "native" && body.refresh_token) await s.o.storage.set(body.refresh_token);
-  use(s, token, claims, source, true);
+  // RFC 6749 §5.1: `expires_in` counts from when the server answered. A fresh token's is
+  // `exp - iat`; a server-rendered page hands over a token issued earlier, with what it
+  // has left, so the server's time is `exp - expires_in`, not `iat`.
+  const left = body.expires_in;
+  use(s, token, claims, source, true, typeof left === "number" ? claims.exp - left : claims.iat);
 }
 
-/** Another tab's token, taken when it is new here and readable; `true` if taken. */
+/**
+ * Another tab's token, taken when it is new here, readable and not older than the one
+ * held (a page rendered on the server shares the token it was rendered with, which
+ * another tab may have renewed since); `true` if taken.
+ */
 export function took(s: State, token: string): boolean {
   const claims = token !== s.token && readClaims(token);
-  if (claims) use(s, token, claims, "other-tab", false);
-  return !!claims;
+  const taken = !!claims && claims.iat >= (s.claims?.iat ?? 0);
+  if (taken) use(s, token, claims, "other-tab", false);
+  return taken;
 }
 
 /**
  * Holds a new token and says so: `authorized` when a session starts here (a resume that
  * first met an outage and succeeded on a later attempt is still one), `refreshed` for a
- * renewal; with `share`, the other tabs get it too.
+ * renewal; with `share`, the other tabs get it too. `at` is the server's time (s) the
+ * answer was made at; another tab's token says only that the server's time is past its
+ * `iat`, for it may have been issued long ago.
  */
 function use(
   s: State,
@@ -58,11 +69,13 @@ function use(
   claims: AccessTokenClaims,
   source: RefreshSource | null,
   share: boolean,
+  at?: number,
 ) {
   const first = s.token === null;
+  const now = s.o.now();
   s.token = token;
   s.claims = claims;
-  s.offset = claims.iat * 1000 - s.o.now();
+  s.offset = at === undefined ? Math.max(s.offset, claims.iat * 1000 - now) : at * 1000 - now;
   s.jitter = s.o.random() * s.o.jitter * 1000;
   // A fresh token, ours or another tab's, ends any backoff.
   s.failures = 0;

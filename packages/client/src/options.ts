@@ -54,12 +54,17 @@ export interface SessionClientOptions {
 }
 
 /**
- * A token answer (RFC 6749 §5.1) as a host's own login hands it to its page: the body
- * `startSession` returns (docs/own-login.md). The access token's own claims say when it
- * expires; `expires_in` may be there and is not needed.
+ * A token answer (RFC 6749 §5.1) as a host hands it to its page: the body its own login's
+ * `startSession` returns (docs/own-login.md), or the session a server-rendered page was
+ * rendered with.
  */
 export interface TokenAnswer {
   access_token: string;
+  /**
+   * Seconds the token had left when the answer was made. Optional for a token just issued;
+   * a server-rendered page gives what is left (`Math.floor((expiresAt - Date.now()) / 1000)`):
+   * without it the client would take an older token for a new one, and renew it late.
+   */
   expires_in?: number;
   /** Native only: the refresh token, kept in `storage`. A web answer has none (the cookie holds it). */
   refresh_token?: string;

@@ -515,6 +515,98 @@ describe("tab messages", () => {
   });
 });
 
+describe("a page rendered on the server (start with its answer)", () => {
+  /** A client that records every request it makes, token endpoint or not. */
+  function recording(options: Partial<SessionClientOptions> = {}) {
+    const requests: string[] = [];
+    const fetch = (input: RequestInfo | URL, init?: RequestInit) => {
+      requests.push(new Request(input).url);
+      return server.fetch(input, init);
+    };
+    return { ...client({ profile: "web", fetch, ...options }), requests };
+  }
+
+  it.each([0, 3_600_000, -3_600_000])(
+    "makes no request, and renews a token issued 100 s before at its rfa on the server's clock (device off by %i ms)",
+    async (skew) => {
+      server.skewMs = skew;
+      // Default 300 s tokens, rfa at 240 s: the server rendered the page 100 s after issuing it.
+      const token = server.accessToken();
+      await vi.advanceTimersByTimeAsync(100_000);
+      const { c, requests, refreshed } = recording();
+      expect(await c.start({ access_token: token, expires_in: 200 })).toBe(true);
+      expect(c.accessToken).toBe(token);
+      expect(c.claims?.sub).toBe("u1");
+      await vi.advanceTimersByTimeAsync(139_000);
+      expect(requests).toEqual([]);
+      await vi.advanceTimersByTimeAsync(2_000);
+      expect(server.tokenCalls).toBe(1);
+      expect(refreshed).toEqual(["proactive"]);
+      c.stop();
+    },
+  );
+
+  it("start(null), a page rendered signed out: no request, false, and a token another tab shares is taken", async () => {
+    const bus = channelBus();
+    const rendered = recording({ channel: bus.channel });
+    const authorized: string[] = [];
+    rendered.c.on("authorized", ({ claims }) => authorized.push(claims.sub));
+    const started = rendered.c.start(null);
+    await vi.advanceTimersByTimeAsync(1_000);
+    expect(await started).toBe(false);
+    expect(rendered.requests).toEqual([]);
+
+    const other = client({ profile: "web", channel: bus.channel });
+    await other.c.signIn({ username: "maryo", password: "pw" });
+    await vi.advanceTimersByTimeAsync(0);
+    expect(rendered.c.accessToken).toBe(other.c.accessToken);
+    expect(authorized).toEqual(["u1"]);
+  });
+
+  it("an open tab keeps its newer token when the page shares the older one it was rendered with; one renewal serves both", async () => {
+    const bus = channelBus();
+    const locks = sharedLock();
+    // The page was rendered with the cookie's token; the open tab renewed before it loaded.
+    const older = server.accessToken();
+    await vi.advanceTimersByTimeAsync(10_000);
+    const open = client({ profile: "web", channel: bus.channel, locks });
+    await open.c.signIn({ username: "maryo", password: "pw" });
+    const newer = open.c.accessToken;
+    const page = recording({ channel: bus.channel, locks });
+    expect(await page.c.start({ access_token: older, expires_in: 290 })).toBe(true);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(open.c.accessToken).toBe(newer);
+    expect(open.refreshed).toEqual([]);
+    expect(page.requests).toEqual([]);
+    // The page's token is due first (rfa 240 s after its issue): it renews, the open tab takes that.
+    await vi.advanceTimersByTimeAsync(240_000);
+    expect(server.tokenCalls).toBe(1);
+    expect(open.c.accessToken).toBe(page.c.accessToken);
+    expect(open.refreshed).toEqual(["other-tab"]);
+  });
+
+  it("a tab that takes the page's token, issued 100 s before, renews it at its rfa on the server's clock", async () => {
+    const bus = channelBus();
+    const open = client({ profile: "web", channel: bus.channel });
+    await open.c.signIn({ username: "maryo", password: "pw" });
+    await vi.advanceTimersByTimeAsync(100_000);
+    // Renewed where this tab could not hear it (a server render), then rendered into a page 100 s later.
+    const renewed = server.accessToken();
+    await vi.advanceTimersByTimeAsync(100_000);
+    const page = recording({ channel: bus.channel });
+    await page.c.start({ access_token: renewed, expires_in: 200 });
+    await vi.advanceTimersByTimeAsync(0);
+    expect(open.c.accessToken).toBe(renewed);
+    // The page is closed; the open tab alone renews the token at its rfa, 140 s from now.
+    page.c.stop();
+    await vi.advanceTimersByTimeAsync(139_000);
+    expect(server.tokenCalls).toBe(0);
+    await vi.advanceTimersByTimeAsync(2_000);
+    expect(server.tokenCalls).toBe(1);
+    expect(open.refreshed).toEqual(["other-tab", "proactive"]);
+  });
+});
+
 describe("lifecycle", () => {
   it("stop() cancels every timer", async () => {
     const { c } = await signedIn({ idleTimeout: 60_000 });

@@ -3,6 +3,7 @@ import {
   createSessionClient,
   type SessionClient,
   type SessionClientOptions,
+  type TokenAnswer,
 } from "@prolong/client";
 import {
   createContext,
@@ -15,10 +16,15 @@ import {
   useState,
   useSyncExternalStore,
 } from "react";
-import { LOADING, type SessionSnapshot, SessionState, type SessionStatus } from "./session-state.js";
+import { SessionState, type SessionStatus } from "./session-state.js";
 
-/** Either a client you made (and may use outside React too), or the options to make one. */
-export type ProlongProviderProps = { children?: ReactNode } & (
+/**
+ * Either a client you made (and may use outside React too), or the options to make one;
+ * and, in a server-rendered app, `initial`: the session the server rendered the page with
+ * (`{ access_token, expires_in }`, `expires_in` being what the token has left), or `null`
+ * when it rendered the page signed out. Read once, at the first render.
+ */
+export type ProlongProviderProps = { children?: ReactNode; initial?: TokenAnswer | null } & (
   | { client: SessionClient; options?: undefined }
   | { options: SessionClientOptions; client?: undefined }
 );
@@ -54,8 +60,10 @@ function idleClient(options: SessionClientOptions): SessionClient {
 
 /**
  * Makes the session available to `useSession()` below it. Mounting starts the client
- * (resuming a session from the cookie or storage); unmounting stops it, with no timer,
- * listener, lock wait or channel left behind. `options` are read once, at the first render.
+ * (resuming a session from the cookie or storage, or from `initial` without a request);
+ * unmounting stops it, with no timer, listener, lock wait or channel left behind.
+ * `options` and `initial` are read once, at the first render, on the server as at
+ * hydration, which then render the same status.
  */
 export function ProlongProvider(props: ProlongProviderProps): ReactElement {
   const [own] = useState(() => (!props.client && props.options ? idleClient(props.options) : null));
@@ -65,7 +73,8 @@ export function ProlongProvider(props: ProlongProviderProps): ReactElement {
       code: "invalid_provider_props",
     });
   }
-  const state = useMemo(() => new SessionState(client), [client]);
+  const [initial] = useState(() => props.initial);
+  const state = useMemo(() => new SessionState(client, initial), [client, initial]);
   useEffect(() => state.start(), [state]);
   return createElement(SessionContext.Provider, { value: state }, props.children);
 }
@@ -81,13 +90,14 @@ export function useSession(): Session {
       code: "no_provider",
     });
   }
-  const { status, claims } = useSyncExternalStore(state.subscribe, state.getSnapshot, serverSnapshot);
+  const { status, claims } = useSyncExternalStore(
+    state.subscribe,
+    state.getSnapshot,
+    state.getServerSnapshot,
+  );
   const actions = useMemo(() => actionsOf(state.client), [state]);
   return useMemo(() => ({ status, claims, ...actions }), [status, claims, actions]);
 }
-
-/** On the server nothing is known about the browser's session. */
-const serverSnapshot = (): SessionSnapshot => LOADING;
 
 function actionsOf(client: SessionClient): Pick<Session, "fetch" | "signIn" | "signOut" | "client"> {
   return {

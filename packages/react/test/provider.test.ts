@@ -44,6 +44,22 @@ describe("ProlongProvider", () => {
     expect(held).toEqual({ listeners: 0, channels: 0, requests: 0 });
   });
 
+  it("renders the session the server was given (initial): signedIn with its claims, or signedOut for null, asking nothing", () => {
+    const { held, options } = holdings();
+    const part = (o: object) => Buffer.from(JSON.stringify(o)).toString("base64url");
+    const iat = Math.floor(Date.now() / 1000);
+    const access_token = `${part({ alg: "EdDSA" })}.${part({ iat, exp: iat + 300, sub: "user-42" })}.sig`;
+    const signedIn = createElement(
+      ProlongProvider,
+      { options, initial: { access_token, expires_in: 300 } },
+      createElement(Status),
+    );
+    expect(renderToString(signedIn)).toBe("<output>signedIn:user-42</output>");
+    const signedOut = createElement(ProlongProvider, { options, initial: null }, createElement(Status));
+    expect(renderToString(signedOut)).toBe("<output>signedOut:-</output>");
+    expect(held).toEqual({ listeners: 0, channels: 0, requests: 0 });
+  });
+
   it("refuses to render with neither a client nor options, with a code", () => {
     const props = {} as Parameters<typeof ProlongProvider>[0];
     expect(() => renderToString(createElement(ProlongProvider, props))).toThrow(

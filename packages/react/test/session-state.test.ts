@@ -138,6 +138,71 @@ describe("SessionState", () => {
   });
 });
 
+describe("SessionState of a server-rendered page", () => {
+  /** A web client that counts its requests and hears no other tab. */
+  function webClient() {
+    const seen = { requests: 0 };
+    const client = createSessionClient({
+      issuer,
+      profile: "web",
+      fetch: async (input) => {
+        seen.requests++;
+        return fakeIssuer()(input);
+      },
+      locks: null,
+      channel: null,
+      target: null,
+    });
+    return { client, seen };
+  }
+
+  it("is signedIn with the rendered token's claims before the client starts, on the server as at hydration; started, it asks nothing", async () => {
+    const { client, seen } = webClient();
+    const token = accessToken(7);
+    const state = new SessionState(client, { access_token: token, expires_in: 300 });
+    const rendered = state.getServerSnapshot();
+    expect(rendered).toMatchObject({ status: "signedIn", claims: { sub: "user-42", n: 7 } });
+    // Hydration compares the two: the same object, so React keeps the server's markup.
+    expect(state.getSnapshot()).toBe(rendered);
+    const notified = follow(state);
+    await settled();
+    expect(seen.requests).toBe(0);
+    expect(client.accessToken).toBe(token);
+    expect(state.getSnapshot()).toMatchObject({ status: "signedIn", claims: { sub: "user-42", n: 7 } });
+    expect(notified.notifications).toBeGreaterThan(0);
+    // What the server rendered stays what hydration needs, whatever the client does later.
+    expect(state.getServerSnapshot()).toBe(rendered);
+  });
+
+  it("is signedOut for a page rendered signed out (null), and stays so with no request", async () => {
+    const { client, seen } = webClient();
+    const state = new SessionState(client, null);
+    expect(state.getServerSnapshot()).toEqual({ status: "signedOut", claims: null });
+    expect(state.getSnapshot()).toBe(state.getServerSnapshot());
+    follow(state);
+    await settled();
+    expect(seen.requests).toBe(0);
+    expect(state.getSnapshot()).toEqual({ status: "signedOut", claims: null });
+  });
+
+  it("follows the client once started: a sign-out after a signed-in render is signedOut", async () => {
+    const { client } = webClient();
+    const state = new SessionState(client, { access_token: accessToken(1) });
+    follow(state);
+    await settled();
+    await client.signOut();
+    expect(state.getSnapshot()).toEqual({ status: "signedOut", claims: null });
+  });
+
+  it("without a session from the server (undefined), or with a token it cannot read, is loading as before", () => {
+    const { client } = webClient();
+    expect(new SessionState(client).getServerSnapshot().status).toBe("loading");
+    expect(new SessionState(client, { access_token: "not-a-jwt" }).getServerSnapshot().status).toBe(
+      "loading",
+    );
+  });
+});
+
 /** A client whose `start()` answers when the test says, to order the two mounts' answers. */
 class ScriptedClient {
   claims: AccessTokenClaims | null = null;

@@ -77,6 +77,8 @@ export interface ServerSessionsOptions {
 }
 
 export interface ServerSessions {
+  /** prolong's issuer, without a trailing slash: its routes are under this URL's path. */
+  readonly issuer: string;
   /**
    * The session of a request, from its access cookie, verified locally: no call to prolong
    * once its keys are known. `null` when signed out or the token expired; renewing is the
@@ -89,7 +91,10 @@ export interface ServerSessions {
    * process share one call to the token endpoint; across processes the server's grace
    * window answers them all with the same tokens (docs/protocol.md, "Rotation: replays and
    * stragglers"). A failure of prolong's (5xx, unreachable, rate limited) keeps the cookies
-   * and, while it lasts, the old token: it never signs anyone out.
+   * and, while it lasts, the old token: it never signs anyone out. A request for one of
+   * prolong's own routes (under the issuer's path, where the app serves them) is never
+   * renewed: the token endpoint rotates the cookie itself, and renewing in front of it
+   * would rotate it twice.
    */
   renew(request: Request): Promise<Renewal>;
   /** Ends the session at prolong (RFC 7009, with the refresh cookie) and clears both cookies. */
@@ -152,6 +157,11 @@ export function createServerSessions(options: ServerSessionsOptions): ServerSess
   }
 
   const endpoint = (path: string) => `${issuer}${path}`;
+  const issuerPath = new URL(issuer).pathname;
+  const isProlongRoute = (url: string) => {
+    const path = new URL(url).pathname;
+    return issuerPath !== "/" && (path === issuerPath || path.startsWith(`${issuerPath}/`));
+  };
   /** A cookie request to one of prolong's OAuth endpoints, as the browser's client sends it. */
   const oauthRequest = (path: string, refresh: string, fields: Record<string, string>) =>
     new Request(endpoint(path), {
@@ -207,6 +217,8 @@ export function createServerSessions(options: ServerSessionsOptions): ServerSess
   }
 
   return {
+    issuer,
+
     async getSession(source) {
       return (await read(cookieOf(source, names.access)))?.session ?? null;
     },
@@ -217,7 +229,7 @@ export function createServerSessions(options: ServerSessionsOptions): ServerSess
       const current = await read(cookies.get(names.access) || undefined);
       const refresh = cookies.get(names.refresh);
       const unchanged = { session: current?.session ?? null, setCookies: [], requestCookie: null };
-      if ((current && !current.due) || !refresh) return unchanged;
+      if ((current && !current.due) || !refresh || isProlongRoute(request.url)) return unchanged;
       const answer = await renewOnce(refresh);
       if (answer.kind === "unavailable") return unchanged;
       const requestCookie = cookieHeaderAfter(header, answer.setCookies);

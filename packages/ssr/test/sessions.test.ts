@@ -127,6 +127,23 @@ describe("renewal before a render", () => {
     expect(renewal.setCookies).toHaveLength(2);
   });
 
+  it("never renews in front of prolong's own routes, which rotate the cookie themselves", async () => {
+    const { sessions, signIn, seen, clock } = await setUp();
+    const jar = await signIn();
+    clock.advance(TTL / 2 + 1);
+    for (const path of ["/auth/oauth/token", "/auth", "/auth/sessions"]) {
+      const renewal = await sessions.renew(
+        new Request(`https://app.example.test${path}`, { headers: { cookie: jar } }),
+      );
+      expect(renewal).toMatchObject({ setCookies: [], requestCookie: null });
+    }
+    expect(seen.token).toBe(0);
+    // A path that only starts with the same letters is the app's.
+    await sessions.renew(new Request("https://app.example.test/authors", { headers: { cookie: jar } }));
+    expect(seen.token).toBe(1);
+    expect(sessions.issuer).toBe(ISSUER);
+  });
+
   it("renews a burst of parallel requests with one cookie once", async () => {
     const { sessions, signIn, page, seen, clock } = await setUp();
     const jar = await signIn();
