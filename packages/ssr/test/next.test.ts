@@ -20,6 +20,7 @@ const CLEARED = ["__Host-prolong-rt=; Path=/; Max-Age=0", "__Host-prolong-at=; P
 function sessionsRenewing(renewal: Renewal) {
   const seen: Request[] = [];
   const sessions: ServerSessions = {
+    issuer: "https://app.example.test/auth",
     getSession: async () => renewal.session,
     renew: async (request) => {
       seen.push(request);
