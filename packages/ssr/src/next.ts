@@ -1,6 +1,7 @@
 // `next/server.js` with its extension: Next has no exports map, and Node resolves ESM subpaths by file name.
 import { type NextRequest, NextResponse } from "next/server.js";
-import { CACHE_CONTROL_PRIVATE, type ServerSessions } from "./sessions.js";
+import { unavailableAnswer, withCookieHeader, withSession } from "./responses.js";
+import type { ServerSessions } from "./sessions.js";
 
 export interface SessionMiddlewareOptions {
   /**
@@ -18,7 +19,9 @@ export type SessionMiddleware = (request: NextRequest) => Promise<Response>;
  * Next.js middleware that renews the session before the render (`sessions.renew`): the
  * render sees the renewed access cookie through the rewritten `Cookie` request header
  * (`NextResponse.next({ request: { headers } })`), and the browser gets the new cookies
- * on the response. Runs on the Edge runtime (Next's default for middleware) as on Node;
+ * on the response, which is private when it sets cookies or was rendered for a session
+ * ({@link withSession}). When a renewal was due and prolong could not answer, the
+ * request gets a 503 rather than the signed-out answer. Runs on the Edge runtime (Next's default for middleware) as on Node;
  * there `sessions` reaches prolong over HTTP, its default `fetch`.
  *
  * ```ts
@@ -32,37 +35,15 @@ export function sessionMiddleware(
   options: SessionMiddlewareOptions = {},
 ): SessionMiddleware {
   return async (request) => {
-    const { session, setCookies, requestCookie } = await sessions.renew(request);
-    const refused = session === null ? await options.signedOut?.(request) : undefined;
-    return withSessionCookies(refused ?? renderWith(request, requestCookie), setCookies);
+    const renewal = await sessions.renew(request);
+    if (renewal.session === null && renewal.unavailable) return unavailableAnswer();
+    const refused = renewal.session === null ? await options.signedOut?.(request) : undefined;
+    return withSession(refused ?? renderWith(request, renewal.requestCookie), renewal);
   };
 }
 
 /** Lets the request through to its render, with the `Cookie` header the renewal wrote if it wrote one. */
 function renderWith(request: NextRequest, requestCookie: string | null): NextResponse {
   if (requestCookie === null) return NextResponse.next();
-  const headers = new Headers(request.headers);
-  if (requestCookie === "") headers.delete("cookie");
-  else headers.set("cookie", requestCookie);
-  return NextResponse.next({ request: { headers } });
-}
-
-/**
- * The response with the session's `Set-Cookie` lines and, when there are any,
- * `Cache-Control: private, no-store`, so no shared cache keeps one user's cookies for
- * another (RFC 9111 §5.2.2.7, §5.2.2.5). A response with immutable headers (`Response.redirect`)
- * is copied first.
- */
-export function withSessionCookies(response: Response, setCookies: readonly string[]): Response {
-  if (setCookies.length === 0) return response;
-  let target = response;
-  try {
-    target.headers.append("set-cookie", setCookies[0] as string);
-  } catch {
-    target = new Response(response.body, response);
-    target.headers.append("set-cookie", setCookies[0] as string);
-  }
-  for (const cookie of setCookies.slice(1)) target.headers.append("set-cookie", cookie);
-  target.headers.set("cache-control", CACHE_CONTROL_PRIVATE);
-  return target;
+  return NextResponse.next({ request: { headers: withCookieHeader(request.headers, requestCookie) } });
 }

@@ -11,7 +11,7 @@
  * ```
  */
 import { createContext, type MiddlewareFunction, type RouterContext } from "react-router";
-import { withSession } from "./responses.js";
+import { unavailableAnswer, withSession } from "./responses.js";
 import type { ServerSession, ServerSessions } from "./sessions.js";
 
 /**
@@ -40,6 +40,7 @@ export function sessionMiddleware(
   const key = options.context ?? sessionContext;
   return async ({ request, context }, next) => {
     const renewal = await sessions.renew(request);
+    if (renewal.session === null && renewal.unavailable) return unavailableAnswer();
     context.set(key, renewal.session);
     if (renewal.requestCookie !== null) setRequestCookie(request, renewal.requestCookie);
     return withSession(await next(), renewal);

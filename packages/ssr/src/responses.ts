@@ -42,3 +42,16 @@ export function withCookieHeader(headers: Headers, cookie: string): Headers {
   else copy.set("cookie", cookie);
   return copy;
 }
+
+/**
+ * The answer when a renewal was due, prolong could not give it and no valid token is left
+ * (`Renewal.unavailable` without a session): 503 with `Retry-After`, rather than the
+ * signed-out page or a redirect to the login form, which would tell a user who is still
+ * signed in that they are not. Their cookies are untouched; the next request renews.
+ */
+export function unavailableAnswer(): Response {
+  return new Response("Sign-in is unavailable for a moment; try again shortly.\n", {
+    status: 503,
+    headers: { "content-type": "text/plain; charset=utf-8", "retry-after": "5", "cache-control": "no-store" },
+  });
+}

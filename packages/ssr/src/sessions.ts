@@ -49,6 +49,12 @@ export interface Renewal {
    * `null` when it is unchanged.
    */
   requestCookie: string | null;
+  /**
+   * A renewal was due and prolong could not answer (5xx, unreachable): the cookies stay,
+   * and `session` is the old token's while it lasts, else `null`. A page should then say
+   * "try again", not show the login form to a user who is still signed in.
+   */
+  unavailable: boolean;
 }
 
 export interface ServerSessionsOptions {
@@ -228,14 +234,25 @@ export function createServerSessions(options: ServerSessionsOptions): ServerSess
       const cookies = parseCookieHeader(header);
       const current = await read(cookies.get(names.access) || undefined);
       const refresh = cookies.get(names.refresh);
-      const unchanged = { session: current?.session ?? null, setCookies: [], requestCookie: null };
+      const unchanged = {
+        session: current?.session ?? null,
+        setCookies: [],
+        requestCookie: null,
+        unavailable: false,
+      };
       if ((current && !current.due) || !refresh || isProlongRoute(request.url)) return unchanged;
       const answer = await renewOnce(refresh);
-      if (answer.kind === "unavailable") return unchanged;
+      if (answer.kind === "unavailable") return { ...unchanged, unavailable: true };
       const requestCookie = cookieHeaderAfter(header, answer.setCookies);
-      if (answer.kind === "ended") return { session: null, setCookies: answer.setCookies, requestCookie };
+      if (answer.kind === "ended")
+        return { session: null, setCookies: answer.setCookies, requestCookie, unavailable: false };
       const renewed = await read(answer.accessToken);
-      return { session: renewed?.session ?? null, setCookies: answer.setCookies, requestCookie };
+      return {
+        session: renewed?.session ?? null,
+        setCookies: answer.setCookies,
+        requestCookie,
+        unavailable: false,
+      };
     },
 
     async signOut(request) {

@@ -13,7 +13,7 @@
  * only, as an optional peer.
  */
 import type { Handle, RequestEvent } from "@sveltejs/kit";
-import { withCookieHeader, withSession } from "./responses.js";
+import { unavailableAnswer, withCookieHeader, withSession } from "./responses.js";
 import type { ServerSession, ServerSessions } from "./sessions.js";
 
 export interface SessionHandleOptions {
@@ -82,6 +82,7 @@ export function sessionHandle(options: SessionHandleOptions): Handle {
   return async ({ event, resolve }) => {
     const locals = event.locals as Partial<SessionLocals>;
     const renewed = await options.sessions.renew(event.request);
+    if (renewed.session === null && renewed.unavailable) return unavailableAnswer();
     locals.session = renewed.session;
     const state: RequestState = {
       request: withCookie(event.request, renewed.requestCookie),

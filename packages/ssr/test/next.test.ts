@@ -1,7 +1,10 @@
 import type { Renewal, ServerSession, ServerSessions } from "@prolong/ssr";
-import { sessionMiddleware, withSessionCookies } from "@prolong/ssr/next";
+import { sessionMiddleware } from "@prolong/ssr/next";
 import { NextRequest, NextResponse } from "next/server.js";
 import { describe, expect, it } from "vitest";
+
+/** A renewal as a test gives it: `unavailable` is false unless said. */
+type Given = Omit<Renewal, "unavailable"> & { unavailable?: boolean };
 
 // The adapter alone, over sessions whose renewal says what each test needs: what it makes
 // of a renewal is all it decides (e2e/ssr-nextjs.test.ts runs it in a built Next app).
@@ -17,7 +20,8 @@ const RENEWED = ["__Host-prolong-at=new-token; Path=/", "__Host-prolong-rt=new-r
 const CLEARED = ["__Host-prolong-rt=; Path=/; Max-Age=0", "__Host-prolong-at=; Path=/; Max-Age=0"];
 
 /** Sessions whose every renewal answers `renewal`; counts the requests it saw. */
-function sessionsRenewing(renewal: Renewal) {
+function sessionsRenewing(given: Given) {
+  const renewal: Renewal = { unavailable: false, ...given };
   const seen: Request[] = [];
   const sessions: ServerSessions = {
     issuer: "https://app.example.test/auth",
@@ -62,7 +66,7 @@ describe("sessionMiddleware", () => {
     expect(response.headers.get("cache-control")).toBe("private, no-store");
   });
 
-  it("leaves a request with nothing to renew as it is: no cookies, no Cache-Control, no rewritten headers", async () => {
+  it("leaves a request with nothing to renew as it is (no cookies, no rewritten headers) but private, being that user's", async () => {
     const { sessions } = sessionsRenewing({ session: SESSION, setCookies: [], requestCookie: null });
     let refused = 0;
     const response = await sessionMiddleware(sessions, {
@@ -74,7 +78,26 @@ describe("sessionMiddleware", () => {
     expect(response.headers.get("x-middleware-next")).toBe("1");
     expect(renderHeaders(response)).toBeNull();
     expect(response.headers.getSetCookie()).toEqual([]);
-    expect(response.headers.get("cache-control")).toBeNull();
+    expect(response.headers.get("cache-control")).toBe("private, no-store");
+    expect(refused).toBe(0);
+  });
+
+  it("answers 503, not signedOut's login redirect, when a renewal was due and prolong could not answer", async () => {
+    const { sessions } = sessionsRenewing({
+      session: null,
+      setCookies: [],
+      requestCookie: null,
+      unavailable: true,
+    });
+    let refused = 0;
+    const response = await sessionMiddleware(sessions, {
+      signedOut: () => {
+        refused++;
+        return NextResponse.redirect("https://app.example.test/login", 303);
+      },
+    })(page("__Host-prolong-rt=kept"));
+    expect(response.status).toBe(503);
+    expect(response.headers.getSetCookie()).toEqual([]);
     expect(refused).toBe(0);
   });
 
@@ -112,22 +135,5 @@ describe("sessionMiddleware", () => {
     expect(headers).not.toHaveProperty("cookie");
     expect(response.headers.getSetCookie()).toEqual(CLEARED);
     expect(response.headers.get("cache-control")).toBe("private, no-store");
-  });
-});
-
-describe("withSessionCookies", () => {
-  it("leaves a response alone when there is no cookie to send", () => {
-    const response = new Response("ok", { headers: { "cache-control": "public, max-age=60" } });
-    expect(withSessionCookies(response, [])).toBe(response);
-    expect(response.headers.get("cache-control")).toBe("public, max-age=60");
-  });
-
-  it("makes a cacheable response private and unstored once it carries a cookie", async () => {
-    const response = new Response("ok", { status: 201, headers: { "cache-control": "public, max-age=60" } });
-    const sent = withSessionCookies(response, RENEWED);
-    expect(sent.status).toBe(201);
-    expect(await sent.text()).toBe("ok");
-    expect(sent.headers.getSetCookie()).toEqual(RENEWED);
-    expect(sent.headers.get("cache-control")).toBe("private, no-store");
   });
 });

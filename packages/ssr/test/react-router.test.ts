@@ -3,6 +3,9 @@ import { sessionContext, sessionMiddleware } from "@prolong/ssr/react-router";
 import { RouterContextProvider } from "react-router";
 import { describe, expect, it } from "vitest";
 
+/** A renewal as a test gives it: `unavailable` is false unless said. */
+type Given = Omit<Renewal, "unavailable"> & { unavailable?: boolean };
+
 const SESSION: ServerSession = {
   subject: "user-42",
   sessionId: "s1",
@@ -16,7 +19,8 @@ const CLEAR_ACCESS = "__Host-prolong-at=; Path=/; Max-Age=0; HttpOnly; Secure; S
 const CLEAR_REFRESH = "__Host-prolong-rt=; Path=/; Max-Age=0; HttpOnly; Secure; SameSite=Lax";
 
 /** Runs the middleware once over a renewal decided in advance (this file tests the adapter, not `renew`). */
-async function run(renewal: Renewal, route: (request: Request, context: RouterContextProvider) => Response) {
+async function run(given: Given, route: (request: Request, context: RouterContextProvider) => Response) {
+  const renewal: Renewal = { unavailable: false, ...given };
   const request = new Request("http://127.0.0.1/devices", { headers: { cookie: "__Host-prolong-rt=old" } });
   const context = new RouterContextProvider();
   const renewedWith: Request[] = [];
@@ -80,6 +84,20 @@ describe("React Router sessionMiddleware", () => {
     );
     expect(response.headers.getSetCookie()).toEqual([]);
     expect(response.headers.get("cache-control")).toBe("private, no-store");
+  });
+
+  it("answers 503 without running the route when a renewal was due and prolong could not answer", async () => {
+    let ran = false;
+    const { response } = await run(
+      { session: null, setCookies: [], requestCookie: null, unavailable: true },
+      () => {
+        ran = true;
+        return new Response("login form");
+      },
+    );
+    expect(ran).toBe(false);
+    expect(response.status).toBe(503);
+    expect(response.headers.getSetCookie()).toEqual([]);
   });
 
   it("lets the route's own cookies win (a sign-out after a renewal) and still keeps the answer private", async () => {

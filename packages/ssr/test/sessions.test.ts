@@ -161,8 +161,16 @@ describe("renewal before a render", () => {
     clock.advance(TTL / 2 + 1);
     setDown(true);
     const during = await sessions.renew(page(jar));
-    expect(during).toMatchObject({ setCookies: [], requestCookie: null });
+    expect(during).toMatchObject({ setCookies: [], requestCookie: null, unavailable: true });
     expect(during.session?.subject).toBe("user-1");
+    // Past exp as well: no session to render, but nothing cleared, and said so.
+    clock.advance(TTL);
+    expect(await sessions.renew(page(jar))).toEqual({
+      session: null,
+      setCookies: [],
+      requestCookie: null,
+      unavailable: true,
+    });
     setDown(false);
     const after = await sessions.renew(page(jar));
     expect(after.setCookies).toHaveLength(2);

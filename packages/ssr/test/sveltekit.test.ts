@@ -3,6 +3,9 @@ import { renewedRequest, sessionHandle, setCookies } from "@prolong/ssr/svelteki
 import type { Handle, RequestEvent } from "@sveltejs/kit";
 import { describe, expect, it } from "vitest";
 
+/** A renewal as a test gives it: `unavailable` is false unless said. */
+type Given = Omit<Renewal, "unavailable"> & { unavailable?: boolean };
+
 // The adapter alone, over a stand-in for `renew` (its own suite, sessions.test.ts, runs it
 // against a real prolong) and a stand-in for SvelteKit's `resolve`; e2e/ssr-sveltekit
 // runs it inside a real SvelteKit build.
@@ -31,7 +34,8 @@ function eventFor(path: string, cookie = "__Host-prolong-rt=rt1; theme=dark"): E
 }
 
 /** The hook over a `renew` that answers `renewal` and counts its calls. */
-function hook(renewal: Renewal) {
+function hook(given: Given) {
+  const renewal: Renewal = { unavailable: false, ...given };
   const calls: Request[] = [];
   const handle = sessionHandle({
     sessions: {
@@ -64,6 +68,17 @@ describe("sessionHandle", () => {
     });
     expect(calls).toEqual([event.request]);
     expect(seen).toBe(SESSION);
+  });
+
+  it("answers 503 without resolving when a renewal was due and prolong could not answer", async () => {
+    const { handle } = hook({ session: null, setCookies: [], requestCookie: null, unavailable: true });
+    let resolved = false;
+    const response = await run(handle, eventFor("/account"), () => {
+      resolved = true;
+      return new Response("login form");
+    });
+    expect(resolved).toBe(false);
+    expect(response.status).toBe(503);
   });
 
   it("adds the renewal's Set-Cookie lines, each its own header, and private, no-store", async () => {
