@@ -1,8 +1,11 @@
 import {
+  countGrant,
   type HandoffRecord,
   isSessionExpired,
   isSessionLive,
+  planGrant,
   planRotation,
+  type RateWindow,
   type RevocationChange,
   type RevocationPage,
   type RevocationRead,
@@ -15,6 +18,7 @@ import {
   type SubjectPatch,
   type SubjectRecord,
   slideIdleDeadline,
+  spendsGrant,
 } from "@prolong/core";
 
 /** A change without its cursor, as an operation appends it. */
@@ -32,6 +36,8 @@ type NewChange =
 export class MemorySessionStore implements SessionStore {
   readonly #subjects = new Map<string, SubjectRecord>();
   readonly #sessions = new Map<string, SessionRecord>();
+  /** Each session's grant window (RotateOutcome), gone with the session. */
+  readonly #grants = new Map<string, RateWindow>();
   /** Handoffs by the hash of their code. */
   readonly #handoffs = new Map<string, HandoffRecord>();
   /** The revocation changelog; `seq` only grows, even when purge empties the list. */
@@ -117,8 +123,17 @@ export class MemorySessionStore implements SessionStore {
   }
 
   async rotate(request: RotateRequest): Promise<RotateOutcome> {
-    const found = this.#withSubject(request.sessionId);
+    const { budget, sessionId, now } = request;
+    const window = this.#grants.get(sessionId) ?? null;
+    if (budget && this.#sessions.has(sessionId)) {
+      const grant = planGrant(window, budget, now);
+      if (grant.status === "limited") return grant;
+    }
+    const found = this.#withSubject(sessionId);
     const plan = planRotation(found?.session ?? null, request);
+    if (budget && this.#sessions.has(sessionId) && spendsGrant(plan.status)) {
+      this.#grants.set(sessionId, countGrant(window, budget, now));
+    }
     if (!found || plan.status === "unknown") return { status: "unknown" };
     const { session, subject } = found;
     if (plan.changes) Object.assign(session, plan.changes);
@@ -197,6 +212,7 @@ export class MemorySessionStore implements SessionStore {
     for (const [id, s] of this.#sessions) {
       if ((s.revokedAt !== null && s.revokedAt < before) || isSessionExpired(s, before)) {
         this.#sessions.delete(id);
+        this.#grants.delete(id);
         deleted++;
       }
     }

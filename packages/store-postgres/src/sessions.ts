@@ -193,7 +193,7 @@ export class PostgresSessionStore implements SessionStore {
   async rotate(request: RotateRequest): Promise<RotateOutcome> {
     // One round trip: the function locks the session row, decides and writes (migrations.ts).
     const [row] = await this.#db.query<{ outcome: Row }>(
-      "SELECT rotate_session($1, $2, $3, $4, $5, $6, $7, $8) AS outcome",
+      "SELECT rotate_session($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) AS outcome",
       [
         request.sessionId,
         request.clientId,
@@ -203,11 +203,14 @@ export class PostgresSessionStore implements SessionStore {
         request.now,
         request.graceMs,
         request.idleTimeoutMs,
+        request.budget?.max ?? null,
+        request.budget?.windowMs ?? null,
       ],
     );
     const outcome = row?.outcome as
-      | { status: RotateOutcome["status"]; session?: Row; subject?: Row }
+      | { status: RotateOutcome["status"]; session?: Row; subject?: Row; resetAt?: number }
       | undefined;
+    if (outcome?.status === "limited") return { status: "limited", resetAt: Number(outcome.resetAt) };
     if (!outcome?.session || !outcome.subject || outcome.status === "unknown") return { status: "unknown" };
     return {
       status: outcome.status,

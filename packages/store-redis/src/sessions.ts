@@ -204,13 +204,16 @@ export class RedisSessionStore implements SessionStore {
       whole(request.graceMs, "graceMs"),
       whole(now + request.idleTimeoutMs, "idleTimeoutMs"),
       String(this.#retention),
+      request.budget ? whole(request.budget.max, "budget.max") : "",
+      request.budget ? whole(request.budget.windowMs, "budget.windowMs") : "",
     ];
     const [status, flat, subjectFlat] = (await this.#client.run(
       lua.rotate,
       [this.#keys.session(base, sessionId)],
       args,
-    )) as [RotateOutcome["status"], FlatHash?, FlatHash?];
-    if (status === "unknown" || !flat || !subjectFlat) return { status: "unknown" };
+    )) as [RotateOutcome["status"], (FlatHash | string)?, FlatHash?];
+    if (status === "limited") return { status, resetAt: Number(flat) };
+    if (status === "unknown" || !Array.isArray(flat) || !subjectFlat) return { status: "unknown" };
     return { status, session: session(flat), subject: subject(subjectFlat) };
   }
 

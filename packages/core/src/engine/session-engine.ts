@@ -27,7 +27,7 @@ import { exchange } from "./exchange.js";
 import type { ExchangedToken, IssuedTokens, RefreshedTokens } from "./grants.js";
 import { createHandoff, type Handoff, redeemHandoff } from "./handoff.js";
 import { type Introspection, introspect } from "./introspect.js";
-import { openRefreshToken, refresh } from "./refresh.js";
+import { openRefreshToken, type RefreshInput, refresh } from "./refresh.js";
 import * as feed from "./revocation-feed.js";
 import * as revoke from "./revoke.js";
 import * as sessions from "./sessions.js";
@@ -306,7 +306,7 @@ export class SessionEngine {
     return openRefreshToken(this.#ctx, value);
   }
 
-  refresh(input: { refreshToken: string | RefreshToken; clientId: string }): Promise<RefreshedTokens> {
+  refresh(input: RefreshInput): Promise<RefreshedTokens> {
     return refresh(this.#ctx, input);
   }
 
