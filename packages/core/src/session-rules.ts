@@ -1,5 +1,6 @@
 import type {
   GrantBudget,
+  GrantRefusal,
   RateWindow,
   RotateOutcome,
   RotateRequest,
@@ -191,10 +192,11 @@ export function planRotation(session: SessionRecord | null, request: RotateReque
 }
 
 /** What the grant budget makes of one call: refused until `resetAt`, or allowed. */
-export type GrantPlan = { status: "limited"; resetAt: number } | { status: "allowed" };
+export type GrantPlan = GrantRefusal | { status: "allowed" };
 
 /**
- * The first step of a budgeted `rotate` (RotateOutcome in store/sessions.ts), as a pure
+ * The first step of a budgeted `rotate` (RotateOutcome in store/sessions.ts) or
+ * `touchSession`, as a pure
  * function: `window` is the session's stored grant window (`null` when it has none). A
  * window whose end has come no longer runs; one that runs and already counts `max`
  * grants refuses, and then nothing else happens (the stored window stays as it is).

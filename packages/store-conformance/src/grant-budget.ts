@@ -185,5 +185,46 @@ export function grantBudgetCases(factory: StoreFactory): void {
         expect(statusCounts(outcomes)).toEqual({ revoked: 10, limited: 20 });
       });
     });
+
+    it("touchSession spends the same budget as rotate, and over it touches nothing", async () => {
+      await withConcern(factory, "sessions", async (store) => {
+        let s = sessionRecord();
+        await addSessions(store, s);
+        const now = T0 + MINUTE;
+        const touched = await store.touchSession(s.id, now, DAY, budget(3));
+        expect(touched).toEqual({ ...s, lastActiveAt: now, idleExpiresAt: now + DAY });
+        s = await rotate(store, s, now + 1, budget(3));
+        expect(await store.touchSession(s.id, now + 2, DAY, budget(3))).toMatchObject({
+          lastActiveAt: now + 2,
+        });
+        const before = await stored(store, s.id);
+        expect(await store.touchSession(s.id, now + 3, DAY, budget(3))).toEqual({
+          status: "limited",
+          resetAt: now + WINDOW,
+        });
+        expect(await store.rotate(request(s, now + 4, budget(3)))).toEqual({
+          status: "limited",
+          resetAt: now + WINDOW,
+        });
+        expect(await stored(store, s.id)).toEqual(before);
+        // Without a budget it counts nothing and is never refused.
+        expect(await store.touchSession(s.id, now + 5, DAY)).toMatchObject({ lastActiveAt: now + 5 });
+        expect(await store.touchSession(sessionRecord().id, now, DAY, budget(3))).toBeNull();
+      });
+    });
+
+    it("touchSession counts racing exchanges exactly", async () => {
+      await withConcern(factory, "sessions", async (store) => {
+        const s = sessionRecord();
+        await addSessions(store, s);
+        const now = T0 + MINUTE;
+        const outcomes = await Promise.all(
+          Array.from({ length: 30 }, () => store.touchSession(s.id, now, DAY, budget(10))),
+        );
+        const limited = outcomes.filter((o) => o !== null && "status" in o);
+        expect(limited).toHaveLength(20);
+        expect(outcomes.filter((o) => o !== null && !("status" in o))).toHaveLength(10);
+      });
+    });
   });
 }

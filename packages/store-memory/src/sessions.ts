@@ -1,5 +1,7 @@
 import {
   countGrant,
+  type GrantBudget,
+  type GrantRefusal,
   type HandoffRecord,
   isSessionExpired,
   isSessionLive,
@@ -141,11 +143,23 @@ export class MemorySessionStore implements SessionStore {
     return { status: plan.status, session: structuredClone(session), subject: structuredClone(subject) };
   }
 
-  async touchSession(id: string, now: number, idleTimeoutMs: number): Promise<SessionRecord | null> {
+  async touchSession(
+    id: string,
+    now: number,
+    idleTimeoutMs: number,
+    budget: GrantBudget | null = null,
+  ): Promise<SessionRecord | GrantRefusal | null> {
     const session = this.#sessions.get(id);
-    if (!session || !isSessionLive(session, now)) return null;
+    if (!session) return null;
+    const window = this.#grants.get(id) ?? null;
+    if (budget) {
+      const grant = planGrant(window, budget, now);
+      if (grant.status === "limited") return grant;
+    }
+    if (!isSessionLive(session, now)) return null;
     session.lastActiveAt = now;
     session.idleExpiresAt = slideIdleDeadline(session, now, idleTimeoutMs);
+    if (budget) this.#grants.set(id, countGrant(window, budget, now));
     return structuredClone(session);
   }
 

@@ -428,6 +428,37 @@ export const migrations: readonly string[] = [
     RETURN json_build_object('status', outcome, 'session', row_to_json(s), 'subject', row_to_json(u));
   END
   $$;
+
+  -- store/sessions.ts, touchSession with a budget: under the row lock, a running window
+  -- that counts p_max already answers 'limited' and writes nothing; a live session is
+  -- touched and counts one grant; a missing, revoked or expired one answers 'unknown'.
+  CREATE FUNCTION touch_session(p_id text, p_now bigint, p_idle bigint, p_max integer, p_window bigint)
+    RETURNS json
+  LANGUAGE plpgsql AS $$
+  DECLARE
+    s sessions;
+    running boolean;
+  BEGIN
+    SELECT * INTO s FROM sessions WHERE id = p_id FOR NO KEY UPDATE;
+    IF NOT FOUND THEN
+      RETURN json_build_object('status', 'unknown');
+    END IF;
+    running := s.grant_reset_at IS NOT NULL AND p_now < s.grant_reset_at;
+    IF running AND s.grant_count >= p_max THEN
+      RETURN json_build_object('status', 'limited', 'resetAt', s.grant_reset_at);
+    END IF;
+    IF s.revoked_at IS NOT NULL OR p_now >= s.idle_expires_at
+       OR p_now >= coalesce(s.absolute_expires_at, p_now + 1) THEN
+      RETURN json_build_object('status', 'unknown');
+    END IF;
+    UPDATE sessions SET last_active_at = p_now,
+        idle_expires_at = LEAST(p_now + p_idle, absolute_expires_at),
+        grant_count = CASE WHEN running THEN grant_count + 1 ELSE 1 END,
+        grant_reset_at = CASE WHEN running THEN grant_reset_at ELSE p_now + p_window END
+      WHERE id = p_id RETURNING * INTO s;
+    RETURN json_build_object('status', 'touched', 'session', row_to_json(s));
+  END
+  $$;
   `,
 ];
 

@@ -1,4 +1,6 @@
 import type {
+  GrantBudget,
+  GrantRefusal,
   HandoffRecord,
   RevocationPage,
   RevocationRead,
@@ -219,7 +221,22 @@ export class PostgresSessionStore implements SessionStore {
     };
   }
 
-  async touchSession(id: string, now: number, idleTimeoutMs: number): Promise<SessionRecord | null> {
+  async touchSession(
+    id: string,
+    now: number,
+    idleTimeoutMs: number,
+    budget: GrantBudget | null = null,
+  ): Promise<SessionRecord | GrantRefusal | null> {
+    if (budget) {
+      // One round trip: the function locks the row, checks, touches and counts (migrations.ts).
+      const [result] = await this.#db.query<{ outcome: { status: string; session?: Row; resetAt?: number } }>(
+        "SELECT touch_session($1, $2, $3, $4, $5) AS outcome",
+        [id, now, idleTimeoutMs, budget.max, budget.windowMs],
+      );
+      const outcome = result?.outcome;
+      if (outcome?.status === "limited") return { status: "limited", resetAt: Number(outcome.resetAt) };
+      return outcome?.session ? sessionFromRow(outcome.session) : null;
+    }
     const [row] = await this.#db.query(
       `UPDATE sessions SET last_active_at = $2, idle_expires_at = LEAST($2 + $3::bigint, absolute_expires_at)
         WHERE id = $1 AND ${live("$2::bigint")} RETURNING *`,

@@ -1,4 +1,6 @@
 import type {
+  GrantBudget,
+  GrantRefusal,
   HandoffRecord,
   RevocationPage,
   RevocationRead,
@@ -217,7 +219,12 @@ export class RedisSessionStore implements SessionStore {
     return { status, session: session(flat), subject: subject(subjectFlat) };
   }
 
-  async touchSession(id: string, now: number, idleTimeoutMs: number): Promise<SessionRecord | null> {
+  async touchSession(
+    id: string,
+    now: number,
+    idleTimeoutMs: number,
+    budget: GrantBudget | null = null,
+  ): Promise<SessionRecord | GrantRefusal | null> {
     const base = await this.#locate(id);
     if (base === null) return null;
     const args = [
@@ -225,12 +232,15 @@ export class RedisSessionStore implements SessionStore {
       whole(now, "now"),
       whole(now + idleTimeoutMs, "idleTimeoutMs"),
       String(this.#retention),
+      budget ? whole(budget.max, "budget.max") : "",
+      budget ? whole(budget.windowMs, "budget.windowMs") : "",
     ];
     const flat = (await this.#client.run(
       lua.touchSession,
       [this.#keys.session(base, id)],
       args,
     )) as FlatHash | null;
+    if (flat?.[0] === "limited") return { status: "limited", resetAt: Number(flat[1]) };
     return flat ? session(flat) : null;
   }
 

@@ -1,5 +1,7 @@
 import {
   countGrant,
+  type GrantBudget,
+  type GrantRefusal,
   type HandoffRecord,
   planGrant,
   planRotation,
@@ -85,6 +87,7 @@ export class SqliteSessionStore implements SessionStore {
   readonly #attempt: Attempt;
   readonly #s;
   readonly #rotate;
+  readonly #budgetedTouch;
   readonly #revokeOne;
   readonly #revokeSubject;
   readonly #bumpVersion;
@@ -201,6 +204,26 @@ export class SqliteSessionStore implements SessionStore {
       }
       return { status: plan.status, session, subject };
     });
+    // The exchange's touch under the grant budget: checked, touched and counted together.
+    this.#budgetedTouch = db.transaction(
+      (
+        id: string,
+        now: number,
+        idleTimeoutMs: number,
+        budget: GrantBudget,
+      ): SessionRecord | GrantRefusal | null => {
+        const stored = s.grantWindow.get(id) as { count: number; resetAt: number | null } | undefined;
+        if (!stored) return null;
+        const window = stored.resetAt === null ? null : { count: stored.count, resetAt: stored.resetAt };
+        const grant = planGrant(window, budget, now);
+        if (grant.status === "limited") return grant;
+        const row = s.touch.get({ id, now, idle: now + idleTimeoutMs }) as Row | undefined;
+        if (!row) return null;
+        const counted = countGrant(window, budget, now);
+        s.countGrant.run({ id, count: counted.count, reset_at: counted.resetAt });
+        return sessionFromRow(row);
+      },
+    );
     // Each revoking write and its changelog entry commit together, or neither does.
     this.#revokeOne = db.transaction((params: Row): SessionRecord | null => {
       const row = s.revokeOne.get(params) as Row | undefined;
@@ -353,7 +376,13 @@ export class SqliteSessionStore implements SessionStore {
     return outcome;
   }
 
-  async touchSession(id: string, now: number, idleTimeoutMs: number): Promise<SessionRecord | null> {
+  async touchSession(
+    id: string,
+    now: number,
+    idleTimeoutMs: number,
+    budget: GrantBudget | null = null,
+  ): Promise<SessionRecord | GrantRefusal | null> {
+    if (budget) return this.#attempt(() => this.#budgetedTouch.immediate(id, now, idleTimeoutMs, budget));
     const row = (await this.#attempt(() => this.#s.touch.get({ id, now, idle: now + idleTimeoutMs }))) as
       | Row
       | undefined;

@@ -23,7 +23,7 @@ import { auditRecorder } from "./audit.js";
 import { authenticate, type Caller } from "./authenticate.js";
 import type { ClaimsHook, EngineContext } from "./context.js";
 import { EngineEvents, type EngineListener, type ListenerFailureHandler } from "./events.js";
-import { exchange } from "./exchange.js";
+import { type ExchangeInput, exchange } from "./exchange.js";
 import type { ExchangedToken, IssuedTokens, RefreshedTokens } from "./grants.js";
 import { createHandoff, type Handoff, redeemHandoff } from "./handoff.js";
 import { type Introspection, introspect } from "./introspect.js";
@@ -310,7 +310,7 @@ export class SessionEngine {
     return refresh(this.#ctx, input);
   }
 
-  exchange(input: { accessToken: string; clientId?: string }): Promise<ExchangedToken> {
+  exchange(input: ExchangeInput): Promise<ExchangedToken> {
     return exchange(this.#ctx, input);
   }
 

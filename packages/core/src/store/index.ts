@@ -35,6 +35,7 @@ export type { KeyPromotion, KeyStore, PrivateKeyChange, StoredKey } from "./keys
 export type { RateLimitStore, RateWindow } from "./limits.js";
 export type {
   GrantBudget,
+  GrantRefusal,
   HandoffRecord,
   RevocationChange,
   RevocationPage,

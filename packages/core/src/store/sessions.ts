@@ -98,6 +98,12 @@ export interface GrantBudget {
   windowMs: number;
 }
 
+/** A session over its {@link GrantBudget}: nothing was done, and the budget refills at `resetAt`. */
+export interface GrantRefusal {
+  status: "limited";
+  resetAt: number;
+}
+
 /**
  * What `rotate` did, with the session as it is afterwards and its subject, so a refresh
  * needs no other read. Checked in this order against the session as it is at `now`
@@ -129,7 +135,7 @@ export type RotateOutcome =
       session: SessionRecord;
       subject: SubjectRecord;
     }
-  | { status: "limited"; resetAt: number }
+  | GrantRefusal
   | { status: "unknown" };
 
 /**
@@ -232,8 +238,17 @@ export interface SessionStore {
    * Records activity on a live session without rotating (the stateless exchange, P10):
    * sets `lastActiveAt = now` and `idleExpiresAt = min(now + idleTimeoutMs, absoluteExpiresAt)`.
    * Returns `null` when the session is missing, revoked or expired at `now`.
+   *
+   * With a `budget`, the grant budget `rotate` spends (RotateOutcome), in the same atomic
+   * step: a session whose window running at `now` already counts `max` grants answers
+   * {@link GrantRefusal} and nothing is written; a session touched counts one grant.
    */
-  touchSession(id: string, now: number, idleTimeoutMs: number): Promise<SessionRecord | null>;
+  touchSession(
+    id: string,
+    now: number,
+    idleTimeoutMs: number,
+    budget?: GrantBudget | null,
+  ): Promise<SessionRecord | GrantRefusal | null>;
   /**
    * Revokes one session if it is not revoked yet and appends a `revoked` change;
    * returns the session then, `null` (and appends nothing) otherwise.

@@ -272,8 +272,10 @@ return answer
 );
 
 /**
- * KEYS: session. ARGV: base, now, now + idleTimeoutMs, retention. A live session with
- * its activity recorded; nil when missing, revoked or expired.
+ * KEYS: session. ARGV: base, now, now + idleTimeoutMs, retention, budget max ('' for no
+ * budget), budget windowMs. A live session with its activity recorded (and one grant
+ * counted under a budget); nil when missing, revoked or expired; {'limited', resetAt}
+ * when the budget's running window is spent, with nothing written (rotate's rules).
  */
 export const touchSession = luaScript(
   "prolongTouchSession",
@@ -287,6 +289,11 @@ if #flat == 0 then
 end
 local s = record(flat)
 local now = tonumber(ARGV[2])
+local budget = ARGV[5] ~= ''
+local running = s.grantResetAt and now < tonumber(s.grantResetAt)
+if budget and running and tonumber(s.grantCount) >= tonumber(ARGV[5]) then
+  return {'limited', s.grantResetAt}
+end
 if s.revokedAt or now >= ends_at(s) then
   return false
 end
@@ -295,6 +302,13 @@ if s.absoluteExpiresAt and tonumber(s.absoluteExpiresAt) < tonumber(idle) then
   idle = s.absoluteExpiresAt
 end
 redis.call('HSET', KEYS[1], 'lastActiveAt', ARGV[2], 'idleExpiresAt', idle)
+if budget then
+  if running then
+    redis.call('HINCRBY', KEYS[1], 'grantCount', 1)
+  else
+    redis.call('HSET', KEYS[1], 'grantCount', '1', 'grantResetAt', int(now + tonumber(ARGV[6])))
+  end
+end
 flat, s = reread(KEYS[1])
 settle(ARGV[1], s, now, tonumber(ARGV[4]))
 return flat
