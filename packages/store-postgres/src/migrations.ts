@@ -361,7 +361,8 @@ export const migrations: readonly string[] = [
   -- counts p_max already answers 'limited' and writes nothing. Otherwise the checks of
   -- planRotation decide, and every outcome but 'replayed' counts one grant (planGrant,
   -- countGrant and spendsGrant in session-rules.ts), 'unknown' too while the row exists.
-  DROP FUNCTION rotate_session(text, text, integer, text, text, bigint, bigint, bigint);
+  -- An overload: the eight-argument one stays for instances of the previous release,
+  -- which keep serving on a newer schema during a roll-out.
   CREATE FUNCTION rotate_session(p_id text, p_client_id text, p_generation integer,
                                  p_presented text, p_successor text, p_now bigint,
                                  p_grace bigint, p_idle bigint, p_max integer, p_window bigint)
