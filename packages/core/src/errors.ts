@@ -9,10 +9,16 @@ import type { ErrorCode } from "@prolong/protocol";
 export class ProlongError extends Error {
   override readonly name = "ProlongError";
   readonly code: ErrorCode;
+  /**
+   * For `rate_limited`: when the budget refills (ms since the epoch), which the HTTP layer
+   * turns into `Retry-After`; `undefined` otherwise.
+   */
+  readonly retryAt: number | undefined;
 
-  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown; retryAt?: number }) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.code = code;
+    this.retryAt = options?.retryAt;
   }
 }
 

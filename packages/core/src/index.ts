@@ -13,6 +13,7 @@ export { SECURITY_EVENT_TYPES } from "./engine/audit.js";
 export type { Caller } from "./engine/authenticate.js";
 export type { ClaimsHook } from "./engine/context.js";
 export type { EngineEvent, EngineListener, ListenerFailureHandler } from "./engine/events.js";
+export type { ExchangeInput } from "./engine/exchange.js";
 export type {
   AccessGrant,
   ExchangedToken,
@@ -23,6 +24,7 @@ export type {
 export type { Handoff } from "./engine/handoff.js";
 export { HANDOFF_TTL_SECONDS } from "./engine/handoff.js";
 export type { Introspection } from "./engine/introspect.js";
+export type { RefreshInput } from "./engine/refresh.js";
 export type { RevocationBatch, RevocationEntry } from "./engine/revocation-feed.js";
 export type { EngineOptions } from "./engine/session-engine.js";
 export { SessionEngine } from "./engine/session-engine.js";
@@ -58,16 +60,19 @@ export type { RandomSource } from "./random.js";
 export { cryptoRandom, randomId } from "./random.js";
 export type { RefreshToken } from "./refresh-token.js";
 export { hashRefreshToken, RefreshTokenCodec } from "./refresh-token.js";
-export type { RotationPlan, Standing } from "./session-rules.js";
+export type { GrantPlan, RotationPlan, Standing } from "./session-rules.js";
 export {
   accessTokenExpiry,
   accessTokenStanding,
+  countGrant,
   isSessionExpired,
   isSessionLive,
+  planGrant,
   planRotation,
   sessionEndsAt,
   sessionState,
   slideIdleDeadline,
+  spendsGrant,
   standing,
 } from "./session-rules.js";
 export type * from "./store/index.js";

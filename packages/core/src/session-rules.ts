@@ -1,4 +1,12 @@
-import type { RotateRequest, SessionRecord, SubjectRecord } from "./store/index.js";
+import type {
+  GrantBudget,
+  GrantRefusal,
+  RateWindow,
+  RotateOutcome,
+  RotateRequest,
+  SessionRecord,
+  SubjectRecord,
+} from "./store/index.js";
 
 /**
  * When the session ends if nothing else happens: its idle deadline, or its absolute
@@ -181,4 +189,39 @@ export function planRotation(session: SessionRecord | null, request: RotateReque
     return { status: "reused", changes: { revokedAt: now, revokedReason: "reuse" } };
   }
   return { status: "unknown", changes: null };
+}
+
+/** What the grant budget makes of one call: refused until `resetAt`, or allowed. */
+export type GrantPlan = GrantRefusal | { status: "allowed" };
+
+/**
+ * The first step of a budgeted `rotate` (RotateOutcome in store/sessions.ts) or
+ * `touchSession`, as a pure
+ * function: `window` is the session's stored grant window (`null` when it has none). A
+ * window whose end has come no longer runs; one that runs and already counts `max`
+ * grants refuses, and then nothing else happens (the stored window stays as it is).
+ */
+export function planGrant(window: RateWindow | null, budget: GrantBudget, now: number): GrantPlan {
+  return window !== null && now < window.resetAt && window.count >= budget.max
+    ? { status: "limited", resetAt: window.resetAt }
+    : { status: "allowed" };
+}
+
+/**
+ * Whether an outcome of `rotate` spends the session's grant budget: all but a replay
+ * inside the grace window, which mints nothing new (docs/protocol.md, "Rotation: replays
+ * and stragglers"). A straggler's answer mints an access token, so it counts.
+ */
+export function spendsGrant(status: RotateOutcome["status"]): boolean {
+  return status !== "replayed" && status !== "limited";
+}
+
+/**
+ * The session's grant window after one more grant at `now`: the running window with one
+ * more, or a new window of `windowMs` starting at `now`.
+ */
+export function countGrant(window: RateWindow | null, budget: GrantBudget, now: number): RateWindow {
+  return window !== null && now < window.resetAt
+    ? { count: window.count + 1, resetAt: window.resetAt }
+    : { count: 1, resetAt: now + budget.windowMs };
 }

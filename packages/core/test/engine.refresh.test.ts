@@ -290,6 +290,33 @@ describe("a refresh in one pass", () => {
     expect(calls).toEqual(["sessions.rotate"]);
   });
 
+  it("spends a budget in that same call: over it, rate_limited with when it refills, and nothing rotated", async () => {
+    const { engine, store, clock } = await setup();
+    const first = await engine.signIn(login);
+    const budget = { max: 2, windowMs: 60_000 };
+    const start = clock.now();
+    const second = issued(
+      await engine.refresh({ refreshToken: first.refreshToken, clientId: "web", budget }),
+    );
+    // A replay inside the grace window is free.
+    await engine.refresh({ refreshToken: first.refreshToken, clientId: "web", budget });
+    const third = issued(
+      await engine.refresh({ refreshToken: second.refreshToken, clientId: "web", budget }),
+    );
+    const refused = await engine.refresh({ refreshToken: third.refreshToken, clientId: "web", budget }).then(
+      () => null,
+      (e: unknown) => e,
+    );
+    expect(isProlongError(refused, "rate_limited")).toBe(true);
+    expect((refused as ProlongError).retryAt).toBe(start + 60_000);
+    expect((await store.sessions.readSession(first.sessionId))?.session.generation).toBe(2);
+    clock.advance(60);
+    const fourth = issued(
+      await engine.refresh({ refreshToken: third.refreshToken, clientId: "web", budget }),
+    );
+    expect(fourth.session.generation).toBe(3);
+  });
+
   it("takes a token the host opened, and refuses a look-alike it did not open without touching the session", async () => {
     const { engine, store } = await setup();
     const first = await engine.signIn(login);

@@ -1,11 +1,14 @@
 import {
   accessTokenStanding,
+  countGrant,
+  planGrant,
   planRotation,
   type RotateRequest,
   type SessionRecord,
   type SubjectRecord,
   sessionEndsAt,
   slideIdleDeadline,
+  spendsGrant,
   standing,
 } from "@prolong/core";
 import { describe, expect, it } from "vitest";
@@ -132,5 +135,35 @@ describe("planRotation", () => {
     });
     expect(planRotation(session(), request({ generation: 0 })).status).toBe("reused");
     expect(planRotation(session(), request()).status).toBe("rotated");
+  });
+});
+
+describe("the per-session grant budget (planGrant, spendsGrant, countGrant)", () => {
+  const budget = { max: 2, windowMs: 60_000 };
+
+  it("refuses only while a running window counts max grants, until its end", () => {
+    expect(planGrant(null, budget, T)).toEqual({ status: "allowed" });
+    expect(planGrant({ count: 1, resetAt: T + 10 }, budget, T)).toEqual({ status: "allowed" });
+    expect(planGrant({ count: 2, resetAt: T + 10 }, budget, T + 9)).toEqual({
+      status: "limited",
+      resetAt: T + 10,
+    });
+    expect(planGrant({ count: 2, resetAt: T + 10 }, budget, T + 10)).toEqual({ status: "allowed" });
+  });
+
+  it("counts into the running window, or starts a new one at now", () => {
+    expect(countGrant(null, budget, T)).toEqual({ count: 1, resetAt: T + 60_000 });
+    expect(countGrant({ count: 1, resetAt: T + 10 }, budget, T + 9)).toEqual({ count: 2, resetAt: T + 10 });
+    expect(countGrant({ count: 2, resetAt: T + 10 }, budget, T + 10)).toEqual({
+      count: 1,
+      resetAt: T + 60_010,
+    });
+  });
+
+  it("spends a grant on every outcome but a grace-window replay", () => {
+    expect(spendsGrant("replayed")).toBe(false);
+    for (const status of ["rotated", "overtaken", "reused", "revoked", "expired", "unknown"] as const) {
+      expect(spendsGrant(status)).toBe(true);
+    }
   });
 });

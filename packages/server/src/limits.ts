@@ -1,4 +1,5 @@
 import {
+  type GrantBudget,
   isProlongError,
   normalizeUsername,
   type Policy,
@@ -8,7 +9,7 @@ import {
 } from "@prolong/core";
 import { EARLIEST_RENEWAL } from "@prolong/protocol";
 import { addressKey } from "./client-address.js";
-import { type RateLimitConfig, secondsUntilReset, waitFor } from "./rate-limit.js";
+import { type RateLimitConfig, secondsUntilReset } from "./rate-limit.js";
 import { overlay } from "./setting-tree.js";
 
 /**
@@ -30,7 +31,10 @@ export interface RateLimits {
   loginPerDevice: RateLimitConfig;
   /** Failed token-endpoint grants from one address (tokens we never issued, failed exchanges). */
   failedGrants: RateLimitConfig;
-  /** Refresh-token rotations and exchanges of one session, plus its failed grants. */
+  /**
+   * Refresh-token rotations (stragglers' answers included; grace-window replays are free)
+   * and exchanges of one session, plus its failed refreshes.
+   */
   grantsPerSession: RateLimitConfig;
 }
 
@@ -124,7 +128,10 @@ export function resolveRateLimits(configured: RateLimitOverrides, policy: Policy
  * failed exchanges count against the address; past its budget they are answered 429,
  * while a valid refresh token or access token still gets through. A token we issued is
  * never refused for its address: it is limited per session only, where rotations count
- * and replays inside the grace window (twenty tabs waking at once) do not.
+ * and replays inside the grace window (twenty tabs waking at once) do not. That budget
+ * ({@link Limits.sessionBudget}) is kept by the session store, which checks and spends
+ * it in the very call that rotates (or, for an exchange, touches) the session: one round
+ * trip per refresh, and a refused one rotates nothing.
  */
 export class Limits {
   readonly budgets: RateLimits;
@@ -214,17 +221,13 @@ export class Limits {
     return window.count > this.budgets.failedGrants.max ? secondsUntilReset(window, now) : 0;
   }
 
-  /** Seconds before `sessionId` may have new tokens; 0 when it may now. */
-  async sessionWait(sessionId: string): Promise<number> {
-    const now = this.#now();
-    const window = await this.#store.peek(`grant:session:${sessionId}`, now);
-    return waitFor(window, this.budgets.grantsPerSession, now);
-  }
-
-  /** Counts a rotation, an exchange or a failed grant of `sessionId`. */
-  async sessionUsed(sessionId: string): Promise<void> {
-    const { windowSeconds } = this.budgets.grantsPerSession;
-    await this.#store.hit(`grant:session:${sessionId}`, windowSeconds * 1000, this.#now());
+  /**
+   * The per-session budget as the session store keeps it: a refresh hands it to the
+   * rotation, which checks and spends it in the same store call (RotateOutcome).
+   */
+  get sessionBudget(): GrantBudget {
+    const { max, windowSeconds } = this.budgets.grantsPerSession;
+    return { max, windowMs: windowSeconds * 1000 };
   }
 }
 

@@ -2,6 +2,7 @@ import { describe } from "vitest";
 import { accountCases } from "./accounts.js";
 import { auditCases } from "./audit.js";
 import type { Concern, StoreFactory } from "./fixtures.js";
+import { grantBudgetCases } from "./grant-budget.js";
 import { handoffCases } from "./handoffs.js";
 import { keyCases } from "./keys.js";
 import { limitCases } from "./limits.js";
@@ -60,6 +61,7 @@ export function runStoreConformance(
       describe("sessions", () => {
         sessionCases(factory);
         rotateCases(factory);
+        grantBudgetCases(factory);
         revocationCases(factory);
         handoffCases(factory);
         modelCases(factory, options.modelRuns ?? 60);

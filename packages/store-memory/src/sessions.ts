@@ -1,8 +1,13 @@
 import {
+  countGrant,
+  type GrantBudget,
+  type GrantRefusal,
   type HandoffRecord,
   isSessionExpired,
   isSessionLive,
+  planGrant,
   planRotation,
+  type RateWindow,
   type RevocationChange,
   type RevocationPage,
   type RevocationRead,
@@ -15,6 +20,7 @@ import {
   type SubjectPatch,
   type SubjectRecord,
   slideIdleDeadline,
+  spendsGrant,
 } from "@prolong/core";
 
 /** A change without its cursor, as an operation appends it. */
@@ -32,6 +38,8 @@ type NewChange =
 export class MemorySessionStore implements SessionStore {
   readonly #subjects = new Map<string, SubjectRecord>();
   readonly #sessions = new Map<string, SessionRecord>();
+  /** Each session's grant window (RotateOutcome), gone with the session. */
+  readonly #grants = new Map<string, RateWindow>();
   /** Handoffs by the hash of their code. */
   readonly #handoffs = new Map<string, HandoffRecord>();
   /** The revocation changelog; `seq` only grows, even when purge empties the list. */
@@ -117,8 +125,17 @@ export class MemorySessionStore implements SessionStore {
   }
 
   async rotate(request: RotateRequest): Promise<RotateOutcome> {
-    const found = this.#withSubject(request.sessionId);
+    const { budget, sessionId, now } = request;
+    const window = this.#grants.get(sessionId) ?? null;
+    if (budget && this.#sessions.has(sessionId)) {
+      const grant = planGrant(window, budget, now);
+      if (grant.status === "limited") return grant;
+    }
+    const found = this.#withSubject(sessionId);
     const plan = planRotation(found?.session ?? null, request);
+    if (budget && this.#sessions.has(sessionId) && spendsGrant(plan.status)) {
+      this.#grants.set(sessionId, countGrant(window, budget, now));
+    }
     if (!found || plan.status === "unknown") return { status: "unknown" };
     const { session, subject } = found;
     if (plan.changes) Object.assign(session, plan.changes);
@@ -126,11 +143,23 @@ export class MemorySessionStore implements SessionStore {
     return { status: plan.status, session: structuredClone(session), subject: structuredClone(subject) };
   }
 
-  async touchSession(id: string, now: number, idleTimeoutMs: number): Promise<SessionRecord | null> {
+  async touchSession(
+    id: string,
+    now: number,
+    idleTimeoutMs: number,
+    budget: GrantBudget | null = null,
+  ): Promise<SessionRecord | GrantRefusal | null> {
     const session = this.#sessions.get(id);
-    if (!session || !isSessionLive(session, now)) return null;
+    if (!session) return null;
+    const window = this.#grants.get(id) ?? null;
+    if (budget) {
+      const grant = planGrant(window, budget, now);
+      if (grant.status === "limited") return grant;
+    }
+    if (!isSessionLive(session, now)) return null;
     session.lastActiveAt = now;
     session.idleExpiresAt = slideIdleDeadline(session, now, idleTimeoutMs);
+    if (budget) this.#grants.set(id, countGrant(window, budget, now));
     return structuredClone(session);
   }
 
@@ -197,6 +226,7 @@ export class MemorySessionStore implements SessionStore {
     for (const [id, s] of this.#sessions) {
       if ((s.revokedAt !== null && s.revokedAt < before) || isSessionExpired(s, before)) {
         this.#sessions.delete(id);
+        this.#grants.delete(id);
         deleted++;
       }
     }

@@ -349,6 +349,118 @@ export const migrations: readonly string[] = [
   END
   $$;
   `,
+  `
+  -- Each session's grant budget window, checked and counted by rotate_session itself
+  -- (RotateOutcome in @prolong/core: one round trip per refresh, racing refreshes counted
+  -- exactly under the row lock). No window yet is a count of 0 and no end.
+  ALTER TABLE sessions ADD COLUMN grant_count integer NOT NULL DEFAULT 0;
+  ALTER TABLE sessions ADD COLUMN grant_reset_at bigint;
+
+  -- rotate_session with the budget (p_max grants per p_window ms; a NULL p_max checks
+  -- and counts nothing). Under the row lock, before anything else: a running window that
+  -- counts p_max already answers 'limited' and writes nothing. Otherwise the checks of
+  -- planRotation decide, and every outcome but 'replayed' counts one grant (planGrant,
+  -- countGrant and spendsGrant in session-rules.ts), 'unknown' too while the row exists.
+  -- An overload: the eight-argument one stays for instances of the previous release,
+  -- which keep serving on a newer schema during a roll-out.
+  CREATE FUNCTION rotate_session(p_id text, p_client_id text, p_generation integer,
+                                 p_presented text, p_successor text, p_now bigint,
+                                 p_grace bigint, p_idle bigint, p_max integer, p_window bigint)
+    RETURNS json
+  LANGUAGE plpgsql AS $$
+  DECLARE
+    s sessions;
+    u subjects;
+    outcome text;
+    running boolean;
+  BEGIN
+    SELECT * INTO s FROM sessions WHERE id = p_id FOR NO KEY UPDATE;
+    IF NOT FOUND THEN
+      RETURN json_build_object('status', 'unknown');
+    END IF;
+    running := s.grant_reset_at IS NOT NULL AND p_now < s.grant_reset_at;
+    IF p_max IS NOT NULL AND running AND s.grant_count >= p_max THEN
+      RETURN json_build_object('status', 'limited', 'resetAt', s.grant_reset_at);
+    END IF;
+
+    SELECT * INTO u FROM subjects WHERE id = s.subject_id;
+    -- RFC 6749 §6: a refresh token is bound to its client; another client's presentation
+    -- says nothing about the session and touches nothing but its budget.
+    IF NOT FOUND OR s.client_id <> p_client_id THEN
+      outcome := 'unknown';
+    ELSIF s.revoked_at IS NOT NULL THEN
+      outcome := 'revoked';
+    ELSIF p_now >= s.idle_expires_at OR p_now >= coalesce(s.absolute_expires_at, p_now + 1) THEN
+      outcome := 'expired';
+    ELSIF p_generation = s.generation AND p_presented = s.current_hash THEN
+      -- LEAST ignores NULL: no absolute limit, the idle deadline slides freely (P2, P3).
+      UPDATE sessions SET previous_hash = current_hash, current_hash = p_successor,
+          generation = generation + 1, rotated_at = p_now, last_active_at = p_now,
+          idle_expires_at = LEAST(p_now + p_idle, absolute_expires_at)
+        WHERE id = p_id RETURNING * INTO s;
+      outcome := 'rotated';
+    ELSIF p_generation = s.generation - 1 AND p_presented = s.previous_hash
+          AND s.rotated_at IS NOT NULL AND p_now - s.rotated_at <= p_grace THEN
+      -- P5: the previous token inside the grace window; the successor stays current.
+      outcome := 'replayed';
+    ELSIF p_generation = s.generation - 2
+          AND s.rotated_at IS NOT NULL AND p_now - s.rotated_at <= p_grace THEN
+      -- A straggler: no hash of it is kept, the engine checked its MAC and its chain.
+      outcome := 'overtaken';
+    ELSIF p_generation < s.generation THEN
+      -- P4: an older generation is a real token presented again: end the session.
+      UPDATE sessions SET revoked_at = p_now, revoked_reason = 'reuse'
+        WHERE id = p_id RETURNING * INTO s;
+      PERFORM append_revocation('revoked', s.subject_id, s.id, NULL, p_now);
+      outcome := 'reused';
+    ELSE
+      outcome := 'unknown';
+    END IF;
+
+    IF p_max IS NOT NULL AND outcome <> 'replayed' THEN
+      UPDATE sessions SET
+          grant_count = CASE WHEN running THEN grant_count + 1 ELSE 1 END,
+          grant_reset_at = CASE WHEN running THEN grant_reset_at ELSE p_now + p_window END
+        WHERE id = p_id;
+    END IF;
+    IF outcome = 'unknown' THEN
+      RETURN json_build_object('status', 'unknown');
+    END IF;
+    RETURN json_build_object('status', outcome, 'session', row_to_json(s), 'subject', row_to_json(u));
+  END
+  $$;
+
+  -- store/sessions.ts, touchSession with a budget: under the row lock, a running window
+  -- that counts p_max already answers 'limited' and writes nothing; a live session is
+  -- touched and counts one grant; a missing, revoked or expired one answers 'unknown'.
+  CREATE FUNCTION touch_session(p_id text, p_now bigint, p_idle bigint, p_max integer, p_window bigint)
+    RETURNS json
+  LANGUAGE plpgsql AS $$
+  DECLARE
+    s sessions;
+    running boolean;
+  BEGIN
+    SELECT * INTO s FROM sessions WHERE id = p_id FOR NO KEY UPDATE;
+    IF NOT FOUND THEN
+      RETURN json_build_object('status', 'unknown');
+    END IF;
+    running := s.grant_reset_at IS NOT NULL AND p_now < s.grant_reset_at;
+    IF running AND s.grant_count >= p_max THEN
+      RETURN json_build_object('status', 'limited', 'resetAt', s.grant_reset_at);
+    END IF;
+    IF s.revoked_at IS NOT NULL OR p_now >= s.idle_expires_at
+       OR p_now >= coalesce(s.absolute_expires_at, p_now + 1) THEN
+      RETURN json_build_object('status', 'unknown');
+    END IF;
+    UPDATE sessions SET last_active_at = p_now,
+        idle_expires_at = LEAST(p_now + p_idle, absolute_expires_at),
+        grant_count = CASE WHEN running THEN grant_count + 1 ELSE 1 END,
+        grant_reset_at = CASE WHEN running THEN grant_reset_at ELSE p_now + p_window END
+      WHERE id = p_id RETURNING * INTO s;
+    RETURN json_build_object('status', 'touched', 'session', row_to_json(s));
+  END
+  $$;
+  `,
 ];
 
 /** The schema version this code needs: every migration applied. */

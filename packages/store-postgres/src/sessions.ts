@@ -1,4 +1,6 @@
 import type {
+  GrantBudget,
+  GrantRefusal,
   HandoffRecord,
   RevocationPage,
   RevocationRead,
@@ -193,7 +195,7 @@ export class PostgresSessionStore implements SessionStore {
   async rotate(request: RotateRequest): Promise<RotateOutcome> {
     // One round trip: the function locks the session row, decides and writes (migrations.ts).
     const [row] = await this.#db.query<{ outcome: Row }>(
-      "SELECT rotate_session($1, $2, $3, $4, $5, $6, $7, $8) AS outcome",
+      "SELECT rotate_session($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) AS outcome",
       [
         request.sessionId,
         request.clientId,
@@ -203,11 +205,14 @@ export class PostgresSessionStore implements SessionStore {
         request.now,
         request.graceMs,
         request.idleTimeoutMs,
+        request.budget?.max ?? null,
+        request.budget?.windowMs ?? null,
       ],
     );
     const outcome = row?.outcome as
-      | { status: RotateOutcome["status"]; session?: Row; subject?: Row }
+      | { status: RotateOutcome["status"]; session?: Row; subject?: Row; resetAt?: number }
       | undefined;
+    if (outcome?.status === "limited") return { status: "limited", resetAt: Number(outcome.resetAt) };
     if (!outcome?.session || !outcome.subject || outcome.status === "unknown") return { status: "unknown" };
     return {
       status: outcome.status,
@@ -216,7 +221,22 @@ export class PostgresSessionStore implements SessionStore {
     };
   }
 
-  async touchSession(id: string, now: number, idleTimeoutMs: number): Promise<SessionRecord | null> {
+  async touchSession(
+    id: string,
+    now: number,
+    idleTimeoutMs: number,
+    budget: GrantBudget | null = null,
+  ): Promise<SessionRecord | GrantRefusal | null> {
+    if (budget) {
+      // One round trip: the function locks the row, checks, touches and counts (migrations.ts).
+      const [result] = await this.#db.query<{ outcome: { status: string; session?: Row; resetAt?: number } }>(
+        "SELECT touch_session($1, $2, $3, $4, $5) AS outcome",
+        [id, now, idleTimeoutMs, budget.max, budget.windowMs],
+      );
+      const outcome = result?.outcome;
+      if (outcome?.status === "limited") return { status: "limited", resetAt: Number(outcome.resetAt) };
+      return outcome?.session ? sessionFromRow(outcome.session) : null;
+    }
     const [row] = await this.#db.query(
       `UPDATE sessions SET last_active_at = $2, idle_expires_at = LEAST($2 + $3::bigint, absolute_expires_at)
         WHERE id = $1 AND ${live("$2::bigint")} RETURNING *`,

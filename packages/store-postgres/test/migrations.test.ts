@@ -1,5 +1,6 @@
 // @module-tag postgres
 import { isProlongError } from "@prolong/core";
+import { sessionRecord } from "@prolong/store-conformance";
 import { migratePostgres, openPostgresStore, SCHEMA_VERSION } from "@prolong/store-postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
@@ -231,6 +232,35 @@ describe("openPostgresStore", () => {
         to: SCHEMA_VERSION + 1,
       });
       expect(await recordedVersions(schema)).toEqual([...allVersions, SCHEMA_VERSION + 1]);
+    } finally {
+      await dropSchema(server, schema);
+    }
+  });
+
+  it("keeps the previous release's rotate_session: during a roll-out it still rotates, counting nothing", async () => {
+    const schema = testSchemaName();
+    try {
+      await migratePostgres({ connectionString: server.url, schema });
+      const store = openPostgresStore({ connectionString: server.url, schema });
+      const session = sessionRecord();
+      try {
+        await store.sessions.ensureSubject(session.subjectId, T0);
+        await store.sessions.createSession(session);
+      } finally {
+        await store.close();
+      }
+      const { outcome, grants } = await withAdmin(server, schema, async (c) => {
+        const { rows } = await c.query<{ outcome: { status: string } }>(
+          "SELECT rotate_session($1, $2, $3, $4, $5, $6, $7, $8) AS outcome",
+          [session.id, session.clientId, 0, session.currentHash, "hash-1", T0 + 1, 30_000, 86_400_000],
+        );
+        const counted = await c.query("SELECT grant_count, grant_reset_at FROM sessions WHERE id = $1", [
+          session.id,
+        ]);
+        return { outcome: rows[0]?.outcome, grants: counted.rows[0] };
+      });
+      expect(outcome?.status).toBe("rotated");
+      expect(grants).toEqual({ grant_count: 0, grant_reset_at: null });
     } finally {
       await dropSchema(server, schema);
     }

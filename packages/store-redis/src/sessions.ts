@@ -1,4 +1,6 @@
 import type {
+  GrantBudget,
+  GrantRefusal,
   HandoffRecord,
   RevocationPage,
   RevocationRead,
@@ -204,17 +206,25 @@ export class RedisSessionStore implements SessionStore {
       whole(request.graceMs, "graceMs"),
       whole(now + request.idleTimeoutMs, "idleTimeoutMs"),
       String(this.#retention),
+      request.budget ? whole(request.budget.max, "budget.max") : "",
+      request.budget ? whole(request.budget.windowMs, "budget.windowMs") : "",
     ];
     const [status, flat, subjectFlat] = (await this.#client.run(
       lua.rotate,
       [this.#keys.session(base, sessionId)],
       args,
-    )) as [RotateOutcome["status"], FlatHash?, FlatHash?];
-    if (status === "unknown" || !flat || !subjectFlat) return { status: "unknown" };
+    )) as [RotateOutcome["status"], (FlatHash | string)?, FlatHash?];
+    if (status === "limited") return { status, resetAt: Number(flat) };
+    if (status === "unknown" || !Array.isArray(flat) || !subjectFlat) return { status: "unknown" };
     return { status, session: session(flat), subject: subject(subjectFlat) };
   }
 
-  async touchSession(id: string, now: number, idleTimeoutMs: number): Promise<SessionRecord | null> {
+  async touchSession(
+    id: string,
+    now: number,
+    idleTimeoutMs: number,
+    budget: GrantBudget | null = null,
+  ): Promise<SessionRecord | GrantRefusal | null> {
     const base = await this.#locate(id);
     if (base === null) return null;
     const args = [
@@ -222,12 +232,15 @@ export class RedisSessionStore implements SessionStore {
       whole(now, "now"),
       whole(now + idleTimeoutMs, "idleTimeoutMs"),
       String(this.#retention),
+      budget ? whole(budget.max, "budget.max") : "",
+      budget ? whole(budget.windowMs, "budget.windowMs") : "",
     ];
     const flat = (await this.#client.run(
       lua.touchSession,
       [this.#keys.session(base, id)],
       args,
     )) as FlatHash | null;
+    if (flat?.[0] === "limited") return { status: "limited", resetAt: Number(flat[1]) };
     return flat ? session(flat) : null;
   }
 

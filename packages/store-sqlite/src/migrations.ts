@@ -176,4 +176,10 @@ export const migrations: readonly string[] = [
   ) STRICT;
   CREATE INDEX rate_windows_reset_at ON rate_windows (reset_at);
   `,
+  // 7: each session's grant budget window, checked and counted by the rotation itself
+  // (RotateOutcome in @prolong/core); no window yet is a count of 0 and no end.
+  `
+  ALTER TABLE sessions ADD COLUMN grant_count INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE sessions ADD COLUMN grant_reset_at INTEGER;
+  `,
 ];

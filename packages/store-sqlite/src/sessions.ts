@@ -1,5 +1,9 @@
 import {
+  countGrant,
+  type GrantBudget,
+  type GrantRefusal,
   type HandoffRecord,
+  planGrant,
   planRotation,
   type RevocationPage,
   type RevocationRead,
@@ -11,6 +15,7 @@ import {
   type SessionStore,
   type SubjectPatch,
   type SubjectRecord,
+  spendsGrant,
 } from "@prolong/core";
 import {
   changeFromRow,
@@ -82,6 +87,7 @@ export class SqliteSessionStore implements SessionStore {
   readonly #attempt: Attempt;
   readonly #s;
   readonly #rotate;
+  readonly #budgetedTouch;
   readonly #revokeOne;
   readonly #revokeSubject;
   readonly #bumpVersion;
@@ -114,6 +120,12 @@ export class SqliteSessionStore implements SessionStore {
         db.prepare(`UPDATE sessions SET previous_hash = :previous_hash, current_hash = :current_hash,
         generation = :generation, rotated_at = :rotated_at, last_active_at = :last_active_at,
         idle_expires_at = :idle_expires_at WHERE id = :id`),
+      grantWindow: db.prepare(
+        "SELECT grant_count AS count, grant_reset_at AS resetAt FROM sessions WHERE id = ?",
+      ),
+      countGrant: db.prepare(
+        "UPDATE sessions SET grant_count = :count, grant_reset_at = :reset_at WHERE id = :id",
+      ),
       touch: db.prepare(`UPDATE sessions SET last_active_at = :now,
           idle_expires_at = CASE WHEN absolute_expires_at IS NULL THEN :idle ELSE MIN(:idle, absolute_expires_at) END
         WHERE id = :id AND ${LIVE} RETURNING *`),
@@ -152,10 +164,25 @@ export class SqliteSessionStore implements SessionStore {
       }
     };
     // Read, decide (planRotation, the rule every store shares) and write under one lock.
+    // The grant budget too (planGrant), checked before and counted after, in the same transaction.
     this.#rotate = db.transaction((request: RotateRequest): RotateOutcome => {
-      const row = s.readSession.get(request.sessionId) as Row | undefined;
+      const { budget, sessionId, now } = request;
+      const stored = budget
+        ? ((s.grantWindow.get(sessionId) as { count: number; resetAt: number | null } | undefined) ?? null)
+        : null;
+      const window =
+        stored && stored.resetAt !== null ? { count: stored.count, resetAt: stored.resetAt } : null;
+      if (budget && stored) {
+        const grant = planGrant(window, budget, now);
+        if (grant.status === "limited") return grant;
+      }
+      const row = s.readSession.get(sessionId) as Row | undefined;
       const found = row ? toSessionWithSubject(row) : null;
       const plan = planRotation(found?.session ?? null, request);
+      if (budget && stored && spendsGrant(plan.status)) {
+        const counted = countGrant(window, budget, now);
+        s.countGrant.run({ id: sessionId, count: counted.count, reset_at: counted.resetAt });
+      }
       if (!found || plan.status === "unknown") return { status: "unknown" };
       const { session, subject } = found;
       if (plan.changes) {
@@ -177,6 +204,26 @@ export class SqliteSessionStore implements SessionStore {
       }
       return { status: plan.status, session, subject };
     });
+    // The exchange's touch under the grant budget: checked, touched and counted together.
+    this.#budgetedTouch = db.transaction(
+      (
+        id: string,
+        now: number,
+        idleTimeoutMs: number,
+        budget: GrantBudget,
+      ): SessionRecord | GrantRefusal | null => {
+        const stored = s.grantWindow.get(id) as { count: number; resetAt: number | null } | undefined;
+        if (!stored) return null;
+        const window = stored.resetAt === null ? null : { count: stored.count, resetAt: stored.resetAt };
+        const grant = planGrant(window, budget, now);
+        if (grant.status === "limited") return grant;
+        const row = s.touch.get({ id, now, idle: now + idleTimeoutMs }) as Row | undefined;
+        if (!row) return null;
+        const counted = countGrant(window, budget, now);
+        s.countGrant.run({ id, count: counted.count, reset_at: counted.resetAt });
+        return sessionFromRow(row);
+      },
+    );
     // Each revoking write and its changelog entry commit together, or neither does.
     this.#revokeOne = db.transaction((params: Row): SessionRecord | null => {
       const row = s.revokeOne.get(params) as Row | undefined;
@@ -329,7 +376,13 @@ export class SqliteSessionStore implements SessionStore {
     return outcome;
   }
 
-  async touchSession(id: string, now: number, idleTimeoutMs: number): Promise<SessionRecord | null> {
+  async touchSession(
+    id: string,
+    now: number,
+    idleTimeoutMs: number,
+    budget: GrantBudget | null = null,
+  ): Promise<SessionRecord | GrantRefusal | null> {
+    if (budget) return this.#attempt(() => this.#budgetedTouch.immediate(id, now, idleTimeoutMs, budget));
     const row = (await this.#attempt(() => this.#s.touch.get({ id, now, idle: now + idleTimeoutMs }))) as
       | Row
       | undefined;

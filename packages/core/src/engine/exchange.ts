@@ -1,20 +1,29 @@
 import { ProlongError } from "../errors.js";
 import { profileOf } from "../policy.js";
 import { accessTokenStanding } from "../session-rules.js";
+import type { GrantBudget } from "../store/index.js";
 import { sessionOfAccessToken } from "./access-token-session.js";
 import { admit } from "./admission.js";
 import type { EngineContext } from "./context.js";
 import { type ExchangedToken, grantAccess } from "./grants.js";
 
+/** What {@link exchange} takes. */
+export interface ExchangeInput {
+  accessToken: string;
+  /** When given, the token must have been issued to this client. */
+  clientId?: string;
+  /** The session's grant budget (the host's configuration), spent by the same store call. */
+  budget?: GrantBudget;
+}
+
 /**
  * Stateless exchange (P10, RFC 8693): a valid, unexpired access token buys a new one for
  * the same session, bounded by the absolute lifetime, under the same standing rule as a
- * refresh. Opt-in per profile.
+ * refresh. Opt-in per profile. With a `budget`, the session's grant budget, shared with
+ * its refreshes, is checked and spent by the same store call that records the activity:
+ * over it, `rate_limited` (with `retryAt`) and nothing is written.
  */
-export async function exchange(
-  ctx: EngineContext,
-  input: { accessToken: string; clientId?: string },
-): Promise<ExchangedToken> {
+export async function exchange(ctx: EngineContext, input: ExchangeInput): Promise<ExchangedToken> {
   const found = await sessionOfAccessToken(ctx, input.accessToken);
   if (!found) throw new ProlongError("invalid_grant", "token is invalid");
   const { claims, session, subject } = found;
@@ -28,9 +37,17 @@ export async function exchange(
   }
   const now = ctx.clock.now();
   await admit(ctx, session, accessTokenStanding(claims, session, subject, now));
-  const touched = await ctx.store.sessions.touchSession(session.id, now, profile.idleTimeout * 1000);
+  const touched = await ctx.store.sessions.touchSession(
+    session.id,
+    now,
+    profile.idleTimeout * 1000,
+    input.budget ?? null,
+  );
   // Live at `now` a moment ago, so only a revocation in between explains a miss.
   if (!touched) throw new ProlongError("session_revoked", "session was revoked");
+  if ("status" in touched) {
+    throw new ProlongError("rate_limited", "too many grants for this session", { retryAt: touched.resetAt });
+  }
   const grant = await grantAccess(ctx, subject, touched, profile);
   await ctx.events.emit({ type: "exchanged", subjectId: subject.id, sessionId: session.id, at: now });
   return grant;

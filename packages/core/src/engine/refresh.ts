@@ -1,10 +1,20 @@
 import { ProlongError } from "../errors.js";
 import { profileOf } from "../policy.js";
 import type { RefreshToken } from "../refresh-token.js";
+import type { GrantBudget } from "../store/index.js";
 import { admitSession, standingError } from "./admission.js";
 import type { EngineContext } from "./context.js";
 import { grantAccess, type RefreshedTokens, withRefreshToken } from "./grants.js";
 import { reportRevoked } from "./revoke.js";
+
+/** What {@link refresh} takes. */
+export interface RefreshInput {
+  /** The presented token, as sent or as {@link openRefreshToken} opened it. */
+  refreshToken: string | RefreshToken;
+  clientId: string;
+  /** The session's grant budget (the host's configuration), spent by the rotation itself. */
+  budget?: GrantBudget;
+}
 
 const invalidGrant = () => new ProlongError("invalid_grant", "refresh token is invalid");
 
@@ -26,11 +36,13 @@ export function openRefreshToken(ctx: EngineContext, value: string): RefreshToke
  * successor; the one before it (a straggler), inside that window, gets an access token
  * and no refresh token; replaying any older one, or either outside the window, revokes
  * the session (docs/protocol.md, "Rotation: replays and stragglers").
+ *
+ * With a `budget`, the same store call checks and spends the session's grant budget: over
+ * it, the refresh fails with `rate_limited` (its `retryAt` says when the budget refills)
+ * and nothing is rotated; a replay is free, everything else it answers counts, failures
+ * included (RotateOutcome).
  */
-export async function refresh(
-  ctx: EngineContext,
-  input: { refreshToken: string | RefreshToken; clientId: string },
-): Promise<RefreshedTokens> {
+export async function refresh(ctx: EngineContext, input: RefreshInput): Promise<RefreshedTokens> {
   const presented = input.refreshToken;
   const token =
     typeof presented === "string"
@@ -52,7 +64,11 @@ export async function refresh(
     now,
     graceMs: profile.graceWindow * 1000,
     idleTimeoutMs: profile.idleTimeout * 1000,
+    budget: input.budget ?? null,
   });
+  if (outcome.status === "limited") {
+    throw new ProlongError("rate_limited", "too many grants for this session", { retryAt: outcome.resetAt });
+  }
   if (outcome.status === "unknown") throw invalidGrant();
   const { session, subject } = outcome;
   if (outcome.status === "reused") {

@@ -23,11 +23,11 @@ import { auditRecorder } from "./audit.js";
 import { authenticate, type Caller } from "./authenticate.js";
 import type { ClaimsHook, EngineContext } from "./context.js";
 import { EngineEvents, type EngineListener, type ListenerFailureHandler } from "./events.js";
-import { exchange } from "./exchange.js";
+import { type ExchangeInput, exchange } from "./exchange.js";
 import type { ExchangedToken, IssuedTokens, RefreshedTokens } from "./grants.js";
 import { createHandoff, type Handoff, redeemHandoff } from "./handoff.js";
 import { type Introspection, introspect } from "./introspect.js";
-import { openRefreshToken, refresh } from "./refresh.js";
+import { openRefreshToken, type RefreshInput, refresh } from "./refresh.js";
 import * as feed from "./revocation-feed.js";
 import * as revoke from "./revoke.js";
 import * as sessions from "./sessions.js";
@@ -306,11 +306,11 @@ export class SessionEngine {
     return openRefreshToken(this.#ctx, value);
   }
 
-  refresh(input: { refreshToken: string | RefreshToken; clientId: string }): Promise<RefreshedTokens> {
+  refresh(input: RefreshInput): Promise<RefreshedTokens> {
     return refresh(this.#ctx, input);
   }
 
-  exchange(input: { accessToken: string; clientId?: string }): Promise<ExchangedToken> {
+  exchange(input: ExchangeInput): Promise<ExchangedToken> {
     return exchange(this.#ctx, input);
   }
 

@@ -34,6 +34,8 @@ export type { AuditLog, AuditPage, AuditQuery, SecurityEvent } from "./audit.js"
 export type { KeyPromotion, KeyStore, PrivateKeyChange, StoredKey } from "./keys.js";
 export type { RateLimitStore, RateWindow } from "./limits.js";
 export type {
+  GrantBudget,
+  GrantRefusal,
   HandoffRecord,
   RevocationChange,
   RevocationPage,

@@ -79,6 +79,29 @@ export interface RotateRequest {
   /** The grace window and idle timeout of `clientId`'s profile. */
   graceMs: number;
   idleTimeoutMs: number;
+  /**
+   * The session's grant budget, checked and spent by this same call (see
+   * {@link RotateOutcome}); absent or `null`, nothing is checked or counted.
+   */
+  budget?: GrantBudget | null;
+}
+
+/**
+ * At most `max` grants (rotations, stragglers' answers, exchanges, failed presentations)
+ * per session in a fixed window of `windowMs`, started by the first grant counted when
+ * none runs (RateLimitStore's windows, kept with the session instead). Kept by the
+ * session store so that the check, the count and the rotation are one atomic operation:
+ * one round trip per refresh, and racing refreshes counted exactly.
+ */
+export interface GrantBudget {
+  max: number;
+  windowMs: number;
+}
+
+/** A session over its {@link GrantBudget}: nothing was done, and the budget refills at `resetAt`. */
+export interface GrantRefusal {
+  status: "limited";
+  resetAt: number;
 }
 
 /**
@@ -95,6 +118,16 @@ export interface RotateRequest {
  * store revokes the session with reason `reuse` and appends the revocation to the
  * changelog in the same transaction → `reused`; anything else (a later generation, a hash
  * that matches nothing) → `unknown`.
+ *
+ * With a {@link GrantBudget}, and only for a session that exists (of any client), in the
+ * same transaction: first, when the session's window running at `now` already counts
+ * `max` grants → `limited`, with the instant the window ends, and nothing written at all
+ * (no rotation, no count); otherwise the checks above decide, and every outcome but
+ * `replayed` counts one grant in the window (starting one of `windowMs` at `now` when
+ * none runs). Replays inside the grace window are free (twenty tabs waking at once); a
+ * straggler's answer is counted, as it mints an access token; a failed presentation of a
+ * genuine token (revoked, expired, reused, another client, no match) spends it too.
+ * `planGrant` in session-rules.ts is the reference.
  */
 export type RotateOutcome =
   | {
@@ -102,6 +135,7 @@ export type RotateOutcome =
       session: SessionRecord;
       subject: SubjectRecord;
     }
+  | GrantRefusal
   | { status: "unknown" };
 
 /**
@@ -204,8 +238,17 @@ export interface SessionStore {
    * Records activity on a live session without rotating (the stateless exchange, P10):
    * sets `lastActiveAt = now` and `idleExpiresAt = min(now + idleTimeoutMs, absoluteExpiresAt)`.
    * Returns `null` when the session is missing, revoked or expired at `now`.
+   *
+   * With a `budget`, the grant budget `rotate` spends (RotateOutcome), in the same atomic
+   * step: a session whose window running at `now` already counts `max` grants answers
+   * {@link GrantRefusal} and nothing is written; a session touched counts one grant.
    */
-  touchSession(id: string, now: number, idleTimeoutMs: number): Promise<SessionRecord | null>;
+  touchSession(
+    id: string,
+    now: number,
+    idleTimeoutMs: number,
+    budget?: GrantBudget | null,
+  ): Promise<SessionRecord | GrantRefusal | null>;
   /**
    * Revokes one session if it is not revoked yet and appends a `revoked` change;
    * returns the session then, `null` (and appends nothing) otherwise.

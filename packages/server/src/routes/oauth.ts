@@ -10,6 +10,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { AppContext } from "../context.js";
 import { isResourceServer, passesCsrfCheck, readCookie } from "../credentials.js";
 import { isGrantFailure, sendGrantError, sendOAuthError, sendRateLimited } from "../http-errors.js";
+import { secondsUntil } from "../rate-limit.js";
 import { NO_STORE, sendTokens } from "../token-response.js";
 
 const FORM = ["application/x-www-form-urlencoded"] as const;
@@ -17,19 +18,6 @@ const FORM = ["application/x-www-form-urlencoded"] as const;
 type Form = Record<string, string | undefined>;
 
 const formOf = (request: FastifyRequest): Form => (request.body ?? {}) as Form;
-
-/**
- * The session an access token claims, read without checking it: only a rate-limit key
- * for the exchange's look-before (a forged claim can only slow its own sender).
- */
-function claimedSession(accessToken: string): string | null {
-  try {
-    const payload = JSON.parse(Buffer.from(accessToken.split(".")[1] ?? "", "base64url").toString("utf8"));
-    return typeof payload?.sid === "string" ? payload.sid : null;
-  } catch {
-    return null;
-  }
-}
 
 export function oauthRoutes(ctx: AppContext) {
   const { limits } = ctx;
@@ -45,6 +33,12 @@ export function oauthRoutes(ctx: AppContext) {
     return passesCsrfCheck(request, ctx.origins) ? { token: cookie, fromCookie: true } : ("csrf" as const);
   }
 
+  /** The 429 of a session over its grant budget (limits.ts), or `null` for any other error. */
+  function sessionLimited(reply: FastifyReply, error: unknown) {
+    if (!isProlongError(error, "rate_limited") || error.retryAt === undefined) return null;
+    return sendRateLimited(reply, secondsUntil(error.retryAt, ctx.engine.now()), { oauth: true });
+  }
+
   function refuseCrossSite(reply: FastifyReply) {
     return sendOAuthError(
       reply,
@@ -52,21 +46,6 @@ export function oauthRoutes(ctx: AppContext) {
       "invalid_request",
       "cookie requests need the Prolong-CSRF header and our origin",
     );
-  }
-
-  /**
-   * Counts a committed rotation against its session's budget. The rotation is done, so its
-   * answer must reach the client whatever happens here: answered with an error, the client
-   * would keep the rotated token and present it again once the store is back, after the
-   * grace window maybe, and its session would end as a reuse (P4), a failure of ours
-   * signing someone out. A count lost to a failing store costs one rotation of budget.
-   */
-  async function countRotation(request: FastifyRequest, sessionId: string) {
-    try {
-      await limits.sessionUsed(sessionId);
-    } catch (err) {
-      request.log.warn({ err }, "a rotation could not be counted against its session's budget");
-    }
   }
 
   /** RFC 6749 §6 refresh: the token from the form (native) or the cookie (web, CSRF-checked). */
@@ -97,19 +76,24 @@ export function oauthRoutes(ctx: AppContext) {
     // the first kind is limited per session only, the second counts against the address.
     // Opened once: the engine takes the opened token as it is.
     const opened = ctx.engine.openRefreshToken(token);
-    const sessionId = opened?.sessionId ?? null;
-    const wait =
-      sessionId === null ? await limits.grantFailed(request.ip) : await limits.sessionWait(sessionId);
-    if (wait > 0) return sendRateLimited(reply, wait, { oauth: true });
+    if (opened === null) {
+      const wait = await limits.grantFailed(request.ip);
+      if (wait > 0) return sendRateLimited(reply, wait, { oauth: true });
+    }
     try {
-      const tokens = await ctx.engine.refresh({ refreshToken: opened ?? token, clientId });
-      // Replays inside the grace window are no new rotation (twenty tabs waking at once).
-      // A straggler's answer is counted: it mints an access token, and whoever repeats a
-      // stolen straggler inside the window is held to the session's budget.
-      if (!tokens.replayed) await countRotation(request, tokens.sessionId);
+      // One store call: the rotation checks and spends the session's budget itself, so a
+      // refused refresh rotates nothing, and a counted one cannot lose its count. Replays
+      // inside the grace window are free (twenty tabs waking at once); a straggler's answer
+      // and a failed grant count (RotateOutcome in @prolong/core).
+      const tokens = await ctx.engine.refresh({
+        refreshToken: opened ?? token,
+        clientId,
+        budget: limits.sessionBudget,
+      });
       return sendTokens(reply, tokens, ctx.engine.now(), ctx.cookies);
     } catch (error) {
-      if (sessionId !== null && isGrantFailure(error)) await limits.sessionUsed(sessionId);
+      const limited = sessionLimited(reply, error);
+      if (limited) return limited;
       ctx.metrics.refreshes.inc({ outcome: isProlongError(error) ? error.code : "error" });
       // A dead session's cookie is useless to keep; the client starts over. Only then:
       // a failure of ours (store down, a bug) must never sign anyone out.
@@ -131,15 +115,14 @@ export function oauthRoutes(ctx: AppContext) {
     if (form.requested_token_type !== undefined && form.requested_token_type !== TOKEN_TYPE_ACCESS_TOKEN) {
       return sendOAuthError(reply, 400, "invalid_request", "only access tokens can be requested");
     }
-    const claimed = claimedSession(form.subject_token);
-    const wait = claimed === null ? 0 : await limits.sessionWait(claimed);
-    if (wait > 0) return sendRateLimited(reply, wait, { oauth: true });
     try {
+      // The session's budget, shared with its refreshes, is checked and spent by the
+      // same store call that records the activity.
       const tokens = await ctx.engine.exchange({
         accessToken: form.subject_token,
         ...(form.client_id === undefined ? {} : { clientId: form.client_id }),
+        budget: limits.sessionBudget,
       });
-      await limits.sessionUsed(tokens.sessionId);
       reply.header("cache-control", "no-store").header("pragma", "no-cache");
       return reply.send({
         access_token: tokens.accessToken,
@@ -149,6 +132,8 @@ export function oauthRoutes(ctx: AppContext) {
         session_id: tokens.sessionId,
       });
     } catch (error) {
+      const limited = sessionLimited(reply, error);
+      if (limited) return limited;
       // A valid access token always gets through; only failures spend the address's budget.
       if (isProlongError(error)) {
         const overBy = await limits.grantFailed(request.ip);

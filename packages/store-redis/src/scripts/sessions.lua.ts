@@ -180,9 +180,12 @@ return {flat, subject}
 
 /**
  * The refresh step (RotateOutcome in core's store/sessions.ts; planRotation in
- * session-rules.ts is the reference, and this is the same order of checks).
+ * session-rules.ts is the reference, and this is the same order of checks), with the
+ * session's grant budget checked first and counted last (planGrant, spendsGrant and
+ * countGrant there) in the fields `grantCount` and `grantResetAt` of the session's hash.
  * KEYS: session. ARGV: base, clientId, generation, presented hash, successor hash, now,
- * graceMs, now + idleTimeoutMs, retention. Returns {status} or {status, session, subject}.
+ * graceMs, now + idleTimeoutMs, retention, budget max ('' for no budget), budget windowMs.
+ * Returns {status}, {'limited', resetAt} or {status, session, subject}.
  * Hashes compared with plain equality, as planRotation explains.
  */
 export const rotate = luaScript(
@@ -197,61 +200,82 @@ if #flat == 0 then
   return {'unknown'}
 end
 local s = record(flat)
-local subject = redis.call('HGETALL', base .. ':u:' .. s.subjectId)
--- RFC 6749 section 6: a refresh token is bound to its client; another client's
--- presentation says nothing about the session and touches nothing.
-if #subject == 0 or s.clientId ~= ARGV[2] then
+local now = tonumber(ARGV[6])
+local budget = ARGV[10] ~= ''
+local running = s.grantResetAt and now < tonumber(s.grantResetAt)
+if budget and running and tonumber(s.grantCount) >= tonumber(ARGV[10]) then
+  return {'limited', s.grantResetAt}
+end
+
+-- The decision, then its answer; every outcome but a replay counts one grant.
+local function decide()
+  local subject = redis.call('HGETALL', base .. ':u:' .. s.subjectId)
+  -- RFC 6749 section 6: a refresh token is bound to its client; another client's
+  -- presentation says nothing about the session and touches nothing but its budget.
+  if #subject == 0 or s.clientId ~= ARGV[2] then
+    return {'unknown'}
+  end
+  if s.revokedAt then
+    return {'revoked', flat, subject}
+  end
+  if now >= ends_at(s) then
+    return {'expired', flat, subject}
+  end
+  local generation = tonumber(s.generation)
+  local presented = tonumber(ARGV[3])
+  if presented == generation and ARGV[4] == s.currentHash then
+    local idle = ARGV[8]
+    if s.absoluteExpiresAt and tonumber(s.absoluteExpiresAt) < tonumber(idle) then
+      idle = s.absoluteExpiresAt
+    end
+    redis.call('HSET', KEYS[1], 'previousHash', s.currentHash, 'currentHash', ARGV[5],
+      'generation', int(generation + 1), 'rotatedAt', ARGV[6], 'lastActiveAt', ARGV[6],
+      'idleExpiresAt', idle)
+    flat, s = reread(KEYS[1])
+    settle(base, s, now, tonumber(ARGV[9]))
+    return {'rotated', flat, subject}
+  end
+  -- The previous token inside the grace window gets the current one again; once the
+  -- successor has been used, the previous token is two generations old: a straggler.
+  if presented == generation - 1 and s.previousHash and s.rotatedAt
+      and now - tonumber(s.rotatedAt) <= tonumber(ARGV[7]) and ARGV[4] == s.previousHash then
+    return {'replayed', flat, subject}
+  end
+  -- A straggler (docs/protocol.md): two generations behind, inside the grace window of the
+  -- latest rotation. Nothing written; no hash of it is kept, the engine checked it.
+  if presented == generation - 2 and s.rotatedAt
+      and now - tonumber(s.rotatedAt) <= tonumber(ARGV[7]) then
+    return {'overtaken', flat, subject}
+  end
+  -- An older generation of an authenticated token: a stolen token replayed. The session
+  -- is revoked and its change appended in this same script.
+  if presented < generation then
+    redis.call('HSET', KEYS[1], 'revokedAt', ARGV[6], 'revokedReason', 'reuse')
+    flat, s = reread(KEYS[1])
+    append_revoked(base, s)
+    settle(base, s, now, tonumber(ARGV[9]))
+    return {'reused', flat, subject}
+  end
   return {'unknown'}
 end
-if s.revokedAt then
-  return {'revoked', flat, subject}
-end
-local now = tonumber(ARGV[6])
-if now >= ends_at(s) then
-  return {'expired', flat, subject}
-end
-local generation = tonumber(s.generation)
-local presented = tonumber(ARGV[3])
-if presented == generation and ARGV[4] == s.currentHash then
-  local idle = ARGV[8]
-  if s.absoluteExpiresAt and tonumber(s.absoluteExpiresAt) < tonumber(idle) then
-    idle = s.absoluteExpiresAt
+
+local answer = decide()
+if budget and answer[1] ~= 'replayed' then
+  if running then
+    redis.call('HINCRBY', KEYS[1], 'grantCount', 1)
+  else
+    redis.call('HSET', KEYS[1], 'grantCount', '1', 'grantResetAt', int(now + tonumber(ARGV[11])))
   end
-  redis.call('HSET', KEYS[1], 'previousHash', s.currentHash, 'currentHash', ARGV[5],
-    'generation', int(generation + 1), 'rotatedAt', ARGV[6], 'lastActiveAt', ARGV[6],
-    'idleExpiresAt', idle)
-  flat, s = reread(KEYS[1])
-  settle(base, s, now, tonumber(ARGV[9]))
-  return {'rotated', flat, subject}
 end
--- The previous token inside the grace window gets the current one again; once the
--- successor has been used, the previous token is two generations old: a straggler.
-if presented == generation - 1 and s.previousHash and s.rotatedAt
-    and now - tonumber(s.rotatedAt) <= tonumber(ARGV[7]) and ARGV[4] == s.previousHash then
-  return {'replayed', flat, subject}
-end
--- A straggler (docs/protocol.md): two generations behind, inside the grace window of the
--- latest rotation. Nothing written; no hash of it is kept, the engine checked it.
-if presented == generation - 2 and s.rotatedAt
-    and now - tonumber(s.rotatedAt) <= tonumber(ARGV[7]) then
-  return {'overtaken', flat, subject}
-end
--- An older generation of an authenticated token: a stolen token replayed. The session
--- is revoked and its change appended in this same script.
-if presented < generation then
-  redis.call('HSET', KEYS[1], 'revokedAt', ARGV[6], 'revokedReason', 'reuse')
-  flat, s = reread(KEYS[1])
-  append_revoked(base, s)
-  settle(base, s, now, tonumber(ARGV[9]))
-  return {'reused', flat, subject}
-end
-return {'unknown'}
+return answer
 `,
 );
 
 /**
- * KEYS: session. ARGV: base, now, now + idleTimeoutMs, retention. A live session with
- * its activity recorded; nil when missing, revoked or expired.
+ * KEYS: session. ARGV: base, now, now + idleTimeoutMs, retention, budget max ('' for no
+ * budget), budget windowMs. A live session with its activity recorded (and one grant
+ * counted under a budget); nil when missing, revoked or expired; {'limited', resetAt}
+ * when the budget's running window is spent, with nothing written (rotate's rules).
  */
 export const touchSession = luaScript(
   "prolongTouchSession",
@@ -265,6 +289,11 @@ if #flat == 0 then
 end
 local s = record(flat)
 local now = tonumber(ARGV[2])
+local budget = ARGV[5] ~= ''
+local running = s.grantResetAt and now < tonumber(s.grantResetAt)
+if budget and running and tonumber(s.grantCount) >= tonumber(ARGV[5]) then
+  return {'limited', s.grantResetAt}
+end
 if s.revokedAt or now >= ends_at(s) then
   return false
 end
@@ -273,6 +302,13 @@ if s.absoluteExpiresAt and tonumber(s.absoluteExpiresAt) < tonumber(idle) then
   idle = s.absoluteExpiresAt
 end
 redis.call('HSET', KEYS[1], 'lastActiveAt', ARGV[2], 'idleExpiresAt', idle)
+if budget then
+  if running then
+    redis.call('HINCRBY', KEYS[1], 'grantCount', 1)
+  else
+    redis.call('HSET', KEYS[1], 'grantCount', '1', 'grantResetAt', int(now + tonumber(ARGV[6])))
+  end
+end
 flat, s = reread(KEYS[1])
 settle(ARGV[1], s, now, tonumber(ARGV[4]))
 return flat
