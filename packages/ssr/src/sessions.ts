@@ -6,7 +6,13 @@ import {
   ENDPOINT_PATHS,
   SSR_REFRESH_COOKIE,
 } from "@prolong/protocol";
-import { createVerifier, type Verifier } from "@prolong/verify";
+import {
+  createRevocationFeed,
+  createVerifier,
+  type FeedCredentials,
+  type RevocationFeed,
+  type Verifier,
+} from "@prolong/verify";
 import {
   type CookieSource,
   cookieHeaderAfter,
@@ -78,6 +84,14 @@ export interface ServerSessionsOptions {
    * `fetch` and remembering 1 000 verified tokens.
    */
   verifier?: Verifier;
+  /**
+   * Subscribes the verifier to prolong's revocation feed with these resource-server
+   * credentials (`{ secret }`: prolong's `resourceSecret`), through `fetch`, so a session
+   * revoked elsewhere is refused within moments instead of when its access token expires.
+   * Only for a long-lived server process: an edge function or a serverless one cannot hold
+   * the stream (docs/ssr.md, "Edge runtimes and the revocation feed"). `close()` ends it.
+   */
+  revocationFeed?: FeedCredentials;
   /** Milliseconds since the epoch; for tests. */
   now?: () => number;
 }
@@ -105,6 +119,8 @@ export interface ServerSessions {
   renew(request: Request): Promise<Renewal>;
   /** Ends the session at prolong (RFC 7009, with the refresh cookie) and clears both cookies. */
   signOut(request: Request): Promise<{ setCookies: string[] }>;
+  /** Ends the revocation feed's subscription, if `revocationFeed` started one. */
+  close(): Promise<void>;
 }
 
 /** What the token endpoint said to a renewal. */
@@ -130,19 +146,37 @@ export function createServerSessions(options: ServerSessionsOptions): ServerSess
   const now = options.now ?? Date.now;
   const send = options.fetch ?? ((request: Request) => fetch(request));
 
+  if (options.verifier && options.revocationFeed)
+    throw invalidOption("give verifier or revocationFeed, not both: subscribe your own verifier to the feed");
+  const endpoint = (path: string) => `${issuer}${path}`;
+
+  // prolong's routes as `fetch` reaches them, for the JWKS and the feed.
+  const viaSend = ((input: RequestInfo | URL, init?: RequestInit) =>
+    send(new Request(input, init))) as typeof fetch;
+  let feed: RevocationFeed | null = null;
+  let closed = false;
   let verifier: Promise<Verifier> | null = options.verifier ? Promise.resolve(options.verifier) : null;
+  // Made at first use, not here: a module that creates the sessions at import (a build
+  // step, say) opens no connection.
   const verifierOf = () => {
-    verifier ??= createVerifier({
-      issuer,
-      audience: options.audience ?? "prolong",
-      jwksUri: `${issuer}/.well-known/jwks.json`,
-      cacheSize: 1000,
-      now,
-      jwks: {
-        fetch: ((input: RequestInfo | URL, init?: RequestInit) =>
-          send(new Request(input, init))) as typeof fetch,
-      },
-    });
+    if (!verifier) {
+      if (options.revocationFeed && !closed)
+        feed = createRevocationFeed({
+          url: endpoint(ENDPOINT_PATHS.revocationFeed),
+          credentials: options.revocationFeed,
+          fetch: viaSend,
+          now,
+        });
+      verifier = createVerifier({
+        issuer,
+        audience: options.audience ?? "prolong",
+        jwksUri: endpoint("/.well-known/jwks.json"),
+        cacheSize: 1000,
+        now,
+        jwks: { fetch: viaSend },
+        ...(feed ? { revocations: feed } : {}),
+      });
+    }
     return verifier;
   };
 
@@ -162,7 +196,6 @@ export function createServerSessions(options: ServerSessionsOptions): ServerSess
     return { session, due: result.renewSoon };
   }
 
-  const endpoint = (path: string) => `${issuer}${path}`;
   const issuerPath = new URL(issuer).pathname;
   const isProlongRoute = (url: string) => {
     const path = new URL(url).pathname;
@@ -270,6 +303,11 @@ export function createServerSessions(options: ServerSessionsOptions): ServerSess
         }
       }
       return { setCookies: clearedCookies() };
+    },
+
+    async close() {
+      closed = true;
+      await feed?.close();
     },
   };
 }

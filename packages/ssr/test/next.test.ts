@@ -31,6 +31,7 @@ function sessionsRenewing(given: Given) {
       return renewal;
     },
     signOut: async () => ({ setCookies: [] }),
+    close: async () => {},
   };
   return { sessions, seen };
 }

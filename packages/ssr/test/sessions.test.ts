@@ -5,6 +5,7 @@ import { FakeClock } from "../../../testing/suite.js";
 
 const ISSUER = "https://app.example.test/auth";
 const TTL = 60;
+const RESOURCE_SECRET = "resource-secret-of-this-test";
 
 const opened: Prolong[] = [];
 afterEach(async () => {
@@ -22,6 +23,7 @@ async function setUp(extra: Partial<ServerSessionsOptions> = {}) {
       issuer: ISSUER,
       store: "memory:",
       cookies: { access: true },
+      resourceSecret: RESOURCE_SECRET,
       profiles: { web: { accessTokenTtl: TTL, refreshAfterRatio: 0.5, graceWindow: 30 } },
     },
     { engine: { clock, passwordCost: { N: 1024, r: 8, p: 1 } } },
@@ -226,7 +228,46 @@ describe("sign-out", () => {
   });
 });
 
+describe("the revocation feed", () => {
+  it("refuses a session revoked elsewhere at once, its access token still valid, and ends with close()", async () => {
+    const { sessions, signIn, prolong } = await setUp({ revocationFeed: { secret: RESOURCE_SECRET } });
+    const jar = await signIn();
+    const session = await sessions.getSession(jar);
+    expect(session?.subject).toBe("user-1");
+    await prolong.engine.logout(session?.sessionId as string);
+    let refused = false;
+    for (let i = 0; i < 100 && !refused; i++) {
+      refused = (await sessions.getSession(jar)) === null;
+      if (!refused) await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    expect(refused).toBe(true);
+    await sessions.close();
+  });
+
+  it("is not subscribed without it: the same revocation waits for the token's expiry", async () => {
+    const { sessions, signIn, prolong } = await setUp();
+    const jar = await signIn();
+    const session = await sessions.getSession(jar);
+    await prolong.engine.logout(session?.sessionId as string);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(await sessions.getSession(jar)).not.toBeNull();
+    await sessions.close();
+  });
+});
+
 describe("options", () => {
+  it("refuses a verifier of its own together with a feed to subscribe it to", () => {
+    expect(() =>
+      createServerSessions({
+        issuer: ISSUER,
+        verifier: {} as never,
+        revocationFeed: { secret: "x".repeat(16) },
+      }),
+    ).toThrow(
+      expect.objectContaining({ code: "invalid_options", message: expect.stringContaining("not both") }),
+    );
+  });
+
   it("refuses a missing or malformed issuer with a coded error", () => {
     expect(() => createServerSessions({ issuer: "not a url" })).toThrow(
       expect.objectContaining({ code: "invalid_options", message: expect.stringContaining("issuer") }),
