@@ -72,6 +72,29 @@ async function serve(port: number, env: Record<string, string>): Promise<ChildPr
   return child;
 }
 
+/**
+ * The built example served on a free loopback port, prolong's SQLite file in a fresh
+ * directory (removed again if it does not start), with these settings besides.
+ */
+async function startExample(
+  env: Record<string, string>,
+): Promise<{ child: ChildProcessWithoutNullStreams; origin: string; dataDir: string }> {
+  const port = await freePort();
+  const dir = mkdtempSync(join(tmpdir(), "prolong-react-router-"));
+  const at = `http://127.0.0.1:${port}`;
+  try {
+    const child = await serve(port, {
+      PROLONG_ISSUER: `${at}/auth`,
+      PROLONG_STORE: `sqlite:${join(dir, "prolong.db")}`,
+      ...env,
+    });
+    return { child, origin: at, dataDir: dir };
+  } catch (error) {
+    rmSync(dir, { recursive: true, force: true });
+    throw error;
+  }
+}
+
 /** Stops the server (SIGTERM) and waits until it has gone. */
 function stop(child: ChildProcessWithoutNullStreams): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
@@ -90,16 +113,15 @@ beforeAll(async () => {
     env: { PATH: process.env.PATH ?? "", NODE_ENV: "production" },
     timeout: 170_000,
   });
-  const port = await freePort();
-  dataDir = mkdtempSync(join(tmpdir(), "prolong-react-router-"));
-  origin = `http://127.0.0.1:${port}`;
-  app = await serve(port, {
-    PROLONG_ISSUER: `${origin}/auth`,
-    PROLONG_STORE: `sqlite:${join(dataDir, "prolong.db")}`,
+  ({
+    child: app,
+    origin,
+    dataDir,
+  } = await startExample({
     PROLONG_ADMIN_TOKEN: ADMIN_TOKEN,
     ACCESS_TOKEN_TTL: String(TTL),
     GRACE_WINDOW: String(GRACE),
-  });
+  }));
   db = new Database(join(dataDir, "prolong.db"), { readonly: true, fileMustExist: true });
   browser = await launchChromium();
 }, 240_000);
@@ -143,17 +165,18 @@ async function request(
 }
 
 /**
- * Signs in by the app's login form; resolves with the HTML of the first render of the
- * protected page the login redirects to: with JavaScript off, the document as the server
- * sent it; with it on, the page once rendered.
+ * Signs in by the app's login form (of the server at `at`); resolves with the HTML of the
+ * first render of the protected page the login redirects to: with JavaScript off, the
+ * document as the server sent it; with it on, the page once rendered.
  */
 async function signIn(
   page: Page,
   username: keyof typeof USERS,
   device: string,
   javaScript = false,
+  at = origin,
 ): Promise<string> {
-  await page.goto(`${origin}/login`);
+  await page.goto(`${at}/login`);
   await page.fill('input[name="username"]', username);
   await page.fill('input[name="password"]', USERS[username].password);
   await page.fill('input[name="deviceName"]', device);
@@ -164,16 +187,16 @@ async function signIn(
   }
   const [firstRender] = await Promise.all([
     page.waitForResponse(
-      (response) => response.url() === `${origin}/` && response.request().resourceType() === "document",
+      (response) => response.url() === `${at}/` && response.request().resourceType() === "document",
     ),
     page.click('#login button[type="submit"]'),
   ]);
   return firstRender.text();
 }
 
-/** The claims of the browser's access cookie and its refresh cookie, as the browser holds them. */
-async function cookiesOf(context: BrowserContext) {
-  const cookies = await context.cookies(origin);
+/** The claims of the browser's access cookie and its refresh cookie (for `at`), as the browser holds them. */
+async function cookiesOf(context: BrowserContext, at = origin) {
+  const cookies = await context.cookies(at);
   const access = cookies.find((cookie) => cookie.name === ACCESS_COOKIE)?.value ?? null;
   const refresh = cookies.find((cookie) => cookie.name === REFRESH_COOKIE)?.value ?? null;
   const claims =
@@ -208,6 +231,19 @@ async function eventsOf(sessionId: string): Promise<{ type: string }[]> {
   });
   expect(response.status).toBe(200);
   return ((await response.json()) as { events: { type: string }[] }).events;
+}
+
+/** prolong's `DELETE /auth/sessions/:id` with the access token `device` holds: signs that session out. */
+async function revokeFrom(
+  device: BrowserContext,
+  sessionId: string,
+  at = origin,
+): Promise<globalThis.Response> {
+  const { access } = await cookiesOf(device, at);
+  return fetch(`${at}/auth/sessions/${encodeURIComponent(sessionId)}`, {
+    method: "DELETE",
+    headers: { authorization: `Bearer ${access}` },
+  });
 }
 
 /** Waits until the wall clock passes `epochSeconds` (a claim), plus `extraMs`. */
@@ -471,6 +507,76 @@ describe("examples/react-router, built and served", () => {
       expect(await phonePage.textContent("#user")).toBe("Maryo");
     } finally {
       await Promise.all([laptop.close(), phone.close(), tablet.close()]);
+    }
+  }, 60_000);
+
+  it("without the revocation feed, a device signed out from another still renders signed in while its token is good", async () => {
+    const laptop = await newContext({ javaScriptEnabled: false });
+    const phone = await newContext({ javaScriptEnabled: false });
+    try {
+      const laptopPage = await laptop.newPage();
+      await signIn(await phone.newPage(), "maryo", "Unfed phone");
+      await signIn(laptopPage, "maryo", "Unfed laptop");
+      const token = (await cookiesOf(laptop)).claims;
+      const revoked = await revokeFrom(phone, token?.sid as string);
+      expect(revoked.status).toBe(204);
+      // Longer than the feed takes on the server of the next test, the token not yet due:
+      // nothing tells this server of the revocation, so it still renders the laptop signed in.
+      await laptopPage.waitForTimeout(1_500);
+      await laptopPage.goto(`${origin}/`);
+      expect(Date.now() / 1000).toBeLessThan(token?.rfa as number);
+      expect(await laptopPage.textContent("#user")).toBe("Maryo");
+    } finally {
+      await Promise.all([laptop.close(), phone.close()]);
+    }
+  }, 30_000);
+
+  it("with the revocation feed, a device signed out from another renders signed out within 2 s, long before its token is due", async () => {
+    // A second server of the same build, its own store, whose verifier subscribes to the
+    // feed; 60-second tokens, so neither expiry nor a renewal can sign the laptop out here.
+    const FEED_TTL = 60;
+    const fed = await startExample({
+      ACCESS_TOKEN_TTL: String(FEED_TTL),
+      PROLONG_RESOURCE_SECRET: "resource-secret-of-the-react-router-test",
+    });
+    const laptop = await newContext({ javaScriptEnabled: false });
+    const phone = await newContext({ javaScriptEnabled: false });
+    try {
+      const laptopPage = await laptop.newPage();
+      const phonePage = await phone.newPage();
+      const laptopHtml = await signIn(laptopPage, "maryo", "Fed laptop", false, fed.origin);
+      expect(laptopHtml).toContain('<span id="user">Maryo</span>');
+      await signIn(phonePage, "maryo", "Fed phone", false, fed.origin);
+      const token = (await cookiesOf(laptop, fed.origin)).claims;
+      if (!token) throw new Error("the laptop holds no access cookie");
+
+      const revoked = await revokeFrom(phone, token.sid, fed.origin);
+      expect(revoked.status).toBe(204);
+      const revokedAt = Date.now();
+      // The laptop's protected page, every 100 ms, for at most 5 s.
+      let signedOutAfter: number | null = null;
+      while (signedOutAfter === null && Date.now() - revokedAt < 5_000) {
+        await laptopPage.goto(`${fed.origin}/`);
+        if (new URL(laptopPage.url()).pathname === "/login") signedOutAfter = Date.now() - revokedAt;
+        else await laptopPage.waitForTimeout(100);
+      }
+      const seenAt = Date.now() / 1000;
+      expect(signedOutAfter).not.toBeNull();
+      expect(signedOutAfter as number).toBeLessThanOrEqual(2_000);
+      // The feed did it: the token was still good and not yet due for renewal.
+      expect(seenAt).toBeLessThan(token.rfa);
+      expect(token.exp - seenAt).toBeGreaterThan(FEED_TTL / 2);
+      // The phone is untouched.
+      await phonePage.goto(`${fed.origin}/`);
+      expect(await phonePage.textContent("#user")).toBe("Maryo");
+    } finally {
+      await Promise.all([laptop.close(), phone.close()]);
+      // The open feed subscription does not hold the server up: it exits at once, and cleanly.
+      const stopping = Date.now();
+      await stop(fed.child);
+      expect(Date.now() - stopping).toBeLessThan(5_000);
+      expect(fed.child.exitCode).toBe(0);
+      rmSync(fed.dataDir, { recursive: true, force: true });
     }
   }, 60_000);
 

@@ -25,6 +25,9 @@ export const prolong = await createProlong({
   },
   // The admin API (`/auth/admin/*`) only when a token is given.
   ...(process.env.PROLONG_ADMIN_TOKEN ? { adminToken: process.env.PROLONG_ADMIN_TOKEN } : {}),
+  // The secret the server's own verifier presents to the revocation feed (sessions.server.ts);
+  // without it the feed stays unsubscribed and a revocation reaches renders at `exp`.
+  ...(process.env.PROLONG_RESOURCE_SECRET ? { resourceSecret: process.env.PROLONG_RESOURCE_SECRET } : {}),
   logLevel: "warn",
 });
 
