@@ -41,7 +41,16 @@ export interface OwnTokenRules {
   maxLifetime: number;
   /** Milliseconds since the epoch. */
   now: () => number;
+  /** Verified tokens remembered; default {@link OWN_TOKEN_CACHE_SIZE}, 0 turns the cache off. */
+  cacheSize?: number;
 }
+
+/**
+ * Verified tokens the server's own check remembers. A client sends one access token many
+ * times during its life; remembering it saves the signature check (an Ed25519 verify is
+ * most of a bearer route's CPU). About 1 KB each (the token and its claims), so a few MB.
+ */
+export const OWN_TOKEN_CACHE_SIZE = 4096;
 
 /** Checks an access token this server issued; rejects with `token_expired` or `invalid_token`. */
 export type OwnTokenCheck = (token: string) => Promise<AccessTokenClaims>;
@@ -51,6 +60,13 @@ export type OwnTokenCheck = (token: string) => Promise<AccessTokenClaims>;
  * revocation): `@prolong/verify`'s verifier, fed in process by the key ring, so the
  * server refuses exactly what every resource server refuses (docs/protocol.md, access
  * tokens), and a key rotated into the ring is seen without any JWKS fetch.
+ *
+ * Verified tokens are remembered ({@link OWN_TOKEN_CACHE_SIZE}): a hit skips the signature
+ * and claim checks, which cannot change for the same string, and still checks `exp`
+ * against the clock. What can change, the session's standing (revoked, token version
+ * bumped, user disabled, re-auth asked for), is never remembered here: every caller reads
+ * the session from the store after this check, so a revocation is refused at once. A key
+ * leaves the ring only once every token it signed has expired (KeyRing's `retainFor`).
  */
 export async function ownTokenCheck(ring: KeyRing, rules: OwnTokenRules): Promise<OwnTokenCheck> {
   const verifier = await createVerifier({
@@ -62,6 +78,7 @@ export async function ownTokenCheck(ring: KeyRing, rules: OwnTokenRules): Promis
     clockTolerance: rules.clockTolerance,
     maxTokenAge: rules.maxLifetime,
     maxTokenBytes: MAX_ACCESS_TOKEN_BYTES,
+    cacheSize: rules.cacheSize ?? OWN_TOKEN_CACHE_SIZE,
     now: rules.now,
   });
   return async (token) => {

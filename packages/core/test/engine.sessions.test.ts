@@ -1,5 +1,5 @@
 import { defaultPolicy, ProlongError, SessionEngine } from "@prolong/core";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { decodeJwt, setup, testPasswordCost } from "./fixtures.js";
 
 const login = { username: "maryo", password: "correct horse battery" };
@@ -250,6 +250,29 @@ describe("authenticating the server's own bearer routes", () => {
     expect(session.id).toBe(a.sessionId);
     await engine.logout(a.sessionId);
     expect(await codeOf(engine.authenticate(a.accessToken))).toBe("session_revoked");
+  });
+
+  it("checks a token's signature once, and still reads its session's standing on every call", async () => {
+    const { engine, store, user } = await setup();
+    const a = await engine.signIn(login);
+    const b = await engine.signIn(login);
+    const findKey = vi.spyOn(engine.keys, "find");
+    const reads = vi.spyOn(store.sessions, "readSession");
+    for (let i = 0; i < 3; i++)
+      expect((await engine.authenticate(a.accessToken)).session.id).toBe(a.sessionId);
+    // The key is looked up for the first signature check only: the later ones are remembered.
+    expect(findKey).toHaveBeenCalledTimes(1);
+    expect(reads).toHaveBeenCalledTimes(3);
+
+    // A remembered token is refused as soon as its session is revoked.
+    await engine.revokeSession(user.id, a.sessionId);
+    expect(await codeOf(engine.authenticate(a.accessToken))).toBe("session_revoked");
+
+    // And as soon as the subject's token version passes the token's `ver`.
+    expect((await engine.authenticate(b.accessToken)).session.id).toBe(b.sessionId);
+    await store.sessions.bumpTokenVersion(user.id, Date.now());
+    expect(await codeOf(engine.authenticate(b.accessToken))).toBe("session_revoked");
+    expect(findKey).toHaveBeenCalledTimes(2);
   });
 
   it("refuses what @prolong/verify refuses: a padded or non-canonical signature, 6 s past exp", async () => {

@@ -1,6 +1,6 @@
 import { resolveConfig } from "@prolong/server";
 import { createVerifier } from "@prolong/verify";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { bearer, ISSUER, login, malleatedCopies, PASSWORD, testApp } from "./fixtures.js";
 
 describe("bearer-protected routes (RFC 6750)", () => {
@@ -101,6 +101,37 @@ describe("bearer-protected routes (RFC 6750)", () => {
     const after = await app.inject({ method: "GET", url: "/sessions", headers: bearer(token) });
     expect(after.statusCode).toBe(401);
     expect(after.headers["www-authenticate"]).toContain('error="invalid_token"');
+  });
+});
+
+describe("verified tokens remembered by the bearer routes", () => {
+  it("never answer a revoked session or a bumped token version from the cache", async () => {
+    const { app, engine, store, user, clock } = await testApp();
+    const a = await login(app);
+    const b = await login(app);
+    const c = await login(app);
+    const sessions = (token: string) =>
+      app.inject({ method: "GET", url: "/sessions", headers: bearer(token) });
+    const findKey = vi.spyOn(engine.keys, "find");
+    for (let i = 0; i < 3; i++) expect((await sessions(a.body.access_token as string)).statusCode).toBe(200);
+    // Verified once, then remembered.
+    expect(findKey).toHaveBeenCalledTimes(1);
+
+    // Revoked from another device: refused on the next call.
+    const revoked = await app.inject({
+      method: "DELETE",
+      url: `/sessions/${a.body.session_id}`,
+      headers: bearer(b.body.access_token as string),
+    });
+    expect(revoked.statusCode).toBe(204);
+    const refused = await sessions(a.body.access_token as string);
+    expect(refused.statusCode).toBe(401);
+    expect(refused.headers["www-authenticate"]).toContain('error="invalid_token"');
+
+    // The subject's token version passes the token's `ver`: refused on the next call.
+    expect((await sessions(c.body.access_token as string)).statusCode).toBe(200);
+    await store.sessions.bumpTokenVersion(user.id, clock.now());
+    expect((await sessions(c.body.access_token as string)).statusCode).toBe(401);
   });
 });
 
