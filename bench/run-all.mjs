@@ -24,6 +24,7 @@ const BENCHES = [
   },
   { name: "peers", quick: ["--quick"] },
   { name: "protected-route", quick: ["--quick"] },
+  { name: "bearer-routes", quick: ["--quick"] },
   { name: "ssr-page", quick: ["--quick"] },
   { name: "workers", quick: ["--duration", "3", "--rounds", "1", "--warmup", "1", "--sessions", "2000"] },
   { name: "revocation-latency", quick: ["--quick"] },
