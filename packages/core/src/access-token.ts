@@ -66,7 +66,7 @@ export type OwnTokenCheck = (token: string) => Promise<AccessTokenClaims>;
  * against the clock. What can change, the session's standing (revoked, token version
  * bumped, user disabled, re-auth asked for), is never remembered here: every caller reads
  * the session from the store after this check, so a revocation is refused at once. A key
- * leaves the ring only once every token it signed has expired (KeyRing's `retainFor`).
+ * leaves the ring only once every token it signed is past its `exp` (KeyRing's `retainFor`).
  */
 export async function ownTokenCheck(ring: KeyRing, rules: OwnTokenRules): Promise<OwnTokenCheck> {
   const verifier = await createVerifier({
