@@ -1,6 +1,6 @@
 import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { rmSync } from "node:fs";
+import { closeSync, existsSync, openSync, rmSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -18,6 +18,41 @@ const VITE = join(
   "vite.js",
 );
 
+/** The example's SvelteKit command line, for `svelte-kit sync`. */
+const SVELTE_KIT = join(
+  dirname(createRequire(join(EXAMPLE, "package.json")).resolve("@sveltejs/kit/package.json")),
+  "svelte-kit.js",
+);
+
+/**
+ * The example's tsconfig.json extends the one `svelte-kit sync` generates in
+ * `.svelte-kit/`, which a fresh clone lacks (it is build output), and Vite refuses to
+ * build without it. The first test file to get here generates it, under a lock file so
+ * that a second one, building at the same time in another worker, never reads it half
+ * written.
+ */
+async function syncOnce(): Promise<void> {
+  const generated = join(EXAMPLE, ".svelte-kit", "tsconfig.json");
+  const lock = join(EXAMPLE, ".e2e-sync.lock");
+  for (let attempt = 0; !existsSync(generated); attempt++) {
+    let held: number | null = null;
+    try {
+      held = openSync(lock, "wx");
+    } catch {
+      if (attempt > 600) throw new Error(`${lock} held for over a minute; remove it if no test is running`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      continue;
+    }
+    try {
+      if (!existsSync(generated))
+        await promisify(execFile)(process.execPath, [SVELTE_KIT, "sync"], { cwd: EXAMPLE, timeout: 60_000 });
+    } finally {
+      closeSync(held);
+      rmSync(lock, { force: true });
+    }
+  }
+}
+
 /** A production build of the example, in a directory of its own. */
 export interface SvelteKitBuild {
   /** What `node` runs: adapter-node's output. */
@@ -30,6 +65,7 @@ export interface SvelteKitBuild {
  * there), so two test files building at once do not write over each other.
  */
 export async function buildSvelteKit(): Promise<SvelteKitBuild> {
+  await syncOnce();
   const name = `.e2e-${randomBytes(4).toString("hex")}`;
   const out = join(EXAMPLE, name);
   try {
