@@ -1,14 +1,15 @@
 // Native refreshes per second through the real server over loopback HTTP, against a bare
 // node:http server answering the same request (the machine's ceiling with this load
 // generator) and a minimal Fastify route that parses the same form and answers a fixed
-// token-shaped JSON (the ceiling of the framework the server is built on), and the
-// in-process cost of one engine.refresh split by phase.
+// token-shaped JSON (the ceiling of the framework the server is built on), the
+// in-process cost of one engine.refresh split by phase, and the server's CPU per refresh
+// beside the sum of its parts' CPU (sign, rotate, codec, the bare server's HTTP floor).
 // Run after `npm run build`:
 //   node bench/refresh-http.mjs [--duration 10] [--rounds 2] [--warmup 2] [--connections 16]
 //                               [--sessions 10000] [--users 1000] [--fastify-work 0]
 // --fastify-work N has the Fastify reference spin N µs per request (say, engine.refresh's
 // in-process cost): what a route doing that much work behind Fastify could reach here.
-// Prints a table and writes bench/results/refresh-http.json. Figures are ratios within one
+// Prints the tables and writes bench/results/refresh-http.json. Figures are ratios within one
 // run on one machine; nothing here is asserted, and it never runs inside `npm test`.
 //
 // Processes: this script seeds the sessions and prints; `prolong serve`, the bare server
