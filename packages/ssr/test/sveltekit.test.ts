@@ -1,6 +1,6 @@
 import type { Renewal, ServerSession } from "@prolong/ssr";
 import { renewedRequest, sessionHandle, setCookies } from "@prolong/ssr/sveltekit";
-import type { Handle, RequestEvent } from "@sveltejs/kit";
+import type { Handle } from "@sveltejs/kit";
 import { describe, expect, it } from "vitest";
 
 /** A renewal as a test gives it: `unavailable` is false unless said. */
