@@ -184,6 +184,8 @@ async function main() {
     const alg = JSON.parse(Buffer.from(jwt.token.split(".")[0] ?? "", "base64url").toString()).alg;
     await expectOk(`${betterAuth.url}/api/auth/get-session`, { cookie }, "better-auth /get-session");
 
+    // Both memory servers seed before they listen: a few seconds per 10 k here, with room.
+    const seedingMs = 60_000 + opt.memorySessions * 2;
     const memoryTokens = join(dir, "prolong-memory-tokens.json");
     const prolongMemory = await startServerScript(
       PROLONG_MEMORY,
@@ -196,6 +198,8 @@ async function main() {
         memoryTokens,
       ],
       children,
+      {},
+      seedingMs,
     );
     const oidcTokens = join(dir, "oidc-provider-tokens.json");
     const oidcProvider = await startServerScript(
@@ -203,6 +207,7 @@ async function main() {
       ["--port", String(await freePort()), "--sessions", String(opt.memorySessions), "--tokens", oidcTokens],
       children,
       { NODE_ENV: "production" },
+      seedingMs,
     );
     console.log(
       `${opt.memorySessions} sessions on prolong's memory store, ${opt.memorySessions} grants in oidc-provider's memory adapter`,

@@ -278,6 +278,8 @@ async function benchMemoryStore(context) {
     ],
     children,
     { NODE_OPTIONS: "--expose-gc" },
+    // Seeding runs first: about 3 s per 10 k sessions here, with room for a busy machine.
+    60_000 + options.sessions * 2,
   );
   /** @type {{ seedSeconds: number, before: { rss: number, heapUsed: number }, after: { rss: number, heapUsed: number } }} */
   const stats = JSON.parse(readFileSync(statsFile, "utf8"));
