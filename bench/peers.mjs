@@ -30,9 +30,11 @@
 //   default of 1,000 entries holds about 300), and nothing else: no sessions table, no
 //   audit, no rate-limit counters. prolong is measured on its memory store with as many
 //   sessions beside it (peers/prolong-memory-server.mjs): like with like, no disk on
-//   either side. A token
-//   cut off at a slice's end and sent again is a reuse to oidc-provider (it revokes the
-//   grant: no grace window), so a few of its chains may break; the errors column says.
+//   either side.
+// A token whose answer is cut off at a slice's end is sent again at its connection's
+// next visit: to oidc-provider (no grace window) always a reuse, which revokes the grant;
+// to prolong a reuse once its grace window has passed. So a few chains (a multiple of
+// the connections) break in every row that rotates; the errors column counts them.
 //
 // Processes: this script seeds and prints; each server and each load generator run in a
 // process of their own. Everything binds to 127.0.0.1 and stops by itself.
