@@ -176,7 +176,7 @@ function planRotations(count, tokens, codec, profile, next) {
  *   bareChild: import("node:child_process").ChildProcess }} context
  */
 async function benchStore(kind, context) {
-  const { dir, servers, options, children, cleanup, bareLoad, bareChild } = context;
+  const { dir, servers, options, children, cleanup } = context;
   const { nativeProfile } = await import("@prolong/core");
   const label = LABELS[kind];
   const target = await createTarget(kind, { dir, servers, name: "http" });
