@@ -1,9 +1,11 @@
 // prolong's refresh endpoint beside better-auth's token endpoints, on the same machine, on
-// SQLite, with the same load generator (autocannon), in one run; a bare node:http server
+// SQLite, and beside oidc-provider's refresh_token grant, both on their in-memory stores,
+// with the same load generator (autocannon), in one run; a bare node:http server
 // answering "ok" gives the machine's ceiling with that generator.
 // Run after `npm run build`:
 //   node bench/peers.mjs [--quick] [--duration 10] [--rounds 2] [--warmup 2]
 //                        [--connections 16] [--sessions 10000] [--users 1000]
+//                        [--memory-sessions 10000]
 // Prints a table and writes bench/results/peers.json. Figures are ratios within one run on
 // one machine; nothing here is asserted, and it never runs inside `npm test`.
 //
@@ -19,11 +21,25 @@
 //   JWT. No rotation and no write: the session cookie stays the same.
 // - better-auth, GET /api/auth/get-session: the same cookie check and reads; with the jwt
 //   plugin installed (its default settings) it also signs a JWT into `set-auth-jwt`.
+// - oidc-provider 9, POST /oauth/token (grant_type=refresh_token, a public native client;
+//   peers/oidc-provider-server.mjs): finds the refresh token and its grant in its memory
+//   adapter, consumes the token and saves its successor (rotateRefreshToken: true), signs
+//   an EdDSA JWT access token for its one resource server (resource indicators). Its
+//   memory adapter is one LRU map (grants, their token indexes, refresh tokens, consumed
+//   ones too until pushed out), sized here for --memory-sessions grants (10,000; its
+//   default of 1,000 entries holds about 300), and nothing else: no sessions table, no
+//   audit, no rate-limit counters. prolong is measured on its memory store with as many
+//   sessions beside it (peers/prolong-memory-server.mjs): like with like, no disk on
+//   either side.
+// A token whose answer is cut off at a slice's end is sent again at its connection's
+// next visit: to oidc-provider (no grace window) always a reuse, which revokes the grant;
+// to prolong a reuse once its grace window has passed. So a few chains (a multiple of
+// the connections) break in every row that rotates; the errors column counts them.
 //
 // Processes: this script seeds and prints; each server and each load generator run in a
 // process of their own. Everything binds to 127.0.0.1 and stops by itself.
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -41,6 +57,8 @@ import { writeBenchResults } from "./lib/results.mjs";
 
 const BETTER_AUTH = fileURLToPath(new URL("./peers/better-auth-server.mjs", import.meta.url));
 const BARE = fileURLToPath(new URL("./peers/bare-server.mjs", import.meta.url));
+const OIDC_PROVIDER = fileURLToPath(new URL("./peers/oidc-provider-server.mjs", import.meta.url));
+const PROLONG_MEMORY = fileURLToPath(new URL("./peers/prolong-memory-server.mjs", import.meta.url));
 
 const opt = benchOptions({
   duration: { type: "number", default: 10, quick: 3, min: 0.5, max: 3600 },
@@ -49,6 +67,7 @@ const opt = benchOptions({
   connections: { type: "number", default: 16, min: 1, max: 1024, integer: true },
   sessions: { type: "number", default: 10_000, quick: 2_000, min: 1, max: 2_000_000, integer: true },
   users: { type: "number", default: 1_000, quick: 200, min: 1, max: 1_000_000, integer: true },
+  memorySessions: { type: "number", default: 10_000, quick: 2_000, min: 16, max: 1_000_000, integer: true },
 });
 const USERS = Math.min(opt.users, opt.sessions);
 // High enough that the limiter never answers: this measures the refresh path.
@@ -74,6 +93,14 @@ const TARGETS = {
   betterAuthSession: {
     label: "better-auth GET /api/auth/get-session",
     does: "checks the cookie, reads session + user; its jwt plugin also signs a JWT into set-auth-jwt",
+  },
+  prolongMemory: {
+    label: "prolong POST /oauth/token, memory store",
+    does: "the same refresh as above on @prolong/store-memory (no disk)",
+  },
+  oidcProvider: {
+    label: "oidc-provider POST /oauth/token, memory adapter",
+    does: "finds token + grant, consumes the token and saves its successor, signs an EdDSA JWT access token",
   },
 };
 
@@ -125,7 +152,10 @@ async function main() {
   /** @type {import("./lib/refresh-load.mjs").Children} */
   const children = new Set();
   const dir = mkdtempSync(join(tmpdir(), "prolong-bench-peers-"));
-  const budgetMs = 120_000 + 4 * (opt.warmup + opt.duration * opt.rounds) * 1000 + opt.sessions * 2;
+  const budgetMs =
+    120_000 +
+    6 * (opt.warmup + opt.duration * opt.rounds) * 1000 +
+    (opt.sessions + 2 * opt.memorySessions) * 2;
   const stopAll = boundedRun(children, budgetMs, () => rmSync(dir, { recursive: true, force: true }));
   try {
     const port = await freePort();
@@ -155,6 +185,37 @@ async function main() {
     /** @type {string} */
     const alg = JSON.parse(Buffer.from(jwt.token.split(".")[0] ?? "", "base64url").toString()).alg;
     await expectOk(`${betterAuth.url}/api/auth/get-session`, { cookie }, "better-auth /get-session");
+
+    // Both memory servers seed before they listen: a few seconds per 10 k here, with room.
+    const seedingMs = 60_000 + opt.memorySessions * 2;
+    const memoryTokens = join(dir, "prolong-memory-tokens.json");
+    const prolongMemory = await startServerScript(
+      PROLONG_MEMORY,
+      [
+        "--port",
+        String(await freePort()),
+        "--sessions",
+        String(opt.memorySessions),
+        "--tokens",
+        memoryTokens,
+      ],
+      children,
+      {},
+      seedingMs,
+    );
+    const oidcTokens = join(dir, "oidc-provider-tokens.json");
+    const oidcProvider = await startServerScript(
+      OIDC_PROVIDER,
+      ["--port", String(await freePort()), "--sessions", String(opt.memorySessions), "--tokens", oidcTokens],
+      children,
+      { NODE_ENV: "production" },
+      seedingMs,
+    );
+    console.log(
+      `${opt.memorySessions} sessions on prolong's memory store, ${opt.memorySessions} grants in oidc-provider's memory adapter`,
+    );
+    /** @param {string} file */
+    const tokensIn = (file) => /** @type {string[]} */ (JSON.parse(readFileSync(file, "utf8")));
 
     const bare = await startServerScript(BARE, [], children);
     const perCookie = cookies.map((cookie) => ({ cookie }));
@@ -194,6 +255,24 @@ async function main() {
           children,
         ),
       },
+      prolongMemory: {
+        pid: prolongMemory.child.pid,
+        load: await startLoad(
+          TARGETS.prolongMemory.label,
+          { url: prolongMemory.url, tokens: tokensIn(memoryTokens), chain: true },
+          C,
+          children,
+        ),
+      },
+      oidcProvider: {
+        pid: oidcProvider.child.pid,
+        load: await startLoad(
+          TARGETS.oidcProvider.label,
+          { url: oidcProvider.url, tokens: tokensIn(oidcTokens), chain: true },
+          C,
+          children,
+        ),
+      },
       betterAuthSession: {
         pid: betterAuth.child.pid,
         load: await startFixedLoad(
@@ -211,7 +290,9 @@ async function main() {
     const slice = opt.duration / opt.rounds;
     const measured = await measureAlternating(targets, { warmup: opt.warmup, rounds: opt.rounds, slice });
     for (const { load } of Object.values(targets)) load.child.disconnect();
-    await Promise.all([stopServer(prolong.child), stopServer(betterAuth.child), stopServer(bare.child)]);
+    await Promise.all(
+      [prolong, betterAuth, bare, prolongMemory, oidcProvider].map((server) => stopServer(server.child)),
+    );
     clearProgress();
     report(measured, { slice, alg, cookies: cookies.length });
   } catch (error) {
@@ -239,6 +320,11 @@ function report(measured, run) {
     // Where each server's CPU sets the pace, throughputs stand in the inverse ratio of what
     // one answer costs the server: the figure the req/s ratio tends to with a core apiece.
     cpuPerAnswerBetterAuthTokenToProlong: prolongCpu && betterAuthCpu ? betterAuthCpu / prolongCpu : null,
+    prolongMemoryToOidcProvider: rps("prolongMemory") / rps("oidcProvider"),
+    cpuPerAnswerOidcProviderToProlongMemory:
+      cpu("prolongMemory") && cpu("oidcProvider")
+        ? /** @type {number} */ (cpu("oidcProvider")) / /** @type {number} */ (cpu("prolongMemory"))
+        : null,
   };
   /** @type {[TargetKey, { label: string, does: string }][]} */
   const targets = /** @type {any} */ (Object.entries(TARGETS));
@@ -273,6 +359,16 @@ function report(measured, run) {
       ["prolong refresh / bare node:http", `${ratios.prolongToBare.toFixed(2)}×`],
       ["better-auth /token / bare node:http", `${ratios.betterAuthTokenToBare.toFixed(2)}×`],
       [
+        "prolong refresh (memory) / oidc-provider refresh (memory)",
+        `${ratios.prolongMemoryToOidcProvider.toFixed(2)}×`,
+      ],
+      [
+        "server CPU per answer: oidc-provider ÷ prolong (memory)",
+        ratios.cpuPerAnswerOidcProviderToProlongMemory === null
+          ? "-"
+          : `${ratios.cpuPerAnswerOidcProviderToProlongMemory.toFixed(2)}×`,
+      ],
+      [
         "server CPU per answer: better-auth /token ÷ prolong refresh",
         ratios.cpuPerAnswerBetterAuthTokenToProlong === null
           ? "-"
@@ -280,8 +376,11 @@ function report(measured, run) {
       ],
     ],
   );
-  if (measured.prolong.totals.non200 + measured.prolong.totals.connectionErrors > 0)
-    console.log("warning: some prolong refreshes failed, so its row measures more than the refresh path");
+  for (const key of /** @type {const} */ (["prolong", "prolongMemory", "oidcProvider"]))
+    if (measured[key].totals.non200 + measured[key].totals.connectionErrors > 0)
+      console.log(
+        `warning: some ${TARGETS[key].label} refreshes failed, so its row measures more than the refresh path`,
+      );
 
   const rows = targets.map(([key, { label, does }]) => ({
     target: key,
@@ -294,7 +393,16 @@ function report(measured, run) {
     totals: measured[key].totals,
     rounds: measured[key].rounds.map((r) => r.requestsPerSecond),
   }));
-  const setup = `${opt.connections} connections, autocannon in its own process, SQLite, ${opt.rounds} × ${run.slice} s rounds (best kept)`;
+  /** @param {TargetKey} key */
+  const groupOf = (key) =>
+    key === "bare"
+      ? "reference"
+      : key.startsWith("prolong")
+        ? "prolong"
+        : key === "oidcProvider"
+          ? "oidc-provider"
+          : "better-auth";
+  const setup = `${opt.connections} connections, autocannon in its own process, SQLite (better-auth, prolong) or memory (oidc-provider, prolong), ${opt.rounds} × ${run.slice} s rounds (best kept)`;
   writeBenchResults("peers", {
     options: { ...opt, betterAuthAlg: run.alg, betterAuthSessions: run.cookies },
     ratios,
@@ -302,7 +410,7 @@ function report(measured, run) {
     plots: [
       {
         id: "peers-throughput",
-        title: "Issuing an access token: prolong refresh vs better-auth",
+        title: "Issuing an access token: prolong refresh vs better-auth and oidc-provider",
         unit: "req/s",
         // The bare server's tens of thousands would flatten the bars that matter: in the note.
         note: `${setup}; bare node:http answered ${fmt(rps("bare"))} req/s in the same run`,
@@ -311,12 +419,12 @@ function report(measured, run) {
           .map(([key, { label }]) => ({
             label,
             value: Math.round(rps(key)),
-            group: key === "prolong" ? "prolong" : "better-auth",
+            group: groupOf(key),
           })),
       },
       {
         id: "peers-cpu",
-        title: "Server CPU per answer: prolong refresh vs better-auth",
+        title: "Server CPU per answer: prolong refresh vs better-auth and oidc-provider",
         unit: "µs/req",
         note: "each server's own user + system CPU time (from /proc) per answer; lower is better",
         // The reference last, so each series keeps the colour it has in the plot above.
@@ -324,8 +432,7 @@ function report(measured, run) {
           .sort(([a], [b]) => Number(a === "bare") - Number(b === "bare"))
           .flatMap(([key, { label }]) => {
             const perRequest = cpu(key);
-            const group = key === "bare" ? "reference" : key === "prolong" ? "prolong" : "better-auth";
-            return perRequest === null ? [] : [{ label, value: Math.round(perRequest), group }];
+            return perRequest === null ? [] : [{ label, value: Math.round(perRequest), group: groupOf(key) }];
           }),
       },
     ],

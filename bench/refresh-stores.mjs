@@ -1,10 +1,12 @@
 // Native refreshes per second over loopback HTTP through one real `prolong serve` process
-// per store (SQLite, PostgreSQL, Redis), beside the bare node:http reference (the load
-// generator's ceiling here) and beside that store's own rotate ceiling, measured in the
-// same run by bench/lib/rotate-ceiling.mjs as bench/stores.mjs measures it.
+// per store (memory, SQLite, PostgreSQL, Redis), beside the bare node:http reference (the
+// load generator's ceiling here) and beside that store's own rotate ceiling, measured in
+// the same run by bench/lib/rotate-ceiling.mjs as bench/stores.mjs measures it; and what
+// the live sessions take: the store's bytes per session, the time to fill it, and the
+// server's RSS before and after the refresh load (and its peak).
 //
 // Run after `npm run build`:
-//   node bench/refresh-stores.mjs [--stores sqlite,postgres,redis] [--sessions 10000]
+//   node bench/refresh-stores.mjs [--stores memory,sqlite,postgres,redis] [--sessions 10000]
 //     [--duration 10] [--rounds 2] [--warmup 2] [--connections 16] [--count 10000]
 //     [--max-seconds 5] [--quick]
 // --sessions 1000000 runs it on a million live sessions. --count and --max-seconds bound
@@ -21,17 +23,26 @@
 // alternating between it and the bare server. Durability as recommended for production:
 // SQLite as the store sets it, PostgreSQL synchronous_commit=on, Redis AOF
 // appendfsync always. Processes: this script; `prolong serve`; the bare server; one
-// load generator (autocannon) per target; the database servers.
+// load generator (autocannon) per target; the database servers. A refresh is one store
+// call, `rotate` (the per-session grant budget is checked and spent inside it); the
+// ceiling's rotations carry no budget, so they do slightly less than the server's.
+//
+// The memory store cannot be filled from another process: peers/prolong-memory-server.mjs
+// starts its sessions through the engine in the server itself (one account each) and
+// reports its V8 heap growth; it has no ceiling here, the store living inside the server.
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { benchOptions } from "./lib/args.mjs";
 import { cleanupOnExit } from "./lib/cleanup.mjs";
+import { startServerScript } from "./lib/fixed-load.mjs";
 import { livePopulation, sessionIdOf, visitingOrder } from "./lib/live-sessions.mjs";
 import {
   cpuSeconds,
   freePort,
+  residentBytes,
   runProlong,
   spawnServer,
   startBareServer,
@@ -51,10 +62,12 @@ import { createTarget, fillProgress, STORE_KINDS } from "./lib/store-targets.mjs
 /** @typedef {{ idleTimeout: number, absoluteLifetime: number | null, graceWindow: number }} Profile */
 /** @typedef {ReturnType<typeof parseOptions>} Options */
 /** @typedef {{ best: RefreshFigures, rounds: RefreshFigures[], failed: number }} Measured */
-/** @typedef {Awaited<ReturnType<typeof benchStore>>} StoreResult */
+/** @typedef {Awaited<ReturnType<typeof benchStore>> | Awaited<ReturnType<typeof benchMemoryStore>>} StoreResult */
 
-/** @type {Record<StoreKind, string>} */
-const LABELS = { sqlite: "SQLite", postgres: "PostgreSQL", redis: "Redis" };
+/** @type {Record<StoreKind | "memory", string>} */
+const LABELS = { memory: "memory", sqlite: "SQLite", postgres: "PostgreSQL", redis: "Redis" };
+const KINDS = /** @type {const} */ (["memory", ...STORE_KINDS]);
+const PROLONG_MEMORY = fileURLToPath(new URL("./peers/prolong-memory-server.mjs", import.meta.url));
 const CLIENT = "native";
 // High enough that the limiter never answers: this measures the refresh path.
 const RATE_LIMITS = {
@@ -65,7 +78,7 @@ const RATE_LIMITS = {
 
 function parseOptions() {
   return benchOptions({
-    stores: { type: "list", default: STORE_KINDS, choices: STORE_KINDS },
+    stores: { type: "list", default: KINDS, choices: KINDS },
     sessions: { type: "number", default: 10_000, integer: true, min: 1_000, max: 2_000_000 },
     duration: { type: "number", default: 10, quick: 2, min: 1, max: 300 },
     rounds: { type: "number", default: 2, quick: 1, integer: true, min: 1, max: 20 },
@@ -163,13 +176,15 @@ function planRotations(count, tokens, codec, profile, next) {
  *   bareChild: import("node:child_process").ChildProcess }} context
  */
 async function benchStore(kind, context) {
-  const { dir, servers, options, children, cleanup, bareLoad, bareChild } = context;
+  const { dir, servers, options, children, cleanup } = context;
   const { nativeProfile } = await import("@prolong/core");
   const label = LABELS[kind];
   const target = await createTarget(kind, { dir, servers, name: "http" });
   cleanup.add(() => target.drop());
   progress(`${label}: prolong migrate --store ${kind === "sqlite" ? "sqlite:…" : target.spec}`, true);
   const migrated = await runProlong(["migrate", "--store", target.spec]);
+  // Again through the target, idempotent: Redis's empty memory is recorded for the footprint.
+  await target.migrate();
 
   const store = await target.open();
   const durability = target.durabilities[0];
@@ -178,8 +193,14 @@ async function benchStore(kind, context) {
   let seeded;
   /** @type {Record<1 | 16, RotationFigures>} */
   let ceiling;
+  let fillSeconds = 0;
+  /** @type {import("./lib/store-targets.mjs").Footprint} */
+  let footprint;
   try {
+    const fillStarted = performance.now();
     seeded = await seed(target, store, options.sessions, nativeProfile);
+    fillSeconds = (performance.now() - fillStarted) / 1000;
+    footprint = await target.footprint();
     // After filling, which may run with durability off; the ceiling and the server run with it.
     await durability.apply();
     const next = visitingOrder(options.sessions);
@@ -216,19 +237,102 @@ async function benchStore(kind, context) {
   writeFileSync(configFile, JSON.stringify({ rateLimits: RATE_LIMITS }));
   progress(`${label}: starting prolong serve --store ${kind === "sqlite" ? "sqlite:…" : target.spec}`, true);
   const server = await spawnServer({ dir, port, issuer, storeSpec: target.spec }, configFile, children);
+  const measured = await measureServer(label, server, seeded.tokens, target.databaseCpuSeconds, context);
+  await target.drop();
+  return {
+    store: kind,
+    label,
+    durability: durability.label,
+    sessions: options.sessions,
+    migrate: migrated,
+    ...measured,
+    /** @type {Record<1 | 16, RotationFigures> | null} */
+    ceiling,
+    memory: {
+      fillSeconds,
+      bytesPerSession: footprint.total / options.sessions,
+      footprint,
+      server: measured.serverMemory,
+    },
+  };
+}
+
+/**
+ * The memory store: no other process can fill it, so peers/prolong-memory-server.mjs
+ * starts the sessions in the server's own process, through the engine, and says what
+ * that took; its growth in V8 heap (after a full collection) is the sessions' footprint.
+ * No rotate ceiling: the store lives inside the server.
+ * @param {Parameters<typeof benchStore>[1]} context
+ */
+async function benchMemoryStore(context) {
+  const { dir, options, children } = context;
+  const label = LABELS.memory;
+  const tokensFile = join(dir, "memory-tokens.json");
+  const statsFile = join(dir, "memory-stats.json");
+  progress(`${label}: starting the server and ${fmt(options.sessions)} sessions in it`, true);
+  const server = await startServerScript(
+    PROLONG_MEMORY,
+    [
+      ...["--port", String(await freePort()), "--sessions", String(options.sessions)],
+      ...["--tokens", tokensFile, "--stats", statsFile],
+    ],
+    children,
+    { NODE_OPTIONS: "--expose-gc" },
+    // Seeding runs first: about 3 s per 10 k sessions here, with room for a busy machine.
+    60_000 + options.sessions * 2,
+  );
+  /** @type {{ seedSeconds: number, before: { rss: number, heapUsed: number }, after: { rss: number, heapUsed: number } }} */
+  const stats = JSON.parse(readFileSync(statsFile, "utf8"));
+  /** @type {string[]} */
+  const tokens = JSON.parse(readFileSync(tokensFile, "utf8"));
+  const measured = await measureServer(label, server, tokens, () => null, context);
+  const heap = stats.after.heapUsed - stats.before.heapUsed;
+  return {
+    store: /** @type {const} */ ("memory"),
+    label,
+    durability: "none (lost on exit)",
+    sessions: options.sessions,
+    migrate: "",
+    ...measured,
+    /** @type {Record<1 | 16, RotationFigures> | null} */
+    ceiling: null,
+    memory: {
+      // Through the engine (an account and a session each), not the store alone.
+      fillSeconds: stats.seedSeconds,
+      bytesPerSession: heap / options.sessions,
+      footprint: { total: heap, sessions: null, subjects: null },
+      server: measured.serverMemory,
+    },
+  };
+}
+
+/**
+ * A server under load from its own load generator, in slices alternating with the bare
+ * server's, each keeping its best; the server's resident memory before the load, after
+ * it, and at its peak (VmHWM).
+ * @param {string} label
+ * @param {{ url: string, child: import("node:child_process").ChildProcess }} server
+ * @param {string[]} tokens
+ * @param {() => number | null} databaseCpu
+ * @param {Parameters<typeof benchStore>[1]} context
+ */
+async function measureServer(label, server, tokens, databaseCpu, context) {
+  const { options, children, bareLoad, bareChild } = context;
   const load = await startLoad(
     `prolong on ${label}`,
-    { url: server.url, tokens: seeded.tokens, chain: true },
+    { url: server.url, tokens, chain: true },
     options.connections,
     children,
   );
+  /** @typedef {{ name: string, load: { run: (phase: string, seconds: number) => Promise<RefreshFigures> },
+   *   pid: number | undefined, database: () => number | null, rounds: RefreshFigures[] }} Target */
   /** @type {[Target, Target]} */
   const targets = [
     { name: "bare", load: bareLoad, pid: bareChild.pid, database: () => null, rounds: [] },
-    { name: "prolong", load, pid: server.child.pid, database: target.databaseCpuSeconds, rounds: [] },
+    { name: "prolong", load, pid: server.child.pid, database: databaseCpu, rounds: [] },
   ];
-  /** @typedef {{ name: string, load: { run: (phase: string, seconds: number) => Promise<RefreshFigures> },
-   *   pid: number | undefined, database: () => number | null, rounds: RefreshFigures[] }} Target */
+  const idle = residentBytes(server.child.pid);
+  let loaded = idle;
   try {
     if (options.warmup > 0) for (const t of targets) await t.load.run(`${label} warm-up`, options.warmup);
     const slice = options.duration / options.rounds;
@@ -247,12 +351,12 @@ async function benchStore(kind, context) {
         figures.serverCpuMicrosPerRequest = perRequest("server");
         figures.databaseCpuMicrosPerRequest = perRequest("database");
         t.rounds.push(figures);
+        if (t.name === "prolong") loaded = residentBytes(t.pid);
       }
   } finally {
     load.child.disconnect();
     await stopServer(server.child);
   }
-  await target.drop();
   // Interference only slows a round down: each target keeps its best.
   const best = (/** @type {RefreshFigures[]} */ rounds) =>
     rounds.reduce((a, b) => (b.requestsPerSecond > a.requestsPerSecond ? b : a));
@@ -260,14 +364,13 @@ async function benchStore(kind, context) {
     rounds.reduce((sum, r) => sum + r.non200 + r.connectionErrors + r.timeouts + r.brokenChains, 0);
   const [bare, prolong] = targets;
   return {
-    store: kind,
-    label,
-    durability: durability.label,
-    sessions: options.sessions,
-    migrate: migrated,
     prolong: { best: best(prolong.rounds), rounds: prolong.rounds, failed: failed(prolong.rounds) },
     bare: { best: best(bare.rounds), rounds: bare.rounds, failed: failed(bare.rounds) },
-    ceiling,
+    serverMemory: {
+      rssBeforeLoad: idle?.rss ?? null,
+      rssAfterLoad: loaded?.rss ?? null,
+      peakRss: loaded?.peak ?? null,
+    },
   };
 }
 
@@ -282,7 +385,7 @@ async function main() {
   cleanup.add(() => rmSync(dir, { recursive: true, force: true }));
   try {
     // Imported only when needed: it registers a TypeScript loader for testing/*.ts.
-    const servers = options.stores.some((kind) => kind !== "sqlite")
+    const servers = options.stores.some((kind) => kind === "postgres" || kind === "redis")
       ? await (await import("./lib/database-servers.mjs")).startDatabaseServers(
           options.stores,
           cleanup,
@@ -306,9 +409,12 @@ async function main() {
       children,
     );
     const results = [];
+    const context = { dir, servers, options, children, cleanup, bareLoad, bareChild: bare.child };
     for (const kind of options.stores)
       results.push(
-        await benchStore(kind, { dir, servers, options, children, cleanup, bareLoad, bareChild: bare.child }),
+        kind === "memory"
+          ? await benchMemoryStore(context)
+          : await benchStore(/** @type {StoreKind} */ (kind), context),
       );
     bareLoad.child.disconnect();
     bare.child.disconnect();
@@ -404,10 +510,43 @@ function report(results, options) {
       fmt(r.prolong.best.requestsPerSecond),
       fmt(r.bare.best.requestsPerSecond),
       ratio(r.prolong.best.requestsPerSecond, r.bare.best.requestsPerSecond),
-      `${fmt(r.ceiling[1].rotationsPerSecond)} rot/s, p99 ${us(r.ceiling[1].p99Micros)} µs`,
-      `${fmt(r.ceiling[16].rotationsPerSecond)} rot/s, p99 ${us(r.ceiling[16].p99Micros)} µs`,
-      ratio(r.prolong.best.requestsPerSecond, r.ceiling[16].rotationsPerSecond),
+      r.ceiling ? `${fmt(r.ceiling[1].rotationsPerSecond)} rot/s, p99 ${us(r.ceiling[1].p99Micros)} µs` : "-",
+      r.ceiling
+        ? `${fmt(r.ceiling[16].rotationsPerSecond)} rot/s, p99 ${us(r.ceiling[16].p99Micros)} µs`
+        : "-",
+      r.ceiling ? ratio(r.prolong.best.requestsPerSecond, r.ceiling[16].rotationsPerSecond) : "-",
     ]),
+  );
+
+  const mb = (/** @type {number | null} */ n) => (n === null ? "-" : `${(n / 2 ** 20).toFixed(1)} MB`);
+  console.log(
+    `
+memory, ${fmt(options.sessions)} live sessions: what the sessions take in the store (memory: the server's V8 heap growth while seeding, after a full collection; SQLite: the file; PostgreSQL: pg_total_relation_size of sessions and subjects; Redis: used_memory growth), and the server's RSS (VmRSS, VmHWM) before and after the refresh load`,
+  );
+  printTable(
+    [
+      "store",
+      "fill s per 10 k",
+      "stored bytes",
+      "bytes per session",
+      "server RSS before load",
+      "after load",
+      "peak",
+      "refresh p99 ms",
+    ],
+    results.map((r) => [
+      r.label,
+      ((r.memory.fillSeconds * 10_000) / r.sessions).toFixed(2),
+      fmt(r.memory.footprint.total),
+      fmt(r.memory.bytesPerSession),
+      mb(r.memory.server.rssBeforeLoad),
+      mb(r.memory.server.rssAfterLoad),
+      mb(r.memory.server.peakRss),
+      ms(r.prolong.best.p99),
+    ]),
+  );
+  console.log(
+    "fill: through the store's own operations (SQLite, PostgreSQL, Redis, per-commit flush off while filling) or the engine (memory: an account and a session each)",
   );
   if (results.some((r) => r.prolong.failed > 0))
     console.log("warning: some refreshes failed, so a prolong row measures more than the refresh path");
@@ -421,11 +560,16 @@ function report(results, options) {
     prolong: r.prolong,
     bare: r.bare,
     ceiling: r.ceiling,
+    memory: r.memory,
     prolongPerCpuSecond: perCore(r.prolong.best),
     ratios: {
       prolongToBare: r.prolong.best.requestsPerSecond / r.bare.best.requestsPerSecond,
-      prolongToCeiling16: r.prolong.best.requestsPerSecond / r.ceiling[16].rotationsPerSecond,
-      prolongToCeiling1: r.prolong.best.requestsPerSecond / r.ceiling[1].rotationsPerSecond,
+      prolongToCeiling16: r.ceiling
+        ? r.prolong.best.requestsPerSecond / r.ceiling[16].rotationsPerSecond
+        : null,
+      prolongToCeiling1: r.ceiling
+        ? r.prolong.best.requestsPerSecond / r.ceiling[1].rotationsPerSecond
+        : null,
     },
     migrate: r.migrate,
   }));
@@ -445,11 +589,15 @@ function report(results, options) {
         bars: results.flatMap((r) => [
           { label: r.label, value: Math.round(r.prolong.best.requestsPerSecond), group: "prolong serve" },
           { label: r.label, value: Math.round(r.bare.best.requestsPerSecond), group: "bare node:http" },
-          {
-            label: r.label,
-            value: Math.round(r.ceiling[16].rotationsPerSecond),
-            group: "store rotate ceiling",
-          },
+          ...(r.ceiling
+            ? [
+                {
+                  label: r.label,
+                  value: Math.round(r.ceiling[16].rotationsPerSecond),
+                  group: "store rotate ceiling",
+                },
+              ]
+            : []),
         ]),
       },
       {
@@ -459,7 +607,9 @@ function report(results, options) {
         note: `${options.connections} connections; the store ceiling's p99 at 16 in flight beside it`,
         bars: results.flatMap((r) => [
           { label: r.label, value: r.prolong.best.p99, group: "prolong serve" },
-          { label: r.label, value: r.ceiling[16].p99Micros / 1000, group: "store rotate ceiling" },
+          ...(r.ceiling
+            ? [{ label: r.label, value: r.ceiling[16].p99Micros / 1000, group: "store rotate ceiling" }]
+            : []),
         ]),
       },
       {

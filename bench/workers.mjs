@@ -1,8 +1,9 @@
 // Native refreshes per second through `prolong serve` with one process and with several
 // (`--workers N`), on SQLite, over loopback HTTP.
 // Run after `npm run build`:
-//   node bench/workers.mjs [--workers 2] [--duration 10] [--rounds 2] [--warmup 2]
+//   node bench/workers.mjs [--workers 1,2,N] [--duration 10] [--rounds 2] [--warmup 2]
 //                          [--connections 16] [--sessions 5000] [--users 500]
+// --workers: the worker counts to run, 1, 2 and the machine's core count by default.
 // Prints a table and writes bench/results/workers.json. Figures are ratios within one run
 // on one machine; nothing here is asserted, and it never runs inside `npm test`.
 //
@@ -11,8 +12,12 @@
 // servers get a copy of the same seeded file and their own load generator, whose chains
 // of refresh tokens stay within that copy; they are measured in alternating slices, so a
 // burst of load from elsewhere on the machine hits both alike. The load generator needs
-// a core too: on a machine with N cores or fewer, N workers share them with it.
-import { copyFileSync, existsSync, writeFileSync } from "node:fs";
+// a core too. With `taskset` and three cores or more, the load generators are pinned to
+// cores of their own (the last quarter, at least one) and the servers (primary and
+// workers) to the rest; the cores used are printed. On two cores or fewer nothing is
+// pinned and no scaling figure is claimed: servers and load generator share them.
+import { spawnSync } from "node:child_process";
+import { copyFileSync, existsSync, readFileSync, writeFileSync } from "node:fs";
 import { availableParallelism, cpus } from "node:os";
 import { join } from "node:path";
 import { benchOptions } from "./lib/args.mjs";
@@ -31,7 +36,13 @@ import { clearProgress, fmt, printTable, writeResults } from "./lib/report.mjs";
 /** @typedef {import("./lib/load-slices.mjs").RefreshFigures} RefreshFigures */
 
 const opt = benchOptions({
-  workers: { type: "number", default: 2, min: 2, max: 64, integer: true },
+  workers: {
+    type: "numbers",
+    default: [...new Set([1, 2, availableParallelism()])],
+    min: 1,
+    max: 64,
+    integer: true,
+  },
   duration: { type: "number", default: 10, quick: 3, min: 0.5, max: 3600 },
   warmup: { type: "number", default: 2, quick: 1, min: 0, max: 600 },
   rounds: { type: "number", default: 2, quick: 1, min: 1, max: 100, integer: true },
@@ -39,7 +50,51 @@ const opt = benchOptions({
   sessions: { type: "number", default: 5_000, quick: 2_000, min: 1, max: 2_000_000, integer: true },
   users: { type: "number", default: 500, min: 1, max: 1_000_000, integer: true },
 });
-const WORKERS = opt.workers;
+const WORKERS = [...new Set(opt.workers)].sort((a, b) => a - b);
+const CORES = availableParallelism();
+const TASKSET = spawnSync("taskset", ["--version"]).status === 0;
+// Pinned only where the load generators can have cores to themselves and the servers more than one.
+const PIN = TASKSET && CORES >= 3;
+const LOAD_CORES = PIN ? range(CORES - Math.max(1, Math.floor(CORES / 4)), CORES - 1) : null;
+const SERVER_CORES = PIN && LOAD_CORES ? range(0, (LOAD_CORES[0] ?? 1) - 1) : null;
+
+/**
+ * @param {number} from
+ * @param {number} to inclusive
+ */
+function range(from, to) {
+  return Array.from({ length: to - from + 1 }, (_, i) => from + i);
+}
+
+/**
+ * `pid` and every process under it, from /proc.
+ * @param {number} pid
+ * @returns {number[]}
+ */
+function processTree(pid) {
+  let children = [];
+  try {
+    children = readFileSync(`/proc/${pid}/task/${pid}/children`, "utf8").trim().split(/\s+/).filter(Boolean);
+  } catch {
+    return [pid];
+  }
+  return [pid, ...children.flatMap((child) => processTree(Number(child)))];
+}
+
+/**
+ * Every thread of `pid` and of the processes under it onto `cores` (taskset -a -p).
+ * @param {number | undefined} pid
+ * @param {number[] | null} cores
+ */
+function pin(pid, cores) {
+  if (pid === undefined || cores === null) return;
+  for (const each of processTree(pid)) {
+    const done = spawnSync("taskset", ["-a", "-p", "-c", cores.join(","), String(each)], {
+      encoding: "utf8",
+    });
+    if (done.status !== 0) throw new Error(`taskset on ${each} failed: ${done.stderr}`);
+  }
+}
 const DURATION = opt.duration;
 const WARMUP = opt.warmup;
 const ROUNDS = opt.rounds;
@@ -48,7 +103,7 @@ const SESSIONS = opt.sessions;
 const USERS = Math.min(opt.users, SESSIONS);
 const { children, dir, stopAll } = benchScratch(
   "workers",
-  120_000 + 2 * (WARMUP + DURATION) * 1000 + SESSIONS * 2,
+  120_000 + (WORKERS.length + 1) * (WARMUP + DURATION) * 1000 + SESSIONS * 2,
 );
 
 /**
@@ -70,6 +125,7 @@ async function startServer(n, seeded, tokens) {
     configFile,
     children,
   );
+  pin(server.child.pid, SERVER_CORES);
   const name = n === 1 ? "1 worker" : `${n} workers`;
   // Each load generator walks its own chains: the tokens are copied, not shared.
   const load = await startLoad(
@@ -78,9 +134,10 @@ async function startServer(n, seeded, tokens) {
     CONNECTIONS,
     children,
   );
+  pin(load.child.pid, LOAD_CORES);
   /** @type {RefreshFigures[]} */
   const rounds = [];
-  return { name, server, load, rounds };
+  return { n, name, server, load, rounds };
 }
 
 try {
@@ -93,11 +150,14 @@ try {
   console.log(
     `seeded ${fmt(USERS)} users and ${fmt(SESSIONS)} native sessions in ${seedSeconds.toFixed(1)} s`,
   );
+  const coresLine = PIN
+    ? `${CORES} cores: servers (primary and workers) pinned to ${SERVER_CORES?.join(",")}, load generators to ${LOAD_CORES?.join(",")} (taskset)`
+    : `${CORES} cores, nothing pinned (${TASKSET ? "fewer than 3 cores" : "no taskset"}): servers and load generators share cores ${range(0, CORES - 1).join(",")}`;
+  console.log(coresLine);
 
-  const targets = /** @type {const} */ ([
-    await startServer(1, seeded, tokens),
-    await startServer(WORKERS, seeded, tokens),
-  ]);
+  /** @type {Awaited<ReturnType<typeof startServer>>[]} */
+  const targets = [];
+  for (const n of WORKERS) targets.push(await startServer(n, seeded, tokens));
   if (WARMUP > 0) for (const t of targets) await t.load.run("warm-up", WARMUP);
   const slice = DURATION / ROUNDS;
   for (let round = 1; round <= ROUNDS; round++)
@@ -120,9 +180,10 @@ try {
   // Interference only slows a round down: each configuration keeps its best.
   const best = (/** @type {RefreshFigures[]} */ rounds) =>
     rounds.reduce((a, b) => (b.requestsPerSecond > a.requestsPerSecond ? b : a));
-  /** @typedef {{ name: string, rounds: RefreshFigures[], best: RefreshFigures }} Measured */
-  const one = { ...targets[0], best: best(targets[0].rounds) };
-  const many = { ...targets[1], best: best(targets[1].rounds) };
+  /** @typedef {{ n: number, name: string, rounds: RefreshFigures[], best: RefreshFigures }} Measured */
+  /** @type {Measured[]} */
+  const measured = targets.map((t) => ({ n: t.n, name: t.name, rounds: t.rounds, best: best(t.rounds) }));
+  const one = measured.find((t) => t.n === 1) ?? /** @type {Measured} */ (measured[0]);
   const ms = (/** @type {number} */ n) => n.toFixed(2);
   const failures = (/** @type {Measured} */ t) => {
     const sum = (/** @type {"non200" | "connectionErrors" | "timeouts"} */ key) =>
@@ -130,49 +191,42 @@ try {
     const failed = sum("non200") + sum("connectionErrors") + sum("timeouts");
     return failed === 0 ? "none" : `${fmt(failed)} (${JSON.stringify(t.rounds.map((r) => r.statuses))})`;
   };
-  const row = (/** @type {Measured} */ t) => {
-    const cpu = t.best.serverCpuMicrosPerRequest;
-    return [
-      t.name,
-      fmt(t.best.requestsPerSecond),
-      ms(t.best.p50),
-      ms(t.best.p99),
-      cpu == null ? "-" : cpu.toFixed(0),
-      failures(t),
-    ];
-  };
-  const ratio = (/** @type {"requestsPerSecond" | "p50" | "p99" | "serverCpuMicrosPerRequest"} */ key) => {
-    const [a, b] = [many.best[key], one.best[key]];
-    return a == null || b == null ? "-" : `${(a / b).toFixed(2)}x`;
-  };
+  // A scaling figure only where the servers had more than one core of their own.
+  const scaling = PIN && (SERVER_CORES?.length ?? 0) > 1;
   console.log(
     `\nPOST /oauth/token (native refresh) over loopback, SQLite, ${CONNECTIONS} keep-alive connections; best of ${ROUNDS} alternating ${slice} s rounds after ${WARMUP} s warm-up`,
   );
   printTable(
-    ["server", "req/s", "p50 ms", "p99 ms", "server CPU µs/req", "failed requests"],
-    [
-      row(one),
-      row(many),
-      [
-        `${WORKERS} workers / 1 worker`,
-        ratio("requestsPerSecond"),
-        ratio("p50"),
-        ratio("p99"),
-        ratio("serverCpuMicrosPerRequest"),
-        "",
-      ],
-    ],
+    ["server", "req/s", `÷ ${one.name}`, "p50 ms", "p99 ms", "server CPU µs/req", "failed requests"],
+    measured.map((t) => {
+      const cpu = t.best.serverCpuMicrosPerRequest;
+      return [
+        t.name,
+        fmt(t.best.requestsPerSecond),
+        `${(t.best.requestsPerSecond / one.best.requestsPerSecond).toFixed(2)}x`,
+        ms(t.best.p50),
+        ms(t.best.p99),
+        cpu == null ? "-" : cpu.toFixed(0),
+        failures(t),
+      ];
+    }),
   );
   const perRound = (/** @type {Measured} */ t) => t.rounds.map((r) => fmt(r.requestsPerSecond)).join(", ");
-  console.log(`req/s per round: 1 worker ${perRound(one)}; ${WORKERS} workers ${perRound(many)}`);
+  console.log(`req/s per round: ${measured.map((t) => `${t.name} ${perRound(t)}`).join("; ")}`);
   console.log(
-    `server CPU µs/req: the CPU time (user + system, from /proc) of the primary and its workers per answer. node ${process.version}, ${availableParallelism()} cores for the servers and the load generator alike.`,
+    `server CPU µs/req: the CPU time (user + system, from /proc) of the primary and its workers per answer. node ${process.version}. ${coresLine}.`,
   );
+  if (!scaling)
+    console.log(
+      `not a scaling figure: on ${CORES} cores the servers have no cores of their own (the load generator needs one), so the ratios above say what a second worker costs here, not how workers scale`,
+    );
 
   writeResults("workers", {
     node: process.version,
-    cores: availableParallelism(),
+    cores: CORES,
     cpu: cpus()[0]?.model,
+    pinned: PIN ? { servers: SERVER_CORES, loadGenerators: LOAD_CORES } : null,
+    scalingFigure: scaling,
     options: {
       workers: WORKERS,
       durationSeconds: DURATION,
@@ -182,13 +236,12 @@ try {
       sessions: SESSIONS,
       users: USERS,
     },
-    oneWorker: { best: one.best, rounds: one.rounds },
-    workers: { best: many.best, rounds: many.rounds },
-    ratio: {
-      requestsPerSecond: many.best.requestsPerSecond / one.best.requestsPerSecond,
-      p50: many.best.p50 / one.best.p50,
-      p99: many.best.p99 / one.best.p99,
-    },
+    rows: measured.map((t) => ({
+      workers: t.n,
+      best: t.best,
+      rounds: t.rounds,
+      ratioToOne: t.best.requestsPerSecond / one.best.requestsPerSecond,
+    })),
   });
 } catch (error) {
   clearProgress();

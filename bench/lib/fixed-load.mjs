@@ -24,8 +24,9 @@ const GENERATOR = fileURLToPath(new URL("./fixed-load-generator.mjs", import.met
  * @param {readonly string[]} args
  * @param {Children} children
  * @param {Record<string, string>} [env]
+ * @param {number} [timeoutMs] how long it may take to say so (a script that seeds first needs longer)
  */
-export async function startServerScript(script, args, children, env = {}) {
+export async function startServerScript(script, args, children, env = {}, timeoutMs = 20_000) {
   const child = spawn(process.execPath, [script, ...args], {
     env: { PATH: process.env.PATH ?? "", ...env },
     stdio: ["ignore", "pipe", "pipe"],
@@ -36,8 +37,8 @@ export async function startServerScript(script, args, children, env = {}) {
   const url = await new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       child.kill("SIGKILL");
-      reject(new Error(`${script} did not say it was listening within 20 s:\n${output}`));
-    }, 20_000);
+      reject(new Error(`${script} did not say it was listening within ${timeoutMs / 1000} s:\n${output}`));
+    }, timeoutMs);
     const onExit = (/** @type {number | null} */ code) => {
       clearTimeout(timer);
       reject(new Error(`${script} exited with code ${code}:\n${output}`));

@@ -277,6 +277,25 @@ export function cpuSeconds(pid) {
 }
 
 /**
+ * A process's resident memory now and its peak so far (VmRSS, VmHWM), in bytes, from
+ * Linux's /proc; `null` elsewhere.
+ * @param {number | null | undefined} pid
+ * @returns {{ rss: number, peak: number } | null}
+ */
+export function residentBytes(pid) {
+  if (pid === null || pid === undefined) return null;
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, "utf8");
+    const kb = (/** @type {string} */ field) =>
+      Number(new RegExp(`^${field}:\\s+(\\d+) kB`, "m").exec(status)?.[1]);
+    const [rss, peak] = [kb("VmRSS") * 1024, kb("VmHWM") * 1024];
+    return Number.isFinite(rss) && Number.isFinite(peak) ? { rss, peak } : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
  * CPU seconds a process and its children have used so far (a `--workers` primary and
  * its workers), from /proc; `null` elsewhere. Children that have exited are not counted.
  * @param {number} pid
