@@ -388,6 +388,51 @@ async function measureInProcess(path, issuer, seeded, rateLimits) {
   const sessions = tokens.length;
   if (!codec.open(tokens[0] ?? "")) throw new Error("the rebuilt codec does not open the engine's tokens");
 
+  /**
+   * The rotation of one opened token, as the engine's refresh makes it: one store call
+   * that settles the refresh and returns the subject.
+   * @param {NonNullable<ReturnType<typeof codec.open>>} token
+   * @param {ReturnType<typeof codec.next>} successor
+   */
+  const rotate = async (token, successor) => {
+    const outcome = await store.sessions.rotate({
+      sessionId: token.sessionId,
+      clientId: "native",
+      generation: token.generation,
+      presentedHash: token.hash,
+      successorHash: successor.hash,
+      now: Date.now(),
+      graceMs: profile.graceWindow * 1000,
+      idleTimeoutMs: profile.idleTimeout * 1000,
+      budget,
+    });
+    if (outcome.status !== "rotated") throw new Error(`in-process rotate: ${outcome.status}`);
+    return outcome;
+  };
+
+  /**
+   * The access token the engine signs after a rotation: the same claims, the same key.
+   * @param {{ session: import("@prolong/core").SessionRecord, subject: import("@prolong/core").SubjectRecord }} rotated
+   */
+  const sign = ({ session, subject }) => {
+    const iat = seconds(Date.now());
+    const exp = iat + profile.accessTokenTtl;
+    return signAccessToken(engine.keys.active, {
+      ...subject.claims,
+      iss: engine.issuer,
+      sub: subject.id,
+      aud: engine.audience,
+      exp,
+      iat,
+      jti: randomId(),
+      client_id: session.clientId,
+      sid: session.id,
+      ver: subject.tokenVersion,
+      auth_time: seconds(session.authTime),
+      rfa: iat + Math.floor((exp - iat) * profile.refreshAfterRatio),
+    });
+  };
+
   /** The four phases of one refresh, their sum, and engine.refresh end to end. */
   /** @type {Record<"open" | "next" | "rotate" | "sign" | "sum" | "engine", number[]>} */
   const samples = { open: [], next: [], rotate: [], sign: [], sum: [], engine: [] };
@@ -406,38 +451,9 @@ async function measureInProcess(path, issuer, seeded, rateLimits) {
     if (token === null) throw new Error(`in-process: the token of session ${i} does not open`);
     const successor = codec.next(token);
     const t2 = process.hrtime.bigint();
-    const now = Date.now();
-    // One store call, as the engine's: rotate settles the refresh and returns the subject.
-    const outcome = await store.sessions.rotate({
-      sessionId: token.sessionId,
-      clientId: "native",
-      generation: token.generation,
-      presentedHash: token.hash,
-      successorHash: successor.hash,
-      now,
-      graceMs: profile.graceWindow * 1000,
-      idleTimeoutMs: profile.idleTimeout * 1000,
-      budget,
-    });
+    const rotated = await rotate(token, successor);
     const t3 = process.hrtime.bigint();
-    if (outcome.status !== "rotated") throw new Error(`in-process rotate: ${outcome.status}`);
-    const { session, subject } = outcome;
-    const iat = seconds(now);
-    const exp = iat + profile.accessTokenTtl;
-    signAccessToken(engine.keys.active, {
-      ...subject.claims,
-      iss: engine.issuer,
-      sub: subject.id,
-      aud: engine.audience,
-      exp,
-      iat,
-      jti: randomId(),
-      client_id: session.clientId,
-      sid: session.id,
-      ver: subject.tokenVersion,
-      auth_time: seconds(session.authTime),
-      rfa: iat + Math.floor((exp - iat) * profile.refreshAfterRatio),
-    });
+    sign(rotated);
     const t4 = process.hrtime.bigint();
     tokens[i] = successor.value;
     if (!record) return;
@@ -499,44 +515,13 @@ async function measureInProcess(path, issuer, seeded, rateLimits) {
         work.push({ i, token, successor: codec.next(token) });
       }
       c0 = cpuNow();
-      for (const { token, successor } of work) {
-        const outcome = await store.sessions.rotate({
-          sessionId: token.sessionId,
-          clientId: "native",
-          generation: token.generation,
-          presentedHash: token.hash,
-          successorHash: successor.hash,
-          now: Date.now(),
-          graceMs: profile.graceWindow * 1000,
-          idleTimeoutMs: profile.idleTimeout * 1000,
-          budget,
-        });
-        if (outcome.status !== "rotated") throw new Error(`in-process rotate: ${outcome.status}`);
-        last = outcome;
-      }
+      for (const { token, successor } of work) last = await rotate(token, successor);
       best.rotate = Math.min(best.rotate, (cpuNow() - c0) / perBatch);
       for (const { i, successor } of work) tokens[i] = successor.value;
       if (last === null) throw new Error("in-process: no rotation to sign for");
-      const { session, subject } = last;
+      const rotated = last;
       c0 = cpuNow();
-      for (let k = 0; k < perBatch; k++) {
-        const iat = seconds(Date.now());
-        const exp = iat + profile.accessTokenTtl;
-        signAccessToken(engine.keys.active, {
-          ...subject.claims,
-          iss: engine.issuer,
-          sub: subject.id,
-          aud: engine.audience,
-          exp,
-          iat,
-          jti: randomId(),
-          client_id: session.clientId,
-          sid: session.id,
-          ver: subject.tokenVersion,
-          auth_time: seconds(session.authTime),
-          rfa: iat + Math.floor((exp - iat) * profile.refreshAfterRatio),
-        });
-      }
+      for (let k = 0; k < perBatch; k++) sign(rotated);
       best.sign = Math.min(best.sign, (cpuNow() - c0) / perBatch);
     }
     return best;
