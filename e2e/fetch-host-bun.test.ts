@@ -2,6 +2,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { eventStream } from "./event-stream.js";
 import { freePort } from "./server-process.js";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
@@ -69,17 +70,8 @@ describe("prolong.fetch under Bun.serve", () => {
       signal: abort.signal,
     });
     expect(feed.status).toBe(200);
-    const reader = (feed.body as ReadableStream<Uint8Array>).getReader();
-    const decoder = new TextDecoder();
-    let text = "";
-    const readUntil = async (pattern: RegExp) => {
-      while (!pattern.test(text)) {
-        const { value, done } = await reader.read();
-        if (done) throw new Error(`the feed ended before ${pattern}: ${text}`);
-        text += decoder.decode(value, { stream: true });
-      }
-    };
-    await readUntil(/event: snapshot\n/);
+    const events = eventStream(feed.body as ReadableStream<Uint8Array>);
+    await events.until(/event: snapshot\n/);
     const signedIn = await json("/auth/login", {
       username: "maryo",
       password: "correct horse battery",
@@ -92,8 +84,8 @@ describe("prolong.fetch under Bun.serve", () => {
       body: new URLSearchParams({ token: refresh_token, client_id: "native" }).toString(),
     });
     expect(revoked.status).toBe(200);
-    await readUntil(/event: revoked\n/);
+    await events.until(/event: revoked\n/);
     abort.abort();
-    await reader.cancel().catch(() => {});
+    await events.cancel();
   });
 });

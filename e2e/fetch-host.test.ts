@@ -4,6 +4,7 @@ import { getConnInfo } from "@hono/node-server/conninfo";
 import { createProlong, type Prolong } from "@prolong/server";
 import { type Context, Hono } from "hono";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { eventStream } from "./event-stream.js";
 import { freePort } from "./server-process.js";
 
 const PASSWORD = "the host's own password";
@@ -198,17 +199,8 @@ describe("prolong behind a Fetch-API host (Hono on Node)", () => {
     expect(feed.status).toBe(200);
     expect(feed.headers.get("content-type")).toMatch(/^text\/event-stream/);
     expect(feed.headers.get("x-accel-buffering")).toBe("no");
-    const reader = (feed.body as ReadableStream<Uint8Array>).getReader();
-    const decoder = new TextDecoder();
-    let text = "";
-    const readUntil = async (pattern: RegExp) => {
-      while (!pattern.test(text)) {
-        const { value, done } = await reader.read();
-        if (done) throw new Error(`the feed ended before ${pattern}: ${text}`);
-        text += decoder.decode(value, { stream: true });
-      }
-    };
-    await readUntil(/event: snapshot\n/);
+    const events = eventStream(feed.body as ReadableStream<Uint8Array>);
+    await events.until(/event: snapshot\n/);
 
     // A session revoked while the feed is open arrives as its own event, the stream still open.
     const signedIn = await json("/my-login", { user: "user-44", password: PASSWORD, client: "native" });
@@ -219,9 +211,9 @@ describe("prolong behind a Fetch-API host (Hono on Node)", () => {
       "application/x-www-form-urlencoded",
     );
     expect(revoked.status).toBe(200);
-    await readUntil(/event: revoked\ndata: \{[^\n]*"sub":"user-44"/);
+    await events.until(/event: revoked\ndata: \{[^\n]*"sub":"user-44"/);
     abort.abort();
-    await reader.cancel().catch(() => {});
+    await events.cancel();
 
     // The handler goes on serving after a subscriber left.
     expect((await fetch(`${base}/auth/.well-known/oauth-authorization-server`)).status).toBe(200);
