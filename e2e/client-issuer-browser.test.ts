@@ -1,9 +1,9 @@
 // @module-tag chromium
-import { request } from "node:http";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { launchChromium } from "./browser.js";
 import { type ClientPageHost, hostClientPage } from "./client-page.js";
+import { forwardTo } from "./forward.js";
 import { freePort, type RunningServer, startServerWithConfig, tokenRequests } from "./server-process.js";
 
 let server: RunningServer;
@@ -21,16 +21,7 @@ beforeAll(async () => {
     port: appPort,
     other: (incoming, response) => {
       if (incoming.url === "/oauth/token") proxiedTokenRequests++;
-      const { method, url: path, headers } = incoming;
-      const forward = request(
-        { host: upstream.hostname, port: upstream.port, method, path, headers },
-        (answer) => {
-          response.writeHead(answer.statusCode ?? 502, answer.headers);
-          answer.pipe(response);
-        },
-      );
-      forward.on("error", () => response.writeHead(502).end());
-      incoming.pipe(forward);
+      forwardTo({ host: upstream.hostname, port: upstream.port }, incoming, response);
     },
   });
   browser = await launchChromium();

@@ -1,6 +1,7 @@
-import { createServer, request, type Server } from "node:http";
+import { createServer, type Server } from "node:http";
 import { type ClientError, createSessionClient } from "@prolong/client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { forwardTo } from "./forward.js";
 import { freePort, type RunningServer, startServerWithConfig } from "./server-process.js";
 
 /** Answers a proxy or a gateway gives in front of a server, none of them about the session. */
@@ -29,16 +30,7 @@ beforeAll(async () => {
       response.writeHead(canned.status, { "content-type": canned.type }).end(canned.body);
       return;
     }
-    const { method, url: path, headers } = incoming;
-    const forward = request(
-      { host: upstream.hostname, port: upstream.port, method, path, headers },
-      (answer) => {
-        response.writeHead(answer.statusCode ?? 502, answer.headers);
-        answer.pipe(response);
-      },
-    );
-    forward.on("error", () => response.writeHead(502).end());
-    incoming.pipe(forward);
+    forwardTo({ host: upstream.hostname, port: upstream.port }, incoming, response);
   });
   await new Promise<void>((resolve) => proxy.listen(port, "127.0.0.1", resolve));
 }, 30_000);

@@ -1,9 +1,10 @@
 // @module-tag chromium
-import { createServer, request, type Server } from "node:http";
+import { createServer, type Server } from "node:http";
 import { build } from "esbuild";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { launchChromium } from "./browser.js";
+import { forwardTo } from "./forward.js";
 import { freePort, type RunningServer, startServerWithConfig, tokenRequests } from "./server-process.js";
 
 // Access tokens of 5 s; the page renews each one a second before it ends (lead 1, no jitter).
@@ -65,13 +66,7 @@ async function hostApp(): Promise<{ origin: string; server: Server; upstream: { 
     } else if (incoming.url?.startsWith("/?")) {
       response.writeHead(200, { "content-type": "text/html; charset=utf-8" }).end(page);
     } else {
-      const { method, url: path, headers } = incoming;
-      const forward = request({ host: "127.0.0.1", port: upstream.port, method, path, headers }, (answer) => {
-        response.writeHead(answer.statusCode ?? 502, answer.headers);
-        answer.pipe(response);
-      });
-      forward.on("error", () => response.writeHead(502).end());
-      incoming.pipe(forward);
+      forwardTo({ host: "127.0.0.1", port: upstream.port }, incoming, response);
     }
   });
   const port = await freePort();
