@@ -16,7 +16,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { benchOptions } from "./lib/args.mjs";
 import { boundedRun, describeErrors, measureAlternating, startFixedLoad } from "./lib/fixed-load.mjs";
-import { clearProgress, fmt, printTable } from "./lib/report.mjs";
+import { benchFailed, clearProgress, fmt, printTable } from "./lib/report.mjs";
 import { writeBenchResults } from "./lib/results.mjs";
 import { startProlong, stopEverythingNow } from "./lib/servers.mjs";
 
@@ -165,9 +165,7 @@ async function main() {
     clearProgress();
     report(measured, parts, slice);
   } catch (error) {
-    clearProgress();
-    console.error(`bench: ${/** @type {Error} */ (error).message}`);
-    process.exitCode = 1;
+    benchFailed(error);
   } finally {
     stopAll();
   }

@@ -52,7 +52,7 @@ import {
   startServerScript,
 } from "./lib/fixed-load.mjs";
 import { freePort, seedNativeSessions, spawnServer, startLoad, stopServer } from "./lib/refresh-load.mjs";
-import { clearProgress, fmt, printTable } from "./lib/report.mjs";
+import { benchFailed, clearProgress, fmt, printTable } from "./lib/report.mjs";
 import { writeBenchResults } from "./lib/results.mjs";
 
 const BETTER_AUTH = fileURLToPath(new URL("./peers/better-auth-server.mjs", import.meta.url));
@@ -296,9 +296,7 @@ async function main() {
     clearProgress();
     report(measured, { slice, alg, cookies: cookies.length });
   } catch (error) {
-    clearProgress();
-    console.error(`bench: ${/** @type {Error} */ (error).message}`);
-    process.exitCode = 1;
+    benchFailed(error);
   } finally {
     stopAll();
   }

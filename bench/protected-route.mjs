@@ -29,7 +29,7 @@ import {
   startServerScript,
 } from "./lib/fixed-load.mjs";
 import { stopServer } from "./lib/refresh-load.mjs";
-import { clearProgress, fmt, printTable } from "./lib/report.mjs";
+import { benchFailed, clearProgress, fmt, printTable } from "./lib/report.mjs";
 import { writeBenchResults } from "./lib/results.mjs";
 
 const ROUTE_SERVER = fileURLToPath(new URL("./peers/route-server.mjs", import.meta.url));
@@ -244,9 +244,7 @@ async function main() {
     clearProgress();
     report(measured, routes, slice, /** @type {Record<Framework, Costs>} */ (costs));
   } catch (error) {
-    clearProgress();
-    console.error(`bench: ${/** @type {Error} */ (error).message}`);
-    process.exitCode = 1;
+    benchFailed(error);
   } finally {
     stopAll();
   }

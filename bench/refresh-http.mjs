@@ -36,7 +36,7 @@ import {
   stopServer,
   UNLIMITED_RATE_LIMITS,
 } from "./lib/refresh-load.mjs";
-import { clearProgress, fmt, progress, writeResults } from "./lib/report.mjs";
+import { benchFailed, clearProgress, fmt, progress, writeResults } from "./lib/report.mjs";
 
 const SELF = fileURLToPath(import.meta.url);
 
@@ -254,9 +254,7 @@ async function main() {
       cost,
     });
   } catch (error) {
-    clearProgress();
-    console.error(`bench: ${/** @type {Error} */ (error).message}`);
-    process.exitCode = 1;
+    benchFailed(error);
   } finally {
     stopAll();
   }

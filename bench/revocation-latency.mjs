@@ -30,7 +30,7 @@ import { availableParallelism, cpus, tmpdir } from "node:os";
 import { join } from "node:path";
 import { benchOptions } from "./lib/args.mjs";
 import { startPostgres, startRedis } from "./lib/database-servers.mjs";
-import { clearProgress, fmt, printTable, progress, writeResults } from "./lib/report.mjs";
+import { benchFailed, clearProgress, fmt, printTable, progress, writeResults } from "./lib/report.mjs";
 import { percentile, runProlong, startProlong, stopEverythingNow } from "./lib/servers.mjs";
 
 /** @typedef {import("@prolong/verify").Verifier} Verifier */
@@ -354,9 +354,7 @@ try {
     ],
   });
 } catch (error) {
-  clearProgress();
-  console.error(`bench: ${/** @type {Error} */ (error).message}`);
-  process.exitCode = 1;
+  benchFailed(error);
 } finally {
   stopEverythingNow();
   rmSync(dir, { recursive: true, force: true });

@@ -23,7 +23,7 @@ import {
   startServerScript,
 } from "./lib/fixed-load.mjs";
 import { stopServer } from "./lib/refresh-load.mjs";
-import { clearProgress, fmt, printTable } from "./lib/report.mjs";
+import { benchFailed, clearProgress, fmt, printTable } from "./lib/report.mjs";
 import { writeBenchResults } from "./lib/results.mjs";
 
 const ISSUER = "https://app.example.test/auth";
@@ -188,9 +188,7 @@ async function main() {
     clearProgress();
     report(measured, slice);
   } catch (error) {
-    clearProgress();
-    console.error(`bench: ${/** @type {Error} */ (error).message}`);
-    process.exitCode = 1;
+    benchFailed(error);
   } finally {
     stopAll();
   }

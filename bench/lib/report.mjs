@@ -54,3 +54,14 @@ export function clearProgress() {
   if (progressShown) process.stderr.write("\r\x1b[K");
   progressShown = false;
 }
+
+/**
+ * How a bench ends when something fails: the progress line cleared, one line naming the
+ * failure, and a failing exit code, once every child is stopped (the caller's `finally`).
+ * @param {unknown} error
+ */
+export function benchFailed(error) {
+  clearProgress();
+  console.error(`bench: ${/** @type {Error} */ (error).message}`);
+  process.exitCode = 1;
+}
