@@ -1,5 +1,6 @@
 import { ProlongError } from "@prolong/core";
 import { ACCESS_COOKIE, REFRESH_COOKIE, REFRESH_COOKIE_PATH, SSR_REFRESH_COOKIE } from "@prolong/protocol";
+import { isUnderMountPath } from "./mount-path.js";
 
 /** What `cookies` in the configuration says (config.ts); every field optional. */
 export interface CookieSettings {
@@ -72,9 +73,10 @@ export function sessionCookies(issuer: string, settings: CookieSettings = {}): S
         "cookies.access.name: must differ from the refresh cookie's name",
       );
   }
-  // RFC 6265 §5.1.4: the cookie is sent where its path is a prefix ending at a `/`.
+  // RFC 6265 §5.1.4: the cookie is sent where its path is a prefix ending at a `/`, the
+  // rule prolong's own paths follow under the issuer's.
   const tokenPath = `${issuerPath}${REFRESH_COOKIE_PATH}/token`;
-  if (!pathMatches(refresh.path, tokenPath))
+  if (!isUnderMountPath(tokenPath, refresh.path.replace(/\/+$/, "")))
     throw new ProlongError(
       "invalid_config",
       `cookies.refresh.path: ${refresh.path} does not cover the token endpoint (${tokenPath}), which would never receive the cookie`,
@@ -111,10 +113,4 @@ function checkPrefix(setting: string, cookie: Cookie): void {
       "invalid_config",
       `${setting}.path: a __Host- cookie must have the path /, not ${cookie.path} (browsers refuse it)`,
     );
-}
-
-function pathMatches(cookiePath: string, requestPath: string): boolean {
-  if (cookiePath === requestPath || cookiePath === "/") return true;
-  const prefix = cookiePath.endsWith("/") ? cookiePath : `${cookiePath}/`;
-  return requestPath.startsWith(prefix);
 }
