@@ -9,6 +9,22 @@ export {
 } from "./access-token.js";
 export type { SigningAlg } from "./algorithms.js";
 export { MIN_HMAC_KEY_BYTES, MIN_RSA_KEY_BITS, SIGNING_ALGS } from "./algorithms.js";
+export type { DpopAlg, DpopErrorCode, DpopMode } from "./bound-sessions.js";
+export {
+  DBSC_CHALLENGE_HEADER,
+  DBSC_PROOF_TYP,
+  DBSC_REGISTRATION_HEADER,
+  DBSC_RESPONSE_HEADER,
+  DBSC_SESSION_ID_HEADER,
+  DPOP_ALGS,
+  DPOP_HEADER,
+  DPOP_MODES,
+  DPOP_NONCE_HEADER,
+  DPOP_PROOF_LIFETIME_SECONDS,
+  DPOP_PROOF_TYP,
+  DPOP_SCHEME,
+  DPOP_TOKEN_TYPE,
+} from "./bound-sessions.js";
 export type { ErrorBody, ErrorCode, OAuthErrorCode } from "./errors.js";
 export { ERROR_STATUS, GRANT_FAILURES } from "./errors.js";
 export type { FeedEvent, FeedRevoked, FeedSnapshot, FeedVersion } from "./feed.js";
