@@ -17,18 +17,21 @@ export interface DbscSite {
   close(): Promise<void>;
 }
 
-/** The page at `/app`: `signIn(password)` and `refresh()` report the status and error code of each answer. */
-const PAGE = `<!doctype html>
+/**
+ * The page at `/app`: `signIn(password)` and `refresh()` report the status and error code
+ * of each answer, for prolong's routes under `base` (the issuer's path).
+ */
+export const dbscPage = (base = "") => `<!doctype html>
 <meta charset="utf-8">
 <title>DBSC</title>
 <script>
   const answer = async (r) => ({ status: r.status, error: (await r.json().catch(() => ({}))).error ?? null });
-  window.signIn = (password) => fetch("/login", {
+  window.signIn = (password) => fetch("${base}/login", {
     method: "POST",
     headers: { "content-type": "application/json" },
     body: JSON.stringify({ username: "demo", password, client_id: "web" }),
   }).then(answer);
-  window.refresh = () => fetch("/oauth/token", {
+  window.refresh = () => fetch("${base}/oauth/token", {
     method: "POST",
     headers: { "content-type": "application/x-www-form-urlencoded", "prolong-csrf": "1" },
     body: "grant_type=refresh_token&client_id=web",
@@ -43,7 +46,7 @@ export async function startDbscSite(settings: Record<string, unknown>): Promise<
   const upstream = new URL(prolong.url);
   const front: Server = createServer({ cert: tls.cert, key: tls.key }, (incoming, response) => {
     if (incoming.url === "/app")
-      return void response.writeHead(200, { "content-type": "text/html; charset=utf-8" }).end(PAGE);
+      return void response.writeHead(200, { "content-type": "text/html; charset=utf-8" }).end(dbscPage());
     forwardTo({ host: upstream.hostname, port: upstream.port }, incoming, response);
   });
   await new Promise<void>((resolve) => front.listen(port, "127.0.0.1", resolve));
