@@ -2,14 +2,7 @@
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { launchChromium } from "./browser.js";
-import {
-  type DbscEvent,
-  type DbscSite,
-  eventWhere,
-  sleep,
-  startDbscSite,
-  watchedPage,
-} from "./dbsc-site.js";
+import { type DbscEvent, type DbscSite, eventWhere, sleep, startDbscSite, watchedPage } from "./dbsc-site.js";
 
 /** Short, so a test sees the bound cookie expire: every request past it waits for a renewal. */
 const LIFETIME = 3;

@@ -101,8 +101,6 @@ async function boundSession(t: TestApp, key = deviceKey()) {
   };
 }
 
-const withBound = (bound: string) => ({ headers: { cookie: `${BOUND}=${bound}` } });
-
 /** A web refresh with the refresh cookie and, when given, the bound cookie. */
 function refreshWithBound(app: FastifyInstance, refresh: string, bound?: string) {
   const cookie = `__Secure-prolong-rt=${refresh}${bound === undefined ? "" : `; ${BOUND}=${bound}`}`;
