@@ -83,6 +83,24 @@ describe("Device Bound Session Credentials in Chromium", () => {
   });
 });
 
+describe("the end of a bound session", () => {
+  it("ends the browser's DBSC session too: its next renewal is told not to continue", async () => {
+    const context = await browser.newContext();
+    const { page, events } = await watchedPage(context);
+    await page.goto(`${site.origin}/app`);
+    await page.evaluate((p) => window.signIn(p), site.prolong.demoPassword as string);
+    await eventWhere(events, (e) => e.creationEventDetails?.fetchResult === "Success");
+    expect(await page.evaluate(() => window.signOut())).toEqual({ status: 200, error: null });
+    await sleep((LIFETIME + 1) * 1000);
+    // The request waits for a renewal, which hears `{"continue": false}`, then goes out unbound.
+    expect(await page.evaluate(() => window.refresh())).toEqual({ status: 204, error: null });
+    const ended = await eventWhere(events, (e) => e.terminationEventDetails !== undefined);
+    expect(ended.terminationEventDetails).toEqual({ deletionReason: "ServerRequested" });
+    expect(await boundValue(context)).toBeUndefined();
+    await context.close();
+  });
+});
+
 describe("a browser without DBSC", () => {
   it("signs in and refreshes as before: no key, no bound cookie, nothing to renew", async () => {
     const plain = await launchChromium({ trustSpki: site.tls.spki });

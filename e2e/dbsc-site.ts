@@ -18,8 +18,8 @@ export interface DbscSite {
 }
 
 /**
- * The page at `/app`: `signIn(password)` and `refresh()` report the status and error code
- * of each answer, for prolong's routes under `base` (the issuer's path).
+ * The page at `/app`: `signIn(password)`, `refresh()` and `signOut()` report the status and
+ * error code of each answer, for prolong's routes under `base` (the issuer's path).
  */
 export const dbscPage = (base = "") => `<!doctype html>
 <meta charset="utf-8">
@@ -35,6 +35,11 @@ export const dbscPage = (base = "") => `<!doctype html>
     method: "POST",
     headers: { "content-type": "application/x-www-form-urlencoded", "prolong-csrf": "1" },
     body: "grant_type=refresh_token&client_id=web",
+  }).then(answer);
+  window.signOut = () => fetch("${base}/oauth/revoke", {
+    method: "POST",
+    headers: { "content-type": "application/x-www-form-urlencoded", "prolong-csrf": "1" },
+    body: "client_id=web",
   }).then(answer);
 </script>`;
 
@@ -65,6 +70,7 @@ declare global {
   interface Window {
     signIn(password: string): Promise<{ status: number; error: string | null }>;
     refresh(): Promise<{ status: number; error: string | null }>;
+    signOut(): Promise<{ status: number; error: string | null }>;
   }
 }
 

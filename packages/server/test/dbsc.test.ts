@@ -265,9 +265,12 @@ describe("DBSC refresh of the bound cookie", () => {
     await t.engine.revokeSession(null, sessionId);
     const ended = await refreshBinding(t.app, sessionId);
     expect(ended.statusCode).toBe(200);
-    expect(ended.json()).toEqual({ continue: false });
+    expect(ended.json()).toEqual({ session_identifier: sessionId, continue: false });
     expect(ended.headers["set-cookie"]).toMatch(new RegExp(`^${BOUND}=; Max-Age=0;`));
-    expect((await refreshBinding(t.app, "no-such-session")).json()).toEqual({ continue: false });
+    expect((await refreshBinding(t.app, "no-such-session")).json()).toEqual({
+      session_identifier: "no-such-session",
+      continue: false,
+    });
   });
 });
 

@@ -48,9 +48,15 @@ export function dbscRoutes(ctx: AppContext) {
     return reply.send(binding.sessionConfig(sessionId));
   }
 
-  /** The draft's answer that ends the browser's DBSC session: its session here is over. */
-  function sendEnded(reply: FastifyReply) {
-    return reply.headers(NO_STORE).header("set-cookie", binding.cookies.cleared()).send({ continue: false });
+  /**
+   * The draft's answer that ends the browser's DBSC session, named as the browser knows it
+   * (Chromium refuses an answer without the id): its session here is over.
+   */
+  function sendEnded(reply: FastifyReply, sessionId: string) {
+    return reply
+      .headers(NO_STORE)
+      .header("set-cookie", binding.cookies.cleared())
+      .send({ session_identifier: sessionId, continue: false });
   }
 
   return async (app: FastifyInstance) => {
@@ -72,9 +78,9 @@ export function dbscRoutes(ctx: AppContext) {
       const registered = await engine.registerDeviceKey(challenge.sessionId, proof.key);
       if (registered === "taken")
         return sendErrorCode(reply, "conflict", "the session has registered a key already");
-      if (registered === "missing") return sendEnded(reply);
+      if (registered === "missing") return sendEnded(reply, challenge.sessionId);
       const session = await engine.deviceBinding(challenge.sessionId);
-      if (!session) return sendEnded(reply);
+      if (!session) return sendEnded(reply, challenge.sessionId);
       return sendBound(reply, session.sessionId, session.profile.dbsc.cookieLifetimeSeconds);
     });
 
@@ -85,7 +91,7 @@ export function dbscRoutes(ctx: AppContext) {
       if (sessionId === undefined || sessionId.length > MAX_SESSION_ID || !/^[\x21-\x7e]+$/.test(sessionId))
         return sendErrorCode(reply, "invalid_request", `the ${DBSC_SESSION_ID_HEADER} header is required`);
       const session = await engine.deviceBinding(sessionId);
-      if (!session || session.deviceKey === null) return sendEnded(reply);
+      if (!session || session.deviceKey === null) return sendEnded(reply, sessionId);
       const response = headerOf(request, DBSC_RESPONSE_HEADER);
       if (response === undefined) {
         const challenge = binding.challenges.issue(sessionId);
