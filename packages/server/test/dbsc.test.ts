@@ -1,4 +1,5 @@
 import { generateKeyPairSync, type KeyObject, sign } from "node:crypto";
+import { buildApp, engineFor } from "@prolong/server";
 import type { FastifyInstance, LightMyRequestResponse } from "fastify";
 import { describe, expect, it } from "vitest";
 import {
@@ -170,6 +171,21 @@ describe("DBSC registration", () => {
       error: "invalid_dbsc_proof",
       error_description: expect.stringMatching(/answered already/),
     });
+  });
+
+  it("takes a challenge on one instance and refuses it on another on the same store", async () => {
+    const t = await testApp(DBSC);
+    const other = await buildApp({
+      engine: await engineFor(t.config, t.store, { clock: t.clock, passwordCost: { N: 1024, r: 8, p: 1 } }),
+      config: t.config,
+      rateLimitStore: t.store.limits,
+      logStream: { write: () => {} },
+    });
+    const { response } = await login(t.app);
+    const challenge = registrationChallenge(response);
+    expect((await register(other, proof(deviceKey(), challenge, { withKey: true }))).statusCode).toBe(200);
+    const again = await register(t.app, proof(deviceKey(), challenge, { withKey: true }));
+    expect(again.json().error_description).toMatch(/answered already/);
   });
 
   it("never replaces a registered key", async () => {
