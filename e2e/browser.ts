@@ -9,7 +9,30 @@ import { findChromium, remedies } from "../testing/system-programs.js";
  */
 export const CHROMIUM = findChromium();
 
-export function launchChromium(): Promise<Browser> {
+/** What a test may ask of the browser beyond the defaults. */
+export interface ChromiumOptions {
+  /**
+   * Trusts the certificate with this SubjectPublicKeyInfo hash (e2e/tls.ts), for a test
+   * that serves HTTPS on loopback.
+   */
+  trustSpki?: string;
+  /**
+   * Turns on Device Bound Session Credentials with software keys (this machine has no
+   * TPM) and without Chromium's signing quota (6 per site per 9 minutes), which a test
+   * that refreshes on purpose would exhaust. Needs `trustSpki`: DBSC runs on trusted
+   * HTTPS only.
+   */
+  dbsc?: boolean;
+}
+
+/**
+ * The features DBSC needs. Playwright passes an `--enable-features` of its own, and
+ * Chromium keeps the last one on the command line, so this list is whole in itself.
+ */
+export const DBSC_FEATURES =
+  "DeviceBoundSessions:RefreshQuota/false,EnableBoundSessionCredentialsSoftwareKeysForManualTesting";
+
+export function launchChromium(options: ChromiumOptions = {}): Promise<Browser> {
   if (!CHROMIUM)
     throw new Error(`Chromium is not installed: the browser tests need it (${remedies.chromium})`);
   return chromium.launch({
@@ -22,6 +45,8 @@ export function launchChromium(): Promise<Browser> {
       "--disable-component-update",
       "--disable-sync",
       "--no-first-run",
+      ...(options.trustSpki ? [`--ignore-certificate-errors-spki-list=${options.trustSpki}`] : []),
+      ...(options.dbsc ? [`--enable-features=${DBSC_FEATURES}`] : []),
     ],
   });
 }

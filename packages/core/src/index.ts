@@ -12,6 +12,7 @@ export type { AccountHolder, SubjectPage } from "./engine/accounts.js";
 export { SECURITY_EVENT_TYPES } from "./engine/audit.js";
 export type { Caller } from "./engine/authenticate.js";
 export type { ClaimsHook } from "./engine/context.js";
+export type { DeviceBinding } from "./engine/device-keys.js";
 export type { EngineEvent, EngineListener, ListenerFailureHandler } from "./engine/events.js";
 export type { ExchangeInput } from "./engine/exchange.js";
 export type {
@@ -43,7 +44,7 @@ export {
   normalizeUsername,
   verifyPassword,
 } from "./passwords.js";
-export type { ClientConfig, Policy, Profile, RefreshTransport } from "./policy.js";
+export type { ClientConfig, DbscSettings, Policy, Profile, RefreshTransport } from "./policy.js";
 export {
   checkedPolicy,
   defaultPolicy,

@@ -22,7 +22,25 @@ export interface Profile {
    * with an absolute lifetime, or a copied access token could be renewed forever.
    */
   exchange: boolean;
+  /** Device Bound Session Credentials for the profile's browsers (docs/bound-sessions.md). */
+  dbsc: DbscSettings;
 }
+
+/**
+ * DBSC (W3C webappsec-dbsc draft): a browser that supports it registers a key of its own
+ * at sign-in, and from then on the session refreshes only with a short-lived cookie the
+ * browser renews by signing a challenge with that key, so copied cookies stop working on
+ * another device once that cookie expires (docs/bound-sessions.md, "Browsers: DBSC").
+ */
+export interface DbscSettings {
+  /** Asks browsers to register a key at sign-in; only for profiles whose refresh token is a cookie. */
+  enabled: boolean;
+  /** Lifetime of the bound cookie: how long a copied one keeps working elsewhere. */
+  cookieLifetimeSeconds: number;
+}
+
+/** The DBSC settings of both default profiles: off, and a ten-minute bound cookie when turned on. */
+const dbscOff: DbscSettings = { enabled: false, cookieLifetimeSeconds: 600 };
 
 export interface ClientConfig {
   profile: string;
@@ -46,6 +64,7 @@ export const webProfile: Profile = {
   graceWindow: 30,
   refreshTransport: "cookie",
   exchange: false,
+  dbsc: dbscOff,
 };
 
 export const nativeProfile: Profile = {
@@ -56,12 +75,16 @@ export const nativeProfile: Profile = {
   graceWindow: 30,
   refreshTransport: "body",
   exchange: false,
+  dbsc: dbscOff,
 };
 
 /** The default policy: public clients `web` and `native`. */
 export function defaultPolicy(): Policy {
   return {
-    profiles: { web: { ...webProfile }, native: { ...nativeProfile } },
+    profiles: {
+      web: { ...webProfile, dbsc: { ...dbscOff } },
+      native: { ...nativeProfile, dbsc: { ...dbscOff } },
+    },
     clients: { web: { profile: "web" }, native: { profile: "native" } },
     defaultClientId: "web",
   };
@@ -91,6 +114,7 @@ export const profileBounds = {
   idleTimeout: { min: 1, max: 3650 * DAY, note: "10 years" },
   absoluteLifetime: { min: 1, max: 3650 * DAY, note: "10 years" },
   graceWindow: { min: 0, max: 3600, note: "1 hour" },
+  "dbsc.cookieLifetimeSeconds": { min: 1, max: DAY, note: "1 day" },
 } as const;
 
 type Duration = keyof typeof profileBounds;
@@ -129,6 +153,12 @@ export function validatePolicy(policy: Policy): void {
       fail(`profiles.${name}.refreshTransport`, 'must be "cookie" or "body"');
     }
     if (typeof p.exchange !== "boolean") fail(`profiles.${name}.exchange`, "must be true or false");
+    if (typeof p.dbsc?.enabled !== "boolean") fail(`profiles.${name}.dbsc.enabled`, "must be true or false");
+    duration(name, "dbsc.cookieLifetimeSeconds", p.dbsc.cookieLifetimeSeconds);
+    // The bound cookie guards the refresh cookie; a token in a body has no cookie to guard.
+    if (p.dbsc.enabled && p.refreshTransport !== "cookie") {
+      fail(`profiles.${name}.dbsc.enabled`, 'needs refreshTransport "cookie": DBSC binds browser cookies');
+    }
     if (p.exchange && p.absoluteLifetime === null) {
       fail(
         `profiles.${name}.exchange`,

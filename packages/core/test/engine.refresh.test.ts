@@ -572,7 +572,7 @@ describe("sessions bound to a key", () => {
     const registered = await store.sessions.registerDeviceKey(first.sessionId, '{"kty":"EC"}', clock.now());
     expect(registered).toBe("registered");
     const error = await engine.refresh({ refreshToken: first.refreshToken, clientId: "web" }).catch((e) => e);
-    expect(isProlongError(error, "unauthorized")).toBe(true);
+    expect(isProlongError(error, "device_unbound")).toBe(true);
     expect(GRANT_FAILURES.has((error as ProlongError).code)).toBe(false);
     expect((await store.sessions.readSession(first.sessionId))?.session).toMatchObject({
       revokedAt: null,

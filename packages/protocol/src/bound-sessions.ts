@@ -59,3 +59,11 @@ export const DBSC_CHALLENGE_HEADER = "Secure-Session-Challenge";
 export const DBSC_SESSION_ID_HEADER = "Sec-Secure-Session-Id";
 /** DBSC: the JOSE `typ` of the browser's proofs. */
 export const DBSC_PROOF_TYP = "dbsc+jwt";
+
+/**
+ * DBSC: the short-lived cookie that proves a browser still holds its registered key,
+ * renewed by signing a challenge. A `__Host-` cookie (RFC 6265bis §4.1.3.2: Path=/, no
+ * Domain), sent with every request to the issuer's origin; a server-rendered app forwards
+ * it with the refresh cookie when it renews (docs/bound-sessions.md).
+ */
+export const DBSC_COOKIE = "__Host-prolong-dbsc";

@@ -32,6 +32,15 @@ export const ERROR_STATUS = {
   unauthorized: 401,
   /** A sign-in from an origin that is neither the issuer's nor an allowed one (login CSRF). */
   forbidden_origin: 403,
+  /**
+   * DBSC (docs/bound-sessions.md): the session's browser registered a key, and this
+   * refresh came without the short-lived cookie that proves the key is still there. Not a
+   * grant failure: the browser renews that cookie and retries, so no one is signed out by
+   * a renewal that failed.
+   */
+  device_unbound: 403,
+  /** DBSC: a browser's signed answer to a challenge failed a check; the description says which. */
+  invalid_dbsc_proof: 400,
   /** A user, session, route or file the caller named does not exist or is not theirs. */
   not_found: 404,
   /** A username is already taken. */
@@ -74,7 +83,8 @@ export type OAuthErrorCode =
   | "unsupported_grant_type"
   | "temporarily_unavailable"
   | "server_error"
-  | "rate_limited";
+  | "rate_limited"
+  | "device_unbound";
 
 /**
  * The failures of a presented grant. The token endpoint answers each as RFC 6749 §5.2

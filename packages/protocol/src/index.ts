@@ -12,6 +12,7 @@ export { MIN_HMAC_KEY_BYTES, MIN_RSA_KEY_BITS, SIGNING_ALGS } from "./algorithms
 export type { DpopAlg, DpopErrorCode, DpopMode } from "./bound-sessions.js";
 export {
   DBSC_CHALLENGE_HEADER,
+  DBSC_COOKIE,
   DBSC_PROOF_TYP,
   DBSC_REGISTRATION_HEADER,
   DBSC_RESPONSE_HEADER,

@@ -66,7 +66,7 @@ describe("error codes", () => {
       expect(codes).toContain(code);
       expect(ERROR_STATUS[code], code).toBeLessThan(500);
     }
-    for (const ours of ["store_unavailable", "rate_limited", "internal_error"] as const)
+    for (const ours of ["store_unavailable", "rate_limited", "internal_error", "device_unbound"] as const)
       expect(GRANT_FAILURES.has(ours), ours).toBe(false);
     expect(GRANT_FAILURES.has("invalid_request")).toBe(false);
     // docs/protocol.md, Errors: `invalid_grant` and its finer codes, and a failed access token at the exchange.

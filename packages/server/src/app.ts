@@ -5,6 +5,7 @@ import Fastify, { type FastifyInstance, type preParsingAsyncHookHandler } from "
 import { trustProxyOption } from "./client-address.js";
 import type { ServerConfig } from "./config.js";
 import type { AppContext } from "./context.js";
+import { sessionBinding } from "./dbsc/session-binding.js";
 import { DeviceTokens, deviceCookieFor } from "./device-tokens.js";
 import { RevocationPublisher } from "./feed.js";
 import { frameworkOptions } from "./framework-errors.js";
@@ -155,6 +156,7 @@ export async function appContext(
     // One key per store, so a token issued by one instance counts on every other.
     deviceTokens: new DeviceTokens(await engine.sharedSecret("device-token-mac"), () => engine.now()),
     deviceCookie: deviceCookieFor(config.issuer, ENDPOINT_PATHS.login),
+    binding: await sessionBinding(engine, config.issuer),
   };
 }
 

@@ -93,6 +93,22 @@ const profileSchema = z
       description:
         "Lets the profile's clients trade an access token for a new one without a refresh token (RFC 8693); needs an `absoluteLifetime`.",
     }),
+    dbsc: z
+      .object({
+        enabled: z.boolean().register(settingDocs, {
+          description:
+            'Asks browsers that support Device Bound Session Credentials to register a key at sign-in; the session then refreshes only with the short-lived cookie the browser renews by signing with that key (docs/bound-sessions.md). Needs `refreshTransport` `"cookie"`.',
+        }),
+        cookieLifetimeSeconds: duration(
+          "dbsc.cookieLifetimeSeconds",
+          "Lifetime of the DBSC bound cookie: how long a copied cookie keeps working on another device.",
+        ),
+      })
+      .partial()
+      .strict()
+      .register(settingDocs, {
+        description: "Device Bound Session Credentials (browsers), off by default.",
+      }),
   })
   .partial()
   .strict();

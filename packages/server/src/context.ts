@@ -1,6 +1,7 @@
 import type { SessionEngine } from "@prolong/core";
 import type { ZodType } from "zod";
 import type { ServerConfig } from "./config.js";
+import type { SessionBinding } from "./dbsc/session-binding.js";
 import type { DeviceCookie, DeviceTokens } from "./device-tokens.js";
 import type { RevocationPublisher } from "./feed.js";
 import type { Limits } from "./limits.js";
@@ -26,6 +27,8 @@ export interface AppContext {
   deviceTokens: DeviceTokens;
   /** Where browsers keep their device tokens (device-tokens.ts). */
   deviceCookie: DeviceCookie;
+  /** DBSC's challenges, bound cookies and session configuration (dbsc/session-binding.ts). */
+  binding: SessionBinding;
 }
 
 declare module "fastify" {

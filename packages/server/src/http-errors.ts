@@ -73,6 +73,11 @@ export function sendGrantError(reply: FastifyReply, error: unknown) {
     if (error.code === "unauthorized_client")
       return sendOAuthError(reply, 400, "unauthorized_client", error.message);
     if (error.code === "store_unavailable") return sendUnavailable(reply, true);
+    // DBSC: the refresh came without the session's bound cookie. An extension code
+    // (RFC 6749 §5.2 allows them), not `invalid_grant`: clients retry instead of signing
+    // out, and the refresh cookie stays (docs/bound-sessions.md, "Browsers: DBSC").
+    if (error.code === "device_unbound")
+      return sendOAuthError(reply, 403, "device_unbound", error.message, error.code);
     if (error.code === "invalid_request") return sendOAuthError(reply, 400, "invalid_request", error.message);
   }
   throw error;

@@ -91,6 +91,18 @@ export const operations: Record<string, Record<string, Op>> = {
       requestBody: form({ token: str, token_type_hint: str, client_id: str }),
     }),
   },
+  "/dbsc/register": {
+    post: op(
+      "DBSC: register the browser's key, its proof in the Secure-Session-Response header; sets the bound cookie",
+      "dbsc",
+    ),
+  },
+  "/dbsc/refresh": {
+    post: op(
+      "DBSC: renew the bound cookie; 403 with Secure-Session-Challenge, then a proof signed by the registered key",
+      "dbsc",
+    ),
+  },
   "/oauth/introspect": {
     post: op("Introspect a token (RFC 7662)", "oauth", {
       security: resource,

@@ -7,6 +7,7 @@ import { buildApp, type LogBindings, logBase, mountProlong, type ProlongRoutesOp
 import { trustProxyOption } from "./client-address.js";
 import { type ProlongSettings, resolveConfig, type ServerConfig } from "./config.js";
 import { type ConnectHandler, connectHandler, replayParsedBody } from "./connect-handler.js";
+import { sessionBinding } from "./dbsc/session-binding.js";
 import { type FetchOptions, fetchHandler } from "./fetch-handler.js";
 import { type EngineExtras, type ServerCore, serverCore } from "./server-core.js";
 import { sessionCookies } from "./session-cookies.js";
@@ -173,6 +174,7 @@ export async function prolongFor(config: ServerConfig, options: ProlongOptions =
   };
   const mountPath = issuerPath(config.issuer);
   const cookies = sessionCookies(config.issuer, config.cookies);
+  const binding = await sessionBinding(engine, config.issuer);
 
   const fastifyPlugin: FastifyPluginAsync = async (host) => {
     // The metadata, the cookie's path and every token's `iss` name the issuer: routes
@@ -216,8 +218,8 @@ export async function prolongFor(config: ServerConfig, options: ProlongOptions =
       return connectHandler(mountPath, hostedInstance);
     },
     fetch: fetchHandler(mountPath, hostedInstance),
-    startSession: (response, input) => startSessionOn(engine, cookies, response, input),
-    startFetchSession: (request, input) => startFetchSession(engine, cookies, request, input),
+    startSession: (response, input) => startSessionOn(engine, cookies, binding, response, input),
+    startFetchSession: (request, input) => startFetchSession(engine, cookies, binding, request, input),
     buildServer: () => buildApp(appOptions),
     close() {
       closed ??= (async () => {

@@ -1,7 +1,9 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { SessionEngine } from "@prolong/core";
+import { DBSC_REGISTRATION_HEADER } from "@prolong/protocol";
 import type { FastifyReply } from "fastify";
 import { hostClientAddress } from "./client-address.js";
+import type { SessionBinding } from "./dbsc/session-binding.js";
 import type { SessionCookies } from "./session-cookies.js";
 import { NO_STORE, type TokenResponseBody, tokenResponse } from "./token-response.js";
 
@@ -50,11 +52,13 @@ interface SessionAnswer {
  * client gets the refresh cookie (on the issuer's path, docs/protocol.md, "Web profile:
  * the refresh cookie") and a body without the refresh token; a native client gets both
  * tokens in the body. Token answers are never cached (RFC 6749 §5.1), so the headers
- * always mark the answer `no-store`.
+ * always mark the answer `no-store`. With DBSC on for the profile, they also ask the
+ * browser to register a key (docs/bound-sessions.md, "Browsers: DBSC").
  */
 async function sessionAnswer(
   engine: SessionEngine,
   cookies: SessionCookies,
+  binding: SessionBinding,
   input: StartSessionInput,
   seen: RequestSeen,
 ): Promise<SessionAnswer> {
@@ -67,6 +71,8 @@ async function sessionAnswer(
   const { body, cookies: set } = tokenResponse(tokens, { now: engine.now(), cookies });
   const headers: [string, string][] = Object.entries(NO_STORE);
   for (const cookie of set) headers.push(["set-cookie", cookie]);
+  const registration = binding.registration(tokens);
+  if (registration !== null) headers.push([DBSC_REGISTRATION_HEADER, registration]);
   return { body, headers };
 }
 
@@ -107,6 +113,7 @@ function appendCookie(response: ServerResponse, cookie: string): void {
 export async function startSessionOn(
   engine: SessionEngine,
   cookies: SessionCookies,
+  binding: SessionBinding,
   target: HostResponse,
   input: StartSessionInput,
 ): Promise<TokenResponseBody> {
@@ -118,7 +125,7 @@ export async function startSessionOn(
   }
   // Checked first, so a late call never leaves a session that no browser holds.
   if (headersSent(target)) throw new TypeError("startSession: the response's headers are already sent");
-  const { body, headers } = await sessionAnswer(engine, cookies, input, requestOf(target));
+  const { body, headers } = await sessionAnswer(engine, cookies, binding, input, requestOf(target));
   for (const [name, value] of headers) {
     // Fastify adds a `Set-Cookie` to those already set; on a Node response it is appended here.
     if (isFastifyReply(target)) target.header(name, value);
@@ -137,6 +144,7 @@ export async function startSessionOn(
 export async function startFetchSession(
   engine: SessionEngine,
   cookies: SessionCookies,
+  binding: SessionBinding,
   request: Request,
   input: FetchSessionInput,
 ): Promise<FetchSession> {
@@ -144,7 +152,7 @@ export async function startFetchSession(
     userAgent: request.headers.get("user-agent"),
     ip: hostClientAddress(input.clientAddress, "startFetchSession: clientAddress"),
   };
-  const answer = await sessionAnswer(engine, cookies, input, seen);
+  const answer = await sessionAnswer(engine, cookies, binding, input, seen);
   const headers = new Headers();
   for (const [name, value] of answer.headers) headers.append(name, value);
   return { body: answer.body, headers };

@@ -112,6 +112,28 @@ describe("workers", () => {
   });
 });
 
+describe("DBSC", () => {
+  it("is off for both profiles until turned on, with a ten-minute bound cookie", () => {
+    const { policy } = resolveConfig({});
+    expect(policy.profiles.web?.dbsc).toEqual({ enabled: false, cookieLifetimeSeconds: 600 });
+    expect(policy.profiles.native?.dbsc).toEqual({ enabled: false, cookieLifetimeSeconds: 600 });
+    const on = resolveConfig({ profiles: { web: { dbsc: { enabled: true } } } }).policy.profiles.web;
+    expect(on?.dbsc).toEqual({ enabled: true, cookieLifetimeSeconds: 600 });
+  });
+
+  it("is refused where the refresh token is no cookie, and with a lifetime out of range", () => {
+    expect(refusal({ profiles: { native: { dbsc: { enabled: true } } } })).toBe(
+      'profiles.native.dbsc.enabled: needs refreshTransport "cookie": DBSC binds browser cookies',
+    );
+    expect(refusal({ profiles: { web: { dbsc: { cookieLifetimeSeconds: 0 } } } })).toBe(
+      "profiles.web.dbsc.cookieLifetimeSeconds: must be at least 1 s",
+    );
+    expect(refusal({ profiles: { web: { dbsc: { enable: true } } } })).toBe(
+      "profiles.web.dbsc.enable: unknown setting; did you mean enabled?",
+    );
+  });
+});
+
 describe("a misspelt setting", () => {
   it("names the nearest top-level setting", () => {
     expect(refusal({ prot: 3000 })).toBe("prot: unknown setting; did you mean port?");
@@ -144,7 +166,7 @@ describe("a misspelt setting", () => {
 
   it("lists the valid names at that level when none is close", () => {
     expect(refusal({ profiles: { web: { colour: "blue" } } })).toBe(
-      "profiles.web.colour: unknown setting; valid settings here: accessTokenTtl, refreshAfterRatio, idleTimeout, absoluteLifetime, graceWindow, refreshTransport, exchange",
+      "profiles.web.colour: unknown setting; valid settings here: accessTokenTtl, refreshAfterRatio, idleTimeout, absoluteLifetime, graceWindow, refreshTransport, exchange, dbsc",
     );
     const top = refusal({ zzz: 1 });
     expect(top).toMatch(/^zzz: unknown setting; valid settings here: port, host, issuer, store, /);

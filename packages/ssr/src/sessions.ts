@@ -3,6 +3,7 @@ import {
   type AccessTokenClaims,
   CSRF_HEADER,
   CSRF_VALUE,
+  DBSC_COOKIE,
   ENDPOINT_PATHS,
   SSR_REFRESH_COOKIE,
 } from "@prolong/protocol";
@@ -114,7 +115,9 @@ export interface ServerSessions {
    * and, while it lasts, the old token: it never signs anyone out. A request for one of
    * prolong's own routes (under the issuer's path, where the app serves them) is never
    * renewed: the token endpoint rotates the cookie itself, and renewing in front of it
-   * would rotate it twice.
+   * would rotate it twice. The browser's DBSC bound cookie goes with the refresh cookie
+   * when it has one: a session bound to the browser's key refreshes only with it
+   * (docs/bound-sessions.md, "Browsers: DBSC").
    */
   renew(request: Request): Promise<Renewal>;
   /** Ends the session at prolong (RFC 7009, with the refresh cookie) and clears both cookies. */
@@ -201,23 +204,31 @@ export function createServerSessions(options: ServerSessionsOptions): ServerSess
     const path = new URL(url).pathname;
     return issuerPath !== "/" && (path === issuerPath || path.startsWith(`${issuerPath}/`));
   };
-  /** A cookie request to one of prolong's OAuth endpoints, as the browser's client sends it. */
-  const oauthRequest = (path: string, refresh: string, fields: Record<string, string>) =>
+  /**
+   * A cookie request to one of prolong's OAuth endpoints, as the browser's client sends it:
+   * the refresh cookie, and the DBSC bound cookie when the browser sent one.
+   */
+  const oauthRequest = (path: string, refresh: string, fields: Record<string, string>, bound?: string) =>
     new Request(endpoint(path), {
       method: "POST",
       headers: {
         "content-type": "application/x-www-form-urlencoded",
-        cookie: `${names.refresh}=${refresh}`,
+        cookie: `${names.refresh}=${refresh}${bound ? `; ${DBSC_COOKIE}=${bound}` : ""}`,
         [CSRF_HEADER]: CSRF_VALUE,
       },
       body: new URLSearchParams(fields).toString(),
     });
 
-  async function askTokenEndpoint(refresh: string): Promise<TokenAnswer> {
+  async function askTokenEndpoint(refresh: string, bound: string | undefined): Promise<TokenAnswer> {
     let response: Response;
     try {
       response = await send(
-        oauthRequest(ENDPOINT_PATHS.token, refresh, { grant_type: "refresh_token", client_id: clientId }),
+        oauthRequest(
+          ENDPOINT_PATHS.token,
+          refresh,
+          { grant_type: "refresh_token", client_id: clientId },
+          bound,
+        ),
       );
     } catch {
       return { kind: "unavailable" };
@@ -246,10 +257,10 @@ export function createServerSessions(options: ServerSessionsOptions): ServerSess
   // One token request per refresh cookie at a time: a burst of parallel page requests
   // (prefetches, RSC, data loaders) renews once here.
   const inFlight = new Map<string, Promise<TokenAnswer>>();
-  function renewOnce(refresh: string): Promise<TokenAnswer> {
+  function renewOnce(refresh: string, bound: string | undefined): Promise<TokenAnswer> {
     let answer = inFlight.get(refresh);
     if (!answer) {
-      answer = askTokenEndpoint(refresh).finally(() => inFlight.delete(refresh));
+      answer = askTokenEndpoint(refresh, bound).finally(() => inFlight.delete(refresh));
       inFlight.set(refresh, answer);
     }
     return answer;
@@ -274,7 +285,7 @@ export function createServerSessions(options: ServerSessionsOptions): ServerSess
         unavailable: false,
       };
       if ((current && !current.due) || !refresh || isProlongRoute(request.url)) return unchanged;
-      const answer = await renewOnce(refresh);
+      const answer = await renewOnce(refresh, cookies.get(DBSC_COOKIE) || undefined);
       if (answer.kind === "unavailable") return { ...unchanged, unavailable: true };
       const requestCookie = cookieHeaderAfter(header, answer.setCookies);
       if (answer.kind === "ended")

@@ -1,3 +1,4 @@
+import { generateKeyPairSync, sign } from "node:crypto";
 import { createProlong, type Prolong } from "@prolong/server";
 import { cookieHeaderAfter, createServerSessions, type ServerSessionsOptions } from "@prolong/ssr";
 import { afterEach, describe, expect, it } from "vitest";
@@ -16,7 +17,7 @@ afterEach(async () => {
  * A real prolong with the access cookie on, in this process and on a hand-moved clock,
  * the server-side sessions over it, and a count of what reached its token endpoint.
  */
-async function setUp(extra: Partial<ServerSessionsOptions> = {}) {
+async function setUp(extra: Partial<ServerSessionsOptions> = {}, web: Record<string, unknown> = {}) {
   const clock = new FakeClock();
   const prolong = await createProlong(
     {
@@ -24,7 +25,7 @@ async function setUp(extra: Partial<ServerSessionsOptions> = {}) {
       store: "memory:",
       cookies: { access: true },
       resourceSecret: RESOURCE_SECRET,
-      profiles: { web: { accessTokenTtl: TTL, refreshAfterRatio: 0.5, graceWindow: 30 } },
+      profiles: { web: { accessTokenTtl: TTL, refreshAfterRatio: 0.5, graceWindow: 30, ...web } },
     },
     { engine: { clock, passwordCost: { N: 1024, r: 8, p: 1 } } },
   );
@@ -205,6 +206,50 @@ describe("renewal before a render", () => {
     expect(renewal.setCookies.every((line) => /Max-Age=0;/.test(line))).toBe(true);
     expect(renewal.setCookies).toHaveLength(2);
     expect(renewal.requestCookie).toBe("theme=dark");
+  });
+});
+
+describe("renewal of a session bound to the browser's key (DBSC)", () => {
+  /** A DBSC proof as a browser makes one at registration: ES256, its public key in the header. */
+  function registrationProof(challenge: string): string {
+    const { privateKey, publicKey } = generateKeyPairSync("ec", { namedCurve: "P-256" });
+    const part = (value: object) => Buffer.from(JSON.stringify(value)).toString("base64url");
+    const jwk = publicKey.export({ format: "jwk" });
+    const input = `${part({ alg: "ES256", typ: "dbsc+jwt", jwk })}.${part({ jti: challenge })}`;
+    const signature = sign("sha256", Buffer.from(input), { key: privateKey, dsaEncoding: "ieee-p1363" });
+    return `${input}.${signature.toString("base64url")}`;
+  }
+
+  it("forwards the browser's bound cookie with the refresh cookie; without it, keeps the session and its cookies", async () => {
+    const { sessions, prolong, page, clock } = await setUp({}, { dbsc: { enabled: true } });
+    const { headers } = await prolong.startFetchSession(new Request(`${ISSUER}/login`), {
+      subject: "user-1",
+    });
+    const registration = headers.get("secure-session-registration") ?? "";
+    expect(registration).toMatch(/^\(ES256\);path="\/auth\/dbsc\/register";challenge="[^"]+"$/);
+    const challenge = /challenge="([^"]+)"/.exec(registration)?.[1] as string;
+    const registered = await prolong.fetch(
+      new Request(`${ISSUER}/dbsc/register`, {
+        method: "POST",
+        headers: { "secure-session-response": registrationProof(challenge) },
+      }),
+    );
+    expect(registered.status).toBe(200);
+    const jar = cookieHeaderAfter(
+      cookieHeaderAfter("theme=dark", headers.getSetCookie()),
+      registered.headers.getSetCookie(),
+    );
+    expect(cookieIn(jar, "__Host-prolong-dbsc")).toBeDefined();
+    clock.advance(TTL / 2 + 1);
+    const unbound = jar
+      .split("; ")
+      .filter((pair) => !pair.startsWith("__Host-prolong-dbsc="))
+      .join("; ");
+    expect(await sessions.renew(page(unbound))).toMatchObject({ setCookies: [], unavailable: true });
+    const renewal = await sessions.renew(page(jar));
+    expect(renewal.unavailable).toBe(false);
+    expect(renewal.setCookies).toHaveLength(2);
+    expect(renewal.session?.subject).toBe("user-1");
   });
 });
 

@@ -14,6 +14,11 @@ export interface RefreshInput {
   clientId: string;
   /** The session's grant budget (the host's configuration), spent by the rotation itself. */
   budget?: GrantBudget;
+  /**
+   * The request carried a valid DBSC bound cookie for this session (docs/bound-sessions.md):
+   * a session whose browser registered a key refreshes only with it.
+   */
+  deviceBound?: boolean;
 }
 
 const invalidGrant = () => new ProlongError("invalid_grant", "refresh token is invalid");
@@ -65,15 +70,17 @@ export async function refresh(ctx: EngineContext, input: RefreshInput): Promise<
     graceMs: profile.graceWindow * 1000,
     idleTimeoutMs: profile.idleTimeout * 1000,
     budget: input.budget ?? null,
+    deviceBound: input.deviceBound === true,
   });
   if (outcome.status === "limited") {
     throw new ProlongError("rate_limited", "too many grants for this session", { retryAt: outcome.resetAt });
   }
   if (outcome.status === "unknown") throw invalidGrant();
   // A DBSC session refreshed without its bound cookie: refused with a code that is no
-  // grant failure (so no client signs out over it), as the store wrote nothing.
+  // grant failure (so no client signs out over it: the browser renews the cookie and
+  // retries), as the store wrote nothing.
   if (outcome.status === "unbound") {
-    throw new ProlongError("unauthorized", "this session refreshes only with its device-bound cookie");
+    throw new ProlongError("device_unbound", "this session refreshes only with its device-bound cookie");
   }
   const { session, subject } = outcome;
   if (outcome.status === "mismatched") {

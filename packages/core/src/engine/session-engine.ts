@@ -22,6 +22,7 @@ import * as accounts from "./accounts.js";
 import { auditRecorder } from "./audit.js";
 import { authenticate, type Caller } from "./authenticate.js";
 import type { ClaimsHook, EngineContext } from "./context.js";
+import * as deviceKeys from "./device-keys.js";
 import { EngineEvents, type EngineListener, type ListenerFailureHandler } from "./events.js";
 import { type ExchangeInput, exchange } from "./exchange.js";
 import type { ExchangedToken, IssuedTokens, RefreshedTokens } from "./grants.js";
@@ -308,6 +309,21 @@ export class SessionEngine {
 
   refresh(input: RefreshInput): Promise<RefreshedTokens> {
     return refresh(this.#ctx, input);
+  }
+
+  /** DBSC: records the key a browser registered with a live session that has none (device-keys.ts). */
+  registerDeviceKey(sessionId: string, key: string): Promise<"registered" | "taken" | "missing"> {
+    return deviceKeys.registerDeviceKey(this.#ctx, sessionId, key);
+  }
+
+  /** DBSC: a session's registered key and profile, `null` when the session cannot refresh (device-keys.ts). */
+  deviceBinding(sessionId: string): Promise<deviceKeys.DeviceBinding | null> {
+    return deviceKeys.deviceBinding(this.#ctx, sessionId);
+  }
+
+  /** Claims a single-use value until `expiresAt` (ms), across every instance on the store. */
+  claimOnce(key: string, expiresAt: number): Promise<boolean> {
+    return deviceKeys.claimOnce(this.#ctx, key, expiresAt);
   }
 
   exchange(input: ExchangeInput): Promise<ExchangedToken> {

@@ -2,6 +2,7 @@ import type { FastifyInstance } from "fastify";
 import type { AppContext } from "../context.js";
 import { Cors } from "../cors.js";
 import { adminRoutes } from "../routes/admin.js";
+import { dbscRoutes } from "../routes/dbsc.js";
 import { demoRoutes } from "../routes/demo.js";
 import { feedRoutes } from "../routes/feed.js";
 import { healthRoutes } from "../routes/health.js";
@@ -25,6 +26,7 @@ export async function routes(app: FastifyInstance, { ctx }: RoutesOptions): Prom
   await app.register(wellKnownRoutes(ctx));
   await app.register(loginRoutes(ctx));
   await app.register(oauthRoutes(ctx));
+  await app.register(dbscRoutes(ctx));
   await app.register(sessionRoutes(ctx));
   await app.register(feedRoutes(ctx));
   await app.register(adminRoutes(ctx));

@@ -1,4 +1,4 @@
-import { ENDPOINT_PATHS } from "@prolong/protocol";
+import { DBSC_REGISTRATION_HEADER, ENDPOINT_PATHS } from "@prolong/protocol";
 import type { FastifyInstance } from "fastify";
 import { z } from "zod";
 import type { AppContext } from "../context.js";
@@ -68,6 +68,9 @@ export function loginRoutes(ctx: AppContext) {
         else cookies.push(deviceCookieHeader(ctx.deviceCookie, ctx.deviceTokens.held(account, fresh, held)));
         reply.headers(NO_STORE);
         if (cookies.length > 0) reply.header("set-cookie", cookies);
+        // DBSC (docs/bound-sessions.md): a browser that supports it registers a key now.
+        const registration = ctx.binding.registration(tokens);
+        if (registration !== null) reply.header(DBSC_REGISTRATION_HEADER, registration);
         return reply.send(answer);
       } catch (error) {
         return sendError(reply, error);

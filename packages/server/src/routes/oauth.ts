@@ -1,5 +1,7 @@
 import { isProlongError, profileOf, type RefreshTransport } from "@prolong/core";
 import {
+  DBSC_COOKIE,
+  DBSC_REGISTRATION_HEADER,
   ENDPOINT_PATHS,
   GRANT_TYPE_HANDOFF,
   GRANT_TYPE_REFRESH_TOKEN,
@@ -89,6 +91,11 @@ export function oauthRoutes(ctx: AppContext) {
         refreshToken: opened ?? token,
         clientId,
         budget: limits.sessionBudget,
+        // A session whose browser registered a DBSC key refreshes only with its bound
+        // cookie (docs/bound-sessions.md); checked here, where the cookie is, for the
+        // session the token names (the token itself is checked by the refresh).
+        deviceBound:
+          opened !== null && ctx.binding.cookies.vouches(readCookie(request, DBSC_COOKIE), opened.sessionId),
       });
       return sendTokens(reply, tokens, ctx.engine.now(), ctx.cookies);
     } catch (error) {
@@ -163,6 +170,9 @@ export function oauthRoutes(ctx: AppContext) {
         userAgent: request.headers["user-agent"] ?? null,
         ip: request.ip,
       });
+      // DBSC (docs/bound-sessions.md): a browser that supports it registers a key now.
+      const registration = ctx.binding.registration(tokens);
+      if (registration !== null) reply.header(DBSC_REGISTRATION_HEADER, registration);
       return sendTokens(reply, tokens, ctx.engine.now(), ctx.cookies);
     } catch (error) {
       // Codes are 256 random bits: one that redeems nothing (unknown, used, late, another
