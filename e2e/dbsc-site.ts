@@ -44,7 +44,7 @@ export const dbscPage = (base = "") => `<!doctype html>
 </script>`;
 
 export async function startDbscSite(settings: Record<string, unknown>): Promise<DbscSite> {
-  const tls = loopbackCertificate();
+  const tls = await loopbackCertificate();
   const port = await freePort();
   const origin = `https://localhost:${port}`;
   const prolong = await startServerWithConfig({ demo: true, store: "memory:", issuer: origin, ...settings });

@@ -56,7 +56,7 @@ async function renderPage(request: Request): Promise<Response> {
 }
 
 beforeAll(async () => {
-  tls = loopbackCertificate();
+  tls = await loopbackCertificate();
   const port = await freePort();
   origin = `https://localhost:${port}`;
   prolong = await createProlong(

@@ -1,8 +1,5 @@
-import { execFileSync } from "node:child_process";
 import { createHash, X509Certificate } from "node:crypto";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { generate } from "selfsigned";
 
 /** A certificate for the loopback names, and what Chromium needs to trust it. */
 export interface LoopbackCertificate {
@@ -17,46 +14,34 @@ export interface LoopbackCertificate {
   spki: string;
 }
 
+const DAY_MS = 86_400_000;
+
 /**
  * A self-signed P-256 certificate for `localhost` and `127.0.0.1`, valid for a day, made
- * with openssl in a directory removed at once: browser tests that need HTTPS (DBSC runs
- * on secure origins only) serve loopback with it.
+ * in process (the `selfsigned` package, on Web Crypto), so no system program is needed:
+ * browser tests that need HTTPS (DBSC runs on secure origins only) serve loopback with it.
  */
-export function loopbackCertificate(): LoopbackCertificate {
-  const dir = mkdtempSync(join(tmpdir(), "prolong-tls-"));
-  try {
-    const [keyFile, certFile] = [join(dir, "key.pem"), join(dir, "cert.pem")];
-    execFileSync(
-      "openssl",
-      [
-        "req",
-        "-x509",
-        "-newkey",
-        "ec",
-        "-pkeyopt",
-        "ec_paramgen_curve:P-256",
-        "-nodes",
-        "-days",
-        "1",
-        "-subj",
-        "/CN=localhost",
-        "-addext",
-        "subjectAltName=DNS:localhost,IP:127.0.0.1",
-        "-keyout",
-        keyFile,
-        "-out",
-        certFile,
-      ],
-      { stdio: "pipe" },
-    );
-    const cert = readFileSync(certFile, "utf8");
-    const der = new X509Certificate(cert).publicKey.export({ type: "spki", format: "der" });
-    return {
-      cert,
-      key: readFileSync(keyFile, "utf8"),
-      spki: createHash("sha256").update(der).digest("base64"),
-    };
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+export async function loopbackCertificate(): Promise<LoopbackCertificate> {
+  const notBeforeDate = new Date(Date.now() - 60_000);
+  const pems = await generate([{ name: "commonName", value: "localhost" }], {
+    keyType: "ec",
+    curve: "P-256",
+    algorithm: "sha256",
+    notBeforeDate,
+    notAfterDate: new Date(notBeforeDate.getTime() + DAY_MS),
+    extensions: [
+      { name: "basicConstraints", cA: false },
+      { name: "keyUsage", digitalSignature: true },
+      { name: "extKeyUsage", serverAuth: true },
+      {
+        name: "subjectAltName",
+        altNames: [
+          { type: 2, value: "localhost" },
+          { type: 7, ip: "127.0.0.1" },
+        ],
+      },
+    ],
+  });
+  const der = new X509Certificate(pems.cert).publicKey.export({ type: "spki", format: "der" });
+  return { cert: pems.cert, key: pems.private, spki: createHash("sha256").update(der).digest("base64") };
 }
