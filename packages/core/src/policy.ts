@@ -1,3 +1,4 @@
+import { DPOP_MODES, type DpopMode } from "@prolong/protocol";
 import { ProlongError } from "./errors.js";
 
 /** How the refresh token reaches a client (docs/protocol.md, web profile). */
@@ -22,6 +23,13 @@ export interface Profile {
    * with an absolute lifetime, or a copied access token could be renewed forever.
    */
   exchange: boolean;
+  /**
+   * DPoP (RFC 9449, docs/bound-sessions.md): `off` ignores proofs; `allowed` binds a
+   * session to the key of the proof its sign-in came with, and any access token to the
+   * key of the proof its request came with; `required` also refuses every sign-in, grant
+   * and revocation without a proof.
+   */
+  dpop: DpopMode;
 }
 
 export interface ClientConfig {
@@ -46,6 +54,7 @@ export const webProfile: Profile = {
   graceWindow: 30,
   refreshTransport: "cookie",
   exchange: false,
+  dpop: "off",
 };
 
 export const nativeProfile: Profile = {
@@ -56,6 +65,7 @@ export const nativeProfile: Profile = {
   graceWindow: 30,
   refreshTransport: "body",
   exchange: false,
+  dpop: "off",
 };
 
 /** The default policy: public clients `web` and `native`. */
@@ -129,6 +139,9 @@ export function validatePolicy(policy: Policy): void {
       fail(`profiles.${name}.refreshTransport`, 'must be "cookie" or "body"');
     }
     if (typeof p.exchange !== "boolean") fail(`profiles.${name}.exchange`, "must be true or false");
+    if (!DPOP_MODES.includes(p.dpop)) {
+      fail(`profiles.${name}.dpop`, 'must be "off", "allowed" or "required"');
+    }
     if (p.exchange && p.absoluteLifetime === null) {
       fail(
         `profiles.${name}.exchange`,
