@@ -114,6 +114,7 @@ function testStore(
     keys: store.keys,
     audit: store.audit,
     limits: store.limits,
+    replay: store.replay,
     ping: () => store.ping(),
     close: async () => {
       try {

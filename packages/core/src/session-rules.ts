@@ -125,8 +125,11 @@ export function accessTokenStanding(
 /** What `rotate` must do to a session, and what it answers. */
 export type RotationPlan =
   | { status: "rotated"; changes: Partial<SessionRecord> }
-  | { status: "reused"; changes: Partial<SessionRecord> }
-  | { status: "replayed" | "overtaken" | "revoked" | "expired" | "unknown"; changes: null };
+  | { status: "reused" | "mismatched"; changes: Partial<SessionRecord> }
+  | {
+      status: "replayed" | "overtaken" | "revoked" | "expired" | "unbound" | "unknown";
+      changes: null;
+    };
 
 /**
  * The decision of `SessionStore.rotate` as a pure function, for stores that read the
@@ -147,6 +150,20 @@ export function planRotation(session: SessionRecord | null, request: RotateReque
   if (request.clientId !== session.clientId) return { status: "unknown", changes: null };
   if (session.revokedAt !== null) return { status: "revoked", changes: null };
   if (isSessionExpired(session, now)) return { status: "expired", changes: null };
+  // RFC 9449 §5: a refresh token bound to a DPoP key is good only with a proof of that
+  // key. Its holder never lacks the key, so the token shown without it was stolen (a
+  // proofless copy, or one replayed with the thief's own key): the session ends, as on
+  // reuse, whatever generation the token carries.
+  if (session.dpopJkt !== null && request.proofJkt !== session.dpopJkt) {
+    return { status: "mismatched", changes: { revokedAt: now, revokedReason: "key_mismatch" } };
+  }
+  // DBSC: a session whose browser registered a device key refreshes only beside a bound
+  // cookie that key earned. Its absence may be our failure or the browser's (a DBSC
+  // refresh that did not get through), so it is refused and nothing is written: no one
+  // is signed out by it.
+  if (session.deviceKey !== null && request.deviceBound !== true) {
+    return { status: "unbound", changes: null };
+  }
   if (request.generation === session.generation && request.presentedHash === session.currentHash) {
     return {
       status: "rotated",

@@ -35,6 +35,8 @@ function session(changes: Partial<SessionRecord> = {}): SessionRecord {
     rotatedAt: T,
     revokedAt: null,
     revokedReason: null,
+    dpopJkt: null,
+    deviceKey: null,
     ...changes,
   };
 }
@@ -136,6 +138,43 @@ describe("planRotation", () => {
     expect(planRotation(session(), request({ generation: 0 })).status).toBe("reused");
     expect(planRotation(session(), request()).status).toBe("rotated");
   });
+
+  it("revokes a DPoP-bound session (key_mismatch) when the refresh lacks a proof of its key (RFC 9449 §5)", () => {
+    const bound = session({ dpopJkt: "jkt-a" });
+    const revoke = { status: "mismatched", changes: { revokedAt: T + 1, revokedReason: "key_mismatch" } };
+    expect(planRotation(bound, request())).toEqual(revoke);
+    expect(planRotation(bound, request({ proofJkt: null }))).toEqual(revoke);
+    expect(planRotation(bound, request({ proofJkt: "jkt-b" }))).toEqual(revoke);
+    // Whatever the token: a replayed or unknown one shown without the key is stolen too.
+    expect(planRotation(bound, request({ generation: 0 }))).toEqual(revoke);
+    expect(planRotation(bound, request({ presentedHash: "nothing" }))).toEqual(revoke);
+    expect(planRotation(bound, request({ proofJkt: "jkt-a" })).status).toBe("rotated");
+    // An unbound session ignores a proof that came.
+    expect(planRotation(session(), request({ proofJkt: "jkt-b" })).status).toBe("rotated");
+  });
+
+  it("checks the key binding after the client, revoked and expired checks and before the token", () => {
+    const bound = (changes: Partial<SessionRecord>) => session({ dpopJkt: "jkt-a", ...changes });
+    expect(planRotation(bound({}), request({ clientId: "native" })).status).toBe("unknown");
+    expect(planRotation(bound({ revokedAt: T }), request()).status).toBe("revoked");
+    expect(planRotation(bound({}), request({ now: T + 3_600_000 })).status).toBe("expired");
+  });
+
+  it("refuses a device-bound session without its bound cookie, writing nothing", () => {
+    const device = session({ deviceKey: '{"kty":"EC"}' });
+    expect(planRotation(device, request())).toEqual({ status: "unbound", changes: null });
+    expect(planRotation(device, request({ deviceBound: false }))).toEqual({
+      status: "unbound",
+      changes: null,
+    });
+    expect(planRotation(device, request({ deviceBound: true })).status).toBe("rotated");
+    expect(planRotation(session(), request({ deviceBound: false })).status).toBe("rotated");
+    // A missing DPoP proof is the graver finding, so it is checked first.
+    const both = session({ deviceKey: '{"kty":"EC"}', dpopJkt: "jkt-a" });
+    expect(planRotation(both, request()).status).toBe("mismatched");
+    expect(planRotation(both, request({ proofJkt: "jkt-a" })).status).toBe("unbound");
+    expect(planRotation(device, request({ now: T + 3_600_000 })).status).toBe("expired");
+  });
 });
 
 describe("the per-session grant budget (planGrant, spendsGrant, countGrant)", () => {
@@ -162,7 +201,16 @@ describe("the per-session grant budget (planGrant, spendsGrant, countGrant)", ()
 
   it("spends a grant on every outcome but a grace-window replay", () => {
     expect(spendsGrant("replayed")).toBe(false);
-    for (const status of ["rotated", "overtaken", "reused", "revoked", "expired", "unknown"] as const) {
+    for (const status of [
+      "rotated",
+      "overtaken",
+      "reused",
+      "revoked",
+      "expired",
+      "mismatched",
+      "unbound",
+      "unknown",
+    ] as const) {
       expect(spendsGrant(status)).toBe(true);
     }
   });

@@ -53,6 +53,8 @@ const session: SessionRecord = {
   rotatedAt: T0 + 5,
   revokedAt: T0 + 6,
   revokedReason: "reuse",
+  dpopJkt: null,
+  deviceKey: null,
 };
 
 /** A row as a statement that names `columns` returns it (only those keys, in that order). */

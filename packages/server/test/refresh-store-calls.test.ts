@@ -13,7 +13,7 @@ import {
   testStore,
 } from "./fixtures.js";
 
-const CONCERNS = ["sessions", "accounts", "keys", "audit", "limits"] as const;
+const CONCERNS = ["sessions", "accounts", "keys", "audit", "limits", "replay"] as const;
 
 /**
  * The store under test with every call to every concern written down (`sessions.rotate`, …),

@@ -59,6 +59,8 @@ export function sessionRecord(overrides: Partial<SessionRecord> = {}): SessionRe
     rotatedAt: null,
     revokedAt: null,
     revokedReason: null,
+    dpopJkt: null,
+    deviceKey: null,
     ...overrides,
   };
 }

@@ -3,12 +3,14 @@ import { MemoryAccountStore } from "./accounts.js";
 import { MemoryAuditLog } from "./audit.js";
 import { MemoryKeyStore } from "./keys.js";
 import { MemoryRateLimitStore } from "./limits.js";
+import { MemoryReplayStore } from "./replay.js";
 import { MemorySessionStore } from "./sessions.js";
 
 export { MemoryAccountStore } from "./accounts.js";
 export { MemoryAuditLog } from "./audit.js";
 export { MemoryKeyStore } from "./keys.js";
 export { MemoryRateLimitStore } from "./limits.js";
+export { MemoryReplayStore } from "./replay.js";
 export { MemorySessionStore } from "./sessions.js";
 
 /**
@@ -22,6 +24,7 @@ export class MemoryStore implements Store {
   readonly keys = new MemoryKeyStore();
   readonly audit = new MemoryAuditLog();
   readonly limits = new MemoryRateLimitStore();
+  readonly replay = new MemoryReplayStore();
   /** Readiness heartbeats written by `ping`; memory can always write, but the contract asks for it. */
   #heartbeats = 0;
 

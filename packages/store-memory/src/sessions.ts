@@ -137,10 +137,23 @@ export class MemorySessionStore implements SessionStore {
       this.#grants.set(sessionId, countGrant(window, budget, now));
     }
     if (!found || plan.status === "unknown") return { status: "unknown" };
+    if (plan.status === "unbound") return { status: "unbound" };
     const { session, subject } = found;
     if (plan.changes) Object.assign(session, plan.changes);
-    if (plan.status === "reused") this.#appendRevoked([session], request.now);
+    if (plan.status === "reused" || plan.status === "mismatched") this.#appendRevoked([session], request.now);
     return { status: plan.status, session: structuredClone(session), subject: structuredClone(subject) };
+  }
+
+  async registerDeviceKey(
+    sessionId: string,
+    key: string,
+    now: number,
+  ): Promise<"registered" | "taken" | "missing"> {
+    const session = this.#sessions.get(sessionId);
+    if (!session || !isSessionLive(session, now)) return "missing";
+    if (session.deviceKey !== null) return "taken";
+    session.deviceKey = key;
+    return "registered";
   }
 
   async touchSession(

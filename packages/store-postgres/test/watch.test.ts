@@ -65,6 +65,8 @@ async function appendChange(store: PostgresStore): Promise<void> {
     rotatedAt: null,
     revokedAt: null,
     revokedReason: null,
+    dpopJkt: null,
+    deviceKey: null,
   };
   await store.sessions.ensureSubject("u1", T0);
   await store.sessions.createSession(session);

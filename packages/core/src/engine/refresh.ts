@@ -70,7 +70,17 @@ export async function refresh(ctx: EngineContext, input: RefreshInput): Promise<
     throw new ProlongError("rate_limited", "too many grants for this session", { retryAt: outcome.resetAt });
   }
   if (outcome.status === "unknown") throw invalidGrant();
+  // A DBSC session refreshed without its bound cookie: refused with a code that is no
+  // grant failure (so no client signs out over it), as the store wrote nothing.
+  if (outcome.status === "unbound") {
+    throw new ProlongError("unauthorized", "this session refreshes only with its device-bound cookie");
+  }
   const { session, subject } = outcome;
+  if (outcome.status === "mismatched") {
+    // RFC 9449 §5: the store revoked the session, as the token came without its key.
+    await reportRevoked(ctx, session, "key_mismatch", now);
+    throw invalidGrant();
+  }
   if (outcome.status === "reused") {
     await ctx.events.emit({
       type: "reuse_detected",

@@ -115,6 +115,8 @@ export async function startSession(
     rotatedAt: null,
     revokedAt: null,
     revokedReason: null,
+    dpopJkt: null,
+    deviceKey: null,
   };
   await ctx.store.sessions.createSession(session);
   await ctx.events.emit({

@@ -7,7 +7,8 @@
  * - {@link AccountStore}: the optional built-in username/password accounts;
  * - {@link KeyStore}: signing keys and server secrets;
  * - {@link AuditLog}: security events;
- * - {@link RateLimitStore}: rate-limit counters, shared by every instance on the store.
+ * - {@link RateLimitStore}: rate-limit counters, shared by every instance on the store;
+ * - {@link ReplayStore}: single-use claims (DPoP proof ids, DBSC challenges), shared likewise.
  *
  * A deployment may take each concern from a different backend (sessions in Redis,
  * accounts and keys in PostgreSQL). Every backend passes `@prolong/store-conformance`.
@@ -27,12 +28,14 @@ import type { AccountStore } from "./accounts.js";
 import type { AuditLog } from "./audit.js";
 import type { KeyStore } from "./keys.js";
 import type { RateLimitStore } from "./limits.js";
+import type { ReplayStore } from "./replay.js";
 import type { SessionStore } from "./sessions.js";
 
 export type { AccountPatch, AccountRecord, AccountStore, NewAccount } from "./accounts.js";
 export type { AuditLog, AuditPage, AuditQuery, SecurityEvent } from "./audit.js";
 export type { KeyPromotion, KeyStore, PrivateKeyChange, StoredKey } from "./keys.js";
 export type { RateLimitStore, RateWindow } from "./limits.js";
+export type { ReplayStore } from "./replay.js";
 export type {
   GrantBudget,
   GrantRefusal,
@@ -57,6 +60,7 @@ export interface Store {
   readonly keys: KeyStore;
   readonly audit: AuditLog;
   readonly limits: RateLimitStore;
+  readonly replay: ReplayStore;
   /**
    * Readiness: resolves when every concern can serve requests, writes included, and
    * rejects (`store_unavailable`) otherwise. It commits a real, cheap write (a heartbeat

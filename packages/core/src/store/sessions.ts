@@ -51,6 +51,17 @@ export interface SessionRecord {
   rotatedAt: number | null;
   revokedAt: number | null;
   revokedReason: RevokeReason | null;
+  /**
+   * The RFC 7638 JWK thumbprint of the DPoP key (RFC 9449) the session's refresh tokens
+   * are bound to, or `null` for an unbound session. Set by `createSession`, never changed:
+   * a refresh must come with a proof made by that key (see {@link RotateOutcome}).
+   */
+  dpopJkt: string | null;
+  /**
+   * The public key a browser registered for Device Bound Session Credentials (the JWK, as
+   * JSON text), or `null` while none is. Set once, by {@link SessionStore.registerDeviceKey}.
+   */
+  deviceKey: string | null;
 }
 
 /** Why a session ended; recorded with it. */
@@ -61,7 +72,9 @@ export type RevokeReason =
   | "password_change"
   | "logout_everywhere"
   | "user_disabled"
-  | "admin";
+  | "admin"
+  /** A refresh token bound to a DPoP key came without a proof of that key (RFC 9449 §5). */
+  | "key_mismatch";
 
 export interface RotateRequest {
   sessionId: string;
@@ -84,6 +97,17 @@ export interface RotateRequest {
    * {@link RotateOutcome}); absent or `null`, nothing is checked or counted.
    */
   budget?: GrantBudget | null;
+  /**
+   * The thumbprint of the DPoP proof's key, verified by the caller, that came with the
+   * refresh; absent or `null` when no proof came. Must equal the session's `dpopJkt`
+   * when it has one (RFC 9449 §5: the refresh token is bound to that key).
+   */
+  proofJkt?: string | null;
+  /**
+   * Whether the request carried a valid DBSC bound cookie for this session (checked by
+   * the caller). Must be `true` for a session with a `deviceKey`.
+   */
+  deviceBound?: boolean;
 }
 
 /**
@@ -109,7 +133,13 @@ export interface GrantRefusal {
  * needs no other read. Checked in this order against the session as it is at `now`
  * (`planRotation` in session-rules.ts is the reference): missing (or its subject is),
  * or of another client → `unknown`; revoked → `revoked`; `now >= idleExpiresAt` or
- * `now >= absoluteExpiresAt` → `expired`; presented is current → `rotated`; presented
+ * `now >= absoluteExpiresAt` → `expired`; the session is bound to a DPoP key
+ * (`dpopJkt`) and `proofJkt` is not that key's → the store revokes the session with
+ * reason `key_mismatch` and appends the revocation to the changelog in the same
+ * transaction → `mismatched` (a bound token shown without its key was stolen: its
+ * holder never lacks the key, RFC 9449 §5); the session has a `deviceKey` and
+ * `deviceBound` is not `true` → `unbound`, nothing written (a browser whose DBSC refresh
+ * failed must not be signed out by it); presented is current → `rotated`; presented
  * is the previous token and `now - rotatedAt <= graceMs` → `replayed` (nothing written:
  * the successor is the current token); presented is two generations behind
  * (`generation === session.generation - 2`, whatever its hash: the store keeps no hash of
@@ -126,17 +156,19 @@ export interface GrantRefusal {
  * `replayed` counts one grant in the window (starting one of `windowMs` at `now` when
  * none runs). Replays inside the grace window are free (twenty tabs waking at once); a
  * straggler's answer is counted, as it mints an access token; a failed presentation of a
- * genuine token (revoked, expired, reused, another client, no match) spends it too.
+ * genuine token (revoked, expired, mismatched, unbound, reused, another client, no match)
+ * spends it too.
  * `planGrant` in session-rules.ts is the reference.
  */
 export type RotateOutcome =
   | {
-      status: "rotated" | "replayed" | "overtaken" | "reused" | "revoked" | "expired";
+      status: "rotated" | "replayed" | "overtaken" | "reused" | "revoked" | "expired" | "mismatched";
       session: SessionRecord;
       subject: SubjectRecord;
     }
   | GrantRefusal
-  | { status: "unknown" };
+  | { status: "unknown" }
+  | { status: "unbound" };
 
 /**
  * One entry of the revocation changelog, the source of truth of the revocation feed
@@ -232,6 +264,12 @@ export interface SessionStore {
   listSessions(subjectId: string, now: number, options?: SessionListOptions): Promise<SessionRecord[]>;
   /** Renames a session that is not revoked; `null` otherwise. */
   renameSession(id: string, deviceName: string): Promise<SessionRecord | null>;
+  /**
+   * DBSC registration, atomic: a session missing, revoked or expired at `now` →
+   * `missing`; one that has a device key keeps it → `taken`; otherwise `key` becomes its
+   * `deviceKey` → `registered`. Of racing registrations of one session, one wins.
+   */
+  registerDeviceKey(sessionId: string, key: string, now: number): Promise<"registered" | "taken" | "missing">;
   /** The refresh step, settled atomically; see {@link RotateOutcome}. */
   rotate(request: RotateRequest): Promise<RotateOutcome>;
   /**

@@ -88,6 +88,8 @@ export function sessionFromRow(row: SqlRow): SessionRecord {
     rotatedAt: nullable<number>(row.rotated_at),
     revokedAt: nullable<number>(row.revoked_at),
     revokedReason: nullable<RevokeReason>(row.revoked_reason),
+    dpopJkt: nullable<string>(row.dpop_jkt),
+    deviceKey: nullable<string>(row.device_key),
   };
 }
 
