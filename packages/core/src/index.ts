@@ -12,6 +12,7 @@ export type { AccountHolder, SubjectPage } from "./engine/accounts.js";
 export { SECURITY_EVENT_TYPES } from "./engine/audit.js";
 export type { Caller } from "./engine/authenticate.js";
 export type { ClaimsHook } from "./engine/context.js";
+export type { ProvenKey } from "./engine/dpop-proofs.js";
 export type { EngineEvent, EngineListener, ListenerFailureHandler } from "./engine/events.js";
 export type { ExchangeInput } from "./engine/exchange.js";
 export type {
