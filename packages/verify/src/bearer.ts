@@ -68,6 +68,8 @@ const DESCRIPTIONS: Record<VerifyErrorCode, string> = {
   revoked: "invalid",
   invalid_request: "invalid request",
   unavailable: "unavailable",
+  invalid_dpop_proof: "invalid",
+  use_dpop_nonce: "invalid",
 };
 
 /** The whole bearer flow of a protected route, shared by every adapter. */
