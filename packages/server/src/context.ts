@@ -2,6 +2,7 @@ import type { SessionEngine } from "@prolong/core";
 import type { ZodType } from "zod";
 import type { ServerConfig } from "./config.js";
 import type { DeviceCookie, DeviceTokens } from "./device-tokens.js";
+import type { DpopProofs } from "./dpop.js";
 import type { RevocationPublisher } from "./feed.js";
 import type { Limits } from "./limits.js";
 import type { Metrics } from "./metrics.js";
@@ -26,6 +27,8 @@ export interface AppContext {
   deviceTokens: DeviceTokens;
   /** Where browsers keep their device tokens (device-tokens.ts). */
   deviceCookie: DeviceCookie;
+  /** Reads and checks the DPoP proofs of sign-in, token and revocation requests (dpop.ts). */
+  dpop: DpopProofs;
 }
 
 declare module "fastify" {

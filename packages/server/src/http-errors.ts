@@ -74,6 +74,10 @@ export function sendGrantError(reply: FastifyReply, error: unknown) {
       return sendOAuthError(reply, 400, "unauthorized_client", error.message);
     if (error.code === "store_unavailable") return sendUnavailable(reply, true);
     if (error.code === "invalid_request") return sendOAuthError(reply, 400, "invalid_request", error.message);
+    // RFC 9449 §5, §8: a proof's fault is 400 with its own code (the nonce, when asked for,
+    // is already on the reply: DpopProofs.offerNonce).
+    if (error.code === "invalid_dpop_proof" || error.code === "use_dpop_nonce")
+      return sendOAuthError(reply, 400, error.code, error.message);
   }
   throw error;
 }

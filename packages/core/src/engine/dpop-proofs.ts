@@ -19,7 +19,8 @@ export interface ProvenKey {
  * accepted, on this instance or any other on the store. The key is a hash of the
  * thumbprint and the `jti`, so it has one length whatever the client sent, and one
  * client's `jti` never blocks another key's. It is kept one proof lifetime past the
- * proof's own end, which covers the verifier's clock tolerance.
+ * proof's own end (which already counts the clock tolerance), so an instance whose clock
+ * runs behind the one that claimed it still finds the claim.
  */
 export function claimProof(ctx: EngineContext, proof: ProvenKey): Promise<boolean> {
   const key = `dpop:${sha256Base64url(`${proof.jkt}.${proof.jti}`)}`;
