@@ -53,8 +53,8 @@ const session: SessionRecord = {
   rotatedAt: T0 + 5,
   revokedAt: T0 + 6,
   revokedReason: "reuse",
-  dpopJkt: null,
-  deviceKey: null,
+  dpopJkt: "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I",
+  deviceKey: '{"kty":"EC","crv":"P-256"}',
 };
 
 /** A row as a statement that names `columns` returns it (only those keys, in that order). */
@@ -82,6 +82,8 @@ describe("session rows", () => {
       rotatedAt: null,
       revokedAt: null,
       revokedReason: null,
+      dpopJkt: null,
+      deviceKey: null,
     };
     expect(sessionFromRow(sessionToRow(bare))).toEqual(bare);
     const omitted = Object.fromEntries(Object.entries(sessionToRow(bare)).filter(([, v]) => v !== null));

@@ -3,6 +3,7 @@ import type {
   AuditLog,
   KeyStore,
   RateLimitStore,
+  ReplayStore,
   SessionRecord,
   SessionStore,
 } from "@prolong/core";
@@ -17,6 +18,7 @@ export interface StoreUnderTest {
   keys?: KeyStore;
   audit?: AuditLog;
   limits?: RateLimitStore;
+  replay?: ReplayStore;
   ping?(): Promise<void>;
   close(): Promise<void>;
 }
@@ -25,7 +27,7 @@ export interface StoreUnderTest {
 export type StoreFactory = () => Promise<{ store: StoreUnderTest; cleanup?: () => Promise<void> }>;
 
 /** The parts of the suite, one per concern of the store contract, and readiness (`ping`). */
-export type Concern = "sessions" | "accounts" | "keys" | "audit" | "limits" | "readiness";
+export type Concern = "sessions" | "accounts" | "keys" | "audit" | "limits" | "replay" | "readiness";
 
 export const T0 = Date.UTC(2026, 0, 1);
 export const MINUTE = 60_000;
@@ -87,7 +89,9 @@ export async function withStore<T>(
   }
 }
 
-type Concerns = Required<Pick<StoreUnderTest, "sessions" | "accounts" | "keys" | "audit" | "limits">>;
+type Concerns = Required<
+  Pick<StoreUnderTest, "sessions" | "accounts" | "keys" | "audit" | "limits" | "replay">
+>;
 
 /** The one concern a test is about, from a fresh store; a store without it fails the test. */
 export async function withConcern<K extends keyof Concerns, T>(

@@ -1,6 +1,7 @@
 import { describe } from "vitest";
 import { accountCases } from "./accounts.js";
 import { auditCases } from "./audit.js";
+import { boundSessionCases } from "./bound-sessions.js";
 import type { Concern, StoreFactory } from "./fixtures.js";
 import { grantBudgetCases } from "./grant-budget.js";
 import { handoffCases } from "./handoffs.js";
@@ -8,6 +9,7 @@ import { keyCases } from "./keys.js";
 import { limitCases } from "./limits.js";
 import { modelCases } from "./model.js";
 import { type BlockWrites, readinessCases } from "./readiness.js";
+import { replayCases } from "./replay.js";
 import { revocationCases } from "./revocations.js";
 import { rotateCases } from "./rotate.js";
 import { sessionCases } from "./sessions.js";
@@ -18,7 +20,15 @@ export { DAY, MINUTE, sessionRecord, T0 } from "./fixtures.js";
 export type { BlockWrites } from "./readiness.js";
 
 /** Every part of the suite, in the order it runs. */
-export const concerns: readonly Concern[] = ["sessions", "accounts", "keys", "audit", "limits", "readiness"];
+export const concerns: readonly Concern[] = [
+  "sessions",
+  "accounts",
+  "keys",
+  "audit",
+  "limits",
+  "replay",
+  "readiness",
+];
 
 export interface ConformanceOptions {
   /**
@@ -62,6 +72,7 @@ export function runStoreConformance(
         sessionCases(factory);
         rotateCases(factory);
         grantBudgetCases(factory);
+        boundSessionCases(factory);
         revocationCases(factory);
         handoffCases(factory);
         modelCases(factory, options.modelRuns ?? 60);
@@ -71,6 +82,7 @@ export function runStoreConformance(
     if (selected.has("keys")) keyCases(factory);
     if (selected.has("audit")) auditCases(factory);
     if (selected.has("limits")) limitCases(factory);
+    if (selected.has("replay")) replayCases(factory);
     if (selected.has("readiness")) readinessCases(factory, options.blockWrites);
   });
 }

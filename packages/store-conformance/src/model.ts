@@ -81,12 +81,13 @@ class Model {
     hash: string,
     successor: string,
     now: number,
+    binding: { proofJkt: string | null; deviceBound: boolean },
   ): RotateOutcome {
     const found = this.read(id);
     const s = this.sessions.get(id);
     if (!found || !s || s.clientId !== clientId) return { status: "unknown" };
     const outcome = (
-      status: "rotated" | "replayed" | "overtaken" | "reused" | "revoked" | "expired",
+      status: "rotated" | "replayed" | "overtaken" | "reused" | "revoked" | "expired" | "mismatched",
     ): RotateOutcome => ({
       status,
       session: { ...s },
@@ -95,6 +96,11 @@ class Model {
     if (s.revokedAt !== null) return outcome("revoked");
     const expired = now >= s.idleExpiresAt || (s.absoluteExpiresAt !== null && now >= s.absoluteExpiresAt);
     if (expired) return outcome("expired");
+    if (s.dpopJkt !== null && binding.proofJkt !== s.dpopJkt) {
+      this.revoke(s, "key_mismatch", now);
+      return outcome("mismatched");
+    }
+    if (s.deviceKey !== null && !binding.deviceBound) return { status: "unbound" };
     if (generation === s.generation && hash === s.currentHash) {
       s.previousHash = s.currentHash;
       s.currentHash = successor;
@@ -115,6 +121,14 @@ class Model {
     return { status: "unknown" };
   }
 
+  register(id: string, key: string, now: number): "registered" | "taken" | "missing" {
+    const s = this.sessions.get(id);
+    if (!s || !this.live(s.subjectId, now).some((l) => l.id === id)) return "missing";
+    if (s.deviceKey !== null) return "taken";
+    s.deviceKey = key;
+    return "registered";
+  }
+
   live(subjectId: string, now: number): SessionRecord[] {
     return [...this.sessions.values()]
       .filter(
@@ -132,10 +146,17 @@ class Model {
 /** Which token a rotate presents; "older" is two generations behind, "oldest" three. */
 type Presented = "current" | "previous" | "older" | "oldest" | "garbage" | "later" | "foreign";
 
+/** What binds a new session: nothing, a DPoP key (RFC 9449), or a DBSC device key. */
+type Binding = "none" | "dpop" | "device";
+
+/** Which DPoP proof comes with a rotate: one of the session's key, none, or another key's. */
+type Proof = "own" | "none" | "other";
+
 type Command =
-  | { kind: "create"; subject: number; client: number; unlimited: boolean }
+  | { kind: "create"; subject: number; client: number; unlimited: boolean; binding: Binding }
   | { kind: "advance"; ms: number }
-  | { kind: "rotate"; target: number; presented: Presented }
+  | { kind: "rotate"; target: number; presented: Presented; proof: Proof; deviceBound: boolean }
+  | { kind: "register"; target: number; key: number }
   | { kind: "read"; target: number }
   | { kind: "revoke"; target: number }
   | { kind: "revokeAll"; subject: number; except: number }
@@ -154,6 +175,7 @@ const commandArb: fc.Arbitrary<Command> = fc.oneof(
       subject: fc.nat(1),
       client: fc.nat(CLIENTS.length - 1),
       unlimited: fc.boolean(),
+      binding: fc.constantFrom<Binding>("none", "none", "dpop", "device"),
     }),
     weight: 2,
   },
@@ -178,8 +200,15 @@ const commandArb: fc.Arbitrary<Command> = fc.oneof(
         "later",
         "foreign",
       ),
+      // Mostly the right key and cookie, so bound sessions live long enough to be rotated.
+      proof: fc.constantFrom<Proof>("own", "own", "own", "none", "other"),
+      deviceBound: fc.constantFrom(true, true, true, false),
     }),
     weight: 6,
+  },
+  {
+    arbitrary: fc.record({ kind: fc.constant("register" as const), target: fc.nat(5), key: fc.nat(2) }),
+    weight: 1,
   },
   { arbitrary: fc.record({ kind: fc.constant("read" as const), target: fc.nat(6) }), weight: 1 },
   { arbitrary: fc.record({ kind: fc.constant("revoke" as const), target: fc.nat(5) }), weight: 1 },
@@ -210,6 +239,9 @@ const commandArb: fc.Arbitrary<Command> = fc.oneof(
 
 /** Hashes by generation, so a command can present "the token before the previous one". */
 const hashOf = (id: string, generation: number) => `${id}#${generation}`;
+/** The DPoP key thumbprint a bound session `id` is created with. */
+const jktOf = (id: string) => `jkt-${id}`;
+const deviceKeyOf = (n: number) => JSON.stringify({ kty: "EC", crv: "P-256", n });
 
 function patchOf(kind: Extract<Command, { kind: "update" }>["patch"], now: number): SubjectPatch {
   switch (kind) {
@@ -250,6 +282,8 @@ async function runCommands(store: SessionStore, commands: Command[]): Promise<vo
           idleExpiresAt: now + IDLE,
           absoluteExpiresAt: command.unlimited ? null : now + 3 * DAY,
           currentHash: hashOf(id, 0),
+          dpopJkt: command.binding === "dpop" ? jktOf(id) : null,
+          deviceKey: command.binding === "device" ? deviceKeyOf(0) : null,
         });
         ids.push(id);
         expect(await store.ensureSubject(subjectId, now), where).toEqual(model.ensure(subjectId, now));
@@ -278,7 +312,9 @@ async function runCommands(store: SessionStore, commands: Command[]): Promise<vo
         const ownClient = known?.clientId ?? "web";
         const clientId = command.presented === "foreign" ? `not-${ownClient}` : ownClient;
         if (generation < 0) break;
-        const expected = model.rotate(id, clientId, generation, hash, successor, now);
+        const proofJkt = { own: jktOf(id), none: null, other: jktOf(`not-${id}`) }[command.proof];
+        const binding = { proofJkt, deviceBound: command.deviceBound };
+        const expected = model.rotate(id, clientId, generation, hash, successor, now, binding);
         const actual = await store.rotate({
           sessionId: id,
           clientId,
@@ -288,8 +324,15 @@ async function runCommands(store: SessionStore, commands: Command[]): Promise<vo
           now,
           graceMs: GRACE,
           idleTimeoutMs: IDLE,
+          ...binding,
         });
         expect(actual, where).toEqual(expected);
+        break;
+      }
+      case "register": {
+        const id = pick(command.target);
+        const key = deviceKeyOf(command.key);
+        expect(await store.registerDeviceKey(id, key, now), where).toBe(model.register(id, key, now));
         break;
       }
       case "read": {

@@ -43,7 +43,7 @@ async function visible(store: StoreUnderTest) {
  * collide): each must reject with `store_unavailable` while writes are blocked.
  */
 function writes(store: StoreUnderTest, n: number): [string, () => Promise<unknown>][] {
-  const { sessions, accounts, keys, audit, limits } = store;
+  const { sessions, accounts, keys, audit, limits, replay } = store;
   const list: [string, () => Promise<unknown>][] = [["ping", () => ping(store)]];
   if (sessions)
     list.push(["sessions.bumpTokenVersion", () => sessions.bumpTokenVersion("subject-1", T0 + n)]);
@@ -64,6 +64,7 @@ function writes(store: StoreUnderTest, n: number): [string, () => Promise<unknow
     list.push(["audit.record", () => audit.record(event)]);
   }
   if (limits) list.push(["limits.hit", () => limits.hit(`key-${n}`, 60_000, T0)]);
+  if (replay) list.push(["replay.claim", () => replay.claim(`claim-${n}`, T0 + 60_000, T0)]);
   return list;
 }
 

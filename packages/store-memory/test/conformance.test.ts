@@ -3,6 +3,7 @@ import {
   MemoryAuditLog,
   MemoryKeyStore,
   MemoryRateLimitStore,
+  MemoryReplayStore,
   MemorySessionStore,
   MemoryStore,
 } from "@prolong/store-memory";
@@ -18,8 +19,9 @@ runStoreConformance(
       keys: new MemoryKeyStore(),
       audit: new MemoryAuditLog(),
       limits: new MemoryRateLimitStore(),
+      replay: new MemoryReplayStore(),
       close: async () => {},
     },
   }),
-  { concerns: ["sessions", "keys", "audit", "limits"], modelRuns: 10 },
+  { concerns: ["sessions", "keys", "audit", "limits", "replay"], modelRuns: 10 },
 );

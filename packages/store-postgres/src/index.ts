@@ -1,10 +1,19 @@
-import type { AccountStore, AuditLog, KeyStore, RateLimitStore, SessionStore, Store } from "@prolong/core";
+import type {
+  AccountStore,
+  AuditLog,
+  KeyStore,
+  RateLimitStore,
+  ReplayStore,
+  SessionStore,
+  Store,
+} from "@prolong/core";
 import { PostgresAccountStore } from "./accounts.js";
 import { PostgresAuditLog } from "./audit.js";
 import { PostgresDatabase } from "./database.js";
 import { PostgresKeyStore } from "./keys.js";
 import { PostgresRateLimitStore } from "./limits.js";
 import { type PostgresStoreOptions, resolveStoreOptions } from "./options.js";
+import { PostgresReplayStore } from "./replay.js";
 import { RevocationWatch } from "./revocation-watch.js";
 import { PostgresSessionStore } from "./sessions.js";
 
@@ -14,7 +23,7 @@ export type { PostgresConnectionOptions, PostgresMigrateOptions, PostgresStoreOp
 
 /**
  * The store on PostgreSQL (node-postgres): every concern on one schema through one
- * connection pool, so any number of server instances share sessions, keys, limits and the
+ * connection pool, so any number of server instances share sessions, keys, limits, single-use claims and the
  * revocation changelog. Each operation is one statement or one call of a function the
  * migrations define, so races between instances are settled in the database.
  */
@@ -26,6 +35,7 @@ export class PostgresStore implements Store {
   readonly keys: KeyStore;
   readonly audit: AuditLog;
   readonly limits: RateLimitStore;
+  readonly replay: ReplayStore;
   readonly #db: PostgresDatabase;
   readonly #watch: RevocationWatch;
 
@@ -38,6 +48,7 @@ export class PostgresStore implements Store {
     this.keys = new PostgresKeyStore(this.#db);
     this.audit = new PostgresAuditLog(this.#db);
     this.limits = new PostgresRateLimitStore(this.#db);
+    this.replay = new PostgresReplayStore(this.#db);
   }
 
   /**

@@ -461,6 +461,147 @@ export const migrations: readonly string[] = [
   END
   $$;
   `,
+  `
+  -- Sessions bound to a key: dpop_jkt, the RFC 7638 thumbprint of the DPoP key (RFC 9449)
+  -- its refresh tokens are bound to, set at creation; device_key, the public key a browser
+  -- registered for Device Bound Session Credentials, set once by register_device_key.
+  ALTER TABLE sessions ADD COLUMN dpop_jkt text;
+  ALTER TABLE sessions ADD COLUMN device_key text;
+
+  -- Single-use claims (DPoP proof ids, DBSC challenges; store/replay.ts), shared by every
+  -- instance. Logged, unlike rate_windows: a claim forgotten in a crash would let its key
+  -- be used twice, so it is no hint. A claim is one upsert that takes a free or expired key.
+  CREATE TABLE replay_claims (
+    key        text COLLATE "C" PRIMARY KEY,
+    expires_at bigint NOT NULL
+  );
+  CREATE INDEX replay_claims_expires_at ON replay_claims (expires_at);
+
+  -- rotate_session with the key checks (p_proof_jkt: the thumbprint of the DPoP proof that
+  -- came, NULL for none; p_device_bound: a valid DBSC bound cookie came), after revoked
+  -- and expired and before the token, in the order of planRotation: a session bound to a
+  -- DPoP key presented without a proof of that key is revoked ('key_mismatch') with its
+  -- changelog entry → 'mismatched'; a session with a device key presented without its
+  -- bound cookie → 'unbound', nothing written. Both count a grant.
+  CREATE FUNCTION rotate_session(p_id text, p_client_id text, p_generation integer,
+                                 p_presented text, p_successor text, p_now bigint,
+                                 p_grace bigint, p_idle bigint, p_max integer, p_window bigint,
+                                 p_proof_jkt text, p_device_bound boolean)
+    RETURNS json
+  LANGUAGE plpgsql AS $$
+  DECLARE
+    s sessions;
+    u subjects;
+    outcome text;
+    running boolean;
+  BEGIN
+    SELECT * INTO s FROM sessions WHERE id = p_id FOR NO KEY UPDATE;
+    IF NOT FOUND THEN
+      RETURN json_build_object('status', 'unknown');
+    END IF;
+    running := s.grant_reset_at IS NOT NULL AND p_now < s.grant_reset_at;
+    IF p_max IS NOT NULL AND running AND s.grant_count >= p_max THEN
+      RETURN json_build_object('status', 'limited', 'resetAt', s.grant_reset_at);
+    END IF;
+
+    SELECT * INTO u FROM subjects WHERE id = s.subject_id;
+    -- RFC 6749 §6: a refresh token is bound to its client; another client's presentation
+    -- says nothing about the session and touches nothing but its budget.
+    IF NOT FOUND OR s.client_id <> p_client_id THEN
+      outcome := 'unknown';
+    ELSIF s.revoked_at IS NOT NULL THEN
+      outcome := 'revoked';
+    ELSIF p_now >= s.idle_expires_at OR p_now >= coalesce(s.absolute_expires_at, p_now + 1) THEN
+      outcome := 'expired';
+    ELSIF s.dpop_jkt IS NOT NULL AND p_proof_jkt IS DISTINCT FROM s.dpop_jkt THEN
+      -- RFC 9449 §5: a bound token shown without its key was stolen; end the session.
+      UPDATE sessions SET revoked_at = p_now, revoked_reason = 'key_mismatch'
+        WHERE id = p_id RETURNING * INTO s;
+      PERFORM append_revocation('revoked', s.subject_id, s.id, NULL, p_now);
+      outcome := 'mismatched';
+    ELSIF s.device_key IS NOT NULL AND p_device_bound IS NOT TRUE THEN
+      -- DBSC: no bound cookie may be our failure or the browser's; sign no one out for it.
+      outcome := 'unbound';
+    ELSIF p_generation = s.generation AND p_presented = s.current_hash THEN
+      -- LEAST ignores NULL: no absolute limit, the idle deadline slides freely (P2, P3).
+      UPDATE sessions SET previous_hash = current_hash, current_hash = p_successor,
+          generation = generation + 1, rotated_at = p_now, last_active_at = p_now,
+          idle_expires_at = LEAST(p_now + p_idle, absolute_expires_at)
+        WHERE id = p_id RETURNING * INTO s;
+      outcome := 'rotated';
+    ELSIF p_generation = s.generation - 1 AND p_presented = s.previous_hash
+          AND s.rotated_at IS NOT NULL AND p_now - s.rotated_at <= p_grace THEN
+      -- P5: the previous token inside the grace window; the successor stays current.
+      outcome := 'replayed';
+    ELSIF p_generation = s.generation - 2
+          AND s.rotated_at IS NOT NULL AND p_now - s.rotated_at <= p_grace THEN
+      -- A straggler: no hash of it is kept, the engine checked its MAC and its chain.
+      outcome := 'overtaken';
+    ELSIF p_generation < s.generation THEN
+      -- P4: an older generation is a real token presented again: end the session.
+      UPDATE sessions SET revoked_at = p_now, revoked_reason = 'reuse'
+        WHERE id = p_id RETURNING * INTO s;
+      PERFORM append_revocation('revoked', s.subject_id, s.id, NULL, p_now);
+      outcome := 'reused';
+    ELSE
+      outcome := 'unknown';
+    END IF;
+
+    IF p_max IS NOT NULL AND outcome <> 'replayed' THEN
+      UPDATE sessions SET
+          grant_count = CASE WHEN running THEN grant_count + 1 ELSE 1 END,
+          grant_reset_at = CASE WHEN running THEN grant_reset_at ELSE p_now + p_window END
+        WHERE id = p_id;
+    END IF;
+    IF outcome IN ('unknown', 'unbound') THEN
+      RETURN json_build_object('status', outcome);
+    END IF;
+    RETURN json_build_object('status', outcome, 'session', row_to_json(s), 'subject', row_to_json(u));
+  END
+  $$;
+
+  -- The previous releases' signatures stay callable during a roll-out, but now through the
+  -- one above: they bring no proof and no bound cookie, so a bound session they are asked
+  -- to refresh fails closed (revoked as key_mismatch, or refused as unbound), never rotates
+  -- without its key. Bind sessions (DPoP, DBSC) once every instance runs this release.
+  CREATE OR REPLACE FUNCTION rotate_session(p_id text, p_client_id text, p_generation integer,
+                                            p_presented text, p_successor text, p_now bigint,
+                                            p_grace bigint, p_idle bigint, p_max integer,
+                                            p_window bigint)
+    RETURNS json
+  LANGUAGE sql AS $$
+    SELECT rotate_session(p_id, p_client_id, p_generation, p_presented, p_successor, p_now,
+                          p_grace, p_idle, p_max, p_window, NULL::text, false)
+  $$;
+  CREATE OR REPLACE FUNCTION rotate_session(p_id text, p_client_id text, p_generation integer,
+                                            p_presented text, p_successor text, p_now bigint,
+                                            p_grace bigint, p_idle bigint)
+    RETURNS json
+  LANGUAGE sql AS $$
+    SELECT rotate_session(p_id, p_client_id, p_generation, p_presented, p_successor, p_now,
+                          p_grace, p_idle, NULL::integer, NULL::bigint, NULL::text, false)
+  $$;
+
+  -- store/sessions.ts, registerDeviceKey: under the row lock, so of racing registrations
+  -- one sets the key and the others find it taken.
+  CREATE FUNCTION register_device_key(p_id text, p_key text, p_now bigint) RETURNS text
+  LANGUAGE plpgsql AS $$
+  DECLARE
+    s sessions;
+  BEGIN
+    SELECT * INTO s FROM sessions WHERE id = p_id FOR NO KEY UPDATE;
+    IF NOT FOUND OR s.revoked_at IS NOT NULL OR p_now >= s.idle_expires_at
+       OR p_now >= coalesce(s.absolute_expires_at, p_now + 1) THEN
+      RETURN 'missing';
+    END IF;
+    IF s.device_key IS NOT NULL THEN
+      RETURN 'taken';
+    END IF;
+    UPDATE sessions SET device_key = p_key WHERE id = p_id;
+    RETURN 'registered';
+  END
+  $$;
+  `,
 ];
 
 /** The schema version this code needs: every migration applied. */

@@ -195,7 +195,7 @@ export class PostgresSessionStore implements SessionStore {
   async rotate(request: RotateRequest): Promise<RotateOutcome> {
     // One round trip: the function locks the session row, decides and writes (migrations.ts).
     const [row] = await this.#db.query<{ outcome: Row }>(
-      "SELECT rotate_session($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) AS outcome",
+      "SELECT rotate_session($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) AS outcome",
       [
         request.sessionId,
         request.clientId,
@@ -207,18 +207,34 @@ export class PostgresSessionStore implements SessionStore {
         request.idleTimeoutMs,
         request.budget?.max ?? null,
         request.budget?.windowMs ?? null,
+        request.proofJkt ?? null,
+        request.deviceBound === true,
       ],
     );
     const outcome = row?.outcome as
       | { status: RotateOutcome["status"]; session?: Row; subject?: Row; resetAt?: number }
       | undefined;
     if (outcome?.status === "limited") return { status: "limited", resetAt: Number(outcome.resetAt) };
+    if (outcome?.status === "unbound") return { status: "unbound" };
     if (!outcome?.session || !outcome.subject || outcome.status === "unknown") return { status: "unknown" };
     return {
       status: outcome.status,
       session: sessionFromRow(outcome.session),
       subject: toSubject(outcome.subject),
     };
+  }
+
+  async registerDeviceKey(
+    sessionId: string,
+    key: string,
+    now: number,
+  ): Promise<"registered" | "taken" | "missing"> {
+    // One round trip: the function locks the row, checks and sets (migrations.ts).
+    const [row] = await this.#db.query<{ answer: "registered" | "taken" | "missing" }>(
+      "SELECT register_device_key($1, $2, $3) AS answer",
+      [sessionId, key, now],
+    );
+    return row?.answer ?? "missing";
   }
 
   async touchSession(

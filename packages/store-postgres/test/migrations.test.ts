@@ -266,6 +266,60 @@ describe("openPostgresStore", () => {
     }
   });
 
+  it("keeps the previous releases' rotate_session signatures failing closed on sessions bound to a key", async () => {
+    const schema = testSchemaName();
+    try {
+      await migratePostgres({ connectionString: server.url, schema });
+      const store = openPostgresStore({ connectionString: server.url, schema });
+      const dpop = sessionRecord({ dpopJkt: "jkt" });
+      const device = sessionRecord({ deviceKey: '{"kty":"EC"}' });
+      try {
+        for (const session of [dpop, device]) {
+          await store.sessions.ensureSubject(session.subjectId, T0);
+          await store.sessions.createSession(session);
+        }
+      } finally {
+        await store.close();
+      }
+      const { outcomes, rows } = await withAdmin(server, schema, async (c) => {
+        const call = async (sql: string, session: typeof dpop, extra: unknown[]) => {
+          const args = [
+            session.id,
+            session.clientId,
+            0,
+            session.currentHash,
+            "hash-1",
+            T0 + 1,
+            30_000,
+            86_400_000,
+          ];
+          const { rows } = await c.query<{ outcome: { status: string } }>(sql, [...args, ...extra]);
+          return rows[0]?.outcome.status;
+        };
+        const eight = "SELECT rotate_session($1, $2, $3, $4, $5, $6, $7, $8) AS outcome";
+        const ten = "SELECT rotate_session($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) AS outcome";
+        const outcomes = [
+          await call(eight, device, []),
+          await call(ten, device, [5, 60_000]),
+          await call(ten, dpop, [5, 60_000]),
+        ];
+        const found = await c.query(
+          "SELECT id, generation, revoked_reason FROM sessions WHERE id IN ($1, $2) ORDER BY id = $1 DESC",
+          [dpop.id, device.id],
+        );
+        return { outcomes, rows: found.rows };
+      });
+      // Never rotated without the key: the DPoP-bound session ended, the device-bound one untouched.
+      expect(outcomes).toEqual(["unbound", "unbound", "mismatched"]);
+      expect(rows).toEqual([
+        { id: dpop.id, generation: 0, revoked_reason: "key_mismatch" },
+        { id: device.id, generation: 0, revoked_reason: null },
+      ]);
+    } finally {
+      await dropSchema(server, schema);
+    }
+  });
+
   it("refuses options it cannot use with invalid_config naming the field, never echoing the URL", async () => {
     const url = "postgres://prolong:hunter2@127.0.0.1:1/prolong";
     const cases: [Record<string, unknown>, string][] = [

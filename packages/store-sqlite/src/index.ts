@@ -1,4 +1,12 @@
-import type { AccountStore, AuditLog, KeyStore, RateLimitStore, SessionStore, Store } from "@prolong/core";
+import type {
+  AccountStore,
+  AuditLog,
+  KeyStore,
+  RateLimitStore,
+  ReplayStore,
+  SessionStore,
+  Store,
+} from "@prolong/core";
 import type Database from "better-sqlite3";
 import { SqliteAccountStore } from "./accounts.js";
 import { SqliteAuditLog } from "./audit.js";
@@ -7,6 +15,7 @@ import { SqliteKeyStore } from "./keys.js";
 import { SqliteRateLimitStore } from "./limits.js";
 import { type Attempt, waitingForLocks } from "./lock-wait.js";
 import type { SqliteStoreOptions } from "./options.js";
+import { SqliteReplayStore } from "./replay.js";
 import { SqliteSessionStore } from "./sessions.js";
 import { guardStatements } from "./unavailable.js";
 
@@ -27,6 +36,7 @@ export class SqliteStore implements Store {
   readonly keys: KeyStore;
   readonly audit: AuditLog;
   readonly limits: RateLimitStore;
+  readonly replay: ReplayStore;
   readonly #db: Database.Database;
   readonly #heartbeat;
   readonly #attempt: Attempt;
@@ -41,6 +51,7 @@ export class SqliteStore implements Store {
     this.keys = new SqliteKeyStore(db, attempt);
     this.audit = new SqliteAuditLog(db, attempt);
     this.limits = new SqliteRateLimitStore(db, attempt);
+    this.replay = new SqliteReplayStore(db, attempt);
     // A committed write, so readiness fails when writes do (the store contract, `ping`).
     this.#heartbeat = guardStatements(db, {
       beat: db.prepare(

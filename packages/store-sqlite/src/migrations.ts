@@ -182,4 +182,15 @@ export const migrations: readonly string[] = [
   ALTER TABLE sessions ADD COLUMN grant_count INTEGER NOT NULL DEFAULT 0;
   ALTER TABLE sessions ADD COLUMN grant_reset_at INTEGER;
   `,
+  // 8: sessions bound to a DPoP key (RFC 9449) or a DBSC device key, and single-use
+  // claims (DPoP proof ids, DBSC challenges) shared by every process on the file.
+  `
+  ALTER TABLE sessions ADD COLUMN dpop_jkt TEXT;
+  ALTER TABLE sessions ADD COLUMN device_key TEXT;
+  CREATE TABLE replay_claims (
+    key        TEXT PRIMARY KEY,
+    expires_at INTEGER NOT NULL
+  ) STRICT, WITHOUT ROWID;
+  CREATE INDEX replay_claims_expires_at ON replay_claims (expires_at);
+  `,
 ];

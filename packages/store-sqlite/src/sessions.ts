@@ -88,6 +88,7 @@ export class SqliteSessionStore implements SessionStore {
   readonly #s;
   readonly #rotate;
   readonly #budgetedTouch;
+  readonly #registerDeviceKey;
   readonly #revokeOne;
   readonly #revokeSubject;
   readonly #bumpVersion;
@@ -123,6 +124,8 @@ export class SqliteSessionStore implements SessionStore {
       grantWindow: db.prepare(
         "SELECT grant_count AS count, grant_reset_at AS resetAt FROM sessions WHERE id = ?",
       ),
+      liveDeviceKey: db.prepare(`SELECT device_key FROM sessions WHERE id = :id AND ${LIVE}`),
+      setDeviceKey: db.prepare("UPDATE sessions SET device_key = :key WHERE id = :id"),
       countGrant: db.prepare(
         "UPDATE sessions SET grant_count = :count, grant_reset_at = :reset_at WHERE id = :id",
       ),
@@ -184,10 +187,11 @@ export class SqliteSessionStore implements SessionStore {
         s.countGrant.run({ id: sessionId, count: counted.count, reset_at: counted.resetAt });
       }
       if (!found || plan.status === "unknown") return { status: "unknown" };
+      if (plan.status === "unbound") return { status: "unbound" };
       const { session, subject } = found;
       if (plan.changes) {
         Object.assign(session, plan.changes);
-        if (plan.status === "reused") {
+        if (plan.status === "reused" || plan.status === "mismatched") {
           s.revokeOne.run({ id: session.id, now: session.revokedAt, reason: session.revokedReason });
           appendRevoked([session], request.now);
         } else {
@@ -222,6 +226,16 @@ export class SqliteSessionStore implements SessionStore {
         const counted = countGrant(window, budget, now);
         s.countGrant.run({ id, count: counted.count, reset_at: counted.resetAt });
         return sessionFromRow(row);
+      },
+    );
+    // Read and set under one lock, so of racing registrations one wins and the rest see its key.
+    this.#registerDeviceKey = db.transaction(
+      (id: string, key: string, now: number): "registered" | "taken" | "missing" => {
+        const row = s.liveDeviceKey.get({ id, now }) as { device_key: string | null } | undefined;
+        if (!row) return "missing";
+        if (row.device_key !== null) return "taken";
+        s.setDeviceKey.run({ id, key });
+        return "registered";
       },
     );
     // Each revoking write and its changelog entry commit together, or neither does.
@@ -372,8 +386,16 @@ export class SqliteSessionStore implements SessionStore {
   async rotate(request: RotateRequest): Promise<RotateOutcome> {
     // BEGIN IMMEDIATE itself may find the database locked: then the whole transaction runs again.
     const outcome = await this.#attempt(() => this.#rotate.immediate(request));
-    if (outcome.status === "reused") this.#changed();
+    if (outcome.status === "reused" || outcome.status === "mismatched") this.#changed();
     return outcome;
+  }
+
+  async registerDeviceKey(
+    sessionId: string,
+    key: string,
+    now: number,
+  ): Promise<"registered" | "taken" | "missing"> {
+    return this.#attempt(() => this.#registerDeviceKey.immediate(sessionId, key, now));
   }
 
   async touchSession(

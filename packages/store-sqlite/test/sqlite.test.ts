@@ -262,6 +262,33 @@ describe("SQLite store", () => {
     await store.close();
   });
 
+  it("upgrades a database from before bound sessions: its sessions unbound, claims ready", async () => {
+    const path = join(dir, "prolong.db");
+    // Version 7, the last before sessions could be bound to a key.
+    const previous = 7;
+    const old = new Database(path);
+    for (const sql of migrations.slice(0, previous)) old.exec(sql);
+    old.pragma(`user_version = ${previous}`);
+    old.exec(`
+      INSERT INTO subjects (id, created_at, updated_at) VALUES ('u1', ${T0}, ${T0});
+      INSERT INTO sessions (id, subject_id, client_id, created_at, auth_time, last_active_at,
+          idle_expires_at, token_version, generation, current_hash)
+        VALUES ('s1', 'u1', 'web', ${T0}, ${T0}, ${T0}, ${T0 + 86_400_000}, 0, 0, 'h0');
+    `);
+    old.close();
+
+    const store = openSqliteStore({ path });
+    expect(pragma(path, "user_version")).toBe(migrations.length);
+    expect((await store.sessions.readSession("s1"))?.session).toMatchObject({
+      dpopJkt: null,
+      deviceKey: null,
+    });
+    expect(await store.sessions.registerDeviceKey("s1", '{"kty":"EC"}', T0 + 1)).toBe("registered");
+    expect(await store.replay.claim("jti", T0 + 60_000, T0)).toBe(true);
+    expect(await store.replay.claim("jti", T0 + 60_000, T0)).toBe(false);
+    await store.close();
+  });
+
   it("upgrades a database of the users schema: users become subjects with accounts, nothing lost", async () => {
     const path = join(dir, "prolong.db");
     // Version 3, the last with a users table; migration 4 split it (and later ones run too).

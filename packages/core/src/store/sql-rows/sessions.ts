@@ -27,6 +27,8 @@ export const SESSION_COLUMNS = [
   "rotated_at",
   "revoked_at",
   "revoked_reason",
+  "dpop_jkt",
+  "device_key",
 ] as const;
 
 /** The columns of `subjects`. */
@@ -114,6 +116,8 @@ export function sessionToRow(session: SessionRecord): Record<(typeof SESSION_COL
     rotated_at: session.rotatedAt,
     revoked_at: session.revokedAt,
     revoked_reason: session.revokedReason,
+    dpop_jkt: session.dpopJkt,
+    device_key: session.deviceKey,
   };
 }
 
