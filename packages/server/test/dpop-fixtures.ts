@@ -5,6 +5,7 @@ import { ISSUER } from "./fixtures.js";
 /** A client's DPoP key: what it signs proofs with, its public JWK and its RFC 7638 thumbprint. */
 export interface DpopKey {
   privateKey: CryptoKey;
+  publicKey: CryptoKey;
   jwk: JWK;
   jkt: string;
   alg: string;
@@ -13,7 +14,7 @@ export interface DpopKey {
 export async function dpopKey(alg = "ES256"): Promise<DpopKey> {
   const { privateKey, publicKey } = await generateKeyPair(alg, { extractable: true });
   const jwk = await exportJWK(publicKey);
-  return { privateKey, jwk, jkt: await calculateJwkThumbprint(jwk), alg };
+  return { privateKey, publicKey, jwk, jkt: await calculateJwkThumbprint(jwk), alg };
 }
 
 export interface ProofOptions {
