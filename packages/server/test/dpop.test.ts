@@ -119,6 +119,21 @@ describe("DPoP: binding a session", () => {
     expect((await t.engine.findSession(response.json().session_id))?.dpopJkt).toBeNull();
   });
 
+  it("keeps checking the proof of a session bound earlier after the profile's dpop is turned off", async () => {
+    const t = await testApp();
+    const key = await dpopKey();
+    const bound = await t.engine.startSessionForSubject({
+      subjectId: t.user.id,
+      clientId: "native",
+      dpopJkt: key.jkt,
+    });
+    const refreshed = await refreshWith(t.app, bound.refreshToken, await proof(key, { now: t.clock.now() }));
+    expect(refreshed.statusCode, refreshed.body).toBe(200);
+    expect(refreshed.json().token_type).toBe("DPoP");
+    const stolen = await refreshWith(t.app, refreshed.json().refresh_token, null);
+    expect(errorOf(stolen).error).toBe("invalid_grant");
+  });
+
   it("binds a web session started by a handoff to the key the browser proved", async () => {
     const t = await testApp(BOTH_ALLOWED);
     const key = await dpopKey();
