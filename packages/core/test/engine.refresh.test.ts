@@ -1,6 +1,13 @@
-import { type IssuedTokens, isProlongError, ProlongError, type RefreshedTokens } from "@prolong/core";
+import {
+  type IssuedTokens,
+  isProlongError,
+  ProlongError,
+  type RefreshedTokens,
+  type SessionRecord,
+} from "@prolong/core";
+import { GRANT_FAILURES } from "@prolong/protocol";
 import { describe, expect, it } from "vitest";
-import { decodeJwt, setup } from "./fixtures.js";
+import { decodeJwt, setup, testStore } from "./fixtures.js";
 
 const login = { username: "maryo", password: "correct horse battery" };
 
@@ -526,6 +533,52 @@ describe("security events end sessions (P8, P9)", () => {
     await engine.setClaims(user.id, { roles: ["admin"] });
     const next = await engine.refresh({ refreshToken: first.refreshToken, clientId: "web" });
     expect(next.claims.roles).toEqual(["admin"]);
+  });
+});
+
+describe("sessions bound to a key", () => {
+  it("ends a DPoP-bound session refreshed without a proof of its key (RFC 9449 §5), reporting key_mismatch", async () => {
+    const base = await testStore();
+    // Sessions created bound to a key, as a sign-in that came with a DPoP proof creates them.
+    const sessions = new Proxy(base.sessions, {
+      get(target, property, receiver) {
+        const value = Reflect.get(target, property, receiver);
+        if (property === "createSession") {
+          return (session: SessionRecord) => target.createSession({ ...session, dpopJkt: "jkt-of-the-key" });
+        }
+        return typeof value === "function" ? value.bind(target) : value;
+      },
+    });
+    // setup's own store goes unused: the engine runs on this one.
+    const { engine, events } = await setup({ store: { ...base, sessions } });
+    const first = await engine.signIn(login);
+    await expectCode(engine.refresh({ refreshToken: first.refreshToken, clientId: "web" }), "invalid_grant");
+    expect((await base.sessions.readSession(first.sessionId))?.session).toMatchObject({
+      revokedReason: "key_mismatch",
+      generation: 0,
+    });
+    expect(events).toContainEqual(
+      expect.objectContaining({
+        type: "session_revoked",
+        sessionId: first.sessionId,
+        reason: "key_mismatch",
+      }),
+    );
+  });
+
+  it("refuses a device-bound session refreshed without its bound cookie with a code that is no grant failure, ending nothing", async () => {
+    const { engine, store, clock, events } = await setup();
+    const first = await engine.signIn(login);
+    const registered = await store.sessions.registerDeviceKey(first.sessionId, '{"kty":"EC"}', clock.now());
+    expect(registered).toBe("registered");
+    const error = await engine.refresh({ refreshToken: first.refreshToken, clientId: "web" }).catch((e) => e);
+    expect(isProlongError(error, "unauthorized")).toBe(true);
+    expect(GRANT_FAILURES.has((error as ProlongError).code)).toBe(false);
+    expect((await store.sessions.readSession(first.sessionId))?.session).toMatchObject({
+      revokedAt: null,
+      generation: 0,
+    });
+    expect(events.some((e) => e.type === "session_revoked")).toBe(false);
   });
 });
 

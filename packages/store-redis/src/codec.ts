@@ -89,6 +89,8 @@ export function toSession(fields: Record<string, string>): SessionRecord {
     rotatedAt: optNum(fields.rotatedAt),
     revokedAt: optNum(fields.revokedAt),
     revokedReason: optStr(fields.revokedReason) as RevokeReason | null,
+    dpopJkt: optStr(fields.dpopJkt),
+    deviceKey: optStr(fields.deviceKey),
   };
 }
 
@@ -112,6 +114,8 @@ export function sessionFields(s: SessionRecord): string[] {
     rotatedAt: s.rotatedAt === null ? null : whole(s.rotatedAt, "rotatedAt"),
     revokedAt: s.revokedAt === null ? null : instant(s.revokedAt, "revokedAt"),
     revokedReason: s.revokedReason,
+    dpopJkt: s.dpopJkt,
+    deviceKey: s.deviceKey,
   });
 }
 

@@ -1,4 +1,12 @@
-import type { AccountStore, AuditLog, KeyStore, RateLimitStore, SessionStore, Store } from "@prolong/core";
+import type {
+  AccountStore,
+  AuditLog,
+  KeyStore,
+  RateLimitStore,
+  ReplayStore,
+  SessionStore,
+  Store,
+} from "@prolong/core";
 import { RedisAccountStore } from "./accounts.js";
 import { RedisAuditLog } from "./audit.js";
 import { connect, RedisClient } from "./client.js";
@@ -6,6 +14,7 @@ import { RedisKeyStore } from "./keys.js";
 import { Keyspace } from "./keyspace.js";
 import { RedisRateLimitStore } from "./limits.js";
 import { type RedisStoreOptions, resolveOptions } from "./options.js";
+import { RedisReplayStore } from "./replay.js";
 import { RedisSessionStore } from "./sessions.js";
 import { RevocationWatch } from "./watch.js";
 
@@ -25,6 +34,7 @@ export class RedisStore implements Store {
   readonly keys: KeyStore;
   readonly audit: AuditLog;
   readonly limits: RateLimitStore;
+  readonly replay: ReplayStore;
   readonly #client: RedisClient;
   readonly #watch: RevocationWatch;
   readonly #heartbeat: string;
@@ -43,6 +53,7 @@ export class RedisStore implements Store {
     this.keys = new RedisKeyStore(this.#client, keyspace);
     this.audit = new RedisAuditLog(this.#client, keyspace);
     this.limits = new RedisRateLimitStore(this.#client, keyspace);
+    this.replay = new RedisReplayStore(this.#client, keyspace);
   }
 
   /** A committed write (INCR of the heartbeat key), so readiness fails as soon as writes do. */

@@ -16,6 +16,7 @@
  * | `{keys}:k:<kid>`, `{keys}:kids`, `{keys}:secrets` | hash, set, hash | signing keys, and server secrets |
  * | `{audit}:events`, `{audit}:by:…` | hash, sorted sets | security events, indexed by subject, session, type |
  * | `rl:<key>` | hash | one rate-limit window |
+ * | `rp:<key>` | string | one single-use claim: when it expires |
  * | `heartbeat` | string | the readiness write |
  *
  * A subject's shard N is fixed by its id (FNV-1a of its UTF-8 bytes, modulo the
@@ -109,6 +110,11 @@ export class Keyspace {
 
   limit(key: string): string {
     return `${this.#prefix}rl:${key}`;
+  }
+
+  /** A single-use claim (store/replay.ts in core). */
+  claim(key: string): string {
+    return `${this.#prefix}rp:${key}`;
   }
 
   heartbeat(): string {

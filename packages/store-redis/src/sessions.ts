@@ -208,6 +208,10 @@ export class RedisSessionStore implements SessionStore {
       String(this.#retention),
       request.budget ? whole(request.budget.max, "budget.max") : "",
       request.budget ? whole(request.budget.windowMs, "budget.windowMs") : "",
+      // A thumbprint may be any string: whether a proof came travels on its own.
+      typeof request.proofJkt === "string" ? "1" : "0",
+      request.proofJkt ?? "",
+      request.deviceBound === true ? "1" : "0",
     ];
     const [status, flat, subjectFlat] = (await this.#client.run(
       lua.rotate,
@@ -215,8 +219,23 @@ export class RedisSessionStore implements SessionStore {
       args,
     )) as [RotateOutcome["status"], (FlatHash | string)?, FlatHash?];
     if (status === "limited") return { status, resetAt: Number(flat) };
+    if (status === "unbound") return { status };
     if (status === "unknown" || !Array.isArray(flat) || !subjectFlat) return { status: "unknown" };
     return { status, session: session(flat), subject: subject(subjectFlat) };
+  }
+
+  async registerDeviceKey(
+    sessionId: string,
+    key: string,
+    now: number,
+  ): Promise<"registered" | "taken" | "missing"> {
+    const base = await this.#locate(sessionId);
+    if (base === null) return "missing";
+    return (await this.#client.run(
+      lua.registerDeviceKey,
+      [this.#keys.session(base, sessionId)],
+      [whole(now, "now"), key],
+    )) as "registered" | "taken" | "missing";
   }
 
   async touchSession(

@@ -37,8 +37,17 @@ function withoutWatching(store: RedisStore): StoreUnderTest {
       return typeof value === "function" ? value.bind(target) : value;
     },
   });
-  const { accounts, keys, audit, limits } = store;
-  return { sessions, accounts, keys, audit, limits, ping: () => store.ping(), close: () => store.close() };
+  const { accounts, keys, audit, limits, replay } = store;
+  return {
+    sessions,
+    accounts,
+    keys,
+    audit,
+    limits,
+    replay,
+    ping: () => store.ping(),
+    close: () => store.close(),
+  };
 }
 
 runStoreConformance(

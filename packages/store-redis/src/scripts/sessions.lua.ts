@@ -184,7 +184,9 @@ return {flat, subject}
  * session's grant budget checked first and counted last (planGrant, spendsGrant and
  * countGrant there) in the fields `grantCount` and `grantResetAt` of the session's hash.
  * KEYS: session. ARGV: base, clientId, generation, presented hash, successor hash, now,
- * graceMs, now + idleTimeoutMs, retention, budget max ('' for no budget), budget windowMs.
+ * graceMs, now + idleTimeoutMs, retention, budget max ('' for no budget), budget windowMs,
+ * '1' when a DPoP proof came and '0' otherwise, its key's thumbprint, '1' when a DBSC
+ * bound cookie came and '0' otherwise.
  * Returns {status}, {'limited', resetAt} or {status, session, subject}.
  * Hashes compared with plain equality, as planRotation explains.
  */
@@ -220,6 +222,20 @@ local function decide()
   end
   if now >= ends_at(s) then
     return {'expired', flat, subject}
+  end
+  -- RFC 9449 section 5: a token bound to a DPoP key shown without a proof of that key
+  -- was stolen. The session is revoked and its change appended in this same script.
+  if s.dpopJkt and not (ARGV[12] == '1' and ARGV[13] == s.dpopJkt) then
+    redis.call('HSET', KEYS[1], 'revokedAt', ARGV[6], 'revokedReason', 'key_mismatch')
+    flat, s = reread(KEYS[1])
+    append_revoked(base, s)
+    settle(base, s, now, tonumber(ARGV[9]))
+    return {'mismatched', flat, subject}
+  end
+  -- DBSC: without the bound cookie, refused and nothing written (our failure or the
+  -- browser's must sign no one out).
+  if s.deviceKey and ARGV[14] ~= '1' then
+    return {'unbound'}
   end
   local generation = tonumber(s.generation)
   local presented = tonumber(ARGV[3])
@@ -312,6 +328,33 @@ end
 flat, s = reread(KEYS[1])
 settle(ARGV[1], s, now, tonumber(ARGV[4]))
 return flat
+`,
+);
+
+/**
+ * KEYS: session. ARGV: now. DBSC registration (registerDeviceKey in core's
+ * store/sessions.ts): 'missing' for a session missing, revoked or ended at 'now',
+ * 'taken' for one that has a device key, else the key set and 'registered'.
+ */
+export const registerDeviceKey = luaScript(
+  "prolongRegisterDeviceKey",
+  { keys: 1, writes: true },
+  COMMON,
+  SESSIONS,
+  `
+local flat = redis.call('HGETALL', KEYS[1])
+if #flat == 0 then
+  return 'missing'
+end
+local s = record(flat)
+if s.revokedAt or tonumber(ARGV[1]) >= ends_at(s) then
+  return 'missing'
+end
+if s.deviceKey then
+  return 'taken'
+end
+redis.call('HSET', KEYS[1], 'deviceKey', ARGV[2])
+return 'registered'
 `,
 );
 
