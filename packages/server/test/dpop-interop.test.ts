@@ -29,8 +29,8 @@ describe("DPoP interop with oauth4webapi", () => {
     // oauth4webapi dates its proofs by the system clock, so the server follows it here.
     t.clock.now = () => Date.now();
     const origin = await t.app.listen({ port: 0, host: "127.0.0.1" });
-    const toServer = (url: string, init: RequestInit) =>
-      fetch(`${origin}${new URL(url).pathname}${new URL(url).search}`, init);
+    const toServer = (url: string, init: RequestInit | oauth.CustomFetchOptions<string, unknown>) =>
+      fetch(`${origin}${new URL(url).pathname}${new URL(url).search}`, init as RequestInit);
 
     // The sign-in is prolong's own endpoint: its proof is made with the same key pair.
     const key = await dpopKey();

@@ -306,7 +306,7 @@ describe("DPoP: required", () => {
     const refresh = await refreshWith(t.app, signedIn.refresh_token, null);
     expect(errorOf(refresh).error).toBe("invalid_dpop_proof");
     for (const fields of [
-      { token: signedIn.refresh_token, client_id: "native" },
+      { token: signedIn.refresh_token, client_id: "native" } as Record<string, string>,
       // Without client_id the token's session names the client.
       { token: signedIn.refresh_token },
     ]) {
