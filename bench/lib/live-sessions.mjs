@@ -69,6 +69,8 @@ export function livePopulation(count, { now, clientId, profile, tokenAt }) {
         rotatedAt: token.rotatedAt,
         revokedAt: null,
         revokedReason: null,
+        dpopJkt: null,
+        deviceKey: null,
       };
     },
   };
