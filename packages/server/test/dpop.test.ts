@@ -334,6 +334,28 @@ describe("DPoP: required", () => {
   });
 });
 
+describe("DPoP: required, for a web client", () => {
+  it("refuses a handoff redemption without a proof without spending the code, and an exchange without one", async () => {
+    const t = await testApp({ profiles: { web: { dpop: "required", exchange: true } } });
+    const key = await dpopKey();
+    const { code } = await t.engine.createHandoff({ subjectId: t.user.id });
+    const redeem = async (dpop: string | null) =>
+      postToken(
+        t.app,
+        { grant_type: GRANT_TYPE_HANDOFF, code, client_id: "web" },
+        { headers: { "prolong-csrf": "1", ...(dpop === null ? {} : { dpop }) } },
+      );
+    const without = await redeem(null);
+    expect(without.statusCode).toBe(400);
+    expect(errorOf(without).error).toBe("invalid_dpop_proof");
+    const redeemed = await redeem(await proof(key, { now: t.clock.now() }));
+    expect(redeemed.statusCode, redeemed.body).toBe(200);
+    // Without a client_id, the exchanged token's client decides.
+    const exchanged = await exchangeToken(t.app, redeemed.json().access_token);
+    expect(errorOf(exchanged).error).toBe("invalid_dpop_proof");
+  });
+});
+
 describe("DPoP: the exchange", () => {
   const EXCHANGE = { profiles: { web: { dpop: "allowed", exchange: true } } };
 
