@@ -47,7 +47,7 @@ export interface Proof {
   jti: string;
   iat: number;
   /**
-   * Seconds since the epoch after which this proof is refused anyway: `iat` plus the
+   * Seconds since the epoch from which this proof is refused anyway: `iat` plus the
    * lifetime plus the clock tolerance. Its `jti` must be remembered until then to refuse
    * a replay (§11.1), and no longer.
    */
@@ -157,7 +157,8 @@ export async function checkDpopProof(proof: string, check: ProofCheck): Promise<
   // §4.3 point 11, §11.1: only a short window, so a jti is remembered only that long.
   if (!isTime(iat)) throw refuse("iat is missing");
   if (iat > check.now + tolerance) throw refuse("iat is in the future");
-  if (iat < check.now - lifetime - tolerance) throw refuse("iat is too old");
+  // Refused from `expiresAt` on, the moment a replay cache may forget its jti.
+  if (iat <= check.now - lifetime - tolerance) throw refuse("iat is too old");
   if (check.accessToken !== undefined) {
     if (typeof ath !== "string") throw refuse("ath is missing");
     if (ath !== (await accessTokenHash(check.accessToken)))

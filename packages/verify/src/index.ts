@@ -14,6 +14,8 @@ export {
   proofTarget,
   thumbprint,
 } from "./dpop.js";
+export type { DpopNonceOptions } from "./dpop-nonce.js";
+export { createDpopNonces } from "./dpop-nonce.js";
 export type { VerifyErrorCode } from "./errors.js";
 export { VerifyError } from "./errors.js";
 export type { FeedCredentials, RevocationFeedOptions } from "./feed.js";
@@ -26,10 +28,14 @@ export type { Algorithm, JwsAlg, VerificationKey } from "./keys.js";
 export { ALGORITHMS, importJwks, importVerificationKey } from "./keys.js";
 export { parseStrictObject } from "./strict-json.js";
 export type {
+  DpopNonces,
+  DpopOptions,
+  DpopRequest,
   KeyLookup,
+  ProofReplayGuard,
   RevocationSource,
   Verifier,
   VerifierOptions,
   VerifyResult,
 } from "./verifier.js";
-export { createVerifier } from "./verifier.js";
+export { createVerifier, DEFAULT_REPLAY_ENTRIES } from "./verifier.js";
