@@ -100,6 +100,22 @@ describe("DPoP: binding a session", () => {
     expect(claimsOf(refreshed.json().access_token).cnf).toEqual({ jkt: key.jkt });
   });
 
+  it("introspects a bound access token as DPoP with its cnf (RFC 9449 §6.2)", async () => {
+    const t = await testApp(BOTH_ALLOWED);
+    const key = await dpopKey();
+    const { access_token: token } = await boundNativeSession(t, key);
+    const introspected = await t.app.inject({
+      method: "POST",
+      url: "/oauth/introspect",
+      headers: {
+        "content-type": "application/x-www-form-urlencoded",
+        authorization: `Basic ${Buffer.from(`resource:${RESOURCE_SECRET}`).toString("base64")}`,
+      },
+      payload: new URLSearchParams({ token }).toString(),
+    });
+    expect(introspected.json()).toMatchObject({ active: true, token_type: "DPoP", cnf: { jkt: key.jkt } });
+  });
+
   it("leaves a sign-in without a proof unbound and Bearer, and its refreshes work without one", async () => {
     const t = await testApp(BOTH_ALLOWED);
     const response = await signIn(t, null);
