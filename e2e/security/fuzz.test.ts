@@ -333,7 +333,7 @@ describe("a property-based fuzz of every HTTP endpoint of a real server", () => 
         "x-forwarded-for": fc.constantFrom("10.0.0.1", "::1", "garbage", "1.2.3.4, 5.6.7.8"),
         "access-control-request-method": fc.constantFrom("POST", "DELETE", "PUT"),
         "access-control-request-headers": fc.constantFrom(
-          "content-type, authorization, prolong-csrf",
+          "content-type, authorization, prolong-csrf, dpop",
           "x-evil",
         ),
         "user-agent": fc.string({ maxLength: 80 }),

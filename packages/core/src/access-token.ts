@@ -80,6 +80,10 @@ export async function ownTokenCheck(ring: KeyRing, rules: OwnTokenRules): Promis
     maxTokenBytes: MAX_ACCESS_TOKEN_BYTES,
     cacheSize: rules.cacheSize ?? OWN_TOKEN_CACHE_SIZE,
     now: rules.now,
+    // Bound tokens (RFC 9449 §6.1) pass here: each caller checks the binding itself (the
+    // bearer routes take them only as DPoP with a proof of their key, the exchange only
+    // with a proof of it; introspection reports their `cnf`, RFC 9449 §6.2).
+    boundTokens: "accept",
   });
   return async (token) => {
     const result = await verifier.verify(token);

@@ -13,6 +13,7 @@ export { SECURITY_EVENT_TYPES } from "./engine/audit.js";
 export type { Caller } from "./engine/authenticate.js";
 export type { ClaimsHook } from "./engine/context.js";
 export type { DeviceBinding } from "./engine/device-keys.js";
+export type { ProvenKey } from "./engine/dpop-proofs.js";
 export type { EngineEvent, EngineListener, ListenerFailureHandler } from "./engine/events.js";
 export type { ExchangeInput } from "./engine/exchange.js";
 export type {

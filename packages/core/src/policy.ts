@@ -1,3 +1,4 @@
+import { DPOP_MODES, type DpopMode } from "@prolong/protocol";
 import { ProlongError } from "./errors.js";
 
 /** How the refresh token reaches a client (docs/protocol.md, web profile). */
@@ -24,6 +25,13 @@ export interface Profile {
   exchange: boolean;
   /** Device Bound Session Credentials for the profile's browsers (docs/bound-sessions.md). */
   dbsc: DbscSettings;
+  /**
+   * DPoP (RFC 9449, docs/bound-sessions.md): `off` ignores proofs; `allowed` binds a
+   * session to the key of the proof its sign-in came with, and any access token to the
+   * key of the proof its request came with; `required` also refuses every sign-in, grant
+   * and revocation without a proof.
+   */
+  dpop: DpopMode;
 }
 
 /**
@@ -65,6 +73,7 @@ export const webProfile: Profile = {
   refreshTransport: "cookie",
   exchange: false,
   dbsc: dbscOff,
+  dpop: "off",
 };
 
 export const nativeProfile: Profile = {
@@ -76,6 +85,7 @@ export const nativeProfile: Profile = {
   refreshTransport: "body",
   exchange: false,
   dbsc: dbscOff,
+  dpop: "off",
 };
 
 /** The default policy: public clients `web` and `native`. */
@@ -158,6 +168,9 @@ export function validatePolicy(policy: Policy): void {
     // The bound cookie guards the refresh cookie; a token in a body has no cookie to guard.
     if (p.dbsc.enabled && p.refreshTransport !== "cookie") {
       fail(`profiles.${name}.dbsc.enabled`, 'needs refreshTransport "cookie": DBSC binds browser cookies');
+    }
+    if (!DPOP_MODES.includes(p.dpop)) {
+      fail(`profiles.${name}.dpop`, 'must be "off", "allowed" or "required"');
     }
     if (p.exchange && p.absoluteLifetime === null) {
       fail(

@@ -150,13 +150,25 @@ describe("policy", () => {
       graceWindow: 30,
       refreshTransport: "cookie",
       exchange: false,
+      dpop: "off",
     });
     expect(policy.profiles.native).toMatchObject({
       idleTimeout: 90 * 86_400,
       absoluteLifetime: null,
       refreshTransport: "body",
       exchange: false,
+      dpop: "off",
     });
+  });
+
+  it("takes dpop as off, allowed or required, naming the setting otherwise", () => {
+    const policy = defaultPolicy();
+    (policy.profiles.native as { dpop: string }).dpop = "required";
+    expect(() => validatePolicy(policy)).not.toThrow();
+    (policy.profiles.native as { dpop: string }).dpop = "on";
+    expect(() => validatePolicy(policy)).toThrow(
+      /profiles\.native\.dpop: must be "off", "allowed" or "required"/,
+    );
   });
 
   it("allows the stateless exchange only on a profile with an absolute lifetime", () => {

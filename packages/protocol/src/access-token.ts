@@ -45,6 +45,12 @@ export interface AccessTokenClaims {
   auth_time: number;
   /** Refresh after: from this time the client renews (soft expiry, P11). */
   rfa: number;
+  /**
+   * RFC 9449 §6.1: the token is bound to the DPoP key of this RFC 7638 thumbprint; only
+   * in tokens issued to a request that came with a proof. Resource servers then take it
+   * only as `Authorization: DPoP` with a proof of that key.
+   */
+  cnf?: { jkt: string };
   [custom: string]: unknown;
 }
 
@@ -65,6 +71,7 @@ export const RESERVED_CLAIMS: ReadonlySet<string> = /* @__PURE__ */ new Set([
   "ver",
   "auth_time",
   "rfa",
+  "cnf",
 ]);
 
 /**

@@ -51,6 +51,16 @@ export const ERROR_STATUS = {
   payload_too_large: 413,
   /** The body's media type is not one the route accepts (RFC 9110 §15.5.16). */
   unsupported_media_type: 415,
+  /**
+   * A DPoP proof is missing where one is required, malformed, signed badly, for another
+   * request, too old, replayed, or of another key than the session's (RFC 9449 §5, §7.1).
+   */
+  invalid_dpop_proof: 400,
+  /**
+   * The proof lacks the server's current nonce: retry with the one in `DPoP-Nonce`
+   * (RFC 9449 §8). Transient, never the end of a session.
+   */
+  use_dpop_nonce: 400,
   /** Key material is too weak or of the wrong kind. */
   invalid_key: 400,
   /** Over a rate limit: transient, retry after `Retry-After` (RFC 6585 §4). */
@@ -73,7 +83,8 @@ export type ErrorCode = keyof typeof ERROR_STATUS;
 /**
  * The codes prolong's OAuth endpoints (token, revocation, introspection) answer with:
  * RFC 6749 §5.2's, `temporarily_unavailable` and `server_error` (RFC 6749 §4.1.2.1) for
- * failures of ours, and the extension code `rate_limited` (§5.2 allows extensions).
+ * failures of ours, the extension code `rate_limited` (§5.2 allows extensions), and RFC
+ * 9449's `invalid_dpop_proof` and `use_dpop_nonce` (§5, §8).
  */
 export type OAuthErrorCode =
   | "invalid_request"
@@ -84,7 +95,9 @@ export type OAuthErrorCode =
   | "temporarily_unavailable"
   | "server_error"
   | "rate_limited"
-  | "device_unbound";
+  | "device_unbound"
+  | "invalid_dpop_proof"
+  | "use_dpop_nonce";
 
 /**
  * The failures of a presented grant. The token endpoint answers each as RFC 6749 §5.2

@@ -42,4 +42,6 @@ export interface AuthorizationServerMetadata {
   login_endpoint: string;
   sessions_endpoint: string;
   revocation_feed_endpoint: string;
+  /** RFC 9449 §5.1: the algorithms of the DPoP proofs the server accepts. */
+  dpop_signing_alg_values_supported: string[];
 }

@@ -36,6 +36,7 @@ describe("access-token claims", () => {
       ver: true,
       auth_time: true,
       rfa: true,
+      cnf: true,
     };
     expect(new Set(Object.keys(named))).toEqual(RESERVED_CLAIMS);
   });
@@ -58,6 +59,9 @@ describe("error codes", () => {
       rotation_too_early: 409,
       rate_limited: 429,
       store_unavailable: 503,
+      // RFC 9449 §5 and §8: both are 400 at the token endpoint.
+      invalid_dpop_proof: 400,
+      use_dpop_nonce: 400,
     });
   });
 
@@ -69,6 +73,9 @@ describe("error codes", () => {
     for (const ours of ["store_unavailable", "rate_limited", "internal_error", "device_unbound"] as const)
       expect(GRANT_FAILURES.has(ours), ours).toBe(false);
     expect(GRANT_FAILURES.has("invalid_request")).toBe(false);
+    // A bad or nonce-less proof is the request's fault, not the credential's: the client retries.
+    expect(GRANT_FAILURES.has("invalid_dpop_proof")).toBe(false);
+    expect(GRANT_FAILURES.has("use_dpop_nonce")).toBe(false);
     // docs/protocol.md, Errors: `invalid_grant` and its finer codes, and a failed access token at the exchange.
     const documented =
       "invalid_grant reuse_detected session_revoked session_expired reauth_required user_disabled";

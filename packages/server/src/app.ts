@@ -7,6 +7,8 @@ import type { ServerConfig } from "./config.js";
 import type { AppContext } from "./context.js";
 import { sessionBinding } from "./dbsc/session-binding.js";
 import { DeviceTokens, deviceCookieFor } from "./device-tokens.js";
+import { DpopProofs } from "./dpop.js";
+import { DpopNonces } from "./dpop-nonce.js";
 import { RevocationPublisher } from "./feed.js";
 import { frameworkOptions } from "./framework-errors.js";
 import { Limits } from "./limits.js";
@@ -141,6 +143,9 @@ export async function appContext(
   log: { error(fields: object, message: string): void },
 ): Promise<AppContext> {
   const { engine, config } = options;
+  const resourceSecret = options.resourceSecret ?? (await resourceSecretOf(config, engine));
+  // Nonces derive from the resource secret, which every instance on the store shares.
+  const nonces = config.dpop.nonce ? new DpopNonces(resourceSecret, () => engine.now()) : null;
   return {
     engine,
     config,
@@ -150,13 +155,14 @@ export async function appContext(
       onError: (err) => log.error({ err }, "revocation feed: reading the store failed"),
     }),
     origins: allowedOrigins(config),
-    resourceSecret: options.resourceSecret ?? (await resourceSecretOf(config, engine)),
+    resourceSecret,
     publicDir: config.demo ? (options.publicDir ?? null) : null,
     cookies: sessionCookies(config.issuer, config.cookies),
     // One key per store, so a token issued by one instance counts on every other.
     deviceTokens: new DeviceTokens(await engine.sharedSecret("device-token-mac"), () => engine.now()),
     deviceCookie: deviceCookieFor(config.issuer, ENDPOINT_PATHS.login),
     binding: await sessionBinding(engine, config.issuer),
+    dpop: new DpopProofs(engine, config.issuer, nonces),
   };
 }
 

@@ -10,7 +10,7 @@ import {
   publishAheadFor,
   refreshAfterRatioRange,
 } from "@prolong/core";
-import { SIGNING_ALGS, type SigningAlg } from "@prolong/protocol";
+import { DPOP_MODES, type DpopMode, SIGNING_ALGS, type SigningAlg } from "@prolong/protocol";
 import { z } from "zod";
 import { isProxyEntry } from "./client-address.js";
 import { type RateLimits, resolveRateLimits } from "./limits.js";
@@ -109,6 +109,10 @@ const profileSchema = z
       .register(settingDocs, {
         description: "Device Bound Session Credentials (browsers), off by default.",
       }),
+    dpop: z.enum(DPOP_MODES as [DpopMode, ...DpopMode[]]).register(settingDocs, {
+      description:
+        "DPoP (RFC 9449, docs/bound-sessions.md): `off` ignores proofs; `allowed` binds a session to the key of the proof its sign-in came with (its refresh tokens then work only with that key) and each access token to the key of its request's proof; `required` also refuses sign-ins, grants and revocations without a proof.",
+    }),
   })
   .partial()
   .strict();
@@ -334,6 +338,18 @@ export const configSchema = z
           "Registered clients by `client_id`. `web` and `native` exist; a sign-in without `client_id` is a `web` one.",
         key: "id",
       }),
+    dpop: z
+      .object({
+        nonce: z.boolean().register(settingDocs, {
+          description:
+            "Makes DPoP proofs carry a server nonce (RFC 9449 §8): a proof without the current one is answered `use_dpop_nonce` with a fresh one in `DPoP-Nonce`. Nonces are derived from the resource secret and the time, so every instance on one store agrees without storing any.",
+          default: "`false`",
+        }),
+      })
+      .partial()
+      .strict()
+      .default({})
+      .register(settingDocs, { description: "DPoP proofs, for every profile whose `dpop` is not `off`." }),
     rateLimits: z
       .object({
         login: limit("Wrong passwords (sign-in and `POST /password`) from one address, any account"),

@@ -3,6 +3,7 @@ import type { ZodType } from "zod";
 import type { ServerConfig } from "./config.js";
 import type { SessionBinding } from "./dbsc/session-binding.js";
 import type { DeviceCookie, DeviceTokens } from "./device-tokens.js";
+import type { DpopProofs } from "./dpop.js";
 import type { RevocationPublisher } from "./feed.js";
 import type { Limits } from "./limits.js";
 import type { Metrics } from "./metrics.js";
@@ -29,6 +30,8 @@ export interface AppContext {
   deviceCookie: DeviceCookie;
   /** DBSC's challenges, bound cookies and session configuration (dbsc/session-binding.ts). */
   binding: SessionBinding;
+  /** Reads and checks the DPoP proofs of sign-in, token and revocation requests (dpop.ts). */
+  dpop: DpopProofs;
 }
 
 declare module "fastify" {

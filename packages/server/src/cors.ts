@@ -1,4 +1,10 @@
-import { CSRF_HEADER, ENDPOINT_PATHS, METADATA_PATH } from "@prolong/protocol";
+import {
+  CSRF_HEADER,
+  DPOP_HEADER,
+  DPOP_NONCE_HEADER,
+  ENDPOINT_PATHS,
+  METADATA_PATH,
+} from "@prolong/protocol";
 import type { FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from "fastify";
 import { addRouteHook } from "./route-hooks.js";
 
@@ -19,10 +25,16 @@ export const BROWSER_PATHS: ReadonlySet<string> = new Set([
   "/password",
 ]);
 
-/** Everything a prolong client sends: JSON or form bodies, a bearer token, the anti-CSRF header. */
-const ALLOWED_HEADERS = `content-type, authorization, ${CSRF_HEADER}`;
-/** What the client reads beyond the safelisted headers: back-off (429) and bearer challenges (401). */
-const EXPOSED_HEADERS = "retry-after, www-authenticate";
+/**
+ * Everything a prolong client sends: JSON or form bodies, a bearer token, the anti-CSRF
+ * header, a DPoP proof (RFC 9449 §4.1).
+ */
+const ALLOWED_HEADERS = `content-type, authorization, ${CSRF_HEADER}, ${DPOP_HEADER.toLowerCase()}`;
+/**
+ * What the client reads beyond the safelisted headers: back-off (429), bearer challenges
+ * (401), the server's DPoP nonce (RFC 9449 §8.1).
+ */
+const EXPOSED_HEADERS = `retry-after, www-authenticate, ${DPOP_NONCE_HEADER.toLowerCase()}`;
 /** Ten minutes of cached preflights; Chromium caps the cache at two hours anyway. */
 const MAX_AGE_SECONDS = 600;
 

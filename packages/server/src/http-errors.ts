@@ -79,6 +79,10 @@ export function sendGrantError(reply: FastifyReply, error: unknown) {
     if (error.code === "device_unbound")
       return sendOAuthError(reply, 403, "device_unbound", error.message, error.code);
     if (error.code === "invalid_request") return sendOAuthError(reply, 400, "invalid_request", error.message);
+    // RFC 9449 §5, §8: a proof's fault is 400 with its own code (the nonce, when asked for,
+    // is already on the reply: DpopProofs.offerNonce).
+    if (error.code === "invalid_dpop_proof" || error.code === "use_dpop_nonce")
+      return sendOAuthError(reply, 400, error.code, error.message);
   }
   throw error;
 }

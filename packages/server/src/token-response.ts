@@ -5,7 +5,8 @@ import type { SessionCookies } from "./session-cookies.js";
 /** The body of a successful token answer (RFC 6749 §5.1), as prolong sends it. */
 export interface TokenResponseBody {
   access_token: string;
-  token_type: "Bearer";
+  /** `DPoP` when the access token is bound to the key of the request's proof (RFC 9449 §5). */
+  token_type: "Bearer" | "DPoP";
   /** Seconds until the access token expires. */
   expires_in: number;
   session_id: string;
@@ -35,7 +36,7 @@ export function tokenResponse(
 ): { body: TokenResponseBody; cookies: string[] } {
   const body: TokenResponseBody = {
     access_token: tokens.accessToken,
-    token_type: "Bearer",
+    token_type: tokens.tokenType,
     expires_in: tokens.expiresIn,
     session_id: tokens.sessionId,
   };

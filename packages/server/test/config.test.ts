@@ -166,11 +166,24 @@ describe("a misspelt setting", () => {
 
   it("lists the valid names at that level when none is close", () => {
     expect(refusal({ profiles: { web: { colour: "blue" } } })).toBe(
-      "profiles.web.colour: unknown setting; valid settings here: accessTokenTtl, refreshAfterRatio, idleTimeout, absoluteLifetime, graceWindow, refreshTransport, exchange, dbsc",
+      "profiles.web.colour: unknown setting; valid settings here: accessTokenTtl, refreshAfterRatio, idleTimeout, absoluteLifetime, graceWindow, refreshTransport, exchange, dbsc, dpop",
     );
     const top = refusal({ zzz: 1 });
     expect(top).toMatch(/^zzz: unknown setting; valid settings here: port, host, issuer, store, /);
-    expect(top).toContain("trustProxy, cookies, demo, logLevel, profiles, clients, rateLimits");
+    expect(top).toContain("trustProxy, cookies, demo, logLevel, profiles, clients, dpop, rateLimits");
+  });
+
+  it("takes a profile's dpop as off, allowed or required, off by default, and dpop.nonce as a boolean", () => {
+    const config = resolveConfig(
+      { issuer: "https://auth.example.test" },
+      { profiles: { native: { dpop: "required" } }, dpop: { nonce: true } },
+    );
+    expect(config.policy.profiles.native?.dpop).toBe("required");
+    expect(config.policy.profiles.web?.dpop).toBe("off");
+    expect(config.dpop.nonce).toBe(true);
+    expect(refusal({ profiles: { web: { dpop: "on" } } })).toMatch(/^profiles\.web\.dpop: /);
+    expect(refusal({ dpop: { nonce: "yes" } })).toMatch(/^dpop\.nonce: /);
+    expect(refusal({ dpop: { nonces: true } })).toBe("dpop.nonces: unknown setting; did you mean nonce?");
   });
 
   it("reports each unknown setting with its own suggestion, among other problems", () => {

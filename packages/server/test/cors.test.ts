@@ -34,7 +34,7 @@ describe("CORS for browser apps on other origins (docs/protocol.md)", () => {
       expect(response.headers["access-control-allow-credentials"], url).toBe("true");
       expect(response.headers["access-control-allow-methods"], url).toContain(method);
       expect(response.headers["access-control-allow-headers"], url).toBe(
-        "content-type, authorization, prolong-csrf",
+        "content-type, authorization, prolong-csrf, dpop",
       );
       expect(Number(response.headers["access-control-max-age"]), url).toBeGreaterThan(0);
       expect(response.headers.vary, url).toContain("Origin");
@@ -73,6 +73,8 @@ describe("CORS for browser apps on other origins (docs/protocol.md)", () => {
     expect(signedIn.headers["access-control-allow-origin"]).toBe(APP);
     expect(signedIn.headers["access-control-allow-credentials"]).toBe("true");
     expect(signedIn.headers["access-control-expose-headers"]).toContain("retry-after");
+    // RFC 9449 §8.1: a page's client reads the server's DPoP nonce.
+    expect(signedIn.headers["access-control-expose-headers"]).toContain("dpop-nonce");
     expect(signedIn.headers.vary).toContain("Origin");
 
     const refused = await app.inject({

@@ -1,11 +1,14 @@
 import {
   type AccessTokenClaims,
+  DPOP_NONCE_HEADER,
+  DPOP_SCHEME,
+  type DpopErrorCode,
   type ErrorBody,
   SOFT_EXPIRY_HEADER,
   SOFT_EXPIRY_VALUE,
 } from "@prolong/protocol";
 import type { VerifyErrorCode } from "./errors.js";
-import type { Verifier } from "./verifier.js";
+import type { Verifier, VerifyResult } from "./verifier.js";
 
 /** What a request carries, as every adapter reads it from its framework. */
 export interface BearerInput {
@@ -14,12 +17,37 @@ export interface BearerInput {
   tokenInQuery: boolean;
   /** `access_token` appears in an already-parsed body. */
   tokenInBody: boolean;
+  /** The `DPoP` request header (RFC 9449 §4.1), as the framework gives it. */
+  dpop?: string | readonly string[] | undefined;
+  /** The request method; needed for the DPoP scheme (a proof's `htm`). */
+  method?: string;
+  /**
+   * The URL as the client addressed it; needed for the DPoP scheme (a proof's `htu`).
+   * Adapters build it with their framework's proxy rule, or from `publicOrigin`.
+   */
+  url?: string | URL;
 }
 
 /** What every adapter accepts besides the verifier. */
 export interface GuardOptions {
   /** RFC 6750 §3 `realm` of the challenge; left out when not given. */
   realm?: string;
+  /**
+   * The origin clients address this server by (`https://api.example.com`, optionally
+   * with the path prefix a proxy strips), when a proxy in front changes scheme, host or
+   * path. DPoP proofs name the URL the client used (RFC 9449 §4.3 point 9); without this
+   * option each adapter takes it from its framework, with the framework's proxy rule.
+   */
+  publicOrigin?: string;
+}
+
+/**
+ * The URL a DPoP proof must name: `publicOrigin` (when given) before the path and query
+ * the server received, or the adapter's own reconstruction.
+ */
+export function addressedUrl(options: GuardOptions, pathAndQuery: string, own: () => string): string {
+  if (options.publicOrigin === undefined) return own();
+  return `${options.publicOrigin.replace(/\/+$/, "")}${pathAndQuery}`;
 }
 
 /** Whether an already-parsed query or body has an `access_token` member (RFC 6750 §2.2, §2.3). */
@@ -30,37 +58,48 @@ export const carriesToken = (value: unknown): boolean =>
 export interface Challenge {
   status: number;
   headers: Record<string, string>;
-  body: ErrorBody;
+  body: ErrorBody | { error: DpopErrorCode; error_description: string };
 }
 
 export type Authorization =
   | { ok: true; claims: AccessTokenClaims; headers: Record<string, string> }
   | { ok: false; challenge: Challenge };
 
-/** RFC 6750 §2.1 b64token. */
+/** RFC 6750 §2.1 b64token, also the token68 of the DPoP scheme (RFC 9449 §7.1). */
 const B64TOKEN = /^[A-Za-z0-9\-._~+/]+=*$/;
+
+type ChallengeError = "invalid_request" | "invalid_token" | DpopErrorCode;
+
+/** The challenge's scheme and, for DPoP, the algorithms a proof may use (RFC 9449 §7.1). */
+type Scheme = { name: "Bearer" } | { name: typeof DPOP_SCHEME; algs: readonly string[] };
+const BEARER: Scheme = { name: "Bearer" };
 
 function challenge(
   realm: string | undefined,
   status: number,
-  error?: "invalid_request" | "invalid_token",
+  error?: ChallengeError,
   description?: string,
+  scheme: Scheme = BEARER,
 ): Challenge {
   const params: string[] = [];
   if (realm !== undefined) params.push(`realm="${realm.replace(/["\\]/g, "")}"`);
   // §3: no error attribute when the request carried no credentials at all.
   if (error) params.push(`error="${error}"`, `error_description="${description}"`);
+  if (scheme.name === DPOP_SCHEME) params.push(`algs="${scheme.algs.join(" ")}"`);
   return {
     status,
-    headers: { "WWW-Authenticate": params.length ? `Bearer ${params.join(", ")}` : "Bearer" },
-    body: error ? { error, error_description: description as string } : { error: "unauthorized" },
+    headers: { "WWW-Authenticate": params.length ? `${scheme.name} ${params.join(", ")}` : scheme.name },
+    body: error
+      ? ({ error, error_description: description as string } as Challenge["body"])
+      : { error: "unauthorized" },
   };
 }
 
 /**
  * docs/protocol.md: the description only tells `expired` (renew and retry) from `invalid`.
  * A revoked token is invalid to the client; why a token failed is not told to the caller,
- * so a forger learns nothing from the answer.
+ * so a forger learns nothing from the answer. Proof refusals are told apart from token
+ * ones, as RFC 9449 §7.1 asks, by their `error` code.
  */
 const DESCRIPTIONS: Record<VerifyErrorCode, string> = {
   expired: "expired",
@@ -68,7 +107,29 @@ const DESCRIPTIONS: Record<VerifyErrorCode, string> = {
   revoked: "invalid",
   invalid_request: "invalid request",
   unavailable: "unavailable",
+  invalid_dpop_proof: "invalid proof",
+  use_dpop_nonce: "nonce required",
 };
+
+/** The answer to a token or proof the verifier refused, under the scheme it came with. */
+function refusal(
+  result: Extract<VerifyResult, { ok: false }>,
+  realm: string | undefined,
+  scheme: Scheme,
+): Authorization {
+  if (result.code === "unavailable") {
+    return {
+      ok: false,
+      challenge: { status: 503, headers: { "Retry-After": "5" }, body: { error: "temporarily_unavailable" } },
+    };
+  }
+  const error: ChallengeError =
+    result.code === "invalid_dpop_proof" || result.code === "use_dpop_nonce" ? result.code : "invalid_token";
+  const answer = challenge(realm, 401, error, DESCRIPTIONS[result.code], scheme);
+  // RFC 9449 §9: the nonce to retry with.
+  if (result.nonce !== undefined) answer.headers[DPOP_NONCE_HEADER] = result.nonce;
+  return { ok: false, challenge: answer };
+}
 
 /** The whole bearer flow of a protected route, shared by every adapter. */
 export async function authorize(
@@ -92,32 +153,41 @@ export async function authorize(
   // §3.1: more than one way of sending a token is a malformed request.
   if (input.tokenInBody)
     return { ok: false, challenge: challenge(realm, 400, "invalid_request", "more than one token") };
-  const match = /^Bearer +(\S+) *$/i.exec(input.authorization);
+  const match = /^(Bearer|DPoP) +(\S+) *$/i.exec(input.authorization);
   if (!match) {
-    if (/^Bearer\b/i.test(input.authorization)) {
+    const malformed = /^(Bearer|DPoP)\b/i.exec(input.authorization);
+    if (malformed) {
+      const scheme = dpopScheme(verifier, (malformed[1] as string).toLowerCase() === "dpop");
       return {
         ok: false,
-        challenge: challenge(realm, 400, "invalid_request", "malformed Authorization header"),
+        challenge: challenge(realm, 400, "invalid_request", "malformed Authorization header", scheme),
       };
     }
     return { ok: false, challenge: challenge(realm, 401) };
   }
-  const token = match[1] as string;
+  // RFC 9110 §11.1: the scheme name is case-insensitive.
+  const scheme = dpopScheme(verifier, (match[1] as string).toLowerCase() === "dpop");
+  const token = match[2] as string;
   if (!B64TOKEN.test(token))
-    return { ok: false, challenge: challenge(realm, 401, "invalid_token", "invalid") };
-  const result = await verifier.verify(token);
-  if (result.ok)
-    return {
-      ok: true,
-      claims: result.claims,
-      // Soft expiry (P11): the client renews at once, whatever its clock says.
-      headers: result.renewSoon ? { [SOFT_EXPIRY_HEADER]: SOFT_EXPIRY_VALUE } : {},
-    };
-  if (result.code === "unavailable") {
-    return {
-      ok: false,
-      challenge: { status: 503, headers: { "Retry-After": "5" }, body: { error: "temporarily_unavailable" } },
-    };
+    return { ok: false, challenge: challenge(realm, 401, "invalid_token", "invalid", scheme) };
+  let result: VerifyResult;
+  if (scheme.name === DPOP_SCHEME) {
+    if (input.method === undefined || input.url === undefined)
+      throw new TypeError("authorize needs the request's method and url for the DPoP scheme");
+    result = await verifier.verifyDpop(token, { proof: input.dpop, method: input.method, url: input.url });
+  } else {
+    // RFC 9449 §7.2: `verify` refuses a bound token here, so it never passes as a bearer token.
+    result = await verifier.verify(token);
   }
-  return { ok: false, challenge: challenge(realm, 401, "invalid_token", DESCRIPTIONS[result.code]) };
+  if (!result.ok) return refusal(result, realm, scheme);
+  const headers: Record<string, string> = {};
+  // Soft expiry (P11): the client renews at once, whatever its clock says.
+  if (result.renewSoon) headers[SOFT_EXPIRY_HEADER] = SOFT_EXPIRY_VALUE;
+  // RFC 9449 §8.2: a new nonce may come with any answer; the client uses it next time.
+  if (result.nonce !== undefined) headers[DPOP_NONCE_HEADER] = result.nonce;
+  return { ok: true, claims: result.claims, headers };
+}
+
+function dpopScheme(verifier: Verifier, dpop: boolean): Scheme {
+  return dpop ? { name: DPOP_SCHEME, algs: verifier.dpopAlgorithms } : BEARER;
 }

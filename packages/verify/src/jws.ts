@@ -1,7 +1,7 @@
 import { backend } from "#crypto";
 import { decodeCanonical } from "./base64url.js";
 import { invalid } from "./errors.js";
-import type { Algorithm, VerificationKey } from "./keys.js";
+import type { Algorithm, JwsAlg, VerificationKey } from "./keys.js";
 import { parseStrictObject } from "./strict-json.js";
 
 /** A compact JWS taken apart, before its signature is checked. */
@@ -16,7 +16,7 @@ export interface ParsedJws {
 /** Header parameters that would make a verifier fetch or trust key material named by the token itself. */
 const KEY_REFERENCES = ["jku", "x5u", "jwk", "x5c"];
 
-function decodePart(part: string, alg: Algorithm): Uint8Array {
+function decodePart(part: string, alg: JwsAlg): Uint8Array {
   const bytes = backend.decodePart(part, alg);
   if (bytes === null) throw invalid("not canonical base64url");
   return bytes;
@@ -70,6 +70,19 @@ export class HeaderCache {
   }
 }
 
+/** The three parts of a compact JWS (RFC 7515 §7.1), header and signature non-empty. */
+function split(token: string, maxBytes: number): [string, string, string] {
+  if (typeof token !== "string" || token.length === 0) throw invalid("token is empty");
+  if (token.length > maxBytes) throw invalid("token is too large");
+  const first = token.indexOf(".");
+  const second = token.indexOf(".", first + 1);
+  // An empty payload is a valid JWS (RFC 7515 §7.1); the claims check refuses it later.
+  if (first <= 0 || second < 0 || second === token.length - 1 || token.indexOf(".", second + 1) !== -1) {
+    throw invalid("token is not a compact JWS");
+  }
+  return [token.slice(0, first), token.slice(first + 1, second), token.slice(second + 1)];
+}
+
 /**
  * Parses a compact JWS strictly (RFC 7515 §7.1): three parts (header and signature non-empty), canonical
  * base64url, an object header with an allowed `alg`, a string `kid`, no key
@@ -81,16 +94,7 @@ export function parseCompactJws(
   maxBytes: number,
   headers?: HeaderCache,
 ): ParsedJws {
-  if (typeof token !== "string" || token.length === 0) throw invalid("token is empty");
-  if (token.length > maxBytes) throw invalid("token is too large");
-  const first = token.indexOf(".");
-  const second = token.indexOf(".", first + 1);
-  // An empty payload is a valid JWS (RFC 7515 §7.1); the claims check refuses it later.
-  if (first <= 0 || second < 0 || second === token.length - 1 || token.indexOf(".", second + 1) !== -1) {
-    throw invalid("token is not a compact JWS");
-  }
-  const headerPart = token.slice(0, first);
-  const payloadPart = token.slice(first + 1, second);
+  const [headerPart, payloadPart, signaturePart] = split(token, maxBytes);
   let header = headers?.get(headerPart);
   if (!header) {
     header = parseHeader(headerPart, allowed);
@@ -98,23 +102,63 @@ export function parseCompactJws(
   }
   // A JWS payload is any octets (RFC 7515 §2); only the JWT layer requires JSON in UTF-8.
   const payload = decodePart(payloadPart, header.alg);
-  const signature = decodePart(token.slice(second + 1), header.alg);
+  const signature = decodePart(signaturePart, header.alg);
   return {
     header,
-    signingInput: token.slice(0, second),
+    signingInput: `${headerPart}.${payloadPart}`,
     payload,
     signature,
   };
 }
 
-const SIGNATURE_BYTES: Partial<Record<Algorithm, number>> = { EdDSA: 64, ES256: 64, HS256: 32 };
+/** A JWS that carries its own public key in the header (a DPoP proof, RFC 9449 §4.2). */
+export interface ParsedKeyedJws {
+  header: Record<string, unknown> & { alg: string; jwk: Record<string, unknown> };
+  signingInput: string;
+  payload: Uint8Array;
+  signature: Uint8Array;
+}
+
+/**
+ * Parses a compact JWS whose key is the `jwk` header parameter (RFC 9449 §4.2): the same
+ * strict parsing as {@link parseCompactJws}, but `jwk` is required to be an object and
+ * `kid` is not asked for. Key references that point elsewhere (`jku`, `x5u`, `x5c`) and
+ * `crit` are still refused. Which `jwk` is acceptable is the caller's decision.
+ */
+export function parseKeyedJws(token: string, allowed: ReadonlySet<string>, maxBytes: number): ParsedKeyedJws {
+  const [headerPart, payloadPart, signaturePart] = split(token, maxBytes);
+  const text = decodeCanonical(headerPart);
+  if (text === null) throw invalid("not canonical base64url");
+  const header = parseStrictObject(decodeUtf8(text));
+  const alg = header.alg;
+  if (typeof alg !== "string" || !allowed.has(alg)) throw invalid("algorithm is not allowed");
+  for (const name of ["jku", "x5u", "x5c"])
+    if (name in header) throw invalid(`header parameter ${name} is refused`);
+  if ("crit" in header) throw invalid("critical header parameters are not supported");
+  const jwk = header.jwk;
+  if (typeof jwk !== "object" || jwk === null || Array.isArray(jwk)) throw invalid("jwk is missing");
+  // Node's native decoder is only taken for HS256, never allowed here: any alg decodes alike.
+  const payload = decodePart(payloadPart, "ES256");
+  const signature = decodePart(signaturePart, "ES256");
+  return {
+    header: header as ParsedKeyedJws["header"],
+    signingInput: `${headerPart}.${payloadPart}`,
+    payload,
+    signature,
+  };
+}
+
+const SIGNATURE_BYTES: Partial<Record<JwsAlg, number>> = { EdDSA: 64, ES256: 64, HS256: 32 };
 
 /**
  * Checks the signature over the bytes as received, with a key of the header's algorithm.
  * Returns nothing when it holds, a promise on runtimes whose crypto is asynchronous (Web
  * Crypto); throws (or rejects) `invalid_token` when it does not.
  */
-export function checkSignature(jws: ParsedJws, key: VerificationKey): void | Promise<void> {
+export function checkSignature(
+  jws: Pick<ParsedJws, "signingInput" | "signature"> & { header: { alg: string } },
+  key: { alg: JwsAlg; key: VerificationKey["key"] },
+): void | Promise<void> {
   if (key.alg !== jws.header.alg) throw invalid("algorithm does not match the key");
   const expected = SIGNATURE_BYTES[key.alg];
   if (expected !== undefined && jws.signature.length !== expected)

@@ -1,4 +1,4 @@
-import { MIN_HMAC_KEY_BYTES, SIGNING_ALGS, type SigningAlg } from "@prolong/protocol";
+import { type DpopAlg, MIN_HMAC_KEY_BYTES, SIGNING_ALGS, type SigningAlg } from "@prolong/protocol";
 import { importJWK, type JWK } from "jose";
 import { backend } from "#crypto";
 import { invalid } from "./errors.js";
@@ -6,6 +6,8 @@ import { invalid } from "./errors.js";
 /** The algorithms prolong issues. Nothing else is ever accepted, `none` least of all. */
 export type Algorithm = SigningAlg;
 export const ALGORITHMS: readonly Algorithm[] = SIGNING_ALGS;
+/** Every algorithm a signature is checked with: the issuer's, and those of DPoP proofs. */
+export type JwsAlg = SigningAlg | DpopAlg;
 
 /** A key imported once and reused for every verification. */
 export interface VerificationKey {
@@ -73,4 +75,42 @@ export async function importJwks(
     }
   }
   return out;
+}
+
+/** The members of a JWK that only a private (or secret) key has (RFC 7518 §6.2.2, §6.3.2, §6.4). */
+export const PRIVATE_JWK_MEMBERS = ["d", "p", "q", "dp", "dq", "qi", "oth", "k"] as const;
+
+/** Whether a public JWK's type and curve fit a DPoP algorithm (RFC 7518 §3, RFC 8037 §3.1). */
+function fitsProofAlg(jwk: JWK, alg: DpopAlg): boolean {
+  switch (alg) {
+    case "ES256":
+      return jwk.kty === "EC" && jwk.crv === "P-256";
+    case "EdDSA":
+      return jwk.kty === "OKP" && jwk.crv === "Ed25519";
+    case "RS256":
+    case "PS256":
+      return jwk.kty === "RSA";
+  }
+}
+
+/**
+ * Imports the public key a DPoP proof carries (RFC 9449 §4.3 point 7), for the one
+ * algorithm its header names. Throws a `TypeError` naming the fault: a private member,
+ * a key of another type, `alg` or `use` that contradict the header, a short RSA key.
+ */
+export async function importProofKey(jwk: JWK, alg: DpopAlg): Promise<{ alg: DpopAlg; key: object }> {
+  for (const name of PRIVATE_JWK_MEMBERS)
+    if (name in jwk) throw new TypeError(`jwk has private member ${name}`);
+  if (!fitsProofAlg(jwk, alg)) throw new TypeError(`jwk of type ${String(jwk.kty)} does not fit ${alg}`);
+  if (jwk.alg !== undefined && jwk.alg !== alg)
+    throw new TypeError(`jwk alg ${String(jwk.alg)} is not ${alg}`);
+  if (jwk.use !== undefined && jwk.use !== "sig")
+    throw new TypeError(`jwk use "${String(jwk.use)}" is not "sig"`);
+  // Only the members that name the public key are imported: nothing else of the header's
+  // object reaches the crypto layer.
+  const publicPart: JWK = { ext: true };
+  for (const name of ["kty", "crv", "x", "y", "n", "e"] as const)
+    if (jwk[name] !== undefined) publicPart[name] = jwk[name];
+  const imported = await importJWK(publicPart, alg);
+  return { alg, key: await backend.importKey(alg, imported) };
 }

@@ -1,6 +1,14 @@
-import { ACCESS_TOKEN_TYP, type AccessTokenClaims, MAX_ACCESS_TOKEN_BYTES } from "@prolong/protocol";
+import {
+  ACCESS_TOKEN_TYP,
+  type AccessTokenClaims,
+  DPOP_ALGS,
+  DPOP_PROOF_LIFETIME_SECONDS,
+  type DpopAlg,
+  MAX_ACCESS_TOKEN_BYTES,
+} from "@prolong/protocol";
 import type { JWK } from "jose";
 import { checkClaims, DEFAULT_CLOCK_TOLERANCE } from "./claims.js";
+import { checkDpopProof, ProofReplayCache } from "./dpop.js";
 import { invalid, VerifyError, type VerifyErrorCode } from "./errors.js";
 import { JwksCache } from "./jwks.js";
 import { checkSignature, decodeUtf8, HeaderCache, parseCompactJws } from "./jws.js";
@@ -25,6 +33,50 @@ export interface RevocationSource {
  * its key ring here. Called with a token's `kid`; `undefined` when the kid is unknown.
  */
 export type KeyLookup = (kid: string) => VerificationKey | undefined;
+
+/**
+ * Remembers proof `jti`s so a proof is accepted once (RFC 9449 §11.1). `ProofReplayCache`
+ * is the in-process one; a store shared by several instances fits the same shape.
+ * `expiresAt` and `now` in seconds; a rejection is answered as `unavailable` (503).
+ */
+export interface ProofReplayGuard {
+  claim(key: string, expiresAt: number, now: number): boolean | Promise<boolean>;
+}
+
+/**
+ * Server-provided nonces (RFC 9449 §9): proofs must carry one this accepts; a proof
+ * without one, or with one no longer accepted, is answered `use_dpop_nonce` with
+ * `current()` in the `DPoP-Nonce` header. `createDpopNonces` makes stateless ones.
+ */
+export interface DpopNonces {
+  current(): string | Promise<string>;
+  accepts(nonce: string): boolean | Promise<boolean>;
+}
+
+/** How DPoP-bound tokens (RFC 9449 §7) are checked. */
+export interface DpopOptions {
+  /** Proof algorithms accepted; default `DPOP_ALGS`. Announced in the `algs` challenge parameter. */
+  algorithms?: readonly DpopAlg[];
+  /** How long after its `iat` a proof is accepted, in seconds; default `DPOP_PROOF_LIFETIME_SECONDS`. */
+  lifetimeSeconds?: number;
+  /** Where proof `jti`s are remembered; default a `ProofReplayCache` of {@link DEFAULT_REPLAY_ENTRIES}. */
+  replay?: ProofReplayGuard;
+  /** Nonces to require in proofs; none by default. */
+  nonces?: DpopNonces;
+}
+
+/** What a request under the DPoP scheme carries besides its token. */
+export interface DpopRequest {
+  /** The `DPoP` header: undefined when absent, several values when it came more than once. */
+  proof: string | readonly string[] | undefined;
+  /** The request method, as received. */
+  method: string;
+  /** The URL as the client addressed it (origin it used, path); see the adapters' `publicOrigin`. */
+  url: string | URL;
+}
+
+/** Proof `jti`s one verifier remembers by default: a minute of proofs at over 150 requests a second. */
+export const DEFAULT_REPLAY_ENTRIES = 10_000;
 
 export interface VerifierOptions {
   /** Expected `iss`, exactly. */
@@ -55,6 +107,14 @@ export interface VerifierOptions {
   now?: () => number;
   /** JWKS fetch tuning. */
   jwks?: { cooldownMs?: number; maxAgeMs?: number; fetch?: typeof fetch };
+  /** DPoP-bound tokens (RFC 9449): proof rules, replay cache, nonces. Always on. */
+  dpop?: DpopOptions;
+  /**
+   * What `verify(token)`, which sees no proof, does with a token bound to a key (`cnf`):
+   * `refuse` (default: RFC 9449 §7.2, a bound token is never a bearer token), or `accept`
+   * for a caller that checks the binding itself (introspection, RFC 7662 §2.2 `cnf`).
+   */
+  boundTokens?: "refuse" | "accept";
 }
 
 export type VerifyResult =
@@ -63,12 +123,46 @@ export type VerifyResult =
       claims: AccessTokenClaims;
       /** `rfa` has passed: the client should renew now (P11). */
       renewSoon: boolean;
+      /** A fresh `DPoP-Nonce` to hand the client, when its proof used an older one (RFC 9449 §8.2). */
+      nonce?: string;
     }
-  | { ok: false; code: VerifyErrorCode; reason: string };
+  | {
+      ok: false;
+      code: VerifyErrorCode;
+      reason: string;
+      /** With `use_dpop_nonce`: the nonce to send in `DPoP-Nonce` (RFC 9449 §9). */
+      nonce?: string;
+    };
 
 export interface Verifier {
+  /** Checks a token alone: a bearer token, or a bound one only with `boundTokens: "accept"`. */
   verify(token: string): Promise<VerifyResult>;
+  /**
+   * Checks a token sent under the DPoP scheme (RFC 9449 §7.1): the token must be bound
+   * (`cnf.jkt`), and the request's one proof valid for it, its method and URL, made with
+   * that key, and not seen before.
+   */
+  verifyDpop(token: string, request: DpopRequest): Promise<VerifyResult>;
+  /** The proof algorithms accepted, for the `algs` challenge parameter (RFC 9449 §7.1). */
+  readonly dpopAlgorithms: readonly DpopAlg[];
   readonly jwks: JwksCache | null;
+}
+
+/**
+ * The key a token is bound to (RFC 9449 §6.1, RFC 7800 §3.1), or null when it is a
+ * bearer token. A `cnf` this verifier cannot check (another confirmation method, a
+ * malformed thumbprint) makes the token invalid: it must never pass as a bearer token.
+ */
+function boundKey(claims: AccessTokenClaims): string | null {
+  const cnf = claims.cnf;
+  if (cnf === undefined) return null;
+  if (typeof cnf !== "object" || cnf === null || Array.isArray(cnf)) throw invalid("cnf is not an object");
+  const members = Object.keys(cnf);
+  const jkt = (cnf as { jkt?: unknown }).jkt;
+  // A base64url SHA-256 thumbprint is 43 characters (RFC 7638 §3).
+  if (members.length !== 1 || typeof jkt !== "string" || !/^[A-Za-z0-9_-]{43}$/.test(jkt))
+    throw invalid("cnf is not a jkt confirmation");
+  return jkt;
 }
 
 /** Builds the one verifier that every framework adapter wraps. */
@@ -103,6 +197,13 @@ export async function createVerifier(options: VerifierOptions): Promise<Verifier
   feed?.holdPastExpiry?.(rules.tolerance);
   const lookup = options.keyLookup;
   const headers = new HeaderCache();
+  const dpopAlgorithms = options.dpop?.algorithms ?? DPOP_ALGS;
+  for (const alg of dpopAlgorithms)
+    if (!DPOP_ALGS.includes(alg)) throw new TypeError(`DPoP algorithm ${alg} is not supported`);
+  const proofLifetime = options.dpop?.lifetimeSeconds ?? DPOP_PROOF_LIFETIME_SECONDS;
+  const replay = options.dpop?.replay ?? new ProofReplayCache(DEFAULT_REPLAY_ENTRIES);
+  const nonces = options.dpop?.nonces;
+  const acceptBound = options.boundTokens === "accept";
 
   /** Only reached for a kid not in memory: the one path that may do I/O. */
   async function fetchKey(kid: string): Promise<VerificationKey> {
@@ -129,8 +230,8 @@ export async function createVerifier(options: VerifierOptions): Promise<Verifier
     return { ok: true, claims, renewSoon: nowSeconds >= claims.rfa };
   }
 
-  async function verify(token: string): Promise<VerifyResult> {
-    const nowSeconds = now() / 1000;
+  /** The token's own checks; the binding is left to the caller. */
+  async function check(token: string, nowSeconds: number): Promise<VerifyResult> {
     // Length first, so an oversized string is not even hashed for the cache lookup.
     if (typeof token !== "string" || token.length > maxBytes) {
       return { ok: false, code: "invalid_token", reason: "token is too large" };
@@ -165,5 +266,79 @@ export async function createVerifier(options: VerifierOptions): Promise<Verifier
     }
   }
 
-  return { verify, jwks };
+  async function verify(token: string): Promise<VerifyResult> {
+    const result = await check(token, now() / 1000);
+    if (!result.ok || acceptBound) return result;
+    try {
+      // RFC 9449 §7.2: a bound token sent as a bearer token is refused.
+      if (boundKey(result.claims) !== null) return refused("invalid_token", "token is bound to a DPoP key");
+    } catch (error) {
+      return refused("invalid_token", (error as Error).message);
+    }
+    return result;
+  }
+
+  async function verifyDpop(token: string, request: DpopRequest): Promise<VerifyResult> {
+    const nowSeconds = now() / 1000;
+    const result = await check(token, nowSeconds);
+    if (!result.ok) return result;
+    let jkt: string | null;
+    try {
+      jkt = boundKey(result.claims);
+    } catch (error) {
+      return refused("invalid_token", (error as Error).message);
+    }
+    // §7.1: the DPoP scheme names a bound token; with an unbound one there is no key
+    // for the proof to match, and the client and issuer disagree about the token.
+    if (jkt === null) return refused("invalid_token", "token is not bound to a DPoP key");
+    const proofs = typeof request.proof === "string" ? [request.proof] : (request.proof ?? []);
+    if (proofs.length === 0) return refused("invalid_dpop_proof", "DPoP proof is missing");
+    // §4.3 point 1: exactly one DPoP header. Joined repeats carry a comma, no JWS does.
+    if (proofs.length > 1 || (proofs[0] as string).includes(","))
+      return refused("invalid_dpop_proof", "more than one DPoP proof");
+    let proofNonce: string | undefined;
+    let proof: Awaited<ReturnType<typeof checkDpopProof>>;
+    try {
+      proof = await checkDpopProof(proofs[0] as string, {
+        method: request.method,
+        url: request.url,
+        now: nowSeconds,
+        accessToken: token,
+        algorithms: dpopAlgorithms,
+        lifetimeSeconds: proofLifetime,
+        clockToleranceSeconds: rules.tolerance,
+        nonce: (nonce) => {
+          proofNonce = nonce;
+          return true;
+        },
+      });
+    } catch (error) {
+      if (error instanceof VerifyError) return refused(error.code, error.message);
+      return refused("invalid_dpop_proof", "DPoP proof is malformed");
+    }
+    // §7.1: the proof is made with the very key the token is bound to.
+    if (proof.jkt !== jkt) return refused("invalid_dpop_proof", "DPoP proof key is not the token's key");
+    let fresh: string | undefined;
+    try {
+      if (nonces) {
+        // §9: checked after the proof itself, so a client asked for a nonce holds a good proof.
+        if (proofNonce === undefined || !(await nonces.accepts(proofNonce))) {
+          const reason = proofNonce === undefined ? "DPoP nonce is required" : "DPoP nonce is stale";
+          return { ...refused("use_dpop_nonce", reason), nonce: await nonces.current() };
+        }
+        const current = await nonces.current();
+        if (current !== proofNonce) fresh = current;
+      }
+      // §11.1: last, so only proofs good in every other way take a place in the cache.
+      if (!(await replay.claim(`${proof.jkt} ${proof.jti}`, proof.expiresAt, nowSeconds)))
+        return refused("invalid_dpop_proof", "DPoP proof was used before");
+    } catch {
+      return refused("unavailable", "DPoP replay or nonce state is unavailable");
+    }
+    return fresh === undefined ? result : { ...result, nonce: fresh };
+  }
+
+  return { verify, verifyDpop, dpopAlgorithms, jwks };
 }
+
+const refused = (code: VerifyErrorCode, reason: string): VerifyResult => ({ ok: false, code, reason });

@@ -5,6 +5,7 @@ import type { GrantBudget } from "../store/index.js";
 import { sessionOfAccessToken } from "./access-token-session.js";
 import { admit } from "./admission.js";
 import type { EngineContext } from "./context.js";
+import { requireProofFor } from "./dpop-proofs.js";
 import { type ExchangedToken, grantAccess } from "./grants.js";
 
 /** What {@link exchange} takes. */
@@ -14,6 +15,8 @@ export interface ExchangeInput {
   clientId?: string;
   /** The session's grant budget (the host's configuration), spent by the same store call. */
   budget?: GrantBudget;
+  /** RFC 7638 thumbprint of the key of the request's checked DPoP proof; absent or `null` when none came. */
+  proofJkt?: string | null;
 }
 
 /**
@@ -35,6 +38,14 @@ export async function exchange(ctx: EngineContext, input: ExchangeInput): Promis
   if (!profile.exchange) {
     throw new ProlongError("unauthorized_client", "this client may not use the token exchange");
   }
+  const proofJkt = input.proofJkt ?? null;
+  requireProofFor(profile, proofJkt);
+  // A bound token (RFC 9449 §6.1), or any token of a bound session, buys another only
+  // with a proof of its key: a copied one is worth nothing without the device.
+  const bound = claims.cnf?.jkt ?? session.dpopJkt;
+  if (bound && proofJkt !== bound) {
+    throw new ProlongError("invalid_grant", "token is bound to a DPoP key this request did not prove");
+  }
   const now = ctx.clock.now();
   await admit(ctx, session, accessTokenStanding(claims, session, subject, now));
   const touched = await ctx.store.sessions.touchSession(
@@ -48,7 +59,7 @@ export async function exchange(ctx: EngineContext, input: ExchangeInput): Promis
   if ("status" in touched) {
     throw new ProlongError("rate_limited", "too many grants for this session", { retryAt: touched.resetAt });
   }
-  const grant = await grantAccess(ctx, subject, touched, profile);
+  const grant = await grantAccess(ctx, subject, touched, profile, proofJkt);
   await ctx.events.emit({ type: "exchanged", subjectId: subject.id, sessionId: session.id, at: now });
   return grant;
 }

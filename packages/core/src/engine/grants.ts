@@ -11,7 +11,8 @@ import type { EngineContext } from "./context.js";
 /** An access token for a session, and what its host needs to answer with it. */
 export interface AccessGrant {
   accessToken: string;
-  tokenType: "Bearer";
+  /** `DPoP` when the token is bound to a key (its `cnf.jkt`, RFC 9449 §5), else `Bearer`. */
+  tokenType: "Bearer" | "DPoP";
   /** Seconds until the access token expires. */
   expiresIn: number;
   sessionId: string;
@@ -47,12 +48,17 @@ export type RefreshedTokens = IssuedTokens | OvertakenTokens;
 /** What the stateless exchange (P10) hands out: an access token alone. */
 export type ExchangedToken = AccessGrant;
 
-/** Signs a fresh access token (RFC 9068) for a session in good standing. */
+/**
+ * Signs a fresh access token (RFC 9068) for a session in good standing; with `jkt`, the
+ * RFC 7638 thumbprint of the DPoP key the request proved, bound to that key (`cnf.jkt`,
+ * RFC 9449 §6.1).
+ */
 export async function grantAccess(
   ctx: EngineContext,
   subject: SubjectRecord,
   session: SessionRecord,
   profile: Profile,
+  jkt: string | null = null,
 ): Promise<AccessGrant> {
   const iat = seconds(ctx.clock.now());
   const exp = accessTokenExpiry(session, iat, profile.accessTokenTtl);
@@ -73,6 +79,7 @@ export async function grantAccess(
     auth_time: seconds(session.authTime),
     rfa: iat + Math.floor((exp - iat) * profile.refreshAfterRatio),
   };
+  if (jkt !== null) claims.cnf = { jkt };
   if (custom) {
     for (const name in custom) {
       if (!Object.hasOwn(custom, name) || RESERVED_CLAIMS.has(name)) continue;
@@ -87,7 +94,7 @@ export async function grantAccess(
   }
   return {
     accessToken: checkAccessTokenSize(signAccessToken(ctx.keys.active, claims)),
-    tokenType: "Bearer",
+    tokenType: jkt === null ? "Bearer" : "DPoP",
     expiresIn: exp - iat,
     sessionId: session.id,
     claims,

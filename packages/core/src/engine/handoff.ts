@@ -93,5 +93,7 @@ export async function redeemHandoff(
     deviceName: handoff.deviceName,
     userAgent: input.userAgent ?? null,
     ip: input.ip ?? null,
+    // The browser that redeems the code proves its key here, so its session is bound to it.
+    dpopJkt: input.dpopJkt ?? null,
   });
 }

@@ -10,7 +10,7 @@ export type Introspection =
   | { active: false }
   | {
       active: true;
-      token_type: "Bearer" | "refresh_token";
+      token_type: "Bearer" | "DPoP" | "refresh_token";
       sub: string;
       sid: string;
       client_id: string;
@@ -21,6 +21,8 @@ export type Introspection =
       jti?: string;
       auth_time: number;
       ver?: number;
+      /** RFC 9449 §6.2: the key a bound token is bound to. */
+      cnf?: { jkt: string };
     };
 
 const inactive: Introspection = { active: false };
@@ -50,7 +52,8 @@ async function introspectAccess(ctx: EngineContext, token: string): Promise<Intr
   if (accessTokenStanding(claims, session, subject, ctx.clock.now()) !== "good") return inactive;
   return {
     active: true,
-    token_type: "Bearer",
+    // RFC 9449 §6.2: a bound token is introspected as `DPoP`, with its `cnf`.
+    token_type: claims.cnf ? "DPoP" : "Bearer",
     sub: claims.sub,
     sid: claims.sid,
     client_id: claims.client_id,
@@ -61,6 +64,7 @@ async function introspectAccess(ctx: EngineContext, token: string): Promise<Intr
     jti: claims.jti,
     auth_time: claims.auth_time,
     ver: claims.ver,
+    ...(claims.cnf ? { cnf: { jkt: claims.cnf.jkt } } : {}),
   };
 }
 

@@ -4,6 +4,7 @@ import type { RefreshToken } from "../refresh-token.js";
 import type { GrantBudget } from "../store/index.js";
 import { admitSession, standingError } from "./admission.js";
 import type { EngineContext } from "./context.js";
+import { requireProofFor } from "./dpop-proofs.js";
 import { grantAccess, type RefreshedTokens, withRefreshToken } from "./grants.js";
 import { reportRevoked } from "./revoke.js";
 
@@ -19,6 +20,12 @@ export interface RefreshInput {
    * a session whose browser registered a key refreshes only with it.
    */
   deviceBound?: boolean;
+  /**
+   * RFC 7638 thumbprint of the key of the DPoP proof the request came with, checked and
+   * its `jti` claimed by the caller; absent or `null` when none came. A session bound to a
+   * key refreshes only with a proof of that key.
+   */
+  proofJkt?: string | null;
 }
 
 const invalidGrant = () => new ProlongError("invalid_grant", "refresh token is invalid");
@@ -57,6 +64,8 @@ export async function refresh(ctx: EngineContext, input: RefreshInput): Promise<
         : null;
   if (!token) throw invalidGrant();
   const profile = profileOf(ctx.policy, input.clientId);
+  const proofJkt = input.proofJkt ?? null;
+  requireProofFor(profile, proofJkt);
   const successor = ctx.codec.next(token);
   const now = ctx.clock.now();
   const outcome = await ctx.store.sessions.rotate({
@@ -71,6 +80,7 @@ export async function refresh(ctx: EngineContext, input: RefreshInput): Promise<
     idleTimeoutMs: profile.idleTimeout * 1000,
     budget: input.budget ?? null,
     deviceBound: input.deviceBound === true,
+    proofJkt,
   });
   if (outcome.status === "limited") {
     throw new ProlongError("rate_limited", "too many grants for this session", { retryAt: outcome.resetAt });
@@ -82,12 +92,18 @@ export async function refresh(ctx: EngineContext, input: RefreshInput): Promise<
   if (outcome.status === "unbound") {
     throw new ProlongError("device_unbound", "this session refreshes only with its device-bound cookie");
   }
-  const { session, subject } = outcome;
   if (outcome.status === "mismatched") {
-    // RFC 9449 §5: the store revoked the session, as the token came without its key.
-    await reportRevoked(ctx, session, "key_mismatch", now);
-    throw invalidGrant();
+    // A bound refresh token shown without its key was copied off the device that holds
+    // the key (that device always has it): the store revoked the session in the same
+    // step, so neither the thief nor the holder gets another token from it
+    // (docs/bound-sessions.md, "Turning DPoP on").
+    await reportRevoked(ctx, outcome.session, "key_mismatch", now);
+    throw new ProlongError(
+      "invalid_grant",
+      "refresh token is bound to a DPoP key this request did not prove; the session is revoked",
+    );
   }
+  const { session, subject } = outcome;
   if (outcome.status === "reused") {
     await ctx.events.emit({
       type: "reuse_detected",
@@ -115,7 +131,8 @@ export async function refresh(ctx: EngineContext, input: RefreshInput): Promise<
   await admitSession(ctx, session, subject, now);
   // admitSession refused both already; a store that disagreed with session-rules.ts lands here.
   if (!current) throw standingError(outcome.status === "revoked" ? "session_revoked" : "session_expired");
-  const grant = await grantAccess(ctx, subject, session, profile);
+  // RFC 9449 §5: the access token is bound to the key the request proved, if any.
+  const grant = await grantAccess(ctx, subject, session, profile, proofJkt);
   const replayed = outcome.status === "replayed";
   await ctx.events.emit({
     type: "refreshed",

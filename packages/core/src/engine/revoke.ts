@@ -1,8 +1,10 @@
 import { MAX_ACCESS_TOKEN_BYTES } from "@prolong/protocol";
 import { ProlongError } from "../errors.js";
+import { profileOf } from "../policy.js";
 import type { RevokeReason, SessionRecord } from "../store/index.js";
 import { lookUpByHint } from "./access-token-session.js";
 import type { EngineContext } from "./context.js";
+import { requireProofFor } from "./dpop-proofs.js";
 import { ownSession } from "./sessions.js";
 
 /** Revokes one session and reports it; `null` when it was already revoked or is unknown. */
@@ -52,14 +54,21 @@ export function reportRevoked(
  */
 export async function revokeToken(
   ctx: EngineContext,
-  input: { token: string; tokenTypeHint?: string; clientId?: string },
+  input: { token: string; tokenTypeHint?: string; clientId?: string; proofJkt?: string | null },
 ): Promise<void> {
   const sessionId = await sessionOfToken(ctx, input.token, input.tokenTypeHint);
   if (!sessionId) return;
-  if (input.clientId !== undefined) {
+  const checksClient = input.clientId !== undefined;
+  const requiresProof =
+    !input.proofJkt && Object.values(ctx.policy.profiles).some((p) => p.dpop === "required");
+  if (checksClient || requiresProof) {
     const found = await ctx.store.sessions.readSession(sessionId);
-    if (!found || found.session.clientId !== input.clientId) return;
+    if (!found || (checksClient && found.session.clientId !== input.clientId)) return;
+    // The token is genuine, so a refusal here tells its holder only what it must add.
+    requireProofFor(profileOf(ctx.policy, found.session.clientId), input.proofJkt);
   }
+  // A bound session is ended by a revocation without its key's proof too: showing its
+  // refresh token without the key at the token endpoint ends it all the same (refresh.ts).
   // RFC 7009 §2: the holder of the token ends its session, which is what signing out is.
   await endSession(ctx, sessionId, "logout");
 }

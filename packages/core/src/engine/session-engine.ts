@@ -23,6 +23,7 @@ import { auditRecorder } from "./audit.js";
 import { authenticate, type Caller } from "./authenticate.js";
 import type { ClaimsHook, EngineContext } from "./context.js";
 import * as deviceKeys from "./device-keys.js";
+import { claimProof, type ProvenKey } from "./dpop-proofs.js";
 import { EngineEvents, type EngineListener, type ListenerFailureHandler } from "./events.js";
 import { type ExchangeInput, exchange } from "./exchange.js";
 import type { ExchangedToken, IssuedTokens, RefreshedTokens } from "./grants.js";
@@ -338,8 +339,25 @@ export class SessionEngine {
     return introspect(this.#ctx, token, hint);
   }
 
-  revokeToken(input: { token: string; tokenTypeHint?: string; clientId?: string }): Promise<void> {
+  /**
+   * RFC 7009 revocation; `proofJkt` is the thumbprint of the request's checked DPoP
+   * proof, which a client whose profile requires DPoP must send.
+   */
+  revokeToken(input: {
+    token: string;
+    tokenTypeHint?: string;
+    clientId?: string;
+    proofJkt?: string | null;
+  }): Promise<void> {
     return revoke.revokeToken(this.#ctx, input);
+  }
+
+  /**
+   * Claims a checked DPoP proof's `jti` once for every instance on the store: `false` for
+   * a replayed proof, which the caller refuses (RFC 9449 §11.1).
+   */
+  claimProof(proof: ProvenKey): Promise<boolean> {
+    return claimProof(this.#ctx, proof);
   }
 
   // ---- sessions (P7) -------------------------------------------------------------

@@ -16,6 +16,11 @@ export interface SessionContext {
   deviceName?: string | null;
   userAgent?: string | null;
   ip?: string | null;
+  /**
+   * RFC 7638 thumbprint of the DPoP key the sign-in proved (RFC 9449): the session's
+   * refresh tokens are bound to it for good, and its access tokens carry it as `cnf.jkt`.
+   */
+  dpopJkt?: string | null;
 }
 
 const USER_AGENT_MAX = 512;
@@ -115,7 +120,7 @@ export async function startSession(
     rotatedAt: null,
     revokedAt: null,
     revokedReason: null,
-    dpopJkt: null,
+    dpopJkt: context.dpopJkt ?? null,
     deviceKey: null,
   };
   await ctx.store.sessions.createSession(session);
@@ -127,7 +132,7 @@ export async function startSession(
     ip: session.ip,
     at: now,
   });
-  const grant = await grantAccess(ctx, subject, session, profile);
+  const grant = await grantAccess(ctx, subject, session, profile, session.dpopJkt);
   return withRefreshToken(grant, token.value, false);
 }
 

@@ -31,6 +31,16 @@ export function loginRoutes(ctx: AppContext) {
       const parsed = parseBody(loginBody, request, reply);
       if (!parsed) return reply;
       const body = parsed.data;
+      ctx.dpop.offerNonce(reply);
+      let dpopJkt: string | null;
+      try {
+        // Before the password: a client that must prove a key is told so without a
+        // password check, and a bad proof spends no password budget.
+        const mode = ctx.dpop.modeOf(body.client_id ?? ctx.engine.policy.defaultClientId);
+        dpopJkt = (await ctx.dpop.read(request, ENDPOINT_PATHS.login, mode))?.jkt ?? null;
+      } catch (error) {
+        return sendError(reply, error);
+      }
       const account = accountOf(body.username);
       // A browser's tokens are in its cookie, an app's in the body; either proves an
       // earlier sign-in to this account only if it checks out for it.
@@ -51,6 +61,7 @@ export function loginRoutes(ctx: AppContext) {
               deviceName: body.device_name ?? null,
               userAgent: request.headers["user-agent"] ?? null,
               ip: request.ip,
+              dpopJkt,
             }),
           device?.id ?? null,
         );

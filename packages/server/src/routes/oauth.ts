@@ -11,6 +11,7 @@ import {
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { AppContext } from "../context.js";
 import { isResourceServer, passesCsrfCheck, readCookie } from "../credentials.js";
+import { isProofFailure } from "../dpop.js";
 import { isGrantFailure, sendGrantError, sendOAuthError, sendRateLimited } from "../http-errors.js";
 import { secondsUntil } from "../rate-limit.js";
 import { NO_STORE, sendTokens } from "../token-response.js";
@@ -74,6 +75,19 @@ export function oauthRoutes(ctx: AppContext) {
       return sendOAuthError(reply, 400, "invalid_request", "refresh_token is required");
     }
     const { token, fromCookie } = presented;
+    // Checked whatever the profile's mode, so a session bound while it took DPoP keeps
+    // refreshing should it stop (dpop.ts); a bad proof is the request's fault only.
+    let proofJkt: string | null;
+    try {
+      proofJkt =
+        (
+          await ctx.dpop.read(request, ENDPOINT_PATHS.token, ctx.dpop.modeOf(clientId), {
+            checkedWhenOff: true,
+          })
+        )?.jkt ?? null;
+    } catch (error) {
+      return sendGrantError(reply, error);
+    }
     // The tag tells a token we issued from one we did not, without the store (limits.ts):
     // the first kind is limited per session only, the second counts against the address.
     // Opened once: the engine takes the opened token as it is.
@@ -96,6 +110,7 @@ export function oauthRoutes(ctx: AppContext) {
         // session the token names (the token itself is checked by the refresh).
         deviceBound:
           opened !== null && ctx.binding.cookies.vouches(readCookie(request, DBSC_COOKIE), opened.sessionId),
+        proofJkt,
       });
       return sendTokens(reply, tokens, ctx.engine.now(), ctx.cookies);
     } catch (error) {
@@ -122,6 +137,14 @@ export function oauthRoutes(ctx: AppContext) {
     if (form.requested_token_type !== undefined && form.requested_token_type !== TOKEN_TYPE_ACCESS_TOKEN) {
       return sendOAuthError(reply, 400, "invalid_request", "only access tokens can be requested");
     }
+    let proofJkt: string | null;
+    try {
+      // Without a client_id the token's client decides: the engine refuses a required one without a proof.
+      proofJkt =
+        (await ctx.dpop.read(request, ENDPOINT_PATHS.token, ctx.dpop.modeOf(form.client_id)))?.jkt ?? null;
+    } catch (error) {
+      return sendGrantError(reply, error);
+    }
     try {
       // The session's budget, shared with its refreshes, is checked and spent by the
       // same store call that records the activity.
@@ -129,12 +152,13 @@ export function oauthRoutes(ctx: AppContext) {
         accessToken: form.subject_token,
         ...(form.client_id === undefined ? {} : { clientId: form.client_id }),
         budget: limits.sessionBudget,
+        proofJkt,
       });
       reply.header("cache-control", "no-store").header("pragma", "no-cache");
       return reply.send({
         access_token: tokens.accessToken,
         issued_token_type: TOKEN_TYPE_ACCESS_TOKEN,
-        token_type: "Bearer",
+        token_type: tokens.tokenType,
         expires_in: tokens.expiresIn,
         session_id: tokens.sessionId,
       });
@@ -142,7 +166,7 @@ export function oauthRoutes(ctx: AppContext) {
       const limited = sessionLimited(reply, error);
       if (limited) return limited;
       // A valid access token always gets through; only failures spend the address's budget.
-      if (isProlongError(error)) {
+      if (isProlongError(error) && !isProofFailure(error)) {
         const overBy = await limits.grantFailed(request.ip);
         if (overBy > 0) return sendRateLimited(reply, overBy, { oauth: true });
       }
@@ -163,12 +187,20 @@ export function oauthRoutes(ctx: AppContext) {
     if (form.code === undefined) return sendOAuthError(reply, 400, "invalid_request", "code is required");
     const clientId = form.client_id;
     if (clientId === undefined) return sendOAuthError(reply, 400, "invalid_request", "client_id is required");
+    let dpopJkt: string | null;
+    try {
+      // Read before the code is taken, so a bad proof does not spend the code.
+      dpopJkt = (await ctx.dpop.read(request, ENDPOINT_PATHS.token, ctx.dpop.modeOf(clientId)))?.jkt ?? null;
+    } catch (error) {
+      return sendGrantError(reply, error);
+    }
     try {
       const tokens = await ctx.engine.redeemHandoff({
         code: form.code,
         clientId,
         userAgent: request.headers["user-agent"] ?? null,
         ip: request.ip,
+        dpopJkt,
       });
       // DBSC (docs/bound-sessions.md): a browser that supports it registers a key now.
       const registration = ctx.binding.registration(tokens);
@@ -189,6 +221,7 @@ export function oauthRoutes(ctx: AppContext) {
   return async (app: FastifyInstance) => {
     app.post(ENDPOINT_PATHS.token, { config: { accepts: FORM, oauth: true } }, async (request, reply) => {
       const form = formOf(request);
+      ctx.dpop.offerNonce(reply);
       switch (form.grant_type) {
         case GRANT_TYPE_REFRESH_TOKEN:
           return refreshGrant(request, reply, form);
@@ -213,11 +246,23 @@ export function oauthRoutes(ctx: AppContext) {
         if (presented === "csrf") return refuseCrossSite(reply);
         if (!presented) return sendOAuthError(reply, 400, "invalid_request", "token is required");
         const { token, fromCookie } = presented;
-        await ctx.engine.revokeToken({
-          token,
-          ...(form.token_type_hint === undefined ? {} : { tokenTypeHint: form.token_type_hint }),
-          ...(form.client_id === undefined ? {} : { clientId: form.client_id }),
-        });
+        ctx.dpop.offerNonce(reply);
+        try {
+          const proof = await ctx.dpop.read(
+            request,
+            ENDPOINT_PATHS.revocation,
+            ctx.dpop.modeOf(form.client_id),
+          );
+          await ctx.engine.revokeToken({
+            token,
+            ...(form.token_type_hint === undefined ? {} : { tokenTypeHint: form.token_type_hint }),
+            ...(form.client_id === undefined ? {} : { clientId: form.client_id }),
+            proofJkt: proof?.jkt ?? null,
+          });
+        } catch (error) {
+          if (isProofFailure(error)) return sendOAuthError(reply, 400, error.code, error.message);
+          throw error;
+        }
         if (fromCookie) reply.header("set-cookie", ctx.cookies.cleared());
         return reply.headers(NO_STORE).send({});
       },

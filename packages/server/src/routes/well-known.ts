@@ -1,5 +1,6 @@
 import {
   type AuthorizationServerMetadata,
+  DPOP_ALGS,
   ENDPOINT_PATHS,
   GRANT_TYPE_HANDOFF,
   GRANT_TYPE_REFRESH_TOKEN,
@@ -26,6 +27,8 @@ export function metadata(issuer: string): AuthorizationServerMetadata {
     login_endpoint: `${issuer}${ENDPOINT_PATHS.login}`,
     sessions_endpoint: `${issuer}${ENDPOINT_PATHS.sessions}`,
     revocation_feed_endpoint: `${issuer}${ENDPOINT_PATHS.revocationFeed}`,
+    // RFC 9449 §5.1: published whatever the profiles' `dpop`, as the algorithms a proof may use.
+    dpop_signing_alg_values_supported: [...DPOP_ALGS],
   };
 }
 

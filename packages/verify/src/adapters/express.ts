@@ -1,8 +1,12 @@
 import type { NextFunction, Request, Response } from "express";
-import { authorize, carriesToken, type GuardOptions } from "../bearer.js";
+import { addressedUrl, authorize, carriesToken, type GuardOptions } from "../bearer.js";
 import type { Verifier } from "../verifier.js";
 
-/** Express middleware: sets `res.locals.auth` to the claims, or answers with the challenge. */
+/**
+ * Express middleware: sets `res.locals.auth` to the claims, or answers with the challenge.
+ * A DPoP proof is checked against `req.protocol` and `req.host`, which follow the app's
+ * `trust proxy` setting, and `req.originalUrl`; or against `publicOrigin` when given.
+ */
 export function expressGuard(verifier: Verifier, options: GuardOptions = {}) {
   return async (req: Request, res: Response, next: NextFunction) => {
     try {
@@ -12,6 +16,13 @@ export function expressGuard(verifier: Verifier, options: GuardOptions = {}) {
           authorization: req.headers.authorization,
           tokenInQuery: carriesToken(req.query),
           tokenInBody: carriesToken(req.body),
+          dpop: req.headers.dpop,
+          method: req.method,
+          url: addressedUrl(
+            options,
+            req.originalUrl,
+            () => `${req.protocol}://${req.host}${req.originalUrl}`,
+          ),
         },
         options,
       );

@@ -1,6 +1,6 @@
 import type { AccessTokenClaims } from "@prolong/protocol";
 import type { FastifyReply, FastifyRequest } from "fastify";
-import { authorize, carriesToken, type GuardOptions } from "../bearer.js";
+import { addressedUrl, authorize, carriesToken, type GuardOptions } from "../bearer.js";
 import type { Verifier } from "../verifier.js";
 
 declare module "fastify" {
@@ -9,7 +9,11 @@ declare module "fastify" {
   }
 }
 
-/** A Fastify `preHandler` hook: sets `request.auth`, or answers with the challenge. */
+/**
+ * A Fastify `preHandler` hook: sets `request.auth`, or answers with the challenge. A DPoP
+ * proof is checked against `request.protocol` and `request.host`, which follow the
+ * server's `trustProxy` setting, and `request.url`; or against `publicOrigin` when given.
+ */
 export function fastifyGuard(verifier: Verifier, options: GuardOptions = {}) {
   return async (request: FastifyRequest, reply: FastifyReply) => {
     const result = await authorize(
@@ -18,6 +22,9 @@ export function fastifyGuard(verifier: Verifier, options: GuardOptions = {}) {
         authorization: request.headers.authorization,
         tokenInQuery: carriesToken(request.query),
         tokenInBody: carriesToken(request.body),
+        dpop: request.headers.dpop,
+        method: request.method,
+        url: addressedUrl(options, request.url, () => `${request.protocol}://${request.host}${request.url}`),
       },
       options,
     );

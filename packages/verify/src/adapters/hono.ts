@@ -1,5 +1,5 @@
 import type { Context, Next } from "hono";
-import { authorize, type GuardOptions } from "../bearer.js";
+import { addressedUrl, authorize, type GuardOptions } from "../bearer.js";
 import type { Verifier } from "../verifier.js";
 
 const FORM = "application/x-www-form-urlencoded";
@@ -14,7 +14,17 @@ async function tokenInForm(c: Context): Promise<boolean> {
   return "access_token" in body;
 }
 
-/** Hono middleware: `c.get("auth")` holds the claims, or the challenge is the response. */
+/** The path and query of an absolute URL, as received. */
+function pathAndQuery(url: string): string {
+  const parsed = new URL(url);
+  return `${parsed.pathname}${parsed.search}`;
+}
+
+/**
+ * Hono middleware: `c.get("auth")` holds the claims, or the challenge is the response.
+ * A DPoP proof is checked against the request's URL as the runtime gives it (Hono has no
+ * proxy rule of its own); behind a proxy, give `publicOrigin`.
+ */
 export function honoGuard(verifier: Verifier, options: GuardOptions = {}) {
   return async (c: Context, next: Next) => {
     const result = await authorize(
@@ -23,6 +33,9 @@ export function honoGuard(verifier: Verifier, options: GuardOptions = {}) {
         authorization: c.req.header("authorization"),
         tokenInQuery: c.req.query("access_token") !== undefined,
         tokenInBody: await tokenInForm(c),
+        dpop: c.req.raw.headers.get("dpop") ?? undefined,
+        method: c.req.method,
+        url: addressedUrl(options, pathAndQuery(c.req.url), () => c.req.url),
       },
       options,
     );

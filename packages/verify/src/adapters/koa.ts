@@ -1,8 +1,13 @@
 import type { Context, Next } from "koa";
-import { authorize, carriesToken, type GuardOptions } from "../bearer.js";
+import { addressedUrl, authorize, carriesToken, type GuardOptions } from "../bearer.js";
 import type { Verifier } from "../verifier.js";
 
-/** Koa middleware: sets `ctx.state.auth`, or answers with the challenge. */
+/**
+ * Koa middleware: sets `ctx.state.auth`, or answers with the challenge. A DPoP proof is
+ * checked against `ctx.protocol` and `ctx.host`, which follow the app's `proxy` setting,
+ * and `ctx.originalUrl`; or against `publicOrigin` when given. (Not `ctx.origin`: since
+ * Koa 3 that is the request's `Origin` header.)
+ */
 export function koaGuard(verifier: Verifier, options: GuardOptions = {}) {
   return async (ctx: Context, next: Next) => {
     const result = await authorize(
@@ -11,6 +16,9 @@ export function koaGuard(verifier: Verifier, options: GuardOptions = {}) {
         authorization: ctx.get("authorization") || undefined,
         tokenInQuery: carriesToken(ctx.query),
         tokenInBody: carriesToken((ctx.request as { body?: unknown }).body),
+        dpop: ctx.req.headers.dpop,
+        method: ctx.method,
+        url: addressedUrl(options, ctx.originalUrl, () => `${ctx.protocol}://${ctx.host}${ctx.originalUrl}`),
       },
       options,
     );

@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
+import type { TLSSocket } from "node:tls";
 import type { AccessTokenClaims } from "@prolong/protocol";
-import { authorize, carriesToken, type GuardOptions } from "../bearer.js";
+import { addressedUrl, authorize, carriesToken, type GuardOptions } from "../bearer.js";
 import type { Verifier } from "../verifier.js";
 
 /**
@@ -11,6 +12,9 @@ import type { Verifier } from "../verifier.js";
  * ```js
  * const claims = await guard(req, res); if (!claims) return;
  * ```
+ *
+ * node:http has no proxy rule: a DPoP proof is checked against the scheme of the
+ * connection and the `Host` header, or against `publicOrigin` when given (behind a proxy).
  */
 export function nodeGuard(verifier: Verifier, options: GuardOptions = {}) {
   return async (
@@ -25,6 +29,12 @@ export function nodeGuard(verifier: Verifier, options: GuardOptions = {}) {
         authorization: req.headers.authorization,
         tokenInQuery: url.searchParams.has("access_token"),
         tokenInBody: carriesToken(body),
+        dpop: req.headers.dpop,
+        method: req.method ?? "GET",
+        url: addressedUrl(options, req.url ?? "/", () => {
+          const scheme = (req.socket as TLSSocket).encrypted ? "https" : "http";
+          return `${scheme}://${req.headers.host ?? ""}${req.url ?? "/"}`;
+        }),
       },
       options,
     );

@@ -1,4 +1,7 @@
-import type { SigningAlg } from "@prolong/protocol";
+import type { DpopAlg, SigningAlg } from "@prolong/protocol";
+
+/** The issuer's algorithms and those of DPoP proofs (RFC 9449 §4.2). */
+export type BackendAlg = SigningAlg | DpopAlg;
 
 /**
  * The runtime-specific half of verification: key import, decoding and the signature
@@ -15,9 +18,9 @@ export interface CryptoBackend {
    * `CryptoKey`, or the secret's bytes for HS256). Throws a `TypeError` for a key
    * prolong refuses (RSA under 2048 bits).
    */
-  importKey(alg: SigningAlg, imported: object): Promise<object>;
+  importKey(alg: BackendAlg, imported: object): Promise<object>;
   /** A token part's bytes, or null unless it is canonical base64url. */
-  decodePart(part: string, alg: SigningAlg): Uint8Array | null;
+  decodePart(part: string, alg: BackendAlg): Uint8Array | null;
   /** The UTF-8 text of `bytes`, or null when they are not UTF-8 (never replaced by U+FFFD). */
   decodeUtf8(bytes: Uint8Array): string | null;
   /**
@@ -26,7 +29,7 @@ export interface CryptoBackend {
    * costs no promise on Node.
    */
   verify(
-    alg: SigningAlg,
+    alg: BackendAlg,
     key: object,
     signingInput: string,
     signature: Uint8Array,

@@ -1,5 +1,6 @@
 import { isUtf8 } from "node:buffer";
 import {
+  constants,
   createHmac,
   createSecretKey,
   verify as cryptoVerify,
@@ -7,9 +8,9 @@ import {
   timingSafeEqual,
   type webcrypto,
 } from "node:crypto";
-import { MIN_RSA_KEY_BITS, type SigningAlg } from "@prolong/protocol";
+import { MIN_RSA_KEY_BITS } from "@prolong/protocol";
 import { decodeCanonical } from "../base64url.js";
-import type { CryptoBackend } from "./backend.js";
+import type { BackendAlg, CryptoBackend } from "./backend.js";
 
 const allocate = (length: number) => Buffer.allocUnsafe(length);
 
@@ -32,12 +33,15 @@ function asBuffer(bytes: Uint8Array): Buffer {
 export const backend: CryptoBackend = {
   name: "node",
 
-  async importKey(alg: SigningAlg, imported: object): Promise<KeyObject> {
+  async importKey(alg: BackendAlg, imported: object): Promise<KeyObject> {
     const key =
       imported instanceof Uint8Array
         ? createSecretKey(imported)
         : KeyObject.from(imported as webcrypto.CryptoKey);
-    if (alg === "RS256" && (key.asymmetricKeyDetails?.modulusLength ?? 0) < MIN_RSA_KEY_BITS) {
+    if (
+      (alg === "RS256" || alg === "PS256") &&
+      (key.asymmetricKeyDetails?.modulusLength ?? 0) < MIN_RSA_KEY_BITS
+    ) {
       throw new TypeError(`RSA keys must have at least ${MIN_RSA_KEY_BITS} bits`);
     }
     return key;
@@ -68,6 +72,14 @@ export const backend: CryptoBackend = {
         return cryptoVerify("sha256", data, { key: keyObject, dsaEncoding: "ieee-p1363" }, sig);
       case "RS256":
         return cryptoVerify("sha256", data, keyObject, sig);
+      case "PS256":
+        // RFC 7518 §3.5: MGF1 with SHA-256 and a salt as long as the hash.
+        return cryptoVerify(
+          "sha256",
+          data,
+          { key: keyObject, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: 32 },
+          sig,
+        );
     }
   },
 };
