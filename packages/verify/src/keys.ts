@@ -101,11 +101,12 @@ function fitsProofAlg(jwk: JWK, alg: DpopAlg): boolean {
 export async function importProofKey(jwk: JWK, alg: DpopAlg): Promise<{ alg: DpopAlg; key: object }> {
   for (const name of PRIVATE_JWK_MEMBERS)
     if (name in jwk) throw new TypeError(`jwk has private member ${name}`);
-  if (!fitsProofAlg(jwk, alg)) throw new TypeError(`jwk of type ${String(jwk.kty)} does not fit ${alg}`);
-  if (jwk.alg !== undefined && jwk.alg !== alg)
-    throw new TypeError(`jwk alg ${String(jwk.alg)} is not ${alg}`);
-  if (jwk.use !== undefined && jwk.use !== "sig")
-    throw new TypeError(`jwk use "${String(jwk.use)}" is not "sig"`);
+  // The messages name no value of the key: it is the sender's text, and messages are logged.
+  if (!fitsProofAlg(jwk, alg)) throw new TypeError(`jwk does not fit ${alg}`);
+  // RFC 9864 §2.2: `Ed25519` is the fully specified name of EdDSA over Ed25519.
+  const named = jwk.alg === "Ed25519" ? "EdDSA" : jwk.alg;
+  if (named !== undefined && named !== alg) throw new TypeError(`jwk alg is not ${alg}`);
+  if (jwk.use !== undefined && jwk.use !== "sig") throw new TypeError('jwk use is not "sig"');
   // Only the members that name the public key are imported: nothing else of the header's
   // object reaches the crypto layer.
   const publicPart: JWK = { ext: true };
