@@ -13,7 +13,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { build } from "esbuild";
-import type { JWK } from "jose";
+import { calculateJwkThumbprint, type JWK } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   AUDIENCE,
@@ -25,8 +25,9 @@ import {
   signRaw,
   token,
 } from "../packages/verify/test/fixtures.js";
+import { ath, makeProof, proofKey } from "../packages/verify/test/proofs.js";
 import { freePort } from "../testing/free-port.js";
-import { type CaseInput, type CaseOutput, runCases, type TokenCase } from "./edge/cases.js";
+import { type CaseInput, type CaseOutput, type RequestCase, runCases, type TokenCase } from "./edge/cases.js";
 import { type RunningServer, startServerWithConfig } from "./server-process.js";
 
 const run = promisify(execFile);
@@ -34,7 +35,63 @@ const root = fileURLToPath(new URL("..", import.meta.url));
 const bin = (name: string) => join(root, "node_modules", ".bin", name);
 const casesModule = fileURLToPath(new URL("edge/cases.ts", import.meta.url));
 
-function tokenCases(): { input: CaseInput; expected: Record<string, string> } {
+/**
+ * RFC 9449 §7 through the Fetch-API guard: a bound token with a proof of its key (of each
+ * proof algorithm, so each runtime's crypto checks them), and the attacks on it.
+ */
+async function requestCases(keys: ReturnType<typeof makeKeys>, expected: Record<string, string>) {
+  const requests: RequestCase[] = [];
+  const url = "https://api.example.test/orders?page=2";
+  const add = (name: string, authorization: string, proofs: string[], verdict: string, method = "GET") => {
+    requests.push({ name, method, url, authorization, proofs });
+    expected[name] = verdict;
+  };
+  for (const alg of ["ES256", "EdDSA", "RS256", "PS256"] as const) {
+    const key = proofKey(alg);
+    const bound = token(keys.EdDSA, { cnf: { jkt: await calculateJwkThumbprint(key.jwk, "sha256") } });
+    const proof = makeProof(key, "GET", url, NOW, { claims: { ath: ath(bound) } });
+    add(`DPoP ${alg} bound token with its proof`, `DPoP ${bound}`, [proof], "ok");
+    add(`DPoP ${alg} the same proof again`, `DPoP ${bound}`, [proof], "401 invalid_dpop_proof");
+  }
+  const key = proofKey("ES256");
+  const bound = token(keys.EdDSA, { cnf: { jkt: await calculateJwkThumbprint(key.jwk, "sha256") } });
+  const unbound = token(keys.EdDSA);
+  const proof = (claims: Record<string, unknown> = {}, signer = key, method = "GET") =>
+    makeProof(signer, method, url, NOW, { claims: { ath: ath(bound), ...claims } });
+  add("DPoP bound token as bearer", `Bearer ${bound}`, [proof()], "401 invalid_token");
+  add("DPoP bound token without a proof", `DPoP ${bound}`, [], "401 invalid_dpop_proof");
+  add("DPoP two proofs", `DPoP ${bound}`, [proof(), proof()], "401 invalid_dpop_proof");
+  add("DPoP proof of another key", `DPoP ${bound}`, [proof({}, proofKey("ES256"))], "401 invalid_dpop_proof");
+  add("DPoP ath of another token", `DPoP ${bound}`, [proof({ ath: ath(unbound) })], "401 invalid_dpop_proof");
+  add("DPoP proof for another method", `DPoP ${bound}`, [proof({}, key, "POST")], "401 invalid_dpop_proof");
+  add(
+    "DPoP proof for another URL",
+    `DPoP ${bound}`,
+    [proof({ htu: "https://api.example.test/other" })],
+    "401 invalid_dpop_proof",
+  );
+  add("DPoP proof too old", `DPoP ${bound}`, [proof({ iat: NOW - 120 })], "401 invalid_dpop_proof");
+  const claimsPart = b64(JSON.stringify({ jti: "n", htm: "GET", htu: url, iat: NOW, ath: ath(bound) }));
+  const none = `${b64(JSON.stringify({ typ: "dpop+jwt", alg: "none", jwk: key.jwk }))}.${claimsPart}.`;
+  add("DPoP alg none proof", `DPoP ${bound}`, [none], "401 invalid_dpop_proof");
+  // HS256 keyed with a secret of its own choosing: whoever forges it also chose the key.
+  const hmac = signRaw(
+    keys.HS256,
+    JSON.stringify({ typ: "dpop+jwt", alg: "HS256", jwk: keys.HS256.jwk }),
+    JSON.stringify({ jti: "h", htm: "GET", htu: url, iat: NOW, ath: ath(bound) }),
+  );
+  add("DPoP HMAC proof", `DPoP ${bound}`, [hmac], "401 invalid_dpop_proof");
+  add(
+    "DPoP unbound token under the DPoP scheme",
+    `DPoP ${unbound}`,
+    [proof({ ath: ath(unbound) })],
+    "401 invalid_token",
+  );
+  add("DPoP unbound token as bearer", `Bearer ${unbound}`, [], "ok");
+  return requests;
+}
+
+async function tokenCases(): Promise<{ input: CaseInput; expected: Record<string, string> }> {
   const keys = makeKeys();
   const other = makeKeys();
   const tokens: TokenCase[] = [];
@@ -108,6 +165,7 @@ function tokenCases(): { input: CaseInput; expected: Record<string, string> } {
     keys: Object.values(keys).map((key) => key.jwk),
     tokens,
     wycheproof,
+    requests: await requestCases(keys, expected),
   };
   return { input, expected };
 }
@@ -150,7 +208,7 @@ describe("the verifier in other runtimes", () => {
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), "prolong-edge-"));
-    ({ input, expected } = tokenCases());
+    ({ input, expected } = await tokenCases());
     writeFileSync(join(dir, "input.json"), JSON.stringify(input));
     onNode = await runCases(input);
   }, 60_000);

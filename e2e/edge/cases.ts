@@ -1,9 +1,11 @@
 /**
  * The verifier's cases, run the same way in every runtime (edge-runtimes.test.ts): valid
- * tokens of each algorithm, forged and broken ones, and the Wycheproof JWS vectors. Only
- * `@prolong/verify`'s public API is used here, so the file bundles for any runtime.
+ * tokens of each algorithm, forged and broken ones, the Wycheproof JWS vectors, and
+ * requests with DPoP-bound tokens through the Fetch-API guard. Only `@prolong/verify`'s
+ * public API is used here, so the file bundles for any runtime.
  */
 import { checkSignature, createVerifier, importVerificationKey, parseCompactJws } from "@prolong/verify";
+import { fetchGuard } from "@prolong/verify/fetch";
 import type { JWK } from "jose";
 
 const ALGS = ["EdDSA", "ES256", "RS256", "HS256"] as const;
@@ -19,18 +21,29 @@ export interface WycheproofCase {
   jws: string;
 }
 
+/** A request to a route behind the Fetch-API guard, in order: a replayed proof follows its first use. */
+export interface RequestCase {
+  name: string;
+  method: string;
+  url: string;
+  authorization: string;
+  /** `DPoP` headers, each appended. */
+  proofs: string[];
+}
+
 export interface CaseInput {
   /** The verifier's rules; `now` in seconds since the epoch. */
   rules: { issuer: string; audience: string; now: number };
   keys: JWK[];
   tokens: TokenCase[];
   wycheproof: WycheproofCase[];
+  requests: RequestCase[];
 }
 
 export interface CaseOutput {
   /** Whether `checkSignature` answered with a promise: the Web Crypto backend does, `node:crypto` does not. */
   asynchronous: boolean;
-  /** Per token case: `ok`, `ok renew` or the refusal's code. */
+  /** Per token case: `ok`, `ok renew` or the refusal's code; per request case `ok` or status and error. */
   verdicts: Record<string, string>;
   /** The tcIds of the Wycheproof vectors accepted. */
   accepted: number[];
@@ -48,6 +61,15 @@ export async function runCases(input: CaseInput): Promise<CaseOutput> {
   for (const { name, token } of input.tokens) {
     const result = await verifier.verify(token);
     verdicts[name] = result.ok ? (result.renewSoon ? "ok renew" : "ok") : result.code;
+  }
+  const guard = fetchGuard(verifier);
+  for (const { name, method, url, authorization, proofs } of input.requests) {
+    const headers = new Headers({ authorization });
+    for (const proof of proofs) headers.append("dpop", proof);
+    const answer = await guard(new Request(url, { method, headers }));
+    verdicts[name] = answer.ok
+      ? "ok"
+      : `${answer.response.status} ${((await answer.response.json()) as { error: string }).error}`;
   }
   let asynchronous = false;
   const accepted: number[] = [];

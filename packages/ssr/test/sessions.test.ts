@@ -1,6 +1,8 @@
 import { generateKeyPairSync, sign } from "node:crypto";
 import { createProlong, type Prolong } from "@prolong/server";
 import { cookieHeaderAfter, createServerSessions, type ServerSessionsOptions } from "@prolong/ssr";
+import { createVerifier } from "@prolong/verify";
+import { exportJWK, generateKeyPair, SignJWT } from "jose";
 import { afterEach, describe, expect, it } from "vitest";
 import { FakeClock } from "../../../testing/suite.js";
 
@@ -297,6 +299,37 @@ describe("the revocation feed", () => {
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(await sessions.getSession(jar)).not.toBeNull();
     await sessions.close();
+  });
+});
+
+describe("tokens bound to a client's key", () => {
+  it("are no session when they come in a cookie, which carries no DPoP proof (RFC 9449 §7.2)", async () => {
+    const { privateKey, publicKey } = await generateKeyPair("EdDSA");
+    const verifier = await createVerifier({
+      issuer: ISSUER,
+      audience: "prolong",
+      keys: [{ ...(await exportJWK(publicKey)), kid: "k1", alg: "EdDSA" }],
+    });
+    const sessions = createServerSessions({
+      issuer: ISSUER,
+      verifier,
+      fetch: () => Promise.reject(new Error("offline")),
+    });
+    const now = Math.floor(Date.now() / 1000);
+    const sign = (extra: Record<string, unknown>) =>
+      new SignJWT({ client_id: "web", sid: "s-1", ver: 0, auth_time: now, rfa: now + 30, ...extra })
+        .setProtectedHeader({ alg: "EdDSA", typ: "at+jwt", kid: "k1" })
+        .setIssuer(ISSUER)
+        .setAudience("prolong")
+        .setSubject("user-1")
+        .setJti("j-1")
+        .setIssuedAt(now)
+        .setExpirationTime(now + 60)
+        .sign(privateKey);
+    const cookie = async (extra: Record<string, unknown>) => `__Host-prolong-at=${await sign(extra)}`;
+    expect(await sessions.getSession(await cookie({}))).toMatchObject({ subject: "user-1" });
+    const stolen = await cookie({ cnf: { jkt: "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I" } });
+    expect(await sessions.getSession(stolen)).toBeNull();
   });
 });
 

@@ -60,3 +60,26 @@ export function decodeCanonical(
 export function isCanonicalBase64url(text: string): boolean {
   return decodeCanonical(text) !== null;
 }
+
+/** The canonical base64url spelling of `bytes` (RFC 4648 §5, no padding). */
+export function encodeBase64url(bytes: Uint8Array): string {
+  let out = "";
+  let i = 0;
+  for (; i + 2 < bytes.length; i += 3) {
+    const n = ((bytes[i] as number) << 16) | ((bytes[i + 1] as number) << 8) | (bytes[i + 2] as number);
+    out +=
+      ALPHABET.charAt(n >> 18) +
+      ALPHABET.charAt((n >> 12) & 63) +
+      ALPHABET.charAt((n >> 6) & 63) +
+      ALPHABET.charAt(n & 63);
+  }
+  const rest = bytes.length - i;
+  if (rest === 1) {
+    const n = (bytes[i] as number) << 16;
+    out += ALPHABET.charAt(n >> 18) + ALPHABET.charAt((n >> 12) & 63);
+  } else if (rest === 2) {
+    const n = ((bytes[i] as number) << 16) | ((bytes[i + 1] as number) << 8);
+    out += ALPHABET.charAt(n >> 18) + ALPHABET.charAt((n >> 12) & 63) + ALPHABET.charAt((n >> 6) & 63);
+  }
+  return out;
+}

@@ -7,10 +7,12 @@
  */
 import { DPOP_ALGS, DPOP_PROOF_LIFETIME_SECONDS, DPOP_PROOF_TYP, type DpopAlg } from "@prolong/protocol";
 import { calculateJwkThumbprint, type JWK } from "jose";
+import { backend } from "#crypto";
+import { encodeBase64url } from "./base64url.js";
 import { DEFAULT_CLOCK_TOLERANCE } from "./claims.js";
 import { VerifyError } from "./errors.js";
 import { checkSignature, decodeUtf8, parseKeyedJws } from "./jws.js";
-import { importProofKey } from "./keys.js";
+import { importProofKey, proofKeyMembers } from "./keys.js";
 import { parseStrictObject } from "./strict-json.js";
 
 /** What a proof is checked against: the request it came with, and the server's rules. */
@@ -86,10 +88,38 @@ export function thumbprint(jwk: JWK): Promise<string> {
 
 /** RFC 9449 §4.2: `ath` is the base64url SHA-256 of the access token's ASCII text. */
 async function accessTokenHash(token: string): Promise<string> {
-  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(token));
-  let binary = "";
-  for (const byte of new Uint8Array(digest)) binary += String.fromCharCode(byte);
-  return btoa(binary).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+  return encodeBase64url(await backend.sha256(token));
+}
+
+interface ProofKey {
+  key: Awaited<ReturnType<typeof importProofKey>>;
+  jkt: string;
+}
+
+/**
+ * Proof keys already imported, with their thumbprints, by algorithm and public members:
+ * a client signs every proof with the same key, and the import costs several times the
+ * signature check. Public data only, so one bounded map serves every verifier; the
+ * oldest entry goes when it is full.
+ */
+const proofKeys = new Map<string, Promise<ProofKey>>();
+const PROOF_KEYS_KEPT = 1024;
+
+function proofKeyOf(members: string, alg: DpopAlg): Promise<ProofKey> {
+  const id = `${alg} ${members}`;
+  let known = proofKeys.get(id);
+  if (!known) {
+    known = (async () => ({
+      key: await importProofKey(members, alg),
+      // RFC 7638 §3: the SHA-256 of the very members imported.
+      jkt: encodeBase64url(await backend.sha256(members)),
+    }))();
+    if (proofKeys.size >= PROOF_KEYS_KEPT) proofKeys.delete(proofKeys.keys().next().value as string);
+    proofKeys.set(id, known);
+    // A key the runtime refused is not remembered: the refusal is cheap to repeat.
+    known.catch(() => proofKeys.delete(id));
+  }
+  return known;
 }
 
 const isTime = (value: unknown): value is number => typeof value === "number" && Number.isFinite(value);
@@ -122,14 +152,16 @@ export async function checkDpopProof(proof: string, check: ProofCheck): Promise<
   const alg = (jws.header.alg === "Ed25519" ? "EdDSA" : jws.header.alg) as DpopAlg;
 
   // §4.3 points 6-7: the signature holds under the public key the header carries.
-  let key: Awaited<ReturnType<typeof importProofKey>>;
+  let proofKey: ProofKey;
   try {
-    key = await importProofKey(jws.header.jwk as JWK, alg);
+    proofKey = await proofKeyOf(proofKeyMembers(jws.header.jwk as JWK, alg), alg);
   } catch (error) {
-    throw refuse(error instanceof TypeError ? error.message : "jwk is not a usable key");
+    throw refuse(
+      error instanceof TypeError && /^jwk /.test(error.message) ? error.message : "jwk is not a usable key",
+    );
   }
   try {
-    const checking = checkSignature({ ...jws, header: { alg } }, key);
+    const checking = checkSignature({ ...jws, header: { alg } }, proofKey.key);
     if (checking) await checking;
   } catch {
     throw refuse("signature does not verify");
@@ -172,8 +204,7 @@ export async function checkDpopProof(proof: string, check: ProofCheck): Promise<
       nonce === undefined ? "DPoP nonce is required" : "DPoP nonce is stale",
     );
   }
-  const jkt = await thumbprint(jws.header.jwk as JWK);
-  return { jkt, jti, iat, expiresAt: iat + lifetime + tolerance };
+  return { jkt: proofKey.jkt, jti, iat, expiresAt: iat + lifetime + tolerance };
 }
 
 /**

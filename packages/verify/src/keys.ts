@@ -93,24 +93,43 @@ function fitsProofAlg(jwk: JWK, alg: DpopAlg): boolean {
   }
 }
 
+/** RFC 7638 §3.2: the members a thumbprint covers, in lexicographic order: the public key, whole. */
+const PUBLIC_MEMBERS = {
+  EC: ["crv", "kty", "x", "y"],
+  OKP: ["crv", "kty", "x"],
+  RSA: ["e", "kty", "n"],
+} as const;
+
 /**
- * Imports the public key a DPoP proof carries (RFC 9449 §4.3 point 7), for the one
- * algorithm its header names. Throws a `TypeError` naming the fault: a private member,
- * a key of another type, `alg` or `use` that contradict the header, a short RSA key.
+ * Checks the public key a DPoP proof carries (RFC 9449 §4.3 point 7) for the one
+ * algorithm its header names, and returns the RFC 7638 thumbprint input: the JSON of its
+ * public members in lexicographic order, which is also all that is imported of it.
+ * Throws a `TypeError` naming the fault: a private member, a key of another type,
+ * `alg` or `use` that contradict the header, a missing member.
  */
-export async function importProofKey(jwk: JWK, alg: DpopAlg): Promise<{ alg: DpopAlg; key: object }> {
+export function proofKeyMembers(jwk: JWK, alg: DpopAlg): string {
   for (const name of PRIVATE_JWK_MEMBERS)
     if (name in jwk) throw new TypeError(`jwk has private member ${name}`);
-  if (!fitsProofAlg(jwk, alg)) throw new TypeError(`jwk of type ${String(jwk.kty)} does not fit ${alg}`);
-  if (jwk.alg !== undefined && jwk.alg !== alg)
-    throw new TypeError(`jwk alg ${String(jwk.alg)} is not ${alg}`);
-  if (jwk.use !== undefined && jwk.use !== "sig")
-    throw new TypeError(`jwk use "${String(jwk.use)}" is not "sig"`);
-  // Only the members that name the public key are imported: nothing else of the header's
-  // object reaches the crypto layer.
-  const publicPart: JWK = { ext: true };
-  for (const name of ["kty", "crv", "x", "y", "n", "e"] as const)
-    if (jwk[name] !== undefined) publicPart[name] = jwk[name];
-  const imported = await importJWK(publicPart, alg);
+  // The messages name no value of the key: it is the sender's text, and messages are logged.
+  if (!fitsProofAlg(jwk, alg)) throw new TypeError(`jwk does not fit ${alg}`);
+  // RFC 9864 §2.2: `Ed25519` is the fully specified name of EdDSA over Ed25519.
+  const named = jwk.alg === "Ed25519" ? "EdDSA" : jwk.alg;
+  if (named !== undefined && named !== alg) throw new TypeError(`jwk alg is not ${alg}`);
+  if (jwk.use !== undefined && jwk.use !== "sig") throw new TypeError('jwk use is not "sig"');
+  const members: Record<string, string> = {};
+  for (const name of PUBLIC_MEMBERS[jwk.kty as keyof typeof PUBLIC_MEMBERS]) {
+    const value = jwk[name];
+    if (typeof value !== "string") throw new TypeError(`jwk ${name} is missing`);
+    members[name] = value;
+  }
+  return JSON.stringify(members);
+}
+
+/**
+ * Imports a proof's public key from its members as {@link proofKeyMembers} gave them.
+ * Throws for a key the runtime refuses (a point off the curve, RSA under 2048 bits).
+ */
+export async function importProofKey(members: string, alg: DpopAlg): Promise<{ alg: DpopAlg; key: object }> {
+  const imported = await importJWK({ ...(JSON.parse(members) as JWK), ext: true }, alg);
   return { alg, key: await backend.importKey(alg, imported) };
 }

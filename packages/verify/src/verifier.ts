@@ -268,10 +268,12 @@ export async function createVerifier(options: VerifierOptions): Promise<Verifier
 
   async function verify(token: string): Promise<VerifyResult> {
     const result = await check(token, now() / 1000);
-    if (!result.ok || acceptBound) return result;
+    if (!result.ok) return result;
     try {
-      // RFC 9449 §7.2: a bound token sent as a bearer token is refused.
-      if (boundKey(result.claims) !== null) return refused("invalid_token", "token is bound to a DPoP key");
+      // RFC 9449 §7.2: a bound token sent as a bearer token is refused. A `cnf` that is no
+      // usable binding is refused even to callers that check the binding themselves.
+      if (boundKey(result.claims) !== null && !acceptBound)
+        return refused("invalid_token", "token is bound to a DPoP key");
     } catch (error) {
       return refused("invalid_token", (error as Error).message);
     }

@@ -128,7 +128,8 @@ describe("confirmation claims the verifier cannot check", () => {
     for (const v of [await verifier(), await verifier({ boundTokens: "accept" })]) {
       expect(await v.verifyDpop(odd, request(proofFor(key, odd)))).toMatchObject({ code: "invalid_token" });
     }
-    expect(await (await verifier()).verify(odd)).toMatchObject({ code: "invalid_token" });
+    for (const v of [await verifier(), await verifier({ boundTokens: "accept" })])
+      expect(await v.verify(odd)).toMatchObject({ code: "invalid_token" });
   });
 });
 

@@ -137,6 +137,15 @@ describe("checkDpopProof refuses", () => {
       makeProof(es, "GET", URL_, NOW, { header: { jwk: { ...es.jwk, use: "enc" } } }),
       /use/,
     );
+    // The sender's text stays out of the message, which is logged.
+    const long = { ...rsa.jwk, kty: `RSA${"x".repeat(500)}` };
+    expect((await refusal(makeProof(es, "GET", URL_, NOW, { header: { jwk: long } }))).message).toBe(
+      "DPoP proof jwk does not fit ES256",
+    );
+    // RFC 9864: an Ed25519 key may name its algorithm Ed25519.
+    const ed = proofKey("EdDSA");
+    const edProof = makeProof(ed, "GET", URL_, NOW, { header: { jwk: { ...ed.jwk, alg: "Ed25519" } } });
+    await expect(checkDpopProof(edProof, check())).resolves.toBeTruthy();
   });
 
   it("a key named elsewhere or critical extensions", async () => {

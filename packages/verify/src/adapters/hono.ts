@@ -35,7 +35,10 @@ export function honoGuard(verifier: Verifier, options: GuardOptions = {}) {
         tokenInBody: await tokenInForm(c),
         dpop: c.req.raw.headers.get("dpop") ?? undefined,
         method: c.req.method,
-        url: addressedUrl(options, pathAndQuery(c.req.url), () => c.req.url),
+        url:
+          options.publicOrigin === undefined
+            ? c.req.url
+            : addressedUrl(options, pathAndQuery(c.req.url), () => c.req.url),
       },
       options,
     );

@@ -23,6 +23,8 @@ export interface CryptoBackend {
   decodePart(part: string, alg: BackendAlg): Uint8Array | null;
   /** The UTF-8 text of `bytes`, or null when they are not UTF-8 (never replaced by U+FFFD). */
   decodeUtf8(bytes: Uint8Array): string | null;
+  /** SHA-256 of the text's UTF-8 bytes (DPoP `ath`, RFC 7638 thumbprints); synchronous where the runtime allows. */
+  sha256(text: string): Uint8Array | Promise<Uint8Array>;
   /**
    * Whether `signature` is `key`'s over the ASCII `signingInput`, the length already
    * checked. Synchronous where the runtime allows, so a verification of a known key

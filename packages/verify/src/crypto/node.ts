@@ -1,6 +1,7 @@
 import { isUtf8 } from "node:buffer";
 import {
   constants,
+  createHash,
   createHmac,
   createSecretKey,
   verify as cryptoVerify,
@@ -54,6 +55,10 @@ export const backend: CryptoBackend = {
   decodeUtf8(bytes) {
     const buffer = asBuffer(bytes);
     return isUtf8(buffer) ? buffer.toString("utf8") : null;
+  },
+
+  sha256(text) {
+    return createHash("sha256").update(text, "utf8").digest();
   },
 
   verify(alg, key, signingInput, signature) {

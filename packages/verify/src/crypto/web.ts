@@ -6,7 +6,8 @@ import type { BackendAlg, CryptoBackend } from "./backend.js";
 
 /** `fatal`: bad bytes are refused, not replaced; `ignoreBOM`: a BOM stays, and JSON parsing refuses it. */
 const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
-const ascii = new TextEncoder();
+/** UTF-8; the signing input is ASCII, so its bytes are its characters. */
+const encoder = new TextEncoder();
 
 /** The Web Crypto parameters of each algorithm's check (RFC 7518 §3, RFC 8037 §3.1). */
 const PARAMETERS: Record<
@@ -52,13 +53,17 @@ export const backend: CryptoBackend = {
     }
   },
 
+  async sha256(text) {
+    return new Uint8Array(await crypto.subtle.digest("SHA-256", encoder.encode(text)));
+  },
+
   verify(alg, key, signingInput, signature) {
     // HMAC verification in Web Crypto compares in constant time.
     return crypto.subtle.verify(
       PARAMETERS[alg],
       key as webcrypto.CryptoKey,
       signature,
-      ascii.encode(signingInput),
+      encoder.encode(signingInput),
     );
   },
 };
