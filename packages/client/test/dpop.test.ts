@@ -1,76 +1,15 @@
-import {
-  createSessionClient,
-  type DpopKeyStore,
-  type LockManagerLike,
-  type SessionClientOptions,
-} from "@prolong/client";
-import { attachToAxios } from "@prolong/client/axios";
-import axios from "axios";
-import { base64url, calculateJwkThumbprint, EmbeddedJWK, type JWK, jwtVerify } from "jose";
+import type { DpopKeyStore, LockManagerLike } from "@prolong/client";
+import { calculateJwkThumbprint, type JWK } from "jose";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { makeProof } from "../src/dpop.js";
 import { loadKey } from "../src/dpop-key.js";
-import { FakeServer } from "./fake-server.js";
+import { DpopHarness, sha256, verified } from "./dpop-harness.js";
 
-let server: FakeServer;
-/** Every request the client made: method, URL and the DPoP header it carried. */
-let seen: { method: string; url: string; dpop: string | null; authorization: string | null }[];
-/** Answers the test puts before the fake server's, by path; `undefined` lets the request through. */
-let before: (request: Request) => Response | undefined;
-const stops: (() => void)[] = [];
-
+let h: DpopHarness;
 beforeEach(() => {
-  server = new FakeServer();
-  seen = [];
-  before = () => undefined;
+  h = new DpopHarness();
 });
-afterEach(() => {
-  for (const stop of stops.splice(0)) stop();
-});
-
-const fetchThrough = async (input: RequestInfo | URL, init?: RequestInit): Promise<Response> => {
-  const request = new Request(input, init);
-  const h = request.headers;
-  seen.push({
-    method: request.method,
-    url: request.url,
-    dpop: h.get("dpop"),
-    authorization: h.get("authorization"),
-  });
-  return before(request.clone()) ?? server.fetch(request);
-};
-
-function client(options: Partial<SessionClientOptions> = {}) {
-  const c = createSessionClient({
-    issuer: server.issuer,
-    profile: "native",
-    fetch: fetchThrough,
-    random: () => 0,
-    locks: null,
-    channel: null,
-    target: null,
-    dpop: true,
-    ...options,
-  });
-  stops.push(() => c.stop());
-  const errors: string[] = [];
-  c.on("error", (e) => errors.push(e.code));
-  return { c, errors };
-}
-
-/** Verifies a proof as a server would, with jose: signature by its own jwk, typ, alg. */
-async function verified(proof: string | null) {
-  expect(proof).toBeTypeOf("string");
-  const { payload, protectedHeader } = await jwtVerify(proof as string, EmbeddedJWK, {
-    typ: "dpop+jwt",
-    algorithms: ["ES256"],
-  });
-  const jwk = protectedHeader.jwk as JWK;
-  return { payload, header: protectedHeader, jkt: await calculateJwkThumbprint(jwk) };
-}
-
-const sha256 = async (value: string) =>
-  base64url.encode(new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(value))));
+afterEach(() => h.stop());
 
 /** A key store in memory that counts its calls and can be made slow, as IndexedDB is. */
 function countingStore(delayMs = 0) {
@@ -144,18 +83,20 @@ describe("makeProof (RFC 9449 §4.2)", () => {
 });
 
 describe("the client with dpop", () => {
-  it("sends a proof with sign-in, refresh and revocation, all by one key, and none for the metadata", async () => {
-    const { c } = client();
+  it("sends a proof with sign-in, refresh, handoff and revocation, all by one key, and none for the metadata", async () => {
+    const { c } = h.client();
     await c.signIn({ username: "maryo", password: "pw" });
     await c.refresh();
+    await c.redeemHandoff("code-1");
     await c.signOut();
-    const metadata = seen.filter((r) => r.url.endsWith("/.well-known/oauth-authorization-server"));
+    const metadata = h.seen.filter((r) => r.url.endsWith("/.well-known/oauth-authorization-server"));
     expect(metadata.map((r) => r.dpop)).toEqual([null]);
-    const endpoints = seen.filter((r) => r !== metadata[0]);
+    const endpoints = h.seen.filter((r) => r !== metadata[0]);
     expect(endpoints.map((r) => r.url)).toEqual([
-      `${server.issuer}/login`,
-      `${server.issuer}/oauth/token`,
-      `${server.issuer}/oauth/revoke`,
+      `${h.server.issuer}/login`,
+      `${h.server.issuer}/oauth/token`,
+      `${h.server.issuer}/oauth/token`,
+      `${h.server.issuer}/oauth/revoke`,
     ]);
     const proofs = await Promise.all(endpoints.map((r) => verified(r.dpop)));
     expect(new Set(proofs.map((p) => p.jkt)).size).toBe(1);
@@ -168,66 +109,66 @@ describe("the client with dpop", () => {
   });
 
   it("dates its proofs on the server's clock once a token has told it the offset", async () => {
-    server.skewMs = 3_600_000;
-    const { c } = client();
+    h.server.skewMs = 3_600_000;
+    const { c } = h.client();
     await c.signIn({ username: "maryo", password: "pw" });
     await c.refresh();
-    const refresh = seen.find((r) => r.url.endsWith("/oauth/token"));
+    const refresh = h.seen.find((r) => r.url.endsWith("/oauth/token"));
     const { payload } = await verified(refresh?.dpop ?? null);
-    expect(Math.abs((payload.iat as number) - server.now() / 1000)).toBeLessThan(5);
+    expect(Math.abs((payload.iat as number) - h.server.now() / 1000)).toBeLessThan(5);
   });
 
   it("without the option sends no proof", async () => {
-    const { c } = client({ dpop: false });
+    const { c } = h.client({ dpop: false });
     await c.signIn({ username: "maryo", password: "pw" });
     await c.refresh();
-    expect(seen.length).toBe(3);
-    expect(seen.every((r) => r.dpop === null)).toBe(true);
+    expect(h.seen.length).toBe(3);
+    expect(h.seen.every((r) => r.dpop === null)).toBe(true);
   });
 
   it("answers use_dpop_nonce once with the server's nonce, and sends it again unasked (RFC 9449 §8)", async () => {
-    before = (request) => {
+    h.before = (request) => {
       if (new URL(request.url).pathname === "/.well-known/oauth-authorization-server") return undefined;
       const proof = request.headers.get("dpop") as string;
       const { nonce } = JSON.parse(Buffer.from(proof.split(".")[1] as string, "base64url").toString());
       if (nonce === "n-1") return undefined;
       return Response.json({ error: "use_dpop_nonce" }, { status: 400, headers: { "dpop-nonce": "n-1" } });
     };
-    const { c } = client();
+    const { c } = h.client();
     await c.signIn({ username: "maryo", password: "pw" });
     expect(c.accessToken).not.toBeNull();
     await c.refresh();
     const nonces = await Promise.all(
-      seen.filter((r) => r.dpop).map(async (r) => [r.url, (await verified(r.dpop)).payload.nonce]),
+      h.seen.filter((r) => r.dpop).map(async (r) => [r.url, (await verified(r.dpop)).payload.nonce]),
     );
     expect(nonces).toEqual([
-      [`${server.issuer}/login`, undefined],
-      [`${server.issuer}/login`, "n-1"],
-      [`${server.issuer}/oauth/token`, "n-1"],
+      [`${h.server.issuer}/login`, undefined],
+      [`${h.server.issuer}/login`, "n-1"],
+      [`${h.server.issuer}/oauth/token`, "n-1"],
     ]);
   });
 
   it("retries use_dpop_nonce only once: a server that never takes its own nonce gets two requests", async () => {
     let serial = 0;
-    before = (request) =>
+    h.before = (request) =>
       request.url.endsWith("/login")
         ? Response.json(
             { error: "use_dpop_nonce" },
             { status: 400, headers: { "dpop-nonce": `n-${++serial}` } },
           )
         : undefined;
-    const { c } = client();
+    const { c } = h.client();
     await expect(c.signIn({ username: "maryo", password: "pw" })).rejects.toMatchObject({
       code: "use_dpop_nonce",
       status: 400,
     });
-    expect(seen.filter((r) => r.url.endsWith("/login")).length).toBe(2);
+    expect(h.seen.filter((r) => r.url.endsWith("/login")).length).toBe(2);
   });
 
   it("reports a refused proof at refresh as invalid_dpop_proof, and keeps the session", async () => {
-    const { c, errors } = client();
+    const { c, errors } = h.client();
     await c.signIn({ username: "maryo", password: "pw" });
-    server.tokenAnswers.push(() => Response.json({ error: "invalid_dpop_proof" }, { status: 400 }));
+    h.server.tokenAnswers.push(() => Response.json({ error: "invalid_dpop_proof" }, { status: 400 }));
     const signedOut: string[] = [];
     c.on("signedOut", (e) => signedOut.push(e.reason));
     void c.refresh();
@@ -244,7 +185,7 @@ describe("the client with dpop", () => {
       load: () => (broken ? Promise.reject(new Error("keychain locked")) : store.load()),
       save: (pair) => store.save(pair),
     };
-    const { c, errors } = client({ dpop: { keyStore: flaky } });
+    const { c, errors } = h.client({ dpop: { keyStore: flaky } });
     broken = true;
     await expect(c.signIn({ username: "maryo", password: "pw" })).rejects.toMatchObject({
       code: "dpop_key_unavailable",
@@ -267,7 +208,7 @@ describe("the client with dpop", () => {
       false,
       ["sign", "verify"],
     )) as CryptoKeyPair;
-    const { c } = client({ dpop: { keyStore: { load: async () => rsa, save: async () => {} } } });
+    const { c } = h.client({ dpop: { keyStore: { load: async () => rsa, save: async () => {} } } });
     await expect(c.signIn({ username: "maryo", password: "pw" })).rejects.toMatchObject({
       code: "dpop_key_unavailable",
       message: expect.stringContaining("dpop.keyStore"),
@@ -276,11 +217,11 @@ describe("the client with dpop", () => {
 
   it("keeps its key in the host's keyStore: a second client (the app run again) proves with the same key", async () => {
     const { store, calls } = countingStore();
-    const first = client({ dpop: { keyStore: store } });
+    const first = h.client({ dpop: { keyStore: store } });
     await first.c.signIn({ username: "maryo", password: "pw" });
-    const second = client({ dpop: { keyStore: store } });
+    const second = h.client({ dpop: { keyStore: store } });
     await second.c.signIn({ username: "maryo", password: "pw" });
-    const [a, b] = await Promise.all(seen.filter((r) => r.dpop).map((r) => verified(r.dpop)));
+    const [a, b] = await Promise.all(h.seen.filter((r) => r.dpop).map((r) => verified(r.dpop)));
     expect(a?.jkt).toBe(b?.jkt);
     expect(calls.save).toBe(1);
   });
@@ -289,116 +230,11 @@ describe("the client with dpop", () => {
     // A slow store: without the lock every tab would find none and make its own.
     const { store, calls } = countingStore(20);
     const locks = exclusiveLocks();
-    const tabs = [1, 2, 3, 4].map(() => client({ dpop: { keyStore: store }, locks }));
+    const tabs = [1, 2, 3, 4].map(() => h.client({ dpop: { keyStore: store }, locks }));
     await Promise.all(tabs.map(({ c }) => c.signIn({ username: "maryo", password: "pw" })));
-    const proofs = await Promise.all(seen.filter((r) => r.dpop).map((r) => verified(r.dpop)));
+    const proofs = await Promise.all(h.seen.filter((r) => r.dpop).map((r) => verified(r.dpop)));
     expect(proofs.length).toBe(4);
     expect(new Set(proofs.map((p) => p.jkt)).size).toBe(1);
     expect(calls.save).toBe(1);
-  });
-});
-
-describe("requests to APIs with a bound token (RFC 9449 §7.1)", () => {
-  const api = "https://auth.test/api/things?x=1";
-
-  function bound() {
-    server.tokenType = "DPoP";
-    server.extraClaims = { cnf: { jkt: "the-key" } };
-  }
-
-  it("fetch sends Authorization: DPoP and a proof for the request, with ath of the token", async () => {
-    bound();
-    const { c } = client();
-    await c.signIn({ username: "maryo", password: "pw" });
-    const response = await c.fetch(api, { method: "PUT", body: "{}" });
-    expect((await response.json()).auth).toBe(`DPoP ${c.accessToken}`);
-    const call = seen.at(-1);
-    const { payload } = await verified(call?.dpop ?? null);
-    expect(payload).toMatchObject({
-      htm: "PUT",
-      htu: "https://auth.test/api/things",
-      ath: await sha256(c.accessToken as string),
-    });
-  });
-
-  it("fetch sends a bearer token and no proof when the server did not bind the token", async () => {
-    const { c } = client();
-    await c.signIn({ username: "maryo", password: "pw" });
-    await c.fetch(api);
-    expect(seen.at(-1)).toMatchObject({ authorization: `Bearer ${c.accessToken}`, dpop: null });
-  });
-
-  it("fetch answers an API's use_dpop_nonce once with its nonce (RFC 9449 §9)", async () => {
-    bound();
-    const { c } = client();
-    await c.signIn({ username: "maryo", password: "pw" });
-    server.apiAnswers.push(
-      () =>
-        new Response(null, {
-          status: 401,
-          headers: { "www-authenticate": 'DPoP error="use_dpop_nonce"', "dpop-nonce": "api-1" },
-        }),
-    );
-    const response = await c.fetch(api);
-    expect(response.status).toBe(200);
-    const calls = seen.filter((r) => r.url === api);
-    expect(calls.length).toBe(2);
-    expect((await verified(calls[0]?.dpop ?? null)).payload.nonce).toBeUndefined();
-    expect((await verified(calls[1]?.dpop ?? null)).payload.nonce).toBe("api-1");
-  });
-
-  it("axios sends Authorization: DPoP with a proof, and answers use_dpop_nonce once", async () => {
-    bound();
-    const { c } = client();
-    await c.signIn({ username: "maryo", password: "pw" });
-    server.apiAnswers.push(
-      () =>
-        new Response(null, {
-          status: 401,
-          headers: { "www-authenticate": 'DPoP error="use_dpop_nonce"', "dpop-nonce": "api-2" },
-        }),
-    );
-    const instance = axios.create({
-      baseURL: server.issuer,
-      adapter: async (config) => {
-        const response = await fetchThrough(axios.getUri(config), {
-          method: config.method?.toUpperCase() ?? "GET",
-          headers: {
-            authorization: String(config.headers.Authorization ?? ""),
-            dpop: String(config.headers.DPoP ?? ""),
-          },
-        });
-        const text = await response.text();
-        const answer = {
-          data: text ? JSON.parse(text) : null,
-          status: response.status,
-          statusText: response.statusText,
-          headers: Object.fromEntries(response.headers),
-          config,
-        };
-        if (response.status >= 400)
-          throw new axios.AxiosError("failed", "ERR_BAD_REQUEST", config, null, answer);
-        return answer;
-      },
-    });
-    attachToAxios(instance, c);
-    const { data } = await instance.delete("/api/things");
-    expect(data.auth).toBe(`DPoP ${c.accessToken}`);
-    const calls = seen.filter((r) => r.url.endsWith("/api/things"));
-    const payloads = await Promise.all(calls.map(async (r) => (await verified(r.dpop)).payload));
-    expect(payloads.map((p) => [p.htm, p.htu, p.nonce])).toEqual([
-      ["DELETE", "https://auth.test/api/things", undefined],
-      ["DELETE", "https://auth.test/api/things", "api-2"],
-    ]);
-    expect(payloads[1]?.ath).toBe(await sha256(c.accessToken as string));
-  });
-
-  it("takes a token with a cnf claim for bound whatever its token_type, as another tab's comes without one", async () => {
-    bound();
-    server.tokenType = "Bearer";
-    const { c } = client();
-    await c.signIn({ username: "maryo", password: "pw" });
-    await c.fetch(api);
-    expect(seen.at(-1)?.authorization).toBe(`DPoP ${c.accessToken}`);
   });
 });
