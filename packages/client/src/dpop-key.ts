@@ -7,10 +7,23 @@
  */
 import type { LockManagerLike } from "./options.js";
 
+/** Web Crypto's `CryptoKey`, as far as these types need it: spelt out, so they need no DOM library. */
+export interface WebCryptoKey {
+  readonly type: string;
+  readonly extractable: boolean;
+  readonly algorithm: { name: string };
+}
+
+/** Web Crypto's `CryptoKeyPair`: an ECDSA P-256 pair, its private key able to sign. */
+export interface DpopKeyPair {
+  publicKey: WebCryptoKey;
+  privateKey: WebCryptoKey;
+}
+
 /** Where the DPoP key pair lives between runs: a host's own (a keychain, a file) in Node. */
 export interface DpopKeyStore {
-  load(): Promise<CryptoKeyPair | null>;
-  save(pair: CryptoKeyPair): Promise<void>;
+  load(): Promise<DpopKeyPair | null>;
+  save(pair: DpopKeyPair): Promise<void>;
 }
 
 /** The `dpop` option: `true` for the platform's store, or the host's `keyStore`. */
@@ -18,8 +31,8 @@ export type DpopOption = boolean | { keyStore?: DpopKeyStore };
 
 /** The key pair, and its public half as the JWK every proof's header carries (RFC 9449 §4.2). */
 export interface DpopKey {
-  pair: CryptoKeyPair;
-  jwk: JsonWebKey;
+  pair: DpopKeyPair;
+  jwk: Record<string, string | undefined>;
 }
 
 const KEYS = "keys";
@@ -43,8 +56,8 @@ export function keyStoreOf(option: DpopOption | undefined, name: string): DpopKe
  * anyone relies on it.
  */
 function indexedDbKeyStore(name: string): DpopKeyStore {
-  const run = (pair?: CryptoKeyPair) =>
-    new Promise<CryptoKeyPair | undefined>((resolve, reject) => {
+  const run = (pair?: DpopKeyPair) =>
+    new Promise<DpopKeyPair | undefined>((resolve, reject) => {
       const open = indexedDB.open("prolong-dpop");
       open.onupgradeneeded = () => open.result.createObjectStore(KEYS);
       open.onerror = () => reject(open.error);
@@ -52,7 +65,7 @@ function indexedDbKeyStore(name: string): DpopKeyStore {
         const tx = open.result.transaction(KEYS, "readwrite");
         const keys = tx.objectStore(KEYS);
         const request = pair ? keys.put(pair, name) : keys.get(name);
-        tx.oncomplete = () => resolve(request.result as CryptoKeyPair | undefined);
+        tx.oncomplete = () => resolve(request.result as DpopKeyPair | undefined);
         tx.onerror = tx.onabort = () => reject(tx.error);
         open.result.close();
       };
@@ -79,7 +92,7 @@ export async function loadKey(
   };
   const pair = await (locks ? locks.request(name, { signal: new AbortController().signal }, find) : find());
   // Only the public members: RFC 9449 §4.2 forbids the private key in the header.
-  const { kty, crv, x, y } = await crypto.subtle.exportKey("jwk", pair.publicKey);
+  const { kty, crv, x, y } = await crypto.subtle.exportKey("jwk", pair.publicKey as CryptoKey);
   if (crv !== "P-256") throw new TypeError("dpop.keyStore: not a P-256 key pair");
   return { pair, jwk: { crv, kty, x, y } };
 }

@@ -55,7 +55,7 @@ export async function makeProof(
   const input = `${encoded({ typ: DPOP_PROOF_TYP, alg: "ES256", jwk: key.jwk })}.${encoded(payload)}`;
   const signature = await crypto.subtle.sign(
     { name: "ECDSA", hash: "SHA-256" },
-    key.pair.privateKey,
+    key.pair.privateKey as CryptoKey,
     text.encode(input),
   );
   return `${input}.${base64url(signature)}`;

@@ -1,4 +1,4 @@
-import type { DpopKeyStore, LockManagerLike } from "@prolong/client";
+import type { DpopKeyPair, DpopKeyStore, LockManagerLike } from "@prolong/client";
 import { calculateJwkThumbprint, type JWK } from "jose";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { makeProof } from "../src/dpop.js";
@@ -13,7 +13,7 @@ afterEach(() => h.stop());
 
 /** A key store in memory that counts its calls and can be made slow, as IndexedDB is. */
 function countingStore(delayMs = 0) {
-  let held: CryptoKeyPair | null = null;
+  let held: DpopKeyPair | null = null;
   const calls = { load: 0, save: 0 };
   const store: DpopKeyStore = {
     load: async () => {
@@ -78,7 +78,7 @@ describe("makeProof (RFC 9449 §4.2)", () => {
   it("is made with a key page script cannot read out", async () => {
     const key = await loadKey({ load: async () => null, save: async () => {} }, null, "test");
     expect(key.pair.privateKey.extractable).toBe(false);
-    await expect(crypto.subtle.exportKey("jwk", key.pair.privateKey)).rejects.toThrow();
+    await expect(crypto.subtle.exportKey("jwk", key.pair.privateKey as CryptoKey)).rejects.toThrow();
   });
 });
 
