@@ -233,8 +233,8 @@ describe("SQLite store", () => {
               path,
               limit,
               signal,
-              sessions: Array.from({ length: 10 }, (_, i) => ({
-                ...session(`w${w}-${String(i).padStart(2, "0")}`),
+              sessions: Array.from({ length: 150 }, (_, i) => ({
+                ...session(`w${w}-${String(i).padStart(3, "0")}`),
                 createdAt: T0 + 1000,
                 lastActiveAt: T0 + 1000 + i,
               })),
@@ -253,17 +253,17 @@ describe("SQLite store", () => {
       Atomics.notify(new Int32Array(signal), 0);
       const outcomes = (await Promise.all(results)).flat();
 
-      expect(outcomes).toHaveLength(40);
+      expect(outcomes).toHaveLength(600);
       const check = openSqliteStore({ path });
       expect(await check.sessions.listSessions("u1", T0 + 1000)).toHaveLength(3);
-      const feed = await check.sessions.readRevocations({ after: null, limit: 100 });
+      const feed = await check.sessions.readRevocations({ after: null, limit: 1000 });
       if (onLimit === "refuse") {
         expect(outcomes.filter((o) => o.status === "created")).toHaveLength(3);
         expect(feed.changes).toEqual([]);
       } else {
         const evicted = outcomes.flatMap((o) => o.evicted ?? []);
-        expect(new Set(evicted).size).toBe(37);
-        expect(feed.changes).toHaveLength(37);
+        expect(new Set(evicted).size).toBe(597);
+        expect(feed.changes).toHaveLength(597);
       }
       await check.close();
     });
