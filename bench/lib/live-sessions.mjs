@@ -71,6 +71,9 @@ export function livePopulation(count, { now, clientId, profile, tokenAt }) {
         revokedReason: null,
         dpopJkt: null,
         deviceKey: null,
+        acr: null,
+        amr: null,
+        actor: null,
       };
     },
   };

@@ -62,15 +62,20 @@ export type { RandomSource } from "./random.js";
 export { cryptoRandom, randomId } from "./random.js";
 export type { RefreshToken } from "./refresh-token.js";
 export { hashRefreshToken, RefreshTokenCodec } from "./refresh-token.js";
-export type { GrantPlan, RotationPlan, Standing } from "./session-rules.js";
+export type { GrantPlan, LimitPlan, RotationPlan, Standing } from "./session-rules.js";
 export {
   accessTokenExpiry,
   accessTokenStanding,
+  assertSessionLimit,
   countGrant,
+  countsTowardsLimit,
   isSessionExpired,
   isSessionLive,
+  leastRecentlyActive,
   planGrant,
   planRotation,
+  planSessionLimit,
+  planStepUp,
   sessionEndsAt,
   sessionState,
   slideIdleDeadline,

@@ -4,7 +4,9 @@ import type {
   RateWindow,
   RotateOutcome,
   RotateRequest,
+  SessionLimit,
   SessionRecord,
+  StepUp,
   SubjectRecord,
 } from "./store/index.js";
 
@@ -241,4 +243,76 @@ export function countGrant(window: RateWindow | null, budget: GrantBudget, now: 
   return window !== null && now < window.resetAt
     ? { count: window.count + 1, resetAt: window.resetAt }
     : { count: 1, resetAt: now + budget.windowMs };
+}
+
+/**
+ * Whether a stored session counts towards `limit` for a new session created at `now`:
+ * the subject's own (no `actor`: impersonation never takes a user's place), live at
+ * `now`, of one of the limit's clients. The caller has narrowed to the subject.
+ */
+export function countsTowardsLimit(session: SessionRecord, limit: SessionLimit, now: number): boolean {
+  return session.actor === null && limit.clientIds.includes(session.clientId) && isSessionLive(session, now);
+}
+
+/** What a {@link SessionLimit} makes of a new session: the ids to evict first, or a refusal. */
+export type LimitPlan = { status: "created"; evicted: string[] } | { status: "refused"; live: number };
+
+/**
+ * `createSession`'s limit step as a pure function (CreateSessionOutcome in
+ * store/sessions.ts): `sessions` are the subject's stored sessions (any, they are
+ * filtered here), `now` the new session's `createdAt`. Below the limit nothing is
+ * evicted; at it, `refuse` refuses and `evict` names the least recently active sessions
+ * that count (smallest `lastActiveAt`, ties by the smaller id) until one more fits.
+ */
+export function planSessionLimit(
+  sessions: Iterable<SessionRecord>,
+  limit: SessionLimit,
+  now: number,
+): LimitPlan {
+  assertSessionLimit(limit);
+  const counted = [...sessions].filter((s) => countsTowardsLimit(s, limit, now)).sort(leastRecentlyActive);
+  if (counted.length < limit.max) return { status: "created", evicted: [] };
+  if (limit.onLimit === "refuse") return { status: "refused", live: counted.length };
+  return { status: "created", evicted: counted.slice(0, counted.length - limit.max + 1).map((s) => s.id) };
+}
+
+/** Eviction order: least recently active first, ties by id in code-unit order. */
+export function leastRecentlyActive(
+  a: Pick<SessionRecord, "lastActiveAt" | "id">,
+  b: Pick<SessionRecord, "lastActiveAt" | "id">,
+): number {
+  return a.lastActiveAt - b.lastActiveAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+}
+
+/**
+ * Throws a `TypeError` naming the member when `limit` cannot be applied: `max` must be a
+ * whole number of at least 1 (a limit of 0 would evict the session it admits), `onLimit`
+ * one of the two answers, `clientIds` a list of strings. Stores call it before writing.
+ */
+export function assertSessionLimit(limit: SessionLimit): void {
+  if (!Number.isSafeInteger(limit.max) || limit.max < 1) {
+    throw new TypeError(`SessionLimit.max must be a whole number of at least 1, got ${String(limit.max)}`);
+  }
+  if (limit.onLimit !== "evict" && limit.onLimit !== "refuse") {
+    throw new TypeError(`SessionLimit.onLimit must be "evict" or "refuse", got ${String(limit.onLimit)}`);
+  }
+  if (!Array.isArray(limit.clientIds) || !limit.clientIds.every((id) => typeof id === "string")) {
+    throw new TypeError("SessionLimit.clientIds must be a list of client ids");
+  }
+}
+
+/**
+ * The fields a step-up (`stepUp` in store/sessions.ts) changes on a live session:
+ * `authTime` never goes back, an `acr` or `amr` left out stays, `null` clears it. The
+ * deadlines are not among them: a stronger sign-in extends nothing.
+ */
+export function planStepUp(
+  session: Pick<SessionRecord, "authTime" | "acr" | "amr">,
+  step: StepUp,
+): Pick<SessionRecord, "authTime" | "acr" | "amr"> {
+  return {
+    authTime: Math.max(session.authTime, step.authTime),
+    acr: step.acr === undefined ? session.acr : step.acr,
+    amr: step.amr === undefined ? session.amr : step.amr === null ? null : [...step.amr],
+  };
 }

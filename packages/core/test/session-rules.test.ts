@@ -3,6 +3,8 @@ import {
   countGrant,
   planGrant,
   planRotation,
+  planSessionLimit,
+  planStepUp,
   type RotateRequest,
   type SessionRecord,
   type SubjectRecord,
@@ -37,6 +39,9 @@ function session(changes: Partial<SessionRecord> = {}): SessionRecord {
     revokedReason: null,
     dpopJkt: null,
     deviceKey: null,
+    acr: null,
+    amr: null,
+    actor: null,
     ...changes,
   };
 }
@@ -213,5 +218,82 @@ describe("the per-session grant budget (planGrant, spendsGrant, countGrant)", ()
     ] as const) {
       expect(spendsGrant(status)).toBe(true);
     }
+  });
+});
+
+describe("planSessionLimit", () => {
+  const limit = { max: 2, clientIds: ["web", "native"], onLimit: "evict" as const };
+  const now = T + 60_000;
+
+  it("below the limit creates and evicts nothing", () => {
+    const plan = planSessionLimit([session({ id: "a" })], limit, now);
+    expect(plan).toEqual({ status: "created", evicted: [] });
+  });
+
+  it("at the limit evicts the least recently active, ties by the smaller id", () => {
+    const sessions = [
+      session({ id: "c", lastActiveAt: T + 5 }),
+      session({ id: "b", lastActiveAt: T + 1 }),
+      session({ id: "a", lastActiveAt: T + 1, clientId: "native" }),
+    ];
+    expect(planSessionLimit(sessions, limit, now)).toEqual({ status: "created", evicted: ["a", "b"] });
+    expect(planSessionLimit(sessions, { ...limit, max: 3 }, now)).toEqual({
+      status: "created",
+      evicted: ["a"],
+    });
+  });
+
+  it("counts only the subject's own live sessions of the limit's clients", () => {
+    const sessions = [
+      session({ id: "revoked", revokedAt: T, revokedReason: "logout" }),
+      session({ id: "expired", idleExpiresAt: now }),
+      session({ id: "other-client", clientId: "cli" }),
+      session({ id: "impersonated", actor: "admin-1" }),
+      session({ id: "live", lastActiveAt: T + 9 }),
+    ];
+    expect(planSessionLimit(sessions, limit, now)).toEqual({ status: "created", evicted: [] });
+    expect(planSessionLimit(sessions, { ...limit, max: 1 }, now)).toEqual({
+      status: "created",
+      evicted: ["live"],
+    });
+  });
+
+  it("refuse answers how many stand at the limit", () => {
+    const sessions = [session({ id: "a" }), session({ id: "b" }), session({ id: "c" })];
+    expect(planSessionLimit(sessions, { ...limit, onLimit: "refuse" }, now)).toEqual({
+      status: "refused",
+      live: 3,
+    });
+  });
+
+  it("names the member of a limit it cannot apply", () => {
+    expect(() => planSessionLimit([], { ...limit, max: 0 }, now)).toThrow(/SessionLimit\.max/);
+    expect(() => planSessionLimit([], { ...limit, max: 1.5 }, now)).toThrow(/SessionLimit\.max/);
+    expect(() => planSessionLimit([], { ...limit, onLimit: "drop" as "evict" }, now)).toThrow(
+      /SessionLimit\.onLimit/,
+    );
+  });
+});
+
+describe("planStepUp", () => {
+  const stored = { authTime: T + 1000, acr: "urn:example:pwd", amr: ["pwd"] };
+
+  it("raises authTime, never lowers it", () => {
+    expect(planStepUp(stored, { authTime: T + 2000 }).authTime).toBe(T + 2000);
+    expect(planStepUp(stored, { authTime: T }).authTime).toBe(T + 1000);
+  });
+
+  it("keeps what is left out, sets what is given, clears a given null", () => {
+    expect(planStepUp(stored, { authTime: T })).toEqual(stored);
+    expect(planStepUp(stored, { authTime: T, acr: "urn:example:mfa", amr: ["pwd", "otp"] })).toEqual({
+      authTime: T + 1000,
+      acr: "urn:example:mfa",
+      amr: ["pwd", "otp"],
+    });
+    expect(planStepUp(stored, { authTime: T, acr: null, amr: null })).toEqual({
+      authTime: T + 1000,
+      acr: null,
+      amr: null,
+    });
   });
 });

@@ -55,6 +55,9 @@ const session: SessionRecord = {
   revokedReason: "reuse",
   dpopJkt: "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I",
   deviceKey: '{"kty":"EC","crv":"P-256"}',
+  acr: null,
+  amr: null,
+  actor: null,
 };
 
 /** A row as a statement that names `columns` returns it (only those keys, in that order). */

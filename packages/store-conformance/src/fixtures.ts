@@ -63,6 +63,9 @@ export function sessionRecord(overrides: Partial<SessionRecord> = {}): SessionRe
     revokedReason: null,
     dpopJkt: null,
     deviceKey: null,
+    acr: null,
+    amr: null,
+    actor: null,
     ...overrides,
   };
 }

@@ -12,12 +12,14 @@ import { type BlockWrites, readinessCases } from "./readiness.js";
 import { replayCases } from "./replay.js";
 import { revocationCases } from "./revocations.js";
 import { rotateCases } from "./rotate.js";
+import { type OpenPeer, sessionLimitCases } from "./session-limits.js";
 import { sessionCases } from "./sessions.js";
 
 export type { Concern, StoreFactory, StoreUnderTest } from "./fixtures.js";
 /** For a store's own tests beside the suite: a session record with test defaults, and the suite's epoch. */
 export { DAY, MINUTE, sessionRecord, T0 } from "./fixtures.js";
 export type { BlockWrites } from "./readiness.js";
+export type { OpenPeer } from "./session-limits.js";
 
 /** Every part of the suite, in the order it runs. */
 export const concerns: readonly Concern[] = [
@@ -44,6 +46,12 @@ export interface ConformanceOptions {
    * `ping` and a write of every concern report `store_unavailable` meanwhile and recover after.
    */
   blockWrites?: BlockWrites;
+  /**
+   * Opens a second handle on a store's data (another connection or client, as a second
+   * server process has). Given, the races that must be settled in the backend (session
+   * limits) run across both handles; without it, on the one handle.
+   */
+  openPeer?: OpenPeer;
 }
 
 /**
@@ -73,6 +81,7 @@ export function runStoreConformance(
         rotateCases(factory);
         grantBudgetCases(factory);
         boundSessionCases(factory);
+        sessionLimitCases(factory, options.openPeer);
         revocationCases(factory);
         handoffCases(factory);
         modelCases(factory, options.modelRuns ?? 60);

@@ -1,4 +1,6 @@
 import {
+  assertSessionLimit,
+  type CreateSessionOutcome,
   countGrant,
   type GrantBudget,
   type GrantRefusal,
@@ -7,6 +9,8 @@ import {
   isSessionLive,
   planGrant,
   planRotation,
+  planSessionLimit,
+  planStepUp,
   type RateWindow,
   type RevocationChange,
   type RevocationPage,
@@ -14,9 +18,11 @@ import {
   type RevokeReason,
   type RotateOutcome,
   type RotateRequest,
+  type SessionLimit,
   type SessionListOptions,
   type SessionRecord,
   type SessionStore,
+  type StepUp,
   type SubjectPatch,
   type SubjectRecord,
   slideIdleDeadline,
@@ -88,9 +94,29 @@ export class MemorySessionStore implements SessionStore {
     return structuredClone(subject);
   }
 
-  async createSession(session: SessionRecord): Promise<void> {
+  async createSession(
+    session: SessionRecord,
+    limit: SessionLimit | null = null,
+  ): Promise<CreateSessionOutcome> {
+    if (limit) assertSessionLimit(limit);
     if (this.#sessions.has(session.id)) throw new Error(`session ${session.id} exists`);
+    let evicted: string[] = [];
+    if (limit) {
+      const mine = [...this.#sessions.values()].filter((s) => s.subjectId === session.subjectId);
+      const plan = planSessionLimit(mine, limit, session.createdAt);
+      if (plan.status === "refused") return plan;
+      evicted = plan.evicted;
+    }
+    const revoked: SessionRecord[] = [];
+    for (const id of evicted) {
+      const victim = this.#sessions.get(id) as SessionRecord;
+      victim.revokedAt = session.createdAt;
+      victim.revokedReason = "evicted";
+      revoked.push(victim);
+    }
+    this.#appendRevoked(revoked, session.createdAt);
     this.#sessions.set(session.id, structuredClone(session));
+    return { status: "created", evicted };
   }
 
   async readSession(id: string): Promise<{ session: SessionRecord; subject: SubjectRecord } | null> {
@@ -154,6 +180,13 @@ export class MemorySessionStore implements SessionStore {
     if (session.deviceKey !== null) return "taken";
     session.deviceKey = key;
     return "registered";
+  }
+
+  async stepUp(sessionId: string, step: StepUp, now: number): Promise<SessionRecord | null> {
+    const session = this.#sessions.get(sessionId);
+    if (!session || !isSessionLive(session, now)) return null;
+    Object.assign(session, planStepUp(session, step));
+    return structuredClone(session);
   }
 
   async touchSession(

@@ -1,4 +1,5 @@
 import type {
+  CreateSessionOutcome,
   GrantBudget,
   GrantRefusal,
   HandoffRecord,
@@ -7,9 +8,11 @@ import type {
   RevokeReason,
   RotateOutcome,
   RotateRequest,
+  SessionLimit,
   SessionListOptions,
   SessionRecord,
   SessionStore,
+  StepUp,
   SubjectPatch,
   SubjectRecord,
 } from "@prolong/core";
@@ -164,9 +167,18 @@ export class PostgresSessionStore implements SessionStore {
     return row ? toSubject(row) : null;
   }
 
-  async createSession(session: SessionRecord): Promise<void> {
+  async createSession(
+    session: SessionRecord,
+    limit: SessionLimit | null = null,
+  ): Promise<CreateSessionOutcome> {
+    if (limit) throw new Error("session limits are not supported by this store yet");
     const { text, values } = insertColumns(SESSION_COLUMNS, sessionToRow(session));
     await this.#db.run(`INSERT INTO sessions ${text}`, values);
+    return { status: "created", evicted: [] };
+  }
+
+  async stepUp(_sessionId: string, _step: StepUp, _now: number): Promise<SessionRecord | null> {
+    throw new Error("step-up is not supported by this store yet");
   }
 
   async readSession(id: string): Promise<{ session: SessionRecord; subject: SubjectRecord } | null> {

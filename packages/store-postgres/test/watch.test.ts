@@ -67,6 +67,9 @@ async function appendChange(store: PostgresStore): Promise<void> {
     revokedReason: null,
     dpopJkt: null,
     deviceKey: null,
+    acr: null,
+    amr: null,
+    actor: null,
   };
   await store.sessions.ensureSubject("u1", T0);
   await store.sessions.createSession(session);

@@ -91,6 +91,9 @@ export function toSession(fields: Record<string, string>): SessionRecord {
     revokedReason: optStr(fields.revokedReason) as RevokeReason | null,
     dpopJkt: optStr(fields.dpopJkt),
     deviceKey: optStr(fields.deviceKey),
+    acr: optStr(fields.acr),
+    amr: fields.amr === undefined || fields.amr === "" ? null : (JSON.parse(fields.amr) as string[]),
+    actor: optStr(fields.actor),
   };
 }
 

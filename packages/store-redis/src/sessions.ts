@@ -1,4 +1,5 @@
 import type {
+  CreateSessionOutcome,
   GrantBudget,
   GrantRefusal,
   HandoffRecord,
@@ -7,9 +8,11 @@ import type {
   RevokeReason,
   RotateOutcome,
   RotateRequest,
+  SessionLimit,
   SessionListOptions,
   SessionRecord,
   SessionStore,
+  StepUp,
   SubjectPatch,
   SubjectRecord,
 } from "@prolong/core";
@@ -120,7 +123,11 @@ export class RedisSessionStore implements SessionStore {
     return flat ? subject(flat) : null;
   }
 
-  async createSession(record: SessionRecord): Promise<void> {
+  async createSession(
+    record: SessionRecord,
+    limit: SessionLimit | null = null,
+  ): Promise<CreateSessionOutcome> {
+    if (limit) throw new Error("session limits are not supported by this store yet");
     const shard = this.#keys.shardOf(record.subjectId);
     const base = this.#keys.shard(shard);
     const fields = sessionFields(record);
@@ -148,6 +155,11 @@ export class RedisSessionStore implements SessionStore {
       ],
       [base, String(lastActiveAt), String(this.#retention), String(record.createdAt), ...fields],
     );
+    return { status: "created", evicted: [] };
+  }
+
+  async stepUp(_sessionId: string, _step: StepUp, _now: number): Promise<SessionRecord | null> {
+    throw new Error("step-up is not supported by this store yet");
   }
 
   async readSession(id: string): Promise<{ session: SessionRecord; subject: SubjectRecord } | null> {

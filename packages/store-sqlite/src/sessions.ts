@@ -1,4 +1,5 @@
 import {
+  type CreateSessionOutcome,
   countGrant,
   type GrantBudget,
   type GrantRefusal,
@@ -10,9 +11,11 @@ import {
   type RevokeReason,
   type RotateOutcome,
   type RotateRequest,
+  type SessionLimit,
   type SessionListOptions,
   type SessionRecord,
   type SessionStore,
+  type StepUp,
   type SubjectPatch,
   type SubjectRecord,
   spendsGrant,
@@ -335,9 +338,18 @@ export class SqliteSessionStore implements SessionStore {
     return subject;
   }
 
-  async createSession(session: SessionRecord): Promise<void> {
+  async createSession(
+    session: SessionRecord,
+    limit: SessionLimit | null = null,
+  ): Promise<CreateSessionOutcome> {
+    if (limit) throw new Error("session limits are not supported by this store yet");
     const params = sessionToRow(session);
     await this.#attempt(() => this.#s.insertSession.run(params));
+    return { status: "created", evicted: [] };
+  }
+
+  async stepUp(_sessionId: string, _step: StepUp, _now: number): Promise<SessionRecord | null> {
+    throw new Error("step-up is not supported by this store yet");
   }
 
   async readSession(id: string): Promise<{ session: SessionRecord; subject: SubjectRecord } | null> {

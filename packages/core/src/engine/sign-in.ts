@@ -122,6 +122,9 @@ export async function startSession(
     revokedReason: null,
     dpopJkt: context.dpopJkt ?? null,
     deviceKey: null,
+    acr: null,
+    amr: null,
+    actor: null,
   };
   await ctx.store.sessions.createSession(session);
   await ctx.events.emit({

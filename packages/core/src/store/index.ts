@@ -37,6 +37,7 @@ export type { KeyPromotion, KeyStore, PrivateKeyChange, StoredKey } from "./keys
 export type { RateLimitStore, RateWindow } from "./limits.js";
 export type { ReplayStore } from "./replay.js";
 export type {
+  CreateSessionOutcome,
   GrantBudget,
   GrantRefusal,
   HandoffRecord,
@@ -46,9 +47,11 @@ export type {
   RevokeReason,
   RotateOutcome,
   RotateRequest,
+  SessionLimit,
   SessionListOptions,
   SessionRecord,
   SessionStore,
+  StepUp,
   SubjectPatch,
   SubjectRecord,
 } from "./sessions.js";

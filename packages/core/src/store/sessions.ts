@@ -62,6 +62,62 @@ export interface SessionRecord {
    * JSON text), or `null` while none is. Set once, by {@link SessionStore.registerDeviceKey}.
    */
   deviceKey: string | null;
+  /**
+   * The authentication context class the host vouched for when the session started or was
+   * last stepped up (RFC 9068 §2.2.1, the `acr` claim), or `null` when it named none.
+   */
+  acr: string | null;
+  /**
+   * The authentication methods behind that context (RFC 8176 values such as `pwd`,
+   * `otp`, `hwk`; the `amr` claim), or `null` when the host named none.
+   */
+  amr: string[] | null;
+  /**
+   * The subject id of the administrator acting as this session's subject (impersonation,
+   * the `act` claim of RFC 8693 §4.1), or `null` for the subject's own session. Set by
+   * `createSession`, never changed. Such a session neither counts towards a
+   * {@link SessionLimit} nor is evicted by one.
+   */
+  actor: string | null;
+}
+
+/**
+ * How many live sessions a subject may hold, checked by `createSession` in the same
+ * transaction (or script) that stores the new one, so racing sign-ins in different
+ * processes never leave more than `max`. The sessions that count are the subject's own
+ * (`actor` is `null`), neither revoked nor expired at the new session's `createdAt`,
+ * whose `clientId` is in `clientIds`.
+ */
+export interface SessionLimit {
+  /** At least 1. */
+  max: number;
+  clientIds: string[];
+  /**
+   * At the limit, `evict` revokes the least recently active sessions that count (smallest
+   * `lastActiveAt`, ties by smaller id) with reason `evicted`, appending each to the
+   * changelog, until the new one fits; `refuse` writes nothing.
+   */
+  onLimit: "evict" | "refuse";
+}
+
+/**
+ * What `createSession` did: stored the session, after revoking the sessions named in
+ * `evicted` (oldest activity first; empty without a limit or below it), or refused it
+ * (nothing written) because `live` sessions that count already stand at the limit.
+ */
+export type CreateSessionOutcome =
+  | { status: "created"; evicted: string[] }
+  | { status: "refused"; live: number };
+
+/**
+ * A stronger authentication of a session's subject (step-up, RFC 9470): the instant it
+ * happened and what it established. An `acr` or `amr` left out stays as it is; `null`
+ * clears it.
+ */
+export interface StepUp {
+  authTime: number;
+  acr?: string | null;
+  amr?: string[] | null;
 }
 
 /** Why a session ended; recorded with it. */
@@ -74,7 +130,9 @@ export type RevokeReason =
   | "user_disabled"
   | "admin"
   /** A refresh token bound to a DPoP key came without a proof of that key (RFC 9449 §5). */
-  | "key_mismatch";
+  | "key_mismatch"
+  /** A newer sign-in of the subject pushed it out of its {@link SessionLimit}. */
+  | "evicted";
 
 export interface RotateRequest {
   sessionId: string;
@@ -251,8 +309,12 @@ export interface SessionStore {
 
   // Sessions
 
-  /** Stores a new session; its subject exists (the engine ensured it). */
-  createSession(session: SessionRecord): Promise<void>;
+  /**
+   * Stores a new session; its subject exists (the engine ensured it). With a `limit`,
+   * counts, evicts or refuses as {@link SessionLimit} says, atomically with the insert;
+   * without one it always answers `created` with nothing evicted.
+   */
+  createSession(session: SessionRecord, limit?: SessionLimit | null): Promise<CreateSessionOutcome>;
   /** The hot read: a session and its subject, in one round trip; `null` if either is missing. */
   readSession(id: string): Promise<{ session: SessionRecord; subject: SubjectRecord } | null>;
   /**
@@ -270,6 +332,13 @@ export interface SessionStore {
    * `deviceKey` → `registered`. Of racing registrations of one session, one wins.
    */
   registerDeviceKey(sessionId: string, key: string, now: number): Promise<"registered" | "taken" | "missing">;
+  /**
+   * Records a step-up on a session that is live at `now`: `authTime` becomes the later of
+   * the stored one and `step.authTime` (it never goes back), and `acr`/`amr` are set as
+   * {@link StepUp} says. Deadlines (`idleExpiresAt`, `absoluteExpiresAt`) never move.
+   * Returns the session afterwards, or `null` when it is missing, revoked or expired.
+   */
+  stepUp(sessionId: string, step: StepUp, now: number): Promise<SessionRecord | null>;
   /** The refresh step, settled atomically; see {@link RotateOutcome}. */
   rotate(request: RotateRequest): Promise<RotateOutcome>;
   /**

@@ -92,6 +92,9 @@ export function sessionFromRow(row: SqlRow): SessionRecord {
     revokedReason: nullable<RevokeReason>(row.revoked_reason),
     dpopJkt: nullable<string>(row.dpop_jkt),
     deviceKey: nullable<string>(row.device_key),
+    acr: nullable<string>(row.acr),
+    amr: amrFromColumn(row.amr),
+    actor: nullable<string>(row.actor),
   };
 }
 
@@ -119,6 +122,20 @@ export function sessionToRow(session: SessionRecord): Record<(typeof SESSION_COL
     dpop_jkt: session.dpopJkt,
     device_key: session.deviceKey,
   };
+}
+
+/**
+ * `amr` is kept as the JSON text of its list in every SQL store (a TEXT column), so one
+ * encoding serves SQLite and PostgreSQL alike; `null` stays SQL NULL.
+ */
+export function amrToColumn(amr: readonly string[] | null): string | null {
+  return amr === null ? null : JSON.stringify(amr);
+}
+
+/** The list an `amr` column holds, or `null`. */
+export function amrFromColumn(value: unknown): string[] | null {
+  const text = nullable<string>(value);
+  return text === null ? null : (JSON.parse(text) as string[]);
 }
 
 /** A subject from a row of `subjects`, or from the renamed columns of a joined row. */
