@@ -55,9 +55,9 @@ const session: SessionRecord = {
   revokedReason: "reuse",
   dpopJkt: "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I",
   deviceKey: '{"kty":"EC","crv":"P-256"}',
-  acr: null,
-  amr: null,
-  actor: null,
+  acr: "urn:example:mfa",
+  amr: ["pwd", "otp"],
+  actor: "admin-7",
 };
 
 /** A row as a statement that names `columns` returns it (only those keys, in that order). */
@@ -71,6 +71,7 @@ describe("session rows", () => {
     const row = rowOf(SESSION_COLUMNS, sessionToRow(session));
     expect(row.absolute_expires_at).toBe(2 ** 52 + 1);
     expect(row.revoked_reason).toBe("reuse");
+    expect(row.amr).toBe('["pwd","otp"]');
     expect(sessionFromRow(row)).toEqual(session);
   });
 
@@ -87,6 +88,9 @@ describe("session rows", () => {
       revokedReason: null,
       dpopJkt: null,
       deviceKey: null,
+      acr: null,
+      amr: null,
+      actor: null,
     };
     expect(sessionFromRow(sessionToRow(bare))).toEqual(bare);
     const omitted = Object.fromEntries(Object.entries(sessionToRow(bare)).filter(([, v]) => v !== null));

@@ -193,4 +193,11 @@ export const migrations: readonly string[] = [
   ) STRICT, WITHOUT ROWID;
   CREATE INDEX replay_claims_expires_at ON replay_claims (expires_at);
   `,
+  // 9: what a session knows of its sign-in (acr, amr as a JSON list), who impersonates
+  // with it (actor). Session limits read a subject's sessions through sessions_subject.
+  `
+  ALTER TABLE sessions ADD COLUMN acr TEXT;
+  ALTER TABLE sessions ADD COLUMN amr TEXT;
+  ALTER TABLE sessions ADD COLUMN actor TEXT;
+  `,
 ];

@@ -1,4 +1,5 @@
 import {
+  assertSessionLimit,
   type CreateSessionOutcome,
   countGrant,
   type GrantBudget,
@@ -6,6 +7,7 @@ import {
   type HandoffRecord,
   planGrant,
   planRotation,
+  planSessionLimit,
   type RevocationPage,
   type RevocationRead,
   type RevokeReason,
@@ -21,6 +23,7 @@ import {
   spendsGrant,
 } from "@prolong/core";
 import {
+  amrToColumn,
   changeFromRow,
   HANDOFF_COLUMNS,
   handoffFromRow,
@@ -92,6 +95,7 @@ export class SqliteSessionStore implements SessionStore {
   readonly #rotate;
   readonly #budgetedTouch;
   readonly #registerDeviceKey;
+  readonly #createLimited;
   readonly #revokeOne;
   readonly #revokeSubject;
   readonly #bumpVersion;
@@ -127,6 +131,13 @@ export class SqliteSessionStore implements SessionStore {
       grantWindow: db.prepare(
         "SELECT grant_count AS count, grant_reset_at AS resetAt FROM sessions WHERE id = ?",
       ),
+      // The subject's own live sessions at the new one's start (SessionLimit in @prolong/core).
+      limitCandidates: db.prepare(`SELECT * FROM sessions
+        WHERE subject_id = :subject_id AND actor IS NULL AND ${LIVE}`),
+      stepUp: db.prepare(`UPDATE sessions SET auth_time = MAX(auth_time, :auth_time),
+          acr = CASE WHEN :set_acr THEN :acr ELSE acr END,
+          amr = CASE WHEN :set_amr THEN :amr ELSE amr END
+        WHERE id = :id AND ${LIVE} RETURNING *`),
       liveDeviceKey: db.prepare(`SELECT device_key FROM sessions WHERE id = :id AND ${LIVE}`),
       setDeviceKey: db.prepare("UPDATE sessions SET device_key = :key WHERE id = :id"),
       countGrant: db.prepare(
@@ -241,6 +252,26 @@ export class SqliteSessionStore implements SessionStore {
         return "registered";
       },
     );
+    // Count, evict and insert under one write lock: every process on the file takes the
+    // same lock, so racing sign-ins are counted one after another.
+    this.#createLimited = db.transaction(
+      (session: SessionRecord, limit: SessionLimit): CreateSessionOutcome => {
+        const rows = s.limitCandidates.all({
+          subject_id: session.subjectId,
+          now: session.createdAt,
+        }) as Row[];
+        const plan = planSessionLimit(rows.map(sessionFromRow), limit, session.createdAt);
+        if (plan.status === "refused") return plan;
+        const evicted: SessionRecord[] = [];
+        for (const id of plan.evicted) {
+          const row = s.revokeOne.get({ id, now: session.createdAt, reason: "evicted" }) as Row;
+          evicted.push(sessionFromRow(row));
+        }
+        appendRevoked(evicted, session.createdAt);
+        s.insertSession.run(sessionToRow(session));
+        return plan;
+      },
+    );
     // Each revoking write and its changelog entry commit together, or neither does.
     this.#revokeOne = db.transaction((params: Row): SessionRecord | null => {
       const row = s.revokeOne.get(params) as Row | undefined;
@@ -342,14 +373,29 @@ export class SqliteSessionStore implements SessionStore {
     session: SessionRecord,
     limit: SessionLimit | null = null,
   ): Promise<CreateSessionOutcome> {
-    if (limit) throw new Error("session limits are not supported by this store yet");
+    if (limit) {
+      assertSessionLimit(limit);
+      const outcome = await this.#attempt(() => this.#createLimited.immediate(session, limit));
+      if (outcome.status === "created" && outcome.evicted.length > 0) this.#changed();
+      return outcome;
+    }
     const params = sessionToRow(session);
     await this.#attempt(() => this.#s.insertSession.run(params));
     return { status: "created", evicted: [] };
   }
 
-  async stepUp(_sessionId: string, _step: StepUp, _now: number): Promise<SessionRecord | null> {
-    throw new Error("step-up is not supported by this store yet");
+  async stepUp(sessionId: string, step: StepUp, now: number): Promise<SessionRecord | null> {
+    const params = {
+      id: sessionId,
+      now,
+      auth_time: step.authTime,
+      set_acr: step.acr === undefined ? 0 : 1,
+      acr: step.acr ?? null,
+      set_amr: step.amr === undefined ? 0 : 1,
+      amr: amrToColumn(step.amr ?? null),
+    };
+    const row = (await this.#attempt(() => this.#s.stepUp.get(params))) as Row | undefined;
+    return row ? sessionFromRow(row) : null;
   }
 
   async readSession(id: string): Promise<{ session: SessionRecord; subject: SubjectRecord } | null> {

@@ -24,6 +24,9 @@ runStoreConformance(
   },
   {
     modelRuns: 40,
+    // Another connection to the same file, as a second server process opens it.
+    openPeer: async (store: StoreUnderTest) =>
+      openSqliteStore({ path: files.get(store) as string, busyTimeout: 2000 }),
     // An outage as production meets it: a second process holds the write lock.
     blockWrites: async (store: StoreUnderTest) => {
       const lock = await holdSqliteWriteLock(files.get(store) as string);

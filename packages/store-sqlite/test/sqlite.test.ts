@@ -216,6 +216,59 @@ describe("SQLite store", () => {
     await check.close();
   });
 
+  for (const onLimit of ["evict", "refuse"] as const) {
+    it(`settles sign-ins racing from several threads on one file under a session limit (${onLimit}): never more than max`, async () => {
+      const path = join(dir, "prolong.db");
+      const setup = openSqliteStore({ path });
+      await setup.sessions.ensureSubject("u1", T0);
+      await setup.close();
+
+      const signal = new SharedArrayBuffer(4);
+      const limit = { max: 3, clientIds: ["web"], onLimit };
+      const workers = Array.from(
+        { length: 4 },
+        (_, w) =>
+          new Worker(new URL("./create-limited-worker.mjs", import.meta.url), {
+            workerData: {
+              path,
+              limit,
+              signal,
+              sessions: Array.from({ length: 10 }, (_, i) => ({
+                ...session(`w${w}-${String(i).padStart(2, "0")}`),
+                createdAt: T0 + 1000,
+                lastActiveAt: T0 + 1000 + i,
+              })),
+            },
+          }),
+      );
+      const results = workers.map(
+        (w) =>
+          new Promise<{ status: string; evicted?: string[] }[]>((resolve, reject) => {
+            w.once("message", resolve);
+            w.once("error", reject);
+          }),
+      );
+      await new Promise((r) => setTimeout(r, 300));
+      Atomics.store(new Int32Array(signal), 0, 1);
+      Atomics.notify(new Int32Array(signal), 0);
+      const outcomes = (await Promise.all(results)).flat();
+
+      expect(outcomes).toHaveLength(40);
+      const check = openSqliteStore({ path });
+      expect(await check.sessions.listSessions("u1", T0 + 1000)).toHaveLength(3);
+      const feed = await check.sessions.readRevocations({ after: null, limit: 100 });
+      if (onLimit === "refuse") {
+        expect(outcomes.filter((o) => o.status === "created")).toHaveLength(3);
+        expect(feed.changes).toEqual([]);
+      } else {
+        const evicted = outcomes.flatMap((o) => o.evicted ?? []);
+        expect(new Set(evicted).size).toBe(37);
+        expect(feed.changes).toHaveLength(37);
+      }
+      await check.close();
+    });
+  }
+
   it("refuses to open a file that is not a database, without touching it", async () => {
     const { writeFileSync, readFileSync } = await import("node:fs");
     const path = join(dir, "not-a-db");
@@ -286,6 +339,48 @@ describe("SQLite store", () => {
     expect(await store.sessions.registerDeviceKey("s1", '{"kty":"EC"}', T0 + 1)).toBe("registered");
     expect(await store.replay.claim("jti", T0 + 60_000, T0)).toBe(true);
     expect(await store.replay.claim("jti", T0 + 60_000, T0)).toBe(false);
+    await store.close();
+  });
+
+  it("upgrades a database from before session limits and step-up: acr, amr and actor null, step-up works", async () => {
+    const path = join(dir, "prolong.db");
+    // Version 8, the last before sessions knew their authentication context.
+    const previous = 8;
+    const old = new Database(path);
+    for (const sql of migrations.slice(0, previous)) old.exec(sql);
+    old.pragma(`user_version = ${previous}`);
+    old.exec(`
+      INSERT INTO subjects (id, created_at, updated_at) VALUES ('u1', ${T0}, ${T0});
+      INSERT INTO sessions (id, subject_id, client_id, created_at, auth_time, last_active_at,
+          idle_expires_at, token_version, generation, current_hash)
+        VALUES ('s1', 'u1', 'web', ${T0}, ${T0}, ${T0}, ${T0 + 86_400_000}, 0, 0, 'h0');
+    `);
+    old.close();
+
+    const store = openSqliteStore({ path });
+    expect(pragma(path, "user_version")).toBe(migrations.length);
+    expect((await store.sessions.readSession("s1"))?.session).toMatchObject({
+      acr: null,
+      amr: null,
+      actor: null,
+    });
+    expect(
+      await store.sessions.stepUp("s1", { authTime: T0 + 5, acr: "urn:example:mfa", amr: ["otp"] }, T0 + 5),
+    ).toMatchObject({
+      authTime: T0 + 5,
+      acr: "urn:example:mfa",
+      amr: ["otp"],
+    });
+    // The old session counts towards a limit like any other.
+    const outcome = await store.sessions.createSession(
+      { ...session("s2"), createdAt: T0 + 6 },
+      {
+        max: 1,
+        clientIds: ["web"],
+        onLimit: "evict",
+      },
+    );
+    expect(outcome).toEqual({ status: "created", evicted: ["s1"] });
     await store.close();
   });
 

@@ -13,6 +13,8 @@ export { EVENT_COLUMNS, eventFromRow, eventToRow } from "./audit.js";
 export type { SqlDialect, SqlRow, SqlValue } from "./dialect.js";
 export { KEY_COLUMNS, keyFromRow, keyToRow } from "./keys.js";
 export {
+  amrFromColumn,
+  amrToColumn,
   changeFromRow,
   HANDOFF_COLUMNS,
   handoffFromRow,

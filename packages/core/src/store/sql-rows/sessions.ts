@@ -29,6 +29,9 @@ export const SESSION_COLUMNS = [
   "revoked_reason",
   "dpop_jkt",
   "device_key",
+  "acr",
+  "amr",
+  "actor",
 ] as const;
 
 /** The columns of `subjects`. */
@@ -121,6 +124,9 @@ export function sessionToRow(session: SessionRecord): Record<(typeof SESSION_COL
     revoked_reason: session.revokedReason,
     dpop_jkt: session.dpopJkt,
     device_key: session.deviceKey,
+    acr: session.acr,
+    amr: amrToColumn(session.amr),
+    actor: session.actor,
   };
 }
 
