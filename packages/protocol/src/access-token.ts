@@ -51,6 +51,19 @@ export interface AccessTokenClaims {
    * only as `Authorization: DPoP` with a proof of that key.
    */
   cnf?: { jkt: string };
+  /**
+   * The authentication context class the host vouched for at sign-in or at the last
+   * step-up (RFC 9068 §2.2.1, RFC 9470); only when it named one.
+   */
+  acr?: string;
+  /** The authentication methods behind it (RFC 8176 values); only when the host named them. */
+  amr?: string[];
+  /**
+   * Impersonation (RFC 8693 §4.1): the administrator acting as `sub`. Only in tokens of a
+   * session an administrator started for the subject, which may not change the password,
+   * end other sessions or start another impersonation.
+   */
+  act?: { sub: string };
   [custom: string]: unknown;
 }
 
@@ -72,6 +85,9 @@ export const RESERVED_CLAIMS: ReadonlySet<string> = /* @__PURE__ */ new Set([
   "auth_time",
   "rfa",
   "cnf",
+  "acr",
+  "amr",
+  "act",
 ]);
 
 /**
