@@ -8,6 +8,8 @@ import type { EngineEvent, EngineListener } from "./events.js";
  */
 const KEPT: Record<EngineEvent["type"], boolean> = {
   signed_in: true,
+  session_evicted: true,
+  stepped_up: true,
   sign_in_failed: true,
   reuse_detected: true,
   session_revoked: true,
@@ -50,13 +52,19 @@ export function auditRecorder(log: AuditLog, random: RandomSource): EngineListen
 function detailOf(event: EngineEvent): Record<string, unknown> | null {
   switch (event.type) {
     case "signed_in":
-      return { clientId: event.clientId, ip: event.ip };
+      return event.actor === null
+        ? { clientId: event.clientId, ip: event.ip }
+        : { clientId: event.clientId, ip: event.ip, actor: event.actor };
+    case "session_evicted":
+      return { by: event.by };
+    case "stepped_up":
+      return { acr: event.acr, amr: event.amr };
     case "sign_in_failed":
       return event.subjectId === null ? null : { ip: event.ip };
     case "reuse_detected":
       return { generation: event.generation };
     case "session_revoked":
-      return { reason: event.reason };
+      return event.actor ? { reason: event.reason, actor: event.actor } : { reason: event.reason };
     case "logout_everywhere":
       return { version: event.version };
     case "password_changed":
