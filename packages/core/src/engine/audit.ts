@@ -8,8 +8,6 @@ import type { EngineEvent, EngineListener } from "./events.js";
  */
 const KEPT: Record<EngineEvent["type"], boolean> = {
   signed_in: true,
-  session_evicted: true,
-  stepped_up: true,
   sign_in_failed: true,
   reuse_detected: true,
   session_revoked: true,
@@ -18,6 +16,8 @@ const KEPT: Record<EngineEvent["type"], boolean> = {
   reauth_required: true,
   password_changed: true,
   password_change_failed: true,
+  session_evicted: true,
+  stepped_up: true,
   refreshed: false,
   exchanged: false,
 };
