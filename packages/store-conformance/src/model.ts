@@ -1,6 +1,8 @@
 import type {
+  CreateSessionOutcome,
   RevocationChange,
   RotateOutcome,
+  SessionLimit,
   SessionRecord,
   SessionStore,
   SubjectPatch,
@@ -121,6 +123,34 @@ class Model {
     return { status: "unknown" };
   }
 
+  /** createSession: with a limit, the subject's own live sessions of its clients counted at the start. */
+  create(record: SessionRecord, limit: SessionLimit | null): CreateSessionOutcome {
+    const evicted: string[] = [];
+    if (limit) {
+      const counted = this.live(record.subjectId, record.createdAt)
+        .filter((s) => s.actor === null && limit.clientIds.includes(s.clientId))
+        .sort((a, b) => a.lastActiveAt - b.lastActiveAt || (a.id < b.id ? -1 : 1));
+      if (counted.length >= limit.max && limit.onLimit === "refuse") {
+        return { status: "refused", live: counted.length };
+      }
+      for (const victim of counted.slice(0, Math.max(counted.length - limit.max + 1, 0))) {
+        this.revoke(this.sessions.get(victim.id) as SessionRecord, "evicted", record.createdAt);
+        evicted.push(victim.id);
+      }
+    }
+    this.sessions.set(record.id, { ...record });
+    return { status: "created", evicted };
+  }
+
+  stepUp(id: string, authTime: number, acr: string | null | undefined, now: number): SessionRecord | null {
+    const s = this.sessions.get(id);
+    if (!s || !this.live(s.subjectId, now).some((l) => l.id === id)) return null;
+    if (authTime > s.authTime) s.authTime = authTime;
+    if (acr !== undefined) s.acr = acr;
+    if (acr !== undefined) s.amr = acr === null ? null : [acr.slice(-3)];
+    return { ...s };
+  }
+
   register(id: string, key: string, now: number): "registered" | "taken" | "missing" {
     const s = this.sessions.get(id);
     if (!s || !this.live(s.subjectId, now).some((l) => l.id === id)) return "missing";
@@ -149,11 +179,23 @@ type Presented = "current" | "previous" | "older" | "oldest" | "garbage" | "late
 /** What binds a new session: nothing, a DPoP key (RFC 9449), or a DBSC device key. */
 type Binding = "none" | "dpop" | "device";
 
+/** A limit a creation comes with: none, or at most two of the subject's web sessions. */
+type Limit = "none" | "evict" | "refuse";
+
 /** Which DPoP proof comes with a rotate: one of the session's key, none, or another key's. */
 type Proof = "own" | "none" | "other";
 
 type Command =
-  | { kind: "create"; subject: number; client: number; unlimited: boolean; binding: Binding }
+  | {
+      kind: "create";
+      subject: number;
+      client: number;
+      unlimited: boolean;
+      binding: Binding;
+      limit: Limit;
+      impersonated: boolean;
+    }
+  | { kind: "stepUp"; target: number; back: number; acr: "keep" | "clear" | "set" }
   | { kind: "advance"; ms: number }
   | { kind: "rotate"; target: number; presented: Presented; proof: Proof; deviceBound: boolean }
   | { kind: "register"; target: number; key: number }
@@ -176,8 +218,19 @@ const commandArb: fc.Arbitrary<Command> = fc.oneof(
       client: fc.nat(CLIENTS.length - 1),
       unlimited: fc.boolean(),
       binding: fc.constantFrom<Binding>("none", "none", "dpop", "device"),
+      limit: fc.constantFrom<Limit>("none", "none", "evict", "refuse"),
+      impersonated: fc.constantFrom(false, false, false, true),
     }),
     weight: 2,
+  },
+  {
+    arbitrary: fc.record({
+      kind: fc.constant("stepUp" as const),
+      target: fc.nat(5),
+      back: fc.constantFrom(0, 1, DAY),
+      acr: fc.constantFrom("keep" as const, "clear" as const, "set" as const),
+    }),
+    weight: 1,
   },
   {
     arbitrary: fc.record({
@@ -284,11 +337,29 @@ async function runCommands(store: SessionStore, commands: Command[]): Promise<vo
           currentHash: hashOf(id, 0),
           dpopJkt: command.binding === "dpop" ? jktOf(id) : null,
           deviceKey: command.binding === "device" ? deviceKeyOf(0) : null,
+          actor: command.impersonated ? "admin-1" : null,
         });
         ids.push(id);
         expect(await store.ensureSubject(subjectId, now), where).toEqual(model.ensure(subjectId, now));
-        model.sessions.set(id, { ...record });
-        await store.createSession(record);
+        const limit: SessionLimit | null =
+          command.limit === "none" ? null : { max: 2, clientIds: ["web"], onLimit: command.limit };
+        const expected = model.create(record, limit);
+        expect(
+          await (limit ? store.createSession(record, limit) : store.createSession(record)),
+          where,
+        ).toEqual(expected);
+        break;
+      }
+      case "stepUp": {
+        const id = pick(command.target);
+        const acr = { keep: undefined, clear: null, set: `urn:example:loa-${now}` }[command.acr];
+        const step = {
+          authTime: now - command.back,
+          ...(acr === undefined ? {} : { acr, amr: acr === null ? null : [acr.slice(-3)] }),
+        };
+        expect(await store.stepUp(id, step, now), where).toEqual(
+          model.stepUp(id, now - command.back, acr, now),
+        );
         break;
       }
       case "advance":

@@ -602,6 +602,66 @@ export const migrations: readonly string[] = [
   END
   $$;
   `,
+  `
+  -- What a session knows of its sign-in: acr (RFC 9068 §2.2.1) and amr (RFC 8176, the JSON
+  -- text of its list, as @prolong/core/sql-rows writes it), and actor, the administrator
+  -- impersonating its subject (RFC 8693 §4.1). NULL for every session before this version.
+  ALTER TABLE sessions ADD COLUMN acr text;
+  ALTER TABLE sessions ADD COLUMN amr text;
+  ALTER TABLE sessions ADD COLUMN actor text COLLATE "C";
+
+  -- store/sessions.ts, createSession with a SessionLimit (p_max NULL: none): the subject's
+  -- row locked FOR UPDATE first, so limited creations of one subject, from any instance,
+  -- count one after another; then the subject's own live sessions of the limit's clients
+  -- are counted at the new one's created_at, and at the limit either nothing is written
+  -- ('refused') or the least recently active are revoked ('evicted', ties by id) with
+  -- their changelog entries before the insert. A duplicate id rolls all of it back.
+  -- p_session holds the columns of sessionToRow (sql-rows), so the insert names them.
+  CREATE FUNCTION create_session(p_session json, p_max integer, p_client_ids text[],
+                                 p_on_limit text) RETURNS json
+  LANGUAGE plpgsql AS $$
+  DECLARE
+    n sessions := json_populate_record(NULL::sessions, p_session);
+    live integer := 0;
+    v sessions;
+    evicted text[] := '{}';
+  BEGIN
+    IF p_max IS NOT NULL THEN
+      PERFORM 1 FROM subjects WHERE id = n.subject_id FOR UPDATE;
+      SELECT count(*) INTO live FROM sessions
+        WHERE subject_id = n.subject_id AND actor IS NULL AND client_id = ANY (p_client_ids)
+          AND revoked_at IS NULL AND idle_expires_at > n.created_at
+          AND (absolute_expires_at IS NULL OR absolute_expires_at > n.created_at);
+      IF live >= p_max AND p_on_limit = 'refuse' THEN
+        RETURN json_build_object('status', 'refused', 'live', live);
+      END IF;
+      IF live >= p_max THEN
+        FOR v IN SELECT * FROM sessions
+            WHERE subject_id = n.subject_id AND actor IS NULL AND client_id = ANY (p_client_ids)
+              AND revoked_at IS NULL AND idle_expires_at > n.created_at
+              AND (absolute_expires_at IS NULL OR absolute_expires_at > n.created_at)
+            ORDER BY last_active_at, id LIMIT live - p_max + 1 LOOP
+          UPDATE sessions SET revoked_at = n.created_at, revoked_reason = 'evicted' WHERE id = v.id;
+          PERFORM append_revocation('revoked', v.subject_id, v.id, NULL, n.created_at);
+          evicted := evicted || v.id;
+        END LOOP;
+      END IF;
+    END IF;
+    INSERT INTO sessions (
+      id, subject_id, client_id, device_name, user_agent, ip, created_at,
+      auth_time, last_active_at, idle_expires_at, absolute_expires_at,
+      token_version, generation, current_hash, previous_hash, rotated_at,
+      revoked_at, revoked_reason, dpop_jkt, device_key, acr, amr, actor)
+    SELECT
+      id, subject_id, client_id, device_name, user_agent, ip, created_at,
+      auth_time, last_active_at, idle_expires_at, absolute_expires_at,
+      token_version, generation, current_hash, previous_hash, rotated_at,
+      revoked_at, revoked_reason, dpop_jkt, device_key, acr, amr, actor
+    FROM json_populate_record(NULL::sessions, p_session);
+    RETURN json_build_object('status', 'created', 'evicted', to_json(evicted));
+  END
+  $$;
+  `,
 ];
 
 /** The schema version this code needs: every migration applied. */

@@ -1,22 +1,24 @@
-import type {
-  CreateSessionOutcome,
-  GrantBudget,
-  GrantRefusal,
-  HandoffRecord,
-  RevocationPage,
-  RevocationRead,
-  RevokeReason,
-  RotateOutcome,
-  RotateRequest,
-  SessionLimit,
-  SessionListOptions,
-  SessionRecord,
-  SessionStore,
-  StepUp,
-  SubjectPatch,
-  SubjectRecord,
+import {
+  assertSessionLimit,
+  type CreateSessionOutcome,
+  type GrantBudget,
+  type GrantRefusal,
+  type HandoffRecord,
+  type RevocationPage,
+  type RevocationRead,
+  type RevokeReason,
+  type RotateOutcome,
+  type RotateRequest,
+  type SessionLimit,
+  type SessionListOptions,
+  type SessionRecord,
+  type SessionStore,
+  type StepUp,
+  type SubjectPatch,
+  type SubjectRecord,
 } from "@prolong/core";
 import {
+  amrToColumn,
   changeFromRow,
   HANDOFF_COLUMNS,
   handoffFromRow,
@@ -171,14 +173,42 @@ export class PostgresSessionStore implements SessionStore {
     session: SessionRecord,
     limit: SessionLimit | null = null,
   ): Promise<CreateSessionOutcome> {
-    if (limit) throw new Error("session limits are not supported by this store yet");
+    if (limit) {
+      assertSessionLimit(limit);
+      // One round trip: the function locks the subject, counts, evicts or refuses, and
+      // inserts (migrations.ts, create_session).
+      const [row] = await this.#db.query<{ outcome: CreateSessionOutcome }>(
+        "SELECT create_session($1::json, $2, $3::text[], $4) AS outcome",
+        [JSON.stringify(sessionToRow(session)), limit.max, limit.clientIds, limit.onLimit],
+      );
+      const outcome = row?.outcome as CreateSessionOutcome;
+      return outcome.status === "refused"
+        ? { status: "refused", live: Number(outcome.live) }
+        : { status: "created", evicted: outcome.evicted };
+    }
     const { text, values } = insertColumns(SESSION_COLUMNS, sessionToRow(session));
     await this.#db.run(`INSERT INTO sessions ${text}`, values);
     return { status: "created", evicted: [] };
   }
 
-  async stepUp(_sessionId: string, _step: StepUp, _now: number): Promise<SessionRecord | null> {
-    throw new Error("step-up is not supported by this store yet");
+  async stepUp(sessionId: string, step: StepUp, now: number): Promise<SessionRecord | null> {
+    // One statement: GREATEST keeps auth_time from going back; deadlines are not touched.
+    const [row] = await this.#db.query(
+      `UPDATE sessions SET auth_time = GREATEST(auth_time, $2::bigint),
+          acr = CASE WHEN $3::boolean THEN $4::text ELSE acr END,
+          amr = CASE WHEN $5::boolean THEN $6::text ELSE amr END
+        WHERE id = $1 AND ${live("$7::bigint")} RETURNING *`,
+      [
+        sessionId,
+        step.authTime,
+        step.acr !== undefined,
+        step.acr ?? null,
+        step.amr !== undefined,
+        amrToColumn(step.amr ?? null),
+        now,
+      ],
+    );
+    return row ? sessionFromRow(row) : null;
   }
 
   async readSession(id: string): Promise<{ session: SessionRecord; subject: SubjectRecord } | null> {

@@ -320,6 +320,51 @@ describe("openPostgresStore", () => {
     }
   });
 
+  it("keeps the previous release's session insert and rotate_session working beside session limits", async () => {
+    const schema = testSchemaName();
+    try {
+      await migratePostgres({ connectionString: server.url, schema });
+      const store = openPostgresStore({ connectionString: server.url, schema });
+      try {
+        await store.sessions.ensureSubject("subject-1", T0);
+        // An instance of the previous release inserts with the columns it knows.
+        const rotated = await withAdmin(server, schema, async (c) => {
+          await c.query(
+            `INSERT INTO sessions (id, subject_id, client_id, created_at, auth_time, last_active_at,
+                idle_expires_at, token_version, generation, current_hash, dpop_jkt, device_key)
+              VALUES ('old', 'subject-1', 'web', $1, $1, $1, $2, 0, 0, 'hash-0', NULL, NULL)`,
+            [T0, T0 + 86_400_000],
+          );
+          const { rows } = await c.query<{ outcome: { status: string; session: Record<string, unknown> } }>(
+            "SELECT rotate_session($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) AS outcome",
+            ["old", "web", 0, "hash-0", "hash-1", T0 + 1, 30_000, 86_400_000, null, null],
+          );
+          return rows[0]?.outcome;
+        });
+        expect(rotated?.status).toBe("rotated");
+        expect(rotated?.session).toMatchObject({ acr: null, amr: null, actor: null });
+        expect((await store.sessions.readSession("old"))?.session).toMatchObject({
+          generation: 1,
+          acr: null,
+          amr: null,
+          actor: null,
+        });
+        // Its session counts towards a limit this release applies.
+        const s = sessionRecord({ createdAt: T0 + 2, lastActiveAt: T0 + 2 });
+        expect(
+          await store.sessions.createSession(s, { max: 1, clientIds: ["web"], onLimit: "evict" }),
+        ).toEqual({
+          status: "created",
+          evicted: ["old"],
+        });
+      } finally {
+        await store.close();
+      }
+    } finally {
+      await dropSchema(server, schema);
+    }
+  });
+
   it("refuses options it cannot use with invalid_config naming the field, never echoing the URL", async () => {
     const url = "postgres://prolong:hunter2@127.0.0.1:1/prolong";
     const cases: [Record<string, unknown>, string][] = [

@@ -92,7 +92,7 @@ export function toSession(fields: Record<string, string>): SessionRecord {
     dpopJkt: optStr(fields.dpopJkt),
     deviceKey: optStr(fields.deviceKey),
     acr: optStr(fields.acr),
-    amr: fields.amr === undefined || fields.amr === "" ? null : (JSON.parse(fields.amr) as string[]),
+    amr: fields.amr === undefined ? null : (JSON.parse(fields.amr) as string[]),
     actor: optStr(fields.actor),
   };
 }
@@ -119,6 +119,10 @@ export function sessionFields(s: SessionRecord): string[] {
     revokedReason: s.revokedReason,
     dpopJkt: s.dpopJkt,
     deviceKey: s.deviceKey,
+    acr: s.acr,
+    // The JSON text of the list, so an empty list stays apart from none (an absent field).
+    amr: s.amr === null ? null : JSON.stringify(s.amr),
+    actor: s.actor,
   });
 }
 

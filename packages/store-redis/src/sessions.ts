@@ -1,20 +1,21 @@
-import type {
-  CreateSessionOutcome,
-  GrantBudget,
-  GrantRefusal,
-  HandoffRecord,
-  RevocationPage,
-  RevocationRead,
-  RevokeReason,
-  RotateOutcome,
-  RotateRequest,
-  SessionLimit,
-  SessionListOptions,
-  SessionRecord,
-  SessionStore,
-  StepUp,
-  SubjectPatch,
-  SubjectRecord,
+import {
+  assertSessionLimit,
+  type CreateSessionOutcome,
+  type GrantBudget,
+  type GrantRefusal,
+  type HandoffRecord,
+  type RevocationPage,
+  type RevocationRead,
+  type RevokeReason,
+  type RotateOutcome,
+  type RotateRequest,
+  type SessionLimit,
+  type SessionListOptions,
+  type SessionRecord,
+  type SessionStore,
+  type StepUp,
+  type SubjectPatch,
+  type SubjectRecord,
 } from "@prolong/core";
 import { readRevocations } from "./changelog.js";
 import type { RedisClient } from "./client.js";
@@ -127,7 +128,7 @@ export class RedisSessionStore implements SessionStore {
     record: SessionRecord,
     limit: SessionLimit | null = null,
   ): Promise<CreateSessionOutcome> {
-    if (limit) throw new Error("session limits are not supported by this store yet");
+    if (limit) assertSessionLimit(limit);
     const shard = this.#keys.shardOf(record.subjectId);
     const base = this.#keys.shard(shard);
     const fields = sessionFields(record);
@@ -146,20 +147,51 @@ export class RedisSessionStore implements SessionStore {
             Math.max(absoluteExpiresAt - lastActiveAt, 0) + this.#retention + DAY,
           ),
     );
-    await this.#client.run(
-      lua.createSession,
-      [
-        this.#keys.session(base, record.id),
-        this.#keys.sessionIndex(base, record.subjectId),
-        this.#keys.ends(base),
-      ],
-      [base, String(lastActiveAt), String(this.#retention), String(record.createdAt), ...fields],
-    );
-    return { status: "created", evicted: [] };
+    const keys = [
+      this.#keys.session(base, record.id),
+      this.#keys.sessionIndex(base, record.subjectId),
+      this.#keys.ends(base),
+    ];
+    const head = [base, String(lastActiveAt), String(this.#retention), String(record.createdAt)];
+    if (!limit) {
+      await this.#client.run(lua.createSession, keys, [...head, ...fields]);
+      return { status: "created", evicted: [] };
+    }
+    // Counted, evicted or refused, and stored, in one script over the subject's index.
+    const answer = (await this.#client.run(lua.createLimitedSession, keys, [
+      ...head,
+      String(limit.max),
+      limit.onLimit,
+      String(limit.clientIds.length),
+      ...limit.clientIds,
+      ...fields,
+    ])) as ["created", string[]] | ["refused", number];
+    if (answer[0] === "refused") {
+      // Nothing was stored, so nothing may lead to it.
+      await this.#client.call((redis) => redis.del(pointer));
+      return { status: "refused", live: Number(answer[1]) };
+    }
+    return { status: "created", evicted: answer[1] };
   }
 
-  async stepUp(_sessionId: string, _step: StepUp, _now: number): Promise<SessionRecord | null> {
-    throw new Error("step-up is not supported by this store yet");
+  async stepUp(sessionId: string, step: StepUp, now: number): Promise<SessionRecord | null> {
+    const base = await this.#locate(sessionId);
+    if (base === null) return null;
+    const mode = (value: unknown) => (value === undefined ? "0" : value === null ? "2" : "1");
+    const args = [
+      whole(now, "now"),
+      whole(step.authTime, "authTime"),
+      mode(step.acr),
+      step.acr ?? "",
+      mode(step.amr),
+      step.amr ? JSON.stringify(step.amr) : "",
+    ];
+    const flat = (await this.#client.run(
+      lua.stepUp,
+      [this.#keys.session(base, sessionId)],
+      args,
+    )) as FlatHash | null;
+    return flat ? session(flat) : null;
   }
 
   async readSession(id: string): Promise<{ session: SessionRecord; subject: SubjectRecord } | null> {

@@ -134,6 +134,30 @@ describe("Redis store: races between processes", () => {
   });
 });
 
+describe("Redis store: session limits", () => {
+  it("keeps no pointer to a session a limit refused, and evicts in the subject's shard with the session's TTL kept", async () => {
+    const { store, prefix } = await open();
+    const keys = new Keyspace(prefix, 16);
+    const old = session({ subjectId: "u-limited" });
+    await addSession(store, old);
+    const refused = session({ subjectId: "u-limited", createdAt: T0 + 1 });
+    const limit = { max: 1, clientIds: ["web"], onLimit: "refuse" as const };
+    expect(await store.sessions.createSession(refused, limit)).toEqual({ status: "refused", live: 1 });
+    expect(await admin.exists(keys.pointer(refused.id))).toBe(0);
+    const admitted = session({ subjectId: "u-limited", createdAt: T0 + 2 });
+    expect(await store.sessions.createSession(admitted, { ...limit, onLimit: "evict" })).toEqual({
+      status: "created",
+      evicted: [old.id],
+    });
+    const base = keys.shard(keys.shardOf("u-limited"));
+    // The evicted session stays for retention after its revocation, as any revoked one.
+    const ttl = await admin.pttl(keys.session(base, old.id));
+    expect(ttl).toBeGreaterThan(RETENTION - MINUTE);
+    expect(ttl).toBeLessThanOrEqual(RETENTION);
+    expect(await admin.exists(keys.pointer(admitted.id))).toBe(1);
+  });
+});
+
 describe("Redis store: expiry", () => {
   it("gives session keys TTLs relative to the caller's clock: the session's end plus retention, never past", async () => {
     const { store, prefix } = await open();

@@ -160,6 +160,106 @@ return 1
 `,
 );
 
+/**
+ * createSession with a SessionLimit (core's store/sessions.ts; planSessionLimit in
+ * session-rules.ts is the reference). KEYS: session, its subject's index, ends. ARGV:
+ * base, now (its last activity), retention, createdAt, max, onLimit, the number n of
+ * the limit's client ids, those ids, then the session's field/value pairs. In this one
+ * script, so racing sign-ins on any instance are counted one after another: the
+ * subject's own sessions (no actor) of those clients, live at createdAt, found through
+ * the subject's index; at max, 'refuse' writes nothing and answers {'refused', count},
+ * 'evict' revokes the least recently active (ties by id) with their changes appended,
+ * then stores the session as createSession does and answers {'created', evicted ids}.
+ */
+export const createLimitedSession = luaScript(
+  "prolongCreateLimitedSession",
+  { keys: 3, writes: true },
+  COMMON,
+  SESSIONS,
+  `
+local base = ARGV[1]
+local created = tonumber(ARGV[4])
+local max = tonumber(ARGV[5])
+local n = tonumber(ARGV[7])
+local clients = {}
+for i = 8, 7 + n do
+  clients[ARGV[i]] = true
+end
+local counted = {}
+for _, id in ipairs(redis.call('ZRANGE', KEYS[2], 0, -1)) do
+  local flat = redis.call('HGETALL', base .. ':s:' .. id)
+  if #flat > 0 then
+    local s = record(flat)
+    if not s.actor and clients[s.clientId] and not s.revokedAt and created < ends_at(s) then
+      counted[#counted + 1] = s
+    end
+  end
+end
+if #counted >= max and ARGV[6] == 'refuse' then
+  return {'refused', #counted}
+end
+local evicted = {}
+if #counted >= max then
+  table.sort(counted, function(a, b)
+    local x, y = tonumber(a.lastActiveAt), tonumber(b.lastActiveAt)
+    if x ~= y then
+      return x < y
+    end
+    return precedes(a.id, b.id)
+  end)
+  for i = 1, #counted - max + 1 do
+    local key = base .. ':s:' .. counted[i].id
+    redis.call('HSET', key, 'revokedAt', ARGV[4], 'revokedReason', 'evicted')
+    local _, s = reread(key)
+    append_revoked(base, s)
+    settle(base, s, created, tonumber(ARGV[3]))
+    evicted[#evicted + 1] = s.id
+  end
+end
+redis.call('DEL', KEYS[1])
+redis.call('HSET', KEYS[1], unpack(ARGV, 8 + n))
+local _, s = reread(KEYS[1])
+redis.call('ZADD', KEYS[2], ARGV[4], s.id)
+settle(base, s, tonumber(ARGV[2]), tonumber(ARGV[3]))
+return {'created', evicted}
+`,
+);
+
+/**
+ * KEYS: session. ARGV: now, authTime, then for acr and for amr in turn: '0' to keep it,
+ * '1' to set it, '2' to clear it, and the value to set ('' otherwise). A step-up (core's planStepUp): on a session live at now, authTime
+ * becomes the later of the two, acr and amr are set or cleared as asked; deadlines are
+ * not touched. The session afterwards; nil when missing, revoked or ended.
+ */
+export const stepUp = luaScript(
+  "prolongStepUp",
+  { keys: 1, writes: true },
+  COMMON,
+  SESSIONS,
+  `
+local flat = redis.call('HGETALL', KEYS[1])
+if #flat == 0 then
+  return false
+end
+local s = record(flat)
+if s.revokedAt or tonumber(ARGV[1]) >= ends_at(s) then
+  return false
+end
+if tonumber(ARGV[2]) > tonumber(s.authTime) then
+  redis.call('HSET', KEYS[1], 'authTime', ARGV[2])
+end
+for i, field in ipairs({'acr', 'amr'}) do
+  local mode = ARGV[1 + 2 * i]
+  if mode == '1' then
+    redis.call('HSET', KEYS[1], field, ARGV[2 + 2 * i])
+  elseif mode == '2' then
+    redis.call('HDEL', KEYS[1], field)
+  end
+end
+return redis.call('HGETALL', KEYS[1])
+`,
+);
+
 /** KEYS: session. ARGV: base. The session and its subject; nil when either is missing. */
 export const readSession = luaScript(
   "prolongReadSession",
