@@ -81,6 +81,8 @@ describe("device limits at the server", () => {
       headers: admin,
     });
     expect(evicted.json()).toMatchObject({ state: "revoked", revoked_reason: "evicted" });
+    const metrics = (await app.inject({ method: "GET", url: "/metrics" })).body;
+    expect(metrics).toContain('prolong_revocations_total{reason="evicted"} 1');
     const events = await app.inject({
       method: "GET",
       url: "/admin/events?type=session_evicted",
