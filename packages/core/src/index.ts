@@ -1,4 +1,5 @@
 export { signAccessToken } from "./access-token.js";
+export { checkAcr, checkAmr } from "./authentication-context.js";
 export type { Clock } from "./clock.js";
 export { seconds, systemClock } from "./clock.js";
 export {
@@ -25,6 +26,12 @@ export type {
 } from "./engine/grants.js";
 export type { Handoff } from "./engine/handoff.js";
 export { HANDOFF_TTL_SECONDS } from "./engine/handoff.js";
+export type { ImpersonationInput } from "./engine/impersonation.js";
+export {
+  DEFAULT_IMPERSONATION_MAX_TTL,
+  IMPERSONATION_TTL_CEILING,
+  refuseImpersonator,
+} from "./engine/impersonation.js";
 export type { Introspection } from "./engine/introspect.js";
 export type { RefreshInput } from "./engine/refresh.js";
 export type { RevocationBatch, RevocationEntry } from "./engine/revocation-feed.js";
@@ -33,6 +40,7 @@ export { SessionEngine } from "./engine/session-engine.js";
 export type { SessionPage, SessionQuery } from "./engine/sessions.js";
 export type { SessionContext } from "./engine/sign-in.js";
 export type { KeyListing } from "./engine/signing-keys.js";
+export type { SteppedUp, StepUpInput } from "./engine/step-up.js";
 export type { SubjectDetails } from "./engine/subjects.js";
 export { isProlongError, ProlongError } from "./errors.js";
 export type { KeyRingOptions, KeyState, RingKey } from "./keys.js";
@@ -45,12 +53,20 @@ export {
   normalizeUsername,
   verifyPassword,
 } from "./passwords.js";
-export type { ClientConfig, DbscSettings, Policy, Profile, RefreshTransport } from "./policy.js";
+export type {
+  ClientConfig,
+  DbscSettings,
+  Policy,
+  Profile,
+  RefreshTransport,
+  SessionCap,
+} from "./policy.js";
 export {
   checkedPolicy,
   defaultPolicy,
   durationProblem,
   longestAccessTokenTtl,
+  MAX_SESSIONS_CEILING,
   nativeProfile,
   profileBounds,
   profileOf,

@@ -32,7 +32,26 @@ export interface Profile {
    * and revocation without a proof.
    */
   dpop: DpopMode;
+  /**
+   * How many sessions a subject may hold at once with the profile's clients
+   * (docs/session-policies.md, "Device limits"), or `null` for no limit (the default).
+   */
+  maxSessions: SessionCap | null;
 }
+
+/**
+ * A device limit: at most `max` live sessions of one subject across the clients of a
+ * profile. A sign-in over it either ends the least recently active session (`evict`) or
+ * is refused with `session_limit` (`refuse`). Impersonation sessions neither count nor
+ * are evicted.
+ */
+export interface SessionCap {
+  max: number;
+  onLimit: "evict" | "refuse";
+}
+
+/** The largest `maxSessions.max`: enough for any person's devices, small enough to count in one transaction. */
+export const MAX_SESSIONS_CEILING = 1000;
 
 /**
  * DBSC (W3C webappsec-dbsc draft): a browser that supports it registers a key of its own
@@ -74,6 +93,7 @@ export const webProfile: Profile = {
   exchange: false,
   dbsc: dbscOff,
   dpop: "off",
+  maxSessions: null,
 };
 
 export const nativeProfile: Profile = {
@@ -86,6 +106,7 @@ export const nativeProfile: Profile = {
   exchange: false,
   dbsc: dbscOff,
   dpop: "off",
+  maxSessions: null,
 };
 
 /** The default policy: public clients `web` and `native`. */
@@ -172,6 +193,18 @@ export function validatePolicy(policy: Policy): void {
     if (!DPOP_MODES.includes(p.dpop)) {
       fail(`profiles.${name}.dpop`, 'must be "off", "allowed" or "required"');
     }
+    if (p.maxSessions !== null) {
+      const cap = p.maxSessions;
+      if (typeof cap !== "object") {
+        fail(`profiles.${name}.maxSessions`, "must be an object {max, onLimit} or absent");
+      }
+      if (!Number.isInteger(cap.max) || cap.max < 1 || cap.max > MAX_SESSIONS_CEILING) {
+        fail(`profiles.${name}.maxSessions.max`, `must be a whole number from 1 to ${MAX_SESSIONS_CEILING}`);
+      }
+      if (cap.onLimit !== "evict" && cap.onLimit !== "refuse") {
+        fail(`profiles.${name}.maxSessions.onLimit`, 'must be "evict" or "refuse"');
+      }
+    }
     if (p.exchange && p.absoluteLifetime === null) {
       fail(
         `profiles.${name}.exchange`,
@@ -200,7 +233,13 @@ export function checkedPolicy(policy: Policy): Policy {
   if (checked.has(policy)) return policy;
   validatePolicy(policy);
   const profiles = Object.fromEntries(
-    Object.entries(policy.profiles).map(([name, profile]) => [name, Object.freeze({ ...profile })]),
+    Object.entries(policy.profiles).map(([name, profile]) => [
+      name,
+      Object.freeze({
+        ...profile,
+        maxSessions: profile.maxSessions === null ? null : Object.freeze({ ...profile.maxSessions }),
+      }),
+    ]),
   );
   const clients = Object.fromEntries(
     Object.entries(policy.clients).map(([id, client]) => [id, Object.freeze({ ...client })]),

@@ -45,6 +45,17 @@ export const ERROR_STATUS = {
   not_found: 404,
   /** A username is already taken. */
   conflict: 409,
+  /**
+   * A sign-in would pass its profile's device limit (`maxSessions` with `onLimit:
+   * "refuse"`): the user signs out somewhere else first (docs/session-policies.md).
+   */
+  session_limit: 409,
+  /**
+   * The caller's token carries `act` (an administrator impersonating the user, RFC 8693
+   * §4.1), and this operation is the user's own to make: changing the password, ending
+   * other sessions, starting another impersonation.
+   */
+  impersonation_forbidden: 403,
   /** The next key has not been published long enough to sign (docs/protocol.md, "Key publication"). */
   rotation_too_early: 409,
   /** The body is larger than any request of the API needs (RFC 9110 §15.5.14). */

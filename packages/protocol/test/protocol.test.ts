@@ -37,6 +37,9 @@ describe("access-token claims", () => {
       auth_time: true,
       rfa: true,
       cnf: true,
+      acr: true,
+      amr: true,
+      act: true,
     };
     expect(new Set(Object.keys(named))).toEqual(RESERVED_CLAIMS);
   });
@@ -57,6 +60,8 @@ describe("error codes", () => {
       not_found: 404,
       conflict: 409,
       rotation_too_early: 409,
+      session_limit: 409,
+      impersonation_forbidden: 403,
       rate_limited: 429,
       store_unavailable: 503,
       // RFC 9449 §5 and §8: both are 400 at the token endpoint.

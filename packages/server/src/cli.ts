@@ -38,6 +38,14 @@ async function accountByName(engine: SessionEngine, name: string) {
 
 class CliError extends Error {}
 
+/** A whole number of seconds, 1 or more, as an option's value. */
+function wholeSeconds(value: string): number {
+  if (!/^\d{1,9}$/.test(value) || Number(value) < 1) {
+    throw new InvalidArgumentError("must be a whole number of seconds, 1 or more");
+  }
+  return Number(value);
+}
+
 /** The subject named by `--subject ID` or `--username NAME`, or a CliError saying which is unknown. */
 async function subjectOf(engine: SessionEngine, flags: { subject?: string; username?: string }) {
   if (flags.username !== undefined) {
@@ -251,6 +259,43 @@ sessions
     await withEngine(flags, async (engine) => {
       await engine.revokeSession(null, id, "admin");
       console.log(`revoked ${id}`);
+    });
+  });
+
+sessions
+  .command("impersonate <subject>")
+  .description(
+    "start an administrator's session as a user: prints its tokens as JSON; they carry act.sub = the actor, and the session ends after --ttl seconds (at most impersonation.maxTtlSeconds)",
+  )
+  .requiredOption("--actor <id>", "the administrator's own subject id (the act claim)")
+  .requiredOption("--ttl <seconds>", "how long the session lasts", wholeSeconds)
+  .option("--client <id>", "a client whose refresh token travels in the body (default native)", "native")
+  .option("--device-name <name>", "the name the user sees in their session list")
+  .allowUnknownOption()
+  .addOption(storeOption())
+  .addOption(configOption())
+  .action(async (subject: string, flags) => {
+    const { actor, ttl, client, deviceName, ...rest } = flags;
+    await withEngine(rest, async (engine) => {
+      const tokens = await engine.impersonate({
+        subjectId: subject,
+        actor,
+        ttlSeconds: ttl,
+        clientId: client,
+        deviceName: deviceName ?? null,
+      });
+      const answer = {
+        session_id: tokens.sessionId,
+        access_token: tokens.accessToken,
+        token_type: tokens.tokenType,
+        expires_in: tokens.expiresIn,
+        refresh_token: tokens.refreshToken,
+        session_expires_at:
+          tokens.session.absoluteExpiresAt === null
+            ? null
+            : new Date(tokens.session.absoluteExpiresAt).toISOString(),
+      };
+      console.log(JSON.stringify(answer, null, 2));
     });
   });
 

@@ -1,8 +1,11 @@
 import { readFileSync } from "node:fs";
 import {
   checkedPolicy,
+  DEFAULT_IMPERSONATION_MAX_TTL,
   DEFAULT_JWKS_MAX_AGE,
   defaultPolicy,
+  IMPERSONATION_TTL_CEILING,
+  MAX_SESSIONS_CEILING,
   type Policy,
   type Profile,
   ProlongError,
@@ -113,6 +116,25 @@ const profileSchema = z
       description:
         "DPoP (RFC 9449, docs/bound-sessions.md): `off` ignores proofs; `allowed` binds a session to the key of the proof its sign-in came with (its refresh tokens then work only with that key) and each access token to the key of its request's proof; `required` also refuses sign-ins, grants and revocations without a proof.",
     }),
+    maxSessions: z
+      .object({
+        max: whole(1, MAX_SESSIONS_CEILING).register(settingDocs, {
+          description: "How many live sessions one user may hold with the profile's clients.",
+        }),
+        onLimit: z.enum(["evict", "refuse"]).register(settingDocs, {
+          description:
+            "At the limit, `evict` ends the user's least recently active session (its tokens are refused through the revocation feed); `refuse` answers the new sign-in 409 `session_limit`.",
+        }),
+      })
+      // Both are required; the core's policy check names the one left out.
+      .partial()
+      .strict()
+      .nullable()
+      .register(settingDocs, {
+        description:
+          'Device limit (docs/session-policies.md): `{ "max": N, "onLimit": "evict" | "refuse" }`, counted across every client of the profile, checked atomically at each sign-in; impersonation sessions neither count nor are evicted.',
+        default: "`null`: no limit",
+      }),
   })
   .partial()
   .strict();
@@ -350,6 +372,22 @@ export const configSchema = z
       .strict()
       .default({})
       .register(settingDocs, { description: "DPoP proofs, for every profile whose `dpop` is not `off`." }),
+    impersonation: z
+      .object({
+        maxTtlSeconds: whole(1, IMPERSONATION_TTL_CEILING, "seconds").register(settingDocs, {
+          description:
+            "The longest session an administrator may start as a user (`POST /admin/subjects/{id}/impersonate`, `prolong sessions impersonate`); it ends then whatever happens.",
+          unit: "seconds",
+          default: `\`${DEFAULT_IMPERSONATION_MAX_TTL}\``,
+        }),
+      })
+      .partial()
+      .strict()
+      .default({})
+      .register(settingDocs, {
+        description:
+          "Impersonation (docs/session-policies.md): administrators acting as a user, named in `act`.",
+      }),
     rateLimits: z
       .object({
         login: limit("Wrong passwords (sign-in and `POST /password`) from one address, any account"),

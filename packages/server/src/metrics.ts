@@ -72,6 +72,10 @@ export class Metrics {
       case "session_revoked":
         this.revocations.inc({ reason: event.reason });
         break;
+      // An eviction is a revocation too (reason `evicted`), reported as its own event.
+      case "session_evicted":
+        this.revocations.inc({ reason: "evicted" });
+        break;
       case "signed_in":
         this.signIns.inc({ outcome: "success" });
         break;

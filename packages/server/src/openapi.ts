@@ -165,6 +165,25 @@ export const operations: Record<string, Record<string, Op>> = {
   "/admin/subjects/{id}/logout-everywhere": {
     post: op("Log a subject out everywhere", "admin", { security: admin }),
   },
+  "/admin/subjects/{id}/impersonate": {
+    post: op(
+      "Start an administrator's session as the subject: its tokens carry act, it ends after ttl_seconds (docs/session-policies.md)",
+      "admin",
+      {
+        security: admin,
+        requestBody: json(
+          {
+            actor: str,
+            ttl_seconds: { type: "integer" },
+            client_id: str,
+            device_name: str,
+            actor_token: str,
+          },
+          ["actor", "ttl_seconds"],
+        ),
+      },
+    ),
+  },
   "/admin/subjects/{id}/claims": {
     put: op("Replace a subject's claims", "admin", { security: admin, requestBody: json({}) }),
   },
@@ -202,13 +221,32 @@ export const operations: Record<string, Record<string, Op>> = {
       "admin",
       {
         security: admin,
-        requestBody: json({ user_id: str, client_id: str, device_name: str }, ["user_id"]),
+        requestBody: json(
+          {
+            user_id: str,
+            client_id: str,
+            device_name: str,
+            acr: str,
+            amr: { type: "array", items: str },
+          },
+          ["user_id"],
+        ),
       },
     ),
   },
   "/admin/sessions/{id}": {
     get: op("Any session, ended or not", "admin", { security: admin }),
     delete: op("Revoke any session", "admin", { security: admin }),
+  },
+  "/admin/sessions/{id}/step-up": {
+    post: op(
+      "Step-up (RFC 9470): the session's user re-authenticated; auth_time becomes now, acr/amr as given",
+      "admin",
+      {
+        security: admin,
+        requestBody: json({ acr: str, amr: { type: "array", items: str } }),
+      },
+    ),
   },
   "/admin/keys": { get: op("Next, active and retired signing keys", "admin", { security: admin }) },
   "/admin/keys/rotate": {

@@ -1,6 +1,13 @@
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { ProlongError, type RateLimitStore, type SessionEngine, type Store } from "@prolong/core";
+import {
+  ProlongError,
+  type RateLimitStore,
+  type SessionEngine,
+  type SteppedUp,
+  type StepUpInput,
+  type Store,
+} from "@prolong/core";
 import type { FastifyInstance, FastifyPluginAsync } from "fastify";
 import { pino } from "pino";
 import { buildApp, type LogBindings, logBase, mountProlong, type ProlongRoutesOptions } from "./app.js";
@@ -94,6 +101,14 @@ export interface Prolong {
    * cookie), for `Response.json(body, { headers })`.
    */
   startFetchSession(request: Request, input: FetchSessionInput): Promise<FetchSession>;
+  /**
+   * Step-up (RFC 9470, docs/session-policies.md): once the host has re-authenticated the
+   * user of session `sessionId` (the `sid` of the access token its route verified), the
+   * same session goes on with `auth_time` now and the given `acr`/`amr`, which the client's
+   * next refresh brings into its tokens. Answers only the new `authTime` (seconds); on
+   * any host, Node or Fetch-API. A session that ended is `not_found`.
+   */
+  stepUp(sessionId: string, input?: StepUpInput): Promise<SteppedUp>;
   /**
    * The standalone server: prolong's routes at the root of a Fastify instance of their
    * own, with the configured logging, proxy trust and body limit (what `prolong serve`
@@ -220,6 +235,7 @@ export async function prolongFor(config: ServerConfig, options: ProlongOptions =
     fetch: fetchHandler(mountPath, hostedInstance),
     startSession: (response, input) => startSessionOn(engine, cookies, binding, response, input),
     startFetchSession: (request, input) => startFetchSession(engine, cookies, binding, request, input),
+    stepUp: (sessionId, input) => engine.stepUp(sessionId, input),
     buildServer: () => buildApp(appOptions),
     close() {
       closed ??= (async () => {

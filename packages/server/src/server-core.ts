@@ -26,6 +26,9 @@ export function engineFor(
     policy: config.policy,
     ...(config.clockTolerance === undefined ? {} : { clockTolerance: config.clockTolerance }),
     keyPublishAhead: publishAheadOf(config),
+    ...(config.impersonation.maxTtlSeconds === undefined
+      ? {}
+      : { impersonationMaxTtl: config.impersonation.maxTtlSeconds }),
     ...(config.keyEncryptionKey ? { keyEncryptionKey: config.keyEncryptionKey } : {}),
     ...extra,
   });

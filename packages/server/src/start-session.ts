@@ -14,6 +14,12 @@ export interface StartSessionInput {
   deviceName?: string | null;
   /** A configured `client_id`; default `web`. */
   client?: string;
+  /**
+   * How the host authenticated the user: the `acr` (RFC 9068 §2.2.1) and `amr` (RFC 8176)
+   * of the session's access tokens until a step-up changes them (docs/session-policies.md).
+   */
+  acr?: string | null;
+  amr?: string[] | null;
 }
 
 /** The same, from a Fetch-API host, which also says where the request came from. */
@@ -66,6 +72,8 @@ async function sessionAnswer(
     subjectId: input.subject,
     ...(input.client === undefined ? {} : { clientId: input.client }),
     deviceName: input.deviceName ?? null,
+    ...(input.acr === undefined ? {} : { acr: input.acr }),
+    ...(input.amr === undefined ? {} : { amr: input.amr }),
     ...seen,
   });
   const { body, cookies: set } = tokenResponse(tokens, { now: engine.now(), cookies });

@@ -384,6 +384,9 @@ describe("admin lookups", () => {
       state: "live",
       revoked_at: null,
       revoked_reason: null,
+      acr: null,
+      amr: null,
+      impersonated_by: null,
     });
     expect(ids((await get(t.app, `${url}?state=all`)).body)).toEqual([d, c, b, a]);
     expect(ids((await get(t.app, `${url}?client=native&state=all`)).body)).toEqual([d, b]);

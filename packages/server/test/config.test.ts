@@ -166,11 +166,13 @@ describe("a misspelt setting", () => {
 
   it("lists the valid names at that level when none is close", () => {
     expect(refusal({ profiles: { web: { colour: "blue" } } })).toBe(
-      "profiles.web.colour: unknown setting; valid settings here: accessTokenTtl, refreshAfterRatio, idleTimeout, absoluteLifetime, graceWindow, refreshTransport, exchange, dbsc, dpop",
+      "profiles.web.colour: unknown setting; valid settings here: accessTokenTtl, refreshAfterRatio, idleTimeout, absoluteLifetime, graceWindow, refreshTransport, exchange, dbsc, dpop, maxSessions",
     );
     const top = refusal({ zzz: 1 });
     expect(top).toMatch(/^zzz: unknown setting; valid settings here: port, host, issuer, store, /);
-    expect(top).toContain("trustProxy, cookies, demo, logLevel, profiles, clients, dpop, rateLimits");
+    expect(top).toContain(
+      "trustProxy, cookies, demo, logLevel, profiles, clients, dpop, impersonation, rateLimits",
+    );
   });
 
   it("takes a profile's dpop as off, allowed or required, off by default, and dpop.nonce as a boolean", () => {

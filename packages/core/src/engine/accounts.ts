@@ -4,6 +4,7 @@ import { randomId } from "../random.js";
 import type { AccountRecord } from "../store/index.js";
 import { checkSubjectClaims } from "../subject-claims.js";
 import type { EngineContext } from "./context.js";
+import { refuseImpersonator } from "./impersonation.js";
 import { endSubjectSessions } from "./revoke.js";
 import type { SubjectDetails } from "./subjects.js";
 
@@ -151,7 +152,12 @@ export async function changePassword(
     ip?: string | null;
   },
 ): Promise<number> {
-  const account = await ctx.store.accounts.findAccountBySubject(input.subjectId);
+  const [account, current] = await Promise.all([
+    ctx.store.accounts.findAccountBySubject(input.subjectId),
+    ctx.store.sessions.readSession(input.sessionId),
+  ]);
+  // The password is the user's: an administrator acting as them never changes it.
+  if (current) refuseImpersonator(current.session, "changing the password");
   if (!account) throw new ProlongError("not_found", "no such user");
   if (!account.passwordHash || !(await verifyPassword(input.currentPassword, account.passwordHash))) {
     await ctx.events.emit({

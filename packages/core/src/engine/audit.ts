@@ -16,6 +16,8 @@ const KEPT: Record<EngineEvent["type"], boolean> = {
   reauth_required: true,
   password_changed: true,
   password_change_failed: true,
+  session_evicted: true,
+  stepped_up: true,
   refreshed: false,
   exchanged: false,
 };
@@ -50,13 +52,19 @@ export function auditRecorder(log: AuditLog, random: RandomSource): EngineListen
 function detailOf(event: EngineEvent): Record<string, unknown> | null {
   switch (event.type) {
     case "signed_in":
-      return { clientId: event.clientId, ip: event.ip };
+      return event.actor === null
+        ? { clientId: event.clientId, ip: event.ip }
+        : { clientId: event.clientId, ip: event.ip, actor: event.actor };
+    case "session_evicted":
+      return { by: event.by };
+    case "stepped_up":
+      return { acr: event.acr, amr: event.amr };
     case "sign_in_failed":
       return event.subjectId === null ? null : { ip: event.ip };
     case "reuse_detected":
       return { generation: event.generation };
     case "session_revoked":
-      return { reason: event.reason };
+      return event.actor ? { reason: event.reason, actor: event.actor } : { reason: event.reason };
     case "logout_everywhere":
       return { version: event.version };
     case "password_changed":

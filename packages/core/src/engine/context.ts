@@ -41,6 +41,8 @@ export interface EngineContext {
    */
   readonly relevanceMs: number;
   readonly passwordCost: ScryptCost;
+  /** The longest impersonation session, in seconds (impersonation.ts). */
+  readonly impersonationMaxTtl: number;
   /**
    * Verified against on unknown usernames, so a miss takes as long as a wrong password.
    * Made on first use: a process that never signs anyone in (the CLI) never pays its scrypt.

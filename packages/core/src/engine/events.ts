@@ -12,6 +12,30 @@ export type EngineEvent =
       sessionId: string;
       clientId: string;
       ip: string | null;
+      /** The administrator acting as the subject (impersonation, RFC 8693 §4.1); `null` for the subject's own sign-in. */
+      actor: string | null;
+      at: number;
+    }
+  /**
+   * A new sign-in of the subject pushed this session out of its profile's device limit
+   * (docs/session-policies.md); the store put the revocation on the feed's changelog.
+   */
+  | {
+      type: "session_evicted";
+      subjectId: string;
+      sessionId: string;
+      /** The session whose start evicted it. */
+      by: string;
+      at: number;
+      relevantUntil: number;
+    }
+  /** The host vouched for a stronger authentication of the session's subject (RFC 9470). */
+  | {
+      type: "stepped_up";
+      subjectId: string;
+      sessionId: string;
+      acr: string | null;
+      amr: string[] | null;
       at: number;
     }
   /** `subjectId` is `null` when the username matched no account. */
@@ -37,6 +61,8 @@ export type EngineEvent =
       subjectId: string;
       sessionId: string;
       reason: RevokeReason;
+      /** The administrator impersonating the subject in that session, if one was. */
+      actor?: string | null;
       at: number;
       /** Until when (ms) an access token of this session could still be unexpired. */
       relevantUntil: number;

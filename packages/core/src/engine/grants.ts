@@ -80,6 +80,11 @@ export async function grantAccess(
     rfa: iat + Math.floor((exp - iat) * profile.refreshAfterRatio),
   };
   if (jkt !== null) claims.cnf = { jkt };
+  // RFC 9068 §2.2.1 (acr, amr) and RFC 8693 §4.1 (act): only when the session has them,
+  // so a token of a plain sign-in is as small as before.
+  if (session.acr !== null) claims.acr = session.acr;
+  if (session.amr !== null) claims.amr = session.amr;
+  if (session.actor !== null) claims.act = { sub: session.actor };
   if (custom) {
     for (const name in custom) {
       if (!Object.hasOwn(custom, name) || RESERVED_CLAIMS.has(name)) continue;

@@ -5,6 +5,7 @@ import type { RevokeReason, SessionRecord } from "../store/index.js";
 import { lookUpByHint } from "./access-token-session.js";
 import type { EngineContext } from "./context.js";
 import { requireProofFor } from "./dpop-proofs.js";
+import { refuseImpersonator } from "./impersonation.js";
 import { ownSession } from "./sessions.js";
 
 /** Revokes one session and reports it; `null` when it was already revoked or is unknown. */
@@ -42,6 +43,7 @@ export function reportRevoked(
     subjectId: session.subjectId,
     sessionId: session.id,
     reason,
+    actor: session.actor,
     at,
     relevantUntil: at + ctx.relevanceMs,
   });
@@ -108,5 +110,7 @@ export async function revokeOtherSessions(
   subjectId: string,
   currentSessionId: string,
 ): Promise<number> {
+  const current = await ctx.store.sessions.readSession(currentSessionId);
+  if (current) refuseImpersonator(current.session, "ending the user's other sessions");
   return (await endSubjectSessions(ctx, subjectId, { exceptId: currentSessionId, reason: "revoked" })).length;
 }

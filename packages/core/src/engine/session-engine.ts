@@ -28,6 +28,12 @@ import { EngineEvents, type EngineListener, type ListenerFailureHandler } from "
 import { type ExchangeInput, exchange } from "./exchange.js";
 import type { ExchangedToken, IssuedTokens, RefreshedTokens } from "./grants.js";
 import { createHandoff, type Handoff, redeemHandoff } from "./handoff.js";
+import {
+  DEFAULT_IMPERSONATION_MAX_TTL,
+  IMPERSONATION_TTL_CEILING,
+  type ImpersonationInput,
+  impersonate,
+} from "./impersonation.js";
 import { type Introspection, introspect } from "./introspect.js";
 import { openRefreshToken, type RefreshInput, refresh } from "./refresh.js";
 import * as feed from "./revocation-feed.js";
@@ -35,6 +41,7 @@ import * as revoke from "./revoke.js";
 import * as sessions from "./sessions.js";
 import { type SessionContext, signIn, startSessionForSubject } from "./sign-in.js";
 import * as signingKeys from "./signing-keys.js";
+import { type SteppedUp, type StepUpInput, stepUp } from "./step-up.js";
 import * as subjects from "./subjects.js";
 import { purge } from "./upkeep.js";
 
@@ -66,6 +73,11 @@ export interface EngineOptions {
   passwordCost?: ScryptCost;
   /** Subscribed before anything happens; the same as calling `subscribe`. */
   onEvent?: EngineListener;
+  /**
+   * The longest impersonation session an administrator may start, in seconds (1 to
+   * 86400). Default 3600 (docs/session-policies.md, "Impersonation").
+   */
+  impersonationMaxTtl?: number;
 }
 
 /**
@@ -89,6 +101,17 @@ export class SessionEngine {
     const clockTolerance = options.clockTolerance ?? DEFAULT_CLOCK_TOLERANCE;
     if (!(Number.isFinite(clockTolerance) && clockTolerance >= 0)) {
       throw new ProlongError("invalid_config", "clockTolerance: must be zero or more seconds");
+    }
+    const impersonationMaxTtl = options.impersonationMaxTtl ?? DEFAULT_IMPERSONATION_MAX_TTL;
+    if (
+      !Number.isInteger(impersonationMaxTtl) ||
+      impersonationMaxTtl < 1 ||
+      impersonationMaxTtl > IMPERSONATION_TTL_CEILING
+    ) {
+      throw new ProlongError(
+        "invalid_config",
+        `impersonation.maxTtlSeconds: must be a whole number of seconds from 1 to ${IMPERSONATION_TTL_CEILING}`,
+      );
     }
     const { store } = options;
     const clock = options.clock ?? systemClock;
@@ -130,6 +153,7 @@ export class SessionEngine {
       events,
       relevanceMs: (longestAccessTokenTtl(policy) + clockTolerance) * 1000,
       passwordCost,
+      impersonationMaxTtl,
       decoyHash: once(() => hashPassword("decoy password, never matches", passwordCost)),
     });
   }
@@ -302,6 +326,27 @@ export class SessionEngine {
     input: { code: string; clientId: string } & Omit<SessionContext, "clientId" | "deviceName">,
   ): Promise<IssuedTokens> {
     return redeemHandoff(this.#ctx, input);
+  }
+
+  /**
+   * Step-up (RFC 9470): the host re-authenticated the user of `sessionId`; the session's
+   * next tokens carry `auth_time` now and the given `acr`/`amr` (step-up.ts).
+   */
+  stepUp(sessionId: string, input: StepUpInput = {}): Promise<SteppedUp> {
+    return stepUp(this.#ctx, sessionId, input);
+  }
+
+  /**
+   * An administrator's session as `subjectId`, its tokens carrying `act: {sub: actor}`,
+   * ending after `ttlSeconds` whatever happens (impersonation.ts).
+   */
+  impersonate(input: ImpersonationInput): Promise<IssuedTokens> {
+    return impersonate(this.#ctx, input);
+  }
+
+  /** The longest impersonation this engine starts, in seconds. */
+  get impersonationMaxTtl(): number {
+    return this.#ctx.impersonationMaxTtl;
   }
 
   openRefreshToken(value: string): RefreshToken | null {

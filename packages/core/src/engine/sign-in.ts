@@ -1,3 +1,4 @@
+import { checkAcr, checkAmr } from "../authentication-context.js";
 import { cleanDeviceName, deviceNameFromUserAgent } from "../device-name.js";
 import { ProlongError } from "../errors.js";
 import { normalizeUsername, verifyPassword } from "../passwords.js";
@@ -9,6 +10,7 @@ import { checkSubjectId } from "../subject-id.js";
 import { admitSubject } from "./admission.js";
 import type { EngineContext } from "./context.js";
 import { grantAccess, type IssuedTokens, withRefreshToken } from "./grants.js";
+import { sessionLimitFor, settleSessionLimit } from "./session-limits.js";
 
 /** Where a new session comes from; all optional, and cleaned before storing. */
 export interface SessionContext {
@@ -21,6 +23,19 @@ export interface SessionContext {
    * refresh tokens are bound to it for good, and its access tokens carry it as `cnf.jkt`.
    */
   dpopJkt?: string | null;
+  /**
+   * How the host authenticated the user (RFC 9068 §2.2.1 `acr`, RFC 8176 `amr`), carried
+   * into every access token of the session until a step-up changes them.
+   */
+  acr?: string | null;
+  amr?: string[] | null;
+}
+
+/** An administrator's session for the subject (impersonation.ts): who acts, and its hard end. */
+export interface ActingAs {
+  actor: string;
+  /** The session's absolute end (ms), never moved by refreshes. */
+  expiresAt: number;
 }
 
 const USER_AGENT_MAX = 512;
@@ -60,7 +75,8 @@ export async function signIn(
   // The subject is read, or created should its account have been stored without one.
   const subject = await ctx.store.sessions.ensureSubject(account.subjectId, ctx.clock.now());
   admitSubject(subject);
-  return startSession(ctx, subject, { ...input, clientId });
+  // RFC 8176 §2: the built-in sign-in is a password; a host that knows more says so.
+  return startSession(ctx, subject, { ...input, clientId, amr: input.amr ?? ["pwd"] });
 }
 
 /**
@@ -90,17 +106,26 @@ function nameOf(context: SessionContext): string | null {
   return deviceNameFromUserAgent(context.userAgent);
 }
 
-/** Starts a session for a subject already read and found enabled. */
+/**
+ * Starts a session for a subject already read and found enabled, under its profile's
+ * device limit (session-limits.ts); `actingAs` makes it an administrator's
+ * (impersonation.ts).
+ */
 export async function startSession(
   ctx: EngineContext,
   subject: SubjectRecord,
   context: SessionContext & { clientId: string },
+  actingAs: ActingAs | null = null,
 ): Promise<IssuedTokens> {
   const profile = profileOf(ctx.policy, context.clientId);
+  const acr = checkAcr(context.acr) ?? null;
+  const amr = checkAmr(context.amr) ?? null;
   const now = ctx.clock.now();
   const id = randomId(ctx.random);
   const token = ctx.codec.issue(id, ctx.random);
-  const absoluteExpiresAt = profile.absoluteLifetime === null ? null : now + profile.absoluteLifetime * 1000;
+  const profileEnd = profile.absoluteLifetime === null ? null : now + profile.absoluteLifetime * 1000;
+  const absoluteExpiresAt =
+    actingAs === null ? profileEnd : Math.min(actingAs.expiresAt, profileEnd ?? actingAs.expiresAt);
   const session: SessionRecord = {
     id,
     subjectId: subject.id,
@@ -122,17 +147,20 @@ export async function startSession(
     revokedReason: null,
     dpopJkt: context.dpopJkt ?? null,
     deviceKey: null,
-    acr: null,
-    amr: null,
-    actor: null,
+    acr,
+    amr,
+    actor: actingAs?.actor ?? null,
   };
-  await ctx.store.sessions.createSession(session);
+  const limit = sessionLimitFor(ctx, session);
+  const outcome = await ctx.store.sessions.createSession(session, limit);
+  await settleSessionLimit(ctx, session, limit, outcome);
   await ctx.events.emit({
     type: "signed_in",
     subjectId: subject.id,
     sessionId: id,
     clientId: context.clientId,
     ip: session.ip,
+    actor: session.actor,
     at: now,
   });
   const grant = await grantAccess(ctx, subject, session, profile, session.dpopJkt);

@@ -2,7 +2,8 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { z } from "zod";
 import type { AppContext } from "../context.js";
 import { sendError, sendErrorCode } from "../http-errors.js";
-import { parseBody } from "../request-body.js";
+import { deviceNameField, parseBody } from "../request-body.js";
+import { sendTokens } from "../token-response.js";
 import {
   DEFAULT_PAGE,
   describeAdminSession,
@@ -24,6 +25,20 @@ const createBody = z
   })
   .strict();
 const setPasswordBody = z.object({ password: z.string().max(1024) }).strict();
+/**
+ * An administrator's session as the subject (docs/session-policies.md, "Impersonation"):
+ * who acts, for how long, and optionally the administrator's own prolong access token
+ * (RFC 8693 §2.1 `actor_token`), whose `sub` must be `actor`.
+ */
+const impersonateBody = z
+  .object({
+    actor: z.string().max(1024),
+    ttl_seconds: z.number().int("must be a whole number of seconds"),
+    client_id: z.string().max(100).optional(),
+    device_name: deviceNameField.optional(),
+    actor_token: z.string().max(8192).optional(),
+  })
+  .strict();
 
 type IdParams = { Params: { id: string } };
 type Query<S extends z.ZodType> = { Querystring: z.output<S> };
@@ -104,6 +119,33 @@ export function adminSubjectRoutes(ctx: AppContext) {
     admin.post<IdParams>(
       "/subjects/:id/logout-everywhere",
       subjectAction((id) => engine.logoutEverywhere(id)),
+    );
+
+    // Answered with the tokens, as `POST /admin/sessions` answers a native client: the
+    // administrator's tool holds them, so only a client whose refresh token travels in
+    // the body qualifies (a web client's cookie would be set on the tool's backend).
+    admin.post<IdParams>(
+      "/subjects/:id/impersonate",
+      { config: { accepts: JSON_ONLY } },
+      async (request, reply) => {
+        const body = parseBody(impersonateBody, request, reply);
+        if (!body) return reply;
+        try {
+          const tokens = await engine.impersonate({
+            subjectId: request.params.id,
+            actor: body.data.actor,
+            ttlSeconds: body.data.ttl_seconds,
+            ...(body.data.client_id === undefined ? {} : { clientId: body.data.client_id }),
+            deviceName: body.data.device_name ?? null,
+            ...(body.data.actor_token === undefined ? {} : { actorToken: body.data.actor_token }),
+            userAgent: request.headers["user-agent"] ?? null,
+            ip: request.ip,
+          });
+          return sendTokens(reply, tokens, engine.now(), ctx.cookies, "body");
+        } catch (error) {
+          return sendError(reply, error);
+        }
+      },
     );
 
     admin.put<IdParams>(

@@ -42,6 +42,9 @@ export function describeAdminSession(session: SessionRecord, now: number) {
     state: sessionState(session, now),
     revoked_at: isoOrNull(session.revokedAt),
     revoked_reason: session.revokedReason,
+    acr: session.acr,
+    amr: session.amr,
+    impersonated_by: session.actor,
   };
 }
 

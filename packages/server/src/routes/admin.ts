@@ -22,6 +22,16 @@ const createSessionBody = z
     user_id: subjectField,
     client_id: z.string().max(100).optional(),
     device_name: deviceNameField.optional(),
+    acr: z.string().max(200).optional(),
+    amr: z.array(z.string().max(64)).max(16).optional(),
+  })
+  .strict();
+
+/** What the host vouches for after re-authenticating a session's user (RFC 9470); `null` clears. */
+const stepUpBody = z
+  .object({
+    acr: z.string().max(200).nullable().optional(),
+    amr: z.array(z.string().max(64)).max(16).nullable().optional(),
   })
   .strict();
 
@@ -90,10 +100,21 @@ export function adminRoutes(ctx: AppContext) {
             subjectId: body.data.user_id,
             ...(body.data.client_id === undefined ? {} : { clientId: body.data.client_id }),
             deviceName: body.data.device_name ?? null,
+            ...(body.data.acr === undefined ? {} : { acr: body.data.acr }),
+            ...(body.data.amr === undefined ? {} : { amr: body.data.amr }),
           };
           try {
             const clientId = body.data.client_id ?? engine.policy.defaultClientId;
             if (profileOf(engine.policy, clientId).refreshTransport === "cookie") {
+              // A handoff code keeps only who and for which client; the browser's session
+              // is stepped up once it holds it (POST /admin/sessions/{id}/step-up).
+              if (start.acr !== undefined || start.amr !== undefined) {
+                return sendErrorCode(
+                  reply,
+                  "invalid_request",
+                  "acr, amr: a handoff carries neither; step the session up once the browser has redeemed the code",
+                );
+              }
               const handoff = await engine.createHandoff(start);
               return reply
                 .headers(NO_STORE)
@@ -111,6 +132,26 @@ export function adminRoutes(ctx: AppContext) {
           if (!session) return sendErrorCode(reply, "not_found", "no such session");
           return describeAdminSession(session, engine.now());
         });
+
+        // Step-up (RFC 9470, docs/session-policies.md): the host re-authenticated the
+        // session's user. Same session, same `sid`; answers only the new `auth_time`.
+        admin.post<IdParams>(
+          "/sessions/:id/step-up",
+          { config: { accepts: JSON_ONLY } },
+          async (request, reply) => {
+            const body = parseBody(stepUpBody, request, reply);
+            if (!body) return reply;
+            try {
+              const stepped = await engine.stepUp(request.params.id, {
+                ...(body.data.acr === undefined ? {} : { acr: body.data.acr }),
+                ...(body.data.amr === undefined ? {} : { amr: body.data.amr }),
+              });
+              return { session_id: stepped.sessionId, auth_time: stepped.authTime };
+            } catch (error) {
+              return sendError(reply, error);
+            }
+          },
+        );
 
         admin.delete<IdParams>("/sessions/:id", async (request, reply) => {
           try {

@@ -1,4 +1,10 @@
-import { cleanDeviceName, isProlongError, type SessionRecord, sessionEndsAt } from "@prolong/core";
+import {
+  cleanDeviceName,
+  isProlongError,
+  refuseImpersonator,
+  type SessionRecord,
+  sessionEndsAt,
+} from "@prolong/core";
 import { ENDPOINT_PATHS } from "@prolong/protocol";
 import type { FastifyInstance } from "fastify";
 import { z } from "zod";
@@ -24,6 +30,8 @@ export function describeSession(session: SessionRecord, currentId: string | null
     created_at: iso(session.createdAt),
     last_active_at: iso(session.lastActiveAt),
     expires_at: iso(sessionEndsAt(session)),
+    /** An administrator acting as the user (docs/session-policies.md), shown so the user sees it. */
+    impersonated_by: session.actor,
   };
 }
 
@@ -75,6 +83,10 @@ export function sessionRoutes(ctx: AppContext) {
       const caller = await authenticateCaller(ctx, request, reply);
       if (!caller) return reply;
       try {
+        // Ending the session it runs in is a logout; ending one of the user's others is not
+        // an impersonator's to do.
+        if (request.params.id !== caller.session.id)
+          refuseImpersonator(caller.session, "ending another session");
         await engine.revokeSession(caller.claims.sub, request.params.id);
         return reply.code(204).send();
       } catch (error) {
@@ -86,7 +98,11 @@ export function sessionRoutes(ctx: AppContext) {
     app.delete(ENDPOINT_PATHS.sessions, async (request, reply) => {
       const caller = await authenticateCaller(ctx, request, reply);
       if (!caller) return reply;
-      return { revoked: await engine.revokeOtherSessions(caller.claims.sub, caller.session.id) };
+      try {
+        return { revoked: await engine.revokeOtherSessions(caller.claims.sub, caller.session.id) };
+      } catch (error) {
+        return sendError(reply, error);
+      }
     });
 
     app.post("/logout", { config: { accepts: JSON_ONLY } }, async (request, reply) => {
@@ -94,8 +110,14 @@ export function sessionRoutes(ctx: AppContext) {
       if (!caller) return reply;
       const body = parseBody(logoutBody, request, reply);
       if (!body) return reply;
-      if (body.data?.everywhere) await engine.logoutEverywhere(caller.claims.sub);
-      else await engine.logout(caller.session.id);
+      if (body.data?.everywhere) {
+        try {
+          refuseImpersonator(caller.session, "logging out everywhere");
+        } catch (error) {
+          return sendError(reply, error);
+        }
+        await engine.logoutEverywhere(caller.claims.sub);
+      } else await engine.logout(caller.session.id);
       return reply.header("set-cookie", ctx.cookies.cleared()).code(204).send();
     });
 
