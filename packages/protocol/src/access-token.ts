@@ -20,7 +20,7 @@ export const EARLIEST_RENEWAL = 0.5;
 /**
  * The claims of a prolong access token (docs/protocol.md, "Access tokens and soft
  * expiry"): RFC 9068 §2.2's `iss sub aud exp iat jti client_id` and `auth_time`, prolong's
- * `sid ver rfa`, and the custom claims the server's claims hook adds. Every claim named
+ * `sid ver rfa`, and the custom claims the server's claims hook adds. Every required claim
  * here is in every token prolong issues; times are seconds since the epoch.
  */
 export interface AccessTokenClaims {
@@ -51,6 +51,19 @@ export interface AccessTokenClaims {
    * only as `Authorization: DPoP` with a proof of that key.
    */
   cnf?: { jkt: string };
+  /**
+   * Authentication context class the session was started or last stepped up with, as the
+   * host named it (RFC 9068 §2.2.1, OpenID Connect Core §2); only when the session has one.
+   * Resource servers may demand one of a set (RFC 9470 §3 `acr_values`).
+   */
+  acr?: string;
+  /** Authentication methods used, such as `pwd`, `otp`, `hwk` (RFC 8176 §2); only when the session has them. */
+  amr?: string[];
+  /**
+   * The actor acting on the subject's behalf (RFC 8693 §4.1): in tokens of a session an
+   * administrator started as the subject, whose id is `act.sub`.
+   */
+  act?: { sub: string };
   [custom: string]: unknown;
 }
 
