@@ -69,7 +69,9 @@ export interface AccessTokenClaims {
 
 /**
  * The claims prolong sets itself (RFC 9068 §2.2 and its own), which the claims hook may
- * not set or override; `nbf` too, so no custom claim can postpone a token.
+ * not set or override; `nbf` too, so no custom claim can postpone a token; `acr`, `amr`
+ * and `act` too, so only the session's own authentication facts (what the host told at
+ * sign-in or step-up, or an impersonation) meet a route's step-up requirements.
  */
 export const RESERVED_CLAIMS: ReadonlySet<string> = /* @__PURE__ */ new Set([
   "iss",
@@ -85,6 +87,9 @@ export const RESERVED_CLAIMS: ReadonlySet<string> = /* @__PURE__ */ new Set([
   "auth_time",
   "rfa",
   "cnf",
+  "acr",
+  "amr",
+  "act",
 ]);
 
 /**

@@ -37,6 +37,9 @@ describe("access-token claims", () => {
       auth_time: true,
       rfa: true,
       cnf: true,
+      acr: true,
+      amr: true,
+      act: true,
     };
     expect(new Set(Object.keys(named))).toEqual(RESERVED_CLAIMS);
   });
