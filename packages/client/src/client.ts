@@ -1,5 +1,6 @@
-import type { AccessTokenClaims } from "@prolong/protocol";
+import { type AccessTokenClaims, DPOP_HEADER } from "@prolong/protocol";
 import { readClaims } from "./claims.js";
+import { isBound, prove, rememberNonce } from "./dpop.js";
 import type { ClientEvents, RefreshSource } from "./events.js";
 import { allowed, fetchWithToken } from "./fetch.js";
 import { armIdle } from "./idle.js";
@@ -9,7 +10,7 @@ import { refresh } from "./refresh.js";
 import { arm, createState, type State, sleep, stop } from "./state.js";
 import { tell } from "./tabs.js";
 import { type Answer, handoffGrantRequest, signInRequest } from "./token-endpoint.js";
-import { meta, post, send } from "./transport.js";
+import { call, meta, post } from "./transport.js";
 
 /** How long a new tab waits for an open one to share its token before refreshing itself. */
 const HELLO_WAIT_MS = 150;
@@ -50,7 +51,7 @@ export class SessionClient {
     const s = this.#s;
     arm(s);
     const { login_endpoint } = await meta(s);
-    const [response, body] = await send(s, login_endpoint, signInRequest(input, s.o.clientId));
+    const [response, body] = await call(s, login_endpoint, signInRequest(input, s.o.clientId));
     await begin(s, response, body);
   }
 
@@ -121,6 +122,32 @@ export class SessionClient {
    */
   allowsTokenFor(url: string): boolean {
     return allowed(this.#s.origins, url);
+  }
+
+  /**
+   * Sets the headers that send `token` with a request to `url`, an absolute URL (for
+   * `fetch`, the axios adapter and a host's own): `Authorization: Bearer`, or, for a
+   * DPoP-bound token, `Authorization: DPoP` and a fresh proof for `method` (as sent, in
+   * capitals) and `url` (RFC 9449 §7.1).
+   */
+  async authorize(
+    headers: { set(name: string, value: string): unknown },
+    method: string,
+    url: string,
+    token: string,
+  ): Promise<void> {
+    const s = this.#s;
+    const bound = s.o.dpop && isBound(readClaims(token));
+    headers.set("Authorization", `${bound ? "DPoP" : "Bearer"} ${token}`);
+    if (bound) headers.set(DPOP_HEADER, await prove(s, method, url, token));
+  }
+
+  /**
+   * Keeps the `DPoP-Nonce` an API answered `url` (absolute) with, for the next proofs to its origin
+   * (RFC 9449 §9); true when there was one. `fetch` and the axios adapter call it.
+   */
+  rememberNonce(url: string, nonce: string | null | undefined): boolean {
+    return rememberNonce(this.#s, url, nonce);
   }
 
   /**

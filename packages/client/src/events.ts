@@ -23,6 +23,10 @@ export interface ClientEvents {
  * - `server_error`: a 5xx; `rate_limited`: a 429, retried no sooner than its Retry-After;
  * - `unexpected_answer`: any other answer that does not settle the session: a proxy's
  *   HTML 404, a 403, a 400 other than `invalid_grant`, a 200 without a token;
+ * - with `dpop`: `invalid_dpop_proof`, the server refused the proof (RFC 9449 §5: most
+ *   often this device's clock, off by more than the proof's lifetime);
+ *   `dpop_key_unavailable`, the key could not be loaded, made or saved (no Web Crypto
+ *   outside a secure context, IndexedDB refused, the host's `keyStore` failed);
  * - fatal, the client stops: `issuer_mismatch`, the server's metadata names another issuer
  *   than `issuer` (RFC 8414 §3.3; a page on `127.0.0.1` whose server calls itself
  *   `localhost`); `issuer_unreachable`, the issuer answers but not to this page's origin
@@ -33,6 +37,8 @@ export type ClientErrorCode =
   | "server_error"
   | "rate_limited"
   | "unexpected_answer"
+  | "invalid_dpop_proof"
+  | "dpop_key_unavailable"
   | "issuer_mismatch"
   | "issuer_unreachable";
 

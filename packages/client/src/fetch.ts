@@ -1,4 +1,4 @@
-import { SOFT_EXPIRY_HEADER, SOFT_EXPIRY_VALUE } from "@prolong/protocol";
+import { DPOP_NONCE_HEADER, SOFT_EXPIRY_HEADER, SOFT_EXPIRY_VALUE } from "@prolong/protocol";
 import type { SessionClient } from "./client.js";
 import { host } from "./options.js";
 
@@ -13,8 +13,9 @@ export function allowed(origins: Set<string>, url: string): boolean {
 
 /**
  * `fetch` with the client's access token attached, for allowed origins only; other URLs
- * are fetched untouched. A `401 invalid_token` triggers one refresh and one retry; a body
- * that cannot be read twice (a stream) is not retried.
+ * are fetched untouched. A `401 invalid_token` triggers one refresh and one retry, a
+ * `401 use_dpop_nonce` one retry with the API's nonce; a body that cannot be read twice
+ * (a stream) is not retried.
  */
 export async function fetchWithToken(
   client: SessionClient,
@@ -26,21 +27,22 @@ export async function fetchWithToken(
   if (!client.allowsTokenFor((input as Request).url ?? String(input))) return send(input, init);
   const request = new Request(input, init);
   const replayable = !(init?.body instanceof ReadableStream);
-  const withToken = (token: string | null, req: Request) => {
+  const withToken = async (token: string | null, req: Request) => {
     const headers = new Headers(req.headers);
-    if (token) headers.set("authorization", `Bearer ${token}`);
-    return send(new Request(req, { headers }));
+    if (token) await client.authorize(headers, req.method, req.url, token);
+    const response = await send(new Request(req, { headers }));
+    return [response, client.rememberNonce(req.url, response.headers.get(DPOP_NONCE_HEADER))] as const;
   };
   const token = await client.getAccessToken();
-  const response = await withToken(token, replayable ? request.clone() : request);
-  if (
-    response.status === 401 &&
-    replayable &&
-    /invalid_token/.test(response.headers.get("www-authenticate") ?? "")
-  ) {
+  let [response, nonce] = await withToken(token, replayable ? request.clone() : request);
+  const challenge = () => response.headers.get("www-authenticate") ?? "";
+  // RFC 9449 §9: an API that wants its nonce in the proof says so once; the proof is remade with it.
+  if (response.status === 401 && replayable && nonce && /use_dpop_nonce/.test(challenge()))
+    [response] = await withToken(token, request.clone());
+  if (response.status === 401 && replayable && /invalid_token/.test(challenge())) {
     // Another caller may have renewed meanwhile; only refresh if the token is still the one refused.
     const renewed = client.accessToken !== token ? true : await client.refresh("reactive");
-    if (renewed && client.accessToken) return withToken(client.accessToken, request);
+    if (renewed && client.accessToken) return (await withToken(client.accessToken, request))[0];
   } else if (response.headers.get(SOFT_EXPIRY_HEADER) === SOFT_EXPIRY_VALUE && client.accessToken === token) {
     void client.refresh("soft-expiry");
   }

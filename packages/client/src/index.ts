@@ -2,6 +2,7 @@
 export type { AccessTokenClaims } from "@prolong/protocol";
 export { readClaims } from "./claims.js";
 export { createSessionClient, SessionClient } from "./client.js";
+export type { DpopKeyPair, DpopKeyStore, DpopOption, WebCryptoKey } from "./dpop-key.js";
 export type { ClientError, ClientErrorCode, ClientEvents, RefreshSource, SignOutReason } from "./events.js";
 export type { ChannelLike, LockManagerLike, SessionClientOptions, TokenAnswer } from "./options.js";
 export type { Timers } from "./schedule.js";

@@ -1,3 +1,4 @@
+import { type DpopKeyStore, type DpopOption, keyStoreOf } from "./dpop-key.js";
 import type { Timers } from "./schedule.js";
 import { memoryStorage, type TokenStorage } from "./storage.js";
 
@@ -51,6 +52,12 @@ export interface SessionClientOptions {
   lockTimeout?: number;
   /** Origins besides the issuer's that `fetch` and the axios adapter send the access token to. */
   allowedOrigins?: string[];
+  /**
+   * DPoP (RFC 9449): `true` binds the session to a non-extractable P-256 key, kept in
+   * IndexedDB in browsers (one per issuer and client, shared by tabs) and in memory in
+   * Node; `{ keyStore }` keeps it where the host says. Default: off.
+   */
+  dpop?: DpopOption;
 }
 
 /**
@@ -72,8 +79,10 @@ export interface TokenAnswer {
 
 /** The options with every default filled in. */
 export type Settings = Required<
-  Omit<SessionClientOptions, "idleTimeout" | "locks" | "channel" | "target">
+  Omit<SessionClientOptions, "idleTimeout" | "locks" | "channel" | "target" | "dpop">
 > & {
+  /** The DPoP key's store, `null` without DPoP. */
+  dpop: DpopKeyStore | null;
   idleTimeout: number | null;
   locks: LockManagerLike | null;
   channel: ((name: string) => ChannelLike) | null;
@@ -94,9 +103,10 @@ export function settingsOf(options: SessionClientOptions): Settings {
   const browser = typeof host.document !== "undefined";
   const profile = options.profile ?? (browser ? "web" : "native");
   const Channel = host.BroadcastChannel;
+  const clientId = options.clientId ?? profile;
   return {
     profile,
-    clientId: profile,
+    clientId,
     storage: memoryStorage(),
     lead: 30,
     jitter: 10,
@@ -114,6 +124,7 @@ export function settingsOf(options: SessionClientOptions): Settings {
     lockTimeout: 5_000,
     allowedOrigins: [],
     ...options,
+    dpop: keyStoreOf(options.dpop, `${clientId}@${options.issuer}`),
   };
 }
 

@@ -4,6 +4,7 @@
  * session.ts's; this file only says what the state is and how a client starts and stops.
  */
 import type { AccessTokenClaims } from "@prolong/protocol";
+import type { DpopKey } from "./dpop-key.js";
 import { Emitter } from "./events.js";
 import { activity } from "./idle.js";
 import type { ChannelLike, SessionClientOptions, Settings } from "./options.js";
@@ -51,6 +52,10 @@ export interface State {
   activeAt: number;
   sharedAt: number;
   running: boolean;
+  /** The DPoP key, once asked for (dpop.ts). */
+  key?: Promise<DpopKey> | null;
+  /** The last `DPoP-Nonce` each origin answered with (RFC 9449 §8, §9). */
+  nonces: Map<string, string>;
 }
 
 export function createState(options: SessionClientOptions): State {
@@ -75,6 +80,7 @@ export function createState(options: SessionClientOptions): State {
     activeAt: o.now(),
     sharedAt: 0,
     running: false,
+    nonces: new Map(),
   };
   const wake = () => {
     s.renewal.check();

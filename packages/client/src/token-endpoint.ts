@@ -68,7 +68,10 @@ export function processTokenAnswer(response: Response, body: Answer, now: number
   if (claims) return { kind: "tokens", body, claims };
   return {
     kind: "retry",
-    error: failure(codeOf(response.status), `token endpoint answered ${response.status}`),
+    error: failure(
+      (body.error as string) === "invalid_dpop_proof" ? "invalid_dpop_proof" : codeOf(response.status),
+      `token endpoint answered ${response.status}`,
+    ),
     status: response.status,
     wait: retryAfter(response, now),
   };

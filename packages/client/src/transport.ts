@@ -1,9 +1,17 @@
 /**
- * Requests to the server: one request and its JSON body with a timeout, the form posts
- * that carry the refresh credential, RFC 7009 revocation, and the RFC 8414 metadata, read
- * once.
+ * Requests to the server: one request and its JSON body with a timeout, the calls to its
+ * endpoints with their DPoP proofs, the form posts that carry the refresh credential,
+ * RFC 7009 revocation, and the RFC 8414 metadata, read once.
  */
-import { type AuthorizationServerMetadata, CSRF_HEADER, CSRF_VALUE, METADATA_PATH } from "@prolong/protocol";
+import {
+  type AuthorizationServerMetadata,
+  CSRF_HEADER,
+  CSRF_VALUE,
+  DPOP_HEADER,
+  DPOP_NONCE_HEADER,
+  METADATA_PATH,
+} from "@prolong/protocol";
+import { prove, rememberNonce } from "./dpop.js";
 import type { ClientErrorCode } from "./events.js";
 import { host } from "./options.js";
 import { after, type State, stop } from "./state.js";
@@ -39,6 +47,27 @@ export async function send(
 }
 
 /**
+ * A request to one of the server's endpoints (login, token, revocation): with a DPoP proof
+ * when the client has a key (RFC 9449 §5), and once more, with a fresh proof, when the
+ * server asks for its nonce (§8: `use_dpop_nonce` and a `DPoP-Nonce`).
+ */
+export async function call(
+  s: State,
+  url: string,
+  init: RequestInit,
+  outlivesStop = false,
+): Promise<[Response, Answer]> {
+  for (let retried = false; ; retried = true) {
+    const headers = new Headers(init.headers);
+    if (s.o.dpop) headers.set(DPOP_HEADER, await prove(s, init.method as string, url));
+    const answer = await send(s, url, { ...init, headers }, outlivesStop);
+    const [response, body] = answer;
+    const nonce = rememberNonce(s, url, response.headers.get(DPOP_NONCE_HEADER));
+    if (retried || !nonce || (body.error as string) !== "use_dpop_nonce") return answer;
+  }
+}
+
+/**
  * A form post with the refresh credential: the stored token in `fields` (native), or the
  * cookie, which counts only with the Prolong-CSRF header (web, docs/protocol.md).
  */
@@ -46,7 +75,7 @@ export function post(s: State, url: string, fields: Body, outlivesStop = false):
   const headers: Body = { "content-type": "application/x-www-form-urlencoded" };
   if (s.o.profile === "web") headers[CSRF_HEADER] = CSRF_VALUE;
   const body = new URLSearchParams({ ...fields, client_id: s.o.clientId });
-  return send(s, url, { method: "POST", headers, credentials: "include", body }, outlivesStop);
+  return call(s, url, { method: "POST", headers, credentials: "include", body }, outlivesStop);
 }
 
 /** The refresh credential as form fields: `{}` for web (the cookie carries it), `null` when native has none. */

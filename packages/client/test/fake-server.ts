@@ -22,6 +22,9 @@ export class FakeServer {
   serial = 0;
   refreshToken = "rt-0";
   readonly issuer = "https://auth.test";
+  /** Claims added to every access token (a DPoP-bound one's `cnf`), and the answers' token_type. */
+  extraClaims: Record<string, unknown> = {};
+  tokenType = "Bearer";
 
   now(): number {
     return Date.now() + this.skewMs;
@@ -36,6 +39,7 @@ export class FakeServer {
       sid: "s1",
       sub: "u1",
       n: ++this.serial,
+      ...this.extraClaims,
     };
     const part = (o: object) => Buffer.from(JSON.stringify(o)).toString("base64url");
     return `${part({ alg: "EdDSA", typ: "at+jwt" })}.${part(claims)}.sig`;
@@ -45,7 +49,7 @@ export class FakeServer {
     this.refreshToken = `rt-${this.serial + 1}`;
     return Response.json({
       access_token: this.accessToken(),
-      token_type: "Bearer",
+      token_type: this.tokenType,
       expires_in: this.ttl,
       refresh_token: this.refreshToken,
     });
