@@ -1,4 +1,4 @@
-import { STEP_UP_ERROR } from "@prolong/protocol";
+import type { State } from "./state.js";
 
 /**
  * What a resource server asked for in an RFC 9470 step-up challenge: the user must have
@@ -6,32 +6,22 @@ import { STEP_UP_ERROR } from "@prolong/protocol";
  * preferred first). Either may be absent.
  */
 export interface StepUpChallenge {
-  maxAge?: number;
-  acrValues?: string[];
+  maxAge?: number | undefined;
+  acrValues?: string[] | undefined;
 }
 
-/** One auth-param (RFC 9110 §11.2): a name, then a token or a quoted string. */
-const PARAM = /([!#$%&'*+.^_`|~0-9A-Za-z-]+)[ \t]*=[ \t]*(?:"((?:[^"\\]|\\.)*)"|([^\s,"]+))/g;
-
 /**
- * The step-up challenge in a 401's `WWW-Authenticate` (under the `Bearer` or `DPoP`
- * scheme), or `null` when the answer is anything else: an expired or invalid token is
- * the client's to renew, a step-up is the user's to answer.
+ * Fires `stepup` when an API answered 401 with an RFC 9470 §3 step-up challenge, under
+ * the `Bearer` or `DPoP` scheme: the user's to answer, not the session's, so nothing else
+ * happens (an expired or invalid token is the client's to renew, elsewhere). Read with
+ * patterns rather than a full RFC 9110 §11 parser, which would not fit the client's size
+ * budget: `max_age` as a token or quoted, `acr_values` quoted, as RFC 9470 sends them.
  */
-export function stepUpChallenge(status: number, header: string | null | undefined): StepUpChallenge | null {
-  if (status !== 401 || !header) return null;
-  const params = new Map<string, string>();
-  for (const [, name, quoted, token] of header.matchAll(PARAM)) {
-    const key = (name as string).toLowerCase();
-    // The first occurrence wins: a second challenge in the header does not override it.
-    if (!params.has(key))
-      params.set(key, quoted === undefined ? (token as string) : quoted.replace(/\\(.)/g, "$1"));
-  }
-  if (params.get("error") !== STEP_UP_ERROR) return null;
-  const challenge: StepUpChallenge = {};
-  const maxAge = params.get("max_age");
-  if (maxAge !== undefined && /^\d+$/.test(maxAge)) challenge.maxAge = Number(maxAge);
-  const acr = params.get("acr_values")?.split(" ").filter(Boolean);
-  if (acr?.length) challenge.acrValues = acr;
-  return challenge;
+export function reportStepUp(s: State, status: number | undefined, challenge: string): void {
+  const maxAge = /max_age="?(\d+)/.exec(challenge)?.[1];
+  if (status === 401 && /insufficient_user_authentication/.test(challenge))
+    s.events.emit("stepup", {
+      maxAge: maxAge ? +maxAge : undefined,
+      acrValues: /acr_values="([^"]+)/.exec(challenge)?.[1]?.split(" "),
+    });
 }
