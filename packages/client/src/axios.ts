@@ -12,8 +12,9 @@ type RetriableConfig = InternalAxiosRequestConfig & {
  * Wires a session client into an axios instance: the access token on every request to an
  * allowed origin (the issuer's and `allowedOrigins`; others go untouched), as a DPoP
  * token with its proof when the session is bound; on `401 invalid_token` one refresh and
- * one retry, on `401 use_dpop_nonce` one retry with the API's nonce (RFC 9449 §9).
- * Returns a function that removes both interceptors.
+ * one retry, on `401 use_dpop_nonce` one retry with the API's nonce (RFC 9449 §9); a
+ * `401 insufficient_user_authentication` (RFC 9470) fires `stepup` and is rejected as it
+ * came. Returns a function that removes both interceptors.
  */
 export function attachToAxios(instance: AxiosInstance, client: SessionClient): () => void {
   const request = instance.interceptors.request.use(async (config: RetriableConfig) => {
@@ -39,6 +40,8 @@ export function attachToAxios(instance: AxiosInstance, client: SessionClient): (
     async (error: AxiosError) => {
       const config = error.config as RetriableConfig | undefined;
       const challenge = String(error.response?.headers?.["www-authenticate"] ?? "");
+      // RFC 9470: a step-up is the user's to answer: reported, and the error passed on below.
+      if (config?.prolongToken !== undefined) client.reportAnswer(error.response?.status, challenge);
       if (
         config &&
         nonceOf(config, error.response?.headers) &&

@@ -5,10 +5,9 @@ import type { AccessTokenClaims } from "@prolong/protocol";
  * times, and checks that `exp` and `iat` are numbers before it relies on them.
  */
 export function readClaims(token: string): AccessTokenClaims | null {
-  const part = token.split(".")[1];
-  if (!part) return null;
   try {
-    const base64 = part.replace(/-/g, "+").replace(/_/g, "/");
+    // A token without a second part throws here, and is no token.
+    const base64 = (token.split(".")[1] as string).replace(/-/g, "+").replace(/_/g, "/");
     const bytes = Uint8Array.from(atob(base64), (c) => c.charCodeAt(0));
     const claims = JSON.parse(new TextDecoder().decode(bytes)) as AccessTokenClaims;
     return typeof claims.exp === "number" && typeof claims.iat === "number" ? claims : null;

@@ -8,6 +8,7 @@ import { adopt, begin, end, expired, schedule, serverNow } from "./lifecycle.js"
 import type { SessionClientOptions, TokenAnswer } from "./options.js";
 import { refresh } from "./refresh.js";
 import { arm, createState, type State, sleep, stop } from "./state.js";
+import { reportStepUp } from "./step-up.js";
 import { tell } from "./tabs.js";
 import { type Answer, handoffGrantRequest, signInRequest } from "./token-endpoint.js";
 import { call, meta, post } from "./transport.js";
@@ -28,7 +29,7 @@ export class SessionClient {
     this.#s = createState(options);
   }
 
-  /** Subscribe to `authorized`, `refreshed`, `signedOut` or `error`; returns the unsubscribe function. */
+  /** Subscribe to `authorized`, `refreshed`, `signedOut`, `stepup` or `error`; returns the unsubscribe function. */
   on<K extends keyof ClientEvents>(type: K, listener: (event: ClientEvents[K]) => void): () => void {
     return this.#s.events.on(type, listener);
   }
@@ -151,9 +152,20 @@ export class SessionClient {
   }
 
   /**
+   * Tells the client how an API answered a request made with its token: a `401` with an
+   * RFC 9470 `insufficient_user_authentication` challenge fires `stepup`; nothing else
+   * happens, no refresh and no sign-out. `fetch` and the axios adapter call it; a host
+   * sending the token with another HTTP library may too.
+   */
+  reportAnswer(status: number | undefined, challenge: string): void {
+    reportStepUp(this.#s, status, challenge);
+  }
+
+  /**
    * `fetch` with the access token attached, for allowed origins only; other URLs are
    * fetched untouched. A `401 invalid_token` triggers one refresh and one retry; a body
-   * that cannot be read twice (a stream) is not retried.
+   * that cannot be read twice (a stream) is not retried. A `401
+   * insufficient_user_authentication` is returned as it came, after a `stepup` event.
    */
   fetch(input: string | URL | Request, init?: RequestInit): Promise<Response> {
     return fetchWithToken(this, this.#s.o.fetch, input, init);

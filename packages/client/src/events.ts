@@ -1,4 +1,5 @@
 import type { AccessTokenClaims, SignOutReason } from "@prolong/protocol";
+import type { StepUpChallenge } from "./step-up.js";
 
 /** Why a session ended on this client: `@prolong/protocol`'s, as tabs tell each other. */
 export type { SignOutReason };
@@ -14,6 +15,12 @@ export interface ClientEvents {
   signedOut: { reason: SignOutReason };
   /** A request to the server failed; retried with backoff unless `fatal`. The session goes on. */
   error: ClientError;
+  /**
+   * An API refused a request because the user's authentication is too old or not of a
+   * context it accepts (RFC 9470): have the user authenticate again, with what it asks
+   * for, then retry. The session goes on; the client neither refreshes nor signs out.
+   */
+  stepup: StepUpChallenge;
 }
 
 /**

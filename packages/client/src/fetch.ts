@@ -15,7 +15,8 @@ export function allowed(origins: Set<string>, url: string): boolean {
  * `fetch` with the client's access token attached, for allowed origins only; other URLs
  * are fetched untouched. A `401 invalid_token` triggers one refresh and one retry, a
  * `401 use_dpop_nonce` one retry with the API's nonce; a body that cannot be read twice
- * (a stream) is not retried.
+ * (a stream) is not retried. A `401 insufficient_user_authentication` is reported as a
+ * `stepup` event and returned.
  */
 export async function fetchWithToken(
   client: SessionClient,
@@ -42,9 +43,11 @@ export async function fetchWithToken(
   if (response.status === 401 && replayable && /invalid_token/.test(challenge())) {
     // Another caller may have renewed meanwhile; only refresh if the token is still the one refused.
     const renewed = client.accessToken !== token ? true : await client.refresh("reactive");
-    if (renewed && client.accessToken) return (await withToken(client.accessToken, request))[0];
+    if (renewed && client.accessToken) [response] = await withToken(client.accessToken, request);
   } else if (response.headers.get(SOFT_EXPIRY_HEADER) === SOFT_EXPIRY_VALUE && client.accessToken === token) {
     void client.refresh("soft-expiry");
   }
+  // RFC 9470: the user's to answer, not the session's: told once, the answer returned as is.
+  client.reportAnswer(response.status, challenge());
   return response;
 }

@@ -7,5 +7,6 @@ export type { ClientError, ClientErrorCode, ClientEvents, RefreshSource, SignOut
 export type { ChannelLike, LockManagerLike, SessionClientOptions, TokenAnswer } from "./options.js";
 export type { Timers } from "./schedule.js";
 export { MAX_WAIT_MS } from "./schedule.js";
+export type { StepUpChallenge } from "./step-up.js";
 export type { TokenStorage } from "./storage.js";
 export { memoryStorage } from "./storage.js";

@@ -33,7 +33,7 @@ export async function begin(s: State, response: Response, body: Answer): Promise
 export async function adopt(s: State, body: Answer, source: RefreshSource | null): Promise<void> {
   const token = body.access_token;
   const claims = token ? readClaims(token) : null;
-  if (!token || !claims) throw new Error("the server's token response has no usable access token");
+  if (!token || !claims) throw new Error("the token answer has no usable access token");
   // No refresh token in the answer means "keep the one you hold": the server answers so a
   // request that lost a race inside the grace window (docs/protocol.md).
   if (s.o.profile === "native" && body.refresh_token) await s.o.storage.set(body.refresh_token);

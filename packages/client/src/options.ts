@@ -112,10 +112,12 @@ export function settingsOf(options: SessionClientOptions): Settings {
     jitter: 10,
     idleTimeout: null,
     activityEvents: ["pointerdown", "keydown", "wheel", "touchstart"],
-    fetch: (...args) => globalThis.fetch(...args),
+    fetch: (...args) => fetch(...args),
     now: () => Date.now(),
     random: Math.random,
-    timers: { setTimeout: (f, ms) => setTimeout(f, ms), clearTimeout: (h) => clearTimeout(h as number) },
+    // Called as methods of the global object, as they must be in browsers, and looked up at
+    // each call, so fake timers installed later are used.
+    timers: globalThis as Timers,
     locks: host.navigator?.locks ?? null,
     channel: profile === "web" && Channel ? (name) => new Channel(name) : null,
     target: browser ? (host.window ?? null) : null,
@@ -141,6 +143,6 @@ function originOf(value: string): string {
   } catch {
     // Reported below, with the value that is wrong.
   }
-  const message = `allowedOrigins: "${value}" is not an origin like https://api.example.com`;
+  const message = `allowedOrigins: "${value}" is not an origin`;
   throw Object.assign(new TypeError(message), { code: "invalid_origin" });
 }

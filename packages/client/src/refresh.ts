@@ -4,7 +4,7 @@
  * decision; the request and its answer are token-endpoint.ts's.
  */
 import type { ClientErrorCode, RefreshSource } from "./events.js";
-import { adopt, due, end, expired } from "./lifecycle.js";
+import { adopt, due, end, expired, serverNow } from "./lifecycle.js";
 import { backoffUntil, nextStep, settle } from "./session.js";
 import { after, type State } from "./state.js";
 import { askPeers, underLock } from "./tabs.js";
@@ -94,7 +94,7 @@ async function refreshGrant(
     const fields = await credential(s, "refresh_token");
     if (!fields) return false;
     const [response, body] = await post(s, token_endpoint, refreshGrantRequest(fields));
-    outcome = processTokenAnswer(response, body, s.o.now() + s.offset);
+    outcome = processTokenAnswer(response, body, serverNow(s));
   } catch (error) {
     return live() ? fail(s, error) : false;
   }

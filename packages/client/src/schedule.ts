@@ -22,7 +22,7 @@ export interface Deadline {
 /** A deadline on `timers` and the clock `now`, checked at least every MAX_WAIT_MS. */
 export function deadline(timers: Timers, now: () => number): Deadline {
   let handle: unknown = null;
-  let at = Number.POSITIVE_INFINITY;
+  let at = Infinity;
   let fire = () => {};
   const cancel = () => {
     if (handle !== null) timers.clearTimeout(handle);
@@ -33,7 +33,7 @@ export function deadline(timers: Timers, now: () => number): Deadline {
     if (!Number.isFinite(at)) return;
     const wait = at - now();
     if (wait <= 0) {
-      at = Number.POSITIVE_INFINITY;
+      at = Infinity;
       fire();
       return;
     }
@@ -48,7 +48,7 @@ export function deadline(timers: Timers, now: () => number): Deadline {
     check,
     clear() {
       cancel();
-      at = Number.POSITIVE_INFINITY;
+      at = Infinity;
     },
   };
 }

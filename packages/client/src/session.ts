@@ -16,7 +16,7 @@ import type { TokenOutcome } from "./token-endpoint.js";
 export function renewAt(claims: AccessTokenClaims, leadMs: number, jitterMs: number): number {
   const exp = claims.exp * 1000;
   const iat = claims.iat * 1000;
-  const rfa = claims.rfa !== undefined ? claims.rfa * 1000 : Number.POSITIVE_INFINITY;
+  const rfa = claims.rfa !== undefined ? claims.rfa * 1000 : Infinity;
   return Math.max(Math.min(exp - leadMs, rfa) - jitterMs, iat + (exp - iat) * EARLIEST_RENEWAL);
 }
 

@@ -47,7 +47,8 @@ export const signInRequest = (
     username: input.username,
     password: input.password,
     client_id: clientId,
-    ...(input.deviceName ? { device_name: input.deviceName } : {}),
+    // Left out when not given: JSON.stringify drops undefined members.
+    device_name: input.deviceName || undefined,
   }),
 });
 

@@ -122,12 +122,7 @@ async function readMeta(s: State): Promise<Metadata> {
       // An opaque (no-cors) request that gets through tells them apart: the issuer is up,
       // and does not let this page read it. Once more first, lest a blip decide.
       if (!(error instanceof TypeError) || !(await answersOpaque(s, url))) throw error;
-      if (tries)
-        throw fatal(
-          s,
-          "issuer_unreachable",
-          `${issuer} answers, but not to this page's origin: add it to the server's allowedOrigins, or serve the page from the issuer's origin`,
-        );
+      if (tries) throw fatal(s, "issuer_unreachable", `${issuer} does not answer this page's origin (CORS)`);
     }
   }
   const [response, body] = answer;

@@ -475,6 +475,17 @@ describe("access tokens (RFC 9068)", () => {
     expect((payload.exp as number) - (payload.iat as number)).toBe(300);
   });
 
+  it("let no claims hook set acr, amr or act, which routes' step-up requirements trust", async () => {
+    const { engine } = await setup({
+      claims: () => ({ acr: "mfa", amr: ["hwk"], act: { sub: "admin-1" }, tenant: "acme" }),
+    });
+    const { payload } = decodeJwt((await engine.signIn(login)).accessToken);
+    expect(payload.tenant).toBe("acme");
+    expect(payload).not.toHaveProperty("acr");
+    expect(payload).not.toHaveProperty("amr");
+    expect(payload).not.toHaveProperty("act");
+  });
+
   it("carries every added claim as it came, a claim named __proto__ included", async () => {
     // As a store's JSON would hold them: "__proto__" is an own property, not a prototype.
     const added = JSON.parse('{"roles":["reader"],"__proto__":{"tier":"gold"},"jti":"mine"}');

@@ -38,6 +38,8 @@ export {
 } from "./grants.js";
 export type { AuthorizationServerMetadata } from "./metadata.js";
 export { ENDPOINT_PATHS, METADATA_PATH } from "./metadata.js";
+export type { StepUpBody } from "./step-up.js";
+export { STEP_UP_ERROR } from "./step-up.js";
 export type { SignOutReason, TabMessage } from "./tabs.js";
 export { decodeTabMessage, SIGN_OUT_REASONS } from "./tabs.js";
 export {

@@ -6,8 +6,16 @@ import {
   type ErrorBody,
   SOFT_EXPIRY_HEADER,
   SOFT_EXPIRY_VALUE,
+  STEP_UP_ERROR,
+  type StepUpBody,
 } from "@prolong/protocol";
 import type { VerifyErrorCode } from "./errors.js";
+import {
+  type AuthenticationRequirements,
+  checkRequirements,
+  type UnmetRequirement,
+  unmetRequirements,
+} from "./step-up.js";
 import type { Verifier, VerifyResult } from "./verifier.js";
 
 /** What a request carries, as every adapter reads it from its framework. */
@@ -28,8 +36,11 @@ export interface BearerInput {
   url?: string | URL;
 }
 
-/** What every adapter accepts besides the verifier. */
-export interface GuardOptions {
+/**
+ * What every adapter accepts besides the verifier. A guard is made per route, so
+ * `maxAge` and `acr` are that route's requirements (RFC 9470).
+ */
+export interface GuardOptions extends AuthenticationRequirements {
   /** RFC 6750 §3 `realm` of the challenge; left out when not given. */
   realm?: string;
   /**
@@ -58,7 +69,7 @@ export const carriesToken = (value: unknown): boolean =>
 export interface Challenge {
   status: number;
   headers: Record<string, string>;
-  body: ErrorBody | { error: DpopErrorCode; error_description: string };
+  body: ErrorBody | { error: DpopErrorCode; error_description: string } | StepUpBody;
 }
 
 export type Authorization =
@@ -68,7 +79,7 @@ export type Authorization =
 /** RFC 6750 §2.1 b64token, also the token68 of the DPoP scheme (RFC 9449 §7.1). */
 const B64TOKEN = /^[A-Za-z0-9\-._~+/]+=*$/;
 
-type ChallengeError = "invalid_request" | "invalid_token" | DpopErrorCode;
+type ChallengeError = "invalid_request" | "invalid_token" | DpopErrorCode | typeof STEP_UP_ERROR;
 
 /** The challenge's scheme and, for DPoP, the algorithms a proof may use (RFC 9449 §7.1). */
 type Scheme = { name: "Bearer" } | { name: typeof DPOP_SCHEME; algs: readonly string[] };
@@ -80,11 +91,12 @@ function challenge(
   error?: ChallengeError,
   description?: string,
   scheme: Scheme = BEARER,
+  extra: readonly string[] = [],
 ): Challenge {
   const params: string[] = [];
   if (realm !== undefined) params.push(`realm="${realm.replace(/["\\]/g, "")}"`);
   // §3: no error attribute when the request carried no credentials at all.
-  if (error) params.push(`error="${error}"`, `error_description="${description}"`);
+  if (error) params.push(`error="${error}"`, `error_description="${description}"`, ...extra);
   if (scheme.name === DPOP_SCHEME) params.push(`algs="${scheme.algs.join(" ")}"`);
   return {
     status,
@@ -138,6 +150,8 @@ export async function authorize(
   options: GuardOptions = {},
 ): Promise<Authorization> {
   const { realm } = options;
+  const demanding = options.maxAge !== undefined || options.acr !== undefined;
+  if (demanding && !checked.has(options)) checkGuardOptions(options);
   // §2.3: a token in the URL ends up in logs and Referer headers; never accept it.
   if (input.tokenInQuery)
     return { ok: false, challenge: challenge(realm, 400, "invalid_request", "token in query string") };
@@ -180,12 +194,64 @@ export async function authorize(
     result = await verifier.verify(token);
   }
   if (!result.ok) return refusal(result, realm, scheme);
+  if (demanding) {
+    const unmet = unmetRequirements(result.claims, options, verifier.now() / 1000);
+    if (unmet.length > 0) {
+      const answer = stepUp(realm, options, unmet, scheme);
+      // RFC 9449 §8.2: a new nonce may come with any answer, a refusal too.
+      if (result.nonce !== undefined) answer.headers[DPOP_NONCE_HEADER] = result.nonce;
+      return { ok: false, challenge: answer };
+    }
+  }
   const headers: Record<string, string> = {};
   // Soft expiry (P11): the client renews at once, whatever its clock says.
   if (result.renewSoon) headers[SOFT_EXPIRY_HEADER] = SOFT_EXPIRY_VALUE;
   // RFC 9449 §8.2: a new nonce may come with any answer; the client uses it next time.
   if (result.nonce !== undefined) headers[DPOP_NONCE_HEADER] = result.nonce;
   return { ok: true, claims: result.claims, headers };
+}
+
+/**
+ * Checks a guard's options once, where it is made, so a mistake fails at start-up with
+ * a TypeError naming the option; `authorize` checks options it has not seen before.
+ */
+export function checkGuardOptions(options: GuardOptions): void {
+  checkRequirements(options);
+  checked.add(options);
+}
+
+const checked = new WeakSet<GuardOptions>();
+
+const STEP_UP_DESCRIPTIONS: Record<string, string> = {
+  maxAge: "authentication is too old",
+  acr: "authentication context is not accepted",
+  "maxAge,acr": "authentication is too old and its context is not accepted",
+};
+
+/**
+ * RFC 9470 §3: the token is good but the user's authentication is not enough for the
+ * route. The challenge names every requirement of the route, not only the unmet ones, so
+ * one new authentication satisfies the route (a fresh one of a context it accepts).
+ */
+function stepUp(
+  realm: string | undefined,
+  requirements: AuthenticationRequirements,
+  unmet: readonly UnmetRequirement[],
+  scheme: Scheme,
+): Challenge {
+  const description = STEP_UP_DESCRIPTIONS[unmet.join(",")] as string;
+  const params: string[] = [];
+  const body: StepUpBody = { error: STEP_UP_ERROR, error_description: description };
+  if (requirements.maxAge !== undefined) {
+    params.push(`max_age=${requirements.maxAge}`);
+    body.max_age = requirements.maxAge;
+  }
+  if (requirements.acr !== undefined) {
+    const values = requirements.acr.join(" ");
+    params.push(`acr_values="${values}"`);
+    body.acr_values = values;
+  }
+  return { ...challenge(realm, 401, STEP_UP_ERROR, description, scheme, params), body };
 }
 
 function dpopScheme(verifier: Verifier, dpop: boolean): Scheme {

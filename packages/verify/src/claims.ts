@@ -20,8 +20,14 @@ const isTime = (value: unknown): value is number =>
   typeof value === "number" && Number.isFinite(value) && value >= 0;
 const isText = (value: unknown): value is string => typeof value === "string" && value.length > 0;
 
+const isActor = (value: unknown): boolean =>
+  typeof value === "object" &&
+  value !== null &&
+  !Array.isArray(value) &&
+  isText((value as { sub?: unknown }).sub);
+
 /**
- * Checks the claims set: every claim of `AccessTokenClaims` is required (docs/protocol.md,
+ * Checks the claims set: every required claim of `AccessTokenClaims` is there (docs/protocol.md,
  * access tokens), so the type the verifier hands out holds for every token it accepts.
  * Unlike jose's defaults, `exp` and `iat` are bounded too: a token without expiry, or
  * one "valid" for years, is not one prolong issued.
@@ -46,6 +52,12 @@ export function checkClaims(
     throw invalid("not valid yet");
   if (!Number.isSafeInteger(claims.ver)) throw invalid("ver is not an integer");
   for (const name of ["auth_time", "rfa"]) if (!isTime(claims[name])) throw invalid(`${name} is not a time`);
+  // Optional, but of their type when present, so a route's `acr` requirement and a reader
+  // of `amr` or `act` never meet another shape (RFC 9068 §2.2.1, RFC 8176 §1, RFC 8693 §4.1).
+  if (claims.acr !== undefined && !isText(claims.acr)) throw invalid("acr is not a string");
+  if (claims.amr !== undefined && !(Array.isArray(claims.amr) && claims.amr.every(isText)))
+    throw invalid("amr is not a list of strings");
+  if (claims.act !== undefined && !isActor(claims.act)) throw invalid("act has no subject");
   if (exp <= nowSeconds - rules.tolerance) throw new VerifyError("expired", "token has expired");
   return claims as AccessTokenClaims;
 }

@@ -2,7 +2,7 @@
 export type { AccessTokenClaims } from "@prolong/protocol";
 export { isCanonicalBase64url } from "./base64url.js";
 export type { Authorization, BearerInput, Challenge, GuardOptions } from "./bearer.js";
-export { authorize } from "./bearer.js";
+export { authorize, checkGuardOptions } from "./bearer.js";
 export type { ClaimRules } from "./claims.js";
 export { checkClaims, DEFAULT_CLOCK_TOLERANCE } from "./claims.js";
 export type { Proof, ProofCheck } from "./dpop.js";
@@ -26,6 +26,8 @@ export type { ParsedJws, ParsedKeyedJws } from "./jws.js";
 export { checkSignature, parseCompactJws, parseKeyedJws } from "./jws.js";
 export type { Algorithm, JwsAlg, VerificationKey } from "./keys.js";
 export { ALGORITHMS, importJwks, importVerificationKey } from "./keys.js";
+export type { AuthenticationRequirements, UnmetRequirement } from "./step-up.js";
+export { unmetRequirements } from "./step-up.js";
 export { parseStrictObject } from "./strict-json.js";
 export type {
   DpopNonces,

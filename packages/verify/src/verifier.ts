@@ -146,6 +146,11 @@ export interface Verifier {
   /** The proof algorithms accepted, for the `algs` challenge parameter (RFC 9449 §7.1). */
   readonly dpopAlgorithms: readonly DpopAlg[];
   readonly jwks: JwksCache | null;
+  /**
+   * The verifier's clock (`VerifierOptions.now`), milliseconds since the epoch: routes'
+   * `maxAge` is measured with it, as `exp` is.
+   */
+  now(): number;
 }
 
 /**
@@ -340,7 +345,7 @@ export async function createVerifier(options: VerifierOptions): Promise<Verifier
     return fresh === undefined ? result : { ...result, nonce: fresh };
   }
 
-  return { verify, verifyDpop, dpopAlgorithms, jwks };
+  return { verify, verifyDpop, dpopAlgorithms, jwks, now };
 }
 
 const refused = (code: VerifyErrorCode, reason: string): VerifyResult => ({ ok: false, code, reason });

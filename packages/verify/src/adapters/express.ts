@@ -1,5 +1,5 @@
 import type { NextFunction, Request, Response } from "express";
-import { addressedUrl, authorize, carriesToken, type GuardOptions } from "../bearer.js";
+import { addressedUrl, authorize, carriesToken, checkGuardOptions, type GuardOptions } from "../bearer.js";
 import type { Verifier } from "../verifier.js";
 
 /**
@@ -8,6 +8,7 @@ import type { Verifier } from "../verifier.js";
  * `trust proxy` setting, and `req.originalUrl`; or against `publicOrigin` when given.
  */
 export function expressGuard(verifier: Verifier, options: GuardOptions = {}) {
+  checkGuardOptions(options);
   return async (req: Request, res: Response, next: NextFunction) => {
     try {
       const result = await authorize(

@@ -1,6 +1,6 @@
 import type { AccessTokenClaims } from "@prolong/protocol";
 import type { FastifyReply, FastifyRequest } from "fastify";
-import { addressedUrl, authorize, carriesToken, type GuardOptions } from "../bearer.js";
+import { addressedUrl, authorize, carriesToken, checkGuardOptions, type GuardOptions } from "../bearer.js";
 import type { Verifier } from "../verifier.js";
 
 declare module "fastify" {
@@ -15,6 +15,7 @@ declare module "fastify" {
  * server's `trustProxy` setting, and `request.url`; or against `publicOrigin` when given.
  */
 export function fastifyGuard(verifier: Verifier, options: GuardOptions = {}) {
+  checkGuardOptions(options);
   return async (request: FastifyRequest, reply: FastifyReply) => {
     const result = await authorize(
       verifier,

@@ -1,5 +1,5 @@
 import type { AccessTokenClaims } from "@prolong/protocol";
-import { addressedUrl, authorize, type GuardOptions } from "../bearer.js";
+import { addressedUrl, authorize, checkGuardOptions, type GuardOptions } from "../bearer.js";
 import type { Verifier } from "../verifier.js";
 
 const FORM = "application/x-www-form-urlencoded";
@@ -30,6 +30,7 @@ async function tokenInForm(request: Request): Promise<boolean> {
  * ```
  */
 export function fetchGuard(verifier: Verifier, options: GuardOptions = {}) {
+  checkGuardOptions(options);
   return async (request: Request): Promise<FetchAuthorization> => {
     const url = new URL(request.url);
     const result = await authorize(

@@ -1,5 +1,5 @@
 import type { Context, Next } from "hono";
-import { addressedUrl, authorize, type GuardOptions } from "../bearer.js";
+import { addressedUrl, authorize, checkGuardOptions, type GuardOptions } from "../bearer.js";
 import type { Verifier } from "../verifier.js";
 
 const FORM = "application/x-www-form-urlencoded";
@@ -26,6 +26,7 @@ function pathAndQuery(url: string): string {
  * proxy rule of its own); behind a proxy, give `publicOrigin`.
  */
 export function honoGuard(verifier: Verifier, options: GuardOptions = {}) {
+  checkGuardOptions(options);
   return async (c: Context, next: Next) => {
     const result = await authorize(
       verifier,

@@ -1,5 +1,5 @@
 import type { Context, Next } from "koa";
-import { addressedUrl, authorize, carriesToken, type GuardOptions } from "../bearer.js";
+import { addressedUrl, authorize, carriesToken, checkGuardOptions, type GuardOptions } from "../bearer.js";
 import type { Verifier } from "../verifier.js";
 
 /**
@@ -9,6 +9,7 @@ import type { Verifier } from "../verifier.js";
  * Koa 3 that is the request's `Origin` header.)
  */
 export function koaGuard(verifier: Verifier, options: GuardOptions = {}) {
+  checkGuardOptions(options);
   return async (ctx: Context, next: Next) => {
     const result = await authorize(
       verifier,

@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { TLSSocket } from "node:tls";
 import type { AccessTokenClaims } from "@prolong/protocol";
-import { addressedUrl, authorize, carriesToken, type GuardOptions } from "../bearer.js";
+import { addressedUrl, authorize, carriesToken, checkGuardOptions, type GuardOptions } from "../bearer.js";
 import type { Verifier } from "../verifier.js";
 
 /**
@@ -17,6 +17,7 @@ import type { Verifier } from "../verifier.js";
  * connection and the `Host` header, or against `publicOrigin` when given (behind a proxy).
  */
 export function nodeGuard(verifier: Verifier, options: GuardOptions = {}) {
+  checkGuardOptions(options);
   return async (
     req: IncomingMessage,
     res: ServerResponse,
