@@ -6,7 +6,7 @@ import { calculateJwkThumbprint, decodeJwt, type JWK } from "jose";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { launchChromium } from "./browser.js";
-import { type ClientPageHost, hostClientPage } from "./client-page.js";
+import { type ClientPageHost, hostClientPage, storedDpopPairs } from "./client-page.js";
 import { forwardTo } from "./forward.js";
 import { freePort, type RunningServer, startServerWithConfig } from "./server-process.js";
 
@@ -59,24 +59,9 @@ afterAll(async () => {
   await server?.stop();
 });
 
-/** The RFC 7638 thumbprints of the key pairs the origin keeps in IndexedDB (public halves). */
-const storedKeys = (page: Page) =>
-  page
-    .evaluate(async () => {
-      const db = await new Promise<IDBDatabase>((resolve, reject) => {
-        const open = indexedDB.open("prolong-dpop");
-        open.onsuccess = () => resolve(open.result);
-        open.onerror = () => reject(open.error);
-      });
-      const pairs = await new Promise<CryptoKeyPair[]>((resolve, reject) => {
-        const request = db.transaction("keys").objectStore("keys").getAll();
-        request.onsuccess = () => resolve(request.result);
-        request.onerror = () => reject(request.error);
-      });
-      db.close();
-      return Promise.all(pairs.map(({ publicKey }) => crypto.subtle.exportKey("jwk", publicKey)));
-    })
-    .then((jwks) => Promise.all(jwks.map((jwk) => calculateJwkThumbprint(jwk as JWK))));
+/** The RFC 7638 thumbprints of the DPoP keys the origin keeps in IndexedDB. */
+const storedKeys = async (page: Page) =>
+  Promise.all((await storedDpopPairs(page)).map(({ publicJwk }) => calculateJwkThumbprint(publicJwk as JWK)));
 
 /** Resumes the session in the page (a reload's start-up), answering whether it is there. */
 const resume = (page: Page) =>
