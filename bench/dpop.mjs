@@ -16,6 +16,7 @@ import { createHash, generateKeyPairSync, randomUUID, sign } from "node:crypto";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { createVerifier } from "@prolong/verify";
+import { AUDIENCE, accessTokenClaims, ISSUER } from "./lib/access-token.mjs";
 import { benchOptions } from "./lib/args.mjs";
 import {
   benchScratch,
@@ -180,30 +181,14 @@ async function measureRefresh(dir, children, client) {
 
 // ---- verify in process ----------------------------------------------------------------
 
-const ISSUER = "https://auth.example.test";
-const AUDIENCE = "prolong";
-
 /**
- * An EdDSA access token shaped as prolong issues them (docs/protocol.md), bound when `jkt` is given.
+ * An EdDSA access token as the verify benches check (lib/access-token.mjs), bound when `jkt` is given.
  * @param {import("node:crypto").KeyObject} privateKey
  * @param {string | null} jkt
  */
 function accessToken(privateKey, jkt) {
   const now = Math.floor(Date.now() / 1000);
-  const claims = {
-    iss: ISSUER,
-    sub: "user-42",
-    aud: AUDIENCE,
-    exp: now + 3600,
-    iat: now,
-    jti: randomUUID(),
-    client_id: "native",
-    sid: "sess-8d7c6b5a",
-    ver: 1,
-    auth_time: now,
-    rfa: now + 3000,
-    ...(jkt ? { cnf: { jkt } } : {}),
-  };
+  const claims = { ...accessTokenClaims(now, 3600), ...(jkt ? { cnf: { jkt } } : {}) };
   const input = `${b64(JSON.stringify({ alg: "EdDSA", typ: "at+jwt", kid: "k1" }))}.${b64(JSON.stringify(claims))}`;
   return `${input}.${b64(sign(null, Buffer.from(input), privateKey))}`;
 }
