@@ -2,9 +2,8 @@
 // the app has it anyway), and of peers built the same way in the same run.
 // Run after `npm install`: node bench/client-size.mjs
 // Prints a table and writes bench/results/client-size.json. Nothing here is asserted.
-import { gzipSync } from "node:zlib";
-import { build } from "esbuild";
 import { benchOptions } from "./lib/args.mjs";
+import { browserBundle } from "./lib/bundle-size.mjs";
 import { writeBenchResults } from "./lib/results.mjs";
 
 // No options: sizes do not depend on time; --quick is accepted, and changes nothing.
@@ -39,20 +38,8 @@ const entries = [
 const rows = [];
 for (const entry of entries) {
   try {
-    const result = await build({
-      stdin: { contents: entry.code, resolveDir: process.cwd(), loader: "js" },
-      bundle: true,
-      minify: true,
-      format: "esm",
-      platform: "browser",
-      target: "es2022",
-      write: false,
-      external: entry.external ?? [],
-      logLevel: "silent",
-    });
-    const bytes = result.outputFiles?.[0]?.contents;
-    if (!bytes) throw new Error("esbuild wrote no bundle");
-    rows.push({ name: entry.name, minified: bytes.length, gzipped: gzipSync(bytes, { level: 9 }).length });
+    const { minified, gzipped } = await browserBundle(entry.code, entry.external);
+    rows.push({ name: entry.name, minified, gzipped });
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     rows.push({ name: entry.name, error: message.split("\n")[0] ?? message });

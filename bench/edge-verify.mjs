@@ -25,6 +25,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { build } from "esbuild";
+import { AUDIENCE, accessTokenClaims, ISSUER } from "./lib/access-token.mjs";
 import { benchOptions } from "./lib/args.mjs";
 import { cleanupOnExit } from "./lib/cleanup.mjs";
 import { fmt, printTable } from "./lib/report.mjs";
@@ -42,8 +43,6 @@ const {
 });
 /** Calls in one timed batch at most, whatever the clock says: every loop is bounded. */
 const MAX_CALLS = 1_000_000;
-const ISSUER = "https://auth.example.test";
-const AUDIENCE = "prolong";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 const bin = (/** @type {string} */ name) => join(root, "node_modules", ".bin", name);
@@ -60,20 +59,7 @@ function signedToken(alg) {
     alg === "EdDSA" ? generateKeyPairSync("ed25519") : generateKeyPairSync("ec", { namedCurve: "P-256" });
   const now = Math.floor(Date.now() / 1000);
   const header = { alg, typ: "at+jwt", kid: "k1" };
-  const claims = {
-    iss: ISSUER,
-    sub: "user-42",
-    aud: AUDIENCE,
-    exp: now + 3600,
-    iat: now,
-    jti: "3f2a9c1e-7b4d-4e8a-9c0f-5d6e7f8a9b0c",
-    client_id: "web",
-    sid: "sess-8d7c6b5a",
-    ver: 3,
-    auth_time: now - 3600,
-    rfa: now + 2880,
-    roles: ["reader"],
-  };
+  const claims = accessTokenClaims(now, 3600);
   const b64 = (/** @type {object} */ value) => Buffer.from(JSON.stringify(value)).toString("base64url");
   const input = `${b64(header)}.${b64(claims)}`;
   const signature =

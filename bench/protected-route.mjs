@@ -20,6 +20,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { AUDIENCE, accessTokenClaims, ISSUER } from "./lib/access-token.mjs";
 import { benchOptions } from "./lib/args.mjs";
 import {
   boundedRun,
@@ -33,8 +34,6 @@ import { benchFailed, clearProgress, fmt, printTable } from "./lib/report.mjs";
 import { writeBenchResults } from "./lib/results.mjs";
 
 const ROUTE_SERVER = fileURLToPath(new URL("./peers/route-server.mjs", import.meta.url));
-const ISSUER = "https://auth.example.test";
-const AUDIENCE = "prolong";
 
 const opt = benchOptions({
   duration: { type: "number", default: 10, quick: 3, min: 0.5, max: 3600 },
@@ -91,19 +90,7 @@ function material(alg) {
     alg === "EdDSA" ? generateKeyPairSync("ed25519") : generateKeyPairSync("ec", { namedCurve: "P-256" });
   const now = Math.floor(Date.now() / 1000);
   const header = { alg, typ: "at+jwt", kid: "k1" };
-  const claims = {
-    iss: ISSUER,
-    sub: "user-42",
-    aud: AUDIENCE,
-    exp: now + 1800,
-    iat: now,
-    jti: "3f2a9c1e-7b4d-4e8a-9c0f-5d6e7f8a9b0c",
-    client_id: "web",
-    sid: "sess-8d7c6b5a",
-    ver: 3,
-    auth_time: now - 3600,
-    rfa: now + 1500,
-  };
+  const claims = accessTokenClaims(now, 1800);
   const encode = (/** @type {unknown} */ value) => Buffer.from(JSON.stringify(value)).toString("base64url");
   const input = `${encode(header)}.${encode(claims)}`;
   const signature =

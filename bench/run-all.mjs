@@ -29,6 +29,7 @@ const BENCHES = [
   { name: "workers", quick: ["--duration", "3", "--rounds", "1", "--warmup", "1", "--sessions", "2000"] },
   { name: "revocation-latency", quick: ["--quick"] },
   { name: "refresh-storm", quick: ["--quick"] },
+  { name: "dpop", quick: ["--quick"] },
 ];
 
 /** No bench may keep the run going for ever: one that overruns this is stopped. */

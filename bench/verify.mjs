@@ -13,6 +13,7 @@ import { createHmac, generateKeyPairSync, randomBytes, sign, timingSafeEqual, ve
 import { createVerifier } from "@prolong/verify";
 import { createVerifier as fastJwtVerifier } from "fast-jwt";
 import { importJWK, jwtVerify } from "jose";
+import { AUDIENCE, accessTokenClaims, ISSUER } from "./lib/access-token.mjs";
 import { benchOptions } from "./lib/args.mjs";
 import { fmt, printTable } from "./lib/report.mjs";
 import { writeBenchResults } from "./lib/results.mjs";
@@ -23,8 +24,6 @@ const { seconds: SECONDS, rounds: ROUNDS } = benchOptions({
   seconds: { type: "number", default: 0.3, quick: 0.1, min: 0.01, max: 60 },
   rounds: { type: "number", default: 7, quick: 2, min: 1, max: 100, integer: true },
 });
-const ISSUER = "https://auth.example.test";
-const AUDIENCE = "prolong";
 
 /** @typedef {"EdDSA" | "ES256" | "RS256" | "HS256"} Alg */
 /** @typedef {import("jose").JWK & { kid: string, alg: Alg }} Jwk */
@@ -71,20 +70,7 @@ function keysFor(alg) {
 function tokenFor(alg, keys) {
   const now = Math.floor(Date.now() / 1000);
   const header = { alg, typ: "at+jwt", kid: "k1" };
-  const claims = {
-    iss: ISSUER,
-    sub: "user-42",
-    aud: AUDIENCE,
-    exp: now + 300,
-    iat: now,
-    jti: "3f2a9c1e-7b4d-4e8a-9c0f-5d6e7f8a9b0c",
-    client_id: "web",
-    sid: "sess-8d7c6b5a",
-    ver: 3,
-    auth_time: now - 3600,
-    rfa: now + 240,
-    roles: ["reader"],
-  };
+  const claims = accessTokenClaims(now);
   const input = `${Buffer.from(JSON.stringify(header)).toString("base64url")}.${Buffer.from(JSON.stringify(claims)).toString("base64url")}`;
   const data = Buffer.from(input);
   const signature =

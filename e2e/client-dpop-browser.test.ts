@@ -3,7 +3,7 @@ import { calculateJwkThumbprint, EmbeddedJWK, type JWK, jwtVerify } from "jose";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { launchChromium } from "./browser.js";
-import { type ClientPageHost, hostClientPage } from "./client-page.js";
+import { type ClientPageHost, hostClientPage, storedDpopPairs } from "./client-page.js";
 import { forwardTo } from "./forward.js";
 import { freePort, type RunningServer, startServerWithConfig } from "./server-process.js";
 
@@ -60,35 +60,6 @@ async function signedInPage(context: BrowserContext): Promise<Page> {
   return page;
 }
 
-/** The key pairs the page's origin keeps in IndexedDB, read by page script as any script could. */
-const storedPairs = (page: Page) =>
-  page.evaluate(async () => {
-    const db = await new Promise<IDBDatabase>((resolve, reject) => {
-      const open = indexedDB.open("prolong-dpop");
-      open.onsuccess = () => resolve(open.result);
-      open.onerror = () => reject(open.error);
-    });
-    const pairs = await new Promise<CryptoKeyPair[]>((resolve, reject) => {
-      const request = db.transaction("keys").objectStore("keys").getAll();
-      request.onsuccess = () => resolve(request.result);
-      request.onerror = () => reject(request.error);
-    });
-    db.close();
-    const attempt = (format: "jwk" | "pkcs8", key: CryptoKey) =>
-      crypto.subtle.exportKey(format, key).then(
-        () => "exported",
-        (error: Error) => error.name,
-      );
-    return Promise.all(
-      pairs.map(async ({ privateKey, publicKey }) => ({
-        extractable: privateKey.extractable,
-        jwk: await attempt("jwk", privateKey),
-        pkcs8: await attempt("pkcs8", privateKey),
-        publicJwk: await crypto.subtle.exportKey("jwk", publicKey),
-      })),
-    );
-  });
-
 describe("DPoP keys in Chromium", () => {
   it("keeps the key across a reload: the resumed session's refresh is proved by the key it signed in with", async () => {
     const context = await browser.newContext();
@@ -114,7 +85,7 @@ describe("DPoP keys in Chromium", () => {
     const from = proofs.length;
     const page = await signedInPage(context);
     const [signedInWith] = await keysSince(from, "/login");
-    const stored = await storedPairs(page);
+    const stored = await storedDpopPairs(page);
     expect(stored.map(({ publicJwk, ...rest }) => rest)).toEqual([
       { extractable: false, jwk: "InvalidAccessError", pkcs8: "InvalidAccessError" },
     ]);
@@ -140,7 +111,7 @@ describe("DPoP keys in Chromium", () => {
     const keys = await keysSince(from, "/login");
     expect(keys.length).toBe(5);
     expect(new Set(keys).size).toBe(1);
-    expect((await storedPairs(tabs[0] as Page)).length).toBe(1);
+    expect((await storedDpopPairs(tabs[0] as Page)).length).toBe(1);
     await context.close();
   });
 });

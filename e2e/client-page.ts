@@ -83,6 +83,39 @@ export function watchFailures(page: Page): { console: string[]; failed: string[]
   return seen;
 }
 
+/**
+ * The DPoP key pairs the page's origin keeps in IndexedDB (the client's `prolong-dpop`
+ * database), read by page script as any script could: whether the private key is
+ * extractable, what exporting it answers, and the public half as a JWK.
+ */
+export const storedDpopPairs = (page: Page) =>
+  page.evaluate(async () => {
+    const db = await new Promise<IDBDatabase>((resolve, reject) => {
+      const open = indexedDB.open("prolong-dpop");
+      open.onsuccess = () => resolve(open.result);
+      open.onerror = () => reject(open.error);
+    });
+    const pairs = await new Promise<CryptoKeyPair[]>((resolve, reject) => {
+      const request = db.transaction("keys").objectStore("keys").getAll();
+      request.onsuccess = () => resolve(request.result);
+      request.onerror = () => reject(request.error);
+    });
+    db.close();
+    const attempt = (format: "jwk" | "pkcs8", key: CryptoKey) =>
+      crypto.subtle.exportKey(format, key).then(
+        () => "exported",
+        (error: Error) => error.name,
+      );
+    return Promise.all(
+      pairs.map(async ({ privateKey, publicKey }) => ({
+        extractable: privateKey.extractable,
+        jwk: await attempt("jwk", privateKey),
+        pkcs8: await attempt("pkcs8", privateKey),
+        publicJwk: await crypto.subtle.exportKey("jwk", publicKey),
+      })),
+    );
+  });
+
 declare global {
   interface Window {
     prolong: typeof import("@prolong/client");

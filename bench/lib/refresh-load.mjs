@@ -64,8 +64,10 @@ export function benchScratch(name, budgetMs) {
  * @param {string} issuer
  * @param {number} users
  * @param {number} sessions
+ * @param {{ boundJkt?: string }} [options] `boundJkt`: every odd-numbered session is bound
+ *   to this DPoP key thumbprint (RFC 9449), as a sign-in with its proof would bind it
  */
-export async function seedNativeSessions(path, issuer, users, sessions) {
+export async function seedNativeSessions(path, issuer, users, sessions, options = {}) {
   const { SessionEngine } = await import("@prolong/core");
   const { openSqliteStore } = await import("@prolong/store-sqlite");
   const store = openSqliteStore({ path });
@@ -81,6 +83,7 @@ export async function seedNativeSessions(path, issuer, users, sessions) {
       const set = await engine.startSessionForSubject({
         subjectId: /** @type {string} */ (subjectIds[i % users]),
         clientId: "native",
+        dpopJkt: options.boundJkt !== undefined && i % 2 === 1 ? options.boundJkt : null,
       });
       initial.push(set.refreshToken);
     }

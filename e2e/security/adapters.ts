@@ -10,6 +10,7 @@ import express from "express";
 import Fastify from "fastify";
 import { Hono } from "hono";
 import Koa from "koa";
+import { listenOnLoopback as listen } from "../../testing/listen.js";
 
 /**
  * A tiny resource server per framework adapter of @prolong/verify, each a real HTTP
@@ -24,19 +25,6 @@ export interface ResourceServer {
 }
 
 export const REALM = "api";
-
-async function listen(server: Server): Promise<{ url: string; close: () => Promise<void> }> {
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as { port: number };
-  return {
-    url: `http://127.0.0.1:${port}`,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
-}
 
 const frameworks: Record<
   string,

@@ -17,6 +17,13 @@ describe("requests to APIs with a bound token (RFC 9449 §7.1)", () => {
     h.server.extraClaims = { cnf: { jkt: "the-key" } };
   }
 
+  /** An API's answer to a proof without its nonce (RFC 9449 §9). */
+  const askForNonce = (nonce: string) =>
+    new Response(null, {
+      status: 401,
+      headers: { "www-authenticate": 'DPoP error="use_dpop_nonce"', "dpop-nonce": nonce },
+    });
+
   it("fetch sends Authorization: DPoP and a proof for the request, with ath of the token", async () => {
     bound();
     const { c } = h.client();
@@ -43,13 +50,7 @@ describe("requests to APIs with a bound token (RFC 9449 §7.1)", () => {
     bound();
     const { c } = h.client();
     await c.signIn({ username: "maryo", password: "pw" });
-    h.server.apiAnswers.push(
-      () =>
-        new Response(null, {
-          status: 401,
-          headers: { "www-authenticate": 'DPoP error="use_dpop_nonce"', "dpop-nonce": "api-1" },
-        }),
-    );
+    h.server.apiAnswers.push(() => askForNonce("api-1"));
     const response = await c.fetch(api);
     expect(response.status).toBe(200);
     const calls = h.seen.filter((r) => r.url === api);
@@ -62,13 +63,7 @@ describe("requests to APIs with a bound token (RFC 9449 §7.1)", () => {
     bound();
     const { c } = h.client();
     await c.signIn({ username: "maryo", password: "pw" });
-    h.server.apiAnswers.push(
-      () =>
-        new Response(null, {
-          status: 401,
-          headers: { "www-authenticate": 'DPoP error="use_dpop_nonce"', "dpop-nonce": "api-2" },
-        }),
-    );
+    h.server.apiAnswers.push(() => askForNonce("api-2"));
     const instance = axios.create({
       baseURL: h.server.issuer,
       adapter: async (config) => {

@@ -7,8 +7,7 @@ import type { ServerConfig } from "./config.js";
 import type { AppContext } from "./context.js";
 import { sessionBinding } from "./dbsc/session-binding.js";
 import { DeviceTokens, deviceCookieFor } from "./device-tokens.js";
-import { DpopProofs } from "./dpop.js";
-import { DpopNonces } from "./dpop-nonce.js";
+import { DpopProofs, serverNonces } from "./dpop.js";
 import { RevocationPublisher } from "./feed.js";
 import { frameworkOptions } from "./framework-errors.js";
 import { Limits } from "./limits.js";
@@ -145,7 +144,7 @@ export async function appContext(
   const { engine, config } = options;
   const resourceSecret = options.resourceSecret ?? (await resourceSecretOf(config, engine));
   // Nonces derive from the resource secret, which every instance on the store shares.
-  const nonces = config.dpop.nonce ? new DpopNonces(resourceSecret, () => engine.now()) : null;
+  const nonces = config.dpop.nonce ? serverNonces(resourceSecret, () => engine.now()) : null;
   return {
     engine,
     config,

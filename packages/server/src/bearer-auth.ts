@@ -60,7 +60,7 @@ async function dpopCaller(
     sendDpopChallenge(reply, "invalid_request", "send one access token after DPoP");
     return null;
   }
-  ctx.dpop.offerNonce(reply);
+  await ctx.dpop.offerNonce(reply);
   try {
     // The route's path as the issuer names it: the request's path below where prolong is mounted.
     const path = request.url.split("?")[0]?.slice(request.server.prefix.length) ?? "";

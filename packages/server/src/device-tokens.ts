@@ -1,4 +1,5 @@
-import { createHmac, createSecretKey, type KeyObject, randomBytes, timingSafeEqual } from "node:crypto";
+import { randomBytes } from "node:crypto";
+import { ServerMac } from "./server-mac.js";
 
 /*
  * Device tokens: proof that a browser or an app signed in to an account before, so its
@@ -23,7 +24,6 @@ import { createHmac, createSecretKey, type KeyObject, randomBytes, timingSafeEqu
 
 const TAG_LABEL = "prolong device token\0";
 const ID_BYTES = 16;
-const TAG_BYTES = 16;
 /** Tokens kept in one cookie: a household's accounts, not a directory. */
 export const MAX_HELD = 5;
 /** How long a token counts after its last successful sign-in: a year, renewed at each one. */
@@ -39,12 +39,11 @@ export interface DeviceToken {
 
 /** Issues and checks device tokens under one server key (kept in the store, `sharedSecret`). */
 export class DeviceTokens {
-  readonly #key: KeyObject;
+  readonly #mac: ServerMac;
   readonly #now: () => number;
 
   constructor(secret: Uint8Array, now: () => number) {
-    if (secret.length < 32) throw new RangeError("device-token key must be at least 256 bits");
-    this.#key = createSecretKey(secret);
+    this.#mac = new ServerMac(secret, "device-token");
     this.#now = now;
   }
 
@@ -52,7 +51,7 @@ export class DeviceTokens {
   issue(account: string): string {
     const id = randomBytes(ID_BYTES).toString("base64url");
     const expires = String(Math.floor(this.#now() / 1000) + DEVICE_TOKEN_LIFETIME_SECONDS);
-    return `${id}.${expires}.${this.#tag(id, expires, account)}`;
+    return `${id}.${expires}.${this.#mac.tag(this.#tagged(id, expires, account))}`;
   }
 
   /**
@@ -66,10 +65,7 @@ export class DeviceTokens {
       if (!match) continue;
       const [, id, expires, tag] = match as unknown as [string, string, string, string];
       if (Number(expires) <= now) continue;
-      // Compared as text: decoding first would let a tag's unused low bits vary, handing
-      // out copies of one token that count against budgets of their own.
-      const expected = Buffer.from(this.#tag(id, expires, account), "latin1");
-      if (timingSafeEqual(Buffer.from(tag, "latin1"), expected)) return { id };
+      if (this.#mac.matches(this.#tagged(id, expires, account), tag)) return { id };
     }
     return null;
   }
@@ -88,12 +84,9 @@ export class DeviceTokens {
     return [fresh, ...new Set(others)].slice(0, MAX_HELD);
   }
 
-  #tag(id: string, expires: string, account: string): string {
-    return createHmac("sha256", this.#key)
-      .update(`${TAG_LABEL}${id}.${expires}\0${account}`, "utf8")
-      .digest()
-      .subarray(0, TAG_BYTES)
-      .toString("base64url");
+  /** What the tag is over: the label, the token's id and expiry, and the account. */
+  #tagged(id: string, expires: string, account: string): string {
+    return `${TAG_LABEL}${id}.${expires}\0${account}`;
   }
 }
 

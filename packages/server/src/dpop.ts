@@ -1,11 +1,32 @@
+import { createHmac } from "node:crypto";
 import type { IncomingHttpHeaders } from "node:http";
 import { ProlongError, profileOf, type SessionEngine } from "@prolong/core";
 import { DPOP_HEADER, DPOP_NONCE_HEADER, type DpopMode } from "@prolong/protocol";
-import { checkDpopProof, type Proof, VerifyError } from "@prolong/verify";
+import { checkDpopProof, createDpopNonces, type DpopNonces, type Proof, VerifyError } from "@prolong/verify";
 import type { FastifyReply } from "fastify";
-import type { DpopNonces } from "./dpop-nonce.js";
 
 const HEADER = DPOP_HEADER.toLowerCase();
+
+/**
+ * How long one nonce is current, in seconds. The previous window's nonce is accepted too,
+ * so a nonce works for between one and two windows: long enough that a client rarely
+ * needs the `use_dpop_nonce` round trip, short enough that proofs cannot be made ahead
+ * for long (RFC 9449 §8, §11.2).
+ */
+export const DPOP_NONCE_WINDOW_SECONDS = 120;
+
+/**
+ * The server's DPoP nonces (RFC 9449 §8): `@prolong/verify`'s stateless ones, a MAC of the
+ * time window, under a key derived from the resource secret, which every instance on one
+ * store holds (`resourceSecretOf`): every instance hands out and accepts the same nonces
+ * without a write or a shared cache. The derived key is for nonces alone, so a nonce (which
+ * travels in the clear) is never a MAC under a key used for anything else.
+ * @param now milliseconds since the epoch (the engine's clock).
+ */
+export function serverNonces(resourceSecret: string, now: () => number): DpopNonces {
+  const secret = createHmac("sha256", resourceSecret).update("prolong dpop nonce").digest();
+  return createDpopNonces({ secret, windowSeconds: DPOP_NONCE_WINDOW_SECONDS, now });
+}
 
 /** What a route knows of the request when it reads the proof. */
 export interface ProofRequest {
@@ -66,13 +87,22 @@ export class DpopProofs {
     // RFC 9449 §4.3 point 1: exactly one proof. Node joins repeated headers with ", ".
     if (Array.isArray(header) || header.includes(",")) throw invalidProof("more than one DPoP header");
     let proof: Proof;
+    /** The proof's `nonce`, checked once the rest of the proof has passed (RFC 9449 §9). */
+    let nonce: string | undefined;
     try {
       proof = await checkDpopProof(header, {
         method: request.method,
         url: `${this.#issuer}${path}`,
         now: Math.floor(this.#engine.now() / 1000),
         ...(options.accessToken === undefined ? {} : { accessToken: options.accessToken }),
-        ...(this.#nonces === null ? {} : { nonce: nonceCheck(this.#nonces) }),
+        ...(this.#nonces === null
+          ? {}
+          : {
+              nonce: (given: string | undefined) => {
+                nonce = given;
+                return true;
+              },
+            }),
       });
     } catch (error) {
       if (error instanceof VerifyError) {
@@ -81,6 +111,11 @@ export class DpopProofs {
       }
       throw error;
     }
+    if (this.#nonces && (nonce === undefined || !(await this.#nonces.accepts(nonce))))
+      throw new ProlongError(
+        "use_dpop_nonce",
+        nonce === undefined ? "DPoP nonce is required" : "DPoP nonce is stale",
+      );
     if (!(await this.#engine.claimProof(proof))) throw invalidProof("the DPoP proof was already used");
     return proof;
   }
@@ -90,12 +125,10 @@ export class DpopProofs {
    * takes proofs, errors included: `use_dpop_nonce` must carry it, and on the others it
    * saves the client that round trip next time.
    */
-  offerNonce(reply: FastifyReply): void {
-    if (this.#nonces) reply.header(DPOP_NONCE_HEADER, this.#nonces.current());
+  async offerNonce(reply: FastifyReply): Promise<void> {
+    if (this.#nonces) reply.header(DPOP_NONCE_HEADER, await this.#nonces.current());
   }
 }
-
-const nonceCheck = (nonces: DpopNonces) => (nonce: string | undefined) => nonces.accepts(nonce);
 
 const invalidProof = (why: string) => new ProlongError("invalid_dpop_proof", why);
 

@@ -1,7 +1,16 @@
+import * as dpop from "dpop";
+import {
+  calculateJwkThumbprint,
+  createLocalJWKSet,
+  decodeProtectedHeader,
+  exportJWK,
+  type JWK,
+  jwtVerify,
+} from "jose";
 import * as oauth from "oauth4webapi";
 import { afterEach, describe, expect, it } from "vitest";
 import { dpopKey, proof } from "./dpop-fixtures.js";
-import { ISSUER, PASSWORD, type TestApp, testApp } from "./fixtures.js";
+import { ISSUER, PASSWORD, refreshNative, type TestApp, testApp } from "./fixtures.js";
 
 /**
  * Interop (docs/bound-sessions.md, "Turning DPoP on"): a client built on oauth4webapi's
@@ -89,5 +98,49 @@ describe("DPoP interop with oauth4webapi", () => {
         .refreshTokenGrantRequest(as, client, oauth.None(), tokens.refresh_token as string, options)
         .then((response) => oauth.processRefreshTokenResponse(as, client, response)),
     ).rejects.toMatchObject({ error: "invalid_grant" });
+  });
+});
+
+describe("DPoP interop with the dpop package, checked with jose", () => {
+  it("binds sign-in and refresh answers to the key of proofs made by dpop: cnf.jkt is that key's RFC 7638 thumbprint", async () => {
+    const t = await testApp({ profiles: { native: { dpop: "required" } } });
+    apps.push(t);
+    // The dpop package dates its proofs by the system clock, so the server follows it here.
+    t.clock.now = () => Date.now();
+    const keys = await dpop.generateKeyPair("ES256");
+    const jwks = createLocalJWKSet((await t.app.inject({ url: "/.well-known/jwks.json" })).json());
+    /** The access token's claims once jose has verified its signature, issuer and audience. */
+    const verified = async (token: string) =>
+      (await jwtVerify(token, jwks, { issuer: ISSUER, audience: "prolong" })).payload;
+
+    const signInProof = await dpop.generateProof(keys, `${ISSUER}/login`, "POST");
+    const signedIn = await t.app.inject({
+      method: "POST",
+      url: "/login",
+      headers: { dpop: signInProof },
+      payload: { username: "maryo", password: PASSWORD, client_id: "native" },
+    });
+    expect(signedIn.statusCode).toBe(200);
+    const session = signedIn.json() as { access_token: string; refresh_token: string; token_type: string };
+    expect(session.token_type).toBe("DPoP");
+    // The key the proof carried, read by jose from the proof itself, and by jose from the key pair.
+    const proofJkt = await calculateJwkThumbprint(decodeProtectedHeader(signInProof).jwk as JWK);
+    expect(proofJkt).toBe(await calculateJwkThumbprint(await exportJWK(keys.publicKey)));
+    expect((await verified(session.access_token)).cnf).toEqual({ jkt: proofJkt });
+
+    const refreshProof = await dpop.generateProof(keys, `${ISSUER}/oauth/token`, "POST");
+    const refreshed = await refreshNative(t.app, session.refresh_token, { headers: { dpop: refreshProof } });
+    expect(refreshed.statusCode).toBe(200);
+    const tokens = refreshed.json() as { access_token: string; token_type: string };
+    expect(tokens.token_type).toBe("DPoP");
+    expect((await verified(tokens.access_token)).cnf).toEqual({ jkt: proofJkt });
+
+    // A proof by another key made with the same package is refused for this session.
+    const other = await dpop.generateKeyPair("ES256");
+    const stolen = await refreshNative(t.app, session.refresh_token, {
+      headers: { dpop: await dpop.generateProof(other, `${ISSUER}/oauth/token`, "POST") },
+    });
+    expect(stolen.statusCode).toBe(400);
+    expect(stolen.json().error).toBe("invalid_grant");
   });
 });

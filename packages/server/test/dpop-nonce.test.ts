@@ -1,45 +1,44 @@
 import { describe, expect, it } from "vitest";
-import { DPOP_NONCE_WINDOW_SECONDS, DpopNonces } from "../src/dpop-nonce.js";
+import { DPOP_NONCE_WINDOW_SECONDS, serverNonces } from "../src/dpop.js";
 
 const WINDOW_MS = DPOP_NONCE_WINDOW_SECONDS * 1000;
 const SECRET = "resource-secret-for-tests";
 
 describe("DPoP nonces (RFC 9449 §8)", () => {
-  it("are base64url, the same on every instance with the same secret, and none of another secret's", () => {
+  it("are base64url, the same on every instance with the same secret, and none of another secret's", async () => {
     let now = 1_800_000_000_000;
-    const one = new DpopNonces(SECRET, () => now);
-    const two = new DpopNonces(SECRET, () => now);
-    const other = new DpopNonces("another-resource-secret", () => now);
-    expect(one.current()).toMatch(/^[A-Za-z0-9_-]{22}$/);
-    expect(two.accepts(one.current())).toBe(true);
-    expect(other.accepts(one.current())).toBe(false);
+    const one = serverNonces(SECRET, () => now);
+    const two = serverNonces(SECRET, () => now);
+    const other = serverNonces("another-resource-secret", () => now);
+    expect(await one.current()).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(await two.accepts(await one.current())).toBe(true);
+    expect(await other.accepts(await one.current())).toBe(false);
     now += 1;
-    expect(one.current()).toBe(two.current());
+    expect(await one.current()).toBe(await two.current());
   });
 
-  it("accept the current and the previous window's nonce, and no older or later one", () => {
+  it("accept the current and the previous window's nonce, and no older or later one", async () => {
     let now = 1_800_000_000_000;
-    const nonces = new DpopNonces(SECRET, () => now);
-    const first = nonces.current();
+    const nonces = serverNonces(SECRET, () => now);
+    const first = await nonces.current();
     now += WINDOW_MS;
-    const second = nonces.current();
+    const second = await nonces.current();
     expect(second).not.toBe(first);
-    expect(nonces.accepts(first)).toBe(true);
-    expect(nonces.accepts(second)).toBe(true);
+    expect(await nonces.accepts(first)).toBe(true);
+    expect(await nonces.accepts(second)).toBe(true);
     now += WINDOW_MS;
-    expect(nonces.accepts(first)).toBe(false);
-    expect(nonces.accepts(second)).toBe(true);
+    expect(await nonces.accepts(first)).toBe(false);
+    expect(await nonces.accepts(second)).toBe(true);
     // A nonce of a window to come is not handed out yet, so it is no one's.
-    const later = new DpopNonces(SECRET, () => now + WINDOW_MS).current();
-    expect(nonces.accepts(later)).toBe(false);
+    const later = await serverNonces(SECRET, () => now + WINDOW_MS).current();
+    expect(await nonces.accepts(later)).toBe(false);
   });
 
-  it("refuse a missing, empty or altered nonce", () => {
-    const nonces = new DpopNonces(SECRET, () => 1_800_000_000_000);
-    const nonce = nonces.current();
-    expect(nonces.accepts(undefined)).toBe(false);
-    expect(nonces.accepts("")).toBe(false);
-    expect(nonces.accepts(`${nonce}A`)).toBe(false);
-    expect(nonces.accepts(`${nonce.slice(0, -1)}${nonce.endsWith("A") ? "B" : "A"}`)).toBe(false);
+  it("refuse an empty or altered nonce", async () => {
+    const nonces = serverNonces(SECRET, () => 1_800_000_000_000);
+    const nonce = await nonces.current();
+    expect(await nonces.accepts("")).toBe(false);
+    expect(await nonces.accepts(`${nonce}A`)).toBe(false);
+    expect(await nonces.accepts(`${nonce.slice(0, -1)}${nonce.endsWith("A") ? "B" : "A"}`)).toBe(false);
   });
 });

@@ -1,8 +1,16 @@
-import type { RotateRequest, SessionRecord, SessionStore } from "@prolong/core";
+import type { SessionRecord, SessionStore } from "@prolong/core";
 import { describe, expect, it } from "vitest";
-import { addSessions, DAY, MINUTE, type StoreFactory, sessionRecord, T0, withConcern } from "./fixtures.js";
+import {
+  addSessions,
+  DAY,
+  MINUTE,
+  rotateRequest as request,
+  type StoreFactory,
+  sessionRecord,
+  T0,
+  withConcern,
+} from "./fixtures.js";
 
-const GRACE = 30_000;
 const JKT = "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I";
 const OTHER_JKT = "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs";
 /** A device key as DBSC registers it: a public JWK, as JSON text. */
@@ -12,20 +20,6 @@ const DEVICE_KEY = JSON.stringify({
   x: "f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU",
   y: "x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0",
 });
-
-function request(session: SessionRecord, overrides: Partial<RotateRequest> = {}): RotateRequest {
-  return {
-    sessionId: session.id,
-    clientId: session.clientId,
-    generation: session.generation,
-    presentedHash: session.currentHash,
-    successorHash: `hash-${session.generation + 1}`,
-    now: T0 + MINUTE,
-    graceMs: GRACE,
-    idleTimeoutMs: 7 * DAY,
-    ...overrides,
-  };
-}
 
 async function stored(store: SessionStore, id: string): Promise<SessionRecord | null> {
   return (await store.readSession(id))?.session ?? null;

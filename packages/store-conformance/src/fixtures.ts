@@ -4,6 +4,7 @@ import type {
   KeyStore,
   RateLimitStore,
   ReplayStore,
+  RotateRequest,
   SessionRecord,
   SessionStore,
 } from "@prolong/core";
@@ -66,6 +67,29 @@ export function sessionRecord(overrides: Partial<SessionRecord> = {}): SessionRe
     acr: null,
     amr: null,
     actor: null,
+    ...overrides,
+  };
+}
+
+/** The rotation grace (docs/protocol.md, "Rotation: replays and stragglers") of `rotateRequest`. */
+export const GRACE = 30_000;
+/** The idle timeout of `rotateRequest`. */
+export const IDLE = 7 * DAY;
+
+/**
+ * A rotation as the engine asks for it: the session's current token presented one minute
+ * after T0, the successor named after the next generation; `overrides` for the case under test.
+ */
+export function rotateRequest(session: SessionRecord, overrides: Partial<RotateRequest> = {}): RotateRequest {
+  return {
+    sessionId: session.id,
+    clientId: session.clientId,
+    generation: session.generation,
+    presentedHash: session.currentHash,
+    successorHash: `hash-${session.generation + 1}`,
+    now: T0 + MINUTE,
+    graceMs: GRACE,
+    idleTimeoutMs: IDLE,
     ...overrides,
   };
 }

@@ -17,7 +17,7 @@ import { sessionCases } from "./sessions.js";
 
 export type { Concern, StoreFactory, StoreUnderTest } from "./fixtures.js";
 /** For a store's own tests beside the suite: a session record with test defaults, and the suite's epoch. */
-export { DAY, MINUTE, sessionRecord, T0 } from "./fixtures.js";
+export { DAY, MINUTE, rotateRequest, sessionRecord, T0 } from "./fixtures.js";
 export type { BlockWrites } from "./readiness.js";
 export type { OpenPeer } from "./session-limits.js";
 

@@ -1,23 +1,16 @@
-import type { RotateRequest, SessionRecord, SessionStore } from "@prolong/core";
+import type { SessionRecord, SessionStore } from "@prolong/core";
 import { describe, expect, it } from "vitest";
-import { addSessions, DAY, MINUTE, type StoreFactory, sessionRecord, T0, withConcern } from "./fixtures.js";
-
-const GRACE = 30_000;
-const IDLE = 7 * DAY;
-
-function request(session: SessionRecord, overrides: Partial<RotateRequest> = {}): RotateRequest {
-  return {
-    sessionId: session.id,
-    clientId: session.clientId,
-    generation: session.generation,
-    presentedHash: session.currentHash,
-    successorHash: `hash-${session.generation + 1}`,
-    now: T0 + MINUTE,
-    graceMs: GRACE,
-    idleTimeoutMs: IDLE,
-    ...overrides,
-  };
-}
+import {
+  addSessions,
+  DAY,
+  GRACE,
+  MINUTE,
+  rotateRequest as request,
+  type StoreFactory,
+  sessionRecord,
+  T0,
+  withConcern,
+} from "./fixtures.js";
 
 /** The session as stored now, read through the hot read. */
 async function stored(store: SessionStore, id: string): Promise<SessionRecord | null> {

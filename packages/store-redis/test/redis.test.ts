@@ -1,6 +1,6 @@
 // @module-tag redis-server
-import { isProlongError, type RotateRequest, type SessionRecord } from "@prolong/core";
-import { sessionRecord } from "@prolong/store-conformance";
+import { isProlongError, type SessionRecord } from "@prolong/core";
+import { rotateRequest as rotation, sessionRecord } from "@prolong/store-conformance";
 import { openRedisStore, type RedisStore } from "@prolong/store-redis";
 import { Redis } from "ioredis";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
@@ -47,20 +47,6 @@ const session = (overrides: Partial<SessionRecord> = {}): SessionRecord =>
 async function addSession(store: RedisStore, session: SessionRecord): Promise<void> {
   await store.sessions.ensureSubject(session.subjectId, session.createdAt);
   await store.sessions.createSession(session);
-}
-
-function rotation(session: SessionRecord, overrides: Partial<RotateRequest> = {}): RotateRequest {
-  return {
-    sessionId: session.id,
-    clientId: session.clientId,
-    generation: session.generation,
-    presentedHash: session.currentHash,
-    successorHash: `hash-${session.generation + 1}`,
-    now: T0 + MINUTE,
-    graceMs: 30_000,
-    idleTimeoutMs: 7 * DAY,
-    ...overrides,
-  };
 }
 
 function tally(statuses: string[]): Record<string, number> {

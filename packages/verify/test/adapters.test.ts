@@ -11,6 +11,7 @@ import Fastify from "fastify";
 import { Hono } from "hono";
 import Koa from "koa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { listenOnLoopback as listen, type Listening as Running } from "../../../testing/listen.js";
 import { AUDIENCE, ISSUER, makeKeys, NOW, token } from "./fixtures.js";
 
 /**
@@ -31,20 +32,6 @@ const source: RevocationSource = {
 
 const FORM = "application/x-www-form-urlencoded";
 const formBody = (raw: string) => Object.fromEntries(new URLSearchParams(raw));
-
-interface Running {
-  url: string;
-  close: () => Promise<void>;
-}
-
-const listen = async (server: Server): Promise<Running> => {
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as { port: number };
-  return {
-    url: `http://127.0.0.1:${port}`,
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
-  };
-};
 
 /** The same route on every framework: `/hello` answers `{sub}` from the verified claims. */
 const frameworks: Record<string, (verifier: Verifier) => Promise<Running>> = {

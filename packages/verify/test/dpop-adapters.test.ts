@@ -15,6 +15,7 @@ import { Hono } from "hono";
 import { calculateJwkThumbprint } from "jose";
 import Koa from "koa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { listenOnLoopback as listen, type Listening as Running } from "../../../testing/listen.js";
 import { AUDIENCE, b64, ISSUER, makeKeys, token } from "./fixtures.js";
 import { ath, makeProof, type ProofKey, proofKey } from "./proofs.js";
 
@@ -36,24 +37,6 @@ async function accessToken(key?: ProofKey, extra: Record<string, unknown> = {}):
   const cnf = key ? { cnf: { jkt: await calculateJwkThumbprint(key.jwk, "sha256") } } : {};
   return token(keys.EdDSA, { iat: t, exp: t + 300, rfa: t + 240, auth_time: t, ...cnf, ...extra });
 }
-
-interface Running {
-  url: string;
-  close: () => Promise<void>;
-}
-
-const listen = async (server: Server): Promise<Running> => {
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as { port: number };
-  return {
-    url: `http://127.0.0.1:${port}`,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
-};
 
 /**
  * `behindProxy`: the framework's own proxy rule is switched on (Express `trust proxy`,

@@ -1,5 +1,5 @@
-import { createHmac, createSecretKey, type KeyObject, timingSafeEqual } from "node:crypto";
 import { DBSC_COOKIE } from "@prolong/protocol";
+import { ServerMac } from "../server-mac.js";
 
 /*
  * The DBSC bound cookie (docs/bound-sessions.md, "Browsers: DBSC"): proof, for a while,
@@ -22,7 +22,6 @@ import { DBSC_COOKIE } from "@prolong/protocol";
  */
 
 const TAG_LABEL = "prolong dbsc cookie\0";
-const TAG_BYTES = 16;
 const VALUE = /^([0-9]{1,12})\.([A-Za-z0-9_-]{22})$/;
 
 /** The attributes of the cookie, as its `Set-Cookie` and the session configuration say them. */
@@ -31,19 +30,18 @@ export const BOUND_COOKIE_ATTRIBUTES = "Path=/; Secure; HttpOnly; SameSite=Lax";
 /** Issues and checks bound cookies under one server key (kept in the store, `sharedSecret`). */
 export class BoundCookies {
   readonly name = DBSC_COOKIE;
-  readonly #key: KeyObject;
+  readonly #mac: ServerMac;
   readonly #now: () => number;
 
   constructor(secret: Uint8Array, now: () => number) {
-    if (secret.length < 32) throw new RangeError("DBSC cookie key must be at least 256 bits");
-    this.#key = createSecretKey(secret);
+    this.#mac = new ServerMac(secret, "DBSC cookie");
     this.#now = now;
   }
 
   /** The `Set-Cookie` of a fresh cookie for `sessionId`, living `lifetimeSeconds`. */
   issue(sessionId: string, lifetimeSeconds: number): string {
     const expires = String(Math.floor(this.#now() / 1000) + lifetimeSeconds);
-    const value = `${expires}.${this.#tag(sessionId, expires)}`;
+    const value = `${expires}.${this.#mac.tag(this.#tagged(sessionId, expires))}`;
     return `${this.name}=${value}; Max-Age=${lifetimeSeconds}; ${BOUND_COOKIE_ATTRIBUTES}`;
   }
 
@@ -53,8 +51,7 @@ export class BoundCookies {
     if (!match) return false;
     const [, expires, tag] = match as unknown as [string, string, string];
     if (Number(expires) * 1000 <= this.#now()) return false;
-    const expected = Buffer.from(this.#tag(sessionId, expires), "latin1");
-    return timingSafeEqual(Buffer.from(tag, "latin1"), expected);
+    return this.#mac.matches(this.#tagged(sessionId, expires), tag);
   }
 
   /** The `Set-Cookie` that removes it, for a session that is over. */
@@ -62,11 +59,8 @@ export class BoundCookies {
     return `${this.name}=; Max-Age=0; ${BOUND_COOKIE_ATTRIBUTES}`;
   }
 
-  #tag(sessionId: string, expires: string): string {
-    return createHmac("sha256", this.#key)
-      .update(`${TAG_LABEL}${sessionId}\0${expires}`, "utf8")
-      .digest()
-      .subarray(0, TAG_BYTES)
-      .toString("base64url");
+  /** What the tag is over: the label, the session and the expiry. */
+  #tagged(sessionId: string, expires: string): string {
+    return `${TAG_LABEL}${sessionId}\0${expires}`;
   }
 }

@@ -1,4 +1,5 @@
-import { createHmac, createSecretKey, type KeyObject, randomBytes, timingSafeEqual } from "node:crypto";
+import { randomBytes } from "node:crypto";
+import { ServerMac } from "../server-mac.js";
 
 /*
  * DBSC challenges (docs/bound-sessions.md, "Browsers: DBSC"): the nonce a browser signs
@@ -22,7 +23,6 @@ import { createHmac, createSecretKey, type KeyObject, randomBytes, timingSafeEqu
 
 const TAG_LABEL = "prolong dbsc challenge\0";
 const NONCE_BYTES = 16;
-const TAG_BYTES = 16;
 
 /** How long a browser has to answer a challenge: it answers at once, a slow network aside. */
 export const CHALLENGE_LIFETIME_SECONDS = 120;
@@ -40,12 +40,11 @@ export interface OpenedChallenge {
 
 /** Issues and opens challenges under one server key (kept in the store, `sharedSecret`). */
 export class DbscChallenges {
-  readonly #key: KeyObject;
+  readonly #mac: ServerMac;
   readonly #now: () => number;
 
   constructor(secret: Uint8Array, now: () => number) {
-    if (secret.length < 32) throw new RangeError("DBSC challenge key must be at least 256 bits");
-    this.#key = createSecretKey(secret);
+    this.#mac = new ServerMac(secret, "DBSC challenge");
     this.#now = now;
   }
 
@@ -54,7 +53,7 @@ export class DbscChallenges {
     const session = Buffer.from(sessionId, "utf8").toString("base64url");
     const expires = String(Math.floor(this.#now() / 1000) + CHALLENGE_LIFETIME_SECONDS);
     const nonce = randomBytes(NONCE_BYTES).toString("base64url");
-    return `${session}.${expires}.${nonce}.${this.#tag(session, expires, nonce)}`;
+    return `${session}.${expires}.${nonce}.${this.#mac.tag(this.#tagged(session, expires, nonce))}`;
   }
 
   /** `null` unless `challenge` is one of ours and still in time; whether it was used is the caller's claim. */
@@ -64,17 +63,12 @@ export class DbscChallenges {
     const [, session, expires, nonce, tag] = match as unknown as [string, string, string, string, string];
     const expiresAt = Number(expires) * 1000;
     if (expiresAt <= this.#now()) return null;
-    // Compared as text, so a tag's unused low bits cannot make copies of one challenge.
-    const expected = Buffer.from(this.#tag(session, expires, nonce), "latin1");
-    if (!timingSafeEqual(Buffer.from(tag, "latin1"), expected)) return null;
+    if (!this.#mac.matches(this.#tagged(session, expires, nonce), tag)) return null;
     return { sessionId: Buffer.from(session, "base64url").toString("utf8"), nonce, expiresAt };
   }
 
-  #tag(session: string, expires: string, nonce: string): string {
-    return createHmac("sha256", this.#key)
-      .update(`${TAG_LABEL}${session}.${expires}.${nonce}`, "utf8")
-      .digest()
-      .subarray(0, TAG_BYTES)
-      .toString("base64url");
+  /** What the tag is over: the label and the challenge's other parts. */
+  #tagged(session: string, expires: string, nonce: string): string {
+    return `${TAG_LABEL}${session}.${expires}.${nonce}`;
   }
 }

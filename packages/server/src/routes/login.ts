@@ -31,7 +31,7 @@ export function loginRoutes(ctx: AppContext) {
       const parsed = parseBody(loginBody, request, reply);
       if (!parsed) return reply;
       const body = parsed.data;
-      ctx.dpop.offerNonce(reply);
+      await ctx.dpop.offerNonce(reply);
       let dpopJkt: string | null;
       try {
         // Before the password: a client that must prove a key is told so without a

@@ -221,7 +221,7 @@ export function oauthRoutes(ctx: AppContext) {
   return async (app: FastifyInstance) => {
     app.post(ENDPOINT_PATHS.token, { config: { accepts: FORM, oauth: true } }, async (request, reply) => {
       const form = formOf(request);
-      ctx.dpop.offerNonce(reply);
+      await ctx.dpop.offerNonce(reply);
       switch (form.grant_type) {
         case GRANT_TYPE_REFRESH_TOKEN:
           return refreshGrant(request, reply, form);
@@ -246,7 +246,7 @@ export function oauthRoutes(ctx: AppContext) {
         if (presented === "csrf") return refuseCrossSite(reply);
         if (!presented) return sendOAuthError(reply, 400, "invalid_request", "token is required");
         const { token, fromCookie } = presented;
-        ctx.dpop.offerNonce(reply);
+        await ctx.dpop.offerNonce(reply);
         try {
           const proof = await ctx.dpop.read(
             request,
