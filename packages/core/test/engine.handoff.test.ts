@@ -36,6 +36,35 @@ describe("handoff codes (docs/protocol.md, Handoff grant)", () => {
     expect(await engine.listSessions("user-42")).toHaveLength(1);
   });
 
+  it("carries the backend's acr and amr into the session and its first access token", async () => {
+    const { engine } = await setup();
+    const handoff = await engine.createHandoff({
+      subjectId: "user-42",
+      acr: "urn:example:mfa",
+      amr: ["pwd", "otp", "otp"],
+    });
+    const tokens = await engine.redeemHandoff({ code: handoff.code, clientId: "web" });
+    // RFC 8176 values deduplicated, as at any session start.
+    expect(tokens.claims).toMatchObject({ acr: "urn:example:mfa", amr: ["pwd", "otp"] });
+    expect(await engine.findSession(tokens.sessionId)).toMatchObject({
+      acr: "urn:example:mfa",
+      amr: ["pwd", "otp"],
+    });
+    // None given: the session names none, and its tokens carry neither claim.
+    const plain = await engine.redeemHandoff({
+      code: (await engine.createHandoff({ subjectId: "user-42" })).code,
+      clientId: "web",
+    });
+    expect(plain.claims).not.toHaveProperty("acr");
+    expect(plain.claims).not.toHaveProperty("amr");
+    expect(await engine.findSession(plain.sessionId)).toMatchObject({ acr: null, amr: null });
+    // Checked when the code is made, so no code stands for values no token may carry.
+    expect(await codeOf(engine.createHandoff({ subjectId: "user-42", acr: "two words" }))).toBe(
+      "invalid_request",
+    );
+    expect(await codeOf(engine.createHandoff({ subjectId: "user-42", amr: [""] }))).toBe("invalid_request");
+  });
+
   it("expires within a minute", async () => {
     const { engine, clock } = await setup();
     const onTime = await engine.createHandoff({ subjectId: "user-42" });

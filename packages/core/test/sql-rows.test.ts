@@ -171,10 +171,20 @@ describe("the other rows", () => {
       clientId: "web",
       deviceName: null,
       tokenVersion: 1,
+      acr: null,
+      amr: null,
       createdAt: T0,
       expiresAt: T0 + 60_000,
     };
     expect(handoffFromRow(rowOf(HANDOFF_COLUMNS, handoffToRow(handoff)))).toEqual(handoff);
+    for (const vouched of [
+      { ...handoff, acr: "urn:example:mfa", amr: ["pwd", "otp"] },
+      { ...handoff, acr: "urn:example:pwd", amr: [] },
+    ]) {
+      // amr as the JSON text of the list, as a session's: [] stays apart from NULL.
+      expect(handoffToRow(vouched).amr).toBe(JSON.stringify(vouched.amr));
+      expect(handoffFromRow(rowOf(HANDOFF_COLUMNS, handoffToRow(vouched)))).toEqual(vouched);
+    }
 
     const key: StoredKey = {
       kid: "k1",

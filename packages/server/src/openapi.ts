@@ -217,7 +217,7 @@ export const operations: Record<string, Record<string, Op>> = {
   },
   "/admin/sessions": {
     post: op(
-      "Start a session for a user authenticated elsewhere: tokens (native) or a handoff code (web)",
+      "Start a session for a user authenticated elsewhere: tokens (native) or a handoff code (web); acr/amr reach the session's tokens either way",
       "admin",
       {
         security: admin,

@@ -1,3 +1,4 @@
+import { GRANT_TYPE_HANDOFF } from "@prolong/protocol";
 import { createProlong, type Prolong } from "@prolong/server";
 import { createLocalJWKSet, decodeJwt, jwtVerify } from "jose";
 import { afterEach, describe, expect, it } from "vitest";
@@ -8,6 +9,7 @@ import {
   ISSUER,
   login,
   PASSWORD,
+  postToken,
   refreshCookieOf,
   refreshNative,
   refreshWeb,
@@ -146,9 +148,41 @@ describe("step-up at the server", () => {
     await app.inject({ method: "DELETE", url: `/admin/sessions/${body.session_id}`, headers: admin });
     const gone = await post(app, `/admin/sessions/${body.session_id}/step-up`, { acr: "urn:mfa" });
     expect(gone.statusCode).toBe(404);
-    // A web client's handoff keeps no acr: the host steps the session up once it exists.
-    const handoff = await post(app, "/admin/sessions", { user_id: "u-2", acr: "urn:mfa" });
-    expect(handoff.statusCode).toBe(400);
+  });
+
+  it("a web client's handoff code carries acr and amr into the redeemed session's first access token", async () => {
+    const { app } = await testApp();
+    const created = await post(app, "/admin/sessions", {
+      user_id: "u-2",
+      acr: "urn:mfa",
+      amr: ["pwd", "otp"],
+    });
+    expect(created.statusCode).toBe(200);
+    expect(Object.keys(created.json()).sort()).toEqual(["expires_in", "handoff_code"]);
+    const redeemed = await postToken(
+      app,
+      { grant_type: GRANT_TYPE_HANDOFF, code: created.json().handoff_code, client_id: "web" },
+      { headers: { "prolong-csrf": "1" } },
+    );
+    expect(redeemed.statusCode).toBe(200);
+    const claims = decodeJwt(redeemed.json().access_token);
+    expect(claims).toMatchObject({ sub: "u-2", acr: "urn:mfa", amr: ["pwd", "otp"] });
+    const view = await app.inject({ method: "GET", url: `/admin/sessions/${claims.sid}`, headers: admin });
+    expect(view.json()).toMatchObject({ acr: "urn:mfa", amr: ["pwd", "otp"] });
+    // Without them the session names neither, and its tokens carry neither claim.
+    const plain = await post(app, "/admin/sessions", { user_id: "u-3" });
+    const bare = await postToken(
+      app,
+      { grant_type: GRANT_TYPE_HANDOFF, code: plain.json().handoff_code, client_id: "web" },
+      { headers: { "prolong-csrf": "1" } },
+    );
+    const bareClaims = decodeJwt(bare.json().access_token);
+    expect(bareClaims).not.toHaveProperty("acr");
+    expect(bareClaims).not.toHaveProperty("amr");
+    // What a code carries is checked when it is made, naming the field.
+    const bad = await post(app, "/admin/sessions", { user_id: "u-4", acr: "two words" });
+    expect(bad.statusCode).toBe(400);
+    expect(bad.json().error_description).toMatch(/^acr:/);
   });
 });
 

@@ -9,6 +9,8 @@ function handoff(overrides: Partial<HandoffRecord> = {}): HandoffRecord {
     clientId: "web",
     deviceName: "laptop",
     tokenVersion: 2,
+    acr: null,
+    amr: null,
     createdAt: T0,
     expiresAt: T0 + MINUTE,
     ...overrides,
@@ -29,6 +31,28 @@ export function handoffCases(factory: StoreFactory): void {
         expect(await store.takeHandoff(stored.hash, T0 + 2)).toBeNull();
         expect(await store.takeHandoff(other.hash, T0 + 3)).toEqual(other);
         expect(await store.takeHandoff("never-stored", T0)).toBeNull();
+      });
+    });
+
+    it("keeps acr and amr as put, an empty amr list apart from none", async () => {
+      await withConcern(factory, "sessions", async (store) => {
+        const vouched = handoff({ acr: "urn:example:mfa", amr: ["pwd", "otp"] });
+        const empty = handoff({ acr: "urn:example:pwd", amr: [] });
+        const none = handoff({ acr: null, amr: null });
+        for (const h of [vouched, empty, none]) await store.putHandoff(h);
+        // A list the caller changes after putting it is not the stored one.
+        vouched.amr?.push("hwk");
+        expect(await store.takeHandoff(vouched.hash, T0 + 1)).toEqual({
+          ...vouched,
+          amr: ["pwd", "otp"],
+        });
+        const takenEmpty = await store.takeHandoff(empty.hash, T0 + 1);
+        expect(takenEmpty).toEqual(empty);
+        expect(takenEmpty?.amr).toEqual([]);
+        const takenNone = await store.takeHandoff(none.hash, T0 + 1);
+        expect(takenNone).toEqual(none);
+        expect(takenNone?.acr).toBeNull();
+        expect(takenNone?.amr).toBeNull();
       });
     });
 

@@ -236,14 +236,15 @@ export class MemorySessionStore implements SessionStore {
 
   async putHandoff(handoff: HandoffRecord): Promise<void> {
     if (this.#handoffs.has(handoff.hash)) throw new Error("handoff exists");
-    this.#handoffs.set(handoff.hash, { ...handoff });
+    // A deep copy: `amr` is a list the caller may change afterwards.
+    this.#handoffs.set(handoff.hash, structuredClone(handoff));
   }
 
   async takeHandoff(hash: string, now: number): Promise<HandoffRecord | null> {
     const handoff = this.#handoffs.get(hash);
     if (!handoff) return null;
     this.#handoffs.delete(hash);
-    return now < handoff.expiresAt ? { ...handoff } : null;
+    return now < handoff.expiresAt ? handoff : null;
   }
 
   async readRevocations(request: RevocationRead): Promise<RevocationPage> {

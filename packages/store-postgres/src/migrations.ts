@@ -662,6 +662,14 @@ export const migrations: readonly string[] = [
   END
   $$;
   `,
+  `
+  -- What a handoff's backend vouched for: acr (RFC 9068 §2.2.1) and amr (RFC 8176, the JSON
+  -- text of its list, as in sessions), for the session its redemption starts. Nullable,
+  -- so the previous release's INSERT (its own columns) and DELETE … RETURNING * go on
+  -- working during a roll-out: its handoffs carry neither, as they did.
+  ALTER TABLE handoffs ADD COLUMN acr text;
+  ALTER TABLE handoffs ADD COLUMN amr text;
+  `,
 ];
 
 /** The schema version this code needs: every migration applied. */

@@ -365,6 +365,49 @@ describe("openPostgresStore", () => {
     }
   });
 
+  it("keeps the previous release's handoff insert and take working beside acr and amr", async () => {
+    const schema = testSchemaName();
+    try {
+      await migratePostgres({ connectionString: server.url, schema });
+      const store = openPostgresStore({ connectionString: server.url, schema });
+      try {
+        await store.sessions.putHandoff({
+          hash: "new",
+          subjectId: "subject-1",
+          clientId: "web",
+          deviceName: null,
+          tokenVersion: 0,
+          acr: "urn:example:mfa",
+          amr: ["pwd", "otp"],
+          createdAt: T0,
+          expiresAt: T0 + 60_000,
+        });
+        // An instance of the previous release inserts with the columns it knows, and takes
+        // codes with DELETE … RETURNING *, whichever release made them.
+        const taken = await withAdmin(server, schema, async (c) => {
+          await c.query(
+            `INSERT INTO handoffs (hash, subject_id, client_id, device_name, token_version, created_at, expires_at)
+              VALUES ('old', 'subject-1', 'web', NULL, 0, $1, $2)`,
+            [T0, T0 + 60_000],
+          );
+          const { rows } = await c.query("DELETE FROM handoffs WHERE hash = 'new' RETURNING *");
+          return rows[0];
+        });
+        expect(taken).toMatchObject({ hash: "new", subject_id: "subject-1", acr: "urn:example:mfa" });
+        // This release reads the previous release's code as carrying neither.
+        expect(await store.sessions.takeHandoff("old", T0 + 1)).toMatchObject({
+          hash: "old",
+          acr: null,
+          amr: null,
+        });
+      } finally {
+        await store.close();
+      }
+    } finally {
+      await dropSchema(server, schema);
+    }
+  });
+
   it("refuses options it cannot use with invalid_config naming the field, never echoing the URL", async () => {
     const url = "postgres://prolong:hunter2@127.0.0.1:1/prolong";
     const cases: [Record<string, unknown>, string][] = [

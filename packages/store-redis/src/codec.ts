@@ -133,6 +133,8 @@ export function toHandoff(fields: Record<string, string>): HandoffRecord {
     clientId: str(fields.clientId),
     deviceName: optStr(fields.deviceName),
     tokenVersion: num(fields.tokenVersion),
+    acr: optStr(fields.acr),
+    amr: fields.amr === undefined ? null : (JSON.parse(fields.amr) as string[]),
     createdAt: num(fields.createdAt),
     expiresAt: num(fields.expiresAt),
   };
@@ -145,6 +147,9 @@ export function handoffFields(h: HandoffRecord): string[] {
     clientId: h.clientId,
     deviceName: h.deviceName,
     tokenVersion: whole(h.tokenVersion, "tokenVersion"),
+    acr: h.acr,
+    // As a session's: JSON text, so an empty list stays apart from none (an absent field).
+    amr: h.amr === null ? null : JSON.stringify(h.amr),
     createdAt: whole(h.createdAt, "createdAt"),
     expiresAt: whole(h.expiresAt, "expiresAt"),
   });

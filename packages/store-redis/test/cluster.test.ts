@@ -103,6 +103,8 @@ describe("Redis store: key layout on a cluster", () => {
           clientId: "web",
           deviceName: null,
           tokenVersion: 1,
+          acr: null,
+          amr: null,
           createdAt: T0,
           expiresAt: T0 + 60_000,
         });

@@ -200,4 +200,10 @@ export const migrations: readonly string[] = [
   ALTER TABLE sessions ADD COLUMN amr TEXT;
   ALTER TABLE sessions ADD COLUMN actor TEXT;
   `,
+  // 10: what a handoff's backend vouched for (acr, amr as a JSON list), for the session it
+  // starts. NULL in handoffs made before, and in those the previous release makes.
+  `
+  ALTER TABLE handoffs ADD COLUMN acr TEXT;
+  ALTER TABLE handoffs ADD COLUMN amr TEXT;
+  `,
 ];

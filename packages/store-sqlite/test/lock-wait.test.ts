@@ -121,6 +121,8 @@ describe("SQLite store while another process holds the write lock", () => {
       clientId: "web",
       deviceName: null,
       tokenVersion: 0,
+      acr: null,
+      amr: null,
       createdAt: T0,
       expiresAt: T0 + 60_000,
     };

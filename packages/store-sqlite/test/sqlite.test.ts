@@ -489,12 +489,51 @@ describe("SQLite store", () => {
       clientId: "web",
       deviceName: null,
       tokenVersion: 0,
+      acr: null,
+      amr: null,
       createdAt: T0,
       expiresAt: T0 + 60_000,
     };
     await store.sessions.putHandoff(handoff);
     expect(await store.sessions.takeHandoff("h", T0 + 1)).toEqual(handoff);
     expect(await store.sessions.takeHandoff("h", T0 + 2)).toBeNull();
+    await store.close();
+  });
+
+  it("upgrades a database from before handoffs carried acr and amr: a waiting code still redeems, with neither", async () => {
+    const path = join(dir, "prolong.db");
+    // Version 9, the last before migration 10 gave handoffs acr and amr.
+    const previous = 9;
+    const old = new Database(path);
+    for (const sql of migrations.slice(0, previous)) old.exec(sql);
+    old.pragma(`user_version = ${previous}`);
+    // A code made by the previous release just before the upgrade, with the columns it knows.
+    old.exec(`
+      INSERT INTO handoffs (hash, subject_id, client_id, device_name, token_version, created_at, expires_at)
+        VALUES ('waiting', 'u1', 'web', NULL, 0, ${T0}, ${T0 + 60_000});
+    `);
+    old.close();
+
+    const store = openSqliteStore({ path });
+    expect(pragma(path, "user_version")).toBe(migrations.length);
+    expect(await store.sessions.takeHandoff("waiting", T0 + 1)).toMatchObject({
+      hash: "waiting",
+      acr: null,
+      amr: null,
+    });
+    const vouched = {
+      hash: "vouched",
+      subjectId: "u1",
+      clientId: "web",
+      deviceName: null,
+      tokenVersion: 0,
+      acr: "urn:example:mfa",
+      amr: ["pwd", "otp"],
+      createdAt: T0,
+      expiresAt: T0 + 60_000,
+    };
+    await store.sessions.putHandoff(vouched);
+    expect(await store.sessions.takeHandoff("vouched", T0 + 1)).toEqual(vouched);
     await store.close();
   });
 

@@ -1,3 +1,4 @@
+import { checkAcr, checkAmr } from "../authentication-context.js";
 import { cleanDeviceName } from "../device-name.js";
 import { ProlongError } from "../errors.js";
 import { encodeBase64url } from "../lib/base64url.js";
@@ -31,13 +32,23 @@ export interface Handoff {
  * at the token endpoint, which sets the refresh cookie: the backend that authenticated
  * the user never holds the session's refresh token, and the browser's script never sees
  * it. Only for clients whose refresh token travels in a cookie (the others take their
- * tokens from the backend directly). The subject is created on first use.
+ * tokens from the backend directly). The subject is created on first use. The `acr` and
+ * `amr` the backend vouches for travel with the code, so the session's first access token
+ * already carries them (RFC 9068 §2.2.1, RFC 8176).
  */
 export async function createHandoff(
   ctx: EngineContext,
-  input: { subjectId: string; clientId?: string; deviceName?: string | null },
+  input: {
+    subjectId: string;
+    clientId?: string;
+    deviceName?: string | null;
+    acr?: string | null;
+    amr?: string[] | null;
+  },
 ): Promise<Handoff> {
   const subjectId = checkSubjectId(input.subjectId);
+  const acr = checkAcr(input.acr) ?? null;
+  const amr = checkAmr(input.amr) ?? null;
   const clientId = input.clientId ?? ctx.policy.defaultClientId;
   if (profileOf(ctx.policy, clientId).refreshTransport !== "cookie") {
     throw new ProlongError(
@@ -55,6 +66,8 @@ export async function createHandoff(
     clientId,
     deviceName: cleanDeviceName(input.deviceName),
     tokenVersion: subject.tokenVersion,
+    acr,
+    amr,
     createdAt: now,
     expiresAt: now + HANDOFF_TTL_SECONDS * 1000,
   });
@@ -69,7 +82,7 @@ export async function createHandoff(
  */
 export async function redeemHandoff(
   ctx: EngineContext,
-  input: { code: string; clientId: string } & Omit<SessionContext, "clientId" | "deviceName">,
+  input: { code: string; clientId: string } & Omit<SessionContext, "clientId" | "deviceName" | "acr" | "amr">,
 ): Promise<IssuedTokens> {
   profileOf(ctx.policy, input.clientId);
   const unusable = () =>
@@ -95,5 +108,8 @@ export async function redeemHandoff(
     ip: input.ip ?? null,
     // The browser that redeems the code proves its key here, so its session is bound to it.
     dpopJkt: input.dpopJkt ?? null,
+    // What the backend vouched for, never what the redeeming browser might claim.
+    acr: handoff.acr,
+    amr: handoff.amr,
   });
 }

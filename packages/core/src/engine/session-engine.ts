@@ -311,19 +311,25 @@ export class SessionEngine {
 
   /**
    * A one-time code a browser redeems at the token endpoint for a web session of
-   * `subjectId` (docs/protocol.md, "Handoff grant").
+   * `subjectId` (docs/protocol.md, "Handoff grant"); the session carries the given
+   * `acr`/`amr` from its first access token on.
    */
   createHandoff(input: {
     subjectId: string;
     clientId?: string;
     deviceName?: string | null;
+    acr?: string | null;
+    amr?: string[] | null;
   }): Promise<Handoff> {
     return createHandoff(this.#ctx, input);
   }
 
   /** Redeems a handoff code once: the session starts now, for the client it was made for. */
   redeemHandoff(
-    input: { code: string; clientId: string } & Omit<SessionContext, "clientId" | "deviceName">,
+    input: { code: string; clientId: string } & Omit<
+      SessionContext,
+      "clientId" | "deviceName" | "acr" | "amr"
+    >,
   ): Promise<IssuedTokens> {
     return redeemHandoff(this.#ctx, input);
   }

@@ -288,6 +288,16 @@ export interface HandoffRecord {
   deviceName: string | null;
   /** The subject's token version when the code was made; "log out everywhere" since voids it. */
   tokenVersion: number;
+  /**
+   * How the backend authenticated the user (RFC 9068 §2.2.1 `acr`), or `null` when it named
+   * none: the session started at redemption carries it, as {@link SessionRecord.acr}.
+   */
+  acr: string | null;
+  /**
+   * The methods behind it (RFC 8176 `amr`), or `null` when none were named; an empty list
+   * stays an empty list, as in {@link SessionRecord.amr}.
+   */
+  amr: string[] | null;
   createdAt: number;
   /** Redeemable while `now < expiresAt`. */
   expiresAt: number;

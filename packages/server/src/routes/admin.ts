@@ -106,15 +106,7 @@ export function adminRoutes(ctx: AppContext) {
           try {
             const clientId = body.data.client_id ?? engine.policy.defaultClientId;
             if (profileOf(engine.policy, clientId).refreshTransport === "cookie") {
-              // A handoff code keeps only who and for which client; the browser's session
-              // is stepped up once it holds it (POST /admin/sessions/{id}/step-up).
-              if (start.acr !== undefined || start.amr !== undefined) {
-                return sendErrorCode(
-                  reply,
-                  "invalid_request",
-                  "acr, amr: a handoff carries neither; step the session up once the browser has redeemed the code",
-                );
-              }
+              // The code carries acr/amr, so the browser's session has them from its first token.
               const handoff = await engine.createHandoff(start);
               return reply
                 .headers(NO_STORE)

@@ -54,6 +54,8 @@ export const HANDOFF_COLUMNS = [
   "token_version",
   "created_at",
   "expires_at",
+  "acr",
+  "amr",
 ] as const;
 
 /**
@@ -177,6 +179,8 @@ export function handoffFromRow(row: SqlRow): HandoffRecord {
     clientId: row.client_id as string,
     deviceName: nullable<string>(row.device_name),
     tokenVersion: row.token_version as number,
+    acr: nullable<string>(row.acr),
+    amr: amrFromColumn(row.amr),
     createdAt: row.created_at as number,
     expiresAt: row.expires_at as number,
   };
@@ -192,6 +196,8 @@ export function handoffToRow(handoff: HandoffRecord): Record<(typeof HANDOFF_COL
     token_version: handoff.tokenVersion,
     created_at: handoff.createdAt,
     expires_at: handoff.expiresAt,
+    acr: handoff.acr,
+    amr: amrToColumn(handoff.amr),
   };
 }
 
