@@ -16,6 +16,7 @@ import { Hono } from "hono";
 import { calculateJwkThumbprint, type JWK, jwtVerify } from "jose";
 import Koa from "koa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { listenOnLoopback as listen, type Listening as Running } from "../../../testing/listen.js";
 import { AUDIENCE, ISSUER } from "./fixtures.js";
 import { ath, makeProof, proofKey } from "./proofs.js";
 
@@ -29,24 +30,6 @@ const ADMIN: GuardOptions = { realm: "api", maxAge: 60, acr: ["mfa", "hwk"] };
 const OPEN: GuardOptions = { realm: "api" };
 const ALGS = 'algs="ES256 EdDSA RS256 PS256"';
 const now = () => Math.floor(Date.now() / 1000);
-
-interface Running {
-  url: string;
-  close: () => Promise<void>;
-}
-
-const listen = async (server: Server): Promise<Running> => {
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as { port: number };
-  return {
-    url: `http://127.0.0.1:${port}`,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
-};
 
 function serveFetch(handler: (request: Request) => Response | Promise<Response>): Promise<Running> {
   return new Promise((resolve) => {
